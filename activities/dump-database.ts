@@ -1,0 +1,112 @@
+/**
+ * dumpDatabase: `pg_dump -Fc` streamed through SHA-256 into `<id>.dump.partial`.
+ * The archive is hashed as it is written, so it is never read a second time for its checksum.
+ * A failed or cancelled dump kills pg_dump and removes the partial file; a retry starts afresh
+ * under the same backup id, so retries are idempotent.
+ */
+import { Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import type { Config } from '../common/config.js';
+import type { DumpRequest, DumpResult } from '../common/types.js';
+import { backupPaths, removeIfPresent } from './backup-store.js';
+import { diskFull, isNoSpaceError, pgClientFailure, toolFailure } from './failures.js';
+import { heartbeatEvery } from './heartbeat.js';
+import { readServerInfo, readTableEstimates, withClient } from './pg-client.js';
+import { conninfoForDatabase, pgToolEnv, pgToolPath, pgToolVersion } from './pg-tools.js';
+
+/** Facts gathered at dump time, kept next to the partial archive until publishBackup writes the manifest. */
+export interface DumpFacts {
+  startedAt: string;
+  pgDumpVersion: string;
+  server: Awaited<ReturnType<typeof readServerInfo>>;
+  tables: Awaited<ReturnType<typeof readTableEstimates>>;
+  compressLevel: number;
+  workflow: DumpRequest['workflow'];
+}
+
+async function gatherFacts(config: Config, req: DumpRequest): Promise<DumpFacts> {
+  const startedAt = new Date().toISOString();
+  const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
+  try {
+    return await withClient(config, req.database, async (client) => ({
+      startedAt,
+      pgDumpVersion,
+      server: await readServerInfo(client),
+      tables: await readTableEstimates(client),
+      compressLevel: req.compressLevel,
+      workflow: req.workflow,
+    }));
+  } catch (err) {
+    throw pgClientFailure(config, req.database, err);
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function dumpDatabase(config: Config, req: DumpRequest): Promise<DumpResult> {
+  const ctx = Context.current();
+  const paths = backupPaths(config.backupDir, req.database, req.backupId);
+  const startedMs = Date.now();
+  let bytes = 0;
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes }));
+  try {
+    await fs.mkdir(paths.dir, { recursive: true, mode: 0o750 });
+    const facts = await gatherFacts(config, req);
+    await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
+
+    const hash = createHash('sha256');
+    const child = execa(
+      pgToolPath(config, 'pg_dump'),
+      ['--format=custom', `--compress=${req.compressLevel}`, '--no-password', `--dbname=${conninfoForDatabase(req.database)}`],
+      {
+        env: pgToolEnv(config),
+        stdin: 'ignore',
+        buffer: { stdout: false, stderr: true },
+        reject: false,
+        cancelSignal: ctx.cancellationSignal,
+        forceKillAfterDelay: 5_000,
+      },
+    );
+    const countAndHash = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    let writeError: unknown;
+    const writing = pipeline(child.stdout, countAndHash, createWriteStream(paths.partialDump, { mode: 0o640 })).catch(
+      (err: unknown) => {
+        writeError = err;
+        child.kill('SIGTERM'); // nothing can be written any more: stop pg_dump rather than let it block
+      },
+    );
+    const result = await child;
+    await writing;
+
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    if (writeError) throw writeError;
+    if (result.failed) {
+      throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
+    }
+    await fsyncFile(paths.partialDump);
+    return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };
+  } catch (err) {
+    await removeIfPresent(paths.partialDump);
+    await removeIfPresent(paths.partialManifest);
+    throw isNoSpaceError(err) ? diskFull(config, paths.partialDump) : err;
+  } finally {
+    stopHeartbeat();
+  }
+}

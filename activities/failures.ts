@@ -1,0 +1,112 @@
+/**
+ * Turns errors from PostgreSQL, the pg tools and the file system into ApplicationFailures with
+ * one clear message that names the problem and the fix, and a type that says whether a retry
+ * can help. Every message passes through `redact` so the password never reaches history or logs.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
+
+export function redact(config: Config, text: string): string {
+  const secret = config.db.password;
+  return secret ? text.split(secret).join('***') : text;
+}
+
+function fail(config: Config, type: FailureType, message: string, retryable: boolean): ApplicationFailure {
+  const safe = redact(config, message);
+  return retryable ? ApplicationFailure.retryable(safe, type) : ApplicationFailure.nonRetryable(safe, type);
+}
+
+export function failure(config: Config, type: FailureType, message: string): ApplicationFailure {
+  return fail(config, type, message, false);
+}
+
+function server(config: Config): string {
+  return `${config.db.host}:${config.db.port}`;
+}
+
+export function authenticationFailed(config: Config, detail: string): ApplicationFailure {
+  return fail(
+    config,
+    FailureType.AuthenticationFailed,
+    `authentication failed for user "${config.db.user}" on ${server(config)} (${detail}); ` +
+      'check DB_USER and DB_PASSWORD (or PGPASSFILE) in the worker environment',
+    false,
+  );
+}
+
+export function databaseMissing(config: Config, database: string): ApplicationFailure {
+  return fail(
+    config,
+    FailureType.DatabaseMissing,
+    `database "${database}" does not exist on ${server(config)}; check the name (psql -l lists databases)`,
+    false,
+  );
+}
+
+export function diskFull(config: Config, where: string): ApplicationFailure {
+  return fail(
+    config,
+    FailureType.DiskFull,
+    `no space left on device while writing ${where}; free space in BACKUP_DIR (${config.backupDir}) or point BACKUP_DIR at a larger disk`,
+    false,
+  );
+}
+
+/** Classifies a pg tool that exited non-zero, from its stderr. */
+export function toolFailure(
+  config: Config,
+  tool: string,
+  purpose: string,
+  stderr: string,
+  exitCode: number | undefined,
+  spawnErrorCode?: string,
+): ApplicationFailure {
+  if (spawnErrorCode === 'ENOENT') {
+    return fail(
+      config,
+      FailureType.InvalidInput,
+      `${tool} was not found; install the PostgreSQL client tools or set PG_BIN_DIR to their directory`,
+      false,
+    );
+  }
+  const text = stderr.trim();
+  const lastLines = text.split('\n').slice(-5).join(' | ');
+  if (/password authentication failed|no password supplied|authentication failed|role ".*" does not exist/.test(text)) {
+    return authenticationFailed(config, lastLines);
+  }
+  const missing = /database "(.*)" does not exist/.exec(text);
+  if (missing) return databaseMissing(config, missing[1]!);
+  if (/server version mismatch/.test(text)) {
+    return fail(
+      config,
+      FailureType.PgToolTooOld,
+      `${tool} is older than the server (${lastLines}); install the client tools of the server's major version or set PG_BIN_DIR to them`,
+      false,
+    );
+  }
+  if (/No space left on device/i.test(text)) return diskFull(config, purpose);
+  return fail(
+    config,
+    FailureType.PgToolFailed,
+    `${tool} failed to ${purpose} (exit code ${exitCode ?? 'none'}): ${lastLines || 'no message'}`,
+    true,
+  );
+}
+
+/** Classifies an error of the `pg` client library (connection or query). */
+export function pgClientFailure(config: Config, database: string, err: unknown): ApplicationFailure {
+  const e = err as { code?: string; message?: string };
+  if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
+  if (e.code === '3D000') return databaseMissing(config, database);
+  return fail(
+    config,
+    FailureType.DatabaseUnreachable,
+    `cannot use database "${database}" on ${server(config)}: ${e.message ?? String(err)}`,
+    true,
+  );
+}
+
+export function isNoSpaceError(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'ENOSPC';
+}

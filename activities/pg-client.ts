@@ -1,0 +1,47 @@
+/** Short SQL sessions through node-postgres, for readiness checks and catalog queries. */
+import pg from 'pg';
+import type { Config } from '../common/config.js';
+import type { ServerInfo, TableEstimate } from '../common/types.js';
+
+export async function withClient<T>(config: Config, database: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    host: config.db.host,
+    port: config.db.port,
+    user: config.db.user,
+    password: config.db.password,
+    database,
+    application_name: 'pgkeeper',
+    connectionTimeoutMillis: 10_000,
+  });
+  // Without a listener, an error after connect (server restart) would crash the worker.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
+  const { rows } = await client.query<{ version: string; num: string }>(
+    "select current_setting('server_version') as version, current_setting('server_version_num') as num",
+  );
+  return { version: rows[0]!.version, versionNum: Number(rows[0]!.num) };
+}
+
+/** User tables with the planner's row estimate, to validate a restore against later. */
+export async function readTableEstimates(client: pg.Client): Promise<TableEstimate[]> {
+  const { rows } = await client.query<{ schema: string; name: string; estimate: string | null }>(`
+    select n.nspname as schema, c.relname as name,
+           case when c.reltuples >= 0 then c.reltuples::bigint
+                else s.n_live_tup end as estimate
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      left join pg_stat_user_tables s on s.relid = c.oid
+     where c.relkind = 'r'
+       and n.nspname not in ('pg_catalog', 'information_schema')
+       and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
+     order by 1, 2`);
+  return rows.map((r) => ({ schema: r.schema, name: r.name, rowEstimate: r.estimate === null ? null : Number(r.estimate) }));
+}

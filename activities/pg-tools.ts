@@ -1,0 +1,62 @@
+/**
+ * Running the PostgreSQL client tools. Connection settings and the password travel in the
+ * child's environment (PGHOST, PGPASSWORD, ...), never on its command line, where `ps` would show them.
+ */
+import path from 'node:path';
+import { execa, type Options } from 'execa';
+import type { Config } from '../common/config.js';
+import { toolFailure } from './failures.js';
+
+export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
+
+export function pgToolPath(config: Config, tool: PgTool): string {
+  return config.pgBinDir ? path.join(config.pgBinDir, tool) : tool;
+}
+
+export function pgToolEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {
+    PGHOST: config.db.host,
+    PGPORT: String(config.db.port),
+    PGUSER: config.db.user,
+    PGAPPNAME: 'pgkeeper',
+    PGCONNECT_TIMEOUT: '10',
+  };
+  if (config.db.password !== undefined) env.PGPASSWORD = config.db.password;
+  return env;
+}
+
+/**
+ * A conninfo string naming only the database. The pg tools treat a --dbname containing "=" or a
+ * URI prefix as a connection string, so a hostile database name could otherwise redirect them;
+ * quoting it as a conninfo value makes every name mean exactly itself.
+ */
+export function conninfoForDatabase(database: string): string {
+  return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export interface RunOptions {
+  cancelSignal?: AbortSignal;
+  /** What the tool is doing, for error messages: "dump database app". */
+  purpose: string;
+}
+
+/** Runs a pg tool to completion and returns its stdout; failures become classified ApplicationFailures. */
+export async function runPgTool(config: Config, tool: PgTool, args: string[], options: RunOptions): Promise<string> {
+  const execaOptions: Options = {
+    env: pgToolEnv(config),
+    stdin: 'ignore',
+    reject: false,
+    ...(options.cancelSignal ? { cancelSignal: options.cancelSignal, forceKillAfterDelay: 5_000 } : {}),
+  };
+  const result = await execa(pgToolPath(config, tool), args, execaOptions);
+  if (options.cancelSignal?.aborted) throw options.cancelSignal.reason;
+  if (result.failed) {
+    throw toolFailure(config, tool, options.purpose, String(result.stderr ?? ''), result.exitCode, result.code);
+  }
+  return String(result.stdout ?? '');
+}
+
+/** "pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)" -> the whole line, for the manifest. */
+export async function pgToolVersion(config: Config, tool: PgTool): Promise<string> {
+  return (await runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` })).trim();
+}

@@ -1,0 +1,70 @@
+/**
+ * waitForDatabase: connect and read the server version until the server answers or the deadline
+ * passes. Authentication failures and a missing database are final at once: waiting cannot fix them.
+ * Also refuses a pg_dump older than the server, before any work is done.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
+import type { ServerInfo } from '../common/types.js';
+import { failure, pgClientFailure } from './failures.js';
+import { readServerInfo, withClient } from './pg-client.js';
+import { pgToolVersion } from './pg-tools.js';
+
+export interface WaitRequest {
+  database: string;
+  /** Epoch ms after which waiting stops; computed by the workflow so retries keep the same deadline. */
+  deadlineMs: number;
+}
+
+const RETRY_EVERY_MS = 1_000;
+
+export function majorVersion(versionText: string): number | undefined {
+  const m = /(\d+)(?:\.\d+)?/.exec(versionText);
+  return m ? Number(m[1]) : undefined;
+}
+
+export async function assertPgDumpNotOlder(config: Config, server: ServerInfo): Promise<void> {
+  const toolVersion = await pgToolVersion(config, 'pg_dump');
+  const toolMajor = majorVersion(toolVersion.replace(/^\D*\(PostgreSQL\)\s*/, ''));
+  const serverMajor = Math.floor(server.versionNum / 10_000);
+  if (toolMajor !== undefined && toolMajor < serverMajor) {
+    throw failure(
+      config,
+      FailureType.PgToolTooOld,
+      `pg_dump ${toolMajor} ("${toolVersion}") is older than the server (PostgreSQL ${server.version}); ` +
+        `pg_dump refuses to dump a newer server: install the PostgreSQL ${serverMajor} client tools or set PG_BIN_DIR to them`,
+    );
+  }
+}
+
+export async function waitForDatabase(config: Config, req: WaitRequest): Promise<ServerInfo> {
+  const ctx = Context.current();
+  const startedMs = Date.now();
+  let attempt = 0;
+  for (;;) {
+    attempt += 1;
+    let lastError: ApplicationFailure;
+    try {
+      const server = await withClient(config, req.database, readServerInfo);
+      await assertPgDumpNotOlder(config, server);
+      return server;
+    } catch (err) {
+      if (err instanceof ApplicationFailure) throw err;
+      lastError = pgClientFailure(config, req.database, err);
+      if (lastError.nonRetryable) throw lastError;
+    }
+    ctx.heartbeat({ attempt, lastError: lastError.message });
+    if (Date.now() + RETRY_EVERY_MS > req.deadlineMs) {
+      const waited = Math.round((Date.now() - startedMs) / 1000);
+      throw failure(
+        config,
+        FailureType.DatabaseUnreachable,
+        `PostgreSQL at ${config.db.host}:${config.db.port} did not accept connections to "${req.database}" within ` +
+          `${waited} s (${attempt} attempts); last error: ${lastError.message}. Check that the server is running and DB_HOST/DB_PORT are right`,
+      );
+    }
+    await ctx.sleep(RETRY_EVERY_MS); // rejects when the activity is cancelled
+  }
+}

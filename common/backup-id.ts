@@ -1,0 +1,65 @@
+/**
+ * Backup ids and file names on disk:
+ *   $BACKUP_DIR/<database>/<database>-<yyyymmddThhmmssZ>-<8 hex>.dump (+ .dump.sha256, .manifest.json)
+ * A file still being written ends in `.partial` and is never listed, restored or counted.
+ */
+import { InputError } from './errors.js';
+import { validateDatabaseName } from './names.js';
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+const BACKUP_ID = /^(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
+
+export const PARTIAL_SUFFIX = '.partial';
+
+export interface BackupFileNames {
+  dump: string;
+  checksum: string;
+  manifest: string;
+}
+
+export function formatUtcStamp(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString(); // 2026-11-24T13:48:32.123Z
+  return iso.slice(0, 19).replace(/[-:]/g, '') + 'Z';
+}
+
+export function parseUtcStamp(stamp: string): number | undefined {
+  const m = STAMP.exec(stamp);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+}
+
+export function makeBackupId(database: string, startedAtMs: number, shortId: string): string {
+  const short = shortId.replace(/-/g, '').slice(0, 8).toLowerCase();
+  return `${database}-${formatUtcStamp(startedAtMs)}-${short}`;
+}
+
+export interface ParsedBackupId {
+  id: string;
+  database: string;
+  createdAtMs: number;
+}
+
+/** Parses and validates an id given by a user; rejects anything that could name a path. */
+export function parseBackupId(id: unknown): ParsedBackupId {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new InputError('backup id is required, e.g. "app-20261124T020000Z-1a2b3c4d" (see `pgkeeper backups`)');
+  }
+  const m = BACKUP_ID.exec(id);
+  const createdAtMs = m ? parseUtcStamp(m[2]!) : undefined;
+  if (!m || createdAtMs === undefined) {
+    throw new InputError(
+      `backup id "${id}" is not of the form <database>-<yyyymmddThhmmssZ>-<8 hex digits>; list ids with \`pgkeeper backups\``,
+    );
+  }
+  const database = validateDatabaseName(m[1], 'database part of the backup id');
+  return { id, database, createdAtMs };
+}
+
+export function backupFileNames(id: string): BackupFileNames {
+  return {
+    dump: `${id}.dump`,
+    checksum: `${id}.dump.sha256`,
+    manifest: `${id}.manifest.json`,
+  };
+}

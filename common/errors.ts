@@ -1,0 +1,36 @@
+/**
+ * Failure types shared by activities, workflows and the CLI. Their names are the `type` of
+ * Temporal ApplicationFailures, so retry policies can list the ones that must not be retried.
+ */
+export const FailureType = {
+  InvalidInput: 'InvalidInput',
+  AuthenticationFailed: 'AuthenticationFailed',
+  DatabaseMissing: 'DatabaseMissing',
+  DatabaseUnreachable: 'DatabaseUnreachable',
+  PgToolTooOld: 'PgToolTooOld',
+  CorruptArchive: 'CorruptArchive',
+  ChecksumMismatch: 'ChecksumMismatch',
+  DiskFull: 'DiskFull',
+  BackupNotFound: 'BackupNotFound',
+  /** A pg tool failed for a reason that may pass (server restarting, connection dropped): retried. */
+  PgToolFailed: 'PgToolFailed',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failures that the same input will hit again: retrying them only delays the page to on-call. */
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.InvalidInput,
+  FailureType.AuthenticationFailed,
+  FailureType.DatabaseMissing,
+  FailureType.DatabaseUnreachable,
+  FailureType.PgToolTooOld,
+  FailureType.CorruptArchive,
+  FailureType.ChecksumMismatch,
+  FailureType.DiskFull,
+  FailureType.BackupNotFound,
+];
+
+/** Bad input: thrown by validators; workflows turn it into a non-retryable failure. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}

@@ -1,0 +1,52 @@
+/**
+ * Validation of names that come from workflow input or the CLI: database names and backup ids.
+ * Pure functions, no Node imports: used by workflows, activities and the CLI alike.
+ */
+import { InputError } from './errors.js';
+
+/** PostgreSQL truncates identifiers longer than NAMEDATALEN - 1 bytes; we refuse them instead. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/**
+ * A database name is accepted when PostgreSQL can hold it unchanged and it is safe as a
+ * directory name under BACKUP_DIR. Quotes, semicolons and spaces are allowed: names are always
+ * quoted as identifiers in SQL and passed as conninfo values to the pg tools, never spliced.
+ * `reserveBytes` leaves room for a suffix the caller will append (e.g. a staging suffix).
+ */
+export function validateDatabaseName(name: unknown, field = 'database', reserveBytes = 0): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InputError(`${field} is required: give the name of a PostgreSQL database, e.g. "app"`);
+  }
+  const limit = MAX_IDENTIFIER_BYTES - reserveBytes;
+  const bytes = utf8Length(name);
+  if (bytes > limit) {
+    throw new InputError(
+      `${field} "${name}" is ${bytes} bytes; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes` +
+        (reserveBytes > 0 ? ` and pgkeeper needs ${reserveBytes} of them for its own suffix, so use at most ${limit}` : ''),
+    );
+  }
+  // Control characters cannot be typed safely, break log lines, and NUL is refused by PostgreSQL.
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    throw new InputError(`${field} contains a control character; use printable characters only`);
+  }
+  // The name is a directory under BACKUP_DIR: it must not be a path.
+  if (name.includes('/') || name.includes('\\')) {
+    throw new InputError(`${field} "${name}" contains a slash; a database name cannot contain "/" or "\\"`);
+  }
+  if (name.startsWith('.')) {
+    throw new InputError(`${field} "${name}" starts with a dot; pgkeeper refuses such names because they would be hidden or relative paths on disk`);
+  }
+  if (name !== name.trim()) {
+    throw new InputError(`${field} "${name}" starts or ends with white space; remove it`);
+  }
+  return name;
+}
+
+/** Fixed workflow id per database, so Temporal itself refuses two concurrent operations on one database. */
+export function databaseWorkflowId(taskQueue: string, database: string): string {
+  return `pgkeeper:${taskQueue}:${database}`;
+}

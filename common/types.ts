@@ -1,0 +1,116 @@
+/**
+ * Inputs, results and the on-disk manifest. Everything here ends up in workflow history and the
+ * Temporal UI: paths, sizes, checksums and durations only, never data and never secrets.
+ */
+import type { RetentionDecision, RetentionPolicy } from './retention-plan.js';
+
+export interface BackupInput {
+  /** Name of the database to back up. */
+  database: string;
+  /** gzip level 0-9 for pg_dump -Z. Default 1: ~2.4x faster than pg_dump's 6 for a ~19% larger file. */
+  compressLevel?: number;
+  /** How long to wait for the server to accept connections. Default 600 s. */
+  waitTimeoutSeconds?: number;
+  /** Retention applied after a successful backup. Default: maxAgeDays = the worker's RETENTION_DAYS. */
+  retention?: RetentionPolicy;
+}
+
+export interface ServerInfo {
+  version: string;
+  versionNum: number;
+}
+
+export interface TableEstimate {
+  schema: string;
+  name: string;
+  /** From the catalog when the dump started; null when PostgreSQL has never analysed the table. */
+  rowEstimate: number | null;
+}
+
+export interface BackupManifest {
+  manifestVersion: 1;
+  id: string;
+  database: string;
+  format: 'custom';
+  compressLevel: number;
+  file: string;
+  sizeBytes: number;
+  sha256: string;
+  server: ServerInfo;
+  pgDumpVersion: string;
+  startedAt: string;
+  finishedAt: string;
+  durationsMs: { dump: number; verify: number };
+  toc: { entries: number; tableDataEntries: number };
+  tables: TableEstimate[];
+  workflow: { workflowId: string; runId: string };
+}
+
+export interface DumpRequest {
+  database: string;
+  backupId: string;
+  compressLevel: number;
+  workflow: { workflowId: string; runId: string };
+}
+
+export interface DumpResult {
+  sizeBytes: number;
+  sha256: string;
+  durationMs: number;
+  tableCount: number;
+}
+
+export interface VerifyResult {
+  tocEntries: number;
+  tableDataEntries: number;
+  durationMs: number;
+}
+
+export interface PublishRequest {
+  database: string;
+  backupId: string;
+  dump: DumpResult;
+  verify: VerifyResult;
+}
+
+export interface PublishedBackup {
+  dumpPath: string;
+  checksumPath: string;
+  manifestPath: string;
+}
+
+export interface RetentionRequest {
+  database: string;
+  policy?: RetentionPolicy;
+  dryRun?: boolean;
+}
+
+export interface RetentionResult {
+  policy: RetentionPolicy;
+  kept: number;
+  deleted: string[];
+  removedPartials: string[];
+  plan: RetentionDecision[];
+}
+
+export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'applying retention' | 'done' | 'failed';
+
+export interface BackupProgress {
+  phase: BackupPhase;
+  backupId: string;
+  phaseStartedAt: string;
+}
+
+export interface BackupResult {
+  status: 'completed';
+  backupId: string;
+  database: string;
+  dumpPath: string;
+  manifestPath: string;
+  sizeBytes: number;
+  sha256: string;
+  compressLevel: number;
+  tables: number;
+  durationsMs: { wait: number; dump: number; verify: number; publish: number; retention: number; total: number };
+  retention: { policy: RetentionPolicy; kept: number; deleted: string[] };
+}

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../common/config.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function runWorker(env: Record<string, string>) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+describe('configuration', () => {
+  it('defaults match the original scripts and the design', () => {
+    const config = parseConfig({});
+    assert.deepEqual(config.db, { host: '127.0.0.1', port: 5432, user: 'postgres', password: undefined });
+    assert.equal(config.retentionDays, 7);
+    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'pgkeeper' });
+  });
+
+  for (const [name, value, expected] of [
+    ['DB_PORT', 'abc', /DB_PORT must be a port number from 1 to 65535 \(got "abc"\)/],
+    ['RETENTION_DAYS', '-3', /RETENTION_DAYS must be at least 1/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of trace, debug, info, warn, error/],
+    ['TEMPORAL_ADDRESS', 'nohost', /TEMPORAL_ADDRESS must be host:port/],
+  ] as const) {
+    it(`a bad ${name} stops the worker with one line naming it`, () => {
+      const run = runWorker({ [name]: value });
+      assert.equal(run.status, 2, run.stderr);
+      const lines = run.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, run.stderr);
+      assert.match(lines[0]!, /^pgkeeper worker: invalid configuration: /);
+      assert.match(lines[0]!, expected);
+    });
+  }
+
+  it('never echoes DB_PASSWORD in a configuration error', () => {
+    assert.throws(
+      () => parseConfig({ DB_PASSWORD: 'hunter2', DB_PORT: '0' }),
+      (err: Error) => /DB_PORT/.test(err.message) && !err.message.includes('hunter2'),
+    );
+  });
+});

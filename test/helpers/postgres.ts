@@ -1,0 +1,73 @@
+/** Helpers that talk to the real local PostgreSQL as an administrator. */
+import pg from 'pg';
+import type { Config } from '../../common/config.js';
+
+export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  config: Config,
+  database: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export async function createDatabase(config: Config, name: string): Promise<void> {
+  await sql(config, 'postgres', `create database ${quoteIdent(name)}`);
+}
+
+export async function dropDatabase(config: Config, name: string): Promise<void> {
+  await sql(config, 'postgres', `drop database if exists ${quoteIdent(name)} with (force)`);
+}
+
+export async function databaseExists(config: Config, name: string): Promise<boolean> {
+  return (await sql(config, 'postgres', 'select 1 from pg_database where datname = $1', [name])).length === 1;
+}
+
+/** Several tables, a foreign key, indexes, text and jsonb, a few thousand rows. */
+export async function seedDatabase(config: Config, name: string): Promise<void> {
+  await createDatabase(config, name);
+  await sql(
+    config,
+    name,
+    `create table customers (id serial primary key, name text not null, email text unique, created_at timestamptz not null default '2026-01-01');
+     create table orders (id bigserial primary key, customer_id int not null references customers(id), total numeric(10,2), items jsonb);
+     create index orders_customer_idx on orders (customer_id);
+     create schema audit;
+     create table audit.events (id int, body text);
+     insert into customers (name, email) select 'customer ' || g, 'c' || g || '@example.com' from generate_series(1, 2000) g;
+     insert into orders (customer_id, total, items)
+       select 1 + (g % 2000), (g % 1000) / 10.0, jsonb_build_object('sku', g, 'qty', g % 7) from generate_series(1, 5000) g;
+     insert into audit.events select g, repeat(md5(g::text), 4) from generate_series(1, 3000) g;
+     analyze;`,
+  );
+}
+
+/** Row count and an order-independent content hash of every user table. */
+export async function tableFingerprints(config: Config, database: string): Promise<Record<string, string>> {
+  const tables = await sql<{ t: string }>(
+    config,
+    database,
+    `select format('%I.%I', schemaname, tablename) as t from pg_tables
+      where schemaname not in ('pg_catalog', 'information_schema') order by 1`,
+  );
+  const result: Record<string, string> = {};
+  for (const { t } of tables) {
+    const [row] = await sql<{ n: string; h: string }>(
+      config,
+      database,
+      `select count(*) as n, md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from ${t} x`,
+    );
+    result[t] = `${row!.n}:${row!.h}`;
+  }
+  return result;
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { backupDatabase } from '../workflows/index.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+
+/** A port nothing listens on: bind it, note it, release it. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('waitForDatabase', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await startDevServer();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  it('gives up after its deadline when nothing listens, with a message naming the server', async () => {
+    const port = await closedPort();
+    const config = testConfig({ DB_PORT: String(port) });
+    const startedMs = Date.now();
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(backupDatabase, {
+          args: [{ database: 'postgres', waitTimeoutSeconds: 3 }],
+          taskQueue: config.temporal.taskQueue,
+          workflowId: uniqueName('wait'),
+        })
+        .catch((e: unknown) => e),
+    );
+    const elapsedMs = Date.now() - startedMs;
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const cause = err.cause?.cause as Error & { type?: string };
+    assert.equal(cause.type, 'DatabaseUnreachable');
+    assert.match(cause.message, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port} did not accept connections to "postgres" within \\d+ s`));
+    assert.match(cause.message, /Check that the server is running/);
+    assert.ok(elapsedMs >= 2_000, `gave up after ${elapsedMs} ms, before the 3 s deadline`);
+  });
+
+  it('fails at once, without retries, when the database does not exist', async () => {
+    const config = testConfig();
+    const missing = uniqueName('pgk_missing');
+    const workflowId = uniqueName('missing');
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(backupDatabase, { args: [{ database: missing }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    const cause = err.cause?.cause as Error & { type?: string };
+    assert.equal(cause.type, 'DatabaseMissing');
+    assert.match(cause.message, new RegExp(`database "${missing}" does not exist on 127\\.0\\.0\\.1:5432`));
+
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    assert.equal(started.length, 1);
+    assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1);
+  });
+});

@@ -1,0 +1,36 @@
+/** Builds the pgkeeper Worker: all workflows, all activities, graceful shutdown. Used by main.ts and the tests. */
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { Config } from '../common/config.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * On SIGINT/SIGTERM the worker stops taking work and lets running activities finish for this long;
+ * then it cancels them, which kills pg_dump/pg_restore and removes their partial output.
+ * Temporal retries the interrupted activity on another (or the restarted) worker.
+ */
+export const SHUTDOWN_GRACE_TIME = '10s';
+
+export interface CreateWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+export async function createWorker({ config, connection, workflowBundle, shutdownGraceTime }: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(config),
+    shutdownGraceTime: shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
+    // Heartbeats are throttled to 80% of heartbeatTimeout (24 s for our 30 s), and a cancellation
+    // reaches an activity only with a heartbeat's reply: cap the throttle so a cancel takes seconds.
+    maxHeartbeatThrottleInterval: '3s',
+  });
+}

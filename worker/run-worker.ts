@@ -1,0 +1,50 @@
+/**
+ * The worker process: validate the environment, install pino as Temporal's logger, connect,
+ * run until SIGINT/SIGTERM (the Runtime turns those into a graceful shutdown).
+ */
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, parseConfig } from '../common/config.js';
+import { createLogger } from './logger.js';
+import { installRuntime } from './runtime.js';
+import { createWorker } from './create-worker.js';
+
+export async function runWorker(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.env, (p) => path.resolve(p));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pgkeeper worker: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  installRuntime(logger);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: config.temporal.address });
+  } catch (err) {
+    logger.error(
+      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
+    );
+    process.exit(1);
+  }
+  const worker = await createWorker({ config, connection });
+  logger.info(
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      backupDir: config.backupDir,
+      postgres: `${config.db.user}@${config.db.host}:${config.db.port}`,
+    },
+    'pgkeeper worker started',
+  );
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    logger.info('pgkeeper worker stopped');
+  }
+}

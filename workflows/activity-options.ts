@@ -1,0 +1,34 @@
+/**
+ * Activity options shared by the workflows. Heartbeat timeouts notice a dead worker in 30 s;
+ * WAIT_CANCELLATION_COMPLETED makes a cancelled workflow wait until pg_dump/pg_restore are really
+ * dead and their files cleaned up (the SDK default, TRY_CANCEL, would not).
+ */
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_FAILURES } from '../common/errors.js';
+
+const base: ActivityOptions = {
+  heartbeatTimeout: '30s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
+};
+
+/** Long work on the whole database: dump, verify, restore. Sized for databases of hundreds of GB. */
+export const longRunning: ActivityOptions = { ...base, startToCloseTimeout: '24h' };
+
+/** Small file and catalog operations. */
+export const quick: ActivityOptions = {
+  ...base,
+  startToCloseTimeout: '10m',
+  retry: { ...base.retry, maximumAttempts: 10 },
+};
+
+/** Waiting for the server: the activity keeps its own deadline, so a few attempts cover worker crashes. */
+export function waiting(waitTimeoutSeconds: number): ActivityOptions {
+  return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, retry: { ...base.retry, maximumAttempts: 3 } };
+}

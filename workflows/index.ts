@@ -1,0 +1,2 @@
+/** Every workflow the pgkeeper worker registers. This file is the root of the workflow bundle. */
+export { backupDatabase } from './backup-database.js';
