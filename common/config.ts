@@ -37,6 +37,7 @@ const envSchema = z.object({
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),
+  TEMPORAL_UI_URL: z.url({ error: 'TEMPORAL_UI_URL must be a URL such as http://127.0.0.1:8233' }).optional(),
   PG_BIN_DIR: z.string().trim().min(1).optional(),
 });
 
@@ -46,7 +47,7 @@ export interface Config {
   db: { host: string; port: number; user: string; password: string | undefined };
   backupDir: string;
   retentionDays: number;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   logLevel: LogLevel;
   pgBinDir: string | undefined;
 }
@@ -78,7 +79,13 @@ export function parseConfig(
     db: { host: e.DB_HOST, port: e.DB_PORT, user: e.DB_USER, password: e.DB_PASSWORD },
     backupDir: resolvePath(e.BACKUP_DIR),
     retentionDays: e.RETENTION_DAYS,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TASK_QUEUE,
+      // The dev server serves its UI on port 8233 of the same host.
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://${e.TEMPORAL_ADDRESS.split(':')[0]}:8233`).replace(/\/$/, ''),
+    },
     logLevel: e.LOG_LEVEL,
     pgBinDir: e.PG_BIN_DIR,
   };

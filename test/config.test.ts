@@ -20,7 +20,12 @@ describe('configuration', () => {
     const config = parseConfig({});
     assert.deepEqual(config.db, { host: '127.0.0.1', port: 5432, user: 'postgres', password: undefined });
     assert.equal(config.retentionDays, 7);
-    assert.deepEqual(config.temporal, { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'pgkeeper' });
+    assert.deepEqual(config.temporal, {
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'pgkeeper',
+      uiUrl: 'http://127.0.0.1:8233',
+    });
   });
 
   for (const [name, value, expected] of [

@@ -26,7 +26,9 @@ export class TemporalPinoLogger implements TemporalLogger {
   constructor(private readonly logger: Logger) {}
 
   log(level: TemporalLogLevel, message: string, meta?: LogMetadata): void {
-    this.logger[TO_PINO[level]]({ ...meta, source: 'temporal' }, message);
+    // The workflow bundler logs webpack's whole build report at INFO: useful only when debugging.
+    const pinoLevel = message.startsWith('asset workflow-bundle') ? 'debug' : TO_PINO[level];
+    this.logger[pinoLevel]({ ...meta, source: 'temporal' }, message);
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);

@@ -1,0 +1,92 @@
+/**
+ * The `pgkeeper` command line. Commands that talk to Temporal connect lazily, so `--help`
+ * and `backups` work without a server.
+ */
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, parseConfig, type Config } from '../common/config.js';
+import { runWorker } from '../worker/run-worker.js';
+import { CliError } from './cli-error.js';
+import { backupCommand } from './commands/backup.js';
+import { backupsCommand } from './commands/backups.js';
+import { connectClient } from './temporal.js';
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env, (p) => path.resolve(p));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const ENVIRONMENT_HELP = `
+Environment:
+  DB_HOST, DB_PORT, DB_USER, DB_PASSWORD   PostgreSQL server (password only from the environment or PGPASSFILE)
+  BACKUP_DIR                               where backups live (default .data/backups)
+  RETENTION_DAYS                           keep backups this many days (default 7; the newest is always kept)
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE     Temporal server (default 127.0.0.1:7233, default)
+  TASK_QUEUE                               worker task queue, one per PostgreSQL server (default pgkeeper)
+  TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
+  LOG_LEVEL                                trace, debug, info, warn, error (default info)`;
+
+export function buildProgram(): Command {
+  const program = new Command('pgkeeper')
+    .description('PostgreSQL backup and restore as durable Temporal workflows')
+    .showHelpAfterError()
+    .addHelpText('after', ENVIRONMENT_HELP);
+
+  program
+    .command('backup')
+    .description('back up one database (pg_dump -Fc, SHA-256, verification, retention)')
+    .argument('<database>', 'database to back up')
+    .option('-z, --compress-level <0-9>', 'pg_dump gzip level: 1 is fastest (default), 9 smallest', integer(0, 9))
+    .option('-w, --wait', 'wait for the backup, showing progress, and print the result')
+    .addHelpText('after', '\nExample:\n  pgkeeper backup app --wait')
+    .action(async (database: string, options: { compressLevel?: number; wait?: boolean }) => {
+      const config = loadConfig();
+      await backupCommand(() => connectClient(config), config, database, options);
+    });
+
+  program
+    .command('backups')
+    .description('list complete backups (those with a manifest), newest first')
+    .argument('[database]', 'only this database')
+    .option('--json', 'print the manifests as JSON')
+    .action(async (database: string | undefined, options: { json?: boolean }) => {
+      await backupsCommand(loadConfig(), database, options);
+    });
+
+  program
+    .command('worker')
+    .description('run a worker: executes pgkeeper workflows and the pg tools for TASK_QUEUE')
+    .action(async () => {
+      await runWorker();
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+    process.exit(process.exitCode ?? 0); // gRPC connections would otherwise keep the process alive
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`pgkeeper: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(`pgkeeper: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `npm run up [-- <database>]`: install what is missing, then start the Temporal dev server,
+# a worker and a first backup (see scripts/up.ts). Ctrl-C stops everything it started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/ensure-deps.sh
+exec node --import tsx scripts/up.ts "$@"
