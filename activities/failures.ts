@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
-import { FailureType } from '../common/errors.js';
+import { FailureType, InputError } from '../common/errors.js';
 
 export function redact(config: Config, text: string): string {
   const secret = config.db.password;
@@ -109,4 +109,14 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
 
 export function isNoSpaceError(err: unknown): boolean {
   return (err as { code?: string })?.code === 'ENOSPC';
+}
+
+/** Validation errors raised inside an activity are final: the same input fails the same way. */
+export async function rejectingInput<T>(config: Config, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof InputError) throw failure(config, FailureType.InvalidInput, err.message);
+    throw err;
+  }
 }

@@ -5,18 +5,34 @@
 import type { Config } from '../common/config.js';
 import type { DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
 import { applyRetention } from './apply-retention.js';
+import { dropStagingDatabase, swapIntoPlace, type SwapRequest } from './database-admin.js';
 import { dumpDatabase } from './dump-database.js';
+import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
 import { publishBackup } from './publish-backup.js';
-import { verifyArchive, type VerifyRequest } from './verify-archive.js';
+import { resolveBackup, type ResolveRequest } from './resolve-backup.js';
+import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
+import { validateStaging, type ValidateRequest } from './validate-restore.js';
+import { verifyArchive, verifyArchiveAt, type VerifyRequest } from './verify-archive.js';
+import { verifyChecksum, type ChecksumRequest } from './verify-checksum.js';
 import { waitForDatabase, type WaitRequest } from './wait-for-database.js';
 
 export function createActivities(config: Config) {
   return {
+    // backup
     waitForDatabase: (req: WaitRequest) => waitForDatabase(config, req),
     dumpDatabase: (req: DumpRequest) => dumpDatabase(config, req),
     verifyArchive: (req: VerifyRequest) => verifyArchive(config, req),
     publishBackup: (req: PublishRequest) => publishBackup(config, req),
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
+    // restore
+    resolveBackup: (req: ResolveRequest) => resolveBackup(config, req),
+    verifyChecksum: (req: ChecksumRequest) => verifyChecksum(config, req),
+    verifyArchiveAt: (req: { dumpPath: string }) => verifyArchiveAt(config, req),
+    checkTargetAndRoles: (req: PreflightRequest) => checkTargetAndRoles(config, req),
+    restoreIntoStaging: (req: RestoreArchiveRequest) => restoreIntoStaging(config, req),
+    validateStaging: (req: ValidateRequest) => validateStaging(config, req),
+    swapIntoPlace: (req: SwapRequest) => swapIntoPlace(config, req),
+    dropStagingDatabase: (req: { staging: string }) => dropStagingDatabase(config, req),
   };
 }
 

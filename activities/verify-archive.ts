@@ -9,9 +9,10 @@ import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import type { VerifyResult } from '../common/types.js';
 import { backupPaths, removeIfPresent } from './backup-store.js';
-import { failure } from './failures.js';
+import { failure, rejectingInput } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { runPgTool } from './pg-tools.js';
+import { realPathInside } from './resolve-backup.js';
 
 export interface VerifyRequest {
   database: string;
@@ -56,6 +57,18 @@ export async function verifyArchive(config: Config, req: VerifyRequest): Promise
       await removeIfPresent(paths.partialManifest);
     }
     throw err;
+  } finally {
+    stopHeartbeat();
+  }
+}
+
+/** A seed-style archive has no checksum to compare: read it through instead, before anything is touched. */
+export async function verifyArchiveAt(config: Config, req: { dumpPath: string }): Promise<VerifyResult> {
+  const file = await rejectingInput(config, () => realPathInside(config, req.dumpPath));
+  const startedMs = Date.now();
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'verifying archive' }));
+  try {
+    return { ...(await verifyArchiveFile(config, file)), durationMs: Date.now() - startedMs };
   } finally {
     stopHeartbeat();
   }

@@ -12,6 +12,10 @@ export const FailureType = {
   ChecksumMismatch: 'ChecksumMismatch',
   DiskFull: 'DiskFull',
   BackupNotFound: 'BackupNotFound',
+  TargetExists: 'TargetExists',
+  RolesMissing: 'RolesMissing',
+  RestoreFailed: 'RestoreFailed',
+  ValidationFailed: 'ValidationFailed',
   /** A pg tool failed for a reason that may pass (server restarting, connection dropped): retried. */
   PgToolFailed: 'PgToolFailed',
 } as const;
@@ -28,6 +32,10 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.ChecksumMismatch,
   FailureType.DiskFull,
   FailureType.BackupNotFound,
+  FailureType.TargetExists,
+  FailureType.RolesMissing,
+  FailureType.RestoreFailed,
+  FailureType.ValidationFailed,
 ];
 
 /** Bad input: thrown by validators; workflows turn it into a non-retryable failure. */

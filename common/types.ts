@@ -93,12 +93,19 @@ export interface RetentionResult {
   plan: RetentionDecision[];
 }
 
-export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'applying retention' | 'done' | 'failed';
+export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'applying retention' | 'done';
 
 export interface BackupProgress {
   phase: BackupPhase;
   backupId: string;
   phaseStartedAt: string;
+}
+
+/** Another operation on the same database holds its workflow id: this run did nothing. */
+export interface BackupSkipped {
+  status: 'skipped';
+  database: string;
+  reason: string;
 }
 
 export interface BackupResult {
@@ -113,4 +120,55 @@ export interface BackupResult {
   tables: number;
   durationsMs: { wait: number; dump: number; verify: number; publish: number; retention: number; total: number };
   retention: { policy: RetentionPolicy; kept: number; deleted: string[] };
+}
+
+/** The archive a restore reads: a complete pgkeeper backup, or a seed-style file without manifest. */
+export interface ResolvedBackup {
+  kind: 'manifest' | 'seed';
+  /** The backup id, or the file name of a seed-style archive. */
+  label: string;
+  /** The database the archive was taken from. */
+  database: string;
+  dumpPath: string;
+  manifestPath?: string;
+  sizeBytes: number;
+  sha256?: string;
+  tocEntries?: number;
+}
+
+export interface RestoreValidation {
+  tables: number;
+  rows: number;
+  warnings: string[];
+}
+
+export type RestorePhase =
+  | 'resolving backup'
+  | 'verifying checksum'
+  | 'waiting for database'
+  | 'checking target and roles'
+  | 'restoring into staging'
+  | 'validating'
+  | 'swapping in'
+  | 'cleaning up'
+  | 'done';
+
+export interface RestoreProgress {
+  phase: RestorePhase;
+  staging: string;
+  phaseStartedAt: string;
+}
+
+export interface RestoreResult {
+  status: 'completed';
+  target: string;
+  mode: 'create' | 'replace';
+  backup: { label: string; database: string; path: string; checksum: 'verified' | 'skipped' };
+  /** Where the previous database went, in replace mode when the target existed. */
+  keptPrevious: string | null;
+  tables: number;
+  rows: number;
+  jobs: number;
+  warnings: string[];
+  durationsMs: { verify: number; restore: number; validate: number; total: number };
 }

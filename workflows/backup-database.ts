@@ -3,31 +3,28 @@
  * -> publish (rename, .sha256, manifest) -> retention. Retention runs only after a successful
  * backup, so a streak of failures never deletes anything.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { makeBackupId } from '../common/backup-id.js';
 import { normalizeBackupInput } from '../common/backup-input.js';
-import { FailureType, InputError } from '../common/errors.js';
-import type { BackupInput, BackupPhase, BackupProgress, BackupResult } from '../common/types.js';
+import type { BackupInput, BackupPhase, BackupProgress, BackupResult, BackupSkipped } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
+import { runUnderDatabaseLock } from './database-lock.js';
+import { rejectInput } from './reject-input.js';
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
 const { dumpDatabase, verifyArchive } = proxyActivities<Activities>(longRunning);
 const { publishBackup, applyRetention } = proxyActivities<Activities>(quick);
 
-/** Input errors fail the workflow at once with a message that says what to fix. */
-export function rejectInput<T>(validate: () => T): T {
-  try {
-    return validate();
-  } catch (err) {
-    if (err instanceof InputError) throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
-    throw err;
-  }
-}
-
-export async function backupDatabase(input: BackupInput): Promise<BackupResult> {
+export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
   const { database, compressLevel, waitTimeoutSeconds, retention } = rejectInput(() => normalizeBackupInput(input));
+  const lock = await runUnderDatabaseLock(database, backupDatabase, input);
+  if (lock.kind === 'delegated') return lock.result;
+  if (lock.kind === 'busy') {
+    // Not a failure: the database is being backed up (or restored) right now; retrying would only pile up.
+    return { status: 'skipped', database, reason: `skipped: a backup of ${database} is already running (${lock.workflowId})` };
+  }
   const startedMs = Date.now();
   const backupId = makeBackupId(database, startedMs, uuid4());
   const { workflowId, runId } = workflowInfo();

@@ -1,2 +1,3 @@
 /** Every workflow the pgkeeper worker registers. This file is the root of the workflow bundle. */
 export { backupDatabase } from './backup-database.js';
+export { restoreDatabase } from './restore-database.js';

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import { normalizeBackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { databaseWorkflowId } from '../../common/names.js';
-import type { BackupInput, BackupResult } from '../../common/types.js';
+import type { BackupInput, BackupResult, BackupSkipped } from '../../common/types.js';
 import { backupDatabase } from '../../workflows/index.js';
 import { CliError, rootCauseMessage } from '../cli-error.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -36,7 +36,11 @@ export async function startBackup(client: Client, config: Config, input: BackupI
   }
 }
 
-export function printBackupResult(result: BackupResult, out: NodeJS.WritableStream = process.stdout): void {
+export function printBackupResult(result: BackupResult | BackupSkipped, out: NodeJS.WritableStream = process.stdout): void {
+  if (result.status === 'skipped') {
+    out.write(`${result.reason}\n`);
+    return;
+  }
   out.write(
     [
       `backup ${result.backupId} completed`,

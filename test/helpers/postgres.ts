@@ -1,4 +1,5 @@
 /** Helpers that talk to the real local PostgreSQL as an administrator. */
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { Config } from '../../common/config.js';
 
@@ -70,4 +71,19 @@ export async function tableFingerprints(config: Config, database: string): Promi
     result[t] = `${row!.n}:${row!.h}`;
   }
   return result;
+}
+
+export async function listDatabases(config: Config): Promise<string[]> {
+  return (await sql<{ datname: string }>(config, 'postgres', 'select datname from pg_database order by 1')).map((r) => r.datname);
+}
+
+/** `pg_dump --schema-only`, without comments, settings and blank lines that differ between databases. */
+export function normalizedSchema(config: Config, database: string): string {
+  const out = execFileSync('pg_dump', ['--schema-only', '--no-owner', '-h', config.db.host, '-p', String(config.db.port), '-U', 'postgres', '-d', database], {
+    encoding: 'utf8',
+  });
+  return out
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^(--|SET |SELECT pg_catalog.set_config|\\(un)?restrict )/.test(line))
+    .join('\n');
 }

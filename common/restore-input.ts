@@ -1,0 +1,97 @@
+/**
+ * Validation and defaults of restoreDatabase input. The short form is safe:
+ * `mode` defaults to "create" (the target must not exist); "replace" needs `confirm` equal to the target.
+ */
+import { InputError } from './errors.js';
+import { utf8Length, validateDatabaseName } from './names.js';
+
+export type RestoreMode = 'create' | 'replace';
+
+export interface RestoreInput {
+  /** A backup id, "latest" (with `database`), or the path of an archive inside BACKUP_DIR. */
+  backup: string;
+  /** Whose newest backup "latest" means. */
+  database?: string;
+  /** The database to restore into. */
+  target: string;
+  mode?: RestoreMode;
+  /** Must equal `target` when mode is "replace". */
+  confirm?: string;
+  /** pg_restore -j. Default 2. */
+  jobs?: number;
+  /** pg_restore --no-owner: objects belong to DB_USER instead of their original owners. */
+  noOwner?: boolean;
+  /** pg_restore --no-privileges: skip GRANT/REVOKE. */
+  noPrivileges?: boolean;
+}
+
+export interface NormalizedRestoreInput {
+  backup: string;
+  database: string | undefined;
+  target: string;
+  mode: RestoreMode;
+  jobs: number;
+  noOwner: boolean;
+  noPrivileges: boolean;
+}
+
+export const DEFAULT_RESTORE_JOBS = 2;
+
+/** `<target>_restoring_<8 hex>`: where the archive is restored before it is swapped in. */
+export function stagingName(target: string, shortId: string): string {
+  return `${target}_restoring_${shortId.replace(/-/g, '').slice(0, 8)}`;
+}
+
+/** `<target>_pre_restore_<yyyymmddhhmmss>`: the previous database, kept after a replace. */
+export function keptName(target: string, epochMs: number): string {
+  const stamp = new Date(epochMs).toISOString().slice(0, 19).replace(/[-:T]/g, '');
+  return `${target}_pre_restore_${stamp}`;
+}
+
+const STAGING_SUFFIX_BYTES = utf8Length(stagingName('', '00000000'));
+const KEPT_SUFFIX_BYTES = utf8Length(keptName('', 0));
+
+export const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
+
+export function normalizeRestoreInput(input: RestoreInput | undefined): NormalizedRestoreInput {
+  if (typeof input !== 'object' || input === null) {
+    throw new InputError(`restoreDatabase takes one object, e.g. ${RESTORE_INPUT_EXAMPLE}`);
+  }
+  const mode = input.mode ?? 'create';
+  if (mode !== 'create' && mode !== 'replace') {
+    throw new InputError(`mode must be "create" (the target must not exist) or "replace" (with confirm); got ${JSON.stringify(mode)}`);
+  }
+  if (typeof input.backup !== 'string' || input.backup.trim() === '') {
+    throw new InputError(`backup is required: a backup id (see \`pgkeeper backups\`), "latest" with "database", or a path inside BACKUP_DIR; e.g. ${RESTORE_INPUT_EXAMPLE}`);
+  }
+  const reserve = mode === 'replace' ? Math.max(STAGING_SUFFIX_BYTES, KEPT_SUFFIX_BYTES) : STAGING_SUFFIX_BYTES;
+  const target = validateDatabaseName(input.target, 'target', reserve);
+  const database = input.database === undefined ? undefined : validateDatabaseName(input.database, 'database');
+  if (input.backup === 'latest' && database === undefined) {
+    throw new InputError(`backup "latest" needs "database": whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
+  }
+  if (mode === 'replace' && input.confirm !== target) {
+    throw new InputError(
+      `mode "replace" replaces the existing database "${target}" (it is kept renamed): set "confirm" to "${target}" to proceed` +
+        (input.confirm === undefined ? '' : ` (confirm was ${JSON.stringify(input.confirm)})`),
+    );
+  }
+  const jobs = input.jobs ?? DEFAULT_RESTORE_JOBS;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+    throw new InputError(`jobs must be a whole number from 1 to 64 (parallel pg_restore jobs); got ${JSON.stringify(input.jobs)}`);
+  }
+  for (const flag of ['noOwner', 'noPrivileges'] as const) {
+    if (input[flag] !== undefined && typeof input[flag] !== 'boolean') {
+      throw new InputError(`${flag} must be true or false; got ${JSON.stringify(input[flag])}`);
+    }
+  }
+  return {
+    backup: input.backup,
+    database,
+    target,
+    mode,
+    jobs,
+    noOwner: input.noOwner ?? false,
+    noPrivileges: input.noPrivileges ?? false,
+  };
+}

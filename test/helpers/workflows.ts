@@ -1,0 +1,36 @@
+/** Running pgkeeper workflows in tests, the way the CLI does (fixed per-database workflow id). */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Config } from '../../common/config.js';
+import { databaseWorkflowId } from '../../common/names.js';
+import type { RestoreInput } from '../../common/restore-input.js';
+import type { BackupResult } from '../../common/types.js';
+import { backupDatabase, restoreDatabase } from '../../workflows/index.js';
+
+export async function runBackup(env: TestWorkflowEnvironment, config: Config, database: string): Promise<BackupResult> {
+  const result = await env.client.workflow.execute(backupDatabase, {
+    args: [{ database }],
+    taskQueue: config.temporal.taskQueue,
+    workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
+  });
+  if (result.status !== 'completed') throw new Error(`backup of ${database} did not complete: ${result.reason}`);
+  return result;
+}
+
+export function startRestore(env: TestWorkflowEnvironment, config: Config, input: RestoreInput) {
+  return env.client.workflow.start(restoreDatabase, {
+    args: [input],
+    taskQueue: config.temporal.taskQueue,
+    workflowId: databaseWorkflowId(config.temporal.taskQueue, input.target),
+  });
+}
+
+export async function runRestore(env: TestWorkflowEnvironment, config: Config, input: RestoreInput) {
+  return (await startRestore(env, config, input)).result();
+}
+
+/** The failure at the bottom of a workflow failure chain: its type and message are what a user sees. */
+export function rootFailure(err: unknown): Error & { type?: string } {
+  let current = err as Error & { type?: string; cause?: unknown };
+  while (current.cause) current = current.cause as typeof current;
+  return current;
+}

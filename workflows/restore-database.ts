@@ -1,0 +1,97 @@
+/**
+ * restoreDatabase: resolve the backup -> verify its checksum -> wait for the server -> check the
+ * target and roles -> pg_restore into a staging database -> validate against the manifest -> swap in.
+ * The target is touched only by the final swap; any failure or cancellation before it drops the
+ * staging database and leaves the target as it was. In replace mode the previous database is kept
+ * under `<target>_pre_restore_<timestamp>`.
+ */
+import { ApplicationFailure, CancellationScope, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
+import { keptName, normalizeRestoreInput, stagingName, type RestoreInput } from '../common/restore-input.js';
+import type { RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
+import { longRunning, quick, waiting } from './activity-options.js';
+import { runUnderDatabaseLock } from './database-lock.js';
+import { rejectInput } from './reject-input.js';
+
+export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
+
+const { verifyChecksum, verifyArchiveAt, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
+const { resolveBackup, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
+
+export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
+  const req = rejectInput(() => normalizeRestoreInput(input));
+  const lock = await runUnderDatabaseLock(req.target, restoreDatabase, input);
+  if (lock.kind === 'delegated') return lock.result;
+  if (lock.kind === 'busy') {
+    throw ApplicationFailure.nonRetryable(
+      `refused: another pgkeeper operation on "${req.target}" is running (${lock.workflowId}); nothing was changed. Wait for it to finish, then restore again`,
+      'DatabaseBusy',
+    );
+  }
+
+  const startedMs = Date.now();
+  const staging = stagingName(req.target, uuid4());
+  let progress: RestoreProgress = { phase: 'resolving backup', staging, phaseStartedAt: new Date(startedMs).toISOString() };
+  setHandler(restoreProgressQuery, () => progress);
+  let phaseStartMs = startedMs;
+  const enter = (phase: RestorePhase): number => {
+    const now = Date.now();
+    const previousMs = now - phaseStartMs;
+    phaseStartMs = now;
+    progress = { phase, staging, phaseStartedAt: new Date(now).toISOString() };
+    return previousMs;
+  };
+
+  const backup = await resolveBackup({ backup: req.backup, database: req.database });
+  const warnings: string[] = [];
+  enter('verifying checksum');
+  if (backup.kind === 'manifest') {
+    await verifyChecksum({ dumpPath: backup.dumpPath, sha256: backup.sha256!, sizeBytes: backup.sizeBytes });
+  } else {
+    await verifyArchiveAt({ dumpPath: backup.dumpPath });
+    warnings.push(`${backup.label} has no manifest: checksum not verified (the archive was read through with pg_restore instead)`);
+  }
+  const verifyMs = enter('waiting for database');
+  await waitForDatabase({ database: 'postgres', deadlineMs: Date.now() + DEFAULT_WAIT_TIMEOUT_SECONDS * 1000 });
+  enter('checking target and roles');
+  await checkTargetAndRoles({ target: req.target, mode: req.mode, dumpPath: backup.dumpPath, noOwner: req.noOwner, noPrivileges: req.noPrivileges });
+
+  let swapped = false;
+  try {
+    enter('restoring into staging');
+    await restoreIntoStaging({
+      dumpPath: backup.dumpPath,
+      staging,
+      jobs: req.jobs,
+      noOwner: req.noOwner,
+      noPrivileges: req.noPrivileges,
+      tocEntries: backup.tocEntries,
+    });
+    const restoreMs = enter('validating');
+    const validation = await validateStaging({ staging, manifestPath: backup.manifestPath });
+    const validateMs = enter('swapping in');
+    const swap = await swapIntoPlace({ staging, target: req.target, mode: req.mode, kept: keptName(req.target, Date.now()) });
+    swapped = true;
+    enter('done');
+    return {
+      status: 'completed',
+      target: req.target,
+      mode: req.mode,
+      backup: { label: backup.label, database: backup.database, path: backup.dumpPath, checksum: backup.kind === 'manifest' ? 'verified' : 'skipped' },
+      keptPrevious: swap.keptPrevious,
+      tables: validation.tables,
+      rows: validation.rows,
+      jobs: req.jobs,
+      warnings: [...warnings, ...validation.warnings],
+      durationsMs: { verify: verifyMs, restore: restoreMs, validate: validateMs, total: Date.now() - startedMs },
+    };
+  } finally {
+    if (!swapped) {
+      enter('cleaning up');
+      // Runs even when the workflow is being cancelled: a staging database must never be left behind.
+      await CancellationScope.nonCancellable(() => dropStagingDatabase({ staging }));
+    }
+  }
+}
