@@ -9,6 +9,7 @@ import { runWorker } from '../worker/run-worker.js';
 import { CliError } from './cli-error.js';
 import { backupCommand } from './commands/backup.js';
 import { backupsCommand } from './commands/backups.js';
+import { restoreCommand, type RestoreCommandOptions } from './commands/restore.js';
 import { connectClient } from './temporal.js';
 
 function loadConfig(): Config {
@@ -38,6 +39,18 @@ Environment:
   TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
   LOG_LEVEL                                trace, debug, info, warn, error (default info)`;
 
+const RESTORE_HELP = `
+Examples:
+  pgkeeper restore latest --database app --target app_restored --wait
+  pgkeeper restore app-20261124T020000Z-1a2b3c4d --target app --replace --confirm app --jobs 4 --wait
+
+From the Temporal UI: Start Workflow, task queue "pgkeeper" (TASK_QUEUE), workflow type
+"restoreDatabase", any workflow id (e.g. restore-app-1; the run hands the work to the
+per-database id pgkeeper:<queue>:<target>), and one JSON object as input:
+  {"backup": "latest", "database": "app", "target": "app_restored"}
+  {"backup": "<backup id>", "target": "app", "mode": "replace", "confirm": "app", "jobs": 2}
+Optional fields: "noOwner": true, "noPrivileges": true.`;
+
 export function buildProgram(): Command {
   const program = new Command('pgkeeper')
     .description('PostgreSQL backup and restore as durable Temporal workflows')
@@ -54,6 +67,24 @@ export function buildProgram(): Command {
     .action(async (database: string, options: { compressLevel?: number; wait?: boolean }) => {
       const config = loadConfig();
       await backupCommand(() => connectClient(config), config, database, options);
+    });
+
+  program
+    .command('restore')
+    .description('restore a backup into a staging database, validate it, then swap it in; the live database is never dropped')
+    .argument('<backup>', 'a backup id (see `pgkeeper backups`), "latest" (with --database), or the path of an archive inside BACKUP_DIR')
+    .requiredOption('-t, --target <database>', 'database to restore into (must not exist, unless --replace)')
+    .option('-d, --database <database>', 'whose newest backup "latest" means')
+    .option('--replace', 'replace an existing target; the previous database is kept as <target>_pre_restore_<time>')
+    .option('--confirm <database>', 'with --replace: the target name again')
+    .option('-j, --jobs <n>', 'parallel pg_restore jobs (default 2)', integer(1, 64))
+    .option('--no-owner', 'do not restore ownership: objects belong to DB_USER')
+    .option('--no-privileges', 'do not restore GRANT/REVOKE')
+    .option('-w, --wait', 'wait for the restore, showing progress, and print the result')
+    .addHelpText('after', RESTORE_HELP)
+    .action(async (backup: string, options: RestoreCommandOptions) => {
+      const config = loadConfig();
+      await restoreCommand(() => connectClient(config), config, backup, options);
     });
 
   program

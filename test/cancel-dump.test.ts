@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { backupDatabase } from '../workflows/index.js';
+import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import { databaseWorkflowId } from '../common/names.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
@@ -52,6 +53,40 @@ describe('cancelling a running dump', () => {
     await lock?.end();
     await dropDatabase(config, database);
     await env?.teardown();
+  });
+
+  it('while a backup runs, a second backup is skipped and a restore into the same database is refused', async () => {
+    await withWorker(env, config, async () => {
+      const running = await env.client.workflow.start(backupDatabase, {
+        args: [{ database }],
+        taskQueue: config.temporal.taskQueue,
+        workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
+      });
+      await waitUntilDumping(config, database);
+      // Started the way the Temporal UI or a schedule would: under an id of their own.
+      const second = await env.client.workflow.execute(backupDatabase, {
+        args: [{ database }],
+        taskQueue: config.temporal.taskQueue,
+        workflowId: uniqueName('ui-backup'),
+      });
+      assert.deepEqual(second, {
+        status: 'skipped',
+        database,
+        reason: `skipped: a backup of ${database} is already running (${running.workflowId})`,
+      });
+      const restore = await env.client.workflow
+        .execute(restoreDatabase, {
+          args: [{ backup: 'latest', database, target: database, mode: 'replace', confirm: database }],
+          taskQueue: config.temporal.taskQueue,
+          workflowId: uniqueName('ui-restore'),
+        })
+        .catch((e: unknown) => e);
+      assert.ok(restore instanceof WorkflowFailedError);
+      assert.match(String(restore.cause?.message), new RegExp(`refused: another pgkeeper operation on "${database}" is running \\(${running.workflowId}\\)`));
+      await running.cancel();
+      await assert.rejects(running.result());
+    });
+    await assertCleanedUp(config, database);
   });
 
   it('cancelling the workflow kills pg_dump and removes the partial file', async () => {

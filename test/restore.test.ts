@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BackupResult } from '../common/types.js';
+import { databaseWorkflowId } from '../common/names.js';
+import { restoreDatabase } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, databaseExists, dropDatabase, listDatabases, normalizedSchema, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -59,6 +61,21 @@ describe('restoreDatabase workflow', () => {
     assert.equal(normalizedSchema(config, into), normalizedSchema(config, source));
     assert.deepEqual(await tableFingerprints(config, into), await tableFingerprints(config, source));
     assert.deepEqual((await listDatabases(config)).filter((n) => n.includes('_restoring_')), [], 'no staging database left');
+  });
+
+  it('started from the Temporal UI under any workflow id, the restore runs under the target\'s fixed id', async () => {
+    const into = target('pgk_ui');
+    const result = await withWorker(env, config, () =>
+      env.client.workflow.execute(restoreDatabase, {
+        args: [{ backup: 'latest', database: source, target: into }],
+        taskQueue: config.temporal.taskQueue,
+        workflowId: 'restore-from-the-ui',
+      }),
+    );
+    assert.equal(result.target, into);
+    const child = await env.client.workflow.getHandle(databaseWorkflowId(config.temporal.taskQueue, into)).describe();
+    assert.equal(child.status.name, 'COMPLETED');
+    assert.equal(child.type, 'restoreDatabase');
   });
 
   it('replace with the right confirm swaps the database in and keeps the previous one', async () => {

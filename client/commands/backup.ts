@@ -1,13 +1,13 @@
 /** `pgkeeper backup <database>`: start a backup under the database's fixed workflow id. */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { normalizeBackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
-import { databaseWorkflowId } from '../../common/names.js';
 import type { BackupInput, BackupResult, BackupSkipped } from '../../common/types.js';
 import { backupDatabase } from '../../workflows/index.js';
 import { CliError, rootCauseMessage } from '../cli-error.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
+import { startOnDatabase } from '../start-workflow.js';
 import { workflowUrl } from '../temporal.js';
 
 export interface BackupCommandOptions {
@@ -15,25 +15,8 @@ export interface BackupCommandOptions {
   wait?: boolean;
 }
 
-export async function startBackup(client: Client, config: Config, input: BackupInput) {
-  const workflowId = databaseWorkflowId(config.temporal.taskQueue, input.database);
-  try {
-    return await client.workflow.start(backupDatabase, {
-      args: [input],
-      taskQueue: config.temporal.taskQueue,
-      workflowId,
-      // One operation per database at a time: Temporal refuses a second start under the same id.
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(
-        `an operation on database "${input.database}" is already running (${workflowId}); wait for it or see ${workflowUrl(config, workflowId)}`,
-      );
-    }
-    throw err;
-  }
+export function startBackup(client: Client, config: Config, input: BackupInput) {
+  return startOnDatabase(client, config, backupDatabase, input, input.database);
 }
 
 export function printBackupResult(result: BackupResult | BackupSkipped, out: NodeJS.WritableStream = process.stdout): void {

@@ -1,0 +1,66 @@
+/** `pgkeeper restore <backup|latest> --target <db>`: a safe restore (staging copy, validation, swap). */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../common/config.js';
+import { normalizeRestoreInput, type RestoreInput } from '../../common/restore-input.js';
+import type { RestoreResult } from '../../common/types.js';
+import { restoreDatabase } from '../../workflows/index.js';
+import { CliError, rootCauseMessage } from '../cli-error.js';
+import { formatDuration } from '../format.js';
+import { showProgress } from '../progress.js';
+import { startOnDatabase } from '../start-workflow.js';
+import { workflowUrl } from '../temporal.js';
+
+export interface RestoreCommandOptions {
+  target: string;
+  database?: string;
+  replace?: boolean;
+  confirm?: string;
+  jobs?: number;
+  owner: boolean;
+  privileges: boolean;
+  wait?: boolean;
+}
+
+export function restoreInputFromOptions(backup: string, options: RestoreCommandOptions): RestoreInput {
+  return {
+    backup,
+    target: options.target,
+    ...(options.database !== undefined ? { database: options.database } : {}),
+    ...(options.replace ? { mode: 'replace' as const } : {}),
+    ...(options.confirm !== undefined ? { confirm: options.confirm } : {}),
+    ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
+    ...(options.owner === false ? { noOwner: true } : {}),
+    ...(options.privileges === false ? { noPrivileges: true } : {}),
+  };
+}
+
+function printRestoreResult(result: RestoreResult): void {
+  const lines = [
+    `restored ${result.backup.label} (of "${result.backup.database}") into "${result.target}"`,
+    `  checksum   ${result.backup.checksum}`,
+    `  content    ${result.tables} tables, ${result.rows} rows (pg_restore -j ${result.jobs})`,
+    `  took       ${formatDuration(result.durationsMs.total)} (restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
+  ];
+  if (result.keptPrevious) lines.push(`  previous   kept as "${result.keptPrevious}" (drop it when you no longer need it)`);
+  for (const warning of result.warnings) lines.push(`  warning    ${warning}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function restoreCommand(connect: () => Promise<Client>, config: Config, backup: string, options: RestoreCommandOptions): Promise<void> {
+  const input = restoreInputFromOptions(backup, options);
+  try {
+    normalizeRestoreInput(input); // same checks as the workflow, before anything starts
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const handle = await startOnDatabase(await connect(), config, restoreDatabase, input, input.target);
+  process.stdout.write(
+    `started restore of ${backup} into "${input.target}"\n  workflow  ${handle.workflowId}\n  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`,
+  );
+  if (!options.wait) return;
+  try {
+    printRestoreResult(await showProgress(handle, handle.result()));
+  } catch (err) {
+    throw new CliError(`restore into "${input.target}" failed: ${rootCauseMessage(err)}`);
+  }
+}
