@@ -53,9 +53,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes a small file so that readers see either nothing or all of it, and it survives a crash. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, mode = 0o640): Promise<void> {
   const tmp = file + PARTIAL_SUFFIX;
-  const handle = await fs.open(tmp, 'w', 0o640);
+  const handle = await fs.open(tmp, 'w', mode);
   try {
     await handle.writeFile(content);
     await handle.sync();

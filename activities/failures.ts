@@ -99,6 +99,14 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
   const e = err as { code?: string; message?: string };
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
   if (e.code === '3D000') return databaseMissing(config, database);
+  if (e.code === '55000' && /not currently accepting connections/.test(e.message ?? '')) {
+    return fail(
+      config,
+      FailureType.ConnectionsNotAllowed,
+      `database "${database}" does not accept connections (ALLOW_CONNECTIONS false); allow them, or leave it out of the backup`,
+      false,
+    );
+  }
   return fail(
     config,
     FailureType.DatabaseUnreachable,

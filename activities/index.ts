@@ -7,6 +7,8 @@ import type { DumpRequest, PublishRequest, RetentionRequest } from '../common/ty
 import { applyRetention } from './apply-retention.js';
 import { dropStagingDatabase, swapIntoPlace, type SwapRequest } from './database-admin.js';
 import { dumpDatabase } from './dump-database.js';
+import { applyGlobals, dumpGlobals } from './globals.js';
+import { listClusterDatabases } from './list-databases.js';
 import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
 import { publishBackup } from './publish-backup.js';
 import { resolveBackup, type ResolveRequest } from './resolve-backup.js';
@@ -33,6 +35,10 @@ export function createActivities(config: Config) {
     validateStaging: (req: ValidateRequest) => validateStaging(config, req),
     swapIntoPlace: (req: SwapRequest) => swapIntoPlace(config, req),
     dropStagingDatabase: (req: { staging: string }) => dropStagingDatabase(config, req),
+    applyGlobals: (req: { globals: string }) => applyGlobals(config, req),
+    // whole server
+    listClusterDatabases: (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req),
+    dumpGlobals: (req: { globalsId: string }) => dumpGlobals(config, req),
   };
 }
 

@@ -9,13 +9,4 @@ export class CliError extends Error {
   }
 }
 
-/** The most specific message in a Temporal failure chain (workflow -> activity -> application failure). */
-export function rootCauseMessage(err: unknown): string {
-  let current = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(err);
-  while (current) {
-    if (current.message) message = current.message;
-    current = current.cause as typeof current;
-  }
-  return message;
-}
+export { rootCauseMessage } from '../common/failure-message.js';

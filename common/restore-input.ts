@@ -3,6 +3,7 @@
  * `mode` defaults to "create" (the target must not exist); "replace" needs `confirm` equal to the target.
  */
 import { InputError } from './errors.js';
+import { validateGlobalsId } from './globals.js';
 import { utf8Length, validateDatabaseName } from './names.js';
 
 export type RestoreMode = 'create' | 'replace';
@@ -23,6 +24,8 @@ export interface RestoreInput {
   noOwner?: boolean;
   /** pg_restore --no-privileges: skip GRANT/REVOKE. */
   noPrivileges?: boolean;
+  /** First create the roles and tablespaces the server lacks from a globals backup: "latest" or its id. */
+  globals?: string;
 }
 
 export interface NormalizedRestoreInput {
@@ -33,6 +36,7 @@ export interface NormalizedRestoreInput {
   jobs: number;
   noOwner: boolean;
   noPrivileges: boolean;
+  globals: string | undefined;
 }
 
 export const DEFAULT_RESTORE_JOBS = 2;
@@ -93,5 +97,6 @@ export function normalizeRestoreInput(input: RestoreInput | undefined): Normaliz
     jobs,
     noOwner: input.noOwner ?? false,
     noPrivileges: input.noPrivileges ?? false,
+    globals: input.globals === undefined ? undefined : validateGlobalsId(input.globals),
   };
 }

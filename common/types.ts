@@ -146,6 +146,7 @@ export type RestorePhase =
   | 'resolving backup'
   | 'verifying checksum'
   | 'waiting for database'
+  | 'applying globals'
   | 'checking target and roles'
   | 'restoring into staging'
   | 'validating'
@@ -166,9 +167,27 @@ export interface RestoreResult {
   backup: { label: string; database: string; path: string; checksum: 'verified' | 'skipped' };
   /** Where the previous database went, in replace mode when the target existed. */
   keptPrevious: string | null;
+  /** The globals backup applied first, and the roles it created. */
+  globals: { id: string; created: string[] } | null;
   tables: number;
   rows: number;
   jobs: number;
   warnings: string[];
   durationsMs: { verify: number; restore: number; validate: number; total: number };
+}
+
+export interface ClusterDatabaseOutcome {
+  database: string;
+  status: 'completed' | 'skipped' | 'failed';
+  backupId?: string;
+  sizeBytes?: number;
+  /** Why it was skipped or failed. */
+  reason?: string;
+}
+
+export interface ClusterResult {
+  status: 'completed' | 'failed';
+  globals: { status: 'completed' | 'failed'; id?: string; path?: string; reason?: string };
+  databases: ClusterDatabaseOutcome[];
+  durationMs: number;
 }

@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { backupDatabase } from '../workflows/index.js';
+import { databaseWorkflowId } from '../common/names.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import { rootFailure } from './helpers/workflows.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 
 /** A port nothing listens on: bind it, note it, release it. */
@@ -34,13 +36,13 @@ describe('waitForDatabase', () => {
         .execute(backupDatabase, {
           args: [{ database: 'postgres', waitTimeoutSeconds: 3 }],
           taskQueue: config.temporal.taskQueue,
-          workflowId: uniqueName('wait'),
+          workflowId: databaseWorkflowId(config.temporal.taskQueue, 'postgres'),
         })
         .catch((e: unknown) => e),
     );
     const elapsedMs = Date.now() - startedMs;
     assert.ok(err instanceof WorkflowFailedError, String(err));
-    const cause = err.cause?.cause as Error & { type?: string };
+    const cause = rootFailure(err);
     assert.equal(cause.type, 'DatabaseUnreachable');
     assert.match(cause.message, new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port} did not accept connections to "postgres" within \\d+ s`));
     assert.match(cause.message, /Check that the server is running/);
@@ -50,14 +52,14 @@ describe('waitForDatabase', () => {
   it('fails at once, without retries, when the database does not exist', async () => {
     const config = testConfig();
     const missing = uniqueName('pgk_missing');
-    const workflowId = uniqueName('missing');
+    const workflowId = databaseWorkflowId(config.temporal.taskQueue, missing);
     const err = await withWorker(env, config, () =>
       env.client.workflow
         .execute(backupDatabase, { args: [{ database: missing }], taskQueue: config.temporal.taskQueue, workflowId })
         .catch((e: unknown) => e),
     );
     assert.ok(err instanceof WorkflowFailedError);
-    const cause = err.cause?.cause as Error & { type?: string };
+    const cause = rootFailure(err);
     assert.equal(cause.type, 'DatabaseMissing');
     assert.match(cause.message, new RegExp(`database "${missing}" does not exist on 127\\.0\\.0\\.1:5432`));
 

@@ -1,3 +1,4 @@
 /** Every workflow the pgkeeper worker registers. This file is the root of the workflow bundle. */
 export { backupDatabase } from './backup-database.js';
 export { restoreDatabase } from './restore-database.js';
+export { backupCluster } from './backup-cluster.js';

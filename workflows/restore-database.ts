@@ -17,7 +17,7 @@ import { rejectInput } from './reject-input.js';
 export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
 
 const { verifyChecksum, verifyArchiveAt, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { resolveBackup, applyGlobals, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
@@ -55,6 +55,13 @@ export async function restoreDatabase(input: RestoreInput): Promise<RestoreResul
   }
   const verifyMs = enter('waiting for database');
   await waitForDatabase({ database: 'postgres', deadlineMs: Date.now() + DEFAULT_WAIT_TIMEOUT_SECONDS * 1000 });
+  let globals: RestoreResult['globals'] = null;
+  if (req.globals) {
+    enter('applying globals');
+    const applied = await applyGlobals({ globals: req.globals });
+    globals = { id: applied.id, created: applied.created };
+    warnings.push(...applied.warnings);
+  }
   enter('checking target and roles');
   await checkTargetAndRoles({ target: req.target, mode: req.mode, dumpPath: backup.dumpPath, noOwner: req.noOwner, noPrivileges: req.noPrivileges });
 
@@ -81,6 +88,7 @@ export async function restoreDatabase(input: RestoreInput): Promise<RestoreResul
       mode: req.mode,
       backup: { label: backup.label, database: backup.database, path: backup.dumpPath, checksum: backup.kind === 'manifest' ? 'verified' : 'skipped' },
       keptPrevious: swap.keptPrevious,
+      globals,
       tables: validation.tables,
       rows: validation.rows,
       jobs: req.jobs,

@@ -1,0 +1,96 @@
+/**
+ * backupCluster: the globals (roles, tablespaces) once, then one child backupDatabase per
+ * database, a few at a time. Every database gets its own outcome; one failure hides nothing,
+ * and the workflow fails only after all have finished, listing what failed.
+ */
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  ChildWorkflowCancellationType,
+  executeChild,
+  ParentClosePolicy,
+  proxyActivities,
+  uuid4,
+  WorkflowIdReusePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { normalizeClusterInput, type ClusterInput } from '../common/cluster-input.js';
+import { rootCauseMessage } from '../common/failure-message.js';
+import { makeGlobalsId } from '../common/globals.js';
+import { databaseWorkflowId } from '../common/names.js';
+import type { ClusterDatabaseOutcome, ClusterResult } from '../common/types.js';
+import { quick } from './activity-options.js';
+import { backupDatabase } from './backup-database.js';
+import { rejectInput } from './reject-input.js';
+
+const { listClusterDatabases, dumpGlobals } = proxyActivities<Activities>(quick);
+
+/** Runs `work` over `items` with at most `limit` at once, keeping the input order in the result. */
+async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+export async function backupCluster(input: ClusterInput = {}): Promise<ClusterResult> {
+  const req = rejectInput(() => normalizeClusterInput(input));
+  const startedMs = Date.now();
+  const { taskQueue } = workflowInfo();
+  const databases = await listClusterDatabases({ include: req.include, exclude: req.exclude });
+
+  let globals: ClusterResult['globals'];
+  try {
+    const dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
+    globals = { status: 'completed', id: dumped.id, path: dumped.path };
+  } catch (err) {
+    globals = { status: 'failed', reason: rootCauseMessage(err) };
+  }
+
+  const outcomes = await mapWithConcurrency(databases, req.concurrency, async (database): Promise<ClusterDatabaseOutcome> => {
+    const workflowId = databaseWorkflowId(taskQueue, database);
+    try {
+      const result = await executeChild(backupDatabase, {
+        workflowId,
+        args: [{ database, ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}), ...(req.retention ? { retention: req.retention } : {}) }],
+        taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      if (result.status === 'skipped') return { database, status: 'skipped', reason: result.reason };
+      return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return { database, status: 'skipped', reason: `skipped: a backup of ${database} is already running (${workflowId})` };
+      }
+      return { database, status: 'failed', reason: rootCauseMessage(err) };
+    }
+  });
+
+  const failed = outcomes.filter((o) => o.status === 'failed');
+  const result: ClusterResult = {
+    status: failed.length === 0 && globals.status === 'completed' ? 'completed' : 'failed',
+    globals,
+    databases: outcomes,
+    durationMs: Date.now() - startedMs,
+  };
+  if (result.status === 'failed') {
+    const problems = [...(globals.status === 'failed' ? [`globals (${globals.reason})`] : []), ...failed.map((o) => `${o.database} (${o.reason})`)];
+    // The full per-database result travels in the failure's details, visible in the UI.
+    throw ApplicationFailure.create({
+      message: `cluster backup: ${problems.length} of ${databases.length + 1} parts failed: ${problems.join('; ')}`,
+      type: 'ClusterBackupFailed',
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}
