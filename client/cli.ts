@@ -7,7 +7,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { runWorker } from '../worker/run-worker.js';
 import { CliError } from './cli-error.js';
-import { backupCommand } from './commands/backup.js';
+import { backupCommand, type BackupCommandOptions } from './commands/backup.js';
+import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cluster.js';
+import { pruneCommand } from './commands/prune.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { parseRetentionSpec } from '../common/backup-input.js';
+import { validateDatabaseName } from '../common/names.js';
 import { backupsCommand } from './commands/backups.js';
 import { restoreCommand, type RestoreCommandOptions } from './commands/restore.js';
 import { connectClient } from './temporal.js';
@@ -19,6 +24,10 @@ function loadConfig(): Config {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
   }
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
 }
 
 function integer(min: number, max: number) {
@@ -59,14 +68,20 @@ export function buildProgram(): Command {
 
   program
     .command('backup')
-    .description('back up one database (pg_dump -Fc, SHA-256, verification, retention)')
-    .argument('<database>', 'database to back up')
+    .description('back up one database, or --all of them plus roles (pg_dump -Fc, SHA-256, verification, retention)')
+    .argument('[database]', 'database to back up')
+    .option('--all', 'every database on the server (templates excluded) and the globals (roles, tablespaces)')
+    .option('--include <names>', 'with --all: only these, comma-separated, * allowed', list)
+    .option('--exclude <names>', 'with --all: not these, comma-separated, * allowed', list)
+    .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))
     .option('-z, --compress-level <0-9>', 'pg_dump gzip level: 1 is fastest (default), 9 smallest', integer(0, 9))
     .option('-w, --wait', 'wait for the backup, showing progress, and print the result')
-    .addHelpText('after', '\nExample:\n  pgkeeper backup app --wait')
-    .action(async (database: string, options: { compressLevel?: number; wait?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  pgkeeper backup app --wait\n  pgkeeper backup --all --exclude scratch --wait')
+    .action(async (database: string | undefined, options: BackupCommandOptions & ClusterCommandOptions & { all?: boolean }) => {
       const config = loadConfig();
-      await backupCommand(() => connectClient(config), config, database, options);
+      if (options.all === (database !== undefined)) throw new CliError('give one database to back up, or --all');
+      if (options.all) await clusterCommand(() => connectClient(config), config, options);
+      else await backupCommand(() => connectClient(config), config, database!, options);
     });
 
   program
@@ -80,6 +95,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (default 2)', integer(1, 64))
     .option('--no-owner', 'do not restore ownership: objects belong to DB_USER')
     .option('--no-privileges', 'do not restore GRANT/REVOKE')
+    .option('--globals <id>', 'first create missing roles and tablespaces from a globals backup ("latest" or its id)')
     .option('-w, --wait', 'wait for the restore, showing progress, and print the result')
     .addHelpText('after', RESTORE_HELP)
     .action(async (backup: string, options: RestoreCommandOptions) => {
@@ -94,6 +110,26 @@ export function buildProgram(): Command {
     .option('--json', 'print the manifests as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
       await backupsCommand(loadConfig(), database, options);
+    });
+
+  program.addCommand(scheduleCommand({ config: loadConfig, connect: connectClient, integer }));
+
+  program
+    .command('prune')
+    .description('apply retention to a database\'s backups now; the plan says what is kept and why')
+    .argument('<database>')
+    .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4 (default: maxAgeDays=RETENTION_DAYS)')
+    .option('--dry-run', 'print the plan, delete nothing')
+    .action(async (database: string, options: { retention?: string; dryRun?: boolean }) => {
+      const config = loadConfig();
+      let policy;
+      try {
+        validateDatabaseName(database);
+        policy = options.retention === undefined ? undefined : parseRetentionSpec(options.retention);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
     });
 
   program

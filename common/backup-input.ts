@@ -54,3 +54,16 @@ export function normalizeBackupInput(input: BackupInput | undefined): Normalized
     retention: input.retention === undefined ? undefined : validateRetentionPolicy(input.retention),
   };
 }
+
+/** `keepDaily=7,keepWeekly=4,maxAgeDays=90` (the CLI's --retention) -> a validated policy. */
+export function parseRetentionSpec(spec: string): RetentionPolicy {
+  const policy: Record<string, number> = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, value] = part.split('=');
+    if (!key || value === undefined || value.trim() === '' || Number.isNaN(Number(value))) {
+      throw new InputError(`retention "${part}" is not rule=number; write e.g. keepDaily=7,keepWeekly=4,keepMonthly=12,maxAgeDays=90`);
+    }
+    policy[key.trim()] = Number(value);
+  }
+  return validateRetentionPolicy(policy);
+}

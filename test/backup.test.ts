@@ -4,7 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { backupDatabase } from '../workflows/index.js';
+import { WorkflowFailedError } from '@temporalio/client';
+import { applyRetention, backupDatabase } from '../workflows/index.js';
+import { makeBackupId } from '../common/backup-id.js';
+import { databaseWorkflowId } from '../common/names.js';
 import type { BackupManifest } from '../common/types.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
@@ -90,5 +93,56 @@ describe('backupDatabase workflow', () => {
       }
     });
     assert.deepEqual(await fs.readdir(config.backupDir).catch(() => []), [source]);
+  });
+
+  it('three failed backups in a row delete nothing, however old the existing backups', async () => {
+    const gone = uniqueName('pgk_gone'); // has backups on disk, but the database no longer exists
+    const dir = path.join(config.backupDir, gone);
+    await fs.mkdir(dir, { recursive: true });
+    for (const ageDays of [30, 60, 90]) {
+      const id = makeBackupId(gone, Date.now() - ageDays * 86_400_000, `0000000${ageDays % 10}`);
+      await fs.writeFile(path.join(dir, `${id}.dump`), 'PGDMP');
+      await fs.writeFile(path.join(dir, `${id}.manifest.json`), JSON.stringify({ id, startedAt: new Date(Date.now() - ageDays * 86_400_000).toISOString() }));
+    }
+    const before = (await fs.readdir(dir)).sort();
+    await withWorker(env, config, async () => {
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(
+          env.client.workflow.execute(backupDatabase, { args: [{ database: gone }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('fail') }),
+          WorkflowFailedError,
+        );
+      }
+    });
+    assert.deepEqual((await fs.readdir(dir)).sort(), before);
+  });
+
+  it('prune: a dry run plans, a real run deletes what the plan said', async () => {
+    const db = uniqueName('pgk_prune');
+    const dir = path.join(config.backupDir, db);
+    await fs.mkdir(dir, { recursive: true });
+    const ids = [1, 10, 20].map((ageDays) => {
+      const id = makeBackupId(db, Date.now() - ageDays * 86_400_000, `0000000${ageDays % 10}`);
+      return { id, startedAt: new Date(Date.now() - ageDays * 86_400_000).toISOString() };
+    });
+    for (const m of ids) {
+      await fs.writeFile(path.join(dir, `${m.id}.dump`), 'PGDMP');
+      await fs.writeFile(path.join(dir, `${m.id}.manifest.json`), JSON.stringify(m));
+    }
+    await withWorker(env, config, async () => {
+      const run = (dryRun: boolean) =>
+        env.client.workflow.execute(applyRetention, {
+          args: [{ database: db, policy: { maxAgeDays: 15 }, dryRun }],
+          taskQueue: config.temporal.taskQueue,
+          workflowId: databaseWorkflowId(config.temporal.taskQueue, db),
+        });
+      const planned = await run(true);
+      assert.equal(planned.status, 'completed');
+      assert.deepEqual(planned.plan.filter((d) => d.action === 'delete').map((d) => d.id), [ids[2]!.id]);
+      assert.deepEqual(planned.deleted, []);
+      assert.equal((await fs.readdir(dir)).length, 6);
+      const applied = await run(false);
+      assert.deepEqual(applied.status === 'completed' && applied.deleted, [ids[2]!.id]);
+      assert.equal((await fs.readdir(dir)).length, 4);
+    });
   });
 });

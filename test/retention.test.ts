@@ -5,7 +5,6 @@ import { describe, it } from 'node:test';
 import { applyRetention } from '../activities/apply-retention.js';
 import { backupPaths } from '../activities/backup-store.js';
 import { makeBackupId } from '../common/backup-id.js';
-import { planRetention } from '../common/retention-plan.js';
 import { testConfig } from './helpers/config.js';
 
 const DAY = 86_400_000;
@@ -79,23 +78,5 @@ describe('retention (RETENTION_DAYS on real files)', () => {
     assert.equal(result.plan.filter((d) => d.action === 'delete').length, 1);
     assert.deepEqual(result.deleted, []);
     assert.equal((await fs.readdir(path.join(config.backupDir, 'dry'))).length, 6);
-  });
-});
-
-describe('retention planner', () => {
-  const at = (days: number, id = `b${days}`) => ({ id, createdAtMs: NOW - days * DAY });
-
-  it('maxAgeDays keeps what is younger and the newest', () => {
-    const plan = planRetention([at(1), at(6.9), at(7.1), at(20)], { maxAgeDays: 7 }, NOW);
-    assert.deepEqual(
-      plan.map((d) => `${d.id}:${d.action}`),
-      ['b1:keep', 'b6.9:keep', 'b7.1:delete', 'b20:delete'],
-    );
-    assert.match(plan[2]!.reasons[0]!, /matches no rule of: maxAgeDays=7/);
-  });
-
-  it('keeps everything of an empty policy, and nothing is planned for no backups', () => {
-    assert.ok(planRetention([at(1), at(400)], {}, NOW).every((d) => d.action === 'keep'));
-    assert.deepEqual(planRetention([], { maxAgeDays: 1 }, NOW), []);
   });
 });

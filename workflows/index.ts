@@ -2,3 +2,4 @@
 export { backupDatabase } from './backup-database.js';
 export { restoreDatabase } from './restore-database.js';
 export { backupCluster } from './backup-cluster.js';
+export { applyRetention } from './apply-retention.js';

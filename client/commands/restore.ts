@@ -18,6 +18,7 @@ export interface RestoreCommandOptions {
   jobs?: number;
   owner: boolean;
   privileges: boolean;
+  globals?: string;
   wait?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function restoreInputFromOptions(backup: string, options: RestoreCommandO
     ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
     ...(options.owner === false ? { noOwner: true } : {}),
     ...(options.privileges === false ? { noPrivileges: true } : {}),
+    ...(options.globals !== undefined ? { globals: options.globals } : {}),
   };
 }
 
@@ -41,6 +43,7 @@ function printRestoreResult(result: RestoreResult): void {
     `  content    ${result.tables} tables, ${result.rows} rows (pg_restore -j ${result.jobs})`,
     `  took       ${formatDuration(result.durationsMs.total)} (restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
   ];
+  if (result.globals) lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}`);
   if (result.keptPrevious) lines.push(`  previous   kept as "${result.keptPrevious}" (drop it when you no longer need it)`);
   for (const warning of result.warnings) lines.push(`  warning    ${warning}`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,0 +1,57 @@
+/** `pgkeeper backup --all`: globals plus every database, with a per-database report. */
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { normalizeClusterInput, type ClusterInput } from '../../common/cluster-input.js';
+import type { Config } from '../../common/config.js';
+import type { ClusterResult } from '../../common/types.js';
+import { backupCluster } from '../../workflows/index.js';
+import { CliError, rootCauseMessage } from '../cli-error.js';
+import { formatBytes, table } from '../format.js';
+import { workflowUrl } from '../temporal.js';
+
+export interface ClusterCommandOptions {
+  include?: string[];
+  exclude?: string[];
+  concurrency?: number;
+  compressLevel?: number;
+  wait?: boolean;
+}
+
+function printClusterResult(result: ClusterResult): void {
+  const rows = [['DATABASE', 'OUTCOME', 'BACKUP / REASON', 'SIZE']];
+  rows.push(['(globals)', result.globals.status, result.globals.id ?? result.globals.reason ?? '', '']);
+  for (const d of result.databases) rows.push([d.database, d.status, d.backupId ?? d.reason ?? '', d.sizeBytes === undefined ? '' : formatBytes(d.sizeBytes)]);
+  process.stdout.write(table(rows) + '\n');
+}
+
+export async function clusterCommand(connect: () => Promise<Client>, config: Config, options: ClusterCommandOptions): Promise<void> {
+  const input: ClusterInput = {
+    ...(options.include ? { include: options.include } : {}),
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
+  };
+  try {
+    normalizeClusterInput(input);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const workflowId = `pgkeeper-cluster:${config.temporal.taskQueue}`;
+  const handle = await (await connect()).workflow
+    .start(backupCluster, { args: [input], taskQueue: config.temporal.taskQueue, workflowId, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL })
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a cluster backup is already running (${workflowId}); see ${workflowUrl(config, workflowId)}`);
+      throw err;
+    });
+  process.stdout.write(`started backup of all databases\n  workflow  ${workflowId}\n  ui        ${workflowUrl(config, workflowId, handle.firstExecutionRunId)}\n`);
+  if (!options.wait) return;
+  try {
+    printClusterResult(await handle.result());
+  } catch (err) {
+    // The per-database outcomes travel in the failure's details.
+    let failure: unknown = err;
+    while (failure && !(failure instanceof ApplicationFailure)) failure = (failure as { cause?: unknown }).cause;
+    const details = (failure as ApplicationFailure | undefined)?.details?.[0] as ClusterResult | undefined;
+    if (details) printClusterResult(details);
+    throw new CliError(rootCauseMessage(err));
+  }
+}

@@ -1,0 +1,155 @@
+/** `pgkeeper schedule ...`: create, list, describe, update, pause, unpause, trigger, backfill, delete. */
+import { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { parseRetentionSpec } from '../../common/backup-input.js';
+import type { Config } from '../../common/config.js';
+import { InputError } from '../../common/errors.js';
+import { CliError } from '../cli-error.js';
+import { table } from '../format.js';
+import { backfill, createSchedule, scheduleHandle, scheduleId, triggerNow, updateSchedule, type ScheduleSettings, type ScheduleTarget } from '../schedules.js';
+
+interface TargetOptions {
+  all?: boolean;
+}
+
+interface SettingOptions {
+  cron?: string;
+  every?: string;
+  timezone?: string;
+  jitter?: string;
+  retention?: string;
+  compressLevel?: number;
+  note?: string;
+}
+
+export interface ScheduleCommandContext {
+  config: () => Config;
+  connect: (config: Config) => Promise<Client>;
+  integer: (min: number, max: number) => (value: string) => number;
+}
+
+function target(database: string | undefined, options: TargetOptions): ScheduleTarget {
+  if (options.all && database) throw new CliError('give a database or --all, not both');
+  if (options.all) return { all: true };
+  if (!database) throw new CliError('give the database to schedule, or --all for every database on the server');
+  return { database };
+}
+
+function settings(options: SettingOptions): ScheduleSettings {
+  try {
+    return {
+      cron: options.cron,
+      every: options.every,
+      timezone: options.timezone,
+      jitter: options.jitter,
+      retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention),
+      compressLevel: options.compressLevel,
+      note: options.note,
+    };
+  } catch (err) {
+    if (err instanceof InputError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+function withSettingOptions(command: Command, integer: ScheduleCommandContext['integer']): Command {
+  return command
+    .option('--cron <expression>', 'cron expression, in --timezone (default "0 2 * * *": nightly at 02:00)')
+    .option('--every <interval>', 'fixed interval instead of cron, e.g. 6h or 30m')
+    .option('--timezone <zone>', 'IANA time zone for --cron, e.g. Europe/Amsterdam (default UTC)')
+    .option('--jitter <duration>', 'start up to this much later at random, e.g. 10m (spreads load across servers)')
+    .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4,keepMonthly=12 or maxAgeDays=30 (default RETENTION_DAYS)')
+    .option('-z, --compress-level <0-9>', 'pg_dump gzip level (default 1)', integer(0, 9));
+}
+
+export function scheduleCommand(ctx: ScheduleCommandContext): Command {
+  const schedule = new Command('schedule').description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)');
+  const run = (action: (client: Client, config: Config) => Promise<void>) => async () => {
+    const config = ctx.config();
+    await action(await ctx.connect(config), config);
+  };
+
+  withSettingOptions(
+    schedule.command('create').description('create a backup schedule for a database, or --all').argument('[database]').option('--all', 'one schedule for every database, plus globals').option('--note <text>', 'shown in the UI'),
+    ctx.integer,
+  ).action(async (database: string | undefined, options: SettingOptions & TargetOptions) => {
+    const t = target(database, options);
+    const s = settings(options);
+    await run(async (client, config) => {
+      const handle = await createSchedule(client, config, t, s).catch((err: Error) => {
+        throw new CliError(/already (exists|registered)/i.test(err.message) ? `schedule ${scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\`` : err.message);
+      });
+      const next = (await handle.describe()).info.nextActionTimes[0];
+      process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next?.toISOString() ?? 'not planned'}\n`);
+    })();
+  });
+
+  schedule.command('list').description('pgkeeper schedules on this task queue').action(
+    run(async (client, config) => {
+      const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)']];
+      for await (const s of client.schedule.list()) {
+        if (!s.scheduleId.includes(`:${config.temporal.taskQueue}`) || !s.scheduleId.startsWith('pgkeeper-')) continue;
+        rows.push([s.scheduleId, s.state.paused ? 'paused' : 'active', s.info?.nextActionTimes?.[0]?.toISOString().slice(0, 19) ?? '-']);
+      }
+      process.stdout.write(rows.length === 1 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
+    }),
+  );
+
+  const simple = (name: string, description: string, act: (handle: ReturnType<typeof scheduleHandle>, options: Record<string, string>) => Promise<string>) =>
+    schedule
+      .command(name)
+      .description(description)
+      .argument('[database]')
+      .option('--all', 'the schedule of every database')
+      .action(async (database: string | undefined, options: TargetOptions & Record<string, string>) => {
+        const t = target(database, options);
+        await run(async (client, config) => {
+          process.stdout.write((await act(scheduleHandle(client, config, t), options)) + '\n');
+        })();
+      });
+
+  simple('describe', 'spec, state, next runs and recent runs', async (handle) => {
+    const d = await handle.describe();
+    return [
+      `schedule   ${d.scheduleId} (${d.state.paused ? 'paused' : 'active'}${d.state.note ? `: ${d.state.note}` : ''})`,
+      `timing     ${d.spec.calendars?.length ? 'calendar' : 'interval'} in ${d.spec.timezone ?? 'UTC'}${d.spec.jitter ? `, jitter ${d.spec.jitter / 1000} s` : ''}`,
+      `overlap    ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow / 3_600_000} h`,
+      `input      ${JSON.stringify(d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined)}`,
+      `runs       ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed`,
+      `next       ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,
+      ...d.info.recentActions.slice(-5).map((a) => `recent     ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
+    ].join('\n');
+  });
+  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all'), ctx.integer).action(
+    async (database: string | undefined, options: SettingOptions & TargetOptions) => {
+      const t = target(database, options);
+      const s = settings(options);
+      await run(async (client, config) => {
+        await updateSchedule(scheduleHandle(client, config, t), config, t, s);
+        process.stdout.write(`updated schedule ${scheduleId(config, t)}\n`);
+      })();
+    },
+  );
+  simple('pause', 'stop starting runs (running ones go on)', async (handle) => (await handle.pause('paused with pgkeeper schedule pause'), `paused ${handle.scheduleId}`));
+  simple('unpause', 'start runs again', async (handle) => (await handle.unpause('unpaused with pgkeeper schedule unpause'), `unpaused ${handle.scheduleId}`));
+  simple('trigger', 'run now (skipped if a run is still going)', async (handle) => (await triggerNow(handle), `triggered ${handle.scheduleId}`));
+  simple('delete', 'delete the schedule (backups stay)', async (handle) => (await handle.delete(), `deleted ${handle.scheduleId}`));
+  schedule
+    .command('backfill')
+    .description('take the runs the schedule would have taken between two times (overlap SKIP)')
+    .argument('[database]')
+    .option('--all')
+    .requiredOption('--from <time>', 'ISO time, e.g. 2026-11-20T00:00:00Z')
+    .requiredOption('--to <time>', 'ISO time')
+    .action(async (database: string | undefined, options: TargetOptions & { from: string; to: string }) => {
+      const t = target(database, options);
+      const [from, to] = [new Date(options.from), new Date(options.to)];
+      if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) throw new CliError('--from and --to must be ISO times with --from before --to');
+      await run(async (client, config) => {
+        const handle = scheduleHandle(client, config, t);
+        await backfill(handle, from, to);
+        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}\n`);
+      })();
+    });
+  return schedule;
+}

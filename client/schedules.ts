@@ -1,0 +1,102 @@
+/**
+ * Temporal Schedules for pgkeeper: one schedule per database (`pgkeeper-backup:<queue>:<db>`) or
+ * one for the whole server (`pgkeeper-cluster:<queue>`). Overlap SKIP (a run still going makes the
+ * next one skip), an explicit catch-up window, optional jitter. The schedule starts the workflow
+ * under its own timestamped id; the workflow then takes the database's lock, so a manual run and
+ * a scheduled run of one database never overlap either.
+ */
+import { ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import type { Config } from '../common/config.js';
+import { InputError } from '../common/errors.js';
+import { validateDatabaseName } from '../common/names.js';
+import type { RetentionPolicy } from '../common/retention-plan.js';
+import { backupCluster, backupDatabase } from '../workflows/index.js';
+
+export const DEFAULT_CRON = '0 2 * * *';
+/** A run missed while Temporal was down still happens if the server is back within this window. */
+export const CATCHUP_WINDOW = '12h';
+
+/** What a schedule backs up: one database, or all of them (`--all`). */
+export type ScheduleTarget = { database: string } | { all: true };
+
+export interface ScheduleSettings {
+  cron?: string;
+  every?: string;
+  timezone?: string;
+  jitter?: string;
+  retention?: RetentionPolicy;
+  compressLevel?: number;
+  note?: string;
+}
+
+export function scheduleId(config: Config, target: ScheduleTarget): string {
+  const queue = config.temporal.taskQueue;
+  return 'all' in target ? `pgkeeper-cluster:${queue}` : `pgkeeper-backup:${queue}:${validateDatabaseName(target.database)}`;
+}
+
+function describeTarget(target: ScheduleTarget): string {
+  return 'all' in target ? 'all databases' : `database "${target.database}"`;
+}
+
+export function scheduleSpec(settings: ScheduleSettings): ScheduleSpec {
+  if (settings.cron && settings.every) throw new InputError('give either --cron or --every, not both');
+  return {
+    ...(settings.every ? { intervals: [{ every: settings.every as `${number}s` }] } : { cronExpressions: [settings.cron ?? DEFAULT_CRON] }),
+    timezone: settings.timezone ?? 'UTC',
+    ...(settings.jitter ? { jitter: settings.jitter as `${number}s` } : {}),
+  };
+}
+
+function scheduleAction(config: Config, target: ScheduleTarget, settings: ScheduleSettings): ScheduleOptions['action'] {
+  const shared = {
+    ...(settings.compressLevel !== undefined ? { compressLevel: settings.compressLevel } : {}),
+    ...(settings.retention ? { retention: settings.retention } : {}),
+  };
+  const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
+  return 'all' in target
+    ? { ...base, workflowType: backupCluster, args: [shared], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:all` }
+    : { ...base, workflowType: backupDatabase, args: [{ database: target.database, ...shared }], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:${target.database}` };
+}
+
+export async function createSchedule(client: Client, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<ScheduleHandle> {
+  return client.schedule.create({
+    scheduleId: scheduleId(config, target),
+    spec: scheduleSpec(settings),
+    action: scheduleAction(config, target, settings),
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+    memo: { pgkeeper: 'all' in target ? { all: true } : { database: target.database } },
+    state: { note: settings.note ?? `pgkeeper backup of ${describeTarget(target)}` },
+  });
+}
+
+/** Changes only what `settings` names; the rest of the schedule stays as it is. */
+export async function updateSchedule(handle: ScheduleHandle, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<void> {
+  await handle.update((previous) => {
+    const spec =
+      settings.cron || settings.every
+        ? { ...scheduleSpec({ cron: settings.cron, every: settings.every, timezone: settings.timezone ?? previous.spec.timezone }), jitter: settings.jitter ?? previous.spec.jitter }
+        : { ...previous.spec, ...(settings.timezone ? { timezone: settings.timezone } : {}), ...(settings.jitter ? { jitter: settings.jitter } : {}) };
+    const actionChanged = settings.retention !== undefined || settings.compressLevel !== undefined;
+    const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
+    const action = actionChanged
+      ? scheduleAction(config, target, {
+          compressLevel: settings.compressLevel ?? (previousInput.compressLevel as number | undefined),
+          retention: settings.retention ?? (previousInput.retention as RetentionPolicy | undefined),
+        })
+      : previous.action;
+    return { ...previous, spec, action } as typeof previous;
+  });
+}
+
+export function scheduleHandle(client: Client, config: Config, target: ScheduleTarget): ScheduleHandle {
+  return client.schedule.getHandle(scheduleId(config, target));
+}
+
+export async function triggerNow(handle: ScheduleHandle): Promise<void> {
+  // The API's default is ALLOW_ALL; a backup still running must make this one skip instead.
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
+}
+
+export async function backfill(handle: ScheduleHandle, start: Date, end: Date): Promise<void> {
+  await handle.backfill({ start, end, overlap: ScheduleOverlapPolicy.SKIP });
+}
