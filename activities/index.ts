@@ -11,6 +11,8 @@ import { applyGlobals, dumpGlobals } from './globals.js';
 import { listClusterDatabases } from './list-databases.js';
 import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
 import { publishBackup } from './publish-backup.js';
+import { reportOutcome } from './report-outcome.js';
+import type { OutcomeReport } from '../common/outcome-report.js';
 import { resolveBackup, type ResolveRequest } from './resolve-backup.js';
 import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
 import { validateStaging, type ValidateRequest } from './validate-restore.js';
@@ -39,6 +41,8 @@ export function createActivities(config: Config) {
     // whole server
     listClusterDatabases: (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req),
     dumpGlobals: (req: { globalsId: string }) => dumpGlobals(config, req),
+    // audit
+    reportOutcome: (report: OutcomeReport) => reportOutcome(config, report),
   };
 }
 

@@ -11,6 +11,7 @@ import { backupCommand, type BackupCommandOptions } from './commands/backup.js';
 import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cluster.js';
 import { pruneCommand } from './commands/prune.js';
 import { scheduleCommand } from './commands/schedule.js';
+import { setupCommand } from './commands/setup.js';
 import { parseRetentionSpec } from '../common/backup-input.js';
 import { validateDatabaseName } from '../common/names.js';
 import { backupsCommand } from './commands/backups.js';
@@ -130,6 +131,14 @@ export function buildProgram(): Command {
         throw new CliError((err as Error).message);
       }
       await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
+    });
+
+  program
+    .command('setup')
+    .description('register pgkeeper\'s search attributes on an existing Temporal cluster (npm run up does this for the dev server)')
+    .action(async () => {
+      const config = loadConfig();
+      await setupCommand(await connectClient(config), config);
     });
 
   program

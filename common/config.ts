@@ -39,6 +39,12 @@ const envSchema = z.object({
     .default('info'),
   TEMPORAL_UI_URL: z.url({ error: 'TEMPORAL_UI_URL must be a URL such as http://127.0.0.1:8233' }).optional(),
   PG_BIN_DIR: z.string().trim().min(1).optional(),
+  NOTIFY_WEBHOOK_URL: z.url({ error: 'NOTIFY_WEBHOOK_URL must be an http(s) URL (a Slack incoming webhook works)' }).optional(),
+  NOTIFY_ON: z.enum(['failure', 'always'], { error: 'NOTIFY_ON must be "failure" or "always"' }).default('failure'),
+  METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, { error: 'METRICS_ADDRESS must be host:port (e.g. 0.0.0.0:9464)' })
+    .optional(),
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,6 +56,9 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   logLevel: LogLevel;
   pgBinDir: string | undefined;
+  notify: { webhookUrl: string | undefined; on: 'failure' | 'always' };
+  /** Where the worker serves Prometheus metrics; unset: not served. */
+  metricsAddress: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -71,7 +80,8 @@ export function parseConfig(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
-    const got = name === 'DB_PASSWORD' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+    // Secrets are never echoed: a password, or a webhook URL that embeds a token.
+    const got = name === 'DB_PASSWORD' || name === 'NOTIFY_WEBHOOK_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
     throw new ConfigError(`invalid configuration: ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -88,5 +98,7 @@ export function parseConfig(
     },
     logLevel: e.LOG_LEVEL,
     pgBinDir: e.PG_BIN_DIR,
+    notify: { webhookUrl: e.NOTIFY_WEBHOOK_URL, on: e.NOTIFY_ON },
+    metricsAddress: e.METRICS_ADDRESS,
   };
 }

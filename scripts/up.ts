@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
+import { devServerSearchAttributeArgs } from '../common/search-attributes.js';
 import { rootCauseMessage } from '../client/cli-error.js';
 import { printBackupResult, startBackup } from '../client/commands/backup.js';
 import { showProgress } from '../client/progress.js';
@@ -69,6 +70,7 @@ async function startTemporal(config: Config): Promise<void> {
     '--db-filename', path.join(ROOT, '.data', 'temporal.db'),
     '--namespace', config.temporal.namespace,
     '--log-level', 'warn',
+    ...devServerSearchAttributeArgs(),
   ]);
   await waitForPort(host, port, 'Temporal dev server');
   await waitForPort(host, uiPort, 'Temporal UI');

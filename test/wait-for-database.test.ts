@@ -64,8 +64,10 @@ describe('waitForDatabase', () => {
     assert.match(cause.message, new RegExp(`database "${missing}" does not exist on 127\\.0\\.0\\.1:5432`));
 
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
+    assert.equal(scheduled.length, 1);
+    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
     assert.equal(started.length, 1);
-    assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1);
+    assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1, 'not retried');
   });
 });

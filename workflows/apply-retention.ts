@@ -9,6 +9,7 @@ import { validateDatabaseName } from '../common/names.js';
 import type { RetentionPolicy } from '../common/retention-plan.js';
 import type { RetentionResult } from '../common/types.js';
 import { quick } from './activity-options.js';
+import { audited } from './audit.js';
 import { runUnderDatabaseLock } from './database-lock.js';
 import { rejectInput } from './reject-input.js';
 
@@ -31,5 +32,10 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
   if (lock.kind === 'delegated') return lock.result;
   if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: another pgkeeper operation on ${database} is running (${lock.workflowId})` };
   const dryRun = input.dryRun === true;
-  return { status: 'completed', dryRun, ...(await pruneBackups({ database, policy, dryRun })) };
+  return audited(
+    'retention',
+    database,
+    async () => ({ status: 'completed' as const, dryRun, ...(await pruneBackups({ database, policy, dryRun })) }),
+    () => ({ outcome: 'completed' }),
+  );
 }

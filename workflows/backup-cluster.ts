@@ -7,6 +7,8 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ApplicationFailure,
   ChildWorkflowCancellationType,
+  defineQuery,
+  setHandler,
   executeChild,
   ParentClosePolicy,
   proxyActivities,
@@ -15,12 +17,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { normalizeClusterInput, type ClusterInput } from '../common/cluster-input.js';
+import { normalizeClusterInput, type ClusterInput, type NormalizedClusterInput } from '../common/cluster-input.js';
+import { ALL_DATABASES } from '../common/search-attributes.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { makeGlobalsId } from '../common/globals.js';
 import { databaseWorkflowId } from '../common/names.js';
 import type { ClusterDatabaseOutcome, ClusterResult } from '../common/types.js';
 import { quick } from './activity-options.js';
+import { audited } from './audit.js';
 import { backupDatabase } from './backup-database.js';
 import { rejectInput } from './reject-input.js';
 
@@ -40,12 +44,21 @@ async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: 
   return results;
 }
 
+export const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
+
 export async function backupCluster(input: ClusterInput = {}): Promise<ClusterResult> {
   const req = rejectInput(() => normalizeClusterInput(input));
+  return audited('cluster', ALL_DATABASES, () => backUpCluster(req), () => ({ outcome: 'completed' }));
+}
+
+async function backUpCluster(req: NormalizedClusterInput): Promise<ClusterResult> {
   const startedMs = Date.now();
+  let progress = { phase: 'listing databases', databasesDone: 0, databasesTotal: 0 };
+  setHandler(clusterProgressQuery, () => progress);
   const { taskQueue } = workflowInfo();
   const databases = await listClusterDatabases({ include: req.include, exclude: req.exclude });
 
+  progress = { phase: 'backing up globals', databasesDone: 0, databasesTotal: databases.length };
   let globals: ClusterResult['globals'];
   try {
     const dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
@@ -54,25 +67,11 @@ export async function backupCluster(input: ClusterInput = {}): Promise<ClusterRe
     globals = { status: 'failed', reason: rootCauseMessage(err) };
   }
 
+  progress = { ...progress, phase: 'backing up databases' };
   const outcomes = await mapWithConcurrency(databases, req.concurrency, async (database): Promise<ClusterDatabaseOutcome> => {
-    const workflowId = databaseWorkflowId(taskQueue, database);
-    try {
-      const result = await executeChild(backupDatabase, {
-        workflowId,
-        args: [{ database, ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}), ...(req.retention ? { retention: req.retention } : {}) }],
-        taskQueue,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      });
-      if (result.status === 'skipped') return { database, status: 'skipped', reason: result.reason };
-      return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes };
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return { database, status: 'skipped', reason: `skipped: a backup of ${database} is already running (${workflowId})` };
-      }
-      return { database, status: 'failed', reason: rootCauseMessage(err) };
-    }
+    const outcome = await backUpOne(database, taskQueue, req);
+    progress = { ...progress, databasesDone: progress.databasesDone + 1 };
+    return outcome;
   });
 
   const failed = outcomes.filter((o) => o.status === 'failed');
@@ -93,4 +92,25 @@ export async function backupCluster(input: ClusterInput = {}): Promise<ClusterRe
     });
   }
   return result;
+}
+
+async function backUpOne(database: string, taskQueue: string, req: NormalizedClusterInput): Promise<ClusterDatabaseOutcome> {
+  const workflowId = databaseWorkflowId(taskQueue, database);
+  try {
+    const result = await executeChild(backupDatabase, {
+      workflowId,
+      args: [{ database, ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}), ...(req.retention ? { retention: req.retention } : {}) }],
+      taskQueue,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+    if (result.status === 'skipped') return { database, status: 'skipped', reason: result.reason };
+    return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      return { database, status: 'skipped', reason: `skipped: a backup of ${database} is already running (${workflowId})` };
+    }
+    return { database, status: 'failed', reason: rootCauseMessage(err) };
+  }
 }

@@ -6,10 +6,12 @@
 import { defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { makeBackupId } from '../common/backup-id.js';
-import { normalizeBackupInput } from '../common/backup-input.js';
+import { normalizeBackupInput, type NormalizedBackupInput } from '../common/backup-input.js';
 import type { BackupInput, BackupPhase, BackupProgress, BackupResult, BackupSkipped } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
+import { audited, auditBackupId } from './audit.js';
 import { runUnderDatabaseLock } from './database-lock.js';
+import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
@@ -18,40 +20,36 @@ const { dumpDatabase, verifyArchive } = proxyActivities<Activities>(longRunning)
 const { publishBackup, applyRetention } = proxyActivities<Activities>(quick);
 
 export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
-  const { database, compressLevel, waitTimeoutSeconds, retention } = rejectInput(() => normalizeBackupInput(input));
-  const lock = await runUnderDatabaseLock(database, backupDatabase, input);
+  const req = rejectInput(() => normalizeBackupInput(input));
+  const lock = await runUnderDatabaseLock(req.database, backupDatabase, input);
   if (lock.kind === 'delegated') return lock.result;
   if (lock.kind === 'busy') {
     // Not a failure: the database is being backed up (or restored) right now; retrying would only pile up.
-    return { status: 'skipped', database, reason: `skipped: a backup of ${database} is already running (${lock.workflowId})` };
+    return { status: 'skipped', database: req.database, reason: `skipped: a backup of ${req.database} is already running (${lock.workflowId})` };
   }
+  return audited('backup', req.database, () => backUp(req), (r) => ({ outcome: 'completed', backupId: r.backupId, sizeBytes: r.sizeBytes }));
+}
+
+async function backUp({ database, compressLevel, waitTimeoutSeconds, retention }: NormalizedBackupInput): Promise<BackupResult> {
   const startedMs = Date.now();
   const backupId = makeBackupId(database, startedMs, uuid4());
+  auditBackupId(backupId);
   const { workflowId, runId } = workflowInfo();
-
-  let progress: BackupProgress = { phase: 'starting', backupId, phaseStartedAt: new Date(startedMs).toISOString() };
-  setHandler(backupProgressQuery, () => progress);
-  let phaseStartMs = startedMs;
-  const enter = (phase: BackupPhase): number => {
-    const now = Date.now();
-    const previousPhaseMs = now - phaseStartMs;
-    phaseStartMs = now;
-    progress = { phase, backupId, phaseStartedAt: new Date(now).toISOString() };
-    return previousPhaseMs;
-  };
+  const clock = phaseClock<BackupPhase>('starting');
+  setHandler(backupProgressQuery, () => ({ ...clock.current(), backupId }));
 
   const { waitForDatabase } = proxyActivities<Activities>(waiting(waitTimeoutSeconds));
-  enter('waiting for database');
+  clock.enter('waiting for database');
   await waitForDatabase({ database, deadlineMs: startedMs + waitTimeoutSeconds * 1000 });
-  const waitMs = enter('dumping');
+  const waitMs = clock.enter('dumping');
   const dump = await dumpDatabase({ database, backupId, compressLevel, workflow: { workflowId, runId } });
-  enter('verifying');
+  clock.enter('verifying');
   const verify = await verifyArchive({ database, backupId });
-  enter('publishing');
+  clock.enter('publishing');
   const published = await publishBackup({ database, backupId, dump, verify });
-  const publishMs = enter('applying retention');
+  const publishMs = clock.enter('applying retention');
   const pruned = await applyRetention({ database, policy: retention });
-  const retentionMs = enter('done');
+  const retentionMs = clock.enter('done');
 
   return {
     status: 'completed',
@@ -63,14 +61,7 @@ export async function backupDatabase(input: BackupInput): Promise<BackupResult |
     sha256: dump.sha256,
     compressLevel,
     tables: dump.tableCount,
-    durationsMs: {
-      wait: waitMs,
-      dump: dump.durationMs,
-      verify: verify.durationMs,
-      publish: publishMs,
-      retention: retentionMs,
-      total: Date.now() - startedMs,
-    },
+    durationsMs: { wait: waitMs, dump: dump.durationMs, verify: verify.durationMs, publish: publishMs, retention: retentionMs, total: Date.now() - startedMs },
     retention: { policy: pruned.policy, kept: pruned.kept, deleted: pruned.deleted },
   };
 }

@@ -8,10 +8,12 @@
 import { ApplicationFailure, CancellationScope, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
-import { keptName, normalizeRestoreInput, stagingName, type RestoreInput } from '../common/restore-input.js';
+import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import type { RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
+import { audited } from './audit.js';
 import { runUnderDatabaseLock } from './database-lock.js';
+import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
@@ -31,18 +33,15 @@ export async function restoreDatabase(input: RestoreInput): Promise<RestoreResul
     );
   }
 
+  return audited('restore', req.target, () => restore(req), (r) => ({ outcome: 'completed', backupId: r.backup.label }));
+}
+
+async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
   const startedMs = Date.now();
   const staging = stagingName(req.target, uuid4());
-  let progress: RestoreProgress = { phase: 'resolving backup', staging, phaseStartedAt: new Date(startedMs).toISOString() };
-  setHandler(restoreProgressQuery, () => progress);
-  let phaseStartMs = startedMs;
-  const enter = (phase: RestorePhase): number => {
-    const now = Date.now();
-    const previousMs = now - phaseStartMs;
-    phaseStartMs = now;
-    progress = { phase, staging, phaseStartedAt: new Date(now).toISOString() };
-    return previousMs;
-  };
+  const clock = phaseClock<RestorePhase>('resolving backup');
+  setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
+  const enter = clock.enter;
 
   const backup = await resolveBackup({ backup: req.backup, database: req.database });
   const warnings: string[] = [];

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Config } from '../../common/config.js';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { createWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
 
 export function temporalCliPath(): string {
@@ -19,7 +20,7 @@ export function temporalCliPath(): string {
 export async function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) installQuietRuntime();
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCliPath() }, extraArgs },
+    server: { executable: { type: 'existing-path', path: temporalCliPath() }, extraArgs, searchAttributes: SEARCH_ATTRIBUTES },
   });
 }
 
