@@ -45,6 +45,7 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
       await removeIfPresent(paths.manifest);
       await removeIfPresent(paths.dump);
       await removeIfPresent(paths.checksum);
+      await removeIfPresent(paths.drillProof);
       deleted.push(decision.id);
     }
   }

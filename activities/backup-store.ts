@@ -25,6 +25,8 @@ export interface BackupPaths {
   checksum: string;
   manifest: string;
   partialDump: string;
+  /** Proof of the last successful restore drill of this backup. */
+  drillProof: string;
   /** Facts collected while dumping (server version, tables), merged into the manifest on publish. */
   partialManifest: string;
 }
@@ -38,6 +40,7 @@ export function backupPaths(backupDir: string, database: string, backupId: strin
     dump: inDir(names.dump),
     checksum: inDir(names.checksum),
     manifest: inDir(names.manifest),
+    drillProof: inDir(names.drillProof),
     partialDump: inDir(names.dump + PARTIAL_SUFFIX),
     partialManifest: inDir(names.manifest + PARTIAL_SUFFIX),
   };

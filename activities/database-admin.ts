@@ -14,7 +14,8 @@ import { withClient } from './pg-client.js';
 /** The database pgkeeper connects to for CREATE/ALTER/DROP DATABASE. */
 export const MAINTENANCE_DATABASE = 'postgres';
 
-const STAGING_NAME = /_restoring_[0-9a-f]{8}$/;
+/** Staging databases of restores, and scratch databases of restore drills: the only ones pgkeeper may drop. */
+const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
 
 export async function withAdmin<T>(config: Config, use: (client: pg.Client) => Promise<T>): Promise<T> {
   try {

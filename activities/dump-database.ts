@@ -67,7 +67,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
 
     const hash = createHash('sha256');
     const child = execa(
-      pgToolPath(config, 'pg_dump'),
+      await pgToolPath(config, 'pg_dump'),
       ['--format=custom', `--compress=${req.compressLevel}`, '--no-password', `--dbname=${conninfoForDatabase(req.database)}`],
       {
         env: pgToolEnv(config),

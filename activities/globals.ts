@@ -110,7 +110,7 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   await fs.writeFile(filtered, script, { mode: 0o600 });
   try {
     // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
-    const result = await execa(pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', filtered], {
+    const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', filtered], {
       env: pgToolEnv(config),
       stdin: 'ignore',
       reject: false,

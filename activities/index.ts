@@ -3,10 +3,11 @@
  * Workflows import this module's type only (`import type`), never its code.
  */
 import type { Config } from '../common/config.js';
-import type { DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
+import type { DrillProof, DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
 import { applyRetention } from './apply-retention.js';
 import { dropStagingDatabase, swapIntoPlace, type SwapRequest } from './database-admin.js';
 import { dumpDatabase } from './dump-database.js';
+import { recordDrillProof } from './drill-proof.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { listClusterDatabases } from './list-databases.js';
 import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
@@ -38,6 +39,7 @@ export function createActivities(config: Config) {
     swapIntoPlace: (req: SwapRequest) => swapIntoPlace(config, req),
     dropStagingDatabase: (req: { staging: string }) => dropStagingDatabase(config, req),
     applyGlobals: (req: { globals: string }) => applyGlobals(config, req),
+    recordDrillProof: (proof: DrillProof) => recordDrillProof(config, proof),
     // whole server
     listClusterDatabases: (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req),
     dumpGlobals: (req: { globalsId: string }) => dumpGlobals(config, req),

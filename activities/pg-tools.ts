@@ -2,15 +2,44 @@
  * Running the PostgreSQL client tools. Connection settings and the password travel in the
  * child's environment (PGHOST, PGPASSWORD, ...), never on its command line, where `ps` would show them.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import type { Config } from '../common/config.js';
 import { toolFailure } from './failures.js';
+import { readServerInfo, withClient } from './pg-client.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
 
-export function pgToolPath(config: Config, tool: PgTool): string {
-  return config.pgBinDir ? path.join(config.pgBinDir, tool) : tool;
+const binDirs = new Map<string, Promise<string | undefined>>();
+
+/**
+ * Where the pg tools come from: PG_BIN_DIR if set; else, when the server's major version has a
+ * Debian-style `/usr/lib/postgresql/<major>/bin`, that one (pg_dump must not be older than the
+ * server); else PATH. Asked once per server and worker process.
+ */
+async function binDir(config: Config): Promise<string | undefined> {
+  if (config.pgBinDir) return config.pgBinDir;
+  const key = `${config.db.host}:${config.db.port}`;
+  let dir = binDirs.get(key);
+  if (!dir) {
+    dir = withClient(config, 'postgres', readServerInfo)
+      .then(async ({ versionNum }) => {
+        const candidate = `/usr/lib/postgresql/${Math.floor(versionNum / 10_000)}/bin`;
+        return (await fs.stat(path.join(candidate, 'pg_dump')).catch(() => undefined)) ? candidate : undefined;
+      })
+      .catch(() => {
+        binDirs.delete(key); // server not reachable yet: decide on the next call
+        return undefined;
+      });
+    binDirs.set(key, dir);
+  }
+  return dir;
+}
+
+export async function pgToolPath(config: Config, tool: PgTool): Promise<string> {
+  const dir = await binDir(config);
+  return dir ? path.join(dir, tool) : tool;
 }
 
 export function pgToolEnv(config: Config): Record<string, string> {
@@ -48,7 +77,7 @@ export async function runPgTool(config: Config, tool: PgTool, args: string[], op
     reject: false,
     ...(options.cancelSignal ? { cancelSignal: options.cancelSignal, forceKillAfterDelay: 5_000 } : {}),
   };
-  const result = await execa(pgToolPath(config, tool), args, execaOptions);
+  const result = await execa(await pgToolPath(config, tool), args, execaOptions);
   if (options.cancelSignal?.aborted) throw options.cancelSignal.reason;
   if (result.failed) {
     throw toolFailure(config, tool, options.purpose, String(result.stderr ?? ''), result.exitCode, result.code);

@@ -36,7 +36,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   try {
     await recreateStagingDatabase(config, req.staging);
     const child = execa(
-      pgToolPath(config, 'pg_restore'),
+      await pgToolPath(config, 'pg_restore'),
       [
         '--exit-on-error',
         '--verbose', // one stderr line per item: our progress

@@ -12,6 +12,9 @@ import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cl
 import { pruneCommand } from './commands/prune.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { setupCommand } from './commands/setup.js';
+import { historyCommand } from './commands/history.js';
+import { statusCommand } from './commands/status.js';
+import { drillCommand } from './commands/drill.js';
 import { parseRetentionSpec } from '../common/backup-input.js';
 import { validateDatabaseName } from '../common/names.js';
 import { backupsCommand } from './commands/backups.js';
@@ -131,6 +134,37 @@ export function buildProgram(): Command {
         throw new CliError((err as Error).message);
       }
       await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
+    });
+
+  program
+    .command('history')
+    .description('pgkeeper runs from Temporal visibility: when, what, started by whom, outcome, backup id, duration')
+    .argument('[database]')
+    .option('-n, --limit <n>', 'how many runs (default 20)', integer(1, 1000), 20)
+    .option('--json', 'as JSON')
+    .action(async (database: string | undefined, options: { limit: number; json?: boolean }) => {
+      const config = loadConfig();
+      await historyCommand(await connectClient(config), config, database, options);
+    });
+
+  program
+    .command('status')
+    .description('per database: last run, last good backup, last proven restore, next run, stale; exit code 3 when any is stale')
+    .argument('[database]')
+    .option('--json', 'as JSON')
+    .action(async (database: string | undefined, options: { json?: boolean }) => {
+      const config = loadConfig();
+      if (await statusCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
+    });
+
+  program
+    .command('drill')
+    .description('prove the newest backup of a database restores: restore into a scratch database, validate, drop, record the proof')
+    .argument('<database>')
+    .option('-w, --wait', 'wait and print the proof')
+    .action(async (database: string, options: { wait?: boolean }) => {
+      const config = loadConfig();
+      await drillCommand(await connectClient(config), config, database, options);
     });
 
   program

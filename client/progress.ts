@@ -1,67 +1,90 @@
 /**
  * Progress of a running workflow while the CLI waits: the workflow's `progress` query gives the
- * phase; the running activity's last heartbeat gives bytes done. In a terminal a live line
- * (cli-progress); otherwise a plain line per phase change and every 10 s, for logs and CI.
+ * phase; the running activity's last heartbeat gives work done (bytes or archive items) and, when
+ * known, the total. In a terminal a live bar (cli-progress); otherwise a plain line per phase
+ * change and every 10 s, for logs and CI.
  */
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import { formatBytes } from './format.js';
 
-export interface ProgressSnapshot {
-  phase: string;
+interface Beat {
   bytes?: number;
   totalBytes?: number;
+  items?: number;
+  totalItems?: number;
+}
+
+export interface ProgressSnapshot {
+  phase: string;
+  done?: number;
+  total?: number;
+  unit: 'bytes' | 'items';
 }
 
 async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
   try {
     const [progress, description] = await Promise.all([handle.query<{ phase: string }>('progress'), handle.describe()]);
     const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-    const beat = details ? defaultPayloadConverter.fromPayload<{ bytes?: number; totalBytes?: number }>(details) : undefined;
-    return { phase: progress.phase, bytes: beat?.bytes, totalBytes: beat?.totalBytes };
+    const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
+    if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items' };
+    return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes' };
   } catch {
     return undefined; // not started yet, or already closed: the result will tell
   }
 }
 
+function amount(n: number, unit: ProgressSnapshot['unit']): string {
+  return unit === 'bytes' ? formatBytes(n) : `${n} items`;
+}
+
 function describe(s: ProgressSnapshot, rate: number | undefined): string {
   const parts = [s.phase];
-  if (s.bytes !== undefined) {
-    parts.push(s.totalBytes ? `${formatBytes(s.bytes)} of ${formatBytes(s.totalBytes)}` : formatBytes(s.bytes));
-    if (rate !== undefined && rate > 0) parts.push(`${formatBytes(rate)}/s`);
+  if (s.done !== undefined) {
+    parts.push(s.total ? `${amount(s.done, s.unit)} of ${amount(s.total, s.unit)}` : amount(s.done, s.unit));
+    if (s.unit === 'bytes' && rate !== undefined && rate > 0) parts.push(`${formatBytes(rate)}/s`);
   }
   return parts.join(' | ');
 }
 
-/** Polls the workflow until `done` settles, rendering progress on stderr. */
+/** Polls the workflow until `done` settles, rendering progress on `stream` (stderr by default). */
 export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
-  const live = stream.isTTY === true;
-  const bar = live
-    ? new cliProgress.SingleBar({ format: '{text}', stream, hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+  const bar = stream.isTTY
+    ? new cliProgress.SingleBar(
+        {
+          stream,
+          hideCursor: true,
+          // A bar only when the total is known; otherwise the phase and what is done so far.
+          format: (options, params, payload: { text: string; known: boolean }) =>
+            payload.known ? `${cliProgress.Format.BarFormat(params.progress, options)} ${Math.round(params.progress * 100)}% | ${payload.text}` : payload.text,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
-  bar?.start(1, 0, { text: 'starting' });
+  bar?.start(1, 0, { text: 'starting', known: false });
   let settled = false;
   const finished = done.finally(() => {
     settled = true;
   });
   let lastPhase: string | undefined;
   let lastPrintMs = 0;
-  let previous: { bytes?: number; atMs: number } | undefined;
+  let previous: { done?: number; atMs: number } | undefined;
   while (!settled) {
     const s = await snapshot(handle);
     const now = Date.now();
     if (s) {
-      const rate =
-        previous?.bytes !== undefined && s.bytes !== undefined ? ((s.bytes - previous.bytes) * 1000) / Math.max(1, now - previous.atMs) : undefined;
+      const rate = previous?.done !== undefined && s.done !== undefined ? ((s.done - previous.done) * 1000) / Math.max(1, now - previous.atMs) : undefined;
       const text = describe(s, rate);
       if (bar) {
-        bar.update(0, { text });
+        const known = Boolean(s.total && s.done !== undefined);
+        bar.setTotal(known ? s.total! : 1);
+        bar.update(known ? Math.min(s.done!, s.total!) : 0, { text, known });
       } else if (s.phase !== lastPhase || now - lastPrintMs >= 10_000) {
         stream.write(`${new Date(now).toISOString().slice(11, 19)} ${text}\n`);
         lastPhase = s.phase;
         lastPrintMs = now;
       }
-      previous = { bytes: s.bytes, atMs: now };
+      previous = { done: s.done, atMs: now };
     }
     await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, 1_000))]);
   }

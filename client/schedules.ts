@@ -10,14 +10,17 @@ import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import type { RetentionPolicy } from '../common/retention-plan.js';
-import { backupCluster, backupDatabase } from '../workflows/index.js';
+import { backupCluster, backupDatabase, restoreDrill } from '../workflows/index.js';
 
 export const DEFAULT_CRON = '0 2 * * *';
 /** A run missed while Temporal was down still happens if the server is back within this window. */
 export const CATCHUP_WINDOW = '12h';
 
-/** What a schedule backs up: one database, or all of them (`--all`). */
-export type ScheduleTarget = { database: string } | { all: true };
+/** What a schedule runs: backups of one database, of all of them (`--all`), or restore drills of one (`drill`). */
+export type ScheduleTarget = { database: string; drill?: boolean } | { all: true };
+
+/** Drills default to weekly, Sunday 05:00: a restore is heavier than a backup. */
+export const DEFAULT_DRILL_CRON = '0 5 * * 0';
 
 export interface ScheduleSettings {
   cron?: string;
@@ -31,17 +34,19 @@ export interface ScheduleSettings {
 
 export function scheduleId(config: Config, target: ScheduleTarget): string {
   const queue = config.temporal.taskQueue;
-  return 'all' in target ? `pgkeeper-cluster:${queue}` : `pgkeeper-backup:${queue}:${validateDatabaseName(target.database)}`;
+  if ('all' in target) return `pgkeeper-cluster:${queue}`;
+  return `pgkeeper-${target.drill ? 'drill' : 'backup'}:${queue}:${validateDatabaseName(target.database)}`;
 }
 
 function describeTarget(target: ScheduleTarget): string {
-  return 'all' in target ? 'all databases' : `database "${target.database}"`;
+  if ('all' in target) return 'backup of all databases';
+  return `${target.drill ? 'restore drill' : 'backup'} of database "${target.database}"`;
 }
 
-export function scheduleSpec(settings: ScheduleSettings): ScheduleSpec {
+export function scheduleSpec(settings: ScheduleSettings, defaultCron = DEFAULT_CRON): ScheduleSpec {
   if (settings.cron && settings.every) throw new InputError('give either --cron or --every, not both');
   return {
-    ...(settings.every ? { intervals: [{ every: settings.every as `${number}s` }] } : { cronExpressions: [settings.cron ?? DEFAULT_CRON] }),
+    ...(settings.every ? { intervals: [{ every: settings.every as `${number}s` }] } : { cronExpressions: [settings.cron ?? defaultCron] }),
     timezone: settings.timezone ?? 'UTC',
     ...(settings.jitter ? { jitter: settings.jitter as `${number}s` } : {}),
   };
@@ -53,6 +58,9 @@ function scheduleAction(config: Config, target: ScheduleTarget, settings: Schedu
     ...(settings.retention ? { retention: settings.retention } : {}),
   };
   const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
+  if (!('all' in target) && target.drill) {
+    return { ...base, workflowType: restoreDrill, args: [{ database: target.database }], workflowId: `pgkeeper-scheduled-drill:${config.temporal.taskQueue}:${target.database}` };
+  }
   return 'all' in target
     ? { ...base, workflowType: backupCluster, args: [shared], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:all` }
     : { ...base, workflowType: backupDatabase, args: [{ database: target.database, ...shared }], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:${target.database}` };
@@ -61,11 +69,11 @@ function scheduleAction(config: Config, target: ScheduleTarget, settings: Schedu
 export async function createSchedule(client: Client, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<ScheduleHandle> {
   return client.schedule.create({
     scheduleId: scheduleId(config, target),
-    spec: scheduleSpec(settings),
+    spec: scheduleSpec(settings, !('all' in target) && target.drill ? DEFAULT_DRILL_CRON : DEFAULT_CRON),
     action: scheduleAction(config, target, settings),
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
     memo: { pgkeeper: 'all' in target ? { all: true } : { database: target.database } },
-    state: { note: settings.note ?? `pgkeeper backup of ${describeTarget(target)}` },
+    state: { note: settings.note ?? `pgkeeper ${describeTarget(target)}` },
   });
 }
 

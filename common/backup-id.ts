@@ -15,6 +15,7 @@ export interface BackupFileNames {
   dump: string;
   checksum: string;
   manifest: string;
+  drillProof: string;
 }
 
 export function formatUtcStamp(epochMs: number): string {
@@ -61,5 +62,6 @@ export function backupFileNames(id: string): BackupFileNames {
     dump: `${id}.dump`,
     checksum: `${id}.dump.sha256`,
     manifest: `${id}.manifest.json`,
+    drillProof: `${id}.drill.json`,
   };
 }

@@ -46,6 +46,11 @@ export function stagingName(target: string, shortId: string): string {
   return `${target}_restoring_${shortId.replace(/-/g, '').slice(0, 8)}`;
 }
 
+/** `pgkeeper_drill_<8 hex>`: a restore drill's scratch database (fits whatever the source's name length). */
+export function drillScratchName(shortId: string): string {
+  return `pgkeeper_drill_${shortId.replace(/-/g, '').slice(0, 8)}`;
+}
+
 /** `<target>_pre_restore_<yyyymmddhhmmss>`: the previous database, kept after a replace. */
 export function keptName(target: string, epochMs: number): string {
   const stamp = new Date(epochMs).toISOString().slice(0, 19).replace(/[-:T]/g, '');

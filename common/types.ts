@@ -191,3 +191,19 @@ export interface ClusterResult {
   databases: ClusterDatabaseOutcome[];
   durationMs: number;
 }
+
+export interface DrillProof {
+  backupId: string;
+  database: string;
+  provenAt: string;
+  tables: number;
+  rows: number;
+  warnings: string[];
+  durationsMs: { verify: number; restore: number; validate: number; total: number };
+  workflow: { workflowId: string; runId: string };
+}
+
+export interface DrillResult extends DrillProof {
+  status: 'completed';
+  proofPath: string;
+}

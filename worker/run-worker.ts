@@ -21,7 +21,7 @@ export async function runWorker(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  installRuntime(logger);
+  installRuntime(logger, config.metricsAddress);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -38,6 +38,8 @@ export async function runWorker(): Promise<void> {
       namespace: config.temporal.namespace,
       backupDir: config.backupDir,
       postgres: `${config.db.user}@${config.db.host}:${config.db.port}`,
+      metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
+      notifications: config.notify.webhookUrl ? `on ${config.notify.on}` : 'off',
     },
     'pgkeeper worker started',
   );

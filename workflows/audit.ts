@@ -16,7 +16,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 const { reportOutcome } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumAttempts: 5 },
+  // A few quick attempts: a webhook that is down must not hold the run's result for long.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 },
 });
 
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

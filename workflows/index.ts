@@ -3,3 +3,4 @@ export { backupDatabase } from './backup-database.js';
 export { restoreDatabase } from './restore-database.js';
 export { backupCluster } from './backup-cluster.js';
 export { applyRetention } from './apply-retention.js';
+export { restoreDrill } from './restore-drill.js';

@@ -10,6 +10,7 @@ import { backfill, createSchedule, scheduleHandle, scheduleId, triggerNow, updat
 
 interface TargetOptions {
   all?: boolean;
+  drill?: boolean;
 }
 
 interface SettingOptions {
@@ -30,9 +31,10 @@ export interface ScheduleCommandContext {
 
 function target(database: string | undefined, options: TargetOptions): ScheduleTarget {
   if (options.all && database) throw new CliError('give a database or --all, not both');
+  if (options.all && options.drill) throw new CliError('--drill schedules restore drills of one database; give the database');
   if (options.all) return { all: true };
   if (!database) throw new CliError('give the database to schedule, or --all for every database on the server');
-  return { database };
+  return { database, drill: options.drill === true };
 }
 
 function settings(options: SettingOptions): ScheduleSettings {
@@ -70,7 +72,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   };
 
   withSettingOptions(
-    schedule.command('create').description('create a backup schedule for a database, or --all').argument('[database]').option('--all', 'one schedule for every database, plus globals').option('--note <text>', 'shown in the UI'),
+    schedule.command('create').description('create a backup schedule for a database, or --all').argument('[database]').option('--all', 'one schedule for every database, plus globals').option('--drill', 'schedule restore drills instead of backups (default weekly, Sunday 05:00)').option('--note <text>', 'shown in the UI'),
     ctx.integer,
   ).action(async (database: string | undefined, options: SettingOptions & TargetOptions) => {
     const t = target(database, options);
@@ -101,6 +103,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       .description(description)
       .argument('[database]')
       .option('--all', 'the schedule of every database')
+      .option('--drill', 'the restore-drill schedule of the database')
       .action(async (database: string | undefined, options: TargetOptions & Record<string, string>) => {
         const t = target(database, options);
         await run(async (client, config) => {
@@ -120,7 +123,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       ...d.info.recentActions.slice(-5).map((a) => `recent     ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
     ].join('\n');
   });
-  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all'), ctx.integer).action(
+  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all').option('--drill'), ctx.integer).action(
     async (database: string | undefined, options: SettingOptions & TargetOptions) => {
       const t = target(database, options);
       const s = settings(options);
@@ -139,6 +142,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     .description('take the runs the schedule would have taken between two times (overlap SKIP)')
     .argument('[database]')
     .option('--all')
+    .option('--drill')
     .requiredOption('--from <time>', 'ISO time, e.g. 2026-11-20T00:00:00Z')
     .requiredOption('--to <time>', 'ISO time')
     .action(async (database: string | undefined, options: TargetOptions & { from: string; to: string }) => {

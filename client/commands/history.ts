@@ -1,0 +1,30 @@
+/** `pgkeeper history [database]`: who ran what, when, how it ended. From Temporal visibility. */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../common/config.js';
+import { formatDuration, table } from '../format.js';
+import { listRuns } from '../visibility.js';
+
+export async function historyCommand(client: Client, config: Config, database: string | undefined, options: { limit: number; json?: boolean }): Promise<void> {
+  const runs = await listRuns(client, config, { database }, options.limit);
+  if (options.json) {
+    process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+    return;
+  }
+  if (runs.length === 0) {
+    process.stdout.write(`no pgkeeper runs${database ? ` for "${database}"` : ''} on task queue ${config.temporal.taskQueue}\n`);
+    return;
+  }
+  const rows = [['STARTED (UTC)', 'OPERATION', 'DATABASE', 'BY', 'OUTCOME', 'BACKUP', 'DURATION']];
+  for (const r of runs) {
+    rows.push([
+      r.startTime.toISOString().slice(0, 19).replace('T', ' '),
+      r.operation,
+      r.database,
+      r.startedBy,
+      r.outcome,
+      r.backupId ?? '-',
+      r.closeTime ? formatDuration(r.closeTime.getTime() - r.startTime.getTime()) : 'running',
+    ]);
+  }
+  process.stdout.write(table(rows) + '\n');
+}

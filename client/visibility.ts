@@ -1,0 +1,60 @@
+/** pgkeeper runs from Temporal visibility, found by their search attributes. */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Config } from '../common/config.js';
+import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
+
+export interface RunRecord {
+  workflowId: string;
+  runId: string;
+  operation: string;
+  database: string;
+  startedBy: string;
+  outcome: string;
+  backupId: string | undefined;
+  startTime: Date;
+  closeTime: Date | undefined;
+}
+
+const OPERATIONS: Operation[] = ['backup', 'restore', 'cluster', 'retention', 'drill'];
+
+/** A visibility query literal: single quotes doubled. */
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function toRecord(info: WorkflowExecutionInfo): RunRecord {
+  const sa = info.typedSearchAttributes;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    operation: sa.get(PGK_OPERATION) ?? '?',
+    database: sa.get(PGK_DATABASE) ?? '?',
+    startedBy: sa.get(PGK_STARTED_BY) ?? '?',
+    // A run killed from outside (terminated, timed out) never wrote its outcome: take Temporal's word.
+    outcome: info.status.name === 'RUNNING' || info.status.name === 'COMPLETED' || info.status.name === 'FAILED' ? (sa.get(PGK_OUTCOME) ?? '?') : info.status.name.toLowerCase(),
+    backupId: sa.get(PGK_BACKUP_ID),
+    startTime: info.startTime,
+    closeTime: info.closeTime,
+  };
+}
+
+export function runsQuery(config: Config, filter: { database?: string; operations?: Operation[]; backupId?: string; outcome?: string }): string {
+  const parts = [
+    `TaskQueue = ${literal(config.temporal.taskQueue)}`,
+    `PgkOperation IN (${(filter.operations ?? OPERATIONS).map(literal).join(', ')})`,
+  ];
+  if (filter.database !== undefined) parts.push(`PgkDatabase = ${literal(filter.database)}`);
+  if (filter.backupId !== undefined) parts.push(`PgkBackupId = ${literal(filter.backupId)}`);
+  if (filter.outcome !== undefined) parts.push(`PgkOutcome = ${literal(filter.outcome)}`);
+  return parts.join(' AND ');
+}
+
+/** Newest first, at most `limit`. */
+export async function listRuns(client: Client, config: Config, filter: Parameters<typeof runsQuery>[1], limit: number): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: Math.min(limit, 100) })) {
+    runs.push(toRecord(info));
+    if (runs.length >= limit) break;
+  }
+  return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { restoreDrill } from '../workflows/index.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { markRuntimeInstalled, startDevServer, withWorker } from './helpers/temporal.js';
+import { runBackup } from './helpers/workflows.js';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('notifications and metrics', () => {
+  let env: TestWorkflowEnvironment;
+  let metricsPort: number;
+  const received: { path: string; body: Record<string, unknown> }[] = [];
+  const hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', body: JSON.parse(body) });
+      res.writeHead(200).end('ok');
+    });
+  });
+  let hookUrl: string;
+  const database = uniqueName('pgk_notify');
+
+  before(async () => {
+    metricsPort = await freePort();
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } });
+    markRuntimeInstalled();
+    env = await startDevServer();
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    hookUrl = `http://127.0.0.1:${(hook.address() as net.AddressInfo).port}/hooks/secret-token`;
+    await seedDatabase(config(), database);
+  });
+  after(async () => {
+    hook.close();
+    await dropDatabase(config(), database);
+    await env?.teardown();
+  });
+
+  const base = testConfig();
+  /** This file's BACKUP_DIR and task queue, with extra settings. */
+  const config = (env: Record<string, string> = {}) => testConfig({ BACKUP_DIR: base.backupDir, TASK_QUEUE: base.temporal.taskQueue, ...env });
+
+  it('a failed drill sends exactly one failure notification with the documented fields', async () => {
+    const c = config({ NOTIFY_WEBHOOK_URL: hookUrl });
+    const backup = await withWorker(env, c, () => runBackup(env, c, database));
+    assert.equal(received.length, 0, 'no notification for a success by default (NOTIFY_ON=failure)');
+    await fs.truncate(backup.dumpPath, 100);
+    const workflowId = uniqueName('drill');
+    await withWorker(env, c, () =>
+      assert.rejects(env.client.workflow.execute(restoreDrill, { args: [{ database }], taskQueue: c.temporal.taskQueue, workflowId })),
+    );
+    assert.equal(received.length, 1);
+    const { path, body } = received[0]!;
+    assert.equal(path, '/hooks/secret-token');
+    assert.match(String(body.text), new RegExp(`pgkeeper: drill of ${database} FAILED: archive .* does not match its manifest`));
+    const fields = body.pgkeeper as Record<string, unknown>;
+    assert.equal(fields.database, database);
+    assert.equal(fields.operation, 'drill');
+    assert.equal(fields.outcome, 'failed');
+    assert.equal(fields.workflowId, workflowId);
+    assert.match(String(fields.error), /does not match its manifest/);
+    await fs.rm(backup.manifestPath);
+  });
+
+  it('with the webhook down, the backup still succeeds', async () => {
+    const c = config({ NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${await freePort()}/down`, NOTIFY_ON: 'always' });
+    const result = await withWorker(env, c, () => runBackup(env, c, database));
+    assert.equal(result.status, 'completed');
+  });
+
+  it('the metrics endpoint serves pgkeeper metrics after a backup', async () => {
+    const c = config();
+    const backup = await withWorker(env, c, () => runBackup(env, c, database));
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const line = (name: string) => text.split('\n').find((l) => l.startsWith(name) && l.includes(`database="${database}"`) && l.includes('operation="backup"'));
+    assert.ok(line('pgkeeper_backup_size_bytes'), text.split('\n').filter((l) => l.includes('pgkeeper')).join('\n'));
+    assert.equal(Number(line('pgkeeper_backup_size_bytes')!.split(' ').pop()), backup.sizeBytes);
+    const lastSuccess = Number(line('pgkeeper_last_success_timestamp_seconds')!.split(' ').pop());
+    assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 120, `last success ${lastSuccess}`);
+    assert.ok(line('pgkeeper_duration_seconds_count'));
+    assert.match(text, /temporal_/, "Temporal's own runtime metrics are served too");
+  });
+});

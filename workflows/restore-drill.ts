@@ -1,0 +1,75 @@
+/**
+ * restoreDrill: prove the newest backup of a database restores. Restore it into a scratch database,
+ * validate it against the manifest, drop the scratch database, and record the proof next to the
+ * backup. A failed drill fails the workflow and notifies (through the audit's outcome report).
+ */
+import { CancellationScope, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
+import { InputError } from '../common/errors.js';
+import { validateDatabaseName } from '../common/names.js';
+import { DEFAULT_RESTORE_JOBS, drillScratchName } from '../common/restore-input.js';
+import type { DrillResult } from '../common/types.js';
+import { longRunning, quick, waiting } from './activity-options.js';
+import { audited } from './audit.js';
+import { phaseClock } from './phase-clock.js';
+import { rejectInput } from './reject-input.js';
+
+const { verifyChecksum, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
+const { resolveBackup, dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
+const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
+
+export const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
+
+export interface DrillInput {
+  database: string;
+  /** pg_restore -j. Default 2. */
+  jobs?: number;
+}
+
+export async function restoreDrill(input: DrillInput): Promise<DrillResult> {
+  const database = rejectInput(() => validateDatabaseName(input?.database));
+  const jobs = rejectInput(() => {
+    const j = input.jobs ?? DEFAULT_RESTORE_JOBS;
+    if (!Number.isInteger(j) || j < 1 || j > 64) throw new InputError(`jobs must be a whole number from 1 to 64; got ${JSON.stringify(input.jobs)}`);
+    return j;
+  });
+  return audited('drill', database, () => drill(database, jobs), (r) => ({ outcome: 'completed', backupId: r.backupId }));
+}
+
+async function drill(database: string, jobs: number): Promise<DrillResult> {
+  const startedMs = Date.now();
+  const clock = phaseClock<string>('resolving backup');
+  setHandler(drillProgressQuery, () => clock.current());
+  const backup = await resolveBackup({ backup: 'latest', database });
+  clock.enter('verifying checksum');
+  await verifyChecksum({ dumpPath: backup.dumpPath, sha256: backup.sha256!, sizeBytes: backup.sizeBytes });
+  const verifyMs = clock.enter('waiting for database');
+  await waitForDatabase({ database: 'postgres', deadlineMs: Date.now() + DEFAULT_WAIT_TIMEOUT_SECONDS * 1000 });
+  const scratch = drillScratchName(uuid4());
+  let restoreMs = 0;
+  let validateMs = 0;
+  let validation;
+  try {
+    clock.enter('restoring into scratch database');
+    await restoreIntoStaging({ dumpPath: backup.dumpPath, staging: scratch, jobs, noOwner: false, noPrivileges: false, tocEntries: backup.tocEntries });
+    restoreMs = clock.enter('validating');
+    validation = await validateStaging({ staging: scratch, manifestPath: backup.manifestPath });
+    validateMs = clock.enter('dropping scratch database');
+  } finally {
+    await CancellationScope.nonCancellable(() => dropStagingDatabase({ staging: scratch }));
+  }
+  const { workflowId, runId } = workflowInfo();
+  const proof = {
+    backupId: backup.label,
+    database,
+    provenAt: new Date(Date.now()).toISOString(),
+    tables: validation.tables,
+    rows: validation.rows,
+    warnings: validation.warnings,
+    durationsMs: { verify: verifyMs, restore: restoreMs, validate: validateMs, total: Date.now() - startedMs },
+    workflow: { workflowId, runId },
+  };
+  const { proofPath } = await recordDrillProof(proof);
+  return { status: 'completed', ...proof, proofPath };
+}
