@@ -1,0 +1,63 @@
+/**
+ * Fault: BACKUP_DIR on a tiny filesystem that fills up. A real tmpfs of 8 MiB is mounted for the
+ * test (needs root, as CI has here), so the kernel itself answers ENOSPC.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { databaseWorkflowId } from '../common/names.js';
+import { backupDatabase } from '../workflows/index.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { createDatabase, dropDatabase, seedDatabase, sql } from './helpers/postgres.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { rootFailure, runBackup } from './helpers/workflows.js';
+
+describe('fault: disk full', () => {
+  let env: TestWorkflowEnvironment;
+  const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-tinyfs-'));
+  const config = testConfig({ BACKUP_DIR: mountPoint });
+  const small = uniqueName('pgk_small');
+  const large = uniqueName('pgk_large');
+
+  before(async () => {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint]);
+    env = await startDevServer();
+    await seedDatabase(config, small);
+    await createDatabase(config, large);
+    // ~25 MB of hard-to-compress text: its archive cannot fit in 8 MiB.
+    await sql(config, large, `create table t as select g, md5(random()::text) || md5(random()::text) as r from generate_series(1, 400000) g`);
+  });
+  after(async () => {
+    await dropDatabase(config, small);
+    await dropDatabase(config, large);
+    await env?.teardown();
+    execFileSync('umount', [mountPoint]);
+  });
+
+  it('fails with a clear "no space left on device", without retrying, removes the partial file and keeps older backups', async () => {
+    await withWorker(env, config, async () => {
+      const older = await runBackup(env, config, small);
+      const workflowId = databaseWorkflowId(config.temporal.taskQueue, large);
+      const err = await env.client.workflow
+        .execute(backupDatabase, { args: [{ database: large }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError);
+      const failure = rootFailure(err);
+      assert.equal(failure.type, 'DiskFull');
+      assert.match(failure.message, /no space left on device while writing .*\.dump\.partial; free space in BACKUP_DIR/);
+
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      const dumpScheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dumpDatabase');
+      const attempts = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(dumpScheduled[0]!.eventId));
+      assert.equal(attempts[0]!.activityTaskStartedEventAttributes!.attempt, 1, 'not retried');
+
+      assert.deepEqual(await fs.readdir(path.join(mountPoint, large)), [], 'the partial file is gone');
+      execFileSync('sha256sum', ['-c', `${older.backupId}.dump.sha256`], { cwd: path.join(mountPoint, small) });
+    });
+  });
+});

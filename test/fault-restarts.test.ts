@@ -1,0 +1,102 @@
+/** Faults: PostgreSQL restarted mid-dump; the Temporal server stopped and started mid-workflow. */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Config } from '../common/config.js';
+import { databaseWorkflowId } from '../common/names.js';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import { backupDatabase } from '../workflows/index.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { restartPostgres } from './helpers/postgres-server.js';
+import { processesMatching, waitFor } from './helpers/processes.js';
+import { startDevServer, temporalCliPath, withWorker } from './helpers/temporal.js';
+import { spawnWorker } from './helpers/worker-process.js';
+
+/** Holds an ACCESS EXCLUSIVE lock so pg_dump waits: a dump reliably in progress. */
+async function holdDumpOpen(config: Config, database: string): Promise<pg.Client> {
+  const lock = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
+  lock.on('error', () => undefined); // the restart test kills this session on purpose
+  await lock.connect();
+  await lock.query('begin; lock table orders in access exclusive mode');
+  return lock;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('fault: restarts', () => {
+  const config = testConfig();
+  const database = uniqueName('pgk_restart');
+
+  before(async () => {
+    await seedDatabase(config, database);
+  });
+  after(async () => {
+    await dropDatabase(config, database);
+  });
+
+  it('PostgreSQL restarted mid-dump: the dump is retried and the backup completes', async () => {
+    const env = await startDevServer();
+    try {
+      const lock = await holdDumpOpen(config, database);
+      const result = await withWorker(env, config, async () => {
+        const handle = await env.client.workflow.start(backupDatabase, {
+          args: [{ database }],
+          taskQueue: config.temporal.taskQueue,
+          workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
+        });
+        await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
+        restartPostgres(config.db.port); // ends the lock's session and pg_dump's
+        await lock.end().catch(() => undefined);
+        const done = await handle.result();
+        const history = await handle.fetchHistory();
+        const retried = history.events!.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
+        assert.ok(retried, 'an activity was retried after the restart');
+        return done;
+      });
+      assert.equal(result.status, 'completed');
+    } finally {
+      await env.teardown();
+    }
+  });
+
+  it('the Temporal server stopped and started again on the same state file: the workflow completes', async () => {
+    const dbFilename = path.join(mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-temporal-')), 'temporal.db');
+    const port = await freePort();
+    const start = () =>
+      TestWorkflowEnvironment.createLocal({
+        server: { executable: { type: 'existing-path', path: temporalCliPath() }, dbFilename, port, searchAttributes: SEARCH_ATTRIBUTES },
+      });
+    const lock = await holdDumpOpen(config, database);
+    const first = await start();
+    const worker = await spawnWorker(first.address, config);
+    try {
+      const workflowId = databaseWorkflowId(config.temporal.taskQueue, database);
+      await first.client.workflow.start(backupDatabase, { args: [{ database }], taskQueue: config.temporal.taskQueue, workflowId });
+      await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
+      await first.teardown(); // the server goes away mid-dump
+
+      const second = await start();
+      try {
+        await lock.end(); // the dump can finish now, while the worker reconnects
+        const result = await second.client.workflow.getHandle<typeof backupDatabase>(workflowId).result();
+        assert.equal(result.status, 'completed');
+      } finally {
+        await second.teardown();
+      }
+    } finally {
+      await worker.kill('SIGTERM');
+    }
+  });
+});
