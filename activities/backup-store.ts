@@ -122,11 +122,11 @@ export async function listCompleteBackups(backupDir: string, database?: string):
       }
       if (parsedDatabase !== db) continue;
       const paths = backupPaths(backupDir, db, id);
-      try {
-        found.push({ manifest: await readManifest(paths.manifest), paths });
-      } catch {
-        // An unreadable manifest is not a complete backup; it is left in place for a human to inspect.
-      }
+      // Complete means: a readable manifest that names this very backup, and its archive present.
+      // Anything less is left in place for a human to inspect, and never counted or restored.
+      const manifest = await readManifest(paths.manifest).catch(() => undefined);
+      const archive = await fs.stat(paths.dump).catch(() => undefined);
+      if (manifest?.id === id && archive?.isFile() && !Number.isNaN(Date.parse(manifest.startedAt))) found.push({ manifest, paths });
     }
   }
   return found.sort((a, b) => (a.manifest.startedAt < b.manifest.startedAt ? 1 : a.manifest.startedAt > b.manifest.startedAt ? -1 : 0));

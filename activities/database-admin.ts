@@ -1,9 +1,9 @@
 /**
  * Database-level operations of a restore: existence checks, the staging database, the swap.
- * Every name is quoted as an identifier. Dropping is allowed only for staging names, so no bug
- * in the workflow can ever drop a live database.
+ * Every name is quoted as an identifier. Dropping is allowed only for names of the staging
+ * pattern (`<target>_restoring_<8 hex>`, `pgkeeper_drill_<8 hex>`), so a bug in a workflow cannot
+ * drop a database under any other name.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
@@ -21,7 +21,6 @@ export async function withAdmin<T>(config: Config, use: (client: pg.Client) => P
   try {
     return await withClient(config, MAINTENANCE_DATABASE, use);
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
     throw pgClientFailure(config, MAINTENANCE_DATABASE, err);
   }
 }
@@ -30,8 +29,12 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
   return (await client.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
 }
 
+export function isStagingName(name: string): boolean {
+  return STAGING_NAME.test(name);
+}
+
 export function assertStagingName(config: Config, name: string): void {
-  if (!STAGING_NAME.test(name)) {
+  if (!isStagingName(name)) {
     throw failure(config, FailureType.InvalidInput, `refusing to drop or recreate "${name}": it is not a pgkeeper staging database name`);
   }
 }
@@ -61,20 +64,43 @@ export interface SwapRequest {
   kept: string;
 }
 
-async function endConnections(client: pg.Client, database: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const { rows } = await client.query<{ n: string }>(
-      `select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
-      [database],
-    );
-    if (Number(rows[0]!.n) === 0) return;
-    await new Promise((r) => setTimeout(r, 200));
+/** Ends every other session on `database`; returns how many there were. */
+async function endConnections(client: pg.Client, database: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    `select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+    [database],
+  );
+  return Number(rows[0]!.n);
+}
+
+/** SQLSTATE 55006: "database is being accessed by other users". */
+const OBJECT_IN_USE = '55006';
+const SWAP_ATTEMPTS = 20;
+
+/**
+ * Renames in one transaction, after ending the sessions on both databases. A client that
+ * reconnects in between makes the rename fail; then it is simply tried again. No database setting
+ * is changed on the way, so a worker dying here leaves nothing to undo.
+ */
+async function renameExclusively(client: pg.Client, renames: [from: string, to: string][]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    for (const [from] of renames) await endConnections(client, from);
+    try {
+      await client.query('begin');
+      for (const [from, to] of renames) await client.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+      await client.query('commit');
+      return;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      if ((err as { code?: string }).code !== OBJECT_IN_USE || attempt >= SWAP_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
 /**
- * Puts the staging database in place. In replace mode the two renames run in one transaction,
- * so there is no moment without a database called `target`. Safe to retry: a finished swap is
+ * Puts the staging database in place. In replace mode both renames run in one transaction, so
+ * there is no moment without a database called `target`. Safe to retry: a finished swap is
  * recognised and left alone.
  */
 export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{ keptPrevious: string | null }> {
@@ -97,23 +123,13 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
       );
     }
     if (!target) {
-      await client.query(`alter database ${quoteIdent(req.staging)} rename to ${quoteIdent(req.target)}`);
+      await renameExclusively(client, [[req.staging, req.target]]);
       return { keptPrevious: null };
     }
-    // Replace: keep new sessions out, end the current ones, then swap both names at once.
-    await client.query(`alter database ${quoteIdent(req.target)} allow_connections false`);
-    try {
-      await endConnections(client, req.target);
-      await client.query('begin');
-      await client.query(`alter database ${quoteIdent(req.target)} rename to ${quoteIdent(req.kept)}`);
-      await client.query(`alter database ${quoteIdent(req.staging)} rename to ${quoteIdent(req.target)}`);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      await client.query(`alter database ${quoteIdent(req.target)} allow_connections true`).catch(() => undefined);
-      throw err;
-    }
-    await client.query(`alter database ${quoteIdent(req.kept)} allow_connections true`);
+    await renameExclusively(client, [
+      [req.target, req.kept],
+      [req.staging, req.target],
+    ]);
     return { keptPrevious: req.kept };
   });
 }

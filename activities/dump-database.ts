@@ -1,6 +1,8 @@
 /**
  * dumpDatabase: `pg_dump -Fc` streamed through SHA-256 into `<id>.dump.partial`.
  * The archive is hashed as it is written, so it is never read a second time for its checksum.
+ * The table list for the manifest is read in a snapshot that pg_dump then uses (--snapshot), so
+ * the manifest describes exactly what the archive holds.
  * A failed or cancelled dump kills pg_dump and removes the partial file; a retry starts afresh
  * under the same backup id, so retries are idempotent.
  */
@@ -10,8 +12,9 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
+import type pg from 'pg';
 import type { Config } from '../common/config.js';
-import type { DumpRequest, DumpResult } from '../common/types.js';
+import type { DumpRequest, DumpResult, ServerInfo, TableEstimate } from '../common/types.js';
 import { backupPaths, removeIfPresent } from './backup-store.js';
 import { diskFull, isNoSpaceError, pgClientFailure, toolFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
@@ -22,28 +25,17 @@ import { conninfoForDatabase, pgToolEnv, pgToolPath, pgToolVersion } from './pg-
 export interface DumpFacts {
   startedAt: string;
   pgDumpVersion: string;
-  server: Awaited<ReturnType<typeof readServerInfo>>;
-  tables: Awaited<ReturnType<typeof readTableEstimates>>;
+  server: ServerInfo;
+  tables: TableEstimate[];
   compressLevel: number;
   workflow: DumpRequest['workflow'];
 }
 
-async function gatherFacts(config: Config, req: DumpRequest): Promise<DumpFacts> {
-  const startedAt = new Date().toISOString();
-  const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
-  try {
-    return await withClient(config, req.database, async (client) => ({
-      startedAt,
-      pgDumpVersion,
-      server: await readServerInfo(client),
-      tables: await readTableEstimates(client),
-      compressLevel: req.compressLevel,
-      workflow: req.workflow,
-    }));
-  } catch (err) {
-    throw pgClientFailure(config, req.database, err);
-  }
-}
+/**
+ * pg_dump waits this long for a table lock (a long ALTER TABLE, say) before it gives up; the
+ * attempt is then retried. Without it a dump could wait for ever, holding its own locks.
+ */
+const LOCK_WAIT_TIMEOUT = '15min';
 
 async function fsyncFile(file: string): Promise<void> {
   const handle = await fs.open(file, 'r+');
@@ -51,6 +43,26 @@ async function fsyncFile(file: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Runs `use` inside a REPEATABLE READ transaction whose snapshot is exported for pg_dump. */
+async function inExportedSnapshot<T>(config: Config, database: string, use: (client: pg.Client, snapshot: string) => Promise<T>): Promise<T> {
+  let started = false;
+  try {
+    return await withClient(config, database, async (client) => {
+      await client.query('begin isolation level repeatable read, read only');
+      const { rows } = await client.query<{ snapshot: string }>('select pg_export_snapshot() as snapshot');
+      started = true;
+      try {
+        return await use(client, rows[0]!.snapshot);
+      } finally {
+        await client.query('commit').catch(() => undefined);
+      }
+    });
+  } catch (err) {
+    // Errors before the dump began are about the database; the dump's own errors pass through.
+    throw started ? err : pgClientFailure(config, database, err);
   }
 }
 
@@ -62,46 +74,61 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes }));
   try {
     await fs.mkdir(paths.dir, { recursive: true, mode: 0o750 });
-    const facts = await gatherFacts(config, req);
-    await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
+    const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
+    return await inExportedSnapshot(config, req.database, async (client, snapshot) => {
+      const facts: DumpFacts = {
+        startedAt: new Date().toISOString(),
+        pgDumpVersion,
+        server: await readServerInfo(client),
+        tables: await readTableEstimates(client),
+        compressLevel: req.compressLevel,
+        workflow: req.workflow,
+      };
+      await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
 
-    const hash = createHash('sha256');
-    const child = execa(
-      await pgToolPath(config, 'pg_dump'),
-      ['--format=custom', `--compress=${req.compressLevel}`, '--no-password', `--dbname=${conninfoForDatabase(req.database)}`],
-      {
-        env: pgToolEnv(config),
-        stdin: 'ignore',
-        buffer: { stdout: false, stderr: true },
-        reject: false,
-        cancelSignal: ctx.cancellationSignal,
-        forceKillAfterDelay: 5_000,
-      },
-    );
-    const countAndHash = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.length;
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    let writeError: unknown;
-    const writing = pipeline(child.stdout, countAndHash, createWriteStream(paths.partialDump, { mode: 0o640 })).catch(
-      (err: unknown) => {
+      const hash = createHash('sha256');
+      const child = execa(
+        await pgToolPath(config, 'pg_dump'),
+        [
+          '--format=custom',
+          `--compress=${req.compressLevel}`,
+          `--snapshot=${snapshot}`,
+          `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
+          '--no-password',
+          `--dbname=${conninfoForDatabase(req.database)}`,
+        ],
+        {
+          env: pgToolEnv(config),
+          stdin: 'ignore',
+          buffer: { stdout: false, stderr: true },
+          reject: false,
+          cancelSignal: ctx.cancellationSignal,
+          forceKillAfterDelay: 5_000,
+        },
+      );
+      const countAndHash = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      let writeError: unknown;
+      const writing = pipeline(child.stdout, countAndHash, createWriteStream(paths.partialDump, { mode: 0o640 })).catch((err: unknown) => {
         writeError = err;
         child.kill('SIGTERM'); // nothing can be written any more: stop pg_dump rather than let it block
-      },
-    );
-    const result = await child;
-    await writing;
+      });
+      const result = await child;
+      await writing;
 
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    if (writeError) throw writeError;
-    if (result.failed) {
-      throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
-    }
-    await fsyncFile(paths.partialDump);
-    return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+      if (writeError) throw writeError;
+      if (result.failed) {
+        throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
+      }
+      await fsyncFile(paths.partialDump);
+      return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };
+    });
   } catch (err) {
     await removeIfPresent(paths.partialDump);
     await removeIfPresent(paths.partialManifest);

@@ -72,8 +72,18 @@ export function toolFailure(
   }
   const text = stderr.trim();
   const lastLines = text.split('\n').slice(-5).join(' | ');
-  if (/password authentication failed|no password supplied|authentication failed|role ".*" does not exist/.test(text)) {
+  // Connection-time failures only (FATAL): a pg_restore ERROR about a missing role is not a login problem.
+  if (/FATAL: .*(password authentication failed|no password supplied|authentication failed|role ".*" does not exist)/.test(text)) {
     return authenticationFailed(config, lastLines);
+  }
+  const role = /ERROR: +role "(.*)" does not exist/.exec(text);
+  if (role) {
+    return fail(
+      config,
+      FailureType.RolesMissing,
+      `role "${role[1]}" does not exist on ${server(config)}; create it (or restore a globals backup first), or restore with noOwner/noPrivileges`,
+      false,
+    );
   }
   const missing = /database "(.*)" does not exist/.exec(text);
   if (missing) return databaseMissing(config, missing[1]!);
@@ -96,6 +106,7 @@ export function toolFailure(
 
 /** Classifies an error of the `pg` client library (connection or query). */
 export function pgClientFailure(config: Config, database: string, err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
   const e = err as { code?: string; message?: string };
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
   if (e.code === '3D000') return databaseMissing(config, database);
@@ -107,12 +118,12 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
       false,
     );
   }
-  return fail(
-    config,
-    FailureType.DatabaseUnreachable,
-    `cannot use database "${database}" on ${server(config)}: ${e.message ?? String(err)}`,
-    true,
-  );
+  // SQLSTATE class 08 (connection exception), 57P (operator intervention: shutdown, restart) or no
+  // SQLSTATE at all (a network error): the server may come back.
+  if (!e.code || /^(08|57P)/.test(e.code) || /^E[A-Z]+$/.test(e.code)) {
+    return fail(config, FailureType.DatabaseUnreachable, `cannot reach database "${database}" on ${server(config)}: ${e.message ?? String(err)}`, true);
+  }
+  return fail(config, FailureType.DatabaseError, `PostgreSQL refused on database "${database}": ${e.message} (SQLSTATE ${e.code})`, true);
 }
 
 export function isNoSpaceError(err: unknown): boolean {

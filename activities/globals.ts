@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { GLOBALS_DIR, globalsFileNames, type GlobalsManifest } from '../common/globals.js';
+import { IDENT_PATTERN, unquoteIdent } from '../common/sql.js';
 import { execa } from 'execa';
 import { failure, rejectingInput, toolFailure } from './failures.js';
 import { pgToolEnv, pgToolPath, pgToolVersion, runPgTool } from './pg-tools.js';
@@ -64,22 +65,25 @@ export async function listGlobalsBackups(config: Config): Promise<GlobalsManifes
   return manifests.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
 }
 
-const ROLE_STATEMENT = /^(?:CREATE|ALTER) ROLE ("(?:[^"]|"")+"|[^\s;]+)[\s;]/;
+const ROLE_STATEMENT = new RegExp(`^(?:CREATE|ALTER) ROLE (${IDENT_PATTERN})[\\s;]`);
+const MEMBERSHIP = new RegExp(`^GRANT (?:${IDENT_PATTERN}) TO (${IDENT_PATTERN})[\\s;]`);
 
-function unquote(ident: string): string {
-  return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident;
-}
-
-/** The globals script minus CREATE/ALTER ROLE statements for roles that already exist. */
+/**
+ * The globals script minus everything that would change a role that already exists: its
+ * CREATE/ALTER ROLE statements and the memberships granted to it. Only missing roles are made.
+ */
 export function scriptForMissingRoles(script: string, existing: Set<string>): { script: string; created: string[] } {
   const created = new Set<string>();
   const kept = script.split('\n').filter((line) => {
-    const m = ROLE_STATEMENT.exec(line);
-    if (!m) return true;
-    const role = unquote(m[1]!);
-    if (existing.has(role)) return false;
-    created.add(role);
-    return true;
+    const role = ROLE_STATEMENT.exec(line);
+    if (role) {
+      const name = unquoteIdent(role[1]!);
+      if (existing.has(name)) return false;
+      created.add(name);
+      return true;
+    }
+    const member = MEMBERSHIP.exec(line);
+    return !(member && existing.has(unquoteIdent(member[1]!)));
   });
   return { script: kept.join('\n'), created: [...created].sort() };
 }

@@ -5,7 +5,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
 import { toolFailure } from './failures.js';
 import { readServerInfo, withClient } from './pg-client.js';
 
@@ -79,6 +81,9 @@ export async function runPgTool(config: Config, tool: PgTool, args: string[], op
   };
   const result = await execa(await pgToolPath(config, tool), args, execaOptions);
   if (options.cancelSignal?.aborted) throw options.cancelSignal.reason;
+  if (result.signal) {
+    throw ApplicationFailure.retryable(`${tool} was killed by ${result.signal} while trying to ${options.purpose} (out of memory?)`, FailureType.PgToolKilled);
+  }
   if (result.failed) {
     throw toolFailure(config, tool, options.purpose, String(result.stderr ?? ''), result.exitCode, result.code);
   }

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
+import { IDENT_PATTERN, unquoteIdent } from '../common/sql.js';
 import { databaseExists, withAdmin } from './database-admin.js';
 import { failure, rejectingInput } from './failures.js';
 import { runPgTool } from './pg-tools.js';
@@ -18,7 +19,7 @@ export interface PreflightRequest {
   noPrivileges: boolean;
 }
 
-const IDENT = String.raw`"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*`;
+const IDENT = IDENT_PATTERN;
 const ROLE_REFERENCES = [
   new RegExp(String.raw`OWNER TO (${IDENT});`, 'g'),
   new RegExp(String.raw`\bTO ((?:${IDENT})(?:, (?:${IDENT}))*)(?: WITH GRANT OPTION)?;`, 'g'),
@@ -26,10 +27,6 @@ const ROLE_REFERENCES = [
   new RegExp(String.raw`FOR ROLE (${IDENT})`, 'g'),
 ];
 const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
-
-function unquote(ident: string): string {
-  return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
-}
 
 /** Roles named by OWNER TO, GRANT ... TO, REVOKE ... FROM and FOR ROLE in a schema script. */
 export function rolesReferenced(script: string): string[] {
@@ -40,7 +37,7 @@ export function rolesReferenced(script: string): string[] {
       for (const match of line.matchAll(pattern)) {
         for (const ident of match[1]!.match(new RegExp(IDENT, 'g')) ?? []) {
           if (!ident.startsWith('"') && NOT_ROLES.has(ident.toLowerCase())) continue;
-          roles.add(unquote(ident));
+          roles.add(unquoteIdent(ident));
         }
       }
     }

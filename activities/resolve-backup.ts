@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseBackupId } from '../common/backup-id.js';
+import { parseBackupId, PARTIAL_SUFFIX } from '../common/backup-id.js';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
@@ -47,6 +47,10 @@ export async function realPathInside(config: Config, file: string): Promise<stri
 }
 
 async function resolvePath(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
+  if (req.backup.endsWith(PARTIAL_SUFFIX)) {
+    throw new InputError(`${req.backup} is an unfinished file (a dump still being written, or left by a crash); it is never restored`);
+  }
+  if (!req.backup.endsWith('.dump')) throw new InputError(`${req.backup} is not a .dump archive; give a backup id or the path of a .dump file inside BACKUP_DIR`);
   const file = await realPathInside(config, req.backup);
   const stat = await fs.stat(file);
   if (!stat.isFile()) throw new InputError(`${file} is not a file; give the path of a .dump archive inside BACKUP_DIR`);
@@ -73,7 +77,7 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
       }
       return fromManifest(newest.manifest, newest.paths.dump, newest.paths.manifest);
     }
-    if (req.backup.includes('/') || req.backup.endsWith('.dump')) return resolvePath(config, req);
+    if (req.backup.includes('/') || req.backup.endsWith('.dump') || req.backup.endsWith(PARTIAL_SUFFIX)) return resolvePath(config, req);
 
     const { id, database } = parseBackupId(req.backup);
     if (req.database !== undefined && req.database !== database) {

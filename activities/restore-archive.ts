@@ -39,6 +39,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
       await pgToolPath(config, 'pg_restore'),
       [
         '--exit-on-error',
+        '--no-password', // never wait on a password prompt: fail and say so
         '--verbose', // one stderr line per item: our progress
         `--jobs=${req.jobs}`,
         `--dbname=${conninfoForDatabase(req.staging)}`,

@@ -30,9 +30,13 @@ export function parseUtcStamp(stamp: string): number | undefined {
   return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
 }
 
-export function makeBackupId(database: string, startedAtMs: number, shortId: string): string {
-  const short = shortId.replace(/-/g, '').slice(0, 8).toLowerCase();
-  return `${database}-${formatUtcStamp(startedAtMs)}-${short}`;
+/** 8 hex digits from a uuid4 (the workflow's deterministic `uuid4()`): unique enough within a second. */
+export function shortId(uuid: string): string {
+  return uuid.replace(/-/g, '').slice(0, 8).toLowerCase();
+}
+
+export function makeBackupId(database: string, startedAtMs: number, uuid: string): string {
+  return `${database}-${formatUtcStamp(startedAtMs)}-${shortId(uuid)}`;
 }
 
 export interface ParsedBackupId {

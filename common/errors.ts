@@ -6,7 +6,10 @@ export const FailureType = {
   InvalidInput: 'InvalidInput',
   AuthenticationFailed: 'AuthenticationFailed',
   DatabaseMissing: 'DatabaseMissing',
+  /** Retryable while it may pass; waitForDatabase marks it final once its deadline is over. */
   DatabaseUnreachable: 'DatabaseUnreachable',
+  /** An SQL error that is not about connecting (e.g. a rename refused while sessions remain): retried a few times. */
+  DatabaseError: 'DatabaseError',
   PgToolTooOld: 'PgToolTooOld',
   CorruptArchive: 'CorruptArchive',
   ChecksumMismatch: 'ChecksumMismatch',
@@ -19,6 +22,8 @@ export const FailureType = {
   ValidationFailed: 'ValidationFailed',
   /** A pg tool failed for a reason that may pass (server restarting, connection dropped): retried. */
   PgToolFailed: 'PgToolFailed',
+  /** A pg tool killed by a signal we did not send (the OOM killer, an operator): says nothing about the archive. */
+  PgToolKilled: 'PgToolKilled',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -27,7 +32,6 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidInput,
   FailureType.AuthenticationFailed,
   FailureType.DatabaseMissing,
-  FailureType.DatabaseUnreachable,
   FailureType.PgToolTooOld,
   FailureType.CorruptArchive,
   FailureType.ChecksumMismatch,

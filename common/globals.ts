@@ -3,14 +3,14 @@
  * `$BACKUP_DIR/.globals/`: a leading dot is never a valid pgkeeper database name, so no database
  * directory can collide with it.
  */
-import { formatUtcStamp } from './backup-id.js';
+import { formatUtcStamp, shortId } from './backup-id.js';
 import { InputError } from './errors.js';
 
 export const GLOBALS_DIR = '.globals';
 const GLOBALS_ID = /^globals-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
-export function makeGlobalsId(startedAtMs: number, shortId: string): string {
-  return `globals-${formatUtcStamp(startedAtMs)}-${shortId.replace(/-/g, '').slice(0, 8).toLowerCase()}`;
+export function makeGlobalsId(startedAtMs: number, uuid: string): string {
+  return `globals-${formatUtcStamp(startedAtMs)}-${shortId(uuid)}`;
 }
 
 export function validateGlobalsId(id: unknown): string {

@@ -2,6 +2,7 @@
  * Validation and defaults of restoreDatabase input. The short form is safe:
  * `mode` defaults to "create" (the target must not exist); "replace" needs `confirm` equal to the target.
  */
+import { shortId } from './backup-id.js';
 import { InputError } from './errors.js';
 import { validateGlobalsId } from './globals.js';
 import { utf8Length, validateDatabaseName } from './names.js';
@@ -42,19 +43,27 @@ export interface NormalizedRestoreInput {
 export const DEFAULT_RESTORE_JOBS = 2;
 
 /** `<target>_restoring_<8 hex>`: where the archive is restored before it is swapped in. */
-export function stagingName(target: string, shortId: string): string {
-  return `${target}_restoring_${shortId.replace(/-/g, '').slice(0, 8)}`;
+export function stagingName(target: string, uuid: string): string {
+  return `${target}_restoring_${shortId(uuid)}`;
 }
 
 /** `pgkeeper_drill_<8 hex>`: a restore drill's scratch database (fits whatever the source's name length). */
-export function drillScratchName(shortId: string): string {
-  return `pgkeeper_drill_${shortId.replace(/-/g, '').slice(0, 8)}`;
+export function drillScratchName(uuid: string): string {
+  return `pgkeeper_drill_${shortId(uuid)}`;
 }
 
 /** `<target>_pre_restore_<yyyymmddhhmmss>`: the previous database, kept after a replace. */
 export function keptName(target: string, epochMs: number): string {
   const stamp = new Date(epochMs).toISOString().slice(0, 19).replace(/[-:T]/g, '');
   return `${target}_pre_restore_${stamp}`;
+}
+
+export function validateJobs(jobs: unknown): number {
+  const value = jobs ?? DEFAULT_RESTORE_JOBS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {
+    throw new InputError(`jobs must be a whole number from 1 to 64 (parallel pg_restore jobs); got ${JSON.stringify(jobs)}`);
+  }
+  return value;
 }
 
 const STAGING_SUFFIX_BYTES = utf8Length(stagingName('', '00000000'));
@@ -75,6 +84,9 @@ export function normalizeRestoreInput(input: RestoreInput | undefined): Normaliz
   }
   const reserve = mode === 'replace' ? Math.max(STAGING_SUFFIX_BYTES, KEPT_SUFFIX_BYTES) : STAGING_SUFFIX_BYTES;
   const target = validateDatabaseName(input.target, 'target', reserve);
+  if (['postgres', 'template0', 'template1'].includes(target)) {
+    throw new InputError(`target "${target}" is a system database pgkeeper relies on; restore into another name`);
+  }
   const database = input.database === undefined ? undefined : validateDatabaseName(input.database, 'database');
   if (input.backup === 'latest' && database === undefined) {
     throw new InputError(`backup "latest" needs "database": whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
@@ -85,10 +97,7 @@ export function normalizeRestoreInput(input: RestoreInput | undefined): Normaliz
         (input.confirm === undefined ? '' : ` (confirm was ${JSON.stringify(input.confirm)})`),
     );
   }
-  const jobs = input.jobs ?? DEFAULT_RESTORE_JOBS;
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
-    throw new InputError(`jobs must be a whole number from 1 to 64 (parallel pg_restore jobs); got ${JSON.stringify(input.jobs)}`);
-  }
+  const jobs = validateJobs(input.jobs);
   for (const flag of ['noOwner', 'noPrivileges'] as const) {
     if (input[flag] !== undefined && typeof input[flag] !== 'boolean') {
       throw new InputError(`${flag} must be true or false; got ${JSON.stringify(input[flag])}`);

@@ -5,3 +5,11 @@ export function quoteIdent(name: string): string {
   if (name.includes('\u0000')) throw new Error('identifier contains a NUL byte');
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** An identifier as PostgreSQL reads it: quoted ones verbatim (with "" for "), others folded to lower case. */
+export function unquoteIdent(ident: string): string {
+  return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
+}
+
+/** A quoted or plain identifier, as a regular expression source. */
+export const IDENT_PATTERN = String.raw`"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*`;

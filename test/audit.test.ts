@@ -55,6 +55,7 @@ describe('audit: search attributes, history, status, restore drills', () => {
     await fs.mkdir(dir, { recursive: true });
     const at = Date.now() - 3 * 3_600_000; // three hours ago, for an hourly schedule
     const id = makeBackupId(old, at, 'abcdef12');
+    await fs.writeFile(path.join(dir, `${id}.dump`), 'PGDMP');
     await fs.writeFile(path.join(dir, `${id}.manifest.json`), JSON.stringify({ id, database: old, startedAt: new Date(at).toISOString(), finishedAt: new Date(at).toISOString() }));
     const schedule = await createSchedule(env.client, config, { database: old }, { every: '1h' });
     await schedule.pause('no runs in this test');

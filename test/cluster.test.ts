@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ClusterResult } from '../common/types.js';
+import { scriptForMissingRoles } from '../activities/globals.js';
 import { backupCluster } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, listDatabases, quoteIdent, seedDatabase, sql } from './helpers/postgres.js';
@@ -77,5 +78,27 @@ describe('backupCluster workflow and globals', () => {
     });
     const [row] = await sql<{ owner: string; n: string }>(config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
     assert.deepEqual(row, { owner: role, n: '2' });
+  });
+
+  it('applying globals never changes an existing role: its ALTER ROLE and memberships are left out', () => {
+    const script = [
+      'CREATE ROLE app;',
+      "ALTER ROLE app WITH LOGIN PASSWORD 'SCRAM-SHA-256$x';",
+      'CREATE ROLE postgres;',
+      'ALTER ROLE postgres WITH SUPERUSER;',
+      'CREATE ROLE "We ird";',
+      'GRANT pg_read_all_data TO app GRANTED BY postgres;',
+      'GRANT app TO postgres GRANTED BY postgres;',
+      'GRANT app TO "We ird";',
+    ].join('\n');
+    const { script: kept, created } = scriptForMissingRoles(script, new Set(['postgres', 'pg_read_all_data']));
+    assert.deepEqual(created, ['We ird', 'app']);
+    assert.deepEqual(kept.split('\n'), [
+      'CREATE ROLE app;',
+      "ALTER ROLE app WITH LOGIN PASSWORD 'SCRAM-SHA-256$x';",
+      'CREATE ROLE "We ird";',
+      'GRANT pg_read_all_data TO app GRANTED BY postgres;',
+      'GRANT app TO "We ird";',
+    ]);
   });
 });

@@ -79,4 +79,15 @@ describe('retention (RETENTION_DAYS on real files)', () => {
     assert.deepEqual(result.deleted, []);
     assert.equal((await fs.readdir(path.join(config.backupDir, 'dry'))).length, 6);
   });
+
+  it('a manifest whose archive is gone is not a complete backup: never counted, never deleted', async () => {
+    const config = testConfig({ RETENTION_DAYS: '7' });
+    const newest = await fakeBackup(config.backupDir, 'gone', 1);
+    await fs.rm(path.join(config.backupDir, 'gone', `${newest}.dump`));
+    const old = await fakeBackup(config.backupDir, 'gone', 30);
+    const result = await applyRetention(config, { database: 'gone' });
+    assert.deepEqual(result.deleted, [], 'the old backup is the newest complete one, so it stays');
+    assert.deepEqual(result.plan.map((d) => d.id), [old]);
+    assert.ok((await fs.readdir(path.join(config.backupDir, 'gone'))).includes(`${newest}.manifest.json`), 'left for a human');
+  });
 });

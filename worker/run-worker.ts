@@ -8,6 +8,7 @@ import { ConfigError, parseConfig } from '../common/config.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
 import { createWorker } from './create-worker.js';
+import { missingSearchAttributes } from './search-attribute-check.js';
 
 export async function runWorker(): Promise<void> {
   let config;
@@ -29,6 +30,14 @@ export async function runWorker(): Promise<void> {
     logger.error(
       `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
     );
+    process.exit(1);
+  }
+  const missing = await missingSearchAttributes(connection.operatorService, config.temporal.namespace);
+  if (missing.length > 0) {
+    logger.error(
+      `search attributes ${missing.join(', ')} are not registered on namespace "${config.temporal.namespace}": run \`pgkeeper setup\` once (npm run up registers them on the dev server)`,
+    );
+    await connection.close();
     process.exit(1);
   }
   const worker = await createWorker({ config, connection });

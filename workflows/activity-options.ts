@@ -1,13 +1,14 @@
 /**
- * Activity options shared by the workflows. Heartbeat timeouts notice a dead worker in 30 s;
- * WAIT_CANCELLATION_COMPLETED makes a cancelled workflow wait until pg_dump/pg_restore are really
- * dead and their files cleaned up (the SDK default, TRY_CANCEL, would not).
+ * Activity options shared by the workflows. Long activities heartbeat: a dead worker is noticed
+ * after 30 s, and a cancellation reaches them. WAIT_CANCELLATION_COMPLETED makes a cancelled
+ * workflow wait until pg_dump/pg_restore are really dead and their files cleaned up (the SDK
+ * default, TRY_CANCEL, would not). Short activities do not heartbeat; their startToCloseTimeout
+ * bounds them.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../common/errors.js';
 
 const base: ActivityOptions = {
-  heartbeatTimeout: '30s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '5s',
@@ -19,7 +20,7 @@ const base: ActivityOptions = {
 };
 
 /** Long work on the whole database: dump, verify, restore. Sized for databases of hundreds of GB. */
-export const longRunning: ActivityOptions = { ...base, startToCloseTimeout: '24h' };
+export const longRunning: ActivityOptions = { ...base, startToCloseTimeout: '24h', heartbeatTimeout: '30s' };
 
 /** Small file and catalog operations. */
 export const quick: ActivityOptions = {
@@ -30,5 +31,5 @@ export const quick: ActivityOptions = {
 
 /** Waiting for the server: the activity keeps its own deadline, so a few attempts cover worker crashes. */
 export function waiting(waitTimeoutSeconds: number): ActivityOptions {
-  return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, retry: { ...base.retry, maximumAttempts: 3 } };
+  return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, heartbeatTimeout: '30s', retry: { ...base.retry, maximumAttempts: 3 } };
 }

@@ -5,13 +5,14 @@
  * staging database and leaves the target as it was. In replace mode the previous database is kept
  * under `<target>_pre_restore_<timestamp>`.
  */
-import { ApplicationFailure, CancellationScope, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import type { RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited } from './audit.js';
+import { cleanUp } from './cleanup.js';
 import { runUnderDatabaseLock } from './database-lock.js';
 import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
@@ -97,8 +98,8 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
   } finally {
     if (!swapped) {
       enter('cleaning up');
-      // Runs even when the workflow is being cancelled: a staging database must never be left behind.
-      await CancellationScope.nonCancellable(() => dropStagingDatabase({ staging }));
+      // Also when the workflow is being cancelled: a staging database must never be left behind.
+      await cleanUp(() => dropStagingDatabase({ staging }), true);
     }
   }
 }

@@ -3,15 +3,15 @@
  * validate it against the manifest, drop the scratch database, and record the proof next to the
  * backup. A failed drill fails the workflow and notifies (through the audit's outcome report).
  */
-import { CancellationScope, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
-import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
-import { DEFAULT_RESTORE_JOBS, drillScratchName } from '../common/restore-input.js';
+import { drillScratchName, validateJobs } from '../common/restore-input.js';
 import type { DrillResult } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited } from './audit.js';
+import { cleanUp } from './cleanup.js';
 import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
@@ -29,11 +29,7 @@ export interface DrillInput {
 
 export async function restoreDrill(input: DrillInput): Promise<DrillResult> {
   const database = rejectInput(() => validateDatabaseName(input?.database));
-  const jobs = rejectInput(() => {
-    const j = input.jobs ?? DEFAULT_RESTORE_JOBS;
-    if (!Number.isInteger(j) || j < 1 || j > 64) throw new InputError(`jobs must be a whole number from 1 to 64; got ${JSON.stringify(input.jobs)}`);
-    return j;
-  });
+  const jobs = rejectInput(() => validateJobs(input.jobs));
   return audited('drill', database, () => drill(database, jobs), (r) => ({ outcome: 'completed', backupId: r.backupId }));
 }
 
@@ -50,14 +46,16 @@ async function drill(database: string, jobs: number): Promise<DrillResult> {
   let restoreMs = 0;
   let validateMs = 0;
   let validation;
+  let failed = true;
   try {
     clock.enter('restoring into scratch database');
     await restoreIntoStaging({ dumpPath: backup.dumpPath, staging: scratch, jobs, noOwner: false, noPrivileges: false, tocEntries: backup.tocEntries });
     restoreMs = clock.enter('validating');
     validation = await validateStaging({ staging: scratch, manifestPath: backup.manifestPath });
     validateMs = clock.enter('dropping scratch database');
+    failed = false;
   } finally {
-    await CancellationScope.nonCancellable(() => dropStagingDatabase({ staging: scratch }));
+    await cleanUp(() => dropStagingDatabase({ staging: scratch }), failed);
   }
   const { workflowId, runId } = workflowInfo();
   const proof = {

@@ -2,14 +2,14 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
+import { missingSearchAttributes } from '../../worker/search-attribute-check.js';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (all pgkeeper attributes are keywords). */
 const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
 export async function setupCommand(client: Client, config: Config): Promise<void> {
-  const existing = await client.connection.operatorService.listSearchAttributes({ namespace: config.temporal.namespace });
-  const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
+  const missingNames = new Set(await missingSearchAttributes(client.connection.operatorService, config.temporal.namespace));
+  const missing = SEARCH_ATTRIBUTES.filter((key) => missingNames.has(key.name));
   if (missing.length > 0) {
     await client.connection.operatorService.addSearchAttributes({
       namespace: config.temporal.namespace,
