@@ -11,6 +11,7 @@ import { recordDrillProof } from './drill-proof.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { listClusterDatabases } from './list-databases.js';
 import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
+import { unpinBackup } from './pin-archive.js';
 import { publishBackup } from './publish-backup.js';
 import { reportOutcome } from './report-outcome.js';
 import type { OutcomeReport } from '../common/outcome-report.js';
@@ -31,6 +32,7 @@ export function createActivities(config: Config) {
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
     // restore
     resolveBackup: (req: ResolveRequest) => resolveBackup(config, req),
+    unpinBackup: (req: { pin: string }) => unpinBackup(config, req),
     verifyChecksum: (req: ChecksumRequest) => verifyChecksum(config, req),
     verifyArchiveAt: (req: { dumpPath: string }) => verifyArchiveAt(config, req),
     checkTargetAndRoles: (req: PreflightRequest) => checkTargetAndRoles(config, req),

@@ -11,10 +11,13 @@ import { validateDatabaseName } from '../common/names.js';
 import type { BackupManifest, ResolvedBackup } from '../common/types.js';
 import { backupPaths, listCompleteBackups, readManifest, resolveInside } from './backup-store.js';
 import { failure, rejectingInput } from './failures.js';
+import { pinBackup } from './pin-archive.js';
 
 export interface ResolveRequest {
   backup: string;
   database?: string;
+  /** A name unique to the run (its staging database): the archive is pinned under it. */
+  pin?: string;
 }
 
 /** Seed-style names written by the old backup.sh: `<database>_<yyyymmdd>_<hhmmss>.dump`. */
@@ -25,6 +28,7 @@ function fromManifest(manifest: BackupManifest, dumpPath: string, manifestPath: 
     kind: 'manifest',
     label: manifest.id,
     database: manifest.database,
+    sourcePath: dumpPath,
     dumpPath,
     manifestPath,
     sizeBytes: manifest.sizeBytes,
@@ -64,30 +68,33 @@ async function resolvePath(config: Config, req: ResolveRequest): Promise<Resolve
   if (database === undefined) {
     throw new InputError(`cannot tell which database ${path.basename(file)} holds from its name (expected <database>_<yyyymmdd>_<hhmmss>.dump); pass "database"`);
   }
-  return { kind: 'seed', label: path.basename(file), database, dumpPath: file, sizeBytes: stat.size };
+  return { kind: 'seed', label: path.basename(file), database, sourcePath: file, dumpPath: file, sizeBytes: stat.size };
 }
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
-  return rejectingInput(config, async () => {
-    if (req.backup === 'latest') {
-      const database = validateDatabaseName(req.database);
-      const [newest] = await listCompleteBackups(config.backupDir, database);
-      if (!newest) {
-        throw failure(config, FailureType.BackupNotFound, `no complete backup of "${database}" in ${config.backupDir}; run \`pgkeeper backup ${database}\` first`);
-      }
-      return fromManifest(newest.manifest, newest.paths.dump, newest.paths.manifest);
-    }
-    if (req.backup.includes('/') || req.backup.endsWith('.dump') || req.backup.endsWith(PARTIAL_SUFFIX)) return resolvePath(config, req);
+  const backup = await rejectingInput(config, () => findBackup(config, req));
+  return req.pin ? pinBackup(config, backup, req.pin) : backup;
+}
 
-    const { id, database } = parseBackupId(req.backup);
-    if (req.database !== undefined && req.database !== database) {
-      throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
+async function findBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
+  if (req.backup === 'latest') {
+    const database = validateDatabaseName(req.database);
+    const [newest] = await listCompleteBackups(config.backupDir, database);
+    if (!newest) {
+      throw failure(config, FailureType.BackupNotFound, `no complete backup of "${database}" in ${config.backupDir}; run \`pgkeeper backup ${database}\` first`);
     }
-    const paths = backupPaths(config.backupDir, database, id);
-    const manifest = await readManifest(paths.manifest).catch(() => undefined);
-    if (!manifest) {
-      throw failure(config, FailureType.BackupNotFound, `backup ${id} is not a complete backup in ${paths.dir} (no manifest); list backups with \`pgkeeper backups ${database}\``);
-    }
-    return fromManifest(manifest, paths.dump, paths.manifest);
-  });
+    return fromManifest(newest.manifest, newest.paths.dump, newest.paths.manifest);
+  }
+  if (req.backup.includes('/') || req.backup.endsWith('.dump') || req.backup.endsWith(PARTIAL_SUFFIX)) return resolvePath(config, req);
+
+  const { id, database } = parseBackupId(req.backup);
+  if (req.database !== undefined && req.database !== database) {
+    throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
+  }
+  const paths = backupPaths(config.backupDir, database, id);
+  const manifest = await readManifest(paths.manifest).catch(() => undefined);
+  if (!manifest) {
+    throw failure(config, FailureType.BackupNotFound, `backup ${id} is not a complete backup in ${paths.dir} (no manifest); list backups with \`pgkeeper backups ${database}\``);
+  }
+  return fromManifest(manifest, paths.dump, paths.manifest);
 }

@@ -129,6 +129,9 @@ export interface ResolvedBackup {
   label: string;
   /** The database the archive was taken from. */
   database: string;
+  /** Where the archive lives in BACKUP_DIR, for people. */
+  sourcePath: string;
+  /** Where the run reads it: a pinned hard link when pinned. */
   dumpPath: string;
   manifestPath?: string;
   sizeBytes: number;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -39,6 +41,21 @@ describe('cancelling a running restore', () => {
       assert.equal(processesMatching(`pg_restore.*${into}`).length, 0, 'no pg_restore left running');
       assert.equal(await databaseExists(config, staging), false, `staging database ${staging} was dropped`);
       assert.equal(await databaseExists(config, into), false, 'the target was never created');
+    });
+  });
+
+  it('retention deleting the backup mid-restore does not break the restore (the archive is pinned)', async () => {
+    const copy = `${into}_pinned`;
+    await withWorker(env, config, async () => {
+      const backup = await runBackup(env, config, source);
+      const handle = await startRestore(env, config, { backup: backup.backupId, target: copy });
+      await waitFor('pg_restore to run', () => processesMatching(`pg_restore.*${copy}_restoring_`).length > 0);
+      // What retention does to a backup: manifest first, then the archive and its checksum.
+      for (const file of [backup.manifestPath, backup.dumpPath, `${backup.dumpPath}.sha256`]) await fs.rm(file);
+      const result = await handle.result();
+      assert.equal(result.tables, 1);
+      assert.equal(result.rows, 3_000_000);
+      assert.deepEqual(await fs.readdir(path.join(config.backupDir, '.pinned')), [], 'the pin is released');
     });
   });
 });

@@ -216,8 +216,13 @@ describe('restoreDatabase workflow', () => {
     await fs.symlink(outside, link);
     await withWorker(env, config, async () => {
       for (const id of ['../../etc/passwd', '../outside.dump', outside, link, `${source}-20261101T020000Z-../../x`]) {
-        await expectRefusal({ backup: id, target: target('pgk_escape') }, 'InvalidInput', /leaves BACKUP_DIR|no file at|not of the form/);
+        await expectRefusal({ backup: id, target: target('pgk_escape') }, 'InvalidInput', /leaves BACKUP_DIR|no file at|not of the form|is not a \.dump archive/);
       }
+      // A dump still being written (or left by a crash) is never restored, even by explicit path.
+      const partial = `${backup.dumpPath}.partial`;
+      await fs.copyFile(backup.dumpPath, partial);
+      await expectRefusal({ backup: partial, target: target('pgk_partial') }, 'InvalidInput', /is an unfinished file .* it is never restored/);
+      await fs.rm(partial);
     });
     await fs.rm(outside);
   });

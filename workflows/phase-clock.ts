@@ -1,4 +1,6 @@
 /** Which phase a workflow is in (for its `progress` query) and how long the previous one took. */
+export type PhaseClock<P extends string> = ReturnType<typeof phaseClock<P>>;
+
 export function phaseClock<P extends string>(initial: P) {
   let phase = initial;
   let startedMs = Date.now();

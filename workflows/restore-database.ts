@@ -5,22 +5,22 @@
  * staging database and leaves the target as it was. In replace mode the previous database is kept
  * under `<target>_pre_restore_<timestamp>`.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
-import type { RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
+import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited } from './audit.js';
 import { cleanUp } from './cleanup.js';
 import { runUnderDatabaseLock } from './database-lock.js';
-import { phaseClock } from './phase-clock.js';
+import { phaseClock, type PhaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
 
 const { verifyChecksum, verifyArchiveAt, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, applyGlobals, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { resolveBackup, unpinBackup, applyGlobals, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
@@ -38,13 +38,22 @@ export async function restoreDatabase(input: RestoreInput): Promise<RestoreResul
 }
 
 async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
-  const startedMs = Date.now();
   const staging = stagingName(req.target, uuid4());
   const clock = phaseClock<RestorePhase>('resolving backup');
   setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
-  const enter = clock.enter;
 
-  const backup = await resolveBackup({ backup: req.backup, database: req.database });
+  const pin = workflowInfo().runId;
+  try {
+    return await restoreResolved(req, staging, clock, await resolveBackup({ backup: req.backup, database: req.database, pin }));
+  } finally {
+    // A pin left behind is swept by a later run: it never fails this one.
+    await cleanUp(() => unpinBackup({ pin }), true);
+  }
+}
+
+async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup): Promise<RestoreResult> {
+  const startedMs = Date.now();
+  const enter = clock.enter;
   const warnings: string[] = [];
   enter('verifying checksum');
   if (backup.kind === 'manifest') {
@@ -86,7 +95,7 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
       status: 'completed',
       target: req.target,
       mode: req.mode,
-      backup: { label: backup.label, database: backup.database, path: backup.dumpPath, checksum: backup.kind === 'manifest' ? 'verified' : 'skipped' },
+      backup: { label: backup.label, database: backup.database, path: backup.sourcePath, checksum: backup.kind === 'manifest' ? 'verified' : 'skipped' },
       keptPrevious: swap.keptPrevious,
       globals,
       tables: validation.tables,

@@ -8,15 +8,15 @@ import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { validateDatabaseName } from '../common/names.js';
 import { drillScratchName, validateJobs } from '../common/restore-input.js';
-import type { DrillResult } from '../common/types.js';
+import type { DrillResult, ResolvedBackup } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited } from './audit.js';
 import { cleanUp } from './cleanup.js';
-import { phaseClock } from './phase-clock.js';
+import { phaseClock, type PhaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 const { verifyChecksum, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
+const { resolveBackup, unpinBackup, dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
@@ -37,7 +37,16 @@ async function drill(database: string, jobs: number): Promise<DrillResult> {
   const startedMs = Date.now();
   const clock = phaseClock<string>('resolving backup');
   setHandler(drillProgressQuery, () => clock.current());
-  const backup = await resolveBackup({ backup: 'latest', database });
+  const { workflowId, runId } = workflowInfo();
+  const backup = await resolveBackup({ backup: 'latest', database, pin: runId });
+  try {
+    return await drillResolved(database, jobs, backup, clock, startedMs);
+  } finally {
+    await cleanUp(() => unpinBackup({ pin: runId }), true);
+  }
+}
+
+async function drillResolved(database: string, jobs: number, backup: ResolvedBackup, clock: PhaseClock<string>, startedMs: number): Promise<DrillResult> {
   clock.enter('verifying checksum');
   await verifyChecksum({ dumpPath: backup.dumpPath, sha256: backup.sha256!, sizeBytes: backup.sizeBytes });
   const verifyMs = clock.enter('waiting for database');
