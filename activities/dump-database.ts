@@ -1,6 +1,8 @@
 /**
- * dumpDatabase: `pg_dump -Fc` streamed through SHA-256 into `<id>.dump.partial`.
- * The archive is hashed as it is written, so it is never read a second time for its checksum.
+ * dumpDatabase: `pg_dump -Fc` streamed through SHA-256 into `<id>.dump.partial`, and at the same
+ * time into `pg_restore --file=/dev/null`, which reads and decompresses every block of the archive.
+ * So the archive is hashed and fully read through while it is written, on the second core, instead
+ * of being read twice more afterwards (that read-through alone cost ~25% of a dump's time).
  * The table list for the manifest is read in a snapshot that pg_dump then uses (--snapshot), so
  * the manifest describes exactly what the archive holds.
  * A failed or cancelled dump kills pg_dump and removes the partial file; a retry starts afresh
@@ -16,7 +18,8 @@ import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import type { DumpRequest, DumpResult, ServerInfo, TableEstimate } from '../common/types.js';
 import { backupPaths, removeIfPresent } from './backup-store.js';
-import { diskFull, isNoSpaceError, pgClientFailure, toolFailure } from './failures.js';
+import { diskFull, failure, isNoSpaceError, pgClientFailure, toolFailure } from './failures.js';
+import { FailureType } from '../common/errors.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readServerInfo, readTableEstimates, withClient } from './pg-client.js';
 import { conninfoForDatabase, pgToolEnv, pgToolPath, pgToolVersion } from './pg-tools.js';
@@ -87,6 +90,19 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
 
       const hash = createHash('sha256');
+      // The full read-through of the archive, fed the very bytes written to the file.
+      const verifier = execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
+        env: pgToolEnv(config),
+        stdin: 'pipe',
+        stdout: 'ignore',
+        reject: false,
+        cancelSignal: ctx.cancellationSignal,
+        forceKillAfterDelay: 5_000,
+      });
+      let verifierGone = false;
+      verifier.stdin.on('error', () => {
+        verifierGone = true; // it stopped reading: its exit code says why
+      });
       const child = execa(
         await pgToolPath(config, 'pg_dump'),
         [
@@ -106,25 +122,38 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           forceKillAfterDelay: 5_000,
         },
       );
-      const countAndHash = new Transform({
+      const countHashAndVerify = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
           hash.update(chunk);
-          done(null, chunk);
+          if (verifierGone || verifier.stdin.write(chunk)) done(null, chunk);
+          else verifier.stdin.once('drain', () => done(null, chunk));
+        },
+        flush(done) {
+          verifier.stdin.end();
+          done();
         },
       });
       let writeError: unknown;
-      const writing = pipeline(child.stdout, countAndHash, createWriteStream(paths.partialDump, { mode: 0o640 })).catch((err: unknown) => {
+      const writing = pipeline(child.stdout, countHashAndVerify, createWriteStream(paths.partialDump, { mode: 0o640 })).catch((err: unknown) => {
         writeError = err;
         child.kill('SIGTERM'); // nothing can be written any more: stop pg_dump rather than let it block
+        verifier.kill('SIGTERM');
       });
       const result = await child;
       await writing;
+      if (!verifier.stdin.writableEnded) verifier.stdin.end();
+      const verified = await verifier;
 
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       if (writeError) throw writeError;
       if (result.failed) {
         throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
+      }
+      if (verified.failed) {
+        // pg_dump succeeded but its own output cannot be read back: keep nothing, say why.
+        const reason = String(verified.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || `exit code ${verified.exitCode ?? verified.signal}`;
+        throw failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${reason}`);
       }
       await fsyncFile(paths.partialDump);
       return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };

@@ -1,10 +1,16 @@
 /** Builds the pgkeeper Worker: all workflows, all activities, graceful shutdown. Used by main.ts and the tests. */
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../common/config.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Bundles the workflows in a child process, so webpack's memory is returned when it exits. */
+export async function bundleInChildProcess(): Promise<{ code: string }> {
+  const script = fileURLToPath(new URL('./bundle-workflows.ts', import.meta.url));
+  const { stdout } = await execa(process.execPath, ['--import', 'tsx', script], { maxBuffer: 64 * 1024 * 1024 });
+  return { code: stdout };
+}
 
 /**
  * On SIGINT/SIGTERM the worker stops taking work and lets running activities finish for this long;
@@ -16,7 +22,7 @@ export const SHUTDOWN_GRACE_TIME = '10s';
 export interface CreateWorkerOptions {
   config: Config;
   connection: NativeConnection;
-  /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled at start. */
+  /** A prebuilt bundle (tests build it once per file); otherwise the workflows are bundled at start, in a child process. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
@@ -26,7 +32,7 @@ export async function createWorker({ config, connection, workflowBundle, shutdow
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: workflowBundle ?? (await bundleInChildProcess()),
     activities: createActivities(config),
     shutdownGraceTime: shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
     // Heartbeats are throttled to 80% of heartbeatTimeout (24 s for our 30 s), and a cancellation

@@ -2,10 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Config } from '../../common/config.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
-import { createWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { bundleInChildProcess, createWorker } from '../../worker/create-worker.js';
 
 export function temporalCliPath(): string {
   if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
@@ -35,16 +35,13 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<{ code: string }> | undefined;
 
-/** Bundling takes seconds: once per test file is enough. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentLogger });
+/** Bundling takes seconds: once per test file is enough, the way the worker does it. */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleInChildProcess();
   return bundle;
 }
-
-const noop = () => undefined;
-const silentLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
 /** Runs `fn` while a pgkeeper worker with `config` polls the dev server. */
 export async function withWorker<T>(env: TestWorkflowEnvironment, config: Config, fn: (worker: Worker) => Promise<T>): Promise<T> {

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `npm run bench [-- --scale 1 --reps 3 --jobs 2 --compress 1]`: see bench/run.ts.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/ensure-deps.sh
+exec node --import tsx bench/run.ts "$@"
