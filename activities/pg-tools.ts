@@ -90,7 +90,16 @@ export async function runPgTool(config: Config, tool: PgTool, args: string[], op
   return String(result.stdout ?? '');
 }
 
-/** "pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)" -> the whole line, for the manifest. */
+const versions = new Map<string, Promise<string>>();
+
+/** "pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)", for the manifest; asked once per binary and process. */
 export async function pgToolVersion(config: Config, tool: PgTool): Promise<string> {
-  return (await runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` })).trim();
+  const binary = await pgToolPath(config, tool);
+  let version = versions.get(binary);
+  if (!version) {
+    version = runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` }).then((out) => out.trim());
+    version.catch(() => versions.delete(binary));
+    versions.set(binary, version);
+  }
+  return version;
 }

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTES },
   });
-  const worker = await spawnWorker(env.address, config);
+  const worker = await spawnWorker(env.address, config, true);
   const workerPid = worker.child.pid!;
   const bareFile = path.join(workDir, 'bare.dump');
   const rows = { bareDump: [] as number[], workflowBackup: [] as number[], workflowDumpPhase: [] as number[], bareRestore: [] as number[], workflowRestore: [] as number[], triggerToDump: [] as number[], rss: [] as number[] };

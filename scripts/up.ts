@@ -19,6 +19,8 @@ import { connectClient, workflowUrl } from '../client/temporal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEMO_DATABASE = 'pgkeeper_demo';
+/** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
+export const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
 const children: ChildProcess[] = [];
 
 function say(line: string): void {
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
   const database = validateDatabaseName(process.argv[2] ?? DEMO_DATABASE);
   await startTemporal(config);
   say('starting pgkeeper worker');
-  startChild('worker', process.execPath, ['--import', 'tsx', 'worker/main.ts'], { ...process.env, BACKUP_DIR: config.backupDir });
+  startChild('worker', process.execPath, WORKER_ARGS, { ...process.env, BACKUP_DIR: config.backupDir });
   if (database === DEMO_DATABASE) await ensureDemoDatabase(config);
 
   const client = await connectClient(config);

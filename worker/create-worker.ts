@@ -4,11 +4,13 @@ import { execa } from 'execa';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../common/config.js';
+import { SOURCE_EXTENSION } from './workflows-path.js';
 
 /** Bundles the workflows in a child process, so webpack's memory is returned when it exits. */
 export async function bundleInChildProcess(): Promise<{ code: string }> {
-  const script = fileURLToPath(new URL('./bundle-workflows.ts', import.meta.url));
-  const { stdout } = await execa(process.execPath, ['--import', 'tsx', script], { maxBuffer: 64 * 1024 * 1024 });
+  const script = fileURLToPath(new URL(`./bundle-workflows${SOURCE_EXTENSION}`, import.meta.url));
+  const loader = SOURCE_EXTENSION === '.ts' ? ['--import', 'tsx'] : [];
+  const { stdout } = await execa(process.execPath, [...loader, script], { maxBuffer: 64 * 1024 * 1024 });
   return { code: stdout };
 }
 

@@ -10,8 +10,10 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnWorker(address: string, config: Config): Promise<WorkerProcess> {
-  const child = execa(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+/** `compiled`: run dist/ as deployed (needs `npm run build`), else the sources through tsx. */
+export async function spawnWorker(address: string, config: Config, compiled = false): Promise<WorkerProcess> {
+  const args = compiled ? ['--max-semi-space-size=1', 'dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
+  const child = execa(process.execPath, args, {
     cwd: ROOT,
     reject: false,
     env: {
