@@ -91,16 +91,18 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
 
       const hash = createHash('sha256');
       // The full read-through of the archive, fed the very bytes written to the file.
-      const verifier = execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
-        env: pgToolEnv(config),
-        stdin: 'pipe',
-        stdout: 'ignore',
-        reject: false,
-        cancelSignal: ctx.cancellationSignal,
-        forceKillAfterDelay: 5_000,
-      });
-      let verifierGone = false;
-      verifier.stdin.on('error', () => {
+      const verifier = req.fullVerify
+        ? execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
+            env: pgToolEnv(config),
+            stdin: 'pipe',
+            stdout: 'ignore',
+            reject: false,
+            cancelSignal: ctx.cancellationSignal,
+            forceKillAfterDelay: 5_000,
+          })
+        : undefined;
+      let verifierGone = verifier === undefined;
+      verifier?.stdin.on('error', () => {
         verifierGone = true; // it stopped reading: its exit code says why
       });
       const child = execa(
@@ -126,11 +128,11 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
           hash.update(chunk);
-          if (verifierGone || verifier.stdin.write(chunk)) done(null, chunk);
-          else verifier.stdin.once('drain', () => done(null, chunk));
+          if (verifierGone || verifier!.stdin.write(chunk)) done(null, chunk);
+          else verifier!.stdin.once('drain', () => done(null, chunk));
         },
         flush(done) {
-          verifier.stdin.end();
+          verifier?.stdin.end();
           done();
         },
       });
@@ -138,11 +140,11 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const writing = pipeline(child.stdout, countHashAndVerify, createWriteStream(paths.partialDump, { mode: 0o640 })).catch((err: unknown) => {
         writeError = err;
         child.kill('SIGTERM'); // nothing can be written any more: stop pg_dump rather than let it block
-        verifier.kill('SIGTERM');
+        verifier?.kill('SIGTERM');
       });
       const result = await child;
       await writing;
-      if (!verifier.stdin.writableEnded) verifier.stdin.end();
+      if (verifier && !verifier.stdin.writableEnded) verifier.stdin.end();
       const verified = await verifier;
 
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
@@ -150,7 +152,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       if (result.failed) {
         throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
       }
-      if (verified.failed) {
+      if (verified?.failed) {
         // pg_dump succeeded but its own output cannot be read back: keep nothing, say why.
         const reason = String(verified.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || `exit code ${verified.exitCode ?? verified.signal}`;
         throw failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${reason}`);

@@ -20,6 +20,8 @@ function recordMetrics(report: OutcomeReport): void {
     }
   } else if (report.outcome === 'failed') {
     meter.createCounter('pgkeeper_failures_total', '1', 'Failed runs').withTags(tags).add(1);
+  } else if (report.outcome === 'skipped') {
+    meter.createCounter('pgkeeper_skipped_total', '1', 'Runs skipped because another operation held the database').withTags(tags).add(1);
   }
 }
 

@@ -79,6 +79,7 @@ export function buildProgram(): Command {
     .option('--exclude <names>', 'with --all: not these, comma-separated, * allowed', list)
     .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))
     .option('-z, --compress-level <0-9>', 'pg_dump gzip level: 1 is fastest (default), 9 smallest', integer(0, 9))
+    .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only, faster')
     .option('-w, --wait', 'wait for the backup, showing progress, and print the result')
     .addHelpText('after', '\nExamples:\n  pgkeeper backup app --wait\n  pgkeeper backup --all --exclude scratch --wait')
     .action(async (database: string | undefined, options: BackupCommandOptions & ClusterCommandOptions & { all?: boolean }) => {

@@ -12,6 +12,7 @@ export interface NormalizedBackupInput {
   compressLevel: number;
   waitTimeoutSeconds: number;
   retention: RetentionPolicy | undefined;
+  verify: 'full' | 'toc';
 }
 
 function wholeNumber(value: unknown, field: string, min: number, max: number, hint: string): number {
@@ -19,6 +20,14 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, hi
     throw new InputError(`${field} must be a whole number from ${min} to ${max} (${hint}); got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function validateVerify(verify: unknown): 'full' | 'toc' {
+  if (verify === undefined) return 'full';
+  if (verify !== 'full' && verify !== 'toc') {
+    throw new InputError(`verify must be "full" (read every block back) or "toc" (table of contents only); got ${JSON.stringify(verify)}`);
+  }
+  return verify;
 }
 
 const RETENTION_RULES = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'maxAgeDays'] as const;
@@ -52,6 +61,7 @@ export function normalizeBackupInput(input: BackupInput | undefined): Normalized
         ? DEFAULT_WAIT_TIMEOUT_SECONDS
         : wholeNumber(input.waitTimeoutSeconds, 'waitTimeoutSeconds', 1, 86_400, 'seconds to wait for the server'),
     retention: input.retention === undefined ? undefined : validateRetentionPolicy(input.retention),
+    verify: validateVerify(input.verify),
   };
 }
 

@@ -13,6 +13,12 @@ export interface BackupInput {
   waitTimeoutSeconds?: number;
   /** Retention applied after a successful backup. Default: maxAgeDays = the worker's RETENTION_DAYS. */
   retention?: RetentionPolicy;
+  /**
+   * "full" (default): every block of the archive is read back by pg_restore while it is written.
+   * "toc": only the table of contents is read; ~15% faster on 2 cores, but a bad data block is
+   * found only at restore time (the checksum still guards against later damage).
+   */
+  verify?: 'full' | 'toc';
 }
 
 export interface ServerInfo {
@@ -50,6 +56,8 @@ export interface DumpRequest {
   database: string;
   backupId: string;
   compressLevel: number;
+  /** Read the archive back with pg_restore while it is written. */
+  fullVerify: boolean;
   workflow: { workflowId: string; runId: string };
 }
 
@@ -117,6 +125,7 @@ export interface BackupResult {
   sizeBytes: number;
   sha256: string;
   compressLevel: number;
+  verify: 'full' | 'toc';
   tables: number;
   durationsMs: { wait: number; dump: number; verify: number; publish: number; retention: number; total: number };
   retention: { policy: RetentionPolicy; kept: number; deleted: string[] };

@@ -24,13 +24,15 @@ export async function backupDatabase(input: BackupInput): Promise<BackupResult |
   const lock = await runUnderDatabaseLock(req.database, backupDatabase, input);
   if (lock.kind === 'delegated') return lock.result;
   if (lock.kind === 'busy') {
-    // Not a failure: the database is being backed up (or restored) right now; retrying would only pile up.
-    return { status: 'skipped', database: req.database, reason: `skipped: a backup of ${req.database} is already running (${lock.workflowId})` };
+    // Not a failure: the database is being backed up (or restored) right now; retrying would only
+    // pile up. Still audited, so a lock held for too long shows in history and metrics.
+    const skipped: BackupSkipped = { status: 'skipped', database: req.database, reason: `skipped: a backup of ${req.database} is already running (${lock.workflowId})` };
+    return audited('backup', req.database, async () => skipped, () => ({ outcome: 'skipped' }));
   }
   return audited('backup', req.database, () => backUp(req), (r) => ({ outcome: 'completed', backupId: r.backupId, sizeBytes: r.sizeBytes }));
 }
 
-async function backUp({ database, compressLevel, waitTimeoutSeconds, retention }: NormalizedBackupInput): Promise<BackupResult> {
+async function backUp({ database, compressLevel, waitTimeoutSeconds, retention, verify: verifyMode }: NormalizedBackupInput): Promise<BackupResult> {
   const startedMs = Date.now();
   const backupId = makeBackupId(database, startedMs, uuid4());
   auditBackupId(backupId);
@@ -42,7 +44,7 @@ async function backUp({ database, compressLevel, waitTimeoutSeconds, retention }
   clock.enter('waiting for database');
   await waitForDatabase({ database, deadlineMs: startedMs + waitTimeoutSeconds * 1000 });
   const waitMs = clock.enter('dumping');
-  const dump = await dumpDatabase({ database, backupId, compressLevel, workflow: { workflowId, runId } });
+  const dump = await dumpDatabase({ database, backupId, compressLevel, fullVerify: verifyMode === 'full', workflow: { workflowId, runId } });
   clock.enter('verifying');
   const verify = await verifyArchive({ database, backupId });
   clock.enter('publishing');
@@ -60,6 +62,7 @@ async function backUp({ database, compressLevel, waitTimeoutSeconds, retention }
     sizeBytes: dump.sizeBytes,
     sha256: dump.sha256,
     compressLevel,
+    verify: verifyMode,
     tables: dump.tableCount,
     durationsMs: { wait: waitMs, dump: dump.durationMs, verify: verify.durationMs, publish: publishMs, retention: retentionMs, total: Date.now() - startedMs },
     retention: { policy: pruned.policy, kept: pruned.kept, deleted: pruned.deleted },

@@ -12,6 +12,7 @@ import { workflowUrl } from '../temporal.js';
 
 export interface BackupCommandOptions {
   compressLevel?: number;
+  verify?: string;
   wait?: boolean;
 }
 
@@ -28,7 +29,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
     [
       `backup ${result.backupId} completed`,
       `  file       ${result.dumpPath}`,
-      `  size       ${formatBytes(result.sizeBytes)} (compress level ${result.compressLevel}, ${result.tables} tables)`,
+      `  size       ${formatBytes(result.sizeBytes)} (compress level ${result.compressLevel}, ${result.tables} tables, verify ${result.verify})`,
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}, verify ${formatDuration(result.durationsMs.verify)})`,
       `  retention  kept ${result.retention.kept}, deleted ${result.retention.deleted.length}${result.retention.deleted.length ? `: ${result.retention.deleted.join(', ')}` : ''}`,
@@ -42,7 +43,11 @@ export async function backupCommand(
   database: string,
   options: BackupCommandOptions,
 ): Promise<void> {
-  const input: BackupInput = { database, ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}) };
+  const input: BackupInput = {
+    database,
+    ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
+    ...(options.verify !== undefined ? { verify: options.verify as BackupInput['verify'] } : {}),
+  };
   try {
     normalizeBackupInput(input); // same validation as the workflow, before anything is started
   } catch (err) {
