@@ -2,27 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
 import { startDevServer, startWorker, withWorker } from './helpers/temporal.js';
 import type { Config } from '../common/config.js';
-
-/**
- * Holds an ACCESS EXCLUSIVE lock on a table, so pg_dump blocks on its ACCESS SHARE lock:
- * a dump that is reliably "in progress" for as long as the test needs.
- */
-async function lockTable(config: Config, database: string): Promise<pg.Client> {
-  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
-  await client.connect();
-  await client.query('begin; lock table orders in access exclusive mode');
-  return client;
-}
 
 async function waitUntilDumping(config: Config, database: string): Promise<void> {
   await waitFor('pg_dump to run with its partial file open', async () => {
@@ -47,7 +36,7 @@ describe('cancelling a running dump', () => {
   before(async () => {
     env = await startDevServer();
     await seedDatabase(config, database);
-    lock = await lockTable(config, database);
+    lock = await holdTableLock(config, database);
   });
   after(async () => {
     await lock?.end();

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { createDatabase, databaseExists, dropDatabase, listDatabases, sql } from './helpers/postgres.js';
+import { createBigDatabase, databaseExists, dropDatabase, listDatabases } from './helpers/postgres.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { runBackup, startRestore } from './helpers/workflows.js';
@@ -18,10 +18,7 @@ describe('cancelling a running restore', () => {
 
   before(async () => {
     env = await startDevServer();
-    // Big enough that pg_restore runs for seconds: ~3M rows and an index.
-    await createDatabase(config, source);
-    await sql(config, source, `create table big as select g as id, md5(g::text) || md5((g * 7)::text) as body from generate_series(1, 3000000) g;
-                               create index big_body_idx on big (body); analyze big;`);
+    await createBigDatabase(config, source);
   });
   after(async () => {
     for (const name of (await listDatabases(config)).filter((n) => n.startsWith(source) || n.startsWith(into))) await dropDatabase(config, name);

@@ -1,39 +1,20 @@
 /** Faults: PostgreSQL restarted mid-dump; the Temporal server stopped and started mid-workflow. */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Config } from '../common/config.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { backupDatabase } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
+import { freePort } from './helpers/ports.js';
 import { restartPostgres } from './helpers/postgres-server.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
 import { startDevServer, temporalCliPath, withWorker } from './helpers/temporal.js';
 import { spawnWorker } from './helpers/worker-process.js';
-
-/** Holds an ACCESS EXCLUSIVE lock so pg_dump waits: a dump reliably in progress. */
-async function holdDumpOpen(config: Config, database: string): Promise<pg.Client> {
-  const lock = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
-  lock.on('error', () => undefined); // the restart test kills this session on purpose
-  await lock.connect();
-  await lock.query('begin; lock table orders in access exclusive mode');
-  return lock;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('fault: restarts', () => {
   const config = testConfig();
@@ -49,7 +30,7 @@ describe('fault: restarts', () => {
   it('PostgreSQL restarted mid-dump: the dump is retried and the backup completes', async () => {
     const env = await startDevServer();
     try {
-      const lock = await holdDumpOpen(config, database);
+      const lock = await holdTableLock(config, database);
       const result = await withWorker(env, config, async () => {
         const handle = await env.client.workflow.start(backupDatabase, {
           args: [{ database }],
@@ -78,7 +59,7 @@ describe('fault: restarts', () => {
       TestWorkflowEnvironment.createLocal({
         server: { executable: { type: 'existing-path', path: temporalCliPath() }, dbFilename, port, searchAttributes: SEARCH_ATTRIBUTES },
       });
-    const lock = await holdDumpOpen(config, database);
+    const lock = await holdTableLock(config, database);
     const first = await start();
     const worker = await spawnWorker(first.address, config);
     try {

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listCompleteBackups } from '../activities/backup-store.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { createDatabase, databaseExists, dropDatabase, listDatabases, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
+import { createBigDatabase, databaseExists, dropDatabase, holdTableLock, listDatabases, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { spawnWorker } from './helpers/worker-process.js';
@@ -28,9 +27,7 @@ describe('fault: worker killed', () => {
   before(async () => {
     env = await startDevServer();
     await seedDatabase(config, small);
-    await createDatabase(config, big);
-    await sql(config, big, `create table big as select g as id, md5(g::text) || md5((g * 7)::text) as body from generate_series(1, 3000000) g;
-                            create index big_body_idx on big (body); analyze big;`);
+    await createBigDatabase(config, big);
   });
   after(async () => {
     for (const name of (await listDatabases(config)).filter((n) => n.startsWith(small) || n.startsWith(big))) await dropDatabase(config, name);
@@ -38,9 +35,7 @@ describe('fault: worker killed', () => {
   });
 
   it('SIGKILL mid-dump: a second worker completes the backup; exactly one complete backup, nothing partial', async () => {
-    const lock = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database: small });
-    await lock.connect();
-    await lock.query('begin; lock table orders in access exclusive mode'); // holds pg_dump mid-dump
+    const lock = await holdTableLock(config, small); // holds pg_dump mid-dump
     const first = await spawnWorker(env.address, config);
     const handle = await env.client.workflow.start(backupDatabase, {
       args: [{ database: small }],

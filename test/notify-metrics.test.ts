@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -9,15 +9,8 @@ import { restoreDrill } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { markRuntimeInstalled, startDevServer, withWorker } from './helpers/temporal.js';
+import { freePort } from './helpers/ports.js';
 import { runBackup } from './helpers/workflows.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('notifications and metrics', () => {
   let env: TestWorkflowEnvironment;

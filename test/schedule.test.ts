@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { execa } from 'execa';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listCompleteBackups } from '../activities/backup-store.js';
 import { createSchedule, scheduleHandle, triggerNow } from '../client/schedules.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 
@@ -66,9 +65,7 @@ describe('backup schedules', () => {
   });
 
   it('a trigger while the previous run is still going is skipped (overlap SKIP)', async () => {
-    const lock = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database: locked });
-    await lock.connect();
-    await lock.query('begin; lock table orders in access exclusive mode'); // the first run's pg_dump waits
+    const lock = await holdTableLock(config, locked); // the first run's pg_dump waits
     await withWorker(env, config, async () => {
       const handle = await createSchedule(env.client, config, { database: locked }, { every: '24h' });
       await triggerNow(handle);

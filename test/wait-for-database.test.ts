@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import { freePort } from './helpers/ports.js';
 import { rootFailure } from './helpers/workflows.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
-
-/** A port nothing listens on: bind it, note it, release it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('waitForDatabase', () => {
   let env: TestWorkflowEnvironment;
@@ -28,7 +19,7 @@ describe('waitForDatabase', () => {
   });
 
   it('gives up after its deadline when nothing listens, with a message naming the server', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there
     const config = testConfig({ DB_PORT: String(port) });
     const startedMs = Date.now();
     const err = await withWorker(env, config, () =>

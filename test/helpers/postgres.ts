@@ -2,6 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { Config } from '../../common/config.js';
+import { quoteIdent } from '../../common/sql.js';
+
+export { quoteIdent };
 
 export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   config: Config,
@@ -16,10 +19,6 @@ export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   } finally {
     await client.end();
   }
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export async function createDatabase(config: Config, name: string): Promise<void> {
@@ -86,4 +85,27 @@ export function normalizedSchema(config: Config, database: string): string {
     .split('\n')
     .filter((line) => line.trim() !== '' && !/^(--|SET |SELECT pg_catalog.set_config|\\(un)?restrict )/.test(line))
     .join('\n');
+}
+
+/**
+ * Holds an ACCESS EXCLUSIVE lock on a table in an open transaction, so pg_dump (which needs ACCESS
+ * SHARE) waits: a dump reliably "in progress" for as long as a test needs. `end()` releases it.
+ */
+export async function holdTableLock(config: Config, database: string, table = 'orders'): Promise<pg.Client> {
+  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
+  client.on('error', () => undefined); // a test may restart the server under it
+  await client.connect();
+  await client.query(`begin; lock table ${quoteIdent(table)} in access exclusive mode`);
+  return client;
+}
+
+/** ~3 M rows and an index: pg_restore runs for seconds, long enough to interrupt. */
+export async function createBigDatabase(config: Config, name: string): Promise<void> {
+  await createDatabase(config, name);
+  await sql(
+    config,
+    name,
+    `create table big as select g as id, md5(g::text) || md5((g * 7)::text) as body from generate_series(1, 3000000) g;
+     create index big_body_idx on big (body); analyze big;`,
+  );
 }
