@@ -46,7 +46,8 @@ export function backupPaths(backupDir: string, database: string, backupId: strin
   };
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
+/** Flushes a file's data, or a directory's entries, to disk. */
+export async function fsyncPath(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();
@@ -66,7 +67,7 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o64
     await handle.close();
   }
   await fs.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
+  await fsyncPath(path.dirname(file));
 }
 
 export async function removeIfPresent(file: string): Promise<boolean> {

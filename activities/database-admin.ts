@@ -4,6 +4,7 @@
  * pattern (`<target>_restoring_<8 hex>`, `pgkeeper_drill_<8 hex>`), so a bug in a workflow cannot
  * drop a database under any other name.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
@@ -39,22 +40,38 @@ export function assertStagingName(config: Config, name: string): void {
   }
 }
 
-export async function dropStagingDatabase(config: Config, req: { staging: string }): Promise<boolean> {
+export async function dropStagingDatabase(config: Config, req: { staging: string }): Promise<void> {
   assertStagingName(config, req.staging);
-  return withAdmin(config, async (client) => {
-    const existed = await databaseExists(client, req.staging);
+  await withAdmin(config, async (client) => {
     await client.query(`drop database if exists ${quoteIdent(req.staging)} with (force)`);
-    return existed;
   });
 }
 
-/** A fresh, empty staging database (a retry starts from scratch). */
+/** What a staging database is labelled with; after the swap the label names the restored database's origin. */
+function stagingLabel(staging: string): string {
+  return `restored by pgkeeper through ${staging}`;
+}
+
+/** A fresh, empty staging database (a retry starts from scratch), labelled so the swap can recognise it. */
 export async function recreateStagingDatabase(config: Config, staging: string): Promise<void> {
   assertStagingName(config, staging);
   await withAdmin(config, async (client) => {
     await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
     await client.query(`create database ${quoteIdent(staging)} template template0`);
+    await client.query(`comment on database ${quoteIdent(staging)} is ${literal(stagingLabel(staging))}`);
   });
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+async function databaseLabel(client: pg.Client, name: string): Promise<string | null> {
+  const { rows } = await client.query<{ label: string | null }>(
+    `select shobj_description(oid, 'pg_database') as label from pg_database where datname = $1`,
+    [name],
+  );
+  return rows[0]?.label ?? null;
 }
 
 export interface SwapRequest {
@@ -64,13 +81,19 @@ export interface SwapRequest {
   kept: string;
 }
 
-/** Ends every other session on `database`; returns how many there were. */
-async function endConnections(client: pg.Client, database: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+/** Ends every other session on `database`, waiting up to 5 s for each to be gone. */
+async function endConnections(client: pg.Client, database: string): Promise<void> {
+  await client.query(`select pg_terminate_backend(pid, 5000) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [database]);
+}
+
+/** Who keeps reconnecting, for the message when the swap cannot get the database to itself. */
+async function sessionsOn(client: pg.Client, database: string): Promise<string> {
+  const { rows } = await client.query<{ who: string }>(
+    `select coalesce(nullif(application_name, ''), 'unnamed client') || ' from ' || coalesce(client_addr::text, 'local socket') as who
+       from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
     [database],
   );
-  return Number(rows[0]!.n);
+  return rows.map((r) => r.who).join(', ') || 'sessions that reconnect at once';
 }
 
 /** SQLSTATE 55006: "database is being accessed by other users". */
@@ -92,7 +115,16 @@ async function renameExclusively(client: pg.Client, renames: [from: string, to: 
       return;
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
-      if ((err as { code?: string }).code !== OBJECT_IN_USE || attempt >= SWAP_ATTEMPTS) throw err;
+      if ((err as { code?: string }).code !== OBJECT_IN_USE) throw err;
+      if (attempt >= SWAP_ATTEMPTS) {
+        const busy = renames.map(([from]) => from);
+        const who = (await Promise.all(busy.map((db) => sessionsOn(client, db)))).join('; ');
+        // Retried by Temporal for a while (see the swap's retry policy); the staging copy waits.
+        throw ApplicationFailure.retryable(
+          `cannot swap: "${busy.join('", "')}" keep${busy.length === 1 ? 's' : ''} being used by ${who}; stop those clients (the restore keeps trying)`,
+          FailureType.DatabaseError,
+        );
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -112,8 +144,9 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
       databaseExists(client, req.kept),
     ]);
     if (!staging) {
-      if (target) return { keptPrevious: kept ? req.kept : null }; // an earlier attempt swapped
-      throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; run the restore again`);
+      // An earlier attempt swapped if the target now carries this staging database's label.
+      if (target && (await databaseLabel(client, req.target)) === stagingLabel(req.staging)) return { keptPrevious: kept ? req.kept : null };
+      throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; nothing was swapped. Run the restore again`);
     }
     if (target && req.mode === 'create') {
       throw failure(

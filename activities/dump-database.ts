@@ -5,7 +5,7 @@
  * of being read twice more afterwards (that read-through alone cost ~25% of a dump's time).
  * The table list for the manifest is read in a snapshot that pg_dump then uses (--snapshot), so
  * the manifest describes exactly what the archive holds.
- * A failed or cancelled dump kills pg_dump and removes the partial file; a retry starts afresh
+ * A failed or cancelled dump kills pg_dump (and the read-through) and removes the partial file; a retry starts afresh
  * under the same backup id, so retries are idempotent.
  */
 import { Context } from '@temporalio/activity';
@@ -17,8 +17,9 @@ import { execa } from 'execa';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import type { DumpRequest, DumpResult, ServerInfo, TableEstimate } from '../common/types.js';
-import { backupPaths, removeIfPresent } from './backup-store.js';
-import { diskFull, failure, isNoSpaceError, pgClientFailure, toolFailure } from './failures.js';
+import { backupPaths, fsyncPath, removeIfPresent } from './backup-store.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { diskFull, failure, isNoSpaceError, pgClientFailure, stderrTail, toolFailure } from './failures.js';
 import { FailureType } from '../common/errors.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readServerInfo, readTableEstimates, withClient } from './pg-client.js';
@@ -31,6 +32,7 @@ export interface DumpFacts {
   server: ServerInfo;
   tables: TableEstimate[];
   compressLevel: number;
+  verify: 'full' | 'toc';
   workflow: DumpRequest['workflow'];
 }
 
@@ -40,32 +42,29 @@ export interface DumpFacts {
  */
 const LOCK_WAIT_TIMEOUT = '15min';
 
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Runs `use` inside a REPEATABLE READ transaction whose snapshot is exported for pg_dump. */
-async function inExportedSnapshot<T>(config: Config, database: string, use: (client: pg.Client, snapshot: string) => Promise<T>): Promise<T> {
-  let started = false;
+/**
+ * Runs `use` inside a REPEATABLE READ transaction whose snapshot is exported for pg_dump.
+ * Errors before `use` marks the dump as started are SQL errors and get classified; the dump's
+ * own errors (already classified, or a full disk) pass through untouched.
+ */
+async function inExportedSnapshot<T>(
+  config: Config,
+  database: string,
+  use: (client: pg.Client, snapshot: string, progress: { dumping: boolean }) => Promise<T>,
+): Promise<T> {
+  const progress = { dumping: false };
   try {
     return await withClient(config, database, async (client) => {
       await client.query('begin isolation level repeatable read, read only');
       const { rows } = await client.query<{ snapshot: string }>('select pg_export_snapshot() as snapshot');
-      started = true;
       try {
-        return await use(client, rows[0]!.snapshot);
+        return await use(client, rows[0]!.snapshot, progress);
       } finally {
         await client.query('commit').catch(() => undefined);
       }
     });
   } catch (err) {
-    // Errors before the dump began are about the database; the dump's own errors pass through.
-    throw started ? err : pgClientFailure(config, database, err);
+    throw progress.dumping ? err : pgClientFailure(config, database, err);
   }
 }
 
@@ -78,18 +77,20 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   try {
     await fs.mkdir(paths.dir, { recursive: true, mode: 0o750 });
     const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
-    return await inExportedSnapshot(config, req.database, async (client, snapshot) => {
+    return await inExportedSnapshot(config, req.database, async (client, snapshot, progress) => {
       const facts: DumpFacts = {
         startedAt: new Date().toISOString(),
         pgDumpVersion,
         server: await readServerInfo(client),
         tables: await readTableEstimates(client),
         compressLevel: req.compressLevel,
+        verify: req.fullVerify ? 'full' : 'toc',
         workflow: req.workflow,
       };
       await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
 
       const hash = createHash('sha256');
+      progress.dumping = true;
       // The full read-through of the archive, fed the very bytes written to the file.
       const verifier = req.fullVerify
         ? execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
@@ -101,10 +102,15 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
             forceKillAfterDelay: 5_000,
           })
         : undefined;
+      // Once the read-through stops reading (it exited, was killed, or failed), its stdin closes,
+      // sometimes without an error event: from then on the dump goes on without it, and its exit
+      // status decides the outcome below. Waiting for a 'drain' that never comes would hang pg_dump.
       let verifierGone = verifier === undefined;
-      verifier?.stdin.on('error', () => {
-        verifierGone = true; // it stopped reading: its exit code says why
-      });
+      const stopFeeding = () => {
+        verifierGone = true;
+      };
+      verifier?.stdin.on('error', stopFeeding);
+      verifier?.stdin.on('close', stopFeeding);
       const child = execa(
         await pgToolPath(config, 'pg_dump'),
         [
@@ -128,8 +134,18 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
           hash.update(chunk);
-          if (verifierGone || verifier!.stdin.write(chunk)) done(null, chunk);
-          else verifier!.stdin.once('drain', () => done(null, chunk));
+          const stdin = verifier?.stdin;
+          if (verifierGone || !stdin || stdin.destroyed || stdin.write(chunk)) {
+            done(null, chunk);
+            return;
+          }
+          const resume = () => {
+            stdin.off('drain', resume);
+            stdin.off('close', resume);
+            done(null, chunk);
+          };
+          stdin.once('drain', resume);
+          stdin.once('close', resume);
         },
         flush(done) {
           verifier?.stdin.end();
@@ -150,14 +166,18 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       if (writeError) throw writeError;
       if (result.failed) {
-        throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode);
+        throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode, result.code);
+      }
+      if (verified?.signal) {
+        // Killed from outside (out of memory?): says nothing about the archive; try again.
+        throw ApplicationFailure.retryable(`pg_restore reading the archive back was killed by ${verified.signal}`, FailureType.PgToolKilled);
       }
       if (verified?.failed) {
         // pg_dump succeeded but its own output cannot be read back: keep nothing, say why.
-        const reason = String(verified.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || `exit code ${verified.exitCode ?? verified.signal}`;
+        const reason = stderrTail(String(verified.stderr ?? '')) || `exit code ${verified.exitCode}`;
         throw failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${reason}`);
       }
-      await fsyncFile(paths.partialDump);
+      await fsyncPath(paths.partialDump);
       return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };
     });
   } catch (err) {

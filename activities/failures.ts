@@ -7,6 +7,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 
+/** The last lines of a tool's stderr, on one line, for a failure message. */
+export function stderrTail(stderr: string, lines = 3): string {
+  return stderr.trim().split('\n').slice(-lines).join(' | ');
+}
+
 export function redact(config: Config, text: string): string {
   const secret = config.db.password;
   return secret ? text.split(secret).join('***') : text;
@@ -25,7 +30,7 @@ function server(config: Config): string {
   return `${config.db.host}:${config.db.port}`;
 }
 
-export function authenticationFailed(config: Config, detail: string): ApplicationFailure {
+function authenticationFailed(config: Config, detail: string): ApplicationFailure {
   return fail(
     config,
     FailureType.AuthenticationFailed,
@@ -35,7 +40,7 @@ export function authenticationFailed(config: Config, detail: string): Applicatio
   );
 }
 
-export function databaseMissing(config: Config, database: string): ApplicationFailure {
+function databaseMissing(config: Config, database: string): ApplicationFailure {
   return fail(
     config,
     FailureType.DatabaseMissing,
@@ -71,7 +76,7 @@ export function toolFailure(
     );
   }
   const text = stderr.trim();
-  const lastLines = text.split('\n').slice(-5).join(' | ');
+  const lastLines = stderrTail(text, 5);
   // Connection-time failures only (FATAL): a pg_restore ERROR about a missing role is not a login problem.
   if (/FATAL: .*(password authentication failed|no password supplied|authentication failed|role ".*" does not exist)/.test(text)) {
     return authenticationFailed(config, lastLines);

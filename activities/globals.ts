@@ -54,7 +54,7 @@ export async function dumpGlobals(config: Config, req: { globalsId: string }): P
   return { id: req.globalsId, path: paths.script, sizeBytes: manifest.sizeBytes };
 }
 
-export async function listGlobalsBackups(config: Config): Promise<GlobalsManifest[]> {
+async function listGlobalsBackups(config: Config): Promise<GlobalsManifest[]> {
   const dir = resolveInside(config.backupDir, GLOBALS_DIR);
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const manifests: GlobalsManifest[] = [];

@@ -14,32 +14,34 @@ const PIN_DIR = '.pinned';
 /** Pins left by a crashed worker are swept after this long. */
 const STALE_PIN_MS = 3 * 86_400_000;
 
-function pinPaths(config: Config, pin: string) {
-  const dir = resolveInside(config.backupDir, PIN_DIR);
-  return { dir, dump: resolveInside(dir, `${pin}.dump`), manifest: resolveInside(dir, `${pin}.manifest.json`) };
+function pinDir(config: Config): string {
+  return resolveInside(config.backupDir, PIN_DIR);
 }
 
-async function link(from: string, to: string): Promise<void> {
-  await removeIfPresent(to); // a retried attempt links again
-  await fs.link(from, to);
+/**
+ * `<pin>.<epoch ms>.dump`: the pin's age is in its name, because a hard link shares its inode's
+ * times with the original (and with every other link).
+ */
+function pinPaths(config: Config, pin: string, createdMs: number) {
+  const dir = pinDir(config);
+  return { dir, dump: resolveInside(dir, `${pin}.${createdMs}.dump`), manifest: resolveInside(dir, `${pin}.${createdMs}.manifest.json`) };
 }
 
 async function sweepStalePins(dir: string): Promise<void> {
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat && Date.now() - stat.ctimeMs > STALE_PIN_MS) await removeIfPresent(file);
+    const createdMs = Number(/\.(\d+)\.(dump|manifest\.json)$/.exec(name)?.[1]);
+    if (Number.isFinite(createdMs) && Date.now() - createdMs > STALE_PIN_MS) await removeIfPresent(path.join(dir, name));
   }
 }
 
 /** The same backup, read through hard links that retention cannot take away. */
 export async function pinBackup(config: Config, backup: ResolvedBackup, pin: string): Promise<ResolvedBackup> {
-  const paths = pinPaths(config, pin);
+  const paths = pinPaths(config, pin, Date.now());
   await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await sweepStalePins(paths.dir);
   try {
-    await link(backup.dumpPath, paths.dump);
-    if (backup.manifestPath) await link(backup.manifestPath, paths.manifest);
+    await fs.link(backup.dumpPath, paths.dump);
+    if (backup.manifestPath) await fs.link(backup.manifestPath, paths.manifest);
   } catch (err) {
     // Another file system (EXDEV) or no hard links: read the original, unprotected.
     if (!['EXDEV', 'EPERM', 'ENOTSUP'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -49,7 +51,8 @@ export async function pinBackup(config: Config, backup: ResolvedBackup, pin: str
 }
 
 export async function unpinBackup(config: Config, req: { pin: string }): Promise<void> {
-  const paths = pinPaths(config, req.pin);
-  await removeIfPresent(paths.dump);
-  await removeIfPresent(paths.manifest);
+  const dir = pinDir(config);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(`${req.pin}.`)) await removeIfPresent(path.join(dir, name));
+  }
 }

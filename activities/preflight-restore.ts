@@ -29,7 +29,7 @@ const ROLE_REFERENCES = [
 const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
 
 /** Roles named by OWNER TO, GRANT ... TO, REVOKE ... FROM and FOR ROLE in a schema script. */
-export function rolesReferenced(script: string): string[] {
+function rolesReferenced(script: string): string[] {
   const roles = new Set<string>();
   for (const line of script.split('\n')) {
     if (!/^(ALTER|GRANT|REVOKE)\b/.test(line)) continue;

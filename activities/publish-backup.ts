@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import type { BackupManifest, PublishedBackup, PublishRequest } from '../common/types.js';
-import { backupPaths, fsyncDir, removeIfPresent, writeFileAtomic } from './backup-store.js';
+import { backupPaths, fsyncPath, removeIfPresent, writeFileAtomic } from './backup-store.js';
 import type { DumpFacts } from './dump-database.js';
 import { diskFull, failure, isNoSpaceError } from './failures.js';
 
@@ -27,7 +27,7 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
   try {
     if (await exists(paths.partialDump)) {
       await fs.rename(paths.partialDump, paths.dump);
-      await fsyncDir(paths.dir);
+      await fsyncPath(paths.dir);
     } else if (!(await exists(paths.dump))) {
       throw failure(config, FailureType.BackupNotFound, `the verified archive ${paths.partialDump} has disappeared; run the backup again`);
     }
@@ -40,6 +40,7 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
       database: req.database,
       format: 'custom',
       compressLevel: facts.compressLevel,
+      verify: facts.verify,
       file: path.basename(paths.dump),
       sizeBytes: req.dump.sizeBytes,
       sha256: req.dump.sha256,

@@ -25,7 +25,7 @@ function recordMetrics(report: OutcomeReport): void {
   }
 }
 
-export function notificationBody(config: Config, report: OutcomeReport) {
+function notificationBody(config: Config, report: OutcomeReport) {
   const url = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(report.workflowId)}/${report.runId}/history`;
   const what = `${report.operation} of ${report.database}`;
   const text =

@@ -16,7 +16,7 @@ import { pinBackup } from './pin-archive.js';
 export interface ResolveRequest {
   backup: string;
   database?: string;
-  /** A name unique to the run (its staging database): the archive is pinned under it. */
+  /** A name unique to the run (its run id): the archive is pinned under it. */
   pin?: string;
 }
 

@@ -50,7 +50,9 @@ export async function validateStaging(config: Config, req: ValidateRequest): Pro
     const name = `${t.schema}.${t.name}`;
     const count = counts.get(name);
     if (count === undefined) missing.push(name);
-    else if (t.rowEstimate !== null && Math.abs(count - t.rowEstimate) > Math.max(ROW_DRIFT_ALLOWED, t.rowEstimate * 0.5)) {
+    else if (count === 0 && t.rowEstimate !== null && t.rowEstimate > 0) {
+      warnings.push(`${name}: restored empty, the source's estimate was ${t.rowEstimate} rows`);
+    } else if (t.rowEstimate !== null && Math.abs(count - t.rowEstimate) > Math.max(ROW_DRIFT_ALLOWED, t.rowEstimate * 0.5)) {
       warnings.push(`${name}: ${count} rows restored, the source's estimate was ${t.rowEstimate}`);
     }
   }

@@ -24,7 +24,7 @@ export interface VerifyRequest {
 }
 
 /** Reads a custom-format archive's table of contents, and with `readAll` every data block; a corrupt one is a non-retryable CorruptArchive. */
-export async function verifyArchiveFile(config: Config, file: string, readAll: boolean): Promise<Omit<VerifyResult, 'durationMs'>> {
+async function verifyArchiveFile(config: Config, file: string, readAll: boolean): Promise<Omit<VerifyResult, 'durationMs'>> {
   const cancelSignal = Context.current().cancellationSignal;
   const corrupt = (err: unknown) => {
     // A pg_restore that cannot read a file we hold is a property of the file: retrying cannot help.

@@ -20,12 +20,12 @@ export interface WaitRequest {
 
 const RETRY_EVERY_MS = 1_000;
 
-export function majorVersion(versionText: string): number | undefined {
+function majorVersion(versionText: string): number | undefined {
   const m = /(\d+)(?:\.\d+)?/.exec(versionText);
   return m ? Number(m[1]) : undefined;
 }
 
-export async function assertPgDumpNotOlder(config: Config, server: ServerInfo): Promise<void> {
+async function assertPgDumpNotOlder(config: Config, server: ServerInfo): Promise<void> {
   const toolVersion = await pgToolVersion(config, 'pg_dump');
   const toolMajor = majorVersion(toolVersion.replace(/^\D*\(PostgreSQL\)\s*/, ''));
   const serverMajor = Math.floor(server.versionNum / 10_000);

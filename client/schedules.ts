@@ -29,6 +29,7 @@ export interface ScheduleSettings {
   jitter?: string;
   retention?: RetentionPolicy;
   compressLevel?: number;
+  verify?: 'full' | 'toc';
   note?: string;
 }
 
@@ -55,6 +56,7 @@ export function scheduleSpec(settings: ScheduleSettings, defaultCron = DEFAULT_C
 function scheduleAction(config: Config, target: ScheduleTarget, settings: ScheduleSettings): ScheduleOptions['action'] {
   const shared = {
     ...(settings.compressLevel !== undefined ? { compressLevel: settings.compressLevel } : {}),
+    ...(settings.verify !== undefined ? { verify: settings.verify } : {}),
     ...(settings.retention ? { retention: settings.retention } : {}),
   };
   const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
@@ -84,12 +86,13 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
       settings.cron || settings.every
         ? { ...scheduleSpec({ cron: settings.cron, every: settings.every, timezone: settings.timezone ?? previous.spec.timezone }), jitter: settings.jitter ?? previous.spec.jitter }
         : { ...previous.spec, ...(settings.timezone ? { timezone: settings.timezone } : {}), ...(settings.jitter ? { jitter: settings.jitter } : {}) };
-    const actionChanged = settings.retention !== undefined || settings.compressLevel !== undefined;
+    const actionChanged = settings.retention !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
     const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
     const action = actionChanged
       ? scheduleAction(config, target, {
           compressLevel: settings.compressLevel ?? (previousInput.compressLevel as number | undefined),
           retention: settings.retention ?? (previousInput.retention as RetentionPolicy | undefined),
+          verify: settings.verify ?? (previousInput.verify as ScheduleSettings['verify']),
         })
       : previous.action;
     return { ...previous, spec, action } as typeof previous;

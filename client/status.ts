@@ -22,7 +22,7 @@ export interface DatabaseStatus {
 }
 
 /** A schedule promises a backup every interval; half an interval more covers the run itself and jitter. */
-export const STALE_AFTER_INTERVALS = 1.5;
+const STALE_AFTER_INTERVALS = 1.5;
 
 async function scheduleOf(client: Client, config: Config, database: string): Promise<DatabaseStatus['schedule']> {
   for (const target of [{ database }, { all: true as const }]) {

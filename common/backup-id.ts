@@ -23,7 +23,7 @@ export function formatUtcStamp(epochMs: number): string {
   return iso.slice(0, 19).replace(/[-:]/g, '') + 'Z';
 }
 
-export function parseUtcStamp(stamp: string): number | undefined {
+function parseUtcStamp(stamp: string): number | undefined {
   const m = STAMP.exec(stamp);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as number[];

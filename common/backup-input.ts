@@ -4,7 +4,7 @@ import { validateDatabaseName } from './names.js';
 import type { RetentionPolicy } from './retention-plan.js';
 import type { BackupInput } from './types.js';
 
-export const DEFAULT_COMPRESS_LEVEL = 1;
+const DEFAULT_COMPRESS_LEVEL = 1;
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 600;
 
 export interface NormalizedBackupInput {
@@ -22,7 +22,7 @@ function wholeNumber(value: unknown, field: string, min: number, max: number, hi
   return value;
 }
 
-function validateVerify(verify: unknown): 'full' | 'toc' {
+export function validateVerify(verify: unknown): 'full' | 'toc' {
   if (verify === undefined) return 'full';
   if (verify !== 'full' && verify !== 'toc') {
     throw new InputError(`verify must be "full" (read every block back) or "toc" (table of contents only); got ${JSON.stringify(verify)}`);

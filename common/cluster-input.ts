@@ -12,6 +12,7 @@ export interface ClusterInput {
   concurrency?: number;
   compressLevel?: number;
   retention?: RetentionPolicy;
+  verify?: 'full' | 'toc';
 }
 
 export interface NormalizedClusterInput {
@@ -20,6 +21,7 @@ export interface NormalizedClusterInput {
   concurrency: number;
   compressLevel: number | undefined;
   retention: RetentionPolicy | undefined;
+  verify: 'full' | 'toc';
 }
 
 function patterns(value: unknown, field: string): string[] {
@@ -38,13 +40,14 @@ export function normalizeClusterInput(input: ClusterInput | undefined): Normaliz
     throw new InputError(`concurrency must be a whole number from 1 to 16; got ${JSON.stringify(value.concurrency)}`);
   }
   // compressLevel and retention are checked the way each database's backup will check them.
-  const shared = normalizeBackupInput({ database: 'x', compressLevel: value.compressLevel, retention: value.retention });
+  const shared = normalizeBackupInput({ database: 'x', compressLevel: value.compressLevel, retention: value.retention, verify: value.verify });
   return {
     include: patterns(value.include, 'include'),
     exclude: patterns(value.exclude, 'exclude'),
     concurrency,
     compressLevel: value.compressLevel === undefined ? undefined : shared.compressLevel,
     retention: shared.retention,
+    verify: shared.verify,
   };
 }
 

@@ -40,7 +40,7 @@ export interface NormalizedRestoreInput {
   globals: string | undefined;
 }
 
-export const DEFAULT_RESTORE_JOBS = 2;
+const DEFAULT_RESTORE_JOBS = 2;
 
 /** `<target>_restoring_<8 hex>`: where the archive is restored before it is swapped in. */
 export function stagingName(target: string, uuid: string): string {
@@ -69,7 +69,7 @@ export function validateJobs(jobs: unknown): number {
 const STAGING_SUFFIX_BYTES = utf8Length(stagingName('', '00000000'));
 const KEPT_SUFFIX_BYTES = utf8Length(keptName('', 0));
 
-export const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
+const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
 
 export function normalizeRestoreInput(input: RestoreInput | undefined): NormalizedRestoreInput {
   if (typeof input !== 'object' || input === null) {

@@ -39,6 +39,8 @@ export interface BackupManifest {
   database: string;
   format: 'custom';
   compressLevel: number;
+  /** "full": every block was read back while it was written; "toc": only the table of contents. */
+  verify: 'full' | 'toc';
   file: string;
   sizeBytes: number;
   sha256: string;
@@ -217,5 +219,6 @@ export interface DrillProof {
 
 export interface DrillResult extends DrillProof {
   status: 'completed';
-  proofPath: string;
+  /** null when retention deleted the backup during the drill: the proof is in this result only. */
+  proofPath: string | null;
 }

@@ -20,7 +20,7 @@ import { connectClient, workflowUrl } from '../client/temporal.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEMO_DATABASE = 'pgkeeper_demo';
 /** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
-export const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
+const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
 const children: ChildProcess[] = [];
 
 function say(line: string): void {

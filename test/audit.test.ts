@@ -82,6 +82,7 @@ describe('audit: search attributes, history, status, restore drills', () => {
     );
     assert.equal(result.tables, 3);
     assert.equal(result.rows, 10_000);
+    assert.ok(result.proofPath, 'the proof was recorded');
     const proof = JSON.parse(await fs.readFile(result.proofPath, 'utf8')) as DrillProof;
     assert.equal(proof.backupId, result.backupId);
     assert.equal(path.dirname(result.proofPath), path.join(config.backupDir, database));

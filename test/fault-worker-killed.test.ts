@@ -74,4 +74,26 @@ describe('fault: worker killed', () => {
     await waitFor('no pg_restore left running', () => processesMatching(`pg_restore.*${target}`).length === 0, 60_000);
     assert.ok(existsSync(backup.dumpPath));
   });
+
+  it('the read-through pg_restore killed mid-dump: nothing hangs; the dump is retried and the backup completes', { timeout: 120_000 }, async () => {
+    await withWorker(env, config, async () => {
+      const handle = await env.client.workflow.start(backupDatabase, {
+        args: [{ database: big }],
+        taskQueue: config.temporal.taskQueue,
+        workflowId: databaseWorkflowId(config.temporal.taskQueue, big),
+      });
+      const [pid] = await waitFor('the read-through to run', () => {
+        const found = processesMatching('pg_restore --file=/dev/null$');
+        return found.length > 0 ? found.map((line) => Number(line.split(' ')[0])) : undefined;
+      });
+      process.kill(pid!, 'SIGKILL'); // as the OOM killer would
+      const result = await handle.result();
+      assert.equal(result.status, 'completed');
+      const history = await handle.fetchHistory();
+      const dumpScheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dumpDatabase')!;
+      const started = history.events!.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(dumpScheduled.eventId))!;
+      assert.ok(started.activityTaskStartedEventAttributes!.attempt! >= 2, 'the dump was retried');
+      assert.deepEqual((await fs.readdir(path.join(config.backupDir, big))).filter((f) => f.endsWith('.partial')), []);
+    });
+  });
 });

@@ -19,7 +19,7 @@ export async function bundleInChildProcess(): Promise<{ code: string }> {
  * then it cancels them, which kills pg_dump/pg_restore and removes their partial output.
  * Temporal retries the interrupted activity on another (or the restarted) worker.
  */
-export const SHUTDOWN_GRACE_TIME = '10s';
+const SHUTDOWN_GRACE_TIME = '10s';
 
 export interface CreateWorkerOptions {
   config: Config;

@@ -29,6 +29,12 @@ export const quick: ActivityOptions = {
   retry: { ...base.retry, maximumAttempts: 10 },
 };
 
+/**
+ * The swap: a target whose clients keep reconnecting makes it fail; keep trying for about half an
+ * hour (the failure message names the clients) rather than throw away a restored staging copy.
+ */
+export const patient: ActivityOptions = { ...quick, retry: { ...quick.retry, maximumAttempts: 30, maximumInterval: '1m' } };
+
 /** Waiting for the server: the activity keeps its own deadline, so a few attempts cover worker crashes. */
 export function waiting(waitTimeoutSeconds: number): ActivityOptions {
   return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, heartbeatTimeout: '30s', retry: { ...base.retry, maximumAttempts: 3 } };

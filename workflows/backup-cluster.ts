@@ -44,7 +44,7 @@ async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: 
   return results;
 }
 
-export const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
+const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
 
 export async function backupCluster(input: ClusterInput = {}): Promise<ClusterResult> {
   const req = rejectInput(() => normalizeClusterInput(input));
@@ -99,7 +99,14 @@ async function backUpOne(database: string, taskQueue: string, req: NormalizedClu
   try {
     const result = await executeChild(backupDatabase, {
       workflowId,
-      args: [{ database, ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}), ...(req.retention ? { retention: req.retention } : {}) }],
+      args: [
+        {
+          database,
+          verify: req.verify,
+          ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}),
+          ...(req.retention ? { retention: req.retention } : {}),
+        },
+      ],
       taskQueue,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,

@@ -14,7 +14,7 @@ import { runUnderDatabaseLock } from './database-lock.js';
 import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
-export const backupProgressQuery = defineQuery<BackupProgress>('progress');
+const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
 const { dumpDatabase, verifyArchive } = proxyActivities<Activities>(longRunning);
 const { publishBackup, applyRetention } = proxyActivities<Activities>(quick);

@@ -10,17 +10,18 @@ import type { Activities } from '../activities/index.js';
 import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
-import { longRunning, quick, waiting } from './activity-options.js';
+import { longRunning, patient, quick, waiting } from './activity-options.js';
 import { audited } from './audit.js';
 import { cleanUp } from './cleanup.js';
 import { runUnderDatabaseLock } from './database-lock.js';
 import { phaseClock, type PhaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
-export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
+const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
 
 const { verifyChecksum, verifyArchiveAt, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, unpinBackup, applyGlobals, checkTargetAndRoles, swapIntoPlace, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { resolveBackup, unpinBackup, applyGlobals, checkTargetAndRoles, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { swapIntoPlace } = proxyActivities<Activities>(patient);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
@@ -44,7 +45,8 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
 
   const pin = workflowInfo().runId;
   try {
-    return await restoreResolved(req, staging, clock, await resolveBackup({ backup: req.backup, database: req.database, pin }));
+    const backup = await resolveBackup({ backup: req.backup, database: req.database, pin });
+    return await restoreResolved(req, staging, clock, backup);
   } finally {
     // A pin left behind is swept by a later run: it never fails this one.
     await cleanUp(() => unpinBackup({ pin }), true);

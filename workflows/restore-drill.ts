@@ -19,7 +19,7 @@ const { verifyChecksum, restoreIntoStaging, validateStaging } = proxyActivities<
 const { resolveBackup, unpinBackup, dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
-export const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
+const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
 export interface DrillInput {
   database: string;
@@ -37,9 +37,9 @@ async function drill(database: string, jobs: number): Promise<DrillResult> {
   const startedMs = Date.now();
   const clock = phaseClock<string>('resolving backup');
   setHandler(drillProgressQuery, () => clock.current());
-  const { workflowId, runId } = workflowInfo();
-  const backup = await resolveBackup({ backup: 'latest', database, pin: runId });
+  const { runId } = workflowInfo();
   try {
+    const backup = await resolveBackup({ backup: 'latest', database, pin: runId });
     return await drillResolved(database, jobs, backup, clock, startedMs);
   } finally {
     await cleanUp(() => unpinBackup({ pin: runId }), true);

@@ -13,6 +13,7 @@ export interface ClusterCommandOptions {
   exclude?: string[];
   concurrency?: number;
   compressLevel?: number;
+  verify?: string;
   wait?: boolean;
 }
 
@@ -29,6 +30,7 @@ export async function clusterCommand(connect: () => Promise<Client>, config: Con
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
+    ...(options.verify !== undefined ? { verify: options.verify as ClusterInput['verify'] } : {}),
   };
   try {
     normalizeClusterInput(input);

@@ -24,7 +24,8 @@ export async function drillCommand(client: Client, config: Config, database: str
   try {
     const proof = await showProgress(handle, handle.result());
     process.stdout.write(
-      `restore of ${proof.backupId} proven: ${proof.tables} tables, ${proof.rows} rows in ${formatDuration(proof.durationsMs.total)}\n  proof      ${proof.proofPath}\n`,
+      `restore of ${proof.backupId} proven: ${proof.tables} tables, ${proof.rows} rows in ${formatDuration(proof.durationsMs.total)}\n` +
+        `  proof      ${proof.proofPath ?? 'not recorded: the backup was deleted by retention during the drill'}\n`,
     );
   } catch (err) {
     throw new CliError(`restore drill of "${database}" FAILED: ${rootCauseMessage(err)}`);

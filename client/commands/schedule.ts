@@ -1,7 +1,7 @@
 /** `pgkeeper schedule ...`: create, list, describe, update, pause, unpause, trigger, backfill, delete. */
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { parseRetentionSpec } from '../../common/backup-input.js';
+import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { InputError } from '../../common/errors.js';
 import { CliError } from '../cli-error.js';
@@ -20,6 +20,7 @@ interface SettingOptions {
   jitter?: string;
   retention?: string;
   compressLevel?: number;
+  verify?: string;
   note?: string;
 }
 
@@ -46,6 +47,7 @@ function settings(options: SettingOptions): ScheduleSettings {
       jitter: options.jitter,
       retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention),
       compressLevel: options.compressLevel,
+      verify: options.verify === undefined ? undefined : validateVerify(options.verify),
       note: options.note,
     };
   } catch (err) {
@@ -61,7 +63,8 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
     .option('--timezone <zone>', 'IANA time zone for --cron, e.g. Europe/Amsterdam (default UTC)')
     .option('--jitter <duration>', 'start up to this much later at random, e.g. 10m (spreads load across servers)')
     .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4,keepMonthly=12 or maxAgeDays=30 (default RETENTION_DAYS)')
-    .option('-z, --compress-level <0-9>', 'pg_dump gzip level (default 1)', integer(0, 9));
+    .option('-z, --compress-level <0-9>', 'pg_dump gzip level (default 1)', integer(0, 9))
+    .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only');
 }
 
 export function scheduleCommand(ctx: ScheduleCommandContext): Command {
