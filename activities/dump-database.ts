@@ -23,7 +23,7 @@ import { diskFull, failure, isNoSpaceError, pgClientFailure, stderrTail, toolFai
 import { FailureType } from '../common/errors.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readServerInfo, readTableEstimates, withClient } from './pg-client.js';
-import { conninfoForDatabase, pgToolEnv, pgToolPath, pgToolVersion } from './pg-tools.js';
+import { conninfoForDatabase, pgToolPath, pgToolProcess, pgToolVersion } from './pg-tools.js';
 
 /** Facts gathered at dump time, kept next to the partial archive until publishBackup writes the manifest. */
 export interface DumpFacts {
@@ -94,12 +94,9 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       // The full read-through of the archive, fed the very bytes written to the file.
       const verifier = req.fullVerify
         ? execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
-            env: pgToolEnv(config),
+            ...pgToolProcess(config, ctx.cancellationSignal),
             stdin: 'pipe',
             stdout: 'ignore',
-            reject: false,
-            cancelSignal: ctx.cancellationSignal,
-            forceKillAfterDelay: 5_000,
           })
         : undefined;
       // Once the read-through stops reading (it exited, was killed, or failed), its stdin closes,
@@ -121,14 +118,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           '--no-password',
           `--dbname=${conninfoForDatabase(req.database)}`,
         ],
-        {
-          env: pgToolEnv(config),
-          stdin: 'ignore',
-          buffer: { stdout: false, stderr: true },
-          reject: false,
-          cancelSignal: ctx.cancellationSignal,
-          forceKillAfterDelay: 5_000,
-        },
+        { ...pgToolProcess(config, ctx.cancellationSignal), stdin: 'ignore', buffer: { stdout: false, stderr: true } },
       );
       const countHashAndVerify = new Transform({
         transform(chunk: Buffer, _encoding, done) {

@@ -11,9 +11,8 @@ import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { GLOBALS_DIR, globalsFileNames, type GlobalsManifest } from '../common/globals.js';
 import { IDENT_PATTERN, unquoteIdent } from '../common/sql.js';
-import { execa } from 'execa';
-import { failure, rejectingInput, toolFailure } from './failures.js';
-import { pgToolEnv, pgToolPath, pgToolVersion, runPgTool } from './pg-tools.js';
+import { failure, rejectingInput } from './failures.js';
+import { pgToolVersion, runPgTool, runPgToolOutput } from './pg-tools.js';
 import { resolveInside, writeFileAtomic } from './backup-store.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './database-admin.js';
 import { sha256File } from './verify-checksum.js';
@@ -114,13 +113,9 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   await fs.writeFile(filtered, script, { mode: 0o600 });
   try {
     // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
-    const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', filtered], {
-      env: pgToolEnv(config),
-      stdin: 'ignore',
-      reject: false,
+    const { stderr } = await runPgToolOutput(config, 'psql', ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', filtered], {
+      purpose: `apply globals ${manifest.id}`,
     });
-    const stderr = String(result.stderr ?? '');
-    if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, stderr, result.exitCode, result.code);
     const warnings = stderr
       .split('\n')
       .filter((line) => /ERROR:/.test(line))

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { execa, type Options } from 'execa';
+import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
@@ -12,6 +12,20 @@ import { toolFailure } from './failures.js';
 import { readServerInfo, withClient } from './pg-client.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
+
+/**
+ * One promise per key for the life of the process; a rejected one is forgotten, so the next call
+ * asks again (the server may not have been up yet).
+ */
+function memoized<V>(cache: Map<string, Promise<V>>, key: string, make: () => Promise<V>): Promise<V> {
+  let value = cache.get(key);
+  if (!value) {
+    value = make();
+    cache.set(key, value);
+    value.catch(() => cache.delete(key));
+  }
+  return value;
+}
 
 const binDirs = new Map<string, Promise<string | undefined>>();
 
@@ -22,21 +36,12 @@ const binDirs = new Map<string, Promise<string | undefined>>();
  */
 async function binDir(config: Config): Promise<string | undefined> {
   if (config.pgBinDir) return config.pgBinDir;
-  const key = `${config.db.host}:${config.db.port}`;
-  let dir = binDirs.get(key);
-  if (!dir) {
-    dir = withClient(config, 'postgres', readServerInfo)
-      .then(async ({ versionNum }) => {
-        const candidate = `/usr/lib/postgresql/${Math.floor(versionNum / 10_000)}/bin`;
-        return (await fs.stat(path.join(candidate, 'pg_dump')).catch(() => undefined)) ? candidate : undefined;
-      })
-      .catch(() => {
-        binDirs.delete(key); // server not reachable yet: decide on the next call
-        return undefined;
-      });
-    binDirs.set(key, dir);
-  }
-  return dir;
+  const found = memoized(binDirs, `${config.db.host}:${config.db.port}`, async () => {
+    const { versionNum } = await withClient(config, 'postgres', readServerInfo);
+    const candidate = `/usr/lib/postgresql/${Math.floor(versionNum / 10_000)}/bin`;
+    return (await fs.stat(path.join(candidate, 'pg_dump')).catch(() => undefined)) ? candidate : undefined;
+  });
+  return found.catch(() => undefined); // server not reachable yet: PATH for now, decide again next time
 }
 
 export async function pgToolPath(config: Config, tool: PgTool): Promise<string> {
@@ -65,21 +70,27 @@ export function conninfoForDatabase(database: string): string {
   return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/**
+ * Options for every pg tool process: connection settings in its environment, no stdin, failures
+ * returned rather than thrown, and on cancellation SIGTERM then (after 5 s) SIGKILL.
+ */
+export function pgToolProcess(config: Config, cancelSignal?: AbortSignal) {
+  return {
+    env: pgToolEnv(config),
+    reject: false,
+    ...(cancelSignal ? { cancelSignal, forceKillAfterDelay: 5_000 } : {}),
+  } as const;
+}
+
 export interface RunOptions {
   cancelSignal?: AbortSignal;
   /** What the tool is doing, for error messages: "dump database app". */
   purpose: string;
 }
 
-/** Runs a pg tool to completion and returns its stdout; failures become classified ApplicationFailures. */
-export async function runPgTool(config: Config, tool: PgTool, args: string[], options: RunOptions): Promise<string> {
-  const execaOptions: Options = {
-    env: pgToolEnv(config),
-    stdin: 'ignore',
-    reject: false,
-    ...(options.cancelSignal ? { cancelSignal: options.cancelSignal, forceKillAfterDelay: 5_000 } : {}),
-  };
-  const result = await execa(await pgToolPath(config, tool), args, execaOptions);
+/** Runs a pg tool to completion; failures become classified ApplicationFailures. */
+export async function runPgToolOutput(config: Config, tool: PgTool, args: string[], options: RunOptions): Promise<{ stdout: string; stderr: string }> {
+  const result = await execa(await pgToolPath(config, tool), args, { ...pgToolProcess(config, options.cancelSignal), stdin: 'ignore' });
   if (options.cancelSignal?.aborted) throw options.cancelSignal.reason;
   if (result.signal) {
     throw ApplicationFailure.retryable(`${tool} was killed by ${result.signal} while trying to ${options.purpose} (out of memory?)`, FailureType.PgToolKilled);
@@ -87,7 +98,12 @@ export async function runPgTool(config: Config, tool: PgTool, args: string[], op
   if (result.failed) {
     throw toolFailure(config, tool, options.purpose, String(result.stderr ?? ''), result.exitCode, result.code);
   }
-  return String(result.stdout ?? '');
+  return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/** Runs a pg tool to completion and returns its stdout. */
+export async function runPgTool(config: Config, tool: PgTool, args: string[], options: RunOptions): Promise<string> {
+  return (await runPgToolOutput(config, tool, args, options)).stdout;
 }
 
 const versions = new Map<string, Promise<string>>();
@@ -95,11 +111,5 @@ const versions = new Map<string, Promise<string>>();
 /** "pg_dump (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)", for the manifest; asked once per binary and process. */
 export async function pgToolVersion(config: Config, tool: PgTool): Promise<string> {
   const binary = await pgToolPath(config, tool);
-  let version = versions.get(binary);
-  if (!version) {
-    version = runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` }).then((out) => out.trim());
-    version.catch(() => versions.delete(binary));
-    versions.set(binary, version);
-  }
-  return version;
+  return memoized(versions, binary, async () => (await runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` })).trim());
 }

@@ -10,7 +10,7 @@ import { FailureType } from '../common/errors.js';
 import { recreateStagingDatabase } from './database-admin.js';
 import { failure, rejectingInput, toolFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { conninfoForDatabase, pgToolEnv, pgToolPath } from './pg-tools.js';
+import { conninfoForDatabase, pgToolPath, pgToolProcess } from './pg-tools.js';
 import { realPathInside } from './resolve-backup.js';
 
 export interface RestoreArchiveRequest {
@@ -47,15 +47,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
         ...(req.noPrivileges ? ['--no-privileges'] : []),
         file,
       ],
-      {
-        env: pgToolEnv(config),
-        stdin: 'ignore',
-        stdout: 'ignore',
-        buffer: false,
-        reject: false,
-        cancelSignal: ctx.cancellationSignal,
-        forceKillAfterDelay: 5_000,
-      },
+      { ...pgToolProcess(config, ctx.cancellationSignal), stdin: 'ignore', stdout: 'ignore', buffer: false },
     );
     child.stderr.setEncoding('utf8');
     let partialLine = '';

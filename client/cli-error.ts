@@ -9,4 +9,16 @@ export class CliError extends Error {
   }
 }
 
+import { InputError } from '../common/errors.js';
+
 export { rootCauseMessage } from '../common/failure-message.js';
+
+/** Runs a validation the workflow would also run, so bad input fails here, before anything starts, as one CLI line. */
+export function checkInput<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (err) {
+    if (err instanceof InputError) throw new CliError(err.message);
+    throw err;
+  }
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { runWorker } from '../worker/run-worker.js';
-import { CliError } from './cli-error.js';
+import { checkInput, CliError } from './cli-error.js';
 import { backupCommand, type BackupCommandOptions } from './commands/backup.js';
 import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cluster.js';
 import { pruneCommand } from './commands/prune.js';
@@ -127,13 +127,8 @@ export function buildProgram(): Command {
     .option('--dry-run', 'print the plan, delete nothing')
     .action(async (database: string, options: { retention?: string; dryRun?: boolean }) => {
       const config = loadConfig();
-      let policy;
-      try {
-        validateDatabaseName(database);
-        policy = options.retention === undefined ? undefined : parseRetentionSpec(options.retention);
-      } catch (err) {
-        throw new CliError((err as Error).message);
-      }
+      checkInput(() => validateDatabaseName(database));
+      const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!));
       await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
     });
 

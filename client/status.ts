@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { listCompleteBackups } from '../activities/backup-store.js';
 import type { Config } from '../common/config.js';
+import { validateDatabaseName } from '../common/names.js';
 import type { DrillProof } from '../common/types.js';
 import { scheduleHandle } from './schedules.js';
 import { listRuns } from './visibility.js';
@@ -70,8 +71,20 @@ export async function databaseStatus(client: Client, config: Config, database: s
   };
 }
 
-/** Databases worth reporting: those with backups on disk, plus any named explicitly. */
+/** Databases that have a directory in BACKUP_DIR (pgkeeper's own `.globals`, `.pinned` are not database names). */
 export async function knownDatabases(config: Config): Promise<string[]> {
-  const backups = await listCompleteBackups(config.backupDir);
-  return [...new Set(backups.map((b) => b.manifest.database))].sort();
+  const entries = await fs.readdir(config.backupDir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory() && isValidDatabaseName(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+function isValidDatabaseName(name: string): boolean {
+  try {
+    validateDatabaseName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,12 +5,12 @@
  * staging database and leaves the target as it was. In replace mode the previous database is kept
  * under `<target>_pre_restore_<timestamp>`.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
-import { longRunning, patient, quick, waiting } from './activity-options.js';
+import { longRunning, patient, quick } from './activity-options.js';
+import { waitForServer, withPinnedBackup } from './pinned-backup.js';
 import { audited } from './audit.js';
 import { cleanUp } from './cleanup.js';
 import { runUnderDatabaseLock } from './database-lock.js';
@@ -20,9 +20,8 @@ import { rejectInput } from './reject-input.js';
 const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
 
 const { verifyChecksum, verifyArchiveAt, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, unpinBackup, applyGlobals, checkTargetAndRoles, dropStagingDatabase } = proxyActivities<Activities>(quick);
+const { applyGlobals, checkTargetAndRoles, dropStagingDatabase } = proxyActivities<Activities>(quick);
 const { swapIntoPlace } = proxyActivities<Activities>(patient);
-const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
   const req = rejectInput(() => normalizeRestoreInput(input));
@@ -43,14 +42,7 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
   const clock = phaseClock<RestorePhase>('resolving backup');
   setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
 
-  const pin = workflowInfo().runId;
-  try {
-    const backup = await resolveBackup({ backup: req.backup, database: req.database, pin });
-    return await restoreResolved(req, staging, clock, backup);
-  } finally {
-    // A pin left behind is swept by a later run: it never fails this one.
-    await cleanUp(() => unpinBackup({ pin }), true);
-  }
+  return withPinnedBackup({ backup: req.backup, database: req.database }, (backup) => restoreResolved(req, staging, clock, backup));
 }
 
 async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup): Promise<RestoreResult> {
@@ -65,7 +57,7 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
     warnings.push(`${backup.label} has no manifest: checksum not verified (the archive was read through with pg_restore instead)`);
   }
   const verifyMs = enter('waiting for database');
-  await waitForDatabase({ database: 'postgres', deadlineMs: Date.now() + DEFAULT_WAIT_TIMEOUT_SECONDS * 1000 });
+  await waitForServer();
   let globals: RestoreResult['globals'] = null;
   if (req.globals) {
     enter('applying globals');

@@ -5,19 +5,18 @@
  */
 import { defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../common/backup-input.js';
 import { validateDatabaseName } from '../common/names.js';
 import { drillScratchName, validateJobs } from '../common/restore-input.js';
 import type { DrillResult, ResolvedBackup } from '../common/types.js';
-import { longRunning, quick, waiting } from './activity-options.js';
+import { longRunning, quick } from './activity-options.js';
+import { waitForServer, withPinnedBackup } from './pinned-backup.js';
 import { audited } from './audit.js';
 import { cleanUp } from './cleanup.js';
 import { phaseClock, type PhaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 const { verifyChecksum, restoreIntoStaging, validateStaging } = proxyActivities<Activities>(longRunning);
-const { resolveBackup, unpinBackup, dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
-const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
+const { dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(quick);
 
 const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
@@ -37,20 +36,14 @@ async function drill(database: string, jobs: number): Promise<DrillResult> {
   const startedMs = Date.now();
   const clock = phaseClock<string>('resolving backup');
   setHandler(drillProgressQuery, () => clock.current());
-  const { runId } = workflowInfo();
-  try {
-    const backup = await resolveBackup({ backup: 'latest', database, pin: runId });
-    return await drillResolved(database, jobs, backup, clock, startedMs);
-  } finally {
-    await cleanUp(() => unpinBackup({ pin: runId }), true);
-  }
+  return withPinnedBackup({ backup: 'latest', database }, (backup) => drillResolved(database, jobs, backup, clock, startedMs));
 }
 
 async function drillResolved(database: string, jobs: number, backup: ResolvedBackup, clock: PhaseClock<string>, startedMs: number): Promise<DrillResult> {
   clock.enter('verifying checksum');
   await verifyChecksum({ dumpPath: backup.dumpPath, sha256: backup.sha256!, sizeBytes: backup.sizeBytes });
   const verifyMs = clock.enter('waiting for database');
-  await waitForDatabase({ database: 'postgres', deadlineMs: Date.now() + DEFAULT_WAIT_TIMEOUT_SECONDS * 1000 });
+  await waitForServer();
   const scratch = drillScratchName(uuid4());
   let restoreMs = 0;
   let validateMs = 0;

@@ -1,12 +1,12 @@
 /** `pgkeeper backup --all`: globals plus every database, with a per-database report. */
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { ApplicationFailure, type Client } from '@temporalio/client';
 import { normalizeClusterInput, type ClusterInput } from '../../common/cluster-input.js';
 import type { Config } from '../../common/config.js';
 import type { ClusterResult } from '../../common/types.js';
 import { backupCluster } from '../../workflows/index.js';
-import { CliError, rootCauseMessage } from '../cli-error.js';
+import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
 import { formatBytes, table } from '../format.js';
-import { workflowUrl } from '../temporal.js';
+import { announceStart, startExclusive } from '../start-workflow.js';
 
 export interface ClusterCommandOptions {
   include?: string[];
@@ -32,19 +32,10 @@ export async function clusterCommand(connect: () => Promise<Client>, config: Con
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
     ...(options.verify !== undefined ? { verify: options.verify as ClusterInput['verify'] } : {}),
   };
-  try {
-    normalizeClusterInput(input);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkInput(() => normalizeClusterInput(input));
   const workflowId = `pgkeeper-cluster:${config.temporal.taskQueue}`;
-  const handle = await (await connect()).workflow
-    .start(backupCluster, { args: [input], taskQueue: config.temporal.taskQueue, workflowId, workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL })
-    .catch((err: unknown) => {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`a cluster backup is already running (${workflowId}); see ${workflowUrl(config, workflowId)}`);
-      throw err;
-    });
-  process.stdout.write(`started backup of all databases\n  workflow  ${workflowId}\n  ui        ${workflowUrl(config, workflowId, handle.firstExecutionRunId)}\n`);
+  const handle = await startExclusive(await connect(), config, backupCluster, input, workflowId, 'a cluster backup is already running');
+  announceStart(config, 'backup of all databases', handle);
   if (!options.wait) return;
   try {
     printClusterResult(await handle.result());

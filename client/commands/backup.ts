@@ -4,11 +4,10 @@ import { normalizeBackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import type { BackupInput, BackupResult, BackupSkipped } from '../../common/types.js';
 import { backupDatabase } from '../../workflows/index.js';
-import { CliError, rootCauseMessage } from '../cli-error.js';
+import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
-import { startOnDatabase } from '../start-workflow.js';
-import { workflowUrl } from '../temporal.js';
+import { announceStart, startOnDatabase } from '../start-workflow.js';
 
 export interface BackupCommandOptions {
   compressLevel?: number;
@@ -48,13 +47,9 @@ export async function backupCommand(
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
     ...(options.verify !== undefined ? { verify: options.verify as BackupInput['verify'] } : {}),
   };
-  try {
-    normalizeBackupInput(input); // same validation as the workflow, before anything is started
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkInput(() => normalizeBackupInput(input));
   const handle = await startBackup(await connect(), config, input);
-  process.stdout.write(`started backup of "${database}"\n  workflow  ${handle.workflowId}\n  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`);
+  announceStart(config, `backup of "${database}"`, handle);
   if (!options.wait) return;
   try {
     printBackupResult(await showProgress(handle, handle.result()));

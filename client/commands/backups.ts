@@ -2,17 +2,11 @@
 import { listCompleteBackups } from '../../activities/backup-store.js';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
-import { CliError } from '../cli-error.js';
+import { checkInput } from '../cli-error.js';
 import { formatBytes, table } from '../format.js';
 
 export async function backupsCommand(config: Config, database: string | undefined, options: { json?: boolean }): Promise<void> {
-  if (database !== undefined) {
-    try {
-      validateDatabaseName(database);
-    } catch (err) {
-      throw new CliError((err as Error).message);
-    }
-  }
+  if (database !== undefined) checkInput(() => validateDatabaseName(database));
   const backups = await listCompleteBackups(config.backupDir, database);
   if (options.json) {
     process.stdout.write(JSON.stringify(backups.map((b) => ({ ...b.manifest, path: b.paths.dump })), null, 2) + '\n');

@@ -3,23 +3,19 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
 import { restoreDrill } from '../../workflows/index.js';
-import { CliError, rootCauseMessage } from '../cli-error.js';
+import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
 import { formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
-import { workflowUrl } from '../temporal.js';
+import { announceStart } from '../start-workflow.js';
 
 export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean }): Promise<void> {
-  try {
-    validateDatabaseName(database);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkInput(() => validateDatabaseName(database));
   const handle = await client.workflow.start(restoreDrill, {
     args: [{ database }],
     taskQueue: config.temporal.taskQueue,
     workflowId: `pgkeeper-drill:${config.temporal.taskQueue}:${database}:${new Date().toISOString()}`,
   });
-  process.stdout.write(`started restore drill of "${database}"\n  workflow  ${handle.workflowId}\n  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`);
+  announceStart(config, `restore drill of "${database}"`, handle);
   if (!options.wait) return;
   try {
     const proof = await showProgress(handle, handle.result());

@@ -4,11 +4,10 @@ import type { Config } from '../../common/config.js';
 import { normalizeRestoreInput, type RestoreInput } from '../../common/restore-input.js';
 import type { RestoreResult } from '../../common/types.js';
 import { restoreDatabase } from '../../workflows/index.js';
-import { CliError, rootCauseMessage } from '../cli-error.js';
+import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
 import { formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
-import { startOnDatabase } from '../start-workflow.js';
-import { workflowUrl } from '../temporal.js';
+import { announceStart, startOnDatabase } from '../start-workflow.js';
 
 export interface RestoreCommandOptions {
   target: string;
@@ -51,15 +50,9 @@ function printRestoreResult(result: RestoreResult): void {
 
 export async function restoreCommand(connect: () => Promise<Client>, config: Config, backup: string, options: RestoreCommandOptions): Promise<void> {
   const input = restoreInputFromOptions(backup, options);
-  try {
-    normalizeRestoreInput(input); // same checks as the workflow, before anything starts
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  checkInput(() => normalizeRestoreInput(input));
   const handle = await startOnDatabase(await connect(), config, restoreDatabase, input, input.target);
-  process.stdout.write(
-    `started restore of ${backup} into "${input.target}"\n  workflow  ${handle.workflowId}\n  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`,
-  );
+  announceStart(config, `restore of ${backup} into "${input.target}"`, handle);
   if (!options.wait) return;
   try {
     printRestoreResult(await showProgress(handle, handle.result()));

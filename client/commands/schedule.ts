@@ -3,8 +3,7 @@ import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
-import { InputError } from '../../common/errors.js';
-import { CliError } from '../cli-error.js';
+import { checkInput, CliError } from '../cli-error.js';
 import { table } from '../format.js';
 import { backfill, createSchedule, scheduleHandle, scheduleId, triggerNow, updateSchedule, type ScheduleSettings, type ScheduleTarget } from '../schedules.js';
 
@@ -39,21 +38,16 @@ function target(database: string | undefined, options: TargetOptions): ScheduleT
 }
 
 function settings(options: SettingOptions): ScheduleSettings {
-  try {
-    return {
-      cron: options.cron,
-      every: options.every,
-      timezone: options.timezone,
-      jitter: options.jitter,
-      retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention),
-      compressLevel: options.compressLevel,
-      verify: options.verify === undefined ? undefined : validateVerify(options.verify),
-      note: options.note,
-    };
-  } catch (err) {
-    if (err instanceof InputError) throw new CliError(err.message);
-    throw err;
-  }
+  return checkInput(() => ({
+    cron: options.cron,
+    every: options.every,
+    timezone: options.timezone,
+    jitter: options.jitter,
+    retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention),
+    compressLevel: options.compressLevel,
+    verify: options.verify === undefined ? undefined : validateVerify(options.verify),
+    note: options.note,
+  }));
 }
 
 function withSettingOptions(command: Command, integer: ScheduleCommandContext['integer']): Command {
