@@ -158,6 +158,8 @@ async function main(): Promise<void> {
       'Try next (in another terminal):',
       `  bin/pgkeeper backups                    list complete backups`,
       `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
+      `  bin/pgkeeper restore latest --database ${database} --target ${database}_copy --wait   a safe restore into a new database`,
+      '  bin/pgkeeper status                     last backup, last proven restore, next run',
       `  in the UI: Workflows -> the run above -> its history, input and result`,
       'Ctrl-C stops the worker and the dev server (state is kept in .data/).',
       '',
