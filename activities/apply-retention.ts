@@ -1,54 +1,80 @@
 /**
- * applyRetention: plan with the pure planner, then delete. Only complete backups (with a
- * manifest) are candidates, so a streak of failed runs can never push a good backup out.
- * A backup is deleted manifest first, so a crash mid-delete leaves no half backup that looks complete.
- * Leftover `.partial` files older than a day (a crashed worker's) are removed; other files are never touched.
+ * applyRetention, on every store: plan with the pure planner, then delete. Only complete backups
+ * are candidates, so a streak of failed runs can never push a good backup out; the newest complete
+ * backup of each store is always kept; a backup pinned by a running restore or drill is kept.
+ * A backup is deleted manifest first, so a crash mid-delete leaves no half backup that looks whole.
+ * The sweep removes what crashed runs left, once it is a day old: unfinished writes (S3 multipart
+ * uploads, posix partial files), objects of backups that never got a manifest, stale pins.
+ * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { PARTIAL_SUFFIX } from '../common/backup-id.js';
+import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
+import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
-import type { RetentionRequest, RetentionResult } from '../common/types.js';
-import { listCompleteBackups, removeIfPresent, resolveInside } from './backup-store.js';
+import type { RetentionRequest, RetentionResult, StoreRetention } from '../common/types.js';
+import { heartbeatEvery } from './heartbeat.js';
+import { listCatalog, STALE_PIN_MS, type CatalogEntry } from './store/backup-catalog.js';
+import { allStores } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
 
-const STALE_PARTIAL_MS = 24 * 3_600_000;
+/** Leftovers younger than this may belong to a run still going. */
+const LEFTOVER_AGE_MS = 24 * 3_600_000;
 
-async function removeStalePartials(dir: string, nowMs: number): Promise<string[]> {
-  const removed: string[] = [];
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.endsWith(PARTIAL_SUFFIX)) continue;
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat?.isFile() && nowMs - stat.mtimeMs > STALE_PARTIAL_MS) {
-      await removeIfPresent(file);
-      removed.push(name);
-    }
-  }
-  return removed;
+function deleteOrder(entry: CatalogEntry): string[] {
+  // Manifest first: from that moment the rest is a partial backup, which nothing mistakes for a backup.
+  const rank = (key: string) => (classifyKey(key)?.part === 'manifest' ? 0 : 1);
+  return entry.objects.map((o) => o.key).sort((a, b) => rank(a) - rank(b));
 }
 
-export async function applyRetention(config: Config, req: RetentionRequest): Promise<RetentionResult> {
-  const policy: RetentionPolicy = req.policy ?? { maxAgeDays: config.retentionDays };
-  const nowMs = Date.now();
-  const backups = await listCompleteBackups(config.backupDir, req.database);
+async function sweep(store: BackupStore, entries: CatalogEntry[], nowMs: number): Promise<string[]> {
+  const swept = await store.sweepUnfinished(LEFTOVER_AGE_MS);
+  for (const entry of entries) {
+    const newest = Math.max(...entry.objects.map((o) => o.modifiedMs));
+    if (entry.status === 'partial' && nowMs - newest > LEFTOVER_AGE_MS) {
+      for (const key of deleteOrder(entry)) await store.delete(key);
+      swept.push(...entry.objects.map((o) => o.key));
+      continue;
+    }
+    for (const pin of entry.objects.filter((o) => classifyKey(o.key)?.part === 'pin' && nowMs - o.modifiedMs >= STALE_PIN_MS)) {
+      await store.delete(pin.key);
+      swept.push(pin.key);
+    }
+  }
+  return swept;
+}
+
+async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
+  const entries = await listCatalog(store, folder, nowMs);
+  const complete = entries.filter((e) => e.status === 'complete');
   const plan = planRetention(
-    backups.map((b) => ({ id: b.manifest.id, createdAtMs: Date.parse(b.manifest.startedAt) })),
+    complete.map((e) => ({ id: e.id, createdAtMs: e.createdAtMs })),
     policy,
     nowMs,
-  );
+  ).map((d) => {
+    const pinned = complete.find((e) => e.id === d.id)!.activePins.length > 0;
+    return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: ['pinned: a restore or drill is reading it'] } : d;
+  });
   const deleted: string[] = [];
-  if (!req.dryRun) {
+  if (!dryRun) {
     for (const decision of plan.filter((d) => d.action === 'delete')) {
-      const paths = backups.find((b) => b.manifest.id === decision.id)!.paths;
-      await removeIfPresent(paths.manifest);
-      await removeIfPresent(paths.dump);
-      await removeIfPresent(paths.checksum);
-      await removeIfPresent(paths.drillProof);
+      for (const key of deleteOrder(complete.find((e) => e.id === decision.id)!)) await store.delete(key);
       deleted.push(decision.id);
     }
   }
-  const removedPartials = req.dryRun ? [] : await removeStalePartials(resolveInside(config.backupDir, req.database), nowMs);
-  return { policy, kept: plan.filter((d) => d.action === 'keep').length, deleted, removedPartials, plan };
+  const swept = dryRun ? [] : await sweep(store, entries, nowMs);
+  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept, plan };
+}
+
+export async function applyRetention(config: Config, req: RetentionRequest): Promise<RetentionResult> {
+  const folder = req.globals ? GLOBALS_FOLDER : validateDatabaseName(req.database);
+  const policy: RetentionPolicy = req.policy ?? { maxAgeDays: config.retentionDays };
+  const nowMs = Date.now();
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'applying retention' }));
+  try {
+    const stores: StoreRetention[] = [];
+    for (const store of allStores(config)) stores.push(await retainOn(store, folder, policy, req.dryRun === true, nowMs));
+    return { policy, stores };
+  } finally {
+    stopHeartbeat();
+  }
 }

@@ -1,16 +1,16 @@
-/** recordDrillProof: `<backup id>.drill.json` next to the backup, the evidence that it restores. */
-import { promises as fs } from 'node:fs';
-import type { Config } from '../common/config.js';
+/** recordDrillProof: `<backup id>.drill.json` next to the backup in the store it was read from: the evidence that it restores. */
+import { manifestKey } from '../common/backup-keys.js';
 import { parseBackupId } from '../common/backup-id.js';
+import type { Config } from '../common/config.js';
 import type { DrillProof } from '../common/types.js';
-import { backupPaths, writeFileAtomic } from './backup-store.js';
 import { rejectingInput } from './failures.js';
+import { namedStore } from './store/open-stores.js';
 
 /** Writes the proof, unless retention deleted the backup while it was being drilled (no orphan proofs). */
-export async function recordDrillProof(config: Config, proof: DrillProof): Promise<{ proofPath: string | null }> {
+export async function recordDrillProof(config: Config, proof: DrillProof): Promise<{ recorded: boolean }> {
   const { database, id } = await rejectingInput(config, async () => parseBackupId(proof.backupId));
-  const paths = backupPaths(config.backupDir, database, id);
-  if (!(await fs.stat(paths.manifest).catch(() => undefined))) return { proofPath: null };
-  await writeFileAtomic(paths.drillProof, JSON.stringify(proof, null, 2) + '\n');
-  return { proofPath: paths.drillProof };
+  const store = namedStore(config, proof.store);
+  if (!(await store.stat(manifestKey(database, id)))) return { recorded: false };
+  await store.put(`${database}/${id}.drill.json`, JSON.stringify(proof, null, 2) + '\n');
+  return { recorded: true };
 }

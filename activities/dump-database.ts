@@ -1,37 +1,48 @@
 /**
- * dumpDatabase: `pg_dump -Fc` streamed through SHA-256 into `<id>.dump.partial`, and at the same
- * time into `pg_restore --file=/dev/null`, which reads and decompresses every block of the archive.
- * So the archive is hashed and fully read through while it is written, on the second core, instead
- * of being read twice more afterwards (that read-through alone cost ~25% of a dump's time).
- * The table list for the manifest is read in a snapshot that pg_dump then uses (--snapshot), so
- * the manifest describes exactly what the archive holds.
- * A failed or cancelled dump kills pg_dump (and the read-through) and removes the partial file; a retry starts afresh
- * under the same backup id, so retries are idempotent.
+ * dumpDatabase: the archive stream, straight into the primary store.
+ *
+ *   pg_dump -Fc --snapshot  ->  taps on pg_dump's own bytes: count; `pg_restore --list` (table of
+ *   contents); with verify "full" `pg_restore --file=/dev/null` (reads every block back)
+ *   ->  zstd  ->  [SHA-256 of the archive before encryption]  ->  age  ->  SHA-256 + size of the
+ *   stored bytes  ->  gate (the store completes the object only once both pg_restores succeeded)
+ *   ->  the store (a posix file renamed into place, or an S3 multipart upload)
+ *
+ * No full local copy is made. What the dump learnt (server, tables read in the dump's own snapshot,
+ * the database's properties) goes into a small facts object beside it; publishBackup turns it into
+ * the manifest. A failed or cancelled dump kills every process and leaves nothing that looks like
+ * a backup; a retry starts afresh under the same backup id.
  */
-import { Context } from '@temporalio/activity';
-import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
-import { Transform } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
+import { Context } from '@temporalio/activity';
 import type pg from 'pg';
+import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import type { DumpRequest, DumpResult, ServerInfo, TableEstimate } from '../common/types.js';
-import { backupPaths, fsyncPath, removeIfPresent } from './backup-store.js';
-import { ApplicationFailure } from '@temporalio/common';
-import { diskFull, failure, isNoSpaceError, pgClientFailure, stderrTail, toolFailure } from './failures.js';
 import { FailureType } from '../common/errors.js';
+import { filterChain, formatCompression, isEncrypted, pgDumpLevel } from '../common/filters.js';
+import type { DatabaseProperties, ServerInfo, TableEstimate } from '../common/manifest.js';
+import type { DumpRequest, DumpResult } from '../common/types.js';
+import { encryptionRecipients } from './encryption.js';
+import { failure, pgClientFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { readServerInfo, readTableEstimates, withClient } from './pg-client.js';
-import { conninfoForDatabase, pgToolPath, pgToolProcess, pgToolVersion } from './pg-tools.js';
+import { readDatabaseProperties } from './postgres/database-properties.js';
+import { readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
+import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
+import { primaryStore } from './store/open-stores.js';
+import { forwardTool } from './stream/filter-tools.js';
+import { StreamRun } from './stream/stream-run.js';
+import { feedTap, gate, measureTap } from './stream/taps.js';
+import { requireTools } from './stream/tool-check.js';
+import { startTool, toolStage } from './stream/tool-process.js';
 
-/** Facts gathered at dump time, kept next to the partial archive until publishBackup writes the manifest. */
+/** What the dump learnt, kept beside the archive until publishBackup writes the manifest. */
 export interface DumpFacts {
   startedAt: string;
   pgDumpVersion: string;
   server: ServerInfo;
   tables: TableEstimate[];
-  compressLevel: number;
+  databaseProperties: DatabaseProperties;
+  compression: string;
   verify: 'full' | 'toc';
   workflow: DumpRequest['workflow'];
 }
@@ -45,13 +56,9 @@ const LOCK_WAIT_TIMEOUT = '15min';
 /**
  * Runs `use` inside a REPEATABLE READ transaction whose snapshot is exported for pg_dump.
  * Errors before `use` marks the dump as started are SQL errors and get classified; the dump's
- * own errors (already classified, or a full disk) pass through untouched.
+ * own errors (already classified) pass through untouched.
  */
-async function inExportedSnapshot<T>(
-  config: Config,
-  database: string,
-  use: (client: pg.Client, snapshot: string, progress: { dumping: boolean }) => Promise<T>,
-): Promise<T> {
+async function inExportedSnapshot<T>(config: Config, database: string, use: (client: pg.Client, snapshot: string, progress: { dumping: boolean }) => Promise<T>): Promise<T> {
   const progress = { dumping: false };
   try {
     return await withClient(config, database, async (client) => {
@@ -68,14 +75,23 @@ async function inExportedSnapshot<T>(
   }
 }
 
+/** Entries of a `pg_restore --list` listing, and how many of them are table data. */
+export function countToc(list: string): { entries: number; tableDataEntries: number } {
+  const entries = list.split('\n').filter((line) => line.trim() !== '' && !line.startsWith(';'));
+  return { entries: entries.length, tableDataEntries: entries.filter((line) => / TABLE DATA /.test(line)).length };
+}
+
 export async function dumpDatabase(config: Config, req: DumpRequest): Promise<DumpResult> {
   const ctx = Context.current();
-  const paths = backupPaths(config.backupDir, req.database, req.backupId);
+  const store = primaryStore(config);
+  const recipients = await encryptionRecipients(config);
+  const filters = filterChain(req.compression, recipients);
+  const keys = backupKeys(req.database, req.backupId, filters);
   const startedMs = Date.now();
-  let bytes = 0;
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes }));
+  const dumped = measureTap(false);
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: dumped.result().sizeBytes }));
   try {
-    await fs.mkdir(paths.dir, { recursive: true, mode: 0o750 });
+    await requireTools(filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
     const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
     return await inExportedSnapshot(config, req.database, async (client, snapshot, progress) => {
       const facts: DumpFacts = {
@@ -83,97 +99,66 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         pgDumpVersion,
         server: await readServerInfo(client),
         tables: await readTableEstimates(client),
-        compressLevel: req.compressLevel,
-        verify: req.fullVerify ? 'full' : 'toc',
+        databaseProperties: await readDatabaseProperties(client),
+        compression: formatCompression(req.compression),
+        verify: req.verify,
         workflow: req.workflow,
       };
-      await fs.writeFile(paths.partialManifest, JSON.stringify(facts, null, 2), { mode: 0o640 });
-
-      const hash = createHash('sha256');
+      await store.put(keys.facts, JSON.stringify(facts, null, 2));
       progress.dumping = true;
-      // The full read-through of the archive, fed the very bytes written to the file.
-      const verifier = req.fullVerify
-        ? execa(await pgToolPath(config, 'pg_restore'), ['--file=/dev/null'], {
-            ...pgToolProcess(config, ctx.cancellationSignal),
-            stdin: 'pipe',
-            stdout: 'ignore',
-          })
-        : undefined;
-      // Once the read-through stops reading (it exited, was killed, or failed), its stdin closes,
-      // sometimes without an error event: from then on the dump goes on without it, and its exit
-      // status decides the outcome below. Waiting for a 'drain' that never comes would hang pg_dump.
-      let verifierGone = verifier === undefined;
-      const stopFeeding = () => {
-        verifierGone = true;
-      };
-      verifier?.stdin.on('error', stopFeeding);
-      verifier?.stdin.on('close', stopFeeding);
-      const child = execa(
-        await pgToolPath(config, 'pg_dump'),
-        [
+
+      const run = new StreamRun(ctx.cancellationSignal);
+      const corrupt = ({ stderr }: { stderr: string }) =>
+        failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${stderr || 'no message'}`);
+      const pgDump = startTool(
+        run,
+        await pgToolSpec(config, 'pg_dump', [
           '--format=custom',
-          `--compress=${req.compressLevel}`,
+          `--compress=${pgDumpLevel(req.compression)}`,
           `--snapshot=${snapshot}`,
           `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
           '--no-password',
           `--dbname=${conninfoForDatabase(req.database)}`,
-        ],
-        { ...pgToolProcess(config, ctx.cancellationSignal), stdin: 'ignore', buffer: { stdout: false, stderr: true } },
+        ], `dump database "${req.database}"`),
+        'ignore',
       );
-      const countHashAndVerify = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          hash.update(chunk);
-          const stdin = verifier?.stdin;
-          if (verifierGone || !stdin || stdin.destroyed || stdin.write(chunk)) {
-            done(null, chunk);
-            return;
-          }
-          const resume = () => {
-            stdin.off('drain', resume);
-            stdin.off('close', resume);
-            done(null, chunk);
-          };
-          stdin.once('drain', resume);
-          stdin.once('close', resume);
-        },
-        flush(done) {
-          verifier?.stdin.end();
-          done();
-        },
-      });
-      let writeError: unknown;
-      const writing = pipeline(child.stdout, countHashAndVerify, createWriteStream(paths.partialDump, { mode: 0o640 })).catch((err: unknown) => {
-        writeError = err;
-        child.kill('SIGTERM'); // nothing can be written any more: stop pg_dump rather than let it block
-        verifier?.kill('SIGTERM');
-      });
-      const result = await child;
-      await writing;
-      if (verifier && !verifier.stdin.writableEnded) verifier.stdin.end();
-      const verified = await verifier;
+      const toc = startTool(run, await pgToolSpec(config, 'pg_restore', ['--list'], 'read the table of contents', { captureStdout: true, classify: corrupt }), 'pipe');
+      const readThrough = req.verify === 'full' ? startTool(run, await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt }), 'pipe') : undefined;
 
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      if (writeError) throw writeError;
-      if (result.failed) {
-        throw toolFailure(config, 'pg_dump', `dump database "${req.database}"`, String(result.stderr ?? ''), result.exitCode, result.code);
+      const stages: NodeJS.ReadWriteStream[] = [dumped, feedTap(toc.stdin), ...(readThrough ? [feedTap(readThrough.stdin)] : [])];
+      const filterDones: Promise<string>[] = [];
+      const plaintext = isEncrypted(filters) ? measureTap(true) : undefined;
+      for (const step of filters) {
+        if (step.filter === 'age' && plaintext) stages.push(plaintext);
+        const { stage, done } = toolStage(run, forwardTool(step));
+        stages.push(stage);
+        filterDones.push(done);
       }
-      if (verified?.signal) {
-        // Killed from outside (out of memory?): says nothing about the archive; try again.
-        throw ApplicationFailure.retryable(`pg_restore reading the archive back was killed by ${verified.signal}`, FailureType.PgToolKilled);
-      }
-      if (verified?.failed) {
-        // pg_dump succeeded but its own output cannot be read back: keep nothing, say why.
-        const reason = stderrTail(String(verified.stderr ?? '')) || `exit code ${verified.exitCode}`;
-        throw failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${reason}`);
-      }
-      await fsyncPath(paths.partialDump);
-      return { sizeBytes: bytes, sha256: hash.digest('hex'), durationMs: Date.now() - startedMs, tableCount: facts.tables.length };
+      const stored = measureTap(true);
+      stages.push(stored, gate(() => Promise.all([toc.done, readThrough?.done])));
+      const out = new PassThrough({ highWaterMark: 1 << 20 });
+      const piping = pipeline([pgDump.output, ...stages, out], { signal: run.signal }).catch((err: unknown) => run.fail(err));
+      const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
+        run.fail(err);
+        throw err;
+      });
+      await run.settle([piping, putting, pgDump.done, toc.done, ...(readThrough ? [readThrough.done] : []), ...filterDones]);
+
+      const archive = stored.result();
+      return {
+        archive: { name: keys.archive.slice(keys.folder.length + 1), sizeBytes: archive.sizeBytes, sha256: archive.sha256 },
+        filters,
+        plaintext: plaintext ? plaintext.result() : null,
+        dumpBytes: dumped.result().sizeBytes,
+        toc: countToc(await toc.done),
+        tableCount: facts.tables.length,
+        durationMs: Date.now() - startedMs,
+      };
     });
   } catch (err) {
-    await removeIfPresent(paths.partialDump);
-    await removeIfPresent(paths.partialManifest);
-    throw isNoSpaceError(err) ? diskFull(config, paths.partialDump) : err;
+    // Nothing of a failed dump may look like a backup; the facts are useless without the archive.
+    await store.delete(keys.facts).catch(() => undefined);
+    throw err;
   } finally {
     stopHeartbeat();
   }

@@ -12,9 +12,19 @@ export function stderrTail(stderr: string, lines = 3): string {
   return stderr.trim().split('\n').slice(-lines).join(' | ');
 }
 
+/** Below this length a password is replaced only where it stands alone, not inside words. */
+const SHORT_SECRET = 8;
+
+/**
+ * Removes the password from a message. A short password (say "pg") would otherwise turn every
+ * "pg_dump" into "***_dump": it is replaced only where it stands as a word of its own.
+ */
 export function redact(config: Config, text: string): string {
   const secret = config.db.password;
-  return secret ? text.split(secret).join('***') : text;
+  if (!secret) return text;
+  if (secret.length >= SHORT_SECRET) return text.split(secret).join('***');
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'gu'), '***');
 }
 
 function fail(config: Config, type: FailureType, message: string, retryable: boolean): ApplicationFailure {
@@ -50,12 +60,7 @@ function databaseMissing(config: Config, database: string): ApplicationFailure {
 }
 
 export function diskFull(config: Config, where: string): ApplicationFailure {
-  return fail(
-    config,
-    FailureType.DiskFull,
-    `no space left on device while writing ${where}; free space in BACKUP_DIR (${config.backupDir}) or point BACKUP_DIR at a larger disk`,
-    false,
-  );
+  return fail(config, FailureType.DiskFull, `no space left on device while writing ${where}; free space there, or point SCRATCH_DIR (restores) or the store at a larger disk`, false);
 }
 
 /** Classifies a pg tool that exited non-zero, from its stderr. */

@@ -1,52 +1,82 @@
 /**
- * The activities a pgkeeper worker registers, bound to the worker's configuration.
+ * The activities a pgkeeper worker registers, bound to the worker's configuration. Every activity
+ * heartbeats (those that report progress do so themselves; the rest through `alive`), so a worker
+ * that dies in any step is noticed within the heartbeat timeout and the step moves to another worker.
  * Workflows import this module's type only (`import type`), never its code.
  */
+import { Context } from '@temporalio/activity';
 import type { Config } from '../common/config.js';
-import type { DrillProof, DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
-import { applyRetention } from './apply-retention.js';
-import { dropStagingDatabase, swapIntoPlace, type SwapRequest } from './database-admin.js';
-import { dumpDatabase } from './dump-database.js';
-import { recordDrillProof } from './drill-proof.js';
-import { applyGlobals, dumpGlobals } from './globals.js';
-import { listClusterDatabases } from './list-databases.js';
-import { checkTargetAndRoles, type PreflightRequest } from './preflight-restore.js';
-import { unpinBackup } from './pin-archive.js';
-import { publishBackup } from './publish-backup.js';
-import { reportOutcome } from './report-outcome.js';
 import type { OutcomeReport } from '../common/outcome-report.js';
-import { resolveBackup, type ResolveRequest } from './resolve-backup.js';
+import type { DrillProof, DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
+import { applyGlobals } from './apply-globals.js';
+import { applyRetention } from './apply-retention.js';
+import { checkTarget } from './check-target.js';
+import { copyBackup, type CopyRequest } from './copy-backup.js';
+import { recordDrillProof } from './drill-proof.js';
+import { dumpDatabase } from './dump-database.js';
+import { dumpGlobals } from './dump-globals.js';
+import { heartbeatEvery } from './heartbeat.js';
+import { listBackups } from './list-backups.js';
+import { listClusterDatabases } from './list-databases.js';
+import { dropStaging } from './postgres/database-admin.js';
+import { publishBackup } from './publish-backup.js';
+import { notifyOutcome, recordOutcomeMetrics } from './report-outcome.js';
+import { resolveBackup, unpinBackup, type ResolveRequest } from './resolve-backup.js';
 import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
+import { swapIntoPlace, type SwapRequest } from './swap-into-place.js';
 import { validateStaging, type ValidateRequest } from './validate-restore.js';
-import { verifyArchive, verifyArchiveAt, type VerifyRequest } from './verify-archive.js';
-import { verifyChecksum, type ChecksumRequest } from './verify-checksum.js';
+import { verifyArchive, type VerifyRequest } from './verify-archive.js';
 import { waitForDatabase, type WaitRequest } from './wait-for-database.js';
+
+/**
+ * Test hook: a worker started with PGKEEPER_TEST_HOLD=<activity> holds that activity (heartbeating)
+ * instead of running it, so a test can kill the worker in the middle of a step that is otherwise
+ * over in milliseconds. Never set in production.
+ */
+async function held(name: string): Promise<void> {
+  if (process.env.PGKEEPER_TEST_HOLD !== name) return;
+  await Context.current().sleep(86_400_000); // ends only with the worker, or a cancellation
+}
+
+/** Heartbeats while a step without progress of its own runs. */
+function alive<A, R>(name: string, fn: (req: A) => Promise<R>): (req: A) => Promise<R> {
+  return async (req: A) => {
+    const stop = heartbeatEvery(1_000, () => ({ phase: name }));
+    try {
+      await held(name);
+      return await fn(req);
+    } finally {
+      stop();
+    }
+  };
+}
 
 export function createActivities(config: Config) {
   return {
     // backup
     waitForDatabase: (req: WaitRequest) => waitForDatabase(config, req),
     dumpDatabase: (req: DumpRequest) => dumpDatabase(config, req),
-    verifyArchive: (req: VerifyRequest) => verifyArchive(config, req),
-    publishBackup: (req: PublishRequest) => publishBackup(config, req),
+    verifyArchive: alive('verifyArchive', (req: VerifyRequest) => verifyArchive(config, req)),
+    publishBackup: alive('publishBackup', (req: PublishRequest) => publishBackup(config, req)),
+    copyBackup: (req: CopyRequest) => copyBackup(config, req),
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
+    listBackups: alive('listBackups', (req: { database?: string }) => listBackups(config, req)),
     // restore
-    resolveBackup: (req: ResolveRequest) => resolveBackup(config, req),
-    unpinBackup: (req: { pin: string }) => unpinBackup(config, req),
-    verifyChecksum: (req: ChecksumRequest) => verifyChecksum(config, req),
-    verifyArchiveAt: (req: { dumpPath: string }) => verifyArchiveAt(config, req),
-    checkTargetAndRoles: (req: PreflightRequest) => checkTargetAndRoles(config, req),
+    resolveBackup: alive('resolveBackup', (req: ResolveRequest) => resolveBackup(config, req)),
+    unpinBackup: alive('unpinBackup', (req: { store: string; pinKey: string }) => unpinBackup(config, req)),
+    checkTarget: alive('checkTarget', (req: { target: string; mode: 'create' | 'replace' }) => checkTarget(config, req)),
     restoreIntoStaging: (req: RestoreArchiveRequest) => restoreIntoStaging(config, req),
     validateStaging: (req: ValidateRequest) => validateStaging(config, req),
     swapIntoPlace: (req: SwapRequest) => swapIntoPlace(config, req),
-    dropStagingDatabase: (req: { staging: string }) => dropStagingDatabase(config, req),
-    applyGlobals: (req: { globals: string }) => applyGlobals(config, req),
-    recordDrillProof: (proof: DrillProof) => recordDrillProof(config, proof),
+    dropStagingDatabase: alive('dropStagingDatabase', (req: { staging: string }) => dropStaging(config, req.staging)),
+    applyGlobals: alive('applyGlobals', (req: { globals: string }) => applyGlobals(config, req)),
+    recordDrillProof: alive('recordDrillProof', (proof: DrillProof) => recordDrillProof(config, proof)),
     // whole server
-    listClusterDatabases: (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req),
-    dumpGlobals: (req: { globalsId: string }) => dumpGlobals(config, req),
+    listClusterDatabases: alive('listClusterDatabases', (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req)),
+    dumpGlobals: alive('dumpGlobals', (req: { globalsId: string }) => dumpGlobals(config, req)),
     // audit
-    reportOutcome: (report: OutcomeReport) => reportOutcome(config, report),
+    recordOutcomeMetrics: async (report: OutcomeReport) => recordOutcomeMetrics(report),
+    notifyOutcome: alive('notifyOutcome', (report: OutcomeReport) => notifyOutcome(config, report)),
   };
 }
 

@@ -1,7 +1,7 @@
 /** listClusterDatabases: the server's databases that a cluster backup covers (never templates). */
 import type { Config } from '../common/config.js';
 import { selectDatabases } from '../common/cluster-input.js';
-import { isStagingName, withAdmin } from './database-admin.js';
+import { isStagingName, withAdmin } from './postgres/database-admin.js';
 
 export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
   const all = await withAdmin(config, async (client) =>

@@ -1,62 +1,74 @@
 /**
- * publishBackup: turn a verified `.partial` archive into a complete backup. Order matters:
- * archive renamed, then the `.sha256` sidecar, then the manifest last — the manifest is what makes
- * a backup complete. Safe to retry at any point.
+ * publishBackup: make a stored, verified archive a backup. Order matters: the `.sha256` sidecar,
+ * then the manifest, which is what makes a backup complete; then the dump's facts object goes.
+ * The manifest is written only after the archive is seen in the store, so no manifest ever names a
+ * missing archive. Safe to retry at any point.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import type { BackupManifest, PublishedBackup, PublishRequest } from '../common/types.js';
-import { backupPaths, fsyncPath, removeIfPresent, writeFileAtomic } from './backup-store.js';
+import { parseManifest, type BackupManifest } from '../common/manifest.js';
+import type { PublishRequest } from '../common/types.js';
 import type { DumpFacts } from './dump-database.js';
-import { diskFull, failure, isNoSpaceError } from './failures.js';
+import { copyStores, primaryStore } from './store/open-stores.js';
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
+export function sidecarText(sha256: string, name: string): string {
+  return `${sha256}  ${name}\n`;
 }
 
-export async function publishBackup(config: Config, req: PublishRequest): Promise<PublishedBackup> {
-  const paths = backupPaths(config.backupDir, req.database, req.backupId);
-  const published = { dumpPath: paths.dump, checksumPath: paths.checksum, manifestPath: paths.manifest };
-  if (await exists(paths.manifest)) return published; // an earlier attempt finished
-
+function isManifest(text: string | undefined, id: string): boolean {
+  if (text === undefined) return false;
   try {
-    if (await exists(paths.partialDump)) {
-      await fs.rename(paths.partialDump, paths.dump);
-      await fsyncPath(paths.dir);
-    } else if (!(await exists(paths.dump))) {
-      throw failure(config, FailureType.BackupNotFound, `the verified archive ${paths.partialDump} has disappeared; run the backup again`);
-    }
-    await writeFileAtomic(paths.checksum, `${req.dump.sha256}  ${path.basename(paths.dump)}\n`);
-
-    const facts = JSON.parse(await fs.readFile(paths.partialManifest, 'utf8')) as DumpFacts;
-    const manifest: BackupManifest = {
-      manifestVersion: 1,
-      id: req.backupId,
-      database: req.database,
-      format: 'custom',
-      compressLevel: facts.compressLevel,
-      verify: facts.verify,
-      file: path.basename(paths.dump),
-      sizeBytes: req.dump.sizeBytes,
-      sha256: req.dump.sha256,
-      server: facts.server,
-      pgDumpVersion: facts.pgDumpVersion,
-      startedAt: facts.startedAt,
-      finishedAt: new Date().toISOString(),
-      durationsMs: { dump: req.dump.durationMs, verify: req.verify.durationMs },
-      toc: { entries: req.verify.tocEntries, tableDataEntries: req.verify.tableDataEntries },
-      tables: facts.tables,
-      workflow: facts.workflow,
-    };
-    await writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n');
-    await removeIfPresent(paths.partialManifest);
-    return published;
-  } catch (err) {
-    throw isNoSpaceError(err) ? diskFull(config, paths.manifest) : err;
+    parseManifest(text, id);
+    return true;
+  } catch {
+    return false; // half-written by a dying attempt: write it again
   }
+}
+
+/** Also names the copy stores, for the workflow to fill next. */
+export async function publishBackup(config: Config, req: PublishRequest): Promise<{ store: string; manifestKey: string; copies: string[] }> {
+  const store = primaryStore(config);
+  const keys = backupKeys(req.database, req.backupId, req.dump.filters);
+  const published = { store: store.url, manifestKey: keys.manifest, copies: copyStores(config).map((s) => s.url) };
+  if (isManifest(await store.getText(keys.manifest), req.backupId)) {
+    await store.delete(keys.facts); // an earlier attempt wrote the manifest and died before this
+    return published;
+  }
+  const archive = await store.stat(keys.archive);
+  if (archive?.sizeBytes !== req.dump.archive.sizeBytes) {
+    throw ApplicationFailure.nonRetryable(`the verified archive ${keys.archive} is gone from ${store.url}; the next backup will try again`, FailureType.BackupNotFound);
+  }
+  const factsText = await store.getText(keys.facts);
+  if (factsText === undefined) {
+    throw ApplicationFailure.nonRetryable(`the dump's facts ${keys.facts} are gone from ${store.url}; the next backup will try again`, FailureType.BackupNotFound);
+  }
+  const facts = JSON.parse(factsText) as DumpFacts;
+  await store.put(keys.sidecar, sidecarText(req.dump.archive.sha256, req.dump.archive.name));
+  const manifest: BackupManifest = {
+    manifestVersion: 2,
+    kind: 'database',
+    id: req.backupId,
+    database: req.database,
+    format: 'custom',
+    compression: facts.compression,
+    filters: req.dump.filters,
+    files: [req.dump.archive],
+    plaintext: req.dump.plaintext,
+    dumpBytes: req.dump.dumpBytes,
+    verify: facts.verify,
+    server: facts.server,
+    pgDumpVersion: facts.pgDumpVersion,
+    startedAt: facts.startedAt,
+    finishedAt: new Date().toISOString(),
+    durationsMs: { dump: req.dump.durationMs, verify: req.verifyMs },
+    toc: req.dump.toc,
+    tables: facts.tables,
+    databaseProperties: facts.databaseProperties,
+    workflow: facts.workflow,
+  };
+  await store.put(keys.manifest, JSON.stringify(manifest, null, 2) + '\n');
+  await store.delete(keys.facts);
+  return published;
 }

@@ -1,15 +1,17 @@
 /**
- * reportOutcome: the end of every run. Records pgkeeper's Prometheus metrics (through Temporal's
- * metric meter, so they are served with the runtime's own metrics) and, on failure (or always,
- * with NOTIFY_ON=always), posts a Slack-compatible message to NOTIFY_WEBHOOK_URL.
- * The webhook URL often embeds a token: it never appears in an error or log line.
+ * The end of every run, in two activities: recordOutcomeMetrics records pgkeeper's Prometheus
+ * metrics (through Temporal's metric meter, so they are served with the runtime's own metrics),
+ * once: it is never retried, so a run is counted once however often the webhook fails.
+ * notifyOutcome posts a Slack-compatible message to NOTIFY_WEBHOOK_URL on failure (or always,
+ * with NOTIFY_ON=always), with a few retries. The webhook URL often embeds a token: it never
+ * appears in an error or log line.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import type { OutcomeReport } from '../common/outcome-report.js';
 
-function recordMetrics(report: OutcomeReport): void {
+export function recordOutcomeMetrics(report: OutcomeReport): void {
   const meter = Context.current().metricMeter;
   const tags = { database: report.database, operation: report.operation };
   if (report.outcome === 'completed') {
@@ -47,8 +49,7 @@ function notificationBody(config: Config, report: OutcomeReport) {
   };
 }
 
-export async function reportOutcome(config: Config, report: OutcomeReport): Promise<{ notified: boolean }> {
-  recordMetrics(report);
+export async function notifyOutcome(config: Config, report: OutcomeReport): Promise<{ notified: boolean }> {
   const wanted = report.outcome === 'failed' || (config.notify.on === 'always' && report.outcome === 'completed');
   if (!config.notify.webhookUrl || !wanted) return { notified: false };
   let response: Response;

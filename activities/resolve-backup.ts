@@ -1,100 +1,211 @@
 /**
- * resolveBackup: turn what the user typed (a backup id, "latest", or a path) into one archive
- * inside BACKUP_DIR. Nothing outside BACKUP_DIR is ever opened, symlinks included.
+ * resolveBackup: turn what the user typed (a backup id, "latest", or the key of an archive) into
+ * one archive in one store, and pin it there so retention leaves it alone while the run reads it.
+ * Stores are searched in order (primary, then copies) unless the input names one; the first
+ * intact copy wins. A damaged newest backup is never skipped silently: "latest" then refuses,
+ * naming the damaged backup, the newest intact one and the command that restores it.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseBackupId, PARTIAL_SUFFIX } from '../common/backup-id.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { parseBackupId } from '../common/backup-id.js';
+import { backupKeys, classifyKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
+import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js';
+import { quoteInput } from '../common/input-fields.js';
+import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
-import type { BackupManifest, ResolvedBackup } from '../common/types.js';
-import { backupPaths, listCompleteBackups, readManifest, resolveInside } from './backup-store.js';
-import { failure, rejectingInput } from './failures.js';
-import { pinBackup } from './pin-archive.js';
+import type { ResolvedBackup } from '../common/types.js';
+import { identityRecipients } from './encryption.js';
+import { rejectingInput } from './failures.js';
+import { listCatalog, type CatalogEntry } from './store/backup-catalog.js';
+import { allStores, namedStore } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
+import { checkKey } from './store/store-key.js';
+import { identityMissing } from './stream/filter-tools.js';
 
 export interface ResolveRequest {
   backup: string;
   database?: string;
-  /** A name unique to the run (its run id): the archive is pinned under it. */
+  /** Only this store (its URL). */
+  store?: string;
+  /** For the message that names the command to run instead: the restore's target. */
+  target?: string;
+  /** A name unique to the run (its run id): the backup is pinned under it. */
   pin?: string;
 }
 
 /** Seed-style names written by the old backup.sh: `<database>_<yyyymmdd>_<hhmmss>.dump`. */
 const SEED_NAME = /^(.+)_(\d{8})_(\d{6})\.dump$/;
 
-function fromManifest(manifest: BackupManifest, dumpPath: string, manifestPath: string): ResolvedBackup {
+function fromManifest(store: BackupStore, manifest: BackupManifest): ResolvedBackup {
+  const keys = backupKeys(manifest.database, manifest.id, manifest.filters);
+  const archive = manifest.files[0]!;
   return {
     kind: 'manifest',
     label: manifest.id,
     database: manifest.database,
-    sourcePath: dumpPath,
-    dumpPath,
-    manifestPath,
-    sizeBytes: manifest.sizeBytes,
-    sha256: manifest.sha256,
-    tocEntries: manifest.toc.entries,
+    store: store.url,
+    archiveKey: keys.archive,
+    manifestKey: keys.manifest,
+    sizeBytes: archive.sizeBytes,
+    sha256: archive.sha256,
+    filters: manifest.filters,
+    plaintext: manifest.plaintext,
+    dumpBytes: manifest.dumpBytes,
+    tocEntries: manifest.toc.entries || null,
+    properties: manifest.databaseProperties,
+    pinKey: null,
+    warnings: manifest.databaseProperties ? [] : [`${manifest.id} was made by a pgkeeper that did not record database-level properties (owner, privileges, settings, locale): they are not restored`],
   };
 }
 
-/** Resolves a path given by a user and proves, after following symlinks, that it stays inside BACKUP_DIR. */
-export async function realPathInside(config: Config, file: string): Promise<string> {
-  const root = await fs.realpath(config.backupDir).catch(() => path.resolve(config.backupDir));
-  const candidate = path.isAbsolute(file) ? file : resolveInside(root, file);
-  let real: string;
-  try {
-    real = await fs.realpath(candidate);
-  } catch {
-    throw new InputError(`no file at ${candidate}; list backups with \`pgkeeper backups\``);
-  }
-  return resolveInside(root, path.relative(root, real));
+interface Sighting {
+  store: BackupStore;
+  entry: CatalogEntry;
 }
 
-async function resolvePath(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
-  if (req.backup.endsWith(PARTIAL_SUFFIX)) {
-    throw new InputError(`${req.backup} is an unfinished file (a dump still being written, or left by a crash); it is never restored`);
+/** Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first. */
+async function sightings(stores: BackupStore[], database: string): Promise<Map<string, Sighting[]>> {
+  const byId = new Map<string, Sighting[]>();
+  for (const store of stores) {
+    for (const entry of await listCatalog(store, database)) {
+      if (entry.status === 'partial') continue; // a backup still being written, or cut short: not a backup
+      byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
+    }
   }
-  if (!req.backup.endsWith('.dump')) throw new InputError(`${req.backup} is not a .dump archive; give a backup id or the path of a .dump file inside BACKUP_DIR`);
-  const file = await realPathInside(config, req.backup);
-  const stat = await fs.stat(file);
-  if (!stat.isFile()) throw new InputError(`${file} is not a file; give the path of a .dump archive inside BACKUP_DIR`);
-  const manifestPath = file.replace(/\.dump$/, '.manifest.json');
-  if (manifestPath !== file) {
-    const manifest = await readManifest(manifestPath).catch(() => undefined);
-    if (manifest) return fromManifest(manifest, file, manifestPath);
+  return new Map([...byId].sort(([, a], [, b]) => b[0]!.entry.createdAtMs - a[0]!.entry.createdAtMs));
+}
+
+function intact(seen: Sighting[] | undefined): Sighting | undefined {
+  return seen?.find((s) => s.entry.status === 'complete');
+}
+
+function damagedReason(seen: Sighting[]): string {
+  return seen.map((s) => `${s.entry.reason} in ${s.store.url}`).join('; ');
+}
+
+function restoreCommand(id: string, target: string | undefined): string {
+  return `pgkeeper restore ${id} --target ${target ?? '<target>'}`;
+}
+
+async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined): Promise<ResolvedBackup> {
+  const byId = await sightings(stores, database);
+  const [newest] = byId;
+  if (!newest) {
+    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${database}\` first`, FailureType.BackupNotFound);
   }
-  const seed = SEED_NAME.exec(path.basename(file));
-  const database = seed ? validateDatabaseName(seed[1], 'database part of the file name') : req.database;
-  if (database === undefined) {
-    throw new InputError(`cannot tell which database ${path.basename(file)} holds from its name (expected <database>_<yyyymmdd>_<hhmmss>.dump); pass "database"`);
+  const [id, seen] = newest;
+  const good = intact(seen);
+  if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
+  const fallback = [...byId].find(([, s]) => intact(s));
+  throw ApplicationFailure.nonRetryable(
+    `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
+      (fallback ? `the newest intact backup is ${fallback[0]}: restore it with \`${restoreCommand(fallback[0], target)}\`` : 'no intact backup of it exists'),
+    FailureType.BackupDamaged,
+  );
+}
+
+async function resolveId(stores: BackupStore[], id: string, database: string): Promise<ResolvedBackup> {
+  const seen = (await sightings(stores, database)).get(id);
+  const good = intact(seen);
+  if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
+  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${database}\` lists them)`, FailureType.BackupDamaged);
+  throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${database}\``, FailureType.BackupNotFound);
+}
+
+/** An absolute path is accepted for a local store when it lies inside it: it becomes the key below its root. */
+function keyIn(stores: BackupStore[], backup: string): { key: string; stores: BackupStore[] } {
+  if (!backup.startsWith('/')) return { key: checkKey(backup), stores };
+  for (const store of stores.filter((s) => s.kind === 'file')) {
+    const root = store.url.slice('file://'.length);
+    const relative = path.relative(root, path.resolve(backup));
+    if (relative && !relative.startsWith('..') && !path.isAbsolute(relative)) return { key: checkKey(relative.split(path.sep).join('/')), stores: [store] };
   }
-  return { kind: 'seed', label: path.basename(file), database, sourcePath: file, dumpPath: file, sizeBytes: stat.size };
+  throw new InputError(`${quoteInput(backup)} leaves the local store${stores.length > 1 ? 's' : ''} (${stores.map((s) => s.url).join(', ')}); give a backup id or a path inside the store`);
+}
+
+async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<ResolvedBackup> {
+  if (req.backup.endsWith('.partial')) throw new InputError(`${quoteInput(req.backup)} is an unfinished file (a dump still being written, or left by a crash); it is never restored`);
+  const filters = filtersFromName(req.backup);
+  if (!filters) throw new InputError(`${quoteInput(req.backup)} is not an archive (.dump, .dump.zst, .dump.age); give a backup id or the key of an archive`);
+  const { key, stores: candidates } = keyIn(stores, req.backup);
+  const classified = classifyKey(key);
+  for (const store of candidates) {
+    const object = await store.stat(key);
+    if (!object) continue;
+    // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
+    if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
+      return resolveId([store], classified.id, parseBackupId(classified.id).database);
+    }
+    const name = key.split('/').pop()!;
+    const seed = SEED_NAME.exec(name);
+    const database = seed ? validateDatabaseName(seed[1], 'database part of the file name') : req.database;
+    if (database === undefined) {
+      throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
+    }
+    const sidecar = await store.getText(`${key}.sha256`);
+    let sha256: string | null = null;
+    if (sidecar !== undefined) {
+      const m = /^([0-9a-f]{64})\s+\*?(.+)$/m.exec(sidecar);
+      if (!m) throw ApplicationFailure.nonRetryable(`${key}.sha256 is not in sha256sum format ("<64 hex digits>  <file name>"); fix or remove it`, FailureType.CorruptArchive);
+      sha256 = m[1]!;
+    }
+    return {
+      kind: 'loose',
+      label: key,
+      database,
+      store: store.url,
+      archiveKey: key,
+      manifestKey: null,
+      sizeBytes: object.sizeBytes,
+      sha256,
+      filters,
+      plaintext: null,
+      dumpBytes: null,
+      tocEntries: null,
+      properties: null,
+      pinKey: null,
+      warnings: [
+        sha256
+          ? `${key} has no manifest: checksum verified against its .sha256 sidecar; tables, row counts and database-level properties were not checked`
+          : `${key} has no manifest and no .sha256 sidecar: checksum not verified (the archive was read through with pg_restore instead)`,
+      ],
+    };
+  }
+  throw new InputError(`no archive ${quoteInput(key)} in ${candidates.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups\``);
+}
+
+/** An encrypted backup needs an identity that matches one of its recipients: said before anything is created. */
+async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<void> {
+  if (!isEncrypted(backup.filters)) return;
+  const recipients = recipientsOf(backup.filters);
+  const mine = await identityRecipients(config);
+  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients);
 }
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
-  const backup = await rejectingInput(config, () => findBackup(config, req));
-  return req.pin ? pinBackup(config, backup, req.pin) : backup;
+  const backup = await rejectingInput(config, async () => {
+    const stores = req.store ? [namedStore(config, req.store)] : allStores(config);
+    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req.target);
+    if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req);
+    const { id, database } = parseBackupId(req.backup);
+    if (req.database !== undefined && req.database !== database) {
+      throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
+    }
+    return resolveId(stores, id, database);
+  });
+  await checkIdentity(config, backup);
+  if (!req.pin || backup.kind !== 'manifest') return backup;
+  const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);
+  const { workflowExecution } = Context.current().info;
+  await namedStore(config, backup.store).put(pinKey, JSON.stringify({ ...workflowExecution, pinnedAt: new Date().toISOString() }) + '\n');
+  return { ...backup, pinKey };
 }
 
-async function findBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
-  if (req.backup === 'latest') {
-    const database = validateDatabaseName(req.database);
-    const [newest] = await listCompleteBackups(config.backupDir, database);
-    if (!newest) {
-      throw failure(config, FailureType.BackupNotFound, `no complete backup of "${database}" in ${config.backupDir}; run \`pgkeeper backup ${database}\` first`);
-    }
-    return fromManifest(newest.manifest, newest.paths.dump, newest.paths.manifest);
-  }
-  if (req.backup.includes('/') || req.backup.endsWith('.dump') || req.backup.endsWith(PARTIAL_SUFFIX)) return resolvePath(config, req);
-
-  const { id, database } = parseBackupId(req.backup);
-  if (req.database !== undefined && req.database !== database) {
-    throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
-  }
-  const paths = backupPaths(config.backupDir, database, id);
-  const manifest = await readManifest(paths.manifest).catch(() => undefined);
-  if (!manifest) {
-    throw failure(config, FailureType.BackupNotFound, `backup ${id} is not a complete backup in ${paths.dir} (no manifest); list backups with \`pgkeeper backups ${database}\``);
-  }
-  return fromManifest(manifest, paths.dump, paths.manifest);
+export async function unpinBackup(config: Config, req: { store: string; pinKey: string }): Promise<void> {
+  const { part } = classifyKey(req.pinKey) ?? {};
+  if (part !== 'pin') throw ApplicationFailure.nonRetryable(`${quoteInput(req.pinKey)} is not a pin`, FailureType.InvalidInput);
+  await namedStore(config, req.store).delete(req.pinKey);
 }

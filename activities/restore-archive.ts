@@ -1,82 +1,210 @@
 /**
- * restoreIntoStaging: `pg_restore -j N --exit-on-error` into a fresh staging database, never into
- * the target. Heartbeats the number of archive items processed; cancellation kills pg_restore
- * (the workflow then drops the staging database).
+ * restoreIntoStaging: everything between "this backup" and "a restored staging database", in one
+ * activity, because pg_restore -j needs a local seekable file and no step may rely on a file an
+ * earlier activity left on one host's disk:
+ *   1. check free space in SCRATCH_DIR, then stream the archive from its store through the inverse
+ *      filters into a scratch file, hashing; a mismatch fails before pg_restore starts;
+ *   2. read the archive's header: it must hold the database it is said to hold;
+ *   3. name every role the archive and the database's properties need that the server lacks,
+ *      before anything is created;
+ *   4. create the staging database with the source's encoding and locale, `pg_restore -j N` into
+ *      it (heartbeating items done), then give it the source's owner, privileges, settings and comment.
+ * The scratch file is removed whatever happens, cancellation included; one left by a killed worker
+ * is swept by a later restore. The target is never touched here.
  */
+import { createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import type { Config } from '../common/config.js';
+import { rolesNeeded } from '../common/database-properties-sql.js';
 import { FailureType } from '../common/errors.js';
-import { recreateStagingDatabase } from './database-admin.js';
-import { failure, rejectingInput, toolFailure } from './failures.js';
+import { rolesReferenced } from '../common/schema-roles.js';
+import type { ResolvedBackup, StagingRestore } from '../common/types.js';
+import { failure, toolFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { conninfoForDatabase, pgToolPath, pgToolProcess } from './pg-tools.js';
-import { realPathInside } from './resolve-backup.js';
+import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
+import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
+import { namedStore } from './store/open-stores.js';
+import { fetchArchive } from './stream/fetch-archive.js';
 
 export interface RestoreArchiveRequest {
-  dumpPath: string;
+  backup: ResolvedBackup;
   staging: string;
   jobs: number;
   noOwner: boolean;
   noPrivileges: boolean;
-  /** Table-of-contents entries, from the manifest, for progress. */
-  tocEntries?: number;
 }
+
+const SCRATCH_PREFIX = 'pgkeeper-scratch-';
+/** A scratch file this old was left by a killed worker (live ones are touched every minute). */
+const STALE_SCRATCH_MS = 2 * 86_400_000;
+/** Room to leave free beyond the archive itself. */
+const SCRATCH_MARGIN_BYTES = 64 * 1024 * 1024;
 
 /** A connection problem may pass (server restarting): worth a retry from scratch. */
 const TRANSIENT = /could not connect|connection to server .* failed|server closed the connection|terminating connection|the database system is (starting up|shutting down)/i;
 
-export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<{ durationMs: number }> {
-  const file = await rejectingInput(config, () => realPathInside(config, req.dumpPath));
-  const ctx = Context.current();
-  const startedMs = Date.now();
-  let items = 0;
-  const stderrTail: string[] = [];
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'restoring into staging', items, totalItems: req.tocEntries }));
-  try {
-    await recreateStagingDatabase(config, req.staging);
-    const child = execa(
-      await pgToolPath(config, 'pg_restore'),
-      [
-        '--exit-on-error',
-        '--no-password', // never wait on a password prompt: fail and say so
-        '--verbose', // one stderr line per item: our progress
-        `--jobs=${req.jobs}`,
-        `--dbname=${conninfoForDatabase(req.staging)}`,
-        ...(req.noOwner ? ['--no-owner'] : []),
-        ...(req.noPrivileges ? ['--no-privileges'] : []),
-        file,
-      ],
-      { ...pgToolProcess(config, ctx.cancellationSignal), stdin: 'ignore', stdout: 'ignore', buffer: false },
+async function sweepScratch(dir: string): Promise<void> {
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue;
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > STALE_SCRATCH_MS) await fs.rm(file, { force: true });
+  }
+}
+
+async function checkFreeSpace(config: Config, dir: string, backup: ResolvedBackup): Promise<void> {
+  // A loose compressed archive's size after decompression is unknown until it is written.
+  const needed = backup.dumpBytes ?? (backup.filters.length === 0 ? backup.sizeBytes : 0);
+  const { bavail, bsize } = await fs.statfs(dir);
+  const free = bavail * bsize;
+  if (free < needed + SCRATCH_MARGIN_BYTES) {
+    throw failure(
+      config,
+      FailureType.DiskFull,
+      `restoring ${backup.label} needs ${Math.ceil((needed + SCRATCH_MARGIN_BYTES) / 1048576)} MiB of scratch space in ${dir}, which has ${Math.floor(free / 1048576)} MiB free; free space there or set SCRATCH_DIR to a larger disk`,
     );
-    child.stderr.setEncoding('utf8');
-    let partialLine = '';
-    child.stderr.on('data', (text: string) => {
-      const lines = (partialLine + text).split('\n');
-      partialLine = lines.pop() ?? '';
-      for (const line of lines) {
-        if (/^pg_restore: (creating|processing|executing)/.test(line)) items += 1;
-        if (!/^pg_restore: (creating|processing|executing|connecting|launching|finished)/.test(line)) {
-          stderrTail.push(line);
-          if (stderrTail.length > 20) stderrTail.shift();
-        }
+  }
+}
+
+/** The database a custom-format archive was dumped from, from its header. */
+async function archiveDatabase(config: Config, file: string, label: string): Promise<string> {
+  const list = await runPgTool(config, 'pg_restore', ['--list', file], { purpose: `read the table of contents of ${label}` }).catch((err: unknown) => {
+    if (err instanceof ApplicationFailure && err.type === FailureType.PgToolFailed) {
+      throw failure(config, FailureType.CorruptArchive, `${label} is not a readable pg_dump archive: ${err.message}`);
+    }
+    throw err;
+  });
+  return /^;\s+dbname: (.*)$/m.exec(list)?.[1] ?? '';
+}
+
+async function checkRoles(config: Config, file: string, req: RestoreArchiveRequest): Promise<void> {
+  // The schema script pg_restore would run, with the same owner/privilege options: exactly the roles it needs.
+  const script = await runPgTool(
+    config,
+    'pg_restore',
+    ['--schema-only', '--file=-', ...(req.noOwner ? ['--no-owner'] : []), ...(req.noPrivileges ? ['--no-privileges'] : []), file],
+    { purpose: `read the schema of ${req.backup.label}` },
+  );
+  const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
+  const roles = [...new Set([...rolesReferenced(script), ...(req.backup.properties ? rolesNeeded(req.backup.properties, options) : [])])].sort();
+  const present = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [roles])).rows.map((r) => r.rolname)));
+  const missing = roles.filter((r) => !present.has(r));
+  if (missing.length > 0) {
+    throw failure(
+      config,
+      FailureType.RolesMissing,
+      `roles missing on ${config.db.host}:${config.db.port}: ${missing.map((r) => `"${r}"`).join(', ')}. ` +
+        'Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs)',
+    );
+  }
+}
+
+async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRequest, onItem: () => void): Promise<void> {
+  const stderrTail: string[] = [];
+  const child = execa(
+    await pgToolPath(config, 'pg_restore'),
+    [
+      '--exit-on-error',
+      '--no-password', // never wait on a password prompt: fail and say so
+      '--verbose', // one stderr line per item: our progress
+      `--jobs=${req.jobs}`,
+      `--dbname=${conninfoForDatabase(req.staging)}`,
+      ...(req.noOwner ? ['--no-owner'] : []),
+      ...(req.noPrivileges ? ['--no-privileges'] : []),
+      file,
+    ],
+    { ...pgToolProcess(config, Context.current().cancellationSignal), stdin: 'ignore', stdout: 'ignore', buffer: false },
+  );
+  child.stderr.setEncoding('utf8');
+  let partialLine = '';
+  child.stderr.on('data', (text: string) => {
+    const lines = (partialLine + text).split('\n');
+    partialLine = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/^pg_restore: (creating|processing|executing)/.test(line)) onItem();
+      if (!/^pg_restore: (creating|processing|executing|connecting|launching|finished)/.test(line)) {
+        stderrTail.push(line);
+        if (stderrTail.length > 20) stderrTail.shift();
       }
-    });
-    const result = await child;
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    if (result.failed) {
-      const stderr = stderrTail.join('\n');
-      const classified = toolFailure(config, 'pg_restore', `restore into "${req.staging}"`, stderr, result.exitCode, result.code);
-      if (classified.type !== FailureType.PgToolFailed || TRANSIENT.test(stderr)) throw classified;
-      const errors = stderrTail.filter((l) => /error|fatal/i.test(l)).slice(-3).join(' | ') || stderrTail.slice(-3).join(' | ');
+    }
+  });
+  const result = await child;
+  const cancel = Context.current().cancellationSignal;
+  if (cancel.aborted) throw cancel.reason;
+  if (result.signal) throw ApplicationFailure.retryable(`pg_restore was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
+  if (result.failed) {
+    const stderr = stderrTail.join('\n');
+    const classified = toolFailure(config, 'pg_restore', `restore into "${req.staging}"`, stderr, result.exitCode, result.code);
+    if (classified.type !== FailureType.PgToolFailed || TRANSIENT.test(stderr)) throw classified;
+    const errors = stderrTail.filter((l) => /error|fatal/i.test(l)).slice(-3).join(' | ') || stderrTail.slice(-3).join(' | ');
+    throw failure(config, FailureType.RestoreFailed, `pg_restore could not restore ${req.backup.label} into the staging database (exit code ${result.exitCode}): ${errors}. The target was not touched`);
+  }
+}
+
+export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {
+  const ctx = Context.current();
+  const backup = req.backup;
+  const dir = config.scratchDir ?? os.tmpdir();
+  const scratch = path.join(dir, `${SCRATCH_PREFIX}${req.staging}.dump`);
+  let phase = 'fetching archive';
+  let bytes = 0;
+  let items = 0;
+  const stopHeartbeat = heartbeatEvery(1_000, () =>
+    phase === 'fetching archive' ? { phase, bytes, totalBytes: backup.sizeBytes } : { phase, items, totalItems: backup.tocEntries ?? undefined },
+  );
+  // pg_restore -j reopens the file in each job: keep it fresh so no other run's sweep takes it for a leftover.
+  const touch = setInterval(() => void fs.utimes(scratch, new Date(), new Date()).catch(() => undefined), 60_000);
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await sweepScratch(dir);
+    await checkFreeSpace(config, dir, backup);
+    const fetchStarted = Date.now();
+    await fetchArchive(
+      {
+        store: namedStore(config, backup.store),
+        key: backup.archiveKey,
+        label: backup.label,
+        filters: backup.filters,
+        identityFile: config.encryption.identityFile,
+        expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
+      },
+      createWriteStream(scratch, { mode: 0o600 }),
+      ctx.cancellationSignal,
+      (n) => (bytes += n),
+    );
+    const fetchMs = Date.now() - fetchStarted;
+
+    phase = 'checking archive';
+    const holds = await archiveDatabase(config, scratch, backup.label);
+    if (holds !== backup.database) {
       throw failure(
         config,
-        FailureType.RestoreFailed,
-        `pg_restore could not restore ${file} into the staging database (exit code ${result.exitCode}): ${errors}. The target was not touched`,
+        FailureType.WrongDatabase,
+        `${backup.label} holds database "${holds}", not "${backup.database}" as ${backup.kind === 'manifest' ? 'its manifest says' : 'its name or the input says'}; nothing was restored. Check that this is the archive you mean`,
       );
     }
-    return { durationMs: Date.now() - startedMs };
+    if (backup.kind === 'loose' && backup.sha256 === null) {
+      // Nothing to compare a checksum with: read every block instead, before anything is created.
+      await runPgTool(config, 'pg_restore', ['--file=/dev/null', scratch], { cancelSignal: ctx.cancellationSignal, purpose: `read ${backup.label}` }).catch((err: unknown) => {
+        if (err instanceof ApplicationFailure && err.type === FailureType.PgToolFailed) throw failure(config, FailureType.CorruptArchive, `${backup.label} is unreadable: ${err.message}`);
+        throw err;
+      });
+    }
+    await checkRoles(config, scratch, req);
+
+    phase = 'restoring into staging';
+    const restoreStarted = Date.now();
+    const stagingOid = await recreateStaging(config, req.staging, backup.properties);
+    await pgRestoreInto(config, scratch, req, () => (items += 1));
+    if (backup.properties) await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges });
+    return { stagingOid, fetchMs, restoreMs: Date.now() - restoreStarted, warnings: [] };
   } finally {
+    clearInterval(touch);
     stopHeartbeat();
+    await fs.rm(scratch, { force: true });
   }
 }

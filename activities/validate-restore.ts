@@ -8,16 +8,23 @@ import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { quoteIdent } from '../common/sql.js';
 import type { RestoreValidation } from '../common/types.js';
-import { assertStagingName } from './database-admin.js';
-import { failure, pgClientFailure, rejectingInput } from './failures.js';
-import { readManifest } from './backup-store.js';
+import { parseManifest, type BackupManifest } from '../common/manifest.js';
+import { failure, pgClientFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { readTableEstimates, withClient } from './pg-client.js';
-import { realPathInside } from './resolve-backup.js';
+import { assertStagingName } from './postgres/database-admin.js';
+import { readTableEstimates, withClient } from './postgres/pg-client.js';
+import { namedStore } from './store/open-stores.js';
 
 export interface ValidateRequest {
   staging: string;
-  manifestPath?: string;
+  /** The backup's manifest, read from its store (its table list can be too large for workflow history). */
+  manifest: { store: string; key: string; id: string } | null;
+}
+
+async function readManifest(config: Config, ref: NonNullable<ValidateRequest['manifest']>): Promise<BackupManifest> {
+  const text = await namedStore(config, ref.store).getText(ref.key);
+  if (text === undefined) throw failure(config, FailureType.BackupNotFound, `the manifest of ${ref.id} disappeared from ${ref.store} during the restore; the target was not touched`);
+  return parseManifest(text, ref.id) as BackupManifest;
 }
 
 /** Differences of estimates and counts smaller than this are noise, not worth a warning. */
@@ -25,9 +32,7 @@ const ROW_DRIFT_ALLOWED = 1_000;
 
 export async function validateStaging(config: Config, req: ValidateRequest): Promise<RestoreValidation> {
   assertStagingName(config, req.staging);
-  const manifest = req.manifestPath
-    ? await readManifest(await rejectingInput(config, () => realPathInside(config, req.manifestPath!)))
-    : undefined;
+  const manifest = req.manifest ? await readManifest(config, req.manifest) : undefined;
   const counts = new Map<string, number>();
   // Counting a big table takes a while: heartbeats keep the activity alive and cancellable.
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'validating', items: counts.size }));

@@ -7,10 +7,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import type { ServerInfo } from '../common/types.js';
+import type { ServerInfo } from '../common/manifest.js';
 import { failure, pgClientFailure } from './failures.js';
-import { readServerInfo, withClient } from './pg-client.js';
-import { pgToolVersion } from './pg-tools.js';
+import { readServerInfo, withClient } from './postgres/pg-client.js';
+import { pgToolVersion } from './postgres/pg-tools.js';
 
 export interface WaitRequest {
   database: string;

@@ -1,4 +1,10 @@
-/** An error the CLI reports as one line and a non-zero exit code, without a stack trace. */
+/** Errors the CLI reports as one line and a non-zero exit code, without a stack trace. */
+import { InputError } from '../common/errors.js';
+import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
+import { cliHint } from './cli-surface.js';
+
+export { rootCauseMessage };
+
 export class CliError extends Error {
   override readonly name = 'CliError';
   constructor(
@@ -9,10 +15,6 @@ export class CliError extends Error {
   }
 }
 
-import { InputError } from '../common/errors.js';
-
-export { rootCauseMessage } from '../common/failure-message.js';
-
 /** Runs a validation the workflow would also run, so bad input fails here, before anything starts, as one CLI line. */
 export function checkInput<T>(validate: () => T): T {
   try {
@@ -21,4 +23,10 @@ export function checkInput<T>(validate: () => T): T {
     if (err instanceof InputError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/** A run that failed: `what` and its root cause in one line, plus what to type next when that is a flag. */
+export function failedRun(what: string, err: unknown, target?: string): CliError {
+  const hint = cliHint(rootCauseType(err), target);
+  return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`);
 }

@@ -1,29 +1,33 @@
 /**
- * The `pgkeeper` command line. Commands that talk to Temporal connect lazily, so `--help`
- * and `backups` work without a server.
+ * The `pgkeeper` command line: a thin layer over the client functions in client/. It talks to
+ * Temporal only (what the stores hold is asked of the worker), connects lazily so `--help` works
+ * without a server, and loads no workflow or worker code unless `pgkeeper worker` runs.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseRetentionSpec } from '../common/backup-input.js';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
-import { runWorker } from '../worker/run-worker.js';
+import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
+import { cliSurface } from './cli-surface.js';
 import { backupCommand, type BackupCommandOptions } from './commands/backup.js';
 import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cluster.js';
+import { backupsCommand } from './commands/backups.js';
+import { drillCommand } from './commands/drill.js';
+import { historyCommand } from './commands/history.js';
 import { pruneCommand } from './commands/prune.js';
+import { restoreCommand, type RestoreCommandOptions } from './commands/restore.js';
 import { scheduleCommand } from './commands/schedule.js';
 import { setupCommand } from './commands/setup.js';
-import { historyCommand } from './commands/history.js';
 import { statusCommand } from './commands/status.js';
-import { drillCommand } from './commands/drill.js';
-import { parseRetentionSpec } from '../common/backup-input.js';
-import { validateDatabaseName } from '../common/names.js';
-import { backupsCommand } from './commands/backups.js';
-import { restoreCommand, type RestoreCommandOptions } from './commands/restore.js';
 import { connectClient } from './temporal.js';
 
+let queueOption: string | undefined;
+
+/** The environment, with `--queue` standing in for TASK_QUEUE. */
 function loadConfig(): Config {
   try {
-    return parseConfig(process.env, (p) => path.resolve(p));
+    return parseConfig({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) }, (p) => path.resolve(p));
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
@@ -43,14 +47,13 @@ function integer(min: number, max: number) {
 }
 
 const ENVIRONMENT_HELP = `
-Environment:
-  DB_HOST, DB_PORT, DB_USER, DB_PASSWORD   PostgreSQL server (password only from the environment or PGPASSFILE)
-  BACKUP_DIR                               where backups live (default .data/backups)
-  RETENTION_DAYS                           keep backups this many days (default 7; the newest is always kept)
+Environment (the CLI needs only Temporal; the worker owns PostgreSQL and the stores):
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE     Temporal server (default 127.0.0.1:7233, default)
-  TASK_QUEUE                               worker task queue, one per PostgreSQL server (default pgkeeper)
+  TASK_QUEUE                               the worker's task queue, one per PostgreSQL server (default pgkeeper; or --queue)
   TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
-  LOG_LEVEL                                trace, debug, info, warn, error (default info)`;
+  LOG_LEVEL                                trace, debug, info, warn, error (default info)
+Worker: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, BACKUP_DIR or BACKUP_STORE, BACKUP_COPIES,
+  RETENTION_DAYS, ENCRYPT_RECIPIENTS, AGE_IDENTITY_FILE, SCRATCH_DIR (README: Configuration).`;
 
 const RESTORE_HELP = `
 Examples:
@@ -62,26 +65,32 @@ From the Temporal UI: Start Workflow, task queue "pgkeeper" (TASK_QUEUE), workfl
 per-database id pgkeeper:<queue>:<target>), and one JSON object as input:
   {"backup": "latest", "database": "app", "target": "app_restored"}
   {"backup": "<backup id>", "target": "app", "mode": "replace", "confirm": "app", "jobs": 2}
-Optional fields: "noOwner": true, "noPrivileges": true.`;
+Optional fields: "noOwner": true, "noPrivileges": true, "globals": "latest", "store": "<store URL>".`;
 
 export function buildProgram(): Command {
   const program = new Command('pgkeeper')
     .description('PostgreSQL backup and restore as durable Temporal workflows')
-    .showHelpAfterError()
+    .hook('preAction', (command, action) => {
+      queueOption = action.opts<{ queue?: string }>().queue ?? command.opts<{ queue?: string }>().queue;
+    })
+    // A mistyped command: the suggestion and one line on where to look, not the whole help.
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(pgkeeper --help lists the commands; pgkeeper <command> --help their options)')
     .addHelpText('after', ENVIRONMENT_HELP);
 
   program
     .command('backup')
-    .description('back up one database, or --all of them plus roles (pg_dump -Fc, SHA-256, verification, retention)')
+    .description('back up one database, or --all of them plus roles: pg_dump streamed through zstd (and age) into the store, verified, copied, pruned')
     .argument('[database]', 'database to back up')
     .option('--all', 'every database on the server (templates excluded) and the globals (roles, tablespaces)')
     .option('--include <names>', 'with --all: only these, comma-separated, * allowed', list)
     .option('--exclude <names>', 'with --all: not these, comma-separated, * allowed', list)
     .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))
-    .option('-z, --compress-level <0-9>', 'pg_dump gzip level: 1 is fastest (default), 9 smallest', integer(0, 9))
+    .option('--compression <kind:level>', 'zstd:N (default zstd:1, on the stream), gzip:N (pg_dump\'s own: a plain pg_restore archive) or none')
+    .addOption(new Option('-z, --compress-level <0-9>', 'older form of --compression gzip:N').argParser(integer(0, 9)).hideHelp())
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only, faster')
     .option('-w, --wait', 'wait for the backup, showing progress, and print the result')
-    .addHelpText('after', '\nExamples:\n  pgkeeper backup app --wait\n  pgkeeper backup --all --exclude scratch --wait')
+    .addHelpText('after', '\nExamples:\n  pgkeeper backup app --wait\n  pgkeeper backup app --compression gzip:6 --wait\n  pgkeeper backup --all --exclude scratch --wait')
     .action(async (database: string | undefined, options: BackupCommandOptions & ClusterCommandOptions & { all?: boolean }) => {
       const config = loadConfig();
       if (options.all === (database !== undefined)) throw new CliError('give one database to back up, or --all');
@@ -92,15 +101,16 @@ export function buildProgram(): Command {
   program
     .command('restore')
     .description('restore a backup into a staging database, validate it, then swap it in; the live database is never dropped')
-    .argument('<backup>', 'a backup id (see `pgkeeper backups`), "latest" (with --database), or the path of an archive inside BACKUP_DIR')
+    .argument('<backup>', 'a backup id (see `pgkeeper backups`), "latest" (with --database), or the key of an archive in a store')
     .requiredOption('-t, --target <database>', 'database to restore into (must not exist, unless --replace)')
     .option('-d, --database <database>', 'whose newest backup "latest" means')
     .option('--replace', 'replace an existing target; the previous database is kept as <target>_pre_restore_<time>')
     .option('--confirm <database>', 'with --replace: the target name again')
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (default 2)', integer(1, 64))
-    .option('--no-owner', 'do not restore ownership: objects belong to DB_USER')
-    .option('--no-privileges', 'do not restore GRANT/REVOKE')
+    .option('--no-owner', 'do not restore ownership: objects (and the database) belong to DB_USER')
+    .option('--no-privileges', 'do not restore GRANT/REVOKE (on objects and the database)')
     .option('--globals <id>', 'first create missing roles and tablespaces from a globals backup ("latest" or its id)')
+    .option('--store <url>', 'read the backup from this store (default: the first that has it intact)')
     .option('-w, --wait', 'wait for the restore, showing progress, and print the result')
     .addHelpText('after', RESTORE_HELP)
     .action(async (backup: string, options: RestoreCommandOptions) => {
@@ -110,25 +120,26 @@ export function buildProgram(): Command {
 
   program
     .command('backups')
-    .description('list complete backups (those with a manifest), newest first')
+    .description('list backups in every store, newest first; damaged ones are marked DAMAGED with the reason')
     .argument('[database]', 'only this database')
-    .option('--json', 'print the manifests as JSON')
+    .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
-      await backupsCommand(loadConfig(), database, options);
+      const config = loadConfig();
+      await backupsCommand(await connectClient(config), config, database, options);
     });
 
   program.addCommand(scheduleCommand({ config: loadConfig, connect: connectClient, integer }));
 
   program
     .command('prune')
-    .description('apply retention to a database\'s backups now; the plan says what is kept and why')
+    .description('apply retention to a database\'s backups now, on every store; the plan says what is kept and why')
     .argument('<database>')
     .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4 (default: maxAgeDays=RETENTION_DAYS)')
     .option('--dry-run', 'print the plan, delete nothing')
     .action(async (database: string, options: { retention?: string; dryRun?: boolean }) => {
       const config = loadConfig();
       checkInput(() => validateDatabaseName(database));
-      const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!));
+      const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!, cliSurface));
       await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
     });
 
@@ -145,7 +156,7 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per database: last run, last good backup, last proven restore, next run, stale; exit code 3 when any is stale')
+    .description('per database: last run, last good backup, damaged backups, last proven restore, next run; exit code 3 when any needs attention')
     .argument('[database]')
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
@@ -157,8 +168,10 @@ export function buildProgram(): Command {
     .command('drill')
     .description('prove the newest backup of a database restores: restore into a scratch database, validate, drop, record the proof')
     .argument('<database>')
+    .option('--store <url>', 'drill the copy in this store')
+    .option('-j, --jobs <n>', 'parallel pg_restore jobs (default 2)', integer(1, 64))
     .option('-w, --wait', 'wait and print the proof')
-    .action(async (database: string, options: { wait?: boolean }) => {
+    .action(async (database: string, options: { wait?: boolean; store?: string; jobs?: number }) => {
       const config = loadConfig();
       await drillCommand(await connectClient(config), config, database, options);
     });
@@ -173,11 +186,19 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a worker: executes pgkeeper workflows and the pg tools for TASK_QUEUE')
+    .description('run a worker: executes pgkeeper workflows and the pg tools for TASK_QUEUE (--queue)')
     .action(async () => {
+      if (queueOption) process.env.TASK_QUEUE = queueOption;
+      const { runWorker } = await import('../worker/run-worker.js');
       await runWorker();
     });
 
+  // Every command takes --queue, wherever it is typed: it picks the PostgreSQL server (one worker and queue each).
+  const withQueue = (command: Command): void => {
+    command.option('-q, --queue <name>', 'the worker\'s task queue, i.e. which PostgreSQL server (default: TASK_QUEUE, else pgkeeper)');
+    command.commands.forEach(withQueue);
+  };
+  withQueue(program);
   return program;
 }
 

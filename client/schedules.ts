@@ -10,7 +10,6 @@ import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import type { RetentionPolicy } from '../common/retention-plan.js';
-import { backupCluster, backupDatabase, restoreDrill } from '../workflows/index.js';
 
 export const DEFAULT_CRON = '0 2 * * *';
 /** A run missed while Temporal was down still happens if the server is back within this window. */
@@ -28,6 +27,7 @@ export interface ScheduleSettings {
   timezone?: string;
   jitter?: string;
   retention?: RetentionPolicy;
+  compression?: string;
   compressLevel?: number;
   verify?: 'full' | 'toc';
   note?: string;
@@ -55,17 +55,18 @@ export function scheduleSpec(settings: ScheduleSettings, defaultCron = DEFAULT_C
 
 function scheduleAction(config: Config, target: ScheduleTarget, settings: ScheduleSettings): ScheduleOptions['action'] {
   const shared = {
+    ...(settings.compression !== undefined ? { compression: settings.compression } : {}),
     ...(settings.compressLevel !== undefined ? { compressLevel: settings.compressLevel } : {}),
     ...(settings.verify !== undefined ? { verify: settings.verify } : {}),
     ...(settings.retention ? { retention: settings.retention } : {}),
   };
   const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
   if (!('all' in target) && target.drill) {
-    return { ...base, workflowType: restoreDrill, args: [{ database: target.database }], workflowId: `pgkeeper-scheduled-drill:${config.temporal.taskQueue}:${target.database}` };
+    return { ...base, workflowType: 'restoreDrill', args: [{ database: target.database }], workflowId: `pgkeeper-scheduled-drill:${config.temporal.taskQueue}:${target.database}` };
   }
   return 'all' in target
-    ? { ...base, workflowType: backupCluster, args: [shared], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:all` }
-    : { ...base, workflowType: backupDatabase, args: [{ database: target.database, ...shared }], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:${target.database}` };
+    ? { ...base, workflowType: 'backupCluster', args: [shared], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:all` }
+    : { ...base, workflowType: 'backupDatabase', args: [{ database: target.database, ...shared }], workflowId: `pgkeeper-scheduled:${config.temporal.taskQueue}:${target.database}` };
 }
 
 export async function createSchedule(client: Client, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<ScheduleHandle> {
@@ -86,17 +87,29 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
       settings.cron || settings.every
         ? { ...scheduleSpec({ cron: settings.cron, every: settings.every, timezone: settings.timezone ?? previous.spec.timezone }), jitter: settings.jitter ?? previous.spec.jitter }
         : { ...previous.spec, ...(settings.timezone ? { timezone: settings.timezone } : {}), ...(settings.jitter ? { jitter: settings.jitter } : {}) };
-    const actionChanged = settings.retention !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
+    const actionChanged = settings.retention !== undefined || settings.compression !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
     const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
     const action = actionChanged
       ? scheduleAction(config, target, {
-          compressLevel: settings.compressLevel ?? (previousInput.compressLevel as number | undefined),
+          // A new compression replaces the older compressLevel form, never sits beside it.
+          ...(settings.compression !== undefined || settings.compressLevel !== undefined
+            ? { compression: settings.compression, compressLevel: settings.compressLevel }
+            : { compression: previousInput.compression as string | undefined, compressLevel: previousInput.compressLevel as number | undefined }),
           retention: settings.retention ?? (previousInput.retention as RetentionPolicy | undefined),
           verify: settings.verify ?? (previousInput.verify as ScheduleSettings['verify']),
         })
       : previous.action;
     return { ...previous, spec, action } as typeof previous;
   });
+}
+
+/** The target a pgkeeper schedule id names on `queue`, or undefined when the id is not one of this queue's. */
+export function scheduleTargetOf(id: string, queue: string): ScheduleTarget | undefined {
+  if (id === `pgkeeper-cluster:${queue}`) return { all: true };
+  for (const [prefix, drill] of [[`pgkeeper-backup:${queue}:`, false], [`pgkeeper-drill:${queue}:`, true]] as const) {
+    if (id.startsWith(prefix)) return { database: id.slice(prefix.length), drill };
+  }
+  return undefined;
 }
 
 export function scheduleHandle(client: Client, config: Config, target: ScheduleTarget): ScheduleHandle {

@@ -1,30 +1,39 @@
 /** Starting pgkeeper workflows under fixed workflow ids, so Temporal refuses a second one while one runs. */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+  type Workflow,
+  type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { CliError } from './cli-error.js';
 import { workflowUrl } from './temporal.js';
 
-type Handle<I, R> = WorkflowHandleWithFirstExecutionRunId<(input: I) => Promise<R>>;
-
-/** Starts `workflow` under `workflowId`; if a run holds that id, fails with `busy` and the run's UI link. */
-export async function startExclusive<I, R>(
+/**
+ * Starts workflow type `type` under `workflowId`; if a run holds that id, fails with `busy` and the
+ * run's UI link. Workflows are named by type (a string): the CLI never loads workflow code.
+ */
+export async function startExclusive<W extends Workflow>(
   client: Client,
   config: Config,
-  workflow: (input: I) => Promise<R>,
-  input: I,
+  type: string,
+  input: Parameters<W>[0],
   workflowId: string,
   busy: string,
-): Promise<Handle<I, R>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
   try {
-    return await client.workflow.start(workflow, {
+    return await client.workflow.start<W>(type, {
       args: [input],
       taskQueue: config.temporal.taskQueue,
       workflowId,
       // Temporal refuses a second start under the same id while one runs.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    });
+    } as unknown as WorkflowStartOptions<W>);
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliError(`${busy} (${workflowId}); nothing was started. Wait for it, or see ${workflowUrl(config, workflowId)}`);
     throw err;
@@ -32,9 +41,9 @@ export async function startExclusive<I, R>(
 }
 
 /** One operation per database: the database's fixed workflow id. */
-export function startOnDatabase<I, R>(client: Client, config: Config, workflow: (input: I) => Promise<R>, input: I, database: string): Promise<Handle<I, R>> {
+export function startOnDatabase<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0], database: string) {
   const workflowId = databaseWorkflowId(config.temporal.taskQueue, database);
-  return startExclusive(client, config, workflow, input, workflowId, `another pgkeeper operation on database "${database}" is running`);
+  return startExclusive<W>(client, config, type, input, workflowId, `another pgkeeper operation on database "${database}" is running`);
 }
 
 /** Tells the user what started and where to watch it. */

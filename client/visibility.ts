@@ -13,6 +13,8 @@ export interface RunRecord {
   backupId: string | undefined;
   startTime: Date;
   closeTime: Date | undefined;
+  /** The run that started this one (UI/schedule hand-off, or a cluster backup). */
+  parentWorkflowId: string | undefined;
 }
 
 const OPERATIONS: Operation[] = ['backup', 'restore', 'cluster', 'retention', 'drill'];
@@ -35,6 +37,7 @@ function toRecord(info: WorkflowExecutionInfo): RunRecord {
     backupId: sa.get(PGK_BACKUP_ID),
     startTime: info.startTime,
     closeTime: info.closeTime,
+    parentWorkflowId: info.parentExecution?.workflowId ?? undefined,
   };
 }
 
@@ -49,12 +52,20 @@ export function runsQuery(config: Config, filter: { database?: string; operation
   return parts.join(' AND ');
 }
 
-/** Newest first, at most `limit`. */
+/**
+ * Newest first, at most `limit`. A run started from the UI or a schedule and the lock holder it
+ * handed its work to carry the same attributes: they are one operation, shown once (as the run
+ * that was started).
+ */
 export async function listRuns(client: Client, config: Config, filter: Parameters<typeof runsQuery>[1], limit: number): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
-  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: Math.min(limit, 100) })) {
+  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: Math.min(limit + 10, 100) })) {
     runs.push(toRecord(info));
-    if (runs.length >= limit) break;
+    if (runs.length >= limit + 10) break;
   }
-  return runs.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  const handedOff = (r: RunRecord) => runs.some((p) => p.workflowId === r.parentWorkflowId && p.operation === r.operation && p.database === r.database);
+  return runs
+    .filter((r) => !handedOff(r))
+    .sort((a, b) => b.startTime.getTime() - a.startTime.getTime())
+    .slice(0, limit);
 }

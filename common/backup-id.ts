@@ -1,29 +1,20 @@
 /**
- * Backup ids and file names on disk:
- *   $BACKUP_DIR/<database>/<database>-<yyyymmddThhmmssZ>-<8 hex>.dump (+ .dump.sha256, .manifest.json)
- * A file still being written ends in `.partial` and is never listed, restored or counted.
+ * Backup ids: `<database>-<yyyymmddThhmmssZ>-<8 hex>`. The time in the id orders backups even when
+ * a manifest cannot be read (a damaged backup is still listed, at its place).
  */
 import { InputError } from './errors.js';
+import { quoteInput } from './input-fields.js';
 import { validateDatabaseName } from './names.js';
 
 const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const BACKUP_ID = /^(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
-
-export const PARTIAL_SUFFIX = '.partial';
-
-export interface BackupFileNames {
-  dump: string;
-  checksum: string;
-  manifest: string;
-  drillProof: string;
-}
 
 export function formatUtcStamp(epochMs: number): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-24T13:48:32.123Z
   return iso.slice(0, 19).replace(/[-:]/g, '') + 'Z';
 }
 
-function parseUtcStamp(stamp: string): number | undefined {
+export function parseUtcStamp(stamp: string): number | undefined {
   const m = STAMP.exec(stamp);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
@@ -54,18 +45,9 @@ export function parseBackupId(id: unknown): ParsedBackupId {
   const createdAtMs = m ? parseUtcStamp(m[2]!) : undefined;
   if (!m || createdAtMs === undefined) {
     throw new InputError(
-      `backup id "${id}" is not of the form <database>-<yyyymmddThhmmssZ>-<8 hex digits>; list ids with \`pgkeeper backups\``,
+      `backup id ${quoteInput(id)} is not of the form <database>-<yyyymmddThhmmssZ>-<8 hex digits>; list ids with \`pgkeeper backups\``,
     );
   }
   const database = validateDatabaseName(m[1], 'database part of the backup id');
   return { id, database, createdAtMs };
-}
-
-export function backupFileNames(id: string): BackupFileNames {
-  return {
-    dump: `${id}.dump`,
-    checksum: `${id}.dump.sha256`,
-    manifest: `${id}.manifest.json`,
-    drillProof: `${id}.drill.json`,
-  };
 }

@@ -1,15 +1,36 @@
 /** Validation and defaults of backupDatabase input; shared by the workflow and the CLI. */
 import { InputError } from './errors.js';
+import { parseCompression, type Compression } from './filters.js';
+import { checkFields, jsonSurface, quoteInput, type InputSurface } from './input-fields.js';
 import { validateDatabaseName } from './names.js';
 import type { RetentionPolicy } from './retention-plan.js';
-import type { BackupInput } from './types.js';
 
-const DEFAULT_COMPRESS_LEVEL = 1;
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 600;
+
+export interface BackupInput {
+  /** Name of the database to back up. */
+  database: string;
+  /** "zstd:N" (default zstd:1, on the stream), "gzip:N" (pg_dump's own) or "none". */
+  compression?: string;
+  /** Before `compression` existed: pg_dump's gzip level 0-9. Still accepted (schedules made earlier carry it). */
+  compressLevel?: number;
+  /** How long to wait for the server to accept connections. Default 600 s. */
+  waitTimeoutSeconds?: number;
+  /** Retention applied after a successful backup. Default: maxAgeDays = the worker's RETENTION_DAYS. */
+  retention?: RetentionPolicy;
+  /**
+   * "full" (default): every block of the archive is read back by pg_restore while it is written.
+   * "toc": only the table of contents is read; faster, but a bad data block is found only at
+   * restore time (the checksum still guards against later damage).
+   */
+  verify?: 'full' | 'toc';
+}
+
+export const BACKUP_FIELDS = ['database', 'compression', 'compressLevel', 'waitTimeoutSeconds', 'retention', 'verify'] as const;
 
 export interface NormalizedBackupInput {
   database: string;
-  compressLevel: number;
+  compression: Compression;
   waitTimeoutSeconds: number;
   retention: RetentionPolicy | undefined;
   verify: 'full' | 'toc';
@@ -17,63 +38,65 @@ export interface NormalizedBackupInput {
 
 function wholeNumber(value: unknown, field: string, min: number, max: number, hint: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InputError(`${field} must be a whole number from ${min} to ${max} (${hint}); got ${JSON.stringify(value)}`);
+    throw new InputError(`${field} must be a whole number from ${min} to ${max} (${hint}); got ${quoteInput(value)}`);
   }
   return value;
 }
 
-export function validateVerify(verify: unknown): 'full' | 'toc' {
+export function validateVerify(verify: unknown, surface: InputSurface = jsonSurface): 'full' | 'toc' {
   if (verify === undefined) return 'full';
   if (verify !== 'full' && verify !== 'toc') {
-    throw new InputError(`verify must be "full" (read every block back) or "toc" (table of contents only); got ${JSON.stringify(verify)}`);
+    throw new InputError(`${surface.field('verify')} must be "full" (read every block back) or "toc" (table of contents only); got ${quoteInput(verify)}`);
   }
   return verify;
 }
 
 const RETENTION_RULES = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'maxAgeDays'] as const;
 
-export function validateRetentionPolicy(policy: unknown): RetentionPolicy {
+export function validateRetentionPolicy(policy: unknown, surface: InputSurface = jsonSurface): RetentionPolicy {
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
-    throw new InputError(`retention must be an object such as {"maxAgeDays": 7} or {"keepDaily": 7, "keepWeekly": 4}`);
+    throw new InputError(`${surface.field('retention')} must be an object such as {"maxAgeDays": 7} or {"keepDaily": 7, "keepWeekly": 4}; got ${quoteInput(policy)}`);
   }
+  checkFields(policy, RETENTION_RULES, 'retention', '{"keepDaily": 7}', surface);
   const result: RetentionPolicy = {};
   for (const [key, value] of Object.entries(policy)) {
-    if (!(RETENTION_RULES as readonly string[]).includes(key)) {
-      throw new InputError(`retention.${key} is not a retention rule; use ${RETENTION_RULES.join(', ')}`);
-    }
     result[key as (typeof RETENTION_RULES)[number]] = wholeNumber(value, `retention.${key}`, 0, 100_000, 'a count or a number of days');
   }
   return result;
 }
 
-export function normalizeBackupInput(input: BackupInput | undefined): NormalizedBackupInput {
-  if (typeof input !== 'object' || input === null) {
-    throw new InputError('backupDatabase takes one object, e.g. {"database": "app"}');
+/** `compression`, or the older `compressLevel` (pg_dump's gzip level), never both. */
+export function compressionOf(input: { compression?: unknown; compressLevel?: unknown }, surface: InputSurface): Compression {
+  if (input.compressLevel === undefined) return parseCompression(input.compression, surface);
+  if (input.compression !== undefined) {
+    throw new InputError(`give ${surface.field('compression')} or ${surface.field('compressLevel')} (the older gzip level), not both`);
   }
+  return { kind: 'gzip', level: wholeNumber(input.compressLevel, surface.field('compressLevel'), 0, 9, 'pg_dump -Z: 0 none, 1 fastest, 9 smallest') };
+}
+
+export function normalizeBackupInput(input: unknown, surface: InputSurface = jsonSurface): NormalizedBackupInput {
+  const value = checkFields(input, BACKUP_FIELDS, 'backupDatabase', '{"database": "app"}', surface) as Partial<BackupInput>;
   return {
-    database: validateDatabaseName(input.database),
-    compressLevel:
-      input.compressLevel === undefined
-        ? DEFAULT_COMPRESS_LEVEL
-        : wholeNumber(input.compressLevel, 'compressLevel', 0, 9, 'pg_dump -Z: 0 none, 1 fastest, 9 smallest'),
+    database: validateDatabaseName(value.database, surface.field('database')),
+    compression: compressionOf(value, surface),
     waitTimeoutSeconds:
-      input.waitTimeoutSeconds === undefined
+      value.waitTimeoutSeconds === undefined
         ? DEFAULT_WAIT_TIMEOUT_SECONDS
-        : wholeNumber(input.waitTimeoutSeconds, 'waitTimeoutSeconds', 1, 86_400, 'seconds to wait for the server'),
-    retention: input.retention === undefined ? undefined : validateRetentionPolicy(input.retention),
-    verify: validateVerify(input.verify),
+        : wholeNumber(value.waitTimeoutSeconds, surface.field('waitTimeoutSeconds'), 1, 86_400, 'seconds to wait for the server'),
+    retention: value.retention === undefined ? undefined : validateRetentionPolicy(value.retention, surface),
+    verify: validateVerify(value.verify, surface),
   };
 }
 
 /** `keepDaily=7,keepWeekly=4,maxAgeDays=90` (the CLI's --retention) -> a validated policy. */
-export function parseRetentionSpec(spec: string): RetentionPolicy {
+export function parseRetentionSpec(spec: string, surface: InputSurface = jsonSurface): RetentionPolicy {
   const policy: Record<string, number> = {};
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, value] = part.split('=');
     if (!key || value === undefined || value.trim() === '' || Number.isNaN(Number(value))) {
-      throw new InputError(`retention "${part}" is not rule=number; write e.g. keepDaily=7,keepWeekly=4,keepMonthly=12,maxAgeDays=90`);
+      throw new InputError(`${surface.field('retention')} ${quoteInput(part)} is not rule=number; write e.g. keepDaily=7,keepWeekly=4,keepMonthly=12,maxAgeDays=90`);
     }
     policy[key.trim()] = Number(value);
   }
-  return validateRetentionPolicy(policy);
+  return validateRetentionPolicy(policy, surface);
 }

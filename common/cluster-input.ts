@@ -1,6 +1,8 @@
 /** Input of backupCluster: which databases, how many at once, and what each backup gets. */
-import { normalizeBackupInput } from './backup-input.js';
+import { compressionOf, validateRetentionPolicy, validateVerify } from './backup-input.js';
 import { InputError } from './errors.js';
+import { formatCompression } from './filters.js';
+import { checkFields, jsonSurface, quoteInput, type InputSurface } from './input-fields.js';
 import type { RetentionPolicy } from './retention-plan.js';
 
 export interface ClusterInput {
@@ -10,16 +12,22 @@ export interface ClusterInput {
   exclude?: string[];
   /** Databases backed up at the same time. Default 2. */
   concurrency?: number;
+  /** As backupDatabase's: "zstd:N", "gzip:N", "none". */
+  compression?: string;
+  /** The older form of compression: pg_dump's gzip level. */
   compressLevel?: number;
   retention?: RetentionPolicy;
   verify?: 'full' | 'toc';
 }
 
+const CLUSTER_FIELDS = ['include', 'exclude', 'concurrency', 'compression', 'compressLevel', 'retention', 'verify'] as const;
+
 export interface NormalizedClusterInput {
   include: string[];
   exclude: string[];
   concurrency: number;
-  compressLevel: number | undefined;
+  /** Passed on to each database's backup; undefined: its default. */
+  compression: string | undefined;
   retention: RetentionPolicy | undefined;
   verify: 'full' | 'toc';
 }
@@ -27,27 +35,25 @@ export interface NormalizedClusterInput {
 function patterns(value: unknown, field: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((p) => typeof p !== 'string' || p === '')) {
-    throw new InputError(`${field} must be a list of database names or * patterns, e.g. ["app", "reports_*"]`);
+    throw new InputError(`${field} must be a list of database names or * patterns, e.g. ["app", "reports_*"]; got ${quoteInput(value)}`);
   }
   return value as string[];
 }
 
-export function normalizeClusterInput(input: ClusterInput | undefined): NormalizedClusterInput {
-  const value = input ?? {};
-  if (typeof value !== 'object' || value === null) throw new InputError('backupCluster takes one object, e.g. {"exclude": ["scratch"]}');
+export function normalizeClusterInput(input: unknown = {}, surface: InputSurface = jsonSurface): NormalizedClusterInput {
+  const value = checkFields(input ?? {}, CLUSTER_FIELDS, 'backupCluster', '{"exclude": ["scratch"]}', surface) as ClusterInput;
   const concurrency = value.concurrency ?? 2;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
-    throw new InputError(`concurrency must be a whole number from 1 to 16; got ${JSON.stringify(value.concurrency)}`);
+    throw new InputError(`${surface.field('concurrency')} must be a whole number from 1 to 16; got ${quoteInput(value.concurrency)}`);
   }
-  // compressLevel and retention are checked the way each database's backup will check them.
-  const shared = normalizeBackupInput({ database: 'x', compressLevel: value.compressLevel, retention: value.retention, verify: value.verify });
+  const compressed = value.compression === undefined && value.compressLevel === undefined ? undefined : compressionOf(value, surface);
   return {
-    include: patterns(value.include, 'include'),
-    exclude: patterns(value.exclude, 'exclude'),
+    include: patterns(value.include, surface.field('include')),
+    exclude: patterns(value.exclude, surface.field('exclude')),
     concurrency,
-    compressLevel: value.compressLevel === undefined ? undefined : shared.compressLevel,
-    retention: shared.retention,
-    verify: shared.verify,
+    compression: compressed && formatCompression(compressed),
+    retention: value.retention === undefined ? undefined : validateRetentionPolicy(value.retention, surface),
+    verify: validateVerify(value.verify, surface),
   };
 }
 

@@ -4,6 +4,10 @@
  * The variable names of the original backup.sh/restore.sh (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD) are kept.
  */
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { parseStoreUrl, type StoreSpec } from './store-url.js';
+
+export { ConfigError };
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -22,7 +26,12 @@ const envSchema = z.object({
   DB_PORT: port('DB_PORT').default(5432),
   DB_USER: nonEmpty('DB_USER', 'postgres').default('postgres'),
   DB_PASSWORD: z.string().optional(),
-  BACKUP_DIR: nonEmpty('BACKUP_DIR', '/var/backups/pgkeeper').default('.data/backups'),
+  BACKUP_DIR: nonEmpty('BACKUP_DIR', '/var/backups/pgkeeper').optional(),
+  BACKUP_STORE: nonEmpty('BACKUP_STORE', 's3://bucket/prefix or file:///var/backups/pgkeeper').optional(),
+  BACKUP_COPIES: z.string().optional(),
+  SCRATCH_DIR: nonEmpty('SCRATCH_DIR', '/var/tmp').optional(),
+  ENCRYPT_RECIPIENTS: z.string().optional(),
+  AGE_IDENTITY_FILE: nonEmpty('AGE_IDENTITY_FILE', '/etc/pgkeeper/age-identity.txt').optional(),
   RETENTION_DAYS: z.coerce
     .number({ error: 'RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 7)' })
     .int({ error: 'RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 7)' })
@@ -49,9 +58,16 @@ const envSchema = z.object({
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** age recipients (public keys) named in the environment, or the file that lists them (read by the worker at start). */
+export type RecipientsSetting = { keys: string[] } | { file: string };
+
 export interface Config {
   db: { host: string; port: number; user: string; password: string | undefined };
-  backupDir: string;
+  /** Where backups are written (BACKUP_STORE, or BACKUP_DIR as a local store), and the further stores that get verified copies. */
+  stores: { primary: StoreSpec; copies: StoreSpec[] };
+  /** Where a restore puts the archive for pg_restore -j (a seekable file); undefined: the OS temp directory. */
+  scratchDir: string | undefined;
+  encryption: { recipients: RecipientsSetting | undefined; identityFile: string | undefined };
   retentionDays: number;
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   logLevel: LogLevel;
@@ -61,14 +77,43 @@ export interface Config {
   metricsAddress: string | undefined;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+const DEFAULT_BACKUP_DIR = '.data/backups';
+/** age's X25519 recipients: "age1" and 58 bech32 characters. */
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
+function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COPIES?: string }, resolvePath: (p: string) => string): Config['stores'] {
+  if (e.BACKUP_DIR !== undefined && e.BACKUP_STORE !== undefined) {
+    throw new ConfigError('invalid configuration: set BACKUP_STORE or BACKUP_DIR, not both (BACKUP_DIR=/x is the same as BACKUP_STORE=file:///x)');
+  }
+  const primary = e.BACKUP_STORE !== undefined ? parseStoreUrl(e.BACKUP_STORE, 'BACKUP_STORE', resolvePath) : parseStoreUrl(e.BACKUP_DIR ?? DEFAULT_BACKUP_DIR, 'BACKUP_DIR', resolvePath);
+  const copies = (e.BACKUP_COPIES ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((url) => parseStoreUrl(url, 'BACKUP_COPIES', resolvePath));
+  const seen = new Set<string>();
+  for (const store of [primary, ...copies]) {
+    if (seen.has(store.url)) throw new ConfigError(`invalid configuration: store ${store.url} is named twice in BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES; each copy must go to another store`);
+    seen.add(store.url);
+  }
+  return { primary, copies };
+}
+
+function parseRecipients(value: string | undefined, resolvePath: (p: string) => string): RecipientsSetting | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const tokens = value.split(/[\s,]+/).filter(Boolean);
+  if (tokens.every((t) => t.startsWith('age1'))) {
+    const bad = tokens.find((t) => !AGE_RECIPIENT.test(t));
+    if (bad) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS: "${bad.slice(0, 20)}…" is not an age public key (age1 followed by 58 characters, as age-keygen prints)`);
+    return { keys: tokens };
+  }
+  if (tokens.length === 1) return { file: resolvePath(tokens[0]!) };
+  throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS must be age public keys (age1…, separated by commas or spaces) or the path of a file listing them');
 }
 
 /**
  * Validates the environment. Throws a ConfigError whose message is one line naming the variable,
  * what it expects and what it got (never the value of DB_PASSWORD).
- * `resolvePath` makes BACKUP_DIR absolute; it is injected because this module has no Node imports.
+ * `resolvePath` makes paths absolute; it is injected because this module has no Node imports.
  */
 export function parseConfig(
   env: Record<string, string | undefined>,
@@ -87,7 +132,12 @@ export function parseConfig(
   const e = parsed.data;
   return {
     db: { host: e.DB_HOST, port: e.DB_PORT, user: e.DB_USER, password: e.DB_PASSWORD },
-    backupDir: resolvePath(e.BACKUP_DIR),
+    stores: parseStores(e, resolvePath),
+    scratchDir: e.SCRATCH_DIR === undefined ? undefined : resolvePath(e.SCRATCH_DIR),
+    encryption: {
+      recipients: parseRecipients(e.ENCRYPT_RECIPIENTS, resolvePath),
+      identityFile: e.AGE_IDENTITY_FILE === undefined ? undefined : resolvePath(e.AGE_IDENTITY_FILE),
+    },
     retentionDays: e.RETENTION_DAYS,
     temporal: {
       address: e.TEMPORAL_ADDRESS,

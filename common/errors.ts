@@ -24,6 +24,26 @@ export const FailureType = {
   PgToolFailed: 'PgToolFailed',
   /** A pg tool killed by a signal we did not send (the OOM killer, an operator): says nothing about the archive. */
   PgToolKilled: 'PgToolKilled',
+  /** zstd, age or a pg tool is not installed on the worker. */
+  ToolMissing: 'ToolMissing',
+  /** The newest backup (or the one asked for) exists but is damaged: unreadable manifest, missing or wrong-sized archive. */
+  BackupDamaged: 'BackupDamaged',
+  /** The archive's header names another database than the one claimed for it. */
+  WrongDatabase: 'WrongDatabase',
+  /** The backup is encrypted and this worker holds no matching age identity. */
+  IdentityMissing: 'IdentityMissing',
+  /** The manifest's filter chain names a filter this pgkeeper does not know. */
+  UnknownFilter: 'UnknownFilter',
+  /** The server cannot create a database with the backup's encoding or locale. */
+  LocaleUnavailable: 'LocaleUnavailable',
+  /** Credentials refused by the store. */
+  StoreAccessDenied: 'StoreAccessDenied',
+  /** The store's bucket or directory does not exist. */
+  StoreMissing: 'StoreMissing',
+  /** The store did not answer (down, timed out, 5xx): retried. */
+  StoreUnavailable: 'StoreUnavailable',
+  /** Another pgkeeper operation holds the database. */
+  DatabaseBusy: 'DatabaseBusy',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -42,6 +62,15 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.RolesMissing,
   FailureType.RestoreFailed,
   FailureType.ValidationFailed,
+  FailureType.ToolMissing,
+  FailureType.BackupDamaged,
+  FailureType.WrongDatabase,
+  FailureType.IdentityMissing,
+  FailureType.UnknownFilter,
+  FailureType.LocaleUnavailable,
+  FailureType.StoreAccessDenied,
+  FailureType.StoreMissing,
+  FailureType.DatabaseBusy,
 ];
 
 /** Bad input: thrown by validators; workflows turn it into a non-retryable failure. */

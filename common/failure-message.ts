@@ -1,10 +1,45 @@
-/** The most specific message in a Temporal failure chain (workflow -> child -> activity -> application failure). */
-export function rootCauseMessage(err: unknown): string {
-  let current = err as { message?: string; cause?: unknown } | undefined;
-  let message = String(err);
+/** The root of a Temporal failure chain (workflow -> child -> activity -> application failure): what a person must read first. */
+
+interface Chained {
+  message?: string;
+  cause?: unknown;
+  type?: string | null;
+  details?: unknown[] | null;
+}
+
+function deepest(err: unknown): Chained | undefined {
+  let current = err as Chained | undefined;
+  let found: Chained | undefined;
   while (current) {
-    if (current.message) message = current.message;
-    current = current.cause as typeof current;
+    if (current.message) found = current;
+    current = current.cause as Chained | undefined;
   }
-  return message;
+  return found;
+}
+
+/** The most specific message in the chain. */
+export function rootCauseMessage(err: unknown): string {
+  return deepest(err)?.message ?? String(err);
+}
+
+/** The type of the most specific application failure in the chain (e.g. "ChecksumMismatch"). */
+export function rootCauseType(err: unknown): string | undefined {
+  let current = err as Chained | undefined;
+  let type: string | undefined;
+  while (current) {
+    if (current.type) type = current.type;
+    current = current.cause as Chained | undefined;
+  }
+  return type;
+}
+
+/** The details of the deepest failure that carries any (a cluster backup's per-database outcomes). */
+export function rootCauseDetails(err: unknown): unknown[] | undefined {
+  let current = err as Chained | undefined;
+  let details: unknown[] | undefined;
+  while (current) {
+    if (current.details?.length) details = current.details;
+    current = current.cause as Chained | undefined;
+  }
+  return details;
 }

@@ -3,6 +3,7 @@
  * Pure functions, no Node imports: used by workflows, activities and the CLI alike.
  */
 import { InputError } from './errors.js';
+import { quoteInput } from './input-fields.js';
 
 /** PostgreSQL truncates identifiers longer than NAMEDATALEN - 1 bytes; we refuse them instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -25,7 +26,7 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
   const bytes = utf8Length(name);
   if (bytes > limit) {
     throw new InputError(
-      `${field} "${name}" is ${bytes} bytes; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes` +
+      `${field} ${quoteInput(name)} is ${bytes} bytes; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes` +
         (reserveBytes > 0 ? ` and pgkeeper needs ${reserveBytes} of them for its own suffix, so use at most ${limit}` : ''),
     );
   }
@@ -35,13 +36,13 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
   }
   // The name is a directory under BACKUP_DIR: it must not be a path.
   if (name.includes('/') || name.includes('\\')) {
-    throw new InputError(`${field} "${name}" contains a slash; a database name cannot contain "/" or "\\"`);
+    throw new InputError(`${field} ${quoteInput(name)} contains a slash; a database name cannot contain "/" or "\\"`);
   }
   if (name.startsWith('.')) {
-    throw new InputError(`${field} "${name}" starts with a dot; pgkeeper refuses such names because they would be hidden or relative paths on disk`);
+    throw new InputError(`${field} ${quoteInput(name)} starts with a dot; pgkeeper refuses such names because they would be hidden or relative paths on disk`);
   }
   if (name !== name.trim()) {
-    throw new InputError(`${field} "${name}" starts or ends with white space; remove it`);
+    throw new InputError(`${field} ${quoteInput(name)} starts or ends with white space; remove it`);
   }
   return name;
 }

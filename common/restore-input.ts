@@ -5,12 +5,13 @@
 import { shortId } from './backup-id.js';
 import { InputError } from './errors.js';
 import { validateGlobalsId } from './globals.js';
+import { checkFields, jsonSurface, quoteInput, type InputSurface } from './input-fields.js';
 import { utf8Length, validateDatabaseName } from './names.js';
 
 export type RestoreMode = 'create' | 'replace';
 
 export interface RestoreInput {
-  /** A backup id, "latest" (with `database`), or the path of an archive inside BACKUP_DIR. */
+  /** A backup id, "latest" (with `database`), or the key of an archive in a store (a path inside BACKUP_DIR for a local store). */
   backup: string;
   /** Whose newest backup "latest" means. */
   database?: string;
@@ -27,7 +28,11 @@ export interface RestoreInput {
   noPrivileges?: boolean;
   /** First create the roles and tablespaces the server lacks from a globals backup: "latest" or its id. */
   globals?: string;
+  /** Read the backup from this store (its URL, as configured on the worker); default: the first store that has it intact. */
+  store?: string;
 }
+
+export const RESTORE_FIELDS = ['backup', 'database', 'target', 'mode', 'confirm', 'jobs', 'noOwner', 'noPrivileges', 'globals', 'store'] as const;
 
 export interface NormalizedRestoreInput {
   backup: string;
@@ -38,6 +43,7 @@ export interface NormalizedRestoreInput {
   noOwner: boolean;
   noPrivileges: boolean;
   globals: string | undefined;
+  store: string | undefined;
 }
 
 const DEFAULT_RESTORE_JOBS = 2;
@@ -58,12 +64,21 @@ export function keptName(target: string, epochMs: number): string {
   return `${target}_pre_restore_${stamp}`;
 }
 
-export function validateJobs(jobs: unknown): number {
+export function validateJobs(jobs: unknown, surface: InputSurface = jsonSurface): number {
   const value = jobs ?? DEFAULT_RESTORE_JOBS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {
-    throw new InputError(`jobs must be a whole number from 1 to 64 (parallel pg_restore jobs); got ${JSON.stringify(jobs)}`);
+    throw new InputError(`${surface.field('jobs')} must be a whole number from 1 to 64 (parallel pg_restore jobs); got ${quoteInput(jobs)}`);
   }
   return value;
+}
+
+/** The store a run should read from, when the input names one. */
+export function validateStoreField(store: unknown, surface: InputSurface = jsonSurface): string | undefined {
+  if (store === undefined) return undefined;
+  if (typeof store !== 'string' || store.trim() === '') {
+    throw new InputError(`${surface.field('store')} must be the URL of one of the worker's stores, e.g. "s3://backups/pg" (see \`pgkeeper backups\`); got ${quoteInput(store)}`);
+  }
+  return store;
 }
 
 const STAGING_SUFFIX_BYTES = utf8Length(stagingName('', '00000000'));
@@ -71,46 +86,47 @@ const KEPT_SUFFIX_BYTES = utf8Length(keptName('', 0));
 
 const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
 
-export function normalizeRestoreInput(input: RestoreInput | undefined): NormalizedRestoreInput {
-  if (typeof input !== 'object' || input === null) {
-    throw new InputError(`restoreDatabase takes one object, e.g. ${RESTORE_INPUT_EXAMPLE}`);
-  }
-  const mode = input.mode ?? 'create';
+export function normalizeRestoreInput(input: unknown, surface: InputSurface = jsonSurface): NormalizedRestoreInput {
+  const value = checkFields(input, RESTORE_FIELDS, 'restoreDatabase', RESTORE_INPUT_EXAMPLE, surface) as Partial<RestoreInput>;
+  const mode = value.mode ?? 'create';
   if (mode !== 'create' && mode !== 'replace') {
-    throw new InputError(`mode must be "create" (the target must not exist) or "replace" (with confirm); got ${JSON.stringify(mode)}`);
+    throw new InputError(`${surface.field('mode')} must be "create" (the target must not exist) or "replace" (with ${surface.field('confirm')}); got ${quoteInput(mode)}`);
   }
-  if (typeof input.backup !== 'string' || input.backup.trim() === '') {
-    throw new InputError(`backup is required: a backup id (see \`pgkeeper backups\`), "latest" with "database", or a path inside BACKUP_DIR; e.g. ${RESTORE_INPUT_EXAMPLE}`);
-  }
-  const reserve = mode === 'replace' ? Math.max(STAGING_SUFFIX_BYTES, KEPT_SUFFIX_BYTES) : STAGING_SUFFIX_BYTES;
-  const target = validateDatabaseName(input.target, 'target', reserve);
-  if (['postgres', 'template0', 'template1'].includes(target)) {
-    throw new InputError(`target "${target}" is a system database pgkeeper relies on; restore into another name`);
-  }
-  const database = input.database === undefined ? undefined : validateDatabaseName(input.database, 'database');
-  if (input.backup === 'latest' && database === undefined) {
-    throw new InputError(`backup "latest" needs "database": whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
-  }
-  if (mode === 'replace' && input.confirm !== target) {
+  if (typeof value.backup !== 'string' || value.backup.trim() === '') {
     throw new InputError(
-      `mode "replace" replaces the existing database "${target}" (it is kept renamed): set "confirm" to "${target}" to proceed` +
-        (input.confirm === undefined ? '' : ` (confirm was ${JSON.stringify(input.confirm)})`),
+      `${surface.field('backup')} is required: a backup id (see \`pgkeeper backups\`), "latest" with ${surface.field('database')}, or the key of an archive in the store; e.g. ${RESTORE_INPUT_EXAMPLE}`,
     );
   }
-  const jobs = validateJobs(input.jobs);
+  const reserve = mode === 'replace' ? Math.max(STAGING_SUFFIX_BYTES, KEPT_SUFFIX_BYTES) : STAGING_SUFFIX_BYTES;
+  const target = validateDatabaseName(value.target, surface.field('target'), reserve);
+  if (['postgres', 'template0', 'template1'].includes(target)) {
+    throw new InputError(`${surface.field('target')} "${target}" is a system database pgkeeper relies on; restore into another name`);
+  }
+  const database = value.database === undefined ? undefined : validateDatabaseName(value.database, surface.field('database'));
+  if (value.backup === 'latest' && database === undefined) {
+    throw new InputError(`backup "latest" needs ${surface.field('database')}: whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
+  }
+  if (mode === 'replace' && value.confirm !== target) {
+    throw new InputError(
+      `${surface.setting('mode', 'replace')} replaces the existing database "${target}" (it is kept renamed): add ${surface.setting('confirm', target)} to proceed` +
+        (value.confirm === undefined ? '' : ` (${surface.field('confirm')} was ${quoteInput(value.confirm)})`),
+    );
+  }
+  const jobs = validateJobs(value.jobs, surface);
   for (const flag of ['noOwner', 'noPrivileges'] as const) {
-    if (input[flag] !== undefined && typeof input[flag] !== 'boolean') {
-      throw new InputError(`${flag} must be true or false; got ${JSON.stringify(input[flag])}`);
+    if (value[flag] !== undefined && typeof value[flag] !== 'boolean') {
+      throw new InputError(`${surface.field(flag)} must be true or false; got ${quoteInput(value[flag])}`);
     }
   }
   return {
-    backup: input.backup,
+    backup: value.backup,
     database,
     target,
     mode,
     jobs,
-    noOwner: input.noOwner ?? false,
-    noPrivileges: input.noPrivileges ?? false,
-    globals: input.globals === undefined ? undefined : validateGlobalsId(input.globals),
+    noOwner: value.noOwner ?? false,
+    noPrivileges: value.noPrivileges ?? false,
+    globals: value.globals === undefined ? undefined : validateGlobalsId(value.globals, surface),
+    store: validateStoreField(value.store, surface),
   };
 }

@@ -1,78 +1,31 @@
 /**
- * Inputs, results and the on-disk manifest. Everything here ends up in workflow history and the
- * Temporal UI: paths, sizes, checksums and durations only, never data and never secrets.
+ * What workflows and activities hand each other, and what workflows return. Everything here ends
+ * up in workflow history and the Temporal UI: store URLs, keys, ids, sizes, checksums and
+ * durations only; never data, never a host's path, never a secret.
  */
+import type { Compression, FilterStep } from './filters.js';
+import type { DatabaseProperties, ManifestFile, ServerInfo } from './manifest.js';
 import type { RetentionDecision, RetentionPolicy } from './retention-plan.js';
 
-export interface BackupInput {
-  /** Name of the database to back up. */
-  database: string;
-  /** gzip level 0-9 for pg_dump -Z. Default 1: ~2.4x faster than pg_dump's 6 for a ~19% larger file. */
-  compressLevel?: number;
-  /** How long to wait for the server to accept connections. Default 600 s. */
-  waitTimeoutSeconds?: number;
-  /** Retention applied after a successful backup. Default: maxAgeDays = the worker's RETENTION_DAYS. */
-  retention?: RetentionPolicy;
-  /**
-   * "full" (default): every block of the archive is read back by pg_restore while it is written.
-   * "toc": only the table of contents is read; ~15% faster on 2 cores, but a bad data block is
-   * found only at restore time (the checksum still guards against later damage).
-   */
-  verify?: 'full' | 'toc';
-}
-
-export interface ServerInfo {
-  version: string;
-  versionNum: number;
-}
-
-export interface TableEstimate {
-  schema: string;
-  name: string;
-  /** From the catalog when the dump started; null when PostgreSQL has never analysed the table. */
-  rowEstimate: number | null;
-}
-
-export interface BackupManifest {
-  manifestVersion: 1;
-  id: string;
-  database: string;
-  format: 'custom';
-  compressLevel: number;
-  /** "full": every block was read back while it was written; "toc": only the table of contents. */
-  verify: 'full' | 'toc';
-  file: string;
-  sizeBytes: number;
-  sha256: string;
-  server: ServerInfo;
-  pgDumpVersion: string;
-  startedAt: string;
-  finishedAt: string;
-  durationsMs: { dump: number; verify: number };
-  toc: { entries: number; tableDataEntries: number };
-  tables: TableEstimate[];
-  workflow: { workflowId: string; runId: string };
-}
+export type { ServerInfo };
 
 export interface DumpRequest {
   database: string;
   backupId: string;
-  compressLevel: number;
+  compression: Compression;
   /** Read the archive back with pg_restore while it is written. */
-  fullVerify: boolean;
+  verify: 'full' | 'toc';
   workflow: { workflowId: string; runId: string };
 }
 
 export interface DumpResult {
-  sizeBytes: number;
-  sha256: string;
-  durationMs: number;
+  /** The archive as stored in the primary store, in the database's folder. */
+  archive: ManifestFile;
+  filters: FilterStep[];
+  plaintext: { sizeBytes: number; sha256: string } | null;
+  dumpBytes: number;
+  toc: { entries: number; tableDataEntries: number };
   tableCount: number;
-}
-
-export interface VerifyResult {
-  tocEntries: number;
-  tableDataEntries: number;
   durationMs: number;
 }
 
@@ -80,30 +33,40 @@ export interface PublishRequest {
   database: string;
   backupId: string;
   dump: DumpResult;
-  verify: VerifyResult;
+  verifyMs: number;
 }
 
-export interface PublishedBackup {
-  dumpPath: string;
-  checksumPath: string;
-  manifestPath: string;
+/** Where a backup is, after a run: the primary store, and each copy store. */
+export interface StoreOutcome {
+  store: string;
+  role: 'primary' | 'copy';
+  status: 'stored' | 'copied' | 'failed';
+  reason?: string;
+}
+
+export interface StoreRetention {
+  store: string;
+  kept: number;
+  deleted: string[];
+  /** Unfinished writes and leftovers of crashed runs removed by the sweep. */
+  swept: string[];
+  plan: RetentionDecision[];
 }
 
 export interface RetentionRequest {
-  database: string;
+  /** A database's backups, or (with `globals`) the globals backups. */
+  database?: string;
+  globals?: boolean;
   policy?: RetentionPolicy;
   dryRun?: boolean;
 }
 
 export interface RetentionResult {
   policy: RetentionPolicy;
-  kept: number;
-  deleted: string[];
-  removedPartials: string[];
-  plan: RetentionDecision[];
+  stores: StoreRetention[];
 }
 
-export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'applying retention' | 'done';
+export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'copying' | 'applying retention' | 'done';
 
 export interface BackupProgress {
   phase: BackupPhase;
@@ -122,32 +85,42 @@ export interface BackupResult {
   status: 'completed';
   backupId: string;
   database: string;
-  dumpPath: string;
-  manifestPath: string;
+  /** The archive's key in every store: `<database>/<name>`. */
+  archiveKey: string;
+  stores: StoreOutcome[];
   sizeBytes: number;
   sha256: string;
-  compressLevel: number;
+  compression: string;
+  encrypted: boolean;
   verify: 'full' | 'toc';
   tables: number;
-  durationsMs: { wait: number; dump: number; verify: number; publish: number; retention: number; total: number };
-  retention: { policy: RetentionPolicy; kept: number; deleted: string[] };
+  durationsMs: { wait: number; dump: number; verify: number; publish: number; copy: number; retention: number; total: number };
+  retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[] };
 }
 
-/** The archive a restore reads: a complete pgkeeper backup, or a seed-style file without manifest. */
+/** The archive a restore or drill reads: a complete pgkeeper backup, or a loose archive without manifest. */
 export interface ResolvedBackup {
-  kind: 'manifest' | 'seed';
-  /** The backup id, or the file name of a seed-style archive. */
+  kind: 'manifest' | 'loose';
+  /** The backup id, or the key of a loose archive. */
   label: string;
-  /** The database the archive was taken from. */
+  /** The database the archive claims to hold; checked against its header before anything is created. */
   database: string;
-  /** Where the archive lives in BACKUP_DIR, for people. */
-  sourcePath: string;
-  /** Where the run reads it: a pinned hard link when pinned. */
-  dumpPath: string;
-  manifestPath?: string;
+  /** The store it is read from (its URL). */
+  store: string;
+  archiveKey: string;
+  manifestKey: string | null;
+  /** The stored bytes' size and SHA-256 (from the manifest, or a `.sha256` sidecar; null: none to check). */
   sizeBytes: number;
-  sha256?: string;
-  tocEntries?: number;
+  sha256: string | null;
+  filters: FilterStep[];
+  plaintext: { sizeBytes: number; sha256: string } | null;
+  /** Scratch space needed; null when unknown (loose archives). */
+  dumpBytes: number | null;
+  tocEntries: number | null;
+  properties: DatabaseProperties | null;
+  /** The marker that keeps retention away while the run reads the backup. */
+  pinKey: string | null;
+  warnings: string[];
 }
 
 export interface RestoreValidation {
@@ -158,10 +131,9 @@ export interface RestoreValidation {
 
 export type RestorePhase =
   | 'resolving backup'
-  | 'verifying checksum'
+  | 'checking target'
   | 'waiting for database'
   | 'applying globals'
-  | 'checking target and roles'
   | 'restoring into staging'
   | 'validating'
   | 'swapping in'
@@ -174,11 +146,19 @@ export interface RestoreProgress {
   phaseStartedAt: string;
 }
 
+export interface StagingRestore {
+  /** The staging database's OID: how a retried swap recognises that it already happened. */
+  stagingOid: number;
+  fetchMs: number;
+  restoreMs: number;
+  warnings: string[];
+}
+
 export interface RestoreResult {
   status: 'completed';
   target: string;
   mode: 'create' | 'replace';
-  backup: { label: string; database: string; path: string; checksum: 'verified' | 'skipped' };
+  backup: { label: string; database: string; store: string; checksum: 'verified' | 'skipped' };
   /** Where the previous database went, in replace mode when the target existed. */
   keptPrevious: string | null;
   /** The globals backup applied first, and the roles it created. */
@@ -187,7 +167,7 @@ export interface RestoreResult {
   rows: number;
   jobs: number;
   warnings: string[];
-  durationsMs: { verify: number; restore: number; validate: number; total: number };
+  durationsMs: { fetch: number; restore: number; validate: number; total: number };
 }
 
 export interface ClusterDatabaseOutcome {
@@ -201,7 +181,7 @@ export interface ClusterDatabaseOutcome {
 
 export interface ClusterResult {
   status: 'completed' | 'failed';
-  globals: { status: 'completed' | 'failed'; id?: string; path?: string; reason?: string };
+  globals: { status: 'completed' | 'failed'; id?: string; encrypted?: boolean; reason?: string };
   databases: ClusterDatabaseOutcome[];
   durationMs: number;
 }
@@ -209,16 +189,39 @@ export interface ClusterResult {
 export interface DrillProof {
   backupId: string;
   database: string;
+  store: string;
   provenAt: string;
   tables: number;
   rows: number;
   warnings: string[];
-  durationsMs: { verify: number; restore: number; validate: number; total: number };
+  durationsMs: { fetch: number; restore: number; validate: number; total: number };
   workflow: { workflowId: string; runId: string };
 }
 
 export interface DrillResult extends DrillProof {
   status: 'completed';
-  /** null when retention deleted the backup during the drill: the proof is in this result only. */
-  proofPath: string | null;
+  /** false when retention deleted the backup during the drill: the proof is in this result only. */
+  proofRecorded: boolean;
+}
+
+/** One backup as `pgkeeper backups` shows it, across every store. */
+export interface ListedBackup {
+  id: string;
+  database: string;
+  createdAt: string;
+  /** complete on at least one store; damaged: on none (and damaged on some). */
+  status: 'complete' | 'damaged';
+  locations: { store: string; status: 'complete' | 'damaged'; reason?: string }[];
+  sizeBytes: number | null;
+  sha256: string | null;
+  compression: string | null;
+  encrypted: boolean | null;
+  verify: 'full' | 'toc' | null;
+  finishedAt: string | null;
+  lastProvenAt: string | null;
+}
+
+export interface BackupListing {
+  stores: string[];
+  backups: ListedBackup[];
 }

@@ -139,7 +139,8 @@ async function main(): Promise<void> {
   const database = validateDatabaseName(process.argv[2] ?? DEMO_DATABASE);
   await startTemporal(config);
   say('starting pgkeeper worker');
-  startChild('worker', process.execPath, WORKER_ARGS, { ...process.env, BACKUP_DIR: config.backupDir });
+  const { BACKUP_DIR: _dir, ...env } = process.env;
+  startChild('worker', process.execPath, WORKER_ARGS, { ...env, BACKUP_STORE: config.stores.primary.url });
   if (database === DEMO_DATABASE) await ensureDemoDatabase(config);
 
   const client = await connectClient(config);
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     [
       '',
       `Temporal UI:   ${config.temporal.uiUrl}  (this backup: ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)})`,
-      `Backups:       ${config.backupDir}`,
+      `Backups:       ${config.stores.primary.url}`,
       'Try next (in another terminal):',
       `  bin/pgkeeper backups                    list complete backups`,
       `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,

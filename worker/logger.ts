@@ -6,14 +6,25 @@
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../common/config.js';
+import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 
 /** Defense in depth: even if a password field is ever logged by mistake, pino replaces it. */
 const REDACT_PATHS = ['password', '*.password', 'PGPASSWORD', '*.PGPASSWORD', 'DB_PASSWORD', '*.DB_PASSWORD'];
 
+/** pino-pretty is a development dependency: a production install (the Docker image) logs JSON even in a terminal. */
+function prettyAvailable(): boolean {
+  try {
+    import.meta.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options = { level, redact: { paths: REDACT_PATHS, censor: '***' }, base: { app: 'pgkeeper' } };
   if (destination) return pino(options, destination);
-  if (process.stdout.isTTY) {
+  if (process.stdout.isTTY && prettyAvailable()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app' } } });
   }
   return pino(options);
@@ -21,14 +32,31 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 
 const TO_PINO: Record<TemporalLogLevel, LogLevel> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
 
-/** The Temporal Logger interface, backed by pino. */
+function looksLikeError(value: unknown): value is { message: string; stack?: string } {
+  return value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string');
+}
+
+/** An error as a log field: pino prints only `err` keys itself, so `error` objects would come out as {}. */
+function describeError(error: { message: string; stack?: string }) {
+  const chain: string[] = [];
+  for (let e: unknown = error; looksLikeError(e); e = (e as { cause?: unknown }).cause) chain.push(e.message);
+  return { message: rootCauseMessage(error), type: rootCauseType(error), chain, stack: error.stack };
+}
+
+/** The Temporal Logger interface, backed by pino. A failure's root cause goes into the message itself: the first thing a reader sees. */
 export class TemporalPinoLogger implements TemporalLogger {
   constructor(private readonly logger: Logger) {}
 
   log(level: TemporalLogLevel, message: string, meta?: LogMetadata): void {
-    // The workflow bundler logs webpack's whole build report at INFO: useful only when debugging.
-    const pinoLevel = message.startsWith('asset workflow-bundle') ? 'debug' : TO_PINO[level];
-    this.logger[pinoLevel]({ ...meta, source: 'temporal' }, message);
+    const fields: Record<string, unknown> = { ...meta, source: 'temporal' };
+    let text = message;
+    for (const [key, value] of Object.entries(fields)) {
+      if (!looksLikeError(value)) continue;
+      const described = describeError(value);
+      fields[key] = described;
+      text = `${message}: ${described.message}`;
+    }
+    this.logger[TO_PINO[level]](fields, text);
   }
   trace(message: string, meta?: LogMetadata): void {
     this.log('TRACE', message, meta);

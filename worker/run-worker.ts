@@ -9,6 +9,7 @@ import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
 import { createWorker } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
+import { startupProblems } from './startup-checks.js';
 
 export async function runWorker(): Promise<void> {
   let config;
@@ -23,6 +24,11 @@ export async function runWorker(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   installRuntime(logger, config.metricsAddress);
+  const problems = await startupProblems(config, logger);
+  if (problems.length > 0) {
+    for (const problem of problems) logger.error(problem);
+    process.exit(2);
+  }
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -45,7 +51,9 @@ export async function runWorker(): Promise<void> {
     {
       taskQueue: config.temporal.taskQueue,
       namespace: config.temporal.namespace,
-      backupDir: config.backupDir,
+      store: config.stores.primary.url,
+      copies: config.stores.copies.map((s) => s.url),
+      encryption: config.encryption.recipients ? 'on' : 'off',
       postgres: `${config.db.user}@${config.db.host}:${config.db.port}`,
       metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
       notifications: config.notify.webhookUrl ? `on ${config.notify.on}` : 'off',

@@ -1,15 +1,17 @@
 /**
- * Activity options shared by the workflows. Long activities heartbeat: a dead worker is noticed
- * after 30 s, and a cancellation reaches them. WAIT_CANCELLATION_COMPLETED makes a cancelled
- * workflow wait until pg_dump/pg_restore are really dead and their files cleaned up (the SDK
- * default, TRY_CANCEL, would not). Short activities do not heartbeat; their startToCloseTimeout
- * bounds them.
+ * Activity options shared by the workflows. Every activity heartbeats (activities/index.ts), so a
+ * worker that dies in any step is noticed after the 30 s heartbeat timeout, and a cancellation
+ * reaches the activity within the worker's heartbeat throttle (3 s). WAIT_CANCELLATION_COMPLETED
+ * makes a cancelled workflow wait until the tools are really dead and their output cleaned up
+ * (the SDK default, TRY_CANCEL, would not). Start-to-close timeouts only bound a step that hangs
+ * while still heartbeating.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../common/errors.js';
 
 const base: ActivityOptions = {
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  heartbeatTimeout: '30s',
   retry: {
     initialInterval: '5s',
     backoffCoefficient: 2,
@@ -19,15 +21,11 @@ const base: ActivityOptions = {
   },
 };
 
-/** Long work on the whole database: dump, verify, restore. Sized for databases of hundreds of GB. */
-export const longRunning: ActivityOptions = { ...base, startToCloseTimeout: '24h', heartbeatTimeout: '30s' };
+/** Long work on the whole database: dump, restore, copies. Sized for databases of hundreds of GB. */
+export const longRunning: ActivityOptions = { ...base, startToCloseTimeout: '24h' };
 
-/** Small file and catalog operations. */
-export const quick: ActivityOptions = {
-  ...base,
-  startToCloseTimeout: '10m',
-  retry: { ...base.retry, maximumAttempts: 10 },
-};
+/** Catalog, store and file operations: seconds. */
+export const quick: ActivityOptions = { ...base, startToCloseTimeout: '10m', retry: { ...base.retry, maximumAttempts: 10 } };
 
 /**
  * The swap: a target whose clients keep reconnecting makes it fail; keep trying for about half an
@@ -37,5 +35,11 @@ export const patient: ActivityOptions = { ...quick, retry: { ...quick.retry, max
 
 /** Waiting for the server: the activity keeps its own deadline, so a few attempts cover worker crashes. */
 export function waiting(waitTimeoutSeconds: number): ActivityOptions {
-  return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, heartbeatTimeout: '30s', retry: { ...base.retry, maximumAttempts: 3 } };
+  return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, retry: { ...base.retry, maximumAttempts: 3 } };
 }
+
+/** Metrics: recorded once, never retried, so a run is never counted twice. */
+export const once: ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } };
+
+/** The webhook: a few quick attempts; one that is down must not hold the run's result for long. */
+export const notifying: ActivityOptions = { startToCloseTimeout: '30s', heartbeatTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 } };

@@ -1,41 +1,32 @@
 /**
- * applyRetention (workflow): retention on its own, e.g. after changing a policy (`pgkeeper prune`).
- * Runs under the database's lock, so it never deletes while a backup of that database publishes.
+ * applyRetention (workflow): retention on its own, e.g. after changing a policy (`pgkeeper prune`),
+ * on every store. Runs under the database's lock, so it never deletes while a backup of that
+ * database publishes.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { validateRetentionPolicy } from '../common/backup-input.js';
-import { validateDatabaseName } from '../common/names.js';
-import type { RetentionPolicy } from '../common/retention-plan.js';
+import { normalizeRetentionInput, type ApplyRetentionInput } from '../common/retention-input.js';
 import type { RetentionResult } from '../common/types.js';
 import { quick } from './activity-options.js';
 import { audited } from './audit.js';
-import { runUnderDatabaseLock } from './database-lock.js';
+import { busyReason, runUnderDatabaseLock } from './database-lock.js';
 import { rejectInput } from './reject-input.js';
 
 const { applyRetention: pruneBackups } = proxyActivities<Activities>(quick);
 
-export interface ApplyRetentionInput {
-  database: string;
-  /** Default: maxAgeDays = the worker's RETENTION_DAYS. */
-  policy?: RetentionPolicy;
-  /** Plan only; delete nothing. */
-  dryRun?: boolean;
-}
-
 export type ApplyRetentionResult = (RetentionResult & { status: 'completed'; dryRun: boolean }) | { status: 'skipped'; reason: string };
 
 export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyRetentionResult> {
-  const database = rejectInput(() => validateDatabaseName(input?.database));
-  const policy = input.policy === undefined ? undefined : rejectInput(() => validateRetentionPolicy(input.policy));
-  const lock = await runUnderDatabaseLock(database, applyRetention, input);
-  if (lock.kind === 'delegated') return lock.result;
-  if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: another pgkeeper operation on ${database} is running (${lock.workflowId})` };
-  const dryRun = input.dryRun === true;
+  const req = rejectInput(() => normalizeRetentionInput(input));
   return audited(
     'retention',
-    database,
-    async () => ({ status: 'completed' as const, dryRun, ...(await pruneBackups({ database, policy, dryRun })) }),
-    () => ({ outcome: 'completed' }),
+    req.database,
+    async (audit): Promise<ApplyRetentionResult> => {
+      const lock = await runUnderDatabaseLock(req.database, applyRetention, input, audit.handedOff);
+      if (lock.kind === 'delegated') return lock.result;
+      if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: ${busyReason(req.database, lock.workflowId)}` };
+      return { status: 'completed', dryRun: req.dryRun, ...(await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun })) };
+    },
+    (r) => ({ outcome: r.status }),
   );
 }

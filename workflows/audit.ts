@@ -1,24 +1,21 @@
 /**
  * The audit trail of a run: search attributes set at start and updated with the backup id and
- * outcome, and one outcome report at the end (metrics, and a webhook on failure). A report that
- * cannot be delivered never fails the run itself.
+ * outcome, and one outcome report at the end (metrics once, and a webhook on failure). A run that
+ * hands its work to the database's lock holder (started from the UI or a schedule) carries the same
+ * search attributes, so the engineer finds the run they started, but reports nothing itself: the
+ * holder does. A report that cannot be delivered never fails the run itself. A failure leaves the
+ * run with its root cause as the top message.
  */
-import {
-  isCancellation,
-  proxyActivities,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation, type Outcome } from '../common/search-attributes.js';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { notifying, once } from './activity-options.js';
+import { withRootCause } from './root-cause.js';
 
-const { reportOutcome } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // A few quick attempts: a webhook that is down must not hold the run's result for long.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 },
-});
+const { recordOutcomeMetrics } = proxyActivities<Activities>(once);
+const { notifyOutcome } = proxyActivities<Activities>(notifying);
 
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
@@ -26,7 +23,7 @@ const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAtt
 function startedBy(): 'schedule' | 'manual' {
   const info = workflowInfo();
   if (info.typedSearchAttributes.get(SCHEDULED_BY)) return 'schedule';
-  return info.parent?.workflowId.startsWith('pgkeeper-scheduled:') ? 'schedule' : 'manual';
+  return info.parent?.workflowId.startsWith('pgkeeper-scheduled') ? 'schedule' : 'manual';
 }
 
 export interface Summary {
@@ -35,9 +32,15 @@ export interface Summary {
   sizeBytes?: number;
 }
 
-export async function audited<R>(operation: Operation, database: string, body: () => Promise<R>, summarize: (result: R) => Summary): Promise<R> {
+export interface Audit {
+  /** This run handed its work to another run, which reports the outcome. */
+  handedOff(): void;
+}
+
+export async function audited<R>(operation: Operation, database: string, body: (audit: Audit) => Promise<R>, summarize: (result: R) => Summary): Promise<R> {
   const startedMs = Date.now();
   const { workflowId, runId } = workflowInfo();
+  let reports = true;
   upsertSearchAttributes([
     { key: PGK_DATABASE, value: database },
     { key: PGK_OPERATION, value: operation },
@@ -45,14 +48,14 @@ export async function audited<R>(operation: Operation, database: string, body: (
     { key: PGK_STARTED_BY, value: startedBy() },
   ]);
   const report = async (summary: Summary, error?: string) => {
-    try {
-      await reportOutcome({ operation, database, workflowId, runId, durationMs: Date.now() - startedMs, ...summary, ...(error ? { error } : {}) });
-    } catch {
-      // The webhook or metrics being down is not the backup failing: the outcome stands.
-    }
+    if (!reports) return;
+    const outcome = { operation, database, workflowId, runId, durationMs: Date.now() - startedMs, ...summary, ...(error ? { error } : {}) };
+    // The webhook or metrics being down is not the backup failing: the outcome stands.
+    await recordOutcomeMetrics(outcome).catch(() => undefined);
+    await notifyOutcome(outcome).catch(() => undefined);
   };
   try {
-    const result = await body();
+    const result = await body({ handedOff: () => (reports = false) });
     const summary = summarize(result);
     upsertSearchAttributes([{ key: PGK_OUTCOME, value: summary.outcome }, ...(summary.backupId ? [{ key: PGK_BACKUP_ID, value: summary.backupId }] : [])]);
     await report(summary);
@@ -60,8 +63,9 @@ export async function audited<R>(operation: Operation, database: string, body: (
   } catch (err) {
     const outcome = isCancellation(err) ? 'cancelled' : 'failed';
     upsertSearchAttributes([{ key: PGK_OUTCOME, value: outcome }]);
-    if (outcome === 'failed') await report({ outcome }, rootCauseMessage(err));
-    throw err;
+    if (outcome === 'cancelled') throw err;
+    await report({ outcome }, rootCauseMessage(err));
+    throw withRootCause(err);
   }
 }
 

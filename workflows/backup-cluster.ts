@@ -1,7 +1,7 @@
 /**
- * backupCluster: the globals (roles, tablespaces) once, then one child backupDatabase per
- * database, a few at a time. Every database gets its own outcome; one failure hides nothing,
- * and the workflow fails only after all have finished, listing what failed.
+ * backupCluster: the globals (roles, tablespaces) once, copied and pruned like any backup, then
+ * one child backupDatabase per database, a few at a time. Every database gets its own outcome;
+ * one failure hides nothing, and the workflow fails only after all have finished, listing what failed.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
@@ -17,18 +17,21 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { GLOBALS_FOLDER } from '../common/backup-keys.js';
 import { normalizeClusterInput, type ClusterInput, type NormalizedClusterInput } from '../common/cluster-input.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { makeGlobalsId } from '../common/globals.js';
 import { databaseWorkflowId } from '../common/names.js';
 import type { ClusterDatabaseOutcome, ClusterResult } from '../common/types.js';
-import { quick } from './activity-options.js';
+import { longRunning, quick } from './activity-options.js';
 import { audited } from './audit.js';
 import { backupDatabase } from './backup-database.js';
+import { busyReason } from './database-lock.js';
 import { rejectInput } from './reject-input.js';
 
 const { listClusterDatabases, dumpGlobals } = proxyActivities<Activities>(quick);
+const { copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
 
 /** Runs `work` over `items` with at most `limit` at once, keeping the input order in the result. */
 async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -51,6 +54,18 @@ export async function backupCluster(input: ClusterInput = {}): Promise<ClusterRe
   return audited('cluster', ALL_DATABASES, () => backUpCluster(req), () => ({ outcome: 'completed' }));
 }
 
+/** Globals like a database backup: dumped, copied to every copy store, then retention (only when all of that worked). */
+async function backUpGlobals(req: NormalizedClusterInput, startedMs: number): Promise<ClusterResult['globals']> {
+  try {
+    const dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
+    for (const store of dumped.copies) await copyBackup({ folder: GLOBALS_FOLDER, store });
+    await applyRetention({ globals: true, policy: req.retention });
+    return { status: 'completed', id: dumped.id, encrypted: dumped.encrypted };
+  } catch (err) {
+    return { status: 'failed', reason: rootCauseMessage(err) };
+  }
+}
+
 async function backUpCluster(req: NormalizedClusterInput): Promise<ClusterResult> {
   const startedMs = Date.now();
   let progress = { phase: 'listing databases', databasesDone: 0, databasesTotal: 0 };
@@ -59,13 +74,7 @@ async function backUpCluster(req: NormalizedClusterInput): Promise<ClusterResult
   const databases = await listClusterDatabases({ include: req.include, exclude: req.exclude });
 
   progress = { phase: 'backing up globals', databasesDone: 0, databasesTotal: databases.length };
-  let globals: ClusterResult['globals'];
-  try {
-    const dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
-    globals = { status: 'completed', id: dumped.id, path: dumped.path };
-  } catch (err) {
-    globals = { status: 'failed', reason: rootCauseMessage(err) };
-  }
+  const globals = await backUpGlobals(req, startedMs);
 
   progress = { ...progress, phase: 'backing up databases' };
   const outcomes = await mapWithConcurrency(databases, req.concurrency, async (database): Promise<ClusterDatabaseOutcome> => {
@@ -103,7 +112,7 @@ async function backUpOne(database: string, taskQueue: string, req: NormalizedClu
         {
           database,
           verify: req.verify,
-          ...(req.compressLevel !== undefined ? { compressLevel: req.compressLevel } : {}),
+          ...(req.compression !== undefined ? { compression: req.compression } : {}),
           ...(req.retention ? { retention: req.retention } : {}),
         },
       ],
@@ -116,7 +125,7 @@ async function backUpOne(database: string, taskQueue: string, req: NormalizedClu
     return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { database, status: 'skipped', reason: `skipped: a backup of ${database} is already running (${workflowId})` };
+      return { database, status: 'skipped', reason: `skipped: ${busyReason(database, workflowId)}` };
     }
     return { database, status: 'failed', reason: rootCauseMessage(err) };
   }

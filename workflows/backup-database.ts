@@ -1,38 +1,45 @@
 /**
- * backupDatabase: wait for the database -> dump (streamed through SHA-256) -> verify the archive
- * -> publish (rename, .sha256, manifest) -> retention. Retention runs only after a successful
- * backup, so a streak of failures never deletes anything.
+ * backupDatabase: wait for the database -> dump (the archive stream into the primary store) ->
+ * verify -> publish (manifest last) -> copies (3-2-1: each copy store filled and proven by its own
+ * activity) -> retention on every store. A copy that cannot be made keeps the primary and fails
+ * the run loudly; retention then does not run, and the next run fills the copy in. Retention runs
+ * only after a successful backup, so a streak of failures never deletes anything.
  */
-import { defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { makeBackupId } from '../common/backup-id.js';
-import { normalizeBackupInput, type NormalizedBackupInput } from '../common/backup-input.js';
-import type { BackupInput, BackupPhase, BackupProgress, BackupResult, BackupSkipped } from '../common/types.js';
+import { normalizeBackupInput, type BackupInput, type NormalizedBackupInput } from '../common/backup-input.js';
+import { rootCauseMessage } from '../common/failure-message.js';
+import { formatCompression, isEncrypted } from '../common/filters.js';
+import type { BackupPhase, BackupProgress, BackupResult, BackupSkipped, StoreOutcome } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited, auditBackupId } from './audit.js';
-import { runUnderDatabaseLock } from './database-lock.js';
+import { busyReason, runUnderDatabaseLock } from './database-lock.js';
 import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
 const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
-const { dumpDatabase, verifyArchive } = proxyActivities<Activities>(longRunning);
-const { publishBackup, applyRetention } = proxyActivities<Activities>(quick);
+const { dumpDatabase, copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
+const { verifyArchive, publishBackup } = proxyActivities<Activities>(quick);
 
 export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
   const req = rejectInput(() => normalizeBackupInput(input));
-  const lock = await runUnderDatabaseLock(req.database, backupDatabase, input);
-  if (lock.kind === 'delegated') return lock.result;
-  if (lock.kind === 'busy') {
-    // Not a failure: the database is being backed up (or restored) right now; retrying would only
-    // pile up. Still audited, so a lock held for too long shows in history and metrics.
-    const skipped: BackupSkipped = { status: 'skipped', database: req.database, reason: `skipped: a backup of ${req.database} is already running (${lock.workflowId})` };
-    return audited('backup', req.database, async () => skipped, () => ({ outcome: 'skipped' }));
-  }
-  return audited('backup', req.database, () => backUp(req), (r) => ({ outcome: 'completed', backupId: r.backupId, sizeBytes: r.sizeBytes }));
+  return audited(
+    'backup',
+    req.database,
+    async (audit) => {
+      const lock = await runUnderDatabaseLock(req.database, backupDatabase, input, audit.handedOff);
+      if (lock.kind === 'holder') return backUp(req);
+      if (lock.kind === 'delegated') return lock.result;
+      // Not a failure: the database is being backed up (or restored) right now; retrying would only pile up.
+      return { status: 'skipped', database: req.database, reason: `skipped: ${busyReason(req.database, lock.workflowId)}` } satisfies BackupSkipped;
+    },
+    (r) => (r.status === 'skipped' ? { outcome: 'skipped' } : { outcome: 'completed', backupId: r.backupId, sizeBytes: r.sizeBytes }),
+  );
 }
 
-async function backUp({ database, compressLevel, waitTimeoutSeconds, retention, verify: verifyMode }: NormalizedBackupInput): Promise<BackupResult> {
+async function backUp({ database, compression, waitTimeoutSeconds, retention, verify: verifyMode }: NormalizedBackupInput): Promise<BackupResult> {
   const startedMs = Date.now();
   const backupId = makeBackupId(database, startedMs, uuid4());
   auditBackupId(backupId);
@@ -44,12 +51,37 @@ async function backUp({ database, compressLevel, waitTimeoutSeconds, retention, 
   clock.enter('waiting for database');
   await waitForDatabase({ database, deadlineMs: startedMs + waitTimeoutSeconds * 1000 });
   const waitMs = clock.enter('dumping');
-  const dump = await dumpDatabase({ database, backupId, compressLevel, fullVerify: verifyMode === 'full', workflow: { workflowId, runId } });
+  const dump = await dumpDatabase({ database, backupId, compression, verify: verifyMode, workflow: { workflowId, runId } });
   clock.enter('verifying');
-  const verify = await verifyArchive({ database, backupId });
+  const verified = await verifyArchive({ database, archive: dump.archive });
   clock.enter('publishing');
-  const published = await publishBackup({ database, backupId, dump, verify });
-  const publishMs = clock.enter('applying retention');
+  const published = await publishBackup({ database, backupId, dump, verifyMs: verified.durationMs });
+  const publishMs = clock.enter('copying');
+
+  const stores: StoreOutcome[] = [{ store: published.store, role: 'primary', status: 'stored' }];
+  const copies = await Promise.all(
+    published.copies.map(async (store): Promise<StoreOutcome> => {
+      try {
+        await copyBackup({ folder: database, store });
+        return { store, role: 'copy', status: 'copied' };
+      } catch (err) {
+        return { store, role: 'copy', status: 'failed', reason: rootCauseMessage(err) };
+      }
+    }),
+  );
+  stores.push(...copies);
+  const failedCopies = copies.filter((c) => c.status === 'failed');
+  if (failedCopies.length > 0) {
+    throw ApplicationFailure.create({
+      message:
+        `backup ${backupId} is stored in ${published.store}, but its copy to ${failedCopies.map((c) => `${c.store} failed: ${c.reason}`).join('; ')}. ` +
+        'Retention did not run; the next backup makes the missing copy',
+      type: 'CopyFailed',
+      nonRetryable: true,
+      details: [{ backupId, stores }],
+    });
+  }
+  const copyMs = clock.enter('applying retention');
   const pruned = await applyRetention({ database, policy: retention });
   const retentionMs = clock.enter('done');
 
@@ -57,14 +89,15 @@ async function backUp({ database, compressLevel, waitTimeoutSeconds, retention, 
     status: 'completed',
     backupId,
     database,
-    dumpPath: published.dumpPath,
-    manifestPath: published.manifestPath,
-    sizeBytes: dump.sizeBytes,
-    sha256: dump.sha256,
-    compressLevel,
+    archiveKey: `${database}/${dump.archive.name}`,
+    stores,
+    sizeBytes: dump.archive.sizeBytes,
+    sha256: dump.archive.sha256,
+    compression: formatCompression(compression),
+    encrypted: isEncrypted(dump.filters),
     verify: verifyMode,
     tables: dump.tableCount,
-    durationsMs: { wait: waitMs, dump: dump.durationMs, verify: verify.durationMs, publish: publishMs, retention: retentionMs, total: Date.now() - startedMs },
-    retention: { policy: pruned.policy, kept: pruned.kept, deleted: pruned.deleted },
+    durationsMs: { wait: waitMs, dump: dump.durationMs, verify: verified.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
+    retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted })) },
   };
 }

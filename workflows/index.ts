@@ -4,3 +4,4 @@ export { restoreDatabase } from './restore-database.js';
 export { backupCluster } from './backup-cluster.js';
 export { applyRetention } from './apply-retention.js';
 export { restoreDrill } from './restore-drill.js';
+export { listBackups } from './list-backups.js';

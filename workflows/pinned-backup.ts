@@ -1,7 +1,7 @@
 /**
- * What restores and drills share: the archive they read is pinned for the whole run (retention
- * running meanwhile cannot take it away) and released at the end, and they wait for the server
- * itself rather than for one database.
+ * What restores and drills share: the backup they read is pinned in its store for the whole run
+ * (retention running meanwhile cannot take it away) and released at the end, and they wait for
+ * the server itself rather than for one database.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -15,12 +15,12 @@ const { resolveBackup, unpinBackup } = proxyActivities<Activities>(quick);
 const { waitForDatabase } = proxyActivities<Activities>(waiting(DEFAULT_WAIT_TIMEOUT_SECONDS));
 
 export async function withPinnedBackup<T>(request: Omit<ResolveRequest, 'pin'>, use: (backup: ResolvedBackup) => Promise<T>): Promise<T> {
-  const pin = workflowInfo().runId;
+  const backup = await resolveBackup({ ...request, pin: workflowInfo().runId });
   try {
-    return await use(await resolveBackup({ ...request, pin }));
+    return await use(backup);
   } finally {
-    // A pin left behind is swept by a later run: it never fails this one.
-    await cleanUp(() => unpinBackup({ pin }), true);
+    // A pin left behind expires and is swept by retention: it never fails this run.
+    if (backup.pinKey) await cleanUp(() => unpinBackup({ store: backup.store, pinKey: backup.pinKey! }), true);
   }
 }
 

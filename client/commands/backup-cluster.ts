@@ -1,10 +1,12 @@
 /** `pgkeeper backup --all`: globals plus every database, with a per-database report. */
-import { ApplicationFailure, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { normalizeClusterInput, type ClusterInput } from '../../common/cluster-input.js';
 import type { Config } from '../../common/config.js';
+import { rootCauseDetails } from '../../common/failure-message.js';
 import type { ClusterResult } from '../../common/types.js';
-import { backupCluster } from '../../workflows/index.js';
-import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
+import type { backupCluster } from '../../workflows/backup-cluster.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { cliSurface } from '../cli-surface.js';
 import { formatBytes, table } from '../format.js';
 import { announceStart, startExclusive } from '../start-workflow.js';
 
@@ -12,6 +14,7 @@ export interface ClusterCommandOptions {
   include?: string[];
   exclude?: string[];
   concurrency?: number;
+  compression?: string;
   compressLevel?: number;
   verify?: string;
   wait?: boolean;
@@ -29,22 +32,21 @@ export async function clusterCommand(connect: () => Promise<Client>, config: Con
     ...(options.include ? { include: options.include } : {}),
     ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.compression !== undefined ? { compression: options.compression } : {}),
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
     ...(options.verify !== undefined ? { verify: options.verify as ClusterInput['verify'] } : {}),
   };
-  checkInput(() => normalizeClusterInput(input));
+  checkInput(() => normalizeClusterInput(input, cliSurface));
   const workflowId = `pgkeeper-cluster:${config.temporal.taskQueue}`;
-  const handle = await startExclusive(await connect(), config, backupCluster, input, workflowId, 'a cluster backup is already running');
+  const handle = await startExclusive<typeof backupCluster>(await connect(), config, 'backupCluster', input, workflowId, 'a cluster backup is already running');
   announceStart(config, 'backup of all databases', handle);
   if (!options.wait) return;
   try {
     printClusterResult(await handle.result());
   } catch (err) {
     // The per-database outcomes travel in the failure's details.
-    let failure: unknown = err;
-    while (failure && !(failure instanceof ApplicationFailure)) failure = (failure as { cause?: unknown }).cause;
-    const details = (failure as ApplicationFailure | undefined)?.details?.[0] as ClusterResult | undefined;
-    if (details) printClusterResult(details);
-    throw new CliError(rootCauseMessage(err));
+    const details = rootCauseDetails(err)?.[0] as ClusterResult | undefined;
+    if (details?.databases) printClusterResult(details);
+    throw failedRun('cluster backup failed', err);
   }
 }

@@ -1,22 +1,24 @@
 /** `pgkeeper backup <database>`: start a backup under the database's fixed workflow id. */
 import type { Client } from '@temporalio/client';
-import { normalizeBackupInput } from '../../common/backup-input.js';
+import { normalizeBackupInput, type BackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
-import type { BackupInput, BackupResult, BackupSkipped } from '../../common/types.js';
-import { backupDatabase } from '../../workflows/index.js';
-import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
+import type { BackupResult, BackupSkipped } from '../../common/types.js';
+import type { backupDatabase } from '../../workflows/backup-database.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { cliSurface } from '../cli-surface.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 
 export interface BackupCommandOptions {
+  compression?: string;
   compressLevel?: number;
   verify?: string;
   wait?: boolean;
 }
 
 export function startBackup(client: Client, config: Config, input: BackupInput) {
-  return startOnDatabase(client, config, backupDatabase, input, input.database);
+  return startOnDatabase<typeof backupDatabase>(client, config, 'backupDatabase', input, input.database);
 }
 
 export function printBackupResult(result: BackupResult | BackupSkipped, out: NodeJS.WritableStream = process.stdout): void {
@@ -24,36 +26,34 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
     out.write(`${result.reason}\n`);
     return;
   }
+  const deleted = result.retention.deleted.filter((d) => d.ids.length > 0);
   out.write(
     [
       `backup ${result.backupId} completed`,
-      `  file       ${result.dumpPath}`,
-      `  size       ${formatBytes(result.sizeBytes)} (compress level ${result.compressLevel}, ${result.tables} tables, verify ${result.verify})`,
+      `  archive    ${result.archiveKey}`,
+      ...result.stores.map((s) => `  ${s.role === 'primary' ? 'stored in ' : 'copied to '} ${s.store}`),
+      `  size       ${formatBytes(result.sizeBytes)} (${result.compression}${result.encrypted ? ', age-encrypted' : ''}, ${result.tables} tables, verify ${result.verify})`,
       `  sha256     ${result.sha256}`,
-      `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}, verify ${formatDuration(result.durationsMs.verify)})`,
-      `  retention  kept ${result.retention.kept}, deleted ${result.retention.deleted.length}${result.retention.deleted.length ? `: ${result.retention.deleted.join(', ')}` : ''}`,
+      `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,
+      `  retention  ${deleted.length ? deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`).join('; ') : 'nothing deleted'}`,
     ].join('\n') + '\n',
   );
 }
 
-export async function backupCommand(
-  connect: () => Promise<Client>,
-  config: Config,
-  database: string,
-  options: BackupCommandOptions,
-): Promise<void> {
+export async function backupCommand(connect: () => Promise<Client>, config: Config, database: string, options: BackupCommandOptions): Promise<void> {
   const input: BackupInput = {
     database,
+    ...(options.compression !== undefined ? { compression: options.compression } : {}),
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
     ...(options.verify !== undefined ? { verify: options.verify as BackupInput['verify'] } : {}),
   };
-  checkInput(() => normalizeBackupInput(input));
+  checkInput(() => normalizeBackupInput(input, cliSurface));
   const handle = await startBackup(await connect(), config, input);
   announceStart(config, `backup of "${database}"`, handle);
   if (!options.wait) return;
   try {
     printBackupResult(await showProgress(handle, handle.result()));
   } catch (err) {
-    throw new CliError(`backup of "${database}" failed: ${rootCauseMessage(err)}`);
+    throw failedRun(`backup of "${database}" failed`, err);
   }
 }

@@ -1,24 +1,51 @@
-/** `pgkeeper backups [database]`: complete backups, read from their manifests in BACKUP_DIR. */
-import { listCompleteBackups } from '../../activities/backup-store.js';
+/**
+ * `pgkeeper backups [database]`: every backup in every store, asked of the worker (the CLI needs
+ * no access to the stores). Damaged backups are listed as DAMAGED with the reason, in their place.
+ */
+import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
+import type { BackupListing, ListedBackup } from '../../common/types.js';
+import type { listBackups } from '../../workflows/list-backups.js';
 import { checkInput } from '../cli-error.js';
 import { formatBytes, table } from '../format.js';
+import { askWorker } from '../worker-workflow.js';
 
-export async function backupsCommand(config: Config, database: string | undefined, options: { json?: boolean }): Promise<void> {
+export function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
+  return askWorker<typeof listBackups>(client, config, 'listBackups', database === undefined ? {} : { database });
+}
+
+/** Where a backup is: "primary" and the copies, each marked when damaged there. */
+function locations(listing: BackupListing, b: ListedBackup): string {
+  return b.locations.map((l) => `${listing.stores.indexOf(l.store) === 0 ? 'primary' : l.store}${l.status === 'damaged' ? ' (DAMAGED)' : ''}`).join(', ');
+}
+
+export async function backupsCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<void> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
-  const backups = await listCompleteBackups(config.backupDir, database);
+  const listing = await fetchListing(client, config, database);
   if (options.json) {
-    process.stdout.write(JSON.stringify(backups.map((b) => ({ ...b.manifest, path: b.paths.dump })), null, 2) + '\n');
+    process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
     return;
   }
-  if (backups.length === 0) {
-    process.stdout.write(`no complete backups${database ? ` of "${database}"` : ''} in ${config.backupDir}\n`);
+  if (listing.backups.length === 0) {
+    process.stdout.write(`no backups${database ? ` of "${database}"` : ''} in ${listing.stores.join(', ')}\n`);
     return;
   }
-  const rows = [['ID', 'DATABASE', 'SIZE', 'CREATED (UTC)', 'SHA256']];
-  for (const { manifest } of backups) {
-    rows.push([manifest.id, manifest.database, formatBytes(manifest.sizeBytes), manifest.startedAt.slice(0, 19).replace('T', ' '), manifest.sha256.slice(0, 12)]);
+  const rows = [['ID', 'DATABASE', 'STATUS', 'SIZE', 'CREATED (UTC)', 'COMPRESSION', 'STORES']];
+  for (const b of listing.backups) {
+    rows.push([
+      b.id,
+      b.database,
+      b.status === 'complete' ? 'ok' : 'DAMAGED',
+      b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes),
+      b.createdAt.slice(0, 19).replace('T', ' '),
+      b.compression === null ? '-' : `${b.compression}${b.encrypted ? '+age' : ''}`,
+      locations(listing, b),
+    ]);
   }
   process.stdout.write(table(rows) + '\n');
+  for (const b of listing.backups.filter((x) => x.locations.some((l) => l.status === 'damaged'))) {
+    for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(`DAMAGED ${b.id} in ${l.store}: ${l.reason}\n`);
+  }
+  process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
 }

@@ -1,17 +1,19 @@
 /** `pgkeeper drill <database>`: a restore drill of the newest backup, on demand. */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
-import { validateDatabaseName } from '../../common/names.js';
-import { restoreDrill } from '../../workflows/index.js';
-import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
+import { normalizeDrillInput } from '../../common/drill-input.js';
+import type { restoreDrill } from '../../workflows/restore-drill.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { cliSurface } from '../cli-surface.js';
 import { formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart } from '../start-workflow.js';
 
-export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean }): Promise<void> {
-  checkInput(() => validateDatabaseName(database));
-  const handle = await client.workflow.start(restoreDrill, {
-    args: [{ database }],
+export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
+  const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
+  checkInput(() => normalizeDrillInput(input, cliSurface));
+  const handle = await client.workflow.start<typeof restoreDrill>('restoreDrill', {
+    args: [input],
     taskQueue: config.temporal.taskQueue,
     workflowId: `pgkeeper-drill:${config.temporal.taskQueue}:${database}:${new Date().toISOString()}`,
   });
@@ -20,10 +22,10 @@ export async function drillCommand(client: Client, config: Config, database: str
   try {
     const proof = await showProgress(handle, handle.result());
     process.stdout.write(
-      `restore of ${proof.backupId} proven: ${proof.tables} tables, ${proof.rows} rows in ${formatDuration(proof.durationsMs.total)}\n` +
-        `  proof      ${proof.proofPath ?? 'not recorded: the backup was deleted by retention during the drill'}\n`,
+      `restore of ${proof.backupId} (from ${proof.store}) proven: ${proof.tables} tables, ${proof.rows} rows in ${formatDuration(proof.durationsMs.total)}\n` +
+        `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}\n`,
     );
   } catch (err) {
-    throw new CliError(`restore drill of "${database}" FAILED: ${rootCauseMessage(err)}`);
+    throw failedRun(`restore drill of "${database}" FAILED`, err);
   }
 }

@@ -3,8 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { normalizeRestoreInput, type RestoreInput } from '../../common/restore-input.js';
 import type { RestoreResult } from '../../common/types.js';
-import { restoreDatabase } from '../../workflows/index.js';
-import { checkInput, CliError, rootCauseMessage } from '../cli-error.js';
+import type { restoreDatabase } from '../../workflows/restore-database.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { cliSurface } from '../cli-surface.js';
 import { formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
@@ -18,6 +19,7 @@ export interface RestoreCommandOptions {
   owner: boolean;
   privileges: boolean;
   globals?: string;
+  store?: string;
   wait?: boolean;
 }
 
@@ -32,15 +34,17 @@ export function restoreInputFromOptions(backup: string, options: RestoreCommandO
     ...(options.owner === false ? { noOwner: true } : {}),
     ...(options.privileges === false ? { noPrivileges: true } : {}),
     ...(options.globals !== undefined ? { globals: options.globals } : {}),
+    ...(options.store !== undefined ? { store: options.store } : {}),
   };
 }
 
 function printRestoreResult(result: RestoreResult): void {
   const lines = [
     `restored ${result.backup.label} (of "${result.backup.database}") into "${result.target}"`,
+    `  from       ${result.backup.store}`,
     `  checksum   ${result.backup.checksum}`,
     `  content    ${result.tables} tables, ${result.rows} rows (pg_restore -j ${result.jobs})`,
-    `  took       ${formatDuration(result.durationsMs.total)} (restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
+    `  took       ${formatDuration(result.durationsMs.total)} (fetch ${formatDuration(result.durationsMs.fetch)}, restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
   ];
   if (result.globals) lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}`);
   if (result.keptPrevious) lines.push(`  previous   kept as "${result.keptPrevious}" (drop it when you no longer need it)`);
@@ -50,13 +54,13 @@ function printRestoreResult(result: RestoreResult): void {
 
 export async function restoreCommand(connect: () => Promise<Client>, config: Config, backup: string, options: RestoreCommandOptions): Promise<void> {
   const input = restoreInputFromOptions(backup, options);
-  checkInput(() => normalizeRestoreInput(input));
-  const handle = await startOnDatabase(await connect(), config, restoreDatabase, input, input.target);
+  checkInput(() => normalizeRestoreInput(input, cliSurface));
+  const handle = await startOnDatabase<typeof restoreDatabase>(await connect(), config, 'restoreDatabase', input, input.target);
   announceStart(config, `restore of ${backup} into "${input.target}"`, handle);
   if (!options.wait) return;
   try {
     printRestoreResult(await showProgress(handle, handle.result()));
   } catch (err) {
-    throw new CliError(`restore into "${input.target}" failed: ${rootCauseMessage(err)}`);
+    throw failedRun(`restore into "${input.target}" failed`, err, input.target);
   }
 }

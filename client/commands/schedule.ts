@@ -1,11 +1,13 @@
 /** `pgkeeper schedule ...`: create, list, describe, update, pause, unpause, trigger, backfill, delete. */
 import { Command } from 'commander';
-import type { Client } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { checkInput, CliError } from '../cli-error.js';
+import { cliSurface } from '../cli-surface.js';
 import { table } from '../format.js';
-import { backfill, createSchedule, scheduleHandle, scheduleId, triggerNow, updateSchedule, type ScheduleSettings, type ScheduleTarget } from '../schedules.js';
+import { parseCompression } from '../../common/filters.js';
+import { backfill, createSchedule, scheduleHandle, scheduleId, scheduleTargetOf, triggerNow, updateSchedule, type ScheduleSettings, type ScheduleTarget } from '../schedules.js';
 
 interface TargetOptions {
   all?: boolean;
@@ -18,6 +20,7 @@ interface SettingOptions {
   timezone?: string;
   jitter?: string;
   retention?: string;
+  compression?: string;
   compressLevel?: number;
   verify?: string;
   note?: string;
@@ -43,9 +46,10 @@ function settings(options: SettingOptions): ScheduleSettings {
     every: options.every,
     timezone: options.timezone,
     jitter: options.jitter,
-    retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention),
+    retention: options.retention === undefined ? undefined : parseRetentionSpec(options.retention, cliSurface),
+    compression: options.compression === undefined ? undefined : (parseCompression(options.compression, cliSurface), options.compression),
     compressLevel: options.compressLevel,
-    verify: options.verify === undefined ? undefined : validateVerify(options.verify),
+    verify: options.verify === undefined ? undefined : validateVerify(options.verify, cliSurface),
     note: options.note,
   }));
 }
@@ -57,7 +61,8 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
     .option('--timezone <zone>', 'IANA time zone for --cron, e.g. Europe/Amsterdam (default UTC)')
     .option('--jitter <duration>', 'start up to this much later at random, e.g. 10m (spreads load across servers)')
     .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4,keepMonthly=12 or maxAgeDays=30 (default RETENTION_DAYS)')
-    .option('-z, --compress-level <0-9>', 'pg_dump gzip level (default 1)', integer(0, 9))
+    .option('--compression <kind:level>', 'zstd:N (default zstd:1), gzip:N (pg_dump\'s own) or none')
+    .option('-z, --compress-level <0-9>', 'older form of --compression gzip:N', integer(0, 9))
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only');
 }
 
@@ -65,7 +70,14 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   const schedule = new Command('schedule').description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)');
   const run = (action: (client: Client, config: Config) => Promise<void>) => async () => {
     const config = ctx.config();
-    await action(await ctx.connect(config), config);
+    try {
+      await action(await ctx.connect(config), config);
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) {
+        throw new CliError(`schedule ${err.scheduleId} does not exist on task queue "${config.temporal.taskQueue}"; \`pgkeeper schedule list\` shows the schedules, \`pgkeeper schedule create\` makes one`);
+      }
+      throw err;
+    }
   };
 
   withSettingOptions(
@@ -87,7 +99,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     run(async (client, config) => {
       const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)']];
       for await (const s of client.schedule.list()) {
-        if (!s.scheduleId.includes(`:${config.temporal.taskQueue}`) || !s.scheduleId.startsWith('pgkeeper-')) continue;
+        if (!scheduleTargetOf(s.scheduleId, config.temporal.taskQueue)) continue; // another queue's, or not pgkeeper's
         rows.push([s.scheduleId, s.state.paused ? 'paused' : 'active', s.info?.nextActionTimes?.[0]?.toISOString().slice(0, 19) ?? '-']);
       }
       process.stdout.write(rows.length === 1 ? 'no pgkeeper schedules\n' : table(rows) + '\n');

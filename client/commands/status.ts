@@ -1,31 +1,44 @@
-/** `pgkeeper status [database]`: is it running, when did it last work, can we restore it? */
+/**
+ * `pgkeeper status [database]`: is it running, when did it last work, can we restore it?
+ * Exit code 3 (for monitoring) when a database is stale, has damaged backups, or was never backed up.
+ */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
+import { validateDatabaseName } from '../../common/names.js';
+import { checkInput } from '../cli-error.js';
 import { table } from '../format.js';
-import { databaseStatus, knownDatabases } from '../status.js';
+import { databaseStatus } from '../status.js';
+import { fetchListing } from './backups.js';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
 
+/** Returns true when something needs attention (exit code 3). */
 export async function statusCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
-  const databases = database ? [database] : await knownDatabases(config);
-  const statuses = await Promise.all(databases.map((db) => databaseStatus(client, config, db)));
+  if (database !== undefined) checkInput(() => validateDatabaseName(database));
+  const listing = await fetchListing(client, config, database);
+  const databases = database ? [database] : [...new Set(listing.backups.map((b) => b.database))].sort();
+  const statuses = await Promise.all(databases.map((db) => databaseStatus(client, config, listing, db)));
+  const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
     process.stdout.write(JSON.stringify(statuses, null, 2) + '\n');
   } else if (statuses.length === 0) {
-    process.stdout.write(`no backups in ${config.backupDir} yet; start one with \`pgkeeper backup <database>\`\n`);
+    process.stdout.write(`no backups in ${listing.stores.join(', ')} yet; start one with \`pgkeeper backup <database>\`\n`);
+  } else if (database && neverBackedUp.length === 1 && statuses[0]!.lastRun === null) {
+    process.stdout.write(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run); start one with \`pgkeeper backup ${database}\`\n`);
   } else {
-    const rows = [['DATABASE', 'LAST RUN', 'LAST GOOD BACKUP', 'LAST PROVEN RESTORE', 'NEXT RUN', 'STALE']];
+    const rows = [['DATABASE', 'LAST RUN', 'LAST GOOD BACKUP', 'LAST PROVEN RESTORE', 'NEXT RUN', 'STATE']];
     for (const s of statuses) {
       rows.push([
         s.database,
         s.lastRun ? `${when(s.lastRun.at)} ${s.lastRun.outcome}` : '-',
-        when(s.lastSuccessfulBackup?.at),
+        s.lastSuccessfulBackup ? `${when(s.lastSuccessfulBackup.at)} ${s.lastSuccessfulBackup.backupId}` : 'never',
         when(s.lastProvenRestore?.at),
         s.schedule ? (s.schedule.paused ? 'paused' : when(s.schedule.nextRun ?? undefined)) : 'no schedule',
-        s.stale === null ? '-' : s.stale ? 'STALE' : 'ok',
+        s.damaged.length ? 'DAMAGED' : s.lastSuccessfulBackup === null ? 'NEVER BACKED UP' : s.stale === null ? '-' : s.stale ? 'STALE' : 'ok',
       ]);
     }
     process.stdout.write(table(rows) + '\n');
+    for (const s of statuses) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
   }
-  return statuses.some((s) => s.stale === true);
+  return statuses.some((s) => s.stale === true || s.damaged.length > 0 || s.lastSuccessfulBackup === null) || statuses.length === 0;
 }

@@ -6,10 +6,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Config } from '../common/config.js';
-import { FailureType } from '../common/errors.js';
-import { toolFailure } from './failures.js';
+import type { Config } from '../../common/config.js';
+import { FailureType } from '../../common/errors.js';
+import { toolFailure } from '../failures.js';
 import { readServerInfo, withClient } from './pg-client.js';
+import type { ToolSpec } from '../stream/tool-process.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
 
@@ -112,4 +113,22 @@ const versions = new Map<string, Promise<string>>();
 export async function pgToolVersion(config: Config, tool: PgTool): Promise<string> {
   const binary = await pgToolPath(config, tool);
   return memoized(versions, binary, async () => (await runPgTool(config, tool, ['--version'], { purpose: `read the version of ${tool}` })).trim());
+}
+
+/** A pg tool as part of an archive stream (activities/stream): its failures classified like runPgTool's. */
+export async function pgToolSpec(
+  config: Config,
+  tool: PgTool,
+  args: string[],
+  purpose: string,
+  options: { captureStdout?: boolean; classify?: ToolSpec['classify'] } = {},
+): Promise<ToolSpec> {
+  return {
+    name: tool,
+    file: await pgToolPath(config, tool),
+    args,
+    env: pgToolEnv(config),
+    captureStdout: options.captureStdout ?? false,
+    classify: options.classify ?? (({ exitCode, stderr }) => toolFailure(config, tool, purpose, stderr, exitCode)),
+  };
 }

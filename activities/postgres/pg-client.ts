@@ -1,7 +1,7 @@
 /** Short SQL sessions through node-postgres, for readiness checks and catalog queries. */
 import pg from 'pg';
-import type { Config } from '../common/config.js';
-import type { ServerInfo, TableEstimate } from '../common/types.js';
+import type { Config } from '../../common/config.js';
+import type { ServerInfo, TableEstimate } from '../../common/manifest.js';
 
 export async function withClient<T>(config: Config, database: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({

@@ -1,0 +1,81 @@
+/**
+ * applyGlobals: before a restore, create the roles and tablespaces the server lacks, from a globals
+ * backup ("latest" or an id) in any store. The script is fetched, decrypted and checked in memory,
+ * filtered so that existing roles are never altered, and fed to psql on its stdin: no file of role
+ * password hashes is ever written to the worker's disk.
+ */
+import { Writable } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa } from 'execa';
+import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
+import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
+import { scriptForMissingRoles } from '../common/globals-script.js';
+import type { GlobalsManifest } from '../common/manifest.js';
+import { toolFailure } from './failures.js';
+import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
+import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
+import { listCatalog } from './store/backup-catalog.js';
+import { allStores } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
+import { fetchArchive } from './stream/fetch-archive.js';
+
+export interface ApplyGlobalsResult {
+  id: string;
+  created: string[];
+  warnings: string[];
+}
+
+async function findGlobals(config: Config, wanted: string): Promise<{ store: BackupStore; manifest: GlobalsManifest }> {
+  let newest: { store: BackupStore; manifest: GlobalsManifest; createdAtMs: number } | undefined;
+  for (const store of allStores(config)) {
+    for (const entry of await listCatalog(store, GLOBALS_FOLDER)) {
+      if (entry.status !== 'complete' || (wanted !== 'latest' && entry.id !== wanted)) continue;
+      if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
+    }
+  }
+  if (!newest) {
+    throw ApplicationFailure.nonRetryable(
+      `no complete globals backup "${wanted}" in ${allStores(config).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`,
+      FailureType.BackupNotFound,
+    );
+  }
+  return newest;
+}
+
+export async function applyGlobals(config: Config, req: { globals: string }): Promise<ApplyGlobalsResult> {
+  const { store, manifest } = await findGlobals(config, req.globals);
+  const keys = backupKeys(GLOBALS_FOLDER, manifest.id, manifest.filters);
+  const chunks: Buffer[] = [];
+  const collect = new Writable({
+    write(chunk: Buffer, _encoding, next) {
+      chunks.push(chunk);
+      next();
+    },
+  });
+  const file = manifest.files[0]!;
+  await fetchArchive(
+    {
+      store,
+      key: keys.archive,
+      label: `globals backup ${manifest.id}`,
+      filters: manifest.filters,
+      identityFile: config.encryption.identityFile,
+      expected: { sizeBytes: file.sizeBytes, sha256: file.sha256, plaintext: manifest.plaintext },
+    },
+    collect,
+    Context.current().cancellationSignal,
+    () => undefined,
+  );
+  const existing = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles')).rows.map((r) => r.rolname)));
+  const { script, created } = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);
+  // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
+  const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', '-'], { ...pgToolProcess(config), input: script });
+  if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, String(result.stderr ?? ''), result.exitCode, result.code);
+  const warnings = String(result.stderr ?? '')
+    .split('\n')
+    .filter((line) => /ERROR:/.test(line))
+    .map((line) => `globals: ${line.replace(/^psql:[^:]*:\d+: /, '')}`);
+  return { id: manifest.id, created, warnings };
+}

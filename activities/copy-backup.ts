@@ -1,0 +1,78 @@
+/**
+ * copyBackup: the 3-2-1 rule. Fills one copy store with every complete backup of a folder (a
+ * database, or `.globals`) that the primary has and the copy lacks, newest first: so a copy that
+ * failed last night is made by tonight's run. Each archive is streamed across, read back from the
+ * copy and hashed, and compared with the manifest before the copy's sidecar and manifest are
+ * written: a copy is complete only once it is proven.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { pipeline } from 'node:stream/promises';
+import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
+import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
+import { validateDatabaseName } from '../common/names.js';
+import { heartbeatEvery } from './heartbeat.js';
+import { sidecarText } from './publish-backup.js';
+import { listCatalog } from './store/backup-catalog.js';
+import { namedStore, primaryStore } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
+import { measureTap } from './stream/taps.js';
+
+export interface CopyRequest {
+  /** A database's name, or `.globals`. */
+  folder: string;
+  /** The copy store's URL. */
+  store: string;
+}
+
+export interface CopyResult {
+  store: string;
+  copied: string[];
+}
+
+async function hashOf(store: BackupStore, key: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ sizeBytes: number; sha256: string }> {
+  const tap = measureTap(true);
+  tap.on('data', (chunk: Buffer) => onBytes(chunk.length));
+  await pipeline(await store.get(key, { signal }), tap, { signal });
+  return tap.result();
+}
+
+export async function copyBackup(config: Config, req: CopyRequest): Promise<CopyResult> {
+  if (req.folder !== GLOBALS_FOLDER) validateDatabaseName(req.folder);
+  const ctx = Context.current();
+  const from = primaryStore(config);
+  const to = namedStore(config, req.store);
+  let bytes = 0;
+  let current = '';
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: `copying ${current} to ${to.url}`, bytes }));
+  try {
+    const present = new Set((await listCatalog(to, req.folder)).filter((e) => e.status === 'complete').map((e) => e.id));
+    const missing = (await listCatalog(from, req.folder)).filter((e) => e.status === 'complete' && !present.has(e.id));
+    const copied: string[] = [];
+    for (const entry of missing) {
+      current = entry.id;
+      const manifest = entry.manifest!;
+      const keys = backupKeys(req.folder, entry.id, manifest.filters);
+      const file = manifest.files[0]!;
+      await to.put(keys.archive, await from.get(keys.archive, { signal: ctx.cancellationSignal }), { signal: ctx.cancellationSignal });
+      const proven = await hashOf(to, keys.archive, ctx.cancellationSignal, (n) => (bytes += n));
+      if (proven.sha256 !== file.sha256 || proven.sizeBytes !== file.sizeBytes) {
+        await to.delete(keys.archive);
+        // Retried: a copy garbled on its way (or a source damaged since listing) may read right next time.
+        throw ApplicationFailure.retryable(
+          `the copy of ${entry.id} in ${to.url} reads back as ${proven.sizeBytes} bytes, sha256 ${proven.sha256.slice(0, 12)}…; its manifest says ${file.sizeBytes} bytes, ${file.sha256.slice(0, 12)}…; the copy was removed`,
+          FailureType.ChecksumMismatch,
+        );
+      }
+      await to.put(keys.sidecar, sidecarText(file.sha256, file.name));
+      const manifestText = await from.getText(keys.manifest);
+      if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
+      await to.put(keys.manifest, manifestText);
+      copied.push(entry.id);
+    }
+    return { store: to.url, copied };
+  } finally {
+    stopHeartbeat();
+  }
+}

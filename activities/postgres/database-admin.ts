@@ -1,0 +1,112 @@
+/**
+ * Database-level operations: existence, the staging database, renames and drops. Every name is
+ * quoted as an identifier. Dropping is allowed only for names of the staging pattern
+ * (`<target>_restoring_<8 hex>`, `pgkeeper_drill_<8 hex>`), so a bug in a workflow cannot drop a
+ * database under any other name.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { Config } from '../../common/config.js';
+import { createDatabaseOptions, LocaleProviderError, propertyStatements } from '../../common/database-properties-sql.js';
+import { FailureType } from '../../common/errors.js';
+import type { DatabaseProperties } from '../../common/manifest.js';
+import { quoteIdent } from '../../common/sql.js';
+import { failure, pgClientFailure } from '../failures.js';
+import { withClient } from './pg-client.js';
+
+/** The database pgkeeper connects to for CREATE/ALTER/DROP DATABASE. */
+export const MAINTENANCE_DATABASE = 'postgres';
+
+/** Staging databases of restores, and scratch databases of restore drills: the only ones pgkeeper may drop. */
+const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
+
+export async function withAdmin<T>(config: Config, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  try {
+    return await withClient(config, MAINTENANCE_DATABASE, use);
+  } catch (err) {
+    throw pgClientFailure(config, MAINTENANCE_DATABASE, err);
+  }
+}
+
+export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
+  return (await databaseOid(client, name)) !== null;
+}
+
+export async function databaseOid(client: pg.Client, name: string): Promise<number | null> {
+  const { rows } = await client.query<{ oid: string }>('select oid from pg_database where datname = $1', [name]);
+  return rows[0] ? Number(rows[0].oid) : null;
+}
+
+export function isStagingName(name: string): boolean {
+  return STAGING_NAME.test(name);
+}
+
+export function assertStagingName(config: Config, name: string): void {
+  if (!isStagingName(name)) {
+    throw failure(config, FailureType.InvalidInput, `refusing to drop or recreate "${name}": it is not a pgkeeper staging database name`);
+  }
+}
+
+export async function dropStaging(config: Config, staging: string): Promise<void> {
+  assertStagingName(config, staging);
+  await withAdmin(config, async (client) => {
+    await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
+  });
+}
+
+/** SQLSTATEs of a CREATE DATABASE the server cannot honour: a locale it lacks, an encoding that does not fit it, no ICU. */
+const LOCALE_REFUSED = new Set(['22023', '0A000', '42809', '22P05']);
+
+function describeLocale(p: DatabaseProperties): string {
+  const icu = p.localeProvider && p.localeProvider !== 'libc' ? `, ${p.localeProvider} locale "${p.icuLocale ?? ''}"` : '';
+  return `encoding ${p.encoding}, LC_COLLATE "${p.collate}", LC_CTYPE "${p.ctype}"${icu}`;
+}
+
+/**
+ * A fresh, empty staging database (a retry starts from scratch) with the source's encoding and
+ * locale when known. Returns its OID: the swap recognises a finished swap by it.
+ */
+export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null): Promise<number> {
+  assertStagingName(config, staging);
+  return withAdmin(config, async (client) => {
+    const { rows } = await client.query<{ num: string }>(`select current_setting('server_version_num') as num`);
+    await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
+    let options = 'template template0';
+    if (properties) {
+      try {
+        options = createDatabaseOptions(properties, Number(rows[0]!.num));
+      } catch (err) {
+        if (err instanceof LocaleProviderError) throw failure(config, FailureType.LocaleUnavailable, `${err.message}; restore on PostgreSQL 15 or newer`);
+        throw err;
+      }
+    }
+    try {
+      await client.query(`create database ${quoteIdent(staging)} ${options}`);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (properties && LOCALE_REFUSED.has(e.code ?? '')) {
+        throw failure(
+          config,
+          FailureType.LocaleUnavailable,
+          `${config.db.host}:${config.db.port} cannot create a database like the backup's (${describeLocale(properties)}): ${e.message}. ` +
+            'Install that locale on the server (e.g. locale-gen), or restore on a server that has it',
+        );
+      }
+      throw err;
+    }
+    return (await databaseOid(client, staging))!;
+  });
+}
+
+/** Owner, privileges, settings, per-role settings and comment of the source, on the staging database. */
+export async function applyDatabaseProperties(
+  config: Config,
+  staging: string,
+  properties: DatabaseProperties,
+  options: { noOwner: boolean; noPrivileges: boolean },
+): Promise<void> {
+  assertStagingName(config, staging);
+  await withAdmin(config, async (client) => {
+    for (const statement of propertyStatements(staging, properties, options)) await client.query(statement);
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * What a store holds, backup by backup. A backup is
+ *   complete  when its manifest reads and names it, and every file it lists is there with its size;
+ *   damaged   when its manifest exists but cannot be read or parsed, or a file it lists is missing
+ *             or has another size: listed as DAMAGED, never restored, never counted by retention;
+ *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
+ *             swept by retention once it is a day old.
+ * Backups are ordered by the time in their id, so a damaged one still shows at its place.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { parseBackupId } from '../../common/backup-id.js';
+import { classifyKey, GLOBALS_FOLDER } from '../../common/backup-keys.js';
+import { FailureType } from '../../common/errors.js';
+import { globalsCreatedAtMs } from '../../common/globals.js';
+import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
+import type { BackupStore, StoredObject } from './store.js';
+
+/** A pin older than this was left by a crashed run: it no longer protects anything. */
+export const STALE_PIN_MS = 3 * 86_400_000;
+
+export interface CatalogEntry {
+  id: string;
+  folder: string;
+  createdAtMs: number;
+  status: 'complete' | 'damaged' | 'partial';
+  /** Why it is damaged (or partial). */
+  reason?: string;
+  manifest?: BackupManifest | GlobalsManifest;
+  /** Every object belonging to the backup, pins and proofs included. */
+  objects: StoredObject[];
+  /** Pins of runs reading it now (stale ones excluded). */
+  activePins: string[];
+  drillProofKey?: string;
+}
+
+function createdAtMs(folder: string, id: string): number | undefined {
+  if (folder === GLOBALS_FOLDER) return globalsCreatedAtMs(id);
+  try {
+    const parsed = parseBackupId(id);
+    return parsed.database === folder ? parsed.createdAtMs : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readManifest(store: BackupStore, key: string, id: string): Promise<BackupManifest | GlobalsManifest | string> {
+  let text: string | undefined;
+  try {
+    text = await store.getText(key);
+  } catch (err) {
+    // The store itself failing is not the backup being damaged: let the caller retry.
+    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
+    return `manifest unreadable: ${(err as Error).message}`;
+  }
+  if (text === undefined) return 'manifest disappeared while listing';
+  try {
+    return parseManifest(text, id);
+  } catch (err) {
+    if (err instanceof ManifestError) return `manifest unreadable: ${err.message}`;
+    throw err;
+  }
+}
+
+async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest'>> {
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
+  if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
+  const manifest = await readManifest(store, manifestObject.key, id);
+  if (typeof manifest === 'string') return { status: 'damaged', reason: manifest };
+  const expectedKind = folder === GLOBALS_FOLDER ? 'globals' : 'database';
+  if (manifest.kind !== expectedKind) return { status: 'damaged', reason: `manifest unreadable: it describes a ${manifest.kind} backup, not a ${expectedKind} backup`, manifest };
+  if (manifest.kind === 'database' && manifest.database !== folder) {
+    return { status: 'damaged', reason: `manifest names database "${manifest.database}", but it is in folder "${folder}"`, manifest };
+  }
+  for (const file of manifest.files) {
+    const stored = byKey.get(`${folder}/${file.name}`);
+    if (!stored) return { status: 'damaged', reason: `archive ${file.name} is missing`, manifest };
+    if (stored.sizeBytes !== file.sizeBytes) {
+      return { status: 'damaged', reason: `archive ${file.name} is ${stored.sizeBytes} bytes, its manifest says ${file.sizeBytes}`, manifest };
+    }
+  }
+  return { status: 'complete', manifest };
+}
+
+/** Every backup in `folder` (a database's name or `.globals`), newest first. */
+export async function listCatalog(store: BackupStore, folder: string, nowMs = Date.now()): Promise<CatalogEntry[]> {
+  const groups = new Map<string, StoredObject[]>();
+  for (const object of await store.list(`${folder}/`)) {
+    const key = classifyKey(object.key);
+    if (!key || key.folder !== folder) continue; // not pgkeeper's (a user's notes, a seed-style dump)
+    const group = groups.get(key.id) ?? [];
+    group.push(object);
+    groups.set(key.id, group);
+  }
+  const entries: CatalogEntry[] = [];
+  for (const [id, objects] of groups) {
+    const created = createdAtMs(folder, id);
+    if (created === undefined) continue;
+    const pins = objects.filter((o) => classifyKey(o.key)?.part === 'pin');
+    const proof = objects.find((o) => classifyKey(o.key)?.part === 'drill');
+    entries.push({
+      id,
+      folder,
+      createdAtMs: created,
+      ...(await judge(store, folder, id, objects)),
+      objects,
+      activePins: pins.filter((p) => nowMs - p.modifiedMs < STALE_PIN_MS).map((p) => p.key),
+      ...(proof ? { drillProofKey: proof.key } : {}),
+    });
+  }
+  return entries.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+}
+
+/** The complete backups of a database in a store, newest first. */
+export async function completeBackups(store: BackupStore, database: string): Promise<(CatalogEntry & { manifest: BackupManifest })[]> {
+  return (await listCatalog(store, database)).filter((e): e is CatalogEntry & { manifest: BackupManifest } => e.status === 'complete');
+}
+
+/** The folders of a store that hold database backups (not `.globals`, nor anything that is not a database name). */
+export async function databaseFolders(store: BackupStore): Promise<string[]> {
+  return (await store.listFolders('')).filter((f) => !f.startsWith('.')).sort();
+}

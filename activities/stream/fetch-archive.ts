@@ -1,0 +1,69 @@
+/**
+ * The restore direction of the archive stream: the store's object, hashed as it arrives, through
+ * the inverse filter chain (age -d, then zstd -d), into `sink` (a local scratch file: pg_restore -j
+ * needs a seekable file). The stored bytes and, for an encrypted archive, the decrypted ones are
+ * compared with what the manifest recorded; a mismatch is a non-retryable failure, raised before
+ * anything uses what was written.
+ */
+import { Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../common/errors.js';
+import type { FilterStep } from '../../common/filters.js';
+import type { BackupStore } from '../store/store.js';
+import { inverseTool } from './filter-tools.js';
+import { StreamRun } from './stream-run.js';
+import { measureTap, type Measured } from './taps.js';
+import { requireTools } from './tool-check.js';
+import { toolStage } from './tool-process.js';
+
+export interface FetchRequest {
+  store: BackupStore;
+  key: string;
+  /** For messages: the backup id or key. */
+  label: string;
+  filters: FilterStep[];
+  identityFile: string | undefined;
+  /** What the manifest (or sidecar) promises; null sha256: nothing to compare with. */
+  expected: { sizeBytes: number; sha256: string | null; plaintext: { sizeBytes: number; sha256: string } | null };
+}
+
+function mismatch(label: string, what: string, actual: Measured, expected: { sizeBytes: number; sha256: string }): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${label} does not match its manifest: the ${what} are ${actual.sizeBytes} bytes, sha256 ${actual.sha256.slice(0, 16)}…; expected ${expected.sizeBytes} bytes, ` +
+      `${expected.sha256.slice(0, 16)}…. It is damaged or was changed; restore another backup (pgkeeper backups lists them)`,
+    FailureType.ChecksumMismatch,
+  );
+}
+
+/** Streams the archive into `sink`; `onBytes` counts stored bytes as they arrive (for progress). */
+export async function fetchArchive(req: FetchRequest, sink: Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+  await requireTools(req.filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
+  const run = new StreamRun(cancel);
+  const stored = measureTap(true);
+  const progress = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      onBytes(chunk.length);
+      next(null, chunk);
+    },
+  });
+  const stages: NodeJS.ReadWriteStream[] = [stored, progress];
+  const dones: Promise<string>[] = [];
+  const plaintext = req.expected.plaintext ? measureTap(true) : undefined;
+  for (const step of [...req.filters].reverse()) {
+    const { stage, done } = toolStage(run, inverseTool(step, req.identityFile));
+    stages.push(stage);
+    dones.push(done);
+    if (step.filter === 'age' && plaintext) stages.push(plaintext);
+  }
+  const source = await req.store.get(req.key, { signal: run.signal });
+  const piping = pipeline([source, ...stages, sink], { signal: run.signal }).catch((err: unknown) => run.fail(err));
+  await run.settle([piping, ...dones]);
+  const got = stored.result();
+  if (got.sizeBytes !== req.expected.sizeBytes || (req.expected.sha256 !== null && got.sha256 !== req.expected.sha256)) {
+    throw mismatch(req.label, 'stored bytes', got, { sizeBytes: req.expected.sizeBytes, sha256: req.expected.sha256 ?? got.sha256 });
+  }
+  if (plaintext && req.expected.plaintext && plaintext.result().sha256 !== req.expected.plaintext.sha256) {
+    throw mismatch(req.label, 'decrypted bytes', plaintext.result(), req.expected.plaintext);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The filters of the archive stream as tools: zstd and age run as processes (both beat JavaScript
+ * by far and use another core), forward when backing up and inverted when restoring. The age
+ * identity (private key) is only ever a file path handed to `age -i`: never read, logged or sent.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../common/errors.js';
+import type { FilterStep } from '../../common/filters.js';
+import type { ToolSpec } from './tool-process.js';
+
+const damaged = (what: string, stderr: string) =>
+  ApplicationFailure.nonRetryable(`${what} (${stderr || 'no message'}): the archive is damaged or was changed; restore another backup`, FailureType.CorruptArchive);
+
+export function forwardTool(step: FilterStep): ToolSpec {
+  if (step.filter === 'zstd') {
+    return {
+      name: 'zstd',
+      file: 'zstd',
+      // -T0: as many threads as cores; pg_dump's own work leaves one free.
+      args: [`-${step.level}`, '-T0', '-q', '-c'],
+      classify: ({ exitCode, stderr }) => ApplicationFailure.retryable(`zstd failed compressing the archive (exit code ${exitCode}): ${stderr}`, FailureType.PgToolFailed),
+    };
+  }
+  return {
+    name: 'age',
+    file: 'age',
+    args: ['--encrypt', ...step.recipients.flatMap((r) => ['--recipient', r])],
+    classify: ({ exitCode, stderr }) => ApplicationFailure.nonRetryable(`age could not encrypt the archive (exit code ${exitCode}): ${stderr}; check ENCRYPT_RECIPIENTS`, FailureType.InvalidInput),
+  };
+}
+
+export function inverseTool(step: FilterStep, identityFile: string | undefined): ToolSpec {
+  if (step.filter === 'zstd') {
+    return { name: 'zstd', file: 'zstd', args: ['-d', '-q', '-c'], classify: ({ stderr }) => damaged('zstd cannot decompress the archive', stderr) };
+  }
+  if (!identityFile) throw identityMissing(step.recipients);
+  return {
+    name: 'age',
+    file: 'age',
+    args: ['--decrypt', '--identity', identityFile],
+    classify: ({ stderr }) => (/no identity matched/i.test(stderr) ? identityMissing(step.recipients) : damaged('age cannot decrypt the archive', stderr)),
+  };
+}
+
+export function identityMissing(recipients: string[]): ApplicationFailure {
+  const list = recipients.length ? recipients.join(', ') : 'recipients not recorded';
+  return ApplicationFailure.nonRetryable(
+    `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE on this worker holds none of their identities; point AGE_IDENTITY_FILE at the matching age identity (private key) file`,
+    FailureType.IdentityMissing,
+  );
+}

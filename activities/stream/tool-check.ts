@@ -1,0 +1,22 @@
+/** Fails at once, with one line saying what to install, when a filter's tool is missing on the worker. */
+import { execa } from 'execa';
+import { toolMissing } from './tool-process.js';
+
+const present = new Map<string, Promise<void>>();
+
+async function probe(tool: string): Promise<void> {
+  const result = await execa(tool, ['--version'], { reject: false, stdin: 'ignore' });
+  if (result.code === 'ENOENT' || result.exitCode === 127) throw toolMissing(tool);
+}
+
+export async function requireTools(tools: string[]): Promise<void> {
+  for (const tool of new Set(tools)) {
+    let check = present.get(tool);
+    if (!check) {
+      check = probe(tool);
+      present.set(tool, check);
+      check.catch(() => present.delete(tool)); // installed later: ask again next time
+    }
+    await check;
+  }
+}

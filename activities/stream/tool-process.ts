@@ -1,0 +1,94 @@
+/**
+ * An external tool (pg_dump, pg_restore, zstd, age) as part of a stream. The process shares the
+ * run's abort signal: a failure anywhere, or the activity's cancellation, sends it SIGTERM and
+ * 5 s later SIGKILL. Its output is released downstream only once it has exited successfully, so a
+ * tool that fails half-way can never make a truncated stream look complete.
+ */
+import { Duplex, Transform, type Readable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa, type Result } from 'execa';
+import { FailureType } from '../../common/errors.js';
+import type { StreamRun } from './stream-run.js';
+
+export interface ToolSpec {
+  /** For messages: "zstd", "pg_dump". */
+  name: string;
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Turns a failed exit into the failure the user sees; `stderr` is the tool's last lines. */
+  classify(result: { exitCode: number | undefined; stderr: string }): ApplicationFailure;
+  /** Keep stdout in memory (small outputs, e.g. `pg_restore --list`) instead of streaming it. */
+  captureStdout?: boolean;
+}
+
+export interface ToolProcess {
+  /** Resolves with captured stdout ('' unless captureStdout) when the tool exited 0. */
+  done: Promise<string>;
+  stdin: NodeJS.WritableStream & { destroyed: boolean; writableEnded: boolean };
+  /** The tool's stdout, ending only after a successful exit. */
+  output: Readable;
+}
+
+const STDERR_LINES = 5;
+
+function tail(stderr: unknown): string {
+  return String(stderr ?? '').trim().split('\n').slice(-STDERR_LINES).join(' | ');
+}
+
+/** What to say when a tool is not installed on the worker. */
+export function toolMissing(name: string): ApplicationFailure {
+  const hint =
+    name === 'age' ? 'install age (Debian: apt-get install age)' : name === 'zstd' ? 'install zstd (Debian: apt-get install zstd)' : 'install the PostgreSQL client tools or set PG_BIN_DIR';
+  return ApplicationFailure.nonRetryable(`${name} was not found on the worker; ${hint}`, FailureType.ToolMissing);
+}
+
+function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
+  if (result.code === 'ENOENT') return toolMissing(spec.name);
+  if (result.signal) {
+    // Not sent by us (ours happen only after the run failed): the OOM killer, an operator. Worth a retry.
+    return ApplicationFailure.retryable(`${spec.name} was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
+  }
+  return spec.classify({ exitCode: result.exitCode, stderr: tail(result.stderr) });
+}
+
+/** Starts `spec` within `run`; `stdin: 'pipe'` to feed it, 'ignore' for a source like pg_dump. */
+export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignore'): ToolProcess {
+  const child = execa(spec.file, spec.args, {
+    env: spec.env ?? {},
+    stdin,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: spec.captureStdout === true, stderr: true },
+    reject: false,
+    cancelSignal: run.signal,
+    forceKillAfterDelay: 5_000,
+  });
+  const done = child.then((result) => {
+    if (run.failed) throw run.error(); // killed because something else failed: not a cause
+    if (result.failed) {
+      const failure = exitFailure(spec, result);
+      run.fail(failure);
+      throw failure;
+    }
+    return spec.captureStdout ? String(result.stdout ?? '') : '';
+  });
+  done.catch(() => undefined); // observed through `settle`
+  // Writing to a tool that has exited fails with EPIPE: the tool's exit status says why.
+  child.stdin?.on('error', () => undefined);
+  const output = spec.captureStdout
+    ? (child.stdout as Readable)
+    : (child.stdout as Readable).pipe(
+        new Transform({
+          transform: (chunk, _encoding, next) => next(null, chunk),
+          flush: (next) => void done.then(() => next(), (err: Error) => next(err)),
+        }),
+      );
+  return { done, stdin: child.stdin as ToolProcess['stdin'], output };
+}
+
+/** A filter tool (zstd, age) as one duplex stage: bytes in through stdin, out through stdout. */
+export function toolStage(run: StreamRun, spec: ToolSpec): { stage: Duplex; done: Promise<string> } {
+  const tool = startTool(run, spec, 'pipe');
+  return { stage: Duplex.from({ writable: tool.stdin as unknown as NodeJS.WritableStream, readable: tool.output }), done: tool.done };
+}

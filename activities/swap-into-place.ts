@@ -1,0 +1,109 @@
+/**
+ * swapIntoPlace: the staging database takes the target's name. In replace mode both renames
+ * (target -> kept, staging -> target) run in one transaction, so there is no moment without a
+ * database called `target`. Safe to retry: a finished swap is recognised by the staging
+ * database's OID now being the target's. Heartbeats throughout, so a dead worker is noticed in
+ * seconds, not after a long timeout.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
+import { quoteIdent } from '../common/sql.js';
+import { failure } from './failures.js';
+import { heartbeatEvery } from './heartbeat.js';
+import { assertStagingName, databaseOid, withAdmin } from './postgres/database-admin.js';
+
+export interface SwapRequest {
+  staging: string;
+  /** From restoreIntoStaging: proves, on a retry, that the target already is this staging database. */
+  stagingOid: number;
+  target: string;
+  mode: 'create' | 'replace';
+  kept: string;
+}
+
+/** Ends every other session on `database`, waiting up to 5 s for each to be gone. */
+async function endConnections(client: pg.Client, database: string): Promise<void> {
+  await client.query(`select pg_terminate_backend(pid, 5000) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [database]);
+}
+
+/** Who keeps reconnecting, for the message when the swap cannot get the database to itself. */
+async function sessionsOn(client: pg.Client, database: string): Promise<string> {
+  const { rows } = await client.query<{ who: string }>(
+    `select coalesce(nullif(application_name, ''), 'unnamed client') || ' from ' || coalesce(client_addr::text, 'local socket') as who
+       from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
+    [database],
+  );
+  return rows.map((r) => r.who).join(', ') || 'sessions that reconnect at once';
+}
+
+/** SQLSTATE 55006: "database is being accessed by other users". */
+const OBJECT_IN_USE = '55006';
+const SWAP_ATTEMPTS = 20;
+
+/**
+ * Renames in one transaction, after ending the sessions on both databases. A client that
+ * reconnects in between makes the rename fail; then it is simply tried again. No database setting
+ * is changed on the way, so a worker dying here leaves nothing to undo.
+ */
+async function renameExclusively(client: pg.Client, renames: [from: string, to: string][]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    for (const [from] of renames) await endConnections(client, from);
+    try {
+      await client.query('begin');
+      for (const [from, to] of renames) await client.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+      await client.query('commit');
+      return;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      if ((err as { code?: string }).code !== OBJECT_IN_USE) throw err;
+      if (attempt >= SWAP_ATTEMPTS) {
+        const busy = renames.map(([from]) => from);
+        const who: string[] = [];
+        for (const db of busy) who.push(await sessionsOn(client, db));
+        // Retried by Temporal for a while (see the swap's retry policy); the staging copy waits.
+        throw ApplicationFailure.retryable(
+          `cannot swap: "${busy.join('", "')}" keep${busy.length === 1 ? 's' : ''} being used by ${who.join('; ')}; stop those clients (the restore keeps trying)`,
+          FailureType.DatabaseError,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{ keptPrevious: string | null }> {
+  assertStagingName(config, req.staging);
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'swapping in' }));
+  try {
+    return await withAdmin(config, async (client) => {
+      // One query at a time: a pg client runs its queries in sequence anyway.
+      const staging = await databaseOid(client, req.staging);
+      const target = await databaseOid(client, req.target);
+      const kept = await databaseOid(client, req.kept);
+      if (staging === null) {
+        if (target === req.stagingOid) return { keptPrevious: kept !== null ? req.kept : null }; // an earlier attempt swapped
+        throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; nothing was swapped. Run the restore again`);
+      }
+      if (target !== null && req.mode === 'create') {
+        throw failure(
+          config,
+          FailureType.TargetExists,
+          `database "${req.target}" appeared during the restore; it was left untouched. Restore into another target, or replace it (with confirmation)`,
+        );
+      }
+      if (target === null) {
+        await renameExclusively(client, [[req.staging, req.target]]);
+        return { keptPrevious: null };
+      }
+      await renameExclusively(client, [
+        [req.target, req.kept],
+        [req.staging, req.target],
+      ]);
+      return { keptPrevious: req.kept };
+    });
+  } finally {
+    stopHeartbeat();
+  }
+}

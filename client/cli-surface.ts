@@ -1,0 +1,51 @@
+/**
+ * The command line's names for input fields, so the shared validators speak in flags here
+ * (`--replace --confirm app`) and in JSON fields in the Temporal UI (`"confirm": "app"`).
+ */
+import type { InputSurface } from '../common/input-fields.js';
+
+const FLAGS: Record<string, string> = {
+  backup: '<backup>',
+  database: '--database',
+  target: '--target',
+  mode: '--replace',
+  confirm: '--confirm',
+  jobs: '--jobs',
+  noOwner: '--no-owner',
+  noPrivileges: '--no-privileges',
+  globals: '--globals',
+  store: '--store',
+  compression: '--compression',
+  compressLevel: '--compress-level',
+  verify: '--verify',
+  retention: '--retention',
+  include: '--include',
+  exclude: '--exclude',
+  concurrency: '--concurrency',
+  waitTimeoutSeconds: '--wait-timeout',
+  policy: '--retention',
+  dryRun: '--dry-run',
+};
+
+export const cliSurface: InputSurface = {
+  field: (name) => FLAGS[name] ?? name,
+  setting: (name, value) => {
+    if (name === 'mode') return value === 'replace' ? '--replace' : '';
+    if (typeof value === 'boolean') return FLAGS[name] ?? name;
+    return `${FLAGS[name] ?? name} ${/^[\w.:@/-]+$/.test(String(value)) ? String(value) : JSON.stringify(value)}`;
+  },
+};
+
+/** What to do next, in flags, for failures whose fix is a CLI option. */
+export function cliHint(type: string | undefined, target?: string): string | undefined {
+  switch (type) {
+    case 'TargetExists':
+      return target ? `to replace it: --replace --confirm ${target}` : undefined;
+    case 'RolesMissing':
+      return 'create the roles, or add --globals latest, or --no-owner --no-privileges';
+    case 'IdentityMissing':
+      return 'the worker that restores needs AGE_IDENTITY_FILE';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Where backups are kept, as configured: `file:///var/backups/pgkeeper` (or a plain path) and
+ * `s3://bucket/prefix`, optionally with `?endpoint=http://host:port&region=eu-west-1` for a store
+ * whose server differs from AWS_ENDPOINT_URL. Credentials never appear here: they come from the
+ * standard AWS_* environment, so a store's URL is safe to log, show and put in workflow history.
+ */
+import { ConfigError } from './config-error.js';
+
+export type StoreSpec =
+  | { kind: 'file'; url: string; path: string }
+  | { kind: 's3'; url: string; bucket: string; prefix: string; endpoint: string | undefined; region: string | undefined };
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function parseStoreUrl(text: string, variable: string, resolvePath: (p: string) => string): StoreSpec {
+  const value = text.trim();
+  if (value.startsWith('s3://')) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a URL; write s3://bucket/prefix`);
+    }
+    if (url.username || url.password) {
+      throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL`);
+    }
+    const bucket = url.hostname;
+    if (!BUCKET.test(bucket)) throw new ConfigError(`invalid configuration: ${variable}: "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)`);
+    const prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+    const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
+    if (unknown.length > 0) throw new ConfigError(`invalid configuration: ${variable}: unknown option "${unknown[0]}" in the store URL; known: endpoint, region`);
+    const endpoint = url.searchParams.get('endpoint') ?? undefined;
+    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+      throw new ConfigError(`invalid configuration: ${variable}: endpoint must be an http(s) URL such as http://127.0.0.1:7070`);
+    }
+    return { kind: 's3', url: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix, endpoint, region: url.searchParams.get('region') ?? undefined };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) {
+    throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
+  }
+  const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length)) : value;
+  if (raw === '') throw new ConfigError(`invalid configuration: ${variable}: the store's directory is empty; write file:///var/backups/pgkeeper or a path`);
+  const path = resolvePath(raw).replace(/\/+$/, '') || '/';
+  return { kind: 'file', url: `file://${path}`, path };
+}
