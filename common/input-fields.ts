@@ -6,14 +6,14 @@
 import { InputError } from './errors.js';
 
 export interface InputSurface {
-  /** How a field is named: `"confirm"` in JSON, `--confirm` on the command line. */
+  /** How a field is named: `confirm` in JSON, `--confirm` on the command line. */
   field(name: string): string;
   /** How a field is set to a value: `"confirm": "app"`, or `--confirm app`. */
   setting(name: string, value: string | number | boolean): string;
 }
 
 export const jsonSurface: InputSurface = {
-  field: (name) => `"${name}"`,
+  field: (name) => name,
   setting: (name, value) => `"${name}": ${JSON.stringify(value)}`,
 };
 
@@ -69,7 +69,7 @@ export function checkFields(input: unknown, known: readonly string[], what: stri
     const guess = nearest(key, known);
     throw new InputError(
       `unknown field ${quoteInput(key)} in the input of ${what}` +
-        (guess ? `; did you mean ${surface.field(guess)}?` : `; known fields: ${known.map((k) => surface.field(k)).join(', ')}`),
+        (guess ? `; did you mean "${surface.field(guess)}"?` : `; known fields: ${known.map((k) => `"${surface.field(k)}"`).join(', ')}`),
     );
   }
   return input as Record<string, unknown>;

@@ -84,6 +84,9 @@ export function validateStoreField(store: unknown, surface: InputSurface = jsonS
 const STAGING_SUFFIX_BYTES = utf8Length(stagingName('', '00000000'));
 const KEPT_SUFFIX_BYTES = utf8Length(keptName('', 0));
 
+/** Longer than any backup id or store key can sensibly be. */
+const MAX_BACKUP_TEXT = 1024;
+
 const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
 
 export function normalizeRestoreInput(input: unknown, surface: InputSurface = jsonSurface): NormalizedRestoreInput {
@@ -96,6 +99,9 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
     throw new InputError(
       `${surface.field('backup')} is required: a backup id (see \`pgkeeper backups\`), "latest" with ${surface.field('database')}, or the key of an archive in the store; e.g. ${RESTORE_INPUT_EXAMPLE}`,
     );
+  }
+  if (value.backup.length > MAX_BACKUP_TEXT) {
+    throw new InputError(`${surface.field('backup')} ${quoteInput(value.backup)} is too long for a backup id or key (at most ${MAX_BACKUP_TEXT} characters)`);
   }
   const reserve = mode === 'replace' ? Math.max(STAGING_SUFFIX_BYTES, KEPT_SUFFIX_BYTES) : STAGING_SUFFIX_BYTES;
   const target = validateDatabaseName(value.target, surface.field('target'), reserve);

@@ -1,27 +1,36 @@
 /**
- * The local system in one command: Temporal dev server (UI on, state in .data/temporal.db),
- * a pgkeeper worker, a demo database when none is named, one backup, and what to try next.
- * Ctrl-C stops the worker (gracefully) and the dev server.
+ * The local system in one command: Temporal dev server (UI on, state in .data/temporal.db), a
+ * pgkeeper worker, a demo database when none is named, one backup, and what to try next.
+ *   npm run up [-- <database>] [-- --s3]
+ * `--s3` also starts the cached S3 test server (versitygw, data in .data/s3) and backs up there,
+ * with a verified copy on disk (.data/backups). TEMPORAL_PORT / TEMPORAL_UI_PORT move the dev
+ * server when 7233/8233 are taken. Ctrl-C stops the worker first (it finishes or cancels its
+ * work), then the servers, and ends with one "stopped" line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { devServerSearchAttributeArgs } from '../common/search-attributes.js';
-import { rootCauseMessage } from '../client/cli-error.js';
+import { rootCauseMessage } from '../common/failure-message.js';
 import { printBackupResult, startBackup } from '../client/commands/backup.js';
 import { showProgress } from '../client/progress.js';
 import { connectClient, workflowUrl } from '../client/temporal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA = path.join(ROOT, '.data');
 const DEMO_DATABASE = 'pgkeeper_demo';
 /** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
 const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
-const children: ChildProcess[] = [];
+const S3_BUCKET = 'pgkeeper';
+const children: { name: string; child: ChildProcess }[] = [];
 
 function say(line: string): void {
   process.stdout.write(`[up] ${line}\n`);
@@ -44,9 +53,13 @@ async function waitForPort(host: string, port: number, what: string, timeoutMs =
   }
 }
 
+/**
+ * Children run in their own process group: Ctrl-C reaches only this script, which then stops
+ * them in order (the worker before the servers it talks to).
+ */
 function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  children.push(child);
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  children.push({ name, child });
   child.once('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited (${signal ?? `code ${code}`}); stopping`);
@@ -56,26 +69,77 @@ function startChild(name: string, command: string, args: string[], env: NodeJS.P
   return child;
 }
 
+/** TEMPORAL_PORT / TEMPORAL_UI_PORT: where this script's dev server listens (and so TEMPORAL_ADDRESS / TEMPORAL_UI_URL). */
+function temporalEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['TEMPORAL_PORT', 'TEMPORAL_UI_PORT']) {
+    const value = env[name];
+    if (value !== undefined && !/^\d{1,5}$/.test(value)) throw new ConfigError(`invalid configuration: ${name} must be a port number (e.g. 7243); got ${JSON.stringify(value)}`);
+  }
+  if (env.TEMPORAL_PORT) env.TEMPORAL_ADDRESS = `127.0.0.1:${env.TEMPORAL_PORT}`;
+  if (env.TEMPORAL_UI_PORT) env.TEMPORAL_UI_URL = `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`;
+  return env;
+}
+
 async function startTemporal(config: Config): Promise<void> {
   const [host, portText] = config.temporal.address.split(':') as [string, string];
   const port = Number(portText);
+  const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
   if (await portOpen(host, port)) {
-    say(`Temporal already answers on ${config.temporal.address}; using it`);
+    say(`something already answers on ${config.temporal.address}: using it as the Temporal server (not starting one).`);
+    say(`to run pgkeeper's own dev server instead, pick free ports: TEMPORAL_PORT=7243 TEMPORAL_UI_PORT=8243 npm run up`);
     return;
   }
-  mkdirSync(path.join(ROOT, '.data'), { recursive: true });
-  const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
-  say(`starting Temporal dev server on ${config.temporal.address} (state in .data/temporal.db)`);
+  if (await portOpen(host, uiPort)) throw new Error(`port ${uiPort} (the Temporal UI) is taken; set TEMPORAL_UI_PORT to a free port`);
+  mkdirSync(DATA, { recursive: true });
+  say(`starting Temporal dev server on ${config.temporal.address}, UI on ${config.temporal.uiUrl} (state in .data/temporal.db)`);
   startChild('Temporal dev server', process.env.TEMPORAL_CLI!, [
     'server', 'start-dev',
     '--ip', host, '--port', String(port), '--ui-port', String(uiPort),
-    '--db-filename', path.join(ROOT, '.data', 'temporal.db'),
+    '--db-filename', path.join(DATA, 'temporal.db'),
     '--namespace', config.temporal.namespace,
     '--log-level', 'warn',
     ...devServerSearchAttributeArgs(),
   ]);
   await waitForPort(host, port, 'Temporal dev server');
   await waitForPort(host, uiPort, 'Temporal UI');
+}
+
+/**
+ * `--s3`: the cached versitygw (scripts/versitygw.sh) on S3_PORT (default 7070), data in .data/s3,
+ * credentials generated once into .data/s3/credentials.json. Returns the worker's store settings:
+ * the bucket as primary store, .data/backups as a verified copy.
+ */
+async function startS3(config: Config): Promise<NodeJS.ProcessEnv> {
+  const port = Number(process.env.S3_PORT ?? 7070);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const dir = path.join(DATA, 's3');
+  const credentialsFile = path.join(DATA, 's3-credentials.json');
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(credentialsFile)) {
+    writeFileSync(credentialsFile, JSON.stringify({ accessKeyId: randomBytes(10).toString('hex'), secretAccessKey: randomBytes(20).toString('hex') }), { mode: 0o600 });
+  }
+  const credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  if (await portOpen('127.0.0.1', port)) throw new Error(`port ${port} (for the S3 server) is taken; set S3_PORT to a free port`);
+  say(`starting S3 server (versitygw) on ${endpoint} (data in .data/s3)`);
+  startChild('S3 server', process.env.VERSITYGW!, ['--port', `127.0.0.1:${port}`, '--region', 'us-east-1', '--quiet', 'posix', dir], {
+    ...process.env,
+    ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
+    ROOT_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  });
+  await waitForPort('127.0.0.1', port, 'S3 server');
+  const client = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+  await client.send(new CreateBucketCommand({ Bucket: S3_BUCKET })).catch((err: { name?: string }) => {
+    if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+  });
+  client.destroy();
+  return {
+    BACKUP_STORE: `s3://${S3_BUCKET}/backups?endpoint=${endpoint}`,
+    BACKUP_COPIES: config.stores.primary.url,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
 }
 
 /** A few tables with a foreign key, an index, text and jsonb: enough to see a real backup. */
@@ -110,22 +174,30 @@ async function ensureDemoDatabase(config: Config): Promise<void> {
 
 let stopping = false;
 async function stop(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => undefined);
   stopping = true;
-  say('stopping worker and Temporal dev server...');
-  // Worker first, so it can finish or cancel its activities while the server is still there.
-  for (const child of [...children].reverse()) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
+  process.stdout.write('\n');
+  // The worker first, so it can finish or cancel its activities while the servers are still there.
+  for (const { name, child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    say(`stopping ${name}...`);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
   }
+  say(`stopped${existsSync(DATA) ? ' (state kept in .data/)' : ''}`);
   process.exit(code);
 }
 
 async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ options: { s3: { type: 'boolean', default: false } }, allowPositionals: true });
   let config: Config;
+  let env: NodeJS.ProcessEnv;
   try {
-    config = parseConfig(process.env, (p) => path.resolve(ROOT, p));
+    env = temporalEnvironment();
+    config = parseConfig(env, (p) => path.resolve(ROOT, p));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`npm run up: ${err.message}\n`);
@@ -136,11 +208,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
-  const database = validateDatabaseName(process.argv[2] ?? DEMO_DATABASE);
+  const database = validateDatabaseName(positionals[0] ?? DEMO_DATABASE);
   await startTemporal(config);
+  const stores = values.s3 ? await startS3(config) : { BACKUP_STORE: config.stores.primary.url, BACKUP_COPIES: env.BACKUP_COPIES ?? '' };
   say('starting pgkeeper worker');
-  const { BACKUP_DIR: _dir, ...env } = process.env;
-  startChild('worker', process.execPath, WORKER_ARGS, { ...env, BACKUP_STORE: config.stores.primary.url });
+  const { BACKUP_DIR: _dir, ...workerEnv } = env;
+  startChild('worker', process.execPath, WORKER_ARGS, { ...workerEnv, ...stores });
   if (database === DEMO_DATABASE) await ensureDemoDatabase(config);
 
   const client = await connectClient(config);
@@ -151,18 +224,20 @@ async function main(): Promise<void> {
   } catch (err) {
     say(`the first backup failed: ${rootCauseMessage(err)}`);
   }
+  const moved = env.TEMPORAL_PORT || env.TEMPORAL_UI_PORT ? `  export TEMPORAL_ADDRESS=${config.temporal.address} TEMPORAL_UI_URL=${config.temporal.uiUrl}   first, in that terminal` : undefined;
   process.stdout.write(
     [
       '',
       `Temporal UI:   ${config.temporal.uiUrl}  (this backup: ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)})`,
-      `Backups:       ${config.stores.primary.url}`,
+      `Backups:       ${stores.BACKUP_STORE}${stores.BACKUP_COPIES ? `, copies in ${stores.BACKUP_COPIES}` : ''}`,
       'Try next (in another terminal):',
-      `  bin/pgkeeper backups                    list complete backups`,
+      ...(moved ? [moved] : []),
+      `  bin/pgkeeper backups                    list backups (the worker reads the stores)`,
       `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
       `  bin/pgkeeper restore latest --database ${database} --target ${database}_copy --wait   a safe restore into a new database`,
       '  bin/pgkeeper status                     last backup, last proven restore, next run',
       `  in the UI: Workflows -> the run above -> its history, input and result`,
-      'Ctrl-C stops the worker and the dev server (state is kept in .data/).',
+      'Ctrl-C stops the worker and the servers (state is kept in .data/).',
       '',
     ].join('\n'),
   );

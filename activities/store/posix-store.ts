@@ -186,7 +186,12 @@ export function openPosixStore(root: string): BackupStore {
         await fs.mkdir(root, { recursive: true, mode: 0o750 });
         await fs.access(root, fs.constants.W_OK);
       } catch (err) {
-        throw failure(err, 'opening the store');
+        const known = failure(err, 'opening the store');
+        if (known instanceof ApplicationFailure) throw known;
+        throw ApplicationFailure.nonRetryable(
+          `cannot use ${url} as the store (${code(err) ?? (err as Error).message}); create that directory, or point BACKUP_STORE/BACKUP_DIR at one the worker can write`,
+          FailureType.StoreMissing,
+        );
       }
     },
   };

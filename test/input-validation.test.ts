@@ -1,0 +1,65 @@
+/** Strict inputs: unknown fields refused with the nearest known one, values echoed shortened, flags named on the CLI. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cliSurface } from '../client/cli-surface.js';
+import { normalizeBackupInput } from '../common/backup-input.js';
+import { normalizeClusterInput } from '../common/cluster-input.js';
+import { normalizeDrillInput } from '../common/drill-input.js';
+import { InputError } from '../common/errors.js';
+import { parseCompression } from '../common/filters.js';
+import { quoteInput } from '../common/input-fields.js';
+import { normalizeRestoreInput } from '../common/restore-input.js';
+import { normalizeRetentionInput } from '../common/retention-input.js';
+
+const refused = (run: () => unknown, message: RegExp) =>
+  assert.throws(run, (err: unknown) => {
+    assert.ok(err instanceof InputError, String(err));
+    assert.match(err.message, message);
+    return true;
+  });
+
+describe('input validation', () => {
+  it('unknown fields are refused, naming the nearest known field', () => {
+    refused(() => normalizeBackupInput({ database: 'app', compresslevel: 9 }), /unknown field "compresslevel" in the input of backupDatabase; did you mean "compressLevel"\?/);
+    refused(() => normalizeRestoreInput({ jbos: 8 }), /unknown field "jbos" in the input of restoreDatabase; did you mean "jobs"\?/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'x', traget: 'y' }), /did you mean "target"\?/);
+    refused(() => normalizeClusterInput({ exlude: ['a'] }), /did you mean "exclude"\?/);
+    refused(() => normalizeDrillInput({ database: 'app', job: 2 }), /did you mean "jobs"\?/);
+    refused(() => normalizeRetentionInput({ database: 'app', dryrun: true }), /did you mean "dryRun"\?/);
+    refused(() => normalizeBackupInput({ database: 'app', retention: { keepDayly: 7 } }), /did you mean "keepDaily"\?/);
+    // Nothing close: the known fields are listed instead.
+    refused(() => normalizeBackupInput({ database: 'app', zzzzzzzz: 1 }), /unknown field "zzzzzzzz".*known fields: "database", "compression"/);
+  });
+
+  it('values are echoed shortened: a 200 kB name does not land whole in history', () => {
+    const huge = 'x'.repeat(200_000);
+    for (const run of [
+      () => normalizeBackupInput({ database: huge }),
+      () => normalizeRestoreInput({ backup: huge, target: 'app' }),
+      () => normalizeRestoreInput({ backup: 'latest', database: 'app', target: huge }),
+      () => normalizeBackupInput({ database: 'app', [huge]: 1 }),
+      () => normalizeBackupInput({ database: 'app', compression: huge }),
+    ]) {
+      assert.throws(run, (err: Error) => err.message.length < 400 && /200000 characters/.test(err.message));
+    }
+    assert.equal(quoteInput('short'), '"short"');
+  });
+
+  it('the CLI surface names flags, the JSON surface names fields', () => {
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'replace' }), /"mode": "replace" replaces .* add "confirm": "app" to proceed/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'replace' }, cliSurface), /^--replace replaces the existing database "app" .* add --confirm app to proceed$/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', target: 'app' }, cliSurface), /backup "latest" needs --database/);
+    refused(() => normalizeBackupInput({ database: 'app', compression: 'lz4' }, cliSurface), /^--compression must be/);
+  });
+
+  it('compression: zstd and gzip levels, none, and the older compressLevel', () => {
+    assert.deepEqual(parseCompression(undefined), { kind: 'zstd', level: 1 });
+    assert.deepEqual(parseCompression('zstd:9'), { kind: 'zstd', level: 9 });
+    assert.deepEqual(parseCompression('gzip'), { kind: 'gzip', level: 6 });
+    assert.deepEqual(parseCompression('none'), { kind: 'none' });
+    refused(() => parseCompression('zstd:20'), /zstd levels go from 1 to 19/);
+    refused(() => parseCompression('gzip:10'), /gzip levels go from 0 to 9/);
+    assert.deepEqual(normalizeBackupInput({ database: 'app', compressLevel: 3 }).compression, { kind: 'gzip', level: 3 });
+    refused(() => normalizeBackupInput({ database: 'app', compressLevel: 3, compression: 'zstd' }), /not both/);
+  });
+});
