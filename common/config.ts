@@ -4,6 +4,7 @@
  * The variable names of the original backup.sh/restore.sh (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD) are kept.
  */
 import { z } from 'zod';
+import { parseTemporalSecurity, type TemporalSecurity } from './temporal-security.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -53,7 +54,7 @@ export interface Config {
   db: { host: string; port: number; user: string; password: string | undefined };
   backupDir: string;
   retentionDays: number;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; security: TemporalSecurity };
   logLevel: LogLevel;
   pgBinDir: string | undefined;
   notify: { webhookUrl: string | undefined; on: 'failure' | 'always' };
@@ -95,6 +96,8 @@ export function parseConfig(
       taskQueue: e.TASK_QUEUE,
       // The dev server serves its UI on port 8233 of the same host.
       uiUrl: (e.TEMPORAL_UI_URL ?? `http://${e.TEMPORAL_ADDRESS.split(':')[0]}:8233`).replace(/\/$/, ''),
+      // TLS, mTLS and API key variables (file paths and flags only; never a key).
+      security: parseTemporalSecurity(env),
     },
     logLevel: e.LOG_LEVEL,
     pgBinDir: e.PG_BIN_DIR,
