@@ -167,3 +167,18 @@ export function parseTemporalSecurity(env: Record<string, string | undefined>): 
     apiKey: apiKeySource,
   };
 }
+
+/** For the worker's start line: how it connects, in words, with paths but never a key. */
+export function describeTemporalSecurity(security: TemporalSecurity): string {
+  const { tls, apiKey: key } = security;
+  const parts = tls
+    ? [
+        tls.clientCertPair ? 'mutual TLS' : 'TLS',
+        tls.serverCa ? `CA ${tls.serverCa.path}` : 'system CAs',
+        ...(tls.serverName ? [`server name ${tls.serverName}`] : []),
+        ...(tls.clientCertPair ? [`client certificate ${tls.clientCertPair.cert.path}`] : []),
+      ]
+    : ['plaintext'];
+  if (key) parts.push(`API key from ${key.variable}`);
+  return parts.join(', ');
+}

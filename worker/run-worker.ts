@@ -5,6 +5,9 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, parseConfig } from '../common/config.js';
+import { describeTemporalSecurity } from '../common/temporal-security.js';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from '../client/temporal-connection-options.js';
+import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
 import { createWorker } from './create-worker.js';
@@ -12,8 +15,11 @@ import { missingSearchAttributes } from './search-attribute-check.js';
 
 export async function runWorker(): Promise<void> {
   let config;
+  let connectionOptions: TemporalConnectionOptions;
   try {
     config = parseConfig(process.env, (p) => path.resolve(p));
+    // TLS files are read and checked here, so a mistake is a configuration error (exit 2).
+    connectionOptions = await temporalConnectionOptions(config.temporal);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`pgkeeper worker: ${err.message}\n`);
@@ -25,10 +31,11 @@ export async function runWorker(): Promise<void> {
   installRuntime(logger, config.metricsAddress);
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address: config.temporal.address });
+    connection = await NativeConnection.connect(connectionOptions);
   } catch (err) {
     logger.error(
-      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
+      (await tlsFailureMessage(err, connectionOptions, config.temporal.security)) ??
+        `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
     );
     process.exit(1);
   }
@@ -47,6 +54,7 @@ export async function runWorker(): Promise<void> {
       namespace: config.temporal.namespace,
       backupDir: config.backupDir,
       postgres: `${config.db.user}@${config.db.host}:${config.db.port}`,
+      temporal: `${config.temporal.address} (${describeTemporalSecurity(config.temporal.security)})`,
       metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
       notifications: config.notify.webhookUrl ? `on ${config.notify.on}` : 'off',
     },
