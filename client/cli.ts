@@ -48,6 +48,8 @@ Environment:
   BACKUP_DIR                               where backups live (default .data/backups)
   RETENTION_DAYS                           keep backups this many days (default 7; the newest is always kept)
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE     Temporal server (default 127.0.0.1:7233, default)
+  TEMPORAL_TLS, TEMPORAL_TLS_*             TLS and mutual TLS (README: "Connecting to a secured Temporal")
+  TEMPORAL_API_KEY, TEMPORAL_API_KEY_FILE  API key (Temporal Cloud); implies TLS
   TASK_QUEUE                               worker task queue, one per PostgreSQL server (default pgkeeper)
   TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
   LOG_LEVEL                                trace, debug, info, warn, error (default info)`;
