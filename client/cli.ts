@@ -49,6 +49,8 @@ function integer(min: number, max: number) {
 const ENVIRONMENT_HELP = `
 Environment (the CLI needs only Temporal; the worker owns PostgreSQL and the stores):
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE     Temporal server (default 127.0.0.1:7233, default)
+  TEMPORAL_TLS, TEMPORAL_TLS_*             TLS and mutual TLS (README: "Connecting to a secured Temporal")
+  TEMPORAL_API_KEY, TEMPORAL_API_KEY_FILE  API key (Temporal Cloud); implies TLS
   TASK_QUEUE                               the worker's task queue, one per PostgreSQL server (default pgkeeper; or --queue)
   TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
   LOG_LEVEL                                trace, debug, info, warn, error (default info)

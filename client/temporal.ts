@@ -1,15 +1,26 @@
 /** Connecting the CLI to Temporal, and links into the Web UI. */
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../common/config.js';
+import { ConfigError, type Config } from '../common/config.js';
 import { CliError } from './cli-error.js';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection-options.js';
+import { tlsFailureMessage } from './tls-failure-message.js';
 
 export async function connectClient(config: Config): Promise<Client> {
+  let options: TemporalConnectionOptions;
   try {
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+    options = await temporalConnectionOptions(config.temporal);
+  } catch (err) {
+    // A TLS file that is missing or not PEM is a configuration error, like a bad variable: exit 2.
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  try {
+    const connection = await Connection.connect({ ...options, connectTimeout: '5s' });
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (err) {
     throw new CliError(
-      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it with \`npm run up\` or set TEMPORAL_ADDRESS`,
+      (await tlsFailureMessage(err, options, config.temporal.security)) ??
+        `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it with \`npm run up\` or set TEMPORAL_ADDRESS`,
     );
   }
 }

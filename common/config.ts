@@ -8,6 +8,7 @@ import { ConfigError } from './config-error.js';
 import { parseStoreUrl, type StoreSpec } from './store-url.js';
 
 export { ConfigError };
+import { parseTemporalSecurity, type TemporalSecurity } from './temporal-security.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
@@ -69,7 +70,7 @@ export interface Config {
   scratchDir: string | undefined;
   encryption: { recipients: RecipientsSetting | undefined; identityFile: string | undefined };
   retentionDays: number;
-  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
+  temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string; security: TemporalSecurity };
   logLevel: LogLevel;
   pgBinDir: string | undefined;
   notify: { webhookUrl: string | undefined; on: 'failure' | 'always' };
@@ -145,6 +146,8 @@ export function parseConfig(
       taskQueue: e.TASK_QUEUE,
       // The dev server serves its UI on port 8233 of the same host.
       uiUrl: (e.TEMPORAL_UI_URL ?? `http://${e.TEMPORAL_ADDRESS.split(':')[0]}:8233`).replace(/\/$/, ''),
+      // TLS, mTLS and API key variables (file paths and flags only; never a key).
+      security: parseTemporalSecurity(env),
     },
     logLevel: e.LOG_LEVEL,
     pgBinDir: e.PG_BIN_DIR,

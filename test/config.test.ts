@@ -25,6 +25,7 @@ describe('configuration', () => {
       namespace: 'default',
       taskQueue: 'pgkeeper',
       uiUrl: 'http://127.0.0.1:8233',
+      security: { tls: undefined, apiKey: undefined }, // plaintext, as the dev server speaks
     });
   });
 

@@ -5,6 +5,9 @@
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, parseConfig } from '../common/config.js';
+import { describeTemporalSecurity } from '../common/temporal-security.js';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from '../client/temporal-connection-options.js';
+import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
 import { createWorker } from './create-worker.js';
@@ -13,8 +16,11 @@ import { startupProblems } from './startup-checks.js';
 
 export async function runWorker(): Promise<void> {
   let config;
+  let connectionOptions: TemporalConnectionOptions;
   try {
     config = parseConfig(process.env, (p) => path.resolve(p));
+    // TLS files are read and checked here, so a mistake is a configuration error (exit 2).
+    connectionOptions = await temporalConnectionOptions(config.temporal);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`pgkeeper worker: ${err.message}\n`);
@@ -31,10 +37,11 @@ export async function runWorker(): Promise<void> {
   }
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address: config.temporal.address });
+    connection = await NativeConnection.connect(connectionOptions);
   } catch (err) {
     logger.error(
-      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
+      (await tlsFailureMessage(err, connectionOptions, config.temporal.security)) ??
+        `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
     );
     process.exit(1);
   }
@@ -55,6 +62,7 @@ export async function runWorker(): Promise<void> {
       copies: config.stores.copies.map((s) => s.url),
       encryption: config.encryption.recipients ? 'on' : 'off',
       postgres: `${config.db.user}@${config.db.host}:${config.db.port}`,
+      temporal: `${config.temporal.address} (${describeTemporalSecurity(config.temporal.security)})`,
       metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
       notifications: config.notify.webhookUrl ? `on ${config.notify.on}` : 'off',
     },
