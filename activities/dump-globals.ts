@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { toolEnvironment } from './stream/tool-env.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
@@ -27,7 +28,7 @@ function sha256(data: Buffer): string {
 /** The script encrypted with age, in memory: a globals script is small. */
 async function encrypt(script: Buffer, recipients: string[]): Promise<Buffer> {
   const tool = forwardTool({ filter: 'age', recipients });
-  const result = await execa(tool.file, tool.args, { input: script, encoding: 'buffer', reject: false });
+  const result = await execa(tool.file, tool.args, { input: script, encoding: 'buffer', reject: false, env: toolEnvironment(), extendEnv: false });
   if (result.code === 'ENOENT') throw toolMissing('age');
   if (result.failed) throw tool.classify({ exitCode: result.exitCode, stderr: Buffer.from(result.stderr).toString().trim() });
   return Buffer.from(result.stdout);

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { toolEnvironment } from './stream/tool-env.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 
@@ -46,7 +47,7 @@ export async function identityRecipients(config: Config): Promise<string[]> {
   let keys = identityKeys.get(file);
   if (!keys) {
     keys = (async () => {
-      const result = await execa('age-keygen', ['-y', file], { reject: false, stdin: 'ignore' });
+      const result = await execa('age-keygen', ['-y', file], { reject: false, stdin: 'ignore', env: toolEnvironment(), extendEnv: false });
       if (result.code === 'ENOENT') throw ApplicationFailure.nonRetryable('age-keygen was not found on the worker; install age (Debian: apt-get install age)', FailureType.ToolMissing);
       if (result.failed) {
         throw ApplicationFailure.nonRetryable(

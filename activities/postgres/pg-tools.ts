@@ -10,6 +10,7 @@ import type { Config } from '../../common/config.js';
 import { FailureType } from '../../common/errors.js';
 import { toolFailure } from '../failures.js';
 import { readServerInfo, withClient } from './pg-client.js';
+import { toolEnvironment } from '../stream/tool-env.js';
 import type { ToolSpec } from '../stream/tool-process.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
@@ -52,6 +53,7 @@ export async function pgToolPath(config: Config, tool: PgTool): Promise<string> 
 
 export function pgToolEnv(config: Config): Record<string, string> {
   const env: Record<string, string> = {
+    ...toolEnvironment(),
     PGHOST: config.db.host,
     PGPORT: String(config.db.port),
     PGUSER: config.db.user,
@@ -78,6 +80,7 @@ export function conninfoForDatabase(database: string): string {
 export function pgToolProcess(config: Config, cancelSignal?: AbortSignal) {
   return {
     env: pgToolEnv(config),
+    extendEnv: false,
     reject: false,
     ...(cancelSignal ? { cancelSignal, forceKillAfterDelay: 5_000 } : {}),
   } as const;

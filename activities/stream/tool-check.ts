@@ -1,11 +1,12 @@
 /** Fails at once, with one line saying what to install, when a filter's tool is missing on the worker. */
 import { execa } from 'execa';
+import { toolEnvironment } from './tool-env.js';
 import { toolMissing } from './tool-process.js';
 
 const present = new Map<string, Promise<void>>();
 
 async function probe(tool: string): Promise<void> {
-  const result = await execa(tool, ['--version'], { reject: false, stdin: 'ignore' });
+  const result = await execa(tool, ['--version'], { reject: false, stdin: 'ignore', env: toolEnvironment(), extendEnv: false });
   if (result.code === 'ENOENT' || result.exitCode === 127) throw toolMissing(tool);
 }
 

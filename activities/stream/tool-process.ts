@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa, type Result } from 'execa';
 import { FailureType } from '../../common/errors.js';
 import type { StreamRun } from './stream-run.js';
+import { toolEnvironment } from './tool-env.js';
 
 export interface ToolSpec {
   /** For messages: "zstd", "pg_dump". */
@@ -55,7 +56,8 @@ function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
 /** Starts `spec` within `run`; `stdin: 'pipe'` to feed it, 'ignore' for a source like pg_dump. */
 export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignore'): ToolProcess {
   const child = execa(spec.file, spec.args, {
-    env: spec.env ?? {},
+    env: spec.env ?? toolEnvironment(),
+    extendEnv: false,
     stdin,
     stdout: 'pipe',
     stderr: 'pipe',
