@@ -4,5 +4,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/ensure-deps.sh
+scripts/ensure-postgres.sh
 npm run --silent build # the benchmark measures the compiled worker, as deployed
 exec node --import tsx bench/run.ts "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh clone is missing: npm packages (from package-lock.json), the Temporal CLI,
-# and a running PostgreSQL. Exports TEMPORAL_CLI for the caller (source this file).
+# Installs what a fresh clone is missing: npm packages (from package-lock.json) and the Temporal
+# CLI. Exports TEMPORAL_CLI for the caller (source this file). PostgreSQL is the caller's business:
+# `npm run up` and the benchmark use the user's server (ensure-postgres.sh), the tests their own.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,4 +11,3 @@ if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_mod
 fi
 TEMPORAL_CLI="$("$ROOT/scripts/temporal-cli.sh")"
 export TEMPORAL_CLI
-"$ROOT/scripts/ensure-postgres.sh"

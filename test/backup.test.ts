@@ -9,6 +9,7 @@ import { applyRetention, backupDatabase } from '../workflows/index.js';
 import { makeBackupId } from '../common/backup-id.js';
 import { databaseWorkflowId } from '../common/names.js';
 import type { BackupManifest } from '../common/types.js';
+import { pgTool, pgToolEnv } from './helpers/cluster.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -68,7 +69,7 @@ describe('backupDatabase workflow', () => {
 
     // The archive restores into a fresh database with identical content.
     await createDatabase(config, copy);
-    execFileSync('pg_restore', ['--exit-on-error', '-h', config.db.host, '-p', String(config.db.port), '-U', 'postgres', '-d', copy, result.dumpPath]);
+    execFileSync(pgTool('pg_restore'), ['--exit-on-error', '-h', config.db.host, '-p', String(config.db.port), '-d', copy, result.dumpPath], { env: pgToolEnv() });
     const [want, got] = await Promise.all([tableFingerprints(config, source), tableFingerprints(config, copy)]);
     assert.equal(Object.keys(want).length, 3);
     assert.deepEqual(got, want);

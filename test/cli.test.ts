@@ -25,6 +25,8 @@ describe('pgkeeper CLI', () => {
         BACKUP_DIR: config.backupDir,
         DB_HOST: config.db.host,
         DB_PORT: String(config.db.port),
+        DB_USER: config.db.user,
+        DB_PASSWORD: config.db.password!,
       },
     });
 

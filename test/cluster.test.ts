@@ -74,7 +74,7 @@ describe('backupCluster workflow and globals', () => {
       const result = await runRestore(env, config, { backup: 'latest', database: `${prefix}_b`, target, globals: 'latest' });
       for (const created of result.globals!.created) rolesToDrop.add(created);
       assert.ok(result.globals!.created.includes(role), `created: ${result.globals!.created.join(', ')}`);
-      assert.ok(!result.globals!.created.includes('postgres'), 'existing roles are left alone');
+      assert.ok(!result.globals!.created.includes(config.db.user), 'existing roles (the superuser the backup ran as) are left alone');
     });
     const [row] = await sql<{ owner: string; n: string }>(config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
     assert.deepEqual(row, { owner: role, n: '2' });

@@ -4,8 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, promises as fs } from 'node:fs';
-import os from 'node:os';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -15,11 +14,12 @@ import { backupDatabase } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, seedDatabase, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runBackup } from './helpers/workflows.js';
 
 describe('fault: disk full', () => {
   let env: TestWorkflowEnvironment;
-  const mountPoint = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-tinyfs-'));
+  const mountPoint = tempDir('tinyfs');
   const config = testConfig({ BACKUP_DIR: mountPoint });
   const small = uniqueName('pgk_small');
   const large = uniqueName('pgk_large');

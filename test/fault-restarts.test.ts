@@ -1,7 +1,8 @@
-/** Faults: PostgreSQL restarted mid-dump; the Temporal server stopped and started mid-workflow. */
+/**
+ * Faults: the test run's own PostgreSQL restarted, or killed and started again, mid-dump; the
+ * Temporal server stopped and started mid-workflow.
+ */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -11,9 +12,10 @@ import { backupDatabase } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { freePort } from './helpers/ports.js';
-import { restartPostgres } from './helpers/postgres-server.js';
+import { killPostgres, postmasterPid, restartPostgres, startPostgres } from './helpers/postgres-server.js';
 import { processesMatching, waitFor } from './helpers/processes.js';
 import { startDevServer, temporalCliPath, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { spawnWorker } from './helpers/worker-process.js';
 
 describe('fault: restarts', () => {
@@ -38,7 +40,7 @@ describe('fault: restarts', () => {
           workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
         });
         await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
-        restartPostgres(config.db.port); // ends the lock's session and pg_dump's
+        restartPostgres(); // ends the lock's session and pg_dump's
         await lock.end().catch(() => undefined);
         const done = await handle.result();
         const history = await handle.fetchHistory();
@@ -52,8 +54,37 @@ describe('fault: restarts', () => {
     }
   });
 
+  it('PostgreSQL killed (SIGKILL) mid-dump and started again with crash recovery: the backup completes', async () => {
+    const env = await startDevServer();
+    try {
+      const lock = await holdTableLock(config, database);
+      const result = await withWorker(env, config, async () => {
+        const handle = await env.client.workflow.start(backupDatabase, {
+          args: [{ database }],
+          taskQueue: config.temporal.taskQueue,
+          workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
+        });
+        await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
+        const killed = postmasterPid();
+        await killPostgres(); // every session ends with it, the lock's and pg_dump's
+        await lock.end().catch(() => undefined);
+        await waitFor('pg_dump to fail', () => processesMatching(`pg_dump.*${database}`).length === 0);
+        startPostgres();
+        assert.notEqual(postmasterPid(), killed, 'a new postmaster runs');
+        const done = await handle.result();
+        const history = await handle.fetchHistory();
+        const retried = history.events!.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
+        assert.ok(retried, 'an activity was retried after the crash');
+        return done;
+      });
+      assert.equal(result.status, 'completed');
+    } finally {
+      await env.teardown();
+    }
+  });
+
   it('the Temporal server stopped and started again on the same state file: the workflow completes', async () => {
-    const dbFilename = path.join(mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-temporal-')), 'temporal.db');
+    const dbFilename = path.join(tempDir('temporal'), 'temporal.db');
     const port = await freePort();
     const start = () =>
       TestWorkflowEnvironment.createLocal({

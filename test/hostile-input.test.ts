@@ -4,12 +4,11 @@
  * the pg tools, and every rejection must be a clear validation error.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { promises as fs, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import pg from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { backupPaths, resolveInside } from '../activities/backup-store.js';
@@ -20,8 +19,9 @@ import { InputError } from '../common/errors.js';
 import { MAX_IDENTIFIER_BYTES, utf8Length, validateDatabaseName } from '../common/names.js';
 import { quoteIdent } from '../common/sql.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import { pgTool, pgToolEnv } from './helpers/cluster.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { listDatabases } from './helpers/postgres.js';
+import { adminClient, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure } from './helpers/workflows.js';
 
@@ -31,10 +31,17 @@ const hostileOrAny = fc.oneof(hostile, fc.string({ maxLength: 70 }), fc.string({
 
 const inside = (root: string, p: string) => p === root || p.startsWith(root + path.sep);
 
+/** Every path under `dir`, recursively, sorted. */
+async function tree(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir, { recursive: true })).sort();
+}
+
 describe('hostile input (property tests)', () => {
   const config = testConfig();
   const root = path.resolve(config.backupDir);
-  const outside = path.join(path.dirname(root), `${uniqueName('outside')}`);
+  // BACKUP_DIR's parent is this test's own temporary directory (testConfig): it may look there.
+  const testDir = path.dirname(root);
+  const outside = path.join(testDir, `${uniqueName('outside')}`);
   let env: TestWorkflowEnvironment;
 
   before(async () => {
@@ -105,7 +112,7 @@ describe('hostile input (property tests)', () => {
   });
 
   it('quoted identifiers reach PostgreSQL as exactly the name, never as SQL', async () => {
-    const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database: 'postgres' });
+    const client = adminClient(config, 'postgres');
     await client.connect();
     try {
       await fc.assert(
@@ -136,8 +143,9 @@ describe('hostile input (property tests)', () => {
         } catch {
           return;
         }
-        const run = spawnSync('psql', ['-X', '-w', '-h', config.db.host, '-p', String(config.db.port), '-U', 'postgres', '-d', conninfoForDatabase(accepted), '-Atc', 'select current_database()'], {
+        const run = spawnSync(pgTool('psql'), ['-X', '-w', '-h', config.db.host, '-p', String(config.db.port), '-d', conninfoForDatabase(accepted), '-Atc', 'select current_database()'], {
           encoding: 'utf8',
+          env: pgToolEnv(),
         });
         // Either the database exists under exactly that name, or libpq asked for exactly that name.
         if (run.status === 0) assert.equal(run.stdout.trim(), accepted);
@@ -148,12 +156,15 @@ describe('hostile input (property tests)', () => {
   });
 
   it('workflow entry points reject hostile input with validation errors and touch nothing', async () => {
-    const before = await listDatabases(config);
-    const filesBefore = execFileSync('find', [path.dirname(root), '-maxdepth', '3'], { encoding: 'utf8' });
+    // Only what this test could have caused is looked at: databases named after its own generated
+    // targets (or their staging and kept-previous names), and files in its own directory.
+    const filesBefore = await tree(testDir);
+    const targets = new Set<string>();
     const expected = new Set(['InvalidInput', 'BackupNotFound', 'DatabaseMissing']);
     await withWorker(env, config, async () => {
       await fc.assert(
         fc.asyncProperty(hostile, hostile, fc.constantFrom('create', 'replace', 'drop', undefined), async (backup, target, mode) => {
+          targets.add(target);
           // One after the other: run together on the same name, the second would rightly be skipped.
           const outcomes = [
             await env.client.workflow
@@ -177,7 +188,18 @@ describe('hostile input (property tests)', () => {
         { numRuns: 25 },
       );
     });
-    assert.deepEqual(await listDatabases(config), before, 'no database created, renamed or dropped');
-    assert.equal(execFileSync('find', [path.dirname(root), '-maxdepth', '3'], { encoding: 'utf8' }), filesBefore, 'no file written');
+    // PostgreSQL cannot hold a NUL in a name (nor take one as a parameter): such a target cannot exist.
+    const names = [...targets].filter((t) => !t.includes('\u0000'));
+    assert.ok(names.length > 0, 'some targets were generated');
+    const made = await sql<{ datname: string }>(
+      config,
+      'postgres',
+      `select datname from pg_database d
+        where exists (select 1 from unnest($1::text[]) t
+                       where d.datname = t or starts_with(d.datname, t || '_restoring_') or starts_with(d.datname, t || '_pre_restore_'))`,
+      [names],
+    );
+    assert.deepEqual(made, [], 'no database created under a generated name');
+    assert.deepEqual(await tree(testDir), filesBefore, 'no file written in BACKUP_DIR or beside it');
   });
 });

@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
+import { testCluster } from './helpers/cluster.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { freePort } from './helpers/ports.js';
 import { rootFailure } from './helpers/workflows.js';
@@ -52,7 +53,7 @@ describe('waitForDatabase', () => {
     assert.ok(err instanceof WorkflowFailedError);
     const cause = rootFailure(err);
     assert.equal(cause.type, 'DatabaseMissing');
-    assert.match(cause.message, new RegExp(`database "${missing}" does not exist on 127\\.0\\.0\\.1:5432`));
+    assert.match(cause.message, new RegExp(`database "${missing}" does not exist on 127\\.0\\.0\\.1:${config.db.port}`));
 
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
@@ -60,5 +61,28 @@ describe('waitForDatabase', () => {
     const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
     assert.equal(started.length, 1);
     assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1, 'not retried');
+  });
+
+  it('fails at once, without retries, when the password is wrong, naming the user and not the password', async () => {
+    // The run's own cluster demands a password from every role, so this cannot pass by "trust".
+    const { role } = testCluster();
+    const wrong = `not-${role.password}`;
+    const config = testConfig({ DB_USER: role.user, DB_PASSWORD: wrong });
+    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const cause = rootFailure(err);
+    assert.equal(cause.type, 'AuthenticationFailed');
+    assert.match(cause.message, new RegExp(`authentication failed for user "${role.user}" on 127\\.0\\.0\\.1:${config.db.port}`));
+    assert.ok(!cause.message.includes(wrong), 'the password is not in the message');
+
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
+    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
+    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
   });
 });

@@ -1,10 +1,17 @@
-/** Helpers that talk to the real local PostgreSQL as an administrator. */
+/** Helpers that talk to the test run's own PostgreSQL as its superuser, whoever `config` connects as. */
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { Config } from '../../common/config.js';
 import { quoteIdent } from '../../common/sql.js';
+import { pgTool, pgToolEnv, testCluster } from './cluster.js';
 
 export { quoteIdent };
+
+/** An unconnected client for `database` on `config`'s server, as the suite's superuser. */
+export function adminClient(config: Config, database: string): pg.Client {
+  const { user, password } = testCluster();
+  return new pg.Client({ host: config.db.host, port: config.db.port, user, password, database });
+}
 
 export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   config: Config,
@@ -12,7 +19,7 @@ export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {
-  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
+  const client = adminClient(config, database);
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;
@@ -78,8 +85,9 @@ export async function listDatabases(config: Config): Promise<string[]> {
 
 /** `pg_dump --schema-only`, without comments, settings and blank lines that differ between databases. */
 export function normalizedSchema(config: Config, database: string): string {
-  const out = execFileSync('pg_dump', ['--schema-only', '--no-owner', '-h', config.db.host, '-p', String(config.db.port), '-U', 'postgres', '-d', database], {
+  const out = execFileSync(pgTool('pg_dump'), ['--schema-only', '--no-owner', '-h', config.db.host, '-p', String(config.db.port), '-d', database], {
     encoding: 'utf8',
+    env: pgToolEnv(),
   });
   return out
     .split('\n')
@@ -92,7 +100,7 @@ export function normalizedSchema(config: Config, database: string): string {
  * SHARE) waits: a dump reliably "in progress" for as long as a test needs. `end()` releases it.
  */
 export async function holdTableLock(config: Config, database: string, table = 'orders'): Promise<pg.Client> {
-  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: 'postgres', database });
+  const client = adminClient(config, database);
   client.on('error', () => undefined); // a test may restart the server under it
   await client.connect();
   await client.query(`begin; lock table ${quoteIdent(table)} in access exclusive mode`);

@@ -23,6 +23,8 @@ export async function spawnWorker(address: string, config: Config, compiled = fa
       DB_HOST: config.db.host,
       DB_PORT: String(config.db.port),
       DB_USER: config.db.user,
+      // Unset stays unset: an undefined value would reach the child as the string "undefined".
+      ...(config.db.password === undefined ? {} : { DB_PASSWORD: config.db.password }),
       LOG_LEVEL: 'info',
     },
     buffer: false,
