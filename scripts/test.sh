@@ -9,6 +9,7 @@ source scripts/ensure-deps.sh
 scripts/pg-server-bin.sh >/dev/null # no server programs: say how to install them before a long type-check
 npx tsc -p tsconfig.json
 npm run --silent lint
+npm run --silent build # the workflow bundle the workers load, and the compiled CLI
 
 # One directory for the whole run: the cluster, and TMPDIR for the test processes, so whatever a
 # test leaves behind (even one killed half-way) goes when the run ends, on every exit path.

@@ -1,149 +1,158 @@
+/**
+ * backupDatabase end to end, on a local store and on S3: the archive stream into the store, the
+ * sidecar and manifest, and archives that the plain tools (zstd, pg_restore, sha256sum) restore.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
-import { applyRetention, backupDatabase } from '../workflows/index.js';
-import { makeBackupId } from '../common/backup-id.js';
+import { backupKeys } from '../common/backup-keys.js';
+import { parseManifest, type BackupManifest } from '../common/manifest.js';
 import { databaseWorkflowId } from '../common/names.js';
-import type { BackupManifest } from '../common/types.js';
+import type { BackupResult } from '../common/types.js';
+import { applyRetention, backupDatabase } from '../workflows/index.js';
 import { pgTool, pgToolEnv } from './helpers/cluster.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
 import { createDatabase, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { keysUnder, readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
-describe('backupDatabase workflow', () => {
-  let env: TestWorkflowEnvironment;
-  const config = testConfig();
-  const source = uniqueName('pgk_src');
-  const copy = uniqueName('pgk_copy');
+for (const kind of STORE_KINDS) {
+  describe(`backupDatabase workflow (${kind} store)`, () => {
+    let env: TestWorkflowEnvironment;
+    let t: StoreUnderTest;
+    const source = uniqueName('pgk_src');
+    const copies: string[] = [];
 
-  before(async () => {
-    env = await startDevServer();
-    await seedDatabase(config, source);
-  });
-  after(async () => {
-    await dropDatabase(config, source);
-    await dropDatabase(config, copy);
-    await env?.teardown();
-  });
+    const backUp = (input: Record<string, unknown>, workflowId = uniqueName('backup')) =>
+      env.client.workflow.execute(backupDatabase, { args: [input as never], taskQueue: t.config.temporal.taskQueue, workflowId });
 
-  it('dumps, checksums, verifies and publishes a backup that pg_restore brings back identical', async () => {
-    const result = await withWorker(env, config, () =>
-      env.client.workflow.execute(backupDatabase, {
-        args: [{ database: source }],
-        taskQueue: config.temporal.taskQueue,
-        workflowId: uniqueName('backup'),
-      }),
-    );
+    /** Restores `archive` with nothing but the plain tools, as the README's recipe does, and compares. */
+    const restoresWithPlainTools = async (archive: Buffer, decompress: boolean) => {
+      const copy = uniqueName('pgk_plain');
+      copies.push(copy);
+      await createDatabase(t.config, copy);
+      const plain = decompress ? execFileSync('zstd', ['-dc'], { input: archive, maxBuffer: 1 << 30 }) : archive;
+      execFileSync(pgTool('pg_restore'), ['--exit-on-error', '-d', copy], { input: plain, env: pgToolEnv() });
+      assert.deepEqual(await tableFingerprints(t.config, copy), await tableFingerprints(t.config, source));
+    };
 
-    assert.equal(result.status, 'completed');
-    assert.equal(result.database, source);
-    assert.match(result.backupId, new RegExp(`^${source}-\\d{8}T\\d{6}Z-[0-9a-f]{8}$`));
-    assert.equal(result.compressLevel, 1);
-    assert.equal(path.dirname(result.dumpPath), path.join(config.backupDir, source));
+    before(async () => {
+      t = await storeUnderTest(kind);
+      env = await startDevServer();
+      await seedDatabase(t.config, source);
+    });
+    after(async () => {
+      for (const db of [source, ...copies]) await dropDatabase(t.config, db);
+      await env?.teardown();
+      await t?.stop();
+    });
 
-    // Exactly the three files of a complete backup, nothing partial left behind.
-    const files = (await fs.readdir(path.join(config.backupDir, source))).sort();
-    assert.deepEqual(files, [`${result.backupId}.dump`, `${result.backupId}.dump.sha256`, `${result.backupId}.manifest.json`]);
+    it('streams zstd archives into the store; sidecar and manifest last; plain zstd | pg_restore brings it back identical', async () => {
+      const result = (await withWorker(env, t.config, () => backUp({ database: source }))) as BackupResult;
+      assert.equal(result.status, 'completed');
+      assert.match(result.backupId, new RegExp(`^${source}-\\d{8}T\\d{6}Z-[0-9a-f]{8}$`));
+      assert.equal(result.compression, 'zstd:1');
+      assert.equal(result.encrypted, false);
+      assert.equal(result.archiveKey, `${source}/${result.backupId}.dump.zst`);
+      assert.deepEqual(result.stores, [{ store: t.store.url, role: 'primary', status: 'stored' }]);
 
-    // The sidecar is accepted by coreutils, and matches the size and hash the workflow reported.
-    execFileSync('sha256sum', ['-c', `${result.backupId}.dump.sha256`], { cwd: path.join(config.backupDir, source) });
-    const stat = await fs.stat(result.dumpPath);
-    assert.equal(stat.size, result.sizeBytes);
+      // Exactly the three objects of a complete backup: no facts, nothing partial.
+      const keys = backupKeys(source, result.backupId, [{ filter: 'zstd', level: 1 }]);
+      assert.deepEqual(await keysUnder(t.store, `${source}/`), [keys.archive, keys.sidecar, keys.manifest].sort());
 
-    const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8')) as BackupManifest;
-    assert.equal(manifest.id, result.backupId);
-    assert.equal(manifest.sha256, result.sha256);
-    assert.equal(manifest.sizeBytes, result.sizeBytes);
-    assert.match(manifest.pgDumpVersion, /^pg_dump \(PostgreSQL\) \d+/);
-    assert.ok(manifest.server.versionNum >= 100000);
-    assert.ok(manifest.toc.entries > 10, `TOC has ${manifest.toc.entries} entries`);
-    assert.equal(manifest.toc.tableDataEntries, 3);
-    assert.deepEqual(
-      manifest.tables.map((t) => `${t.schema}.${t.name}=${t.rowEstimate}`),
-      ['audit.events=3000', 'public.customers=2000', 'public.orders=5000'],
-    );
+      const archive = await readObject(t.store, keys.archive);
+      assert.equal(archive.length, result.sizeBytes);
+      // The sidecar is accepted by coreutils next to the archive, wherever it was copied to.
+      const dir = tempDir('sidecar');
+      writeFileSync(path.join(dir, path.basename(keys.archive)), archive);
+      writeFileSync(path.join(dir, path.basename(keys.sidecar)), await readObject(t.store, keys.sidecar));
+      execFileSync('sha256sum', ['-c', path.basename(keys.sidecar)], { cwd: dir });
 
-    // The archive restores into a fresh database with identical content.
-    await createDatabase(config, copy);
-    execFileSync(pgTool('pg_restore'), ['--exit-on-error', '-h', config.db.host, '-p', String(config.db.port), '-d', copy, result.dumpPath], { env: pgToolEnv() });
-    const [want, got] = await Promise.all([tableFingerprints(config, source), tableFingerprints(config, copy)]);
-    assert.equal(Object.keys(want).length, 3);
-    assert.deepEqual(got, want);
-  });
+      const manifest = parseManifest((await readObject(t.store, keys.manifest)).toString(), result.backupId) as BackupManifest;
+      assert.equal(manifest.manifestVersion, 2);
+      assert.deepEqual(manifest.files, [{ name: path.basename(keys.archive), sizeBytes: result.sizeBytes, sha256: result.sha256 }]);
+      assert.deepEqual(manifest.filters, [{ filter: 'zstd', level: 1 }]);
+      assert.equal(manifest.plaintext, null);
+      assert.ok(manifest.dumpBytes > result.sizeBytes, 'pg_dump wrote uncompressed; zstd compressed');
+      assert.match(manifest.pgDumpVersion, /^pg_dump \(PostgreSQL\) \d+/);
+      assert.ok(manifest.toc.entries > 10, `TOC has ${manifest.toc.entries} entries`);
+      assert.equal(manifest.toc.tableDataEntries, 3);
+      assert.deepEqual(manifest.tables.map((x) => `${x.schema}.${x.name}=${x.rowEstimate}`), ['audit.events=3000', 'public.customers=2000', 'public.orders=5000']);
+      assert.equal(manifest.databaseProperties?.encoding, 'UTF8');
 
-  it('refuses bad input before doing anything', async () => {
-    await withWorker(env, config, async () => {
-      for (const [input, message] of [
-        [{ database: '' }, /database is required/],
-        [{ database: 'x'.repeat(64) }, /64 bytes; PostgreSQL names are at most 63/],
-        [{ database: '../etc' }, /contains a slash/],
-        [{ database: source, compressLevel: 12 }, /compressLevel must be a whole number from 0 to 9/],
-      ] as const) {
-        await assert.rejects(
-          env.client.workflow.execute(backupDatabase, { args: [input], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('bad') }),
-          (err: Error & { cause?: Error & { type?: string } }) => {
-            assert.equal(err.cause?.type, 'InvalidInput');
+      await restoresWithPlainTools(archive, true);
+    });
+
+    it('gzip:N (pg_dump\'s own compression) and none write plain .dump archives pg_restore reads directly', async () => {
+      await withWorker(env, t.config, async () => {
+        for (const compression of ['gzip:6', 'none']) {
+          const result = (await backUp({ database: source, compression, verify: 'toc' }, databaseWorkflowId(t.config.temporal.taskQueue, source))) as BackupResult;
+          assert.equal(result.archiveKey, `${source}/${result.backupId}.dump`);
+          assert.equal(result.compression, compression);
+          await restoresWithPlainTools(await readObject(t.store, result.archiveKey), false);
+        }
+      });
+    });
+
+    it('refuses bad input before doing anything', async () => {
+      const before = await keysUnder(t.store, '');
+      await withWorker(env, t.config, async () => {
+        for (const [input, message] of [
+          [{ database: '' }, /database is required/],
+          [{ database: 'x'.repeat(64) }, /64 bytes; PostgreSQL names are at most 63/],
+          [{ database: '../etc' }, /contains a slash/],
+          [{ database: source, compression: 'zstd:42' }, /zstd levels go from 1 to 19/],
+          [{ database: source, compresslevel: 9 }, /unknown field "compresslevel" .* did you mean "compressLevel"\?/],
+        ] as const) {
+          await assert.rejects(backUp(input), (err: WorkflowFailedError) => {
+            // The workflow's own failure message is the reason: what the Temporal UI shows first.
             assert.match(err.cause!.message, message);
+            assert.equal((err.cause as { type?: string }).type, 'InvalidInput');
             return true;
-          },
-        );
-      }
+          });
+        }
+      });
+      assert.deepEqual(await keysUnder(t.store, ''), before);
     });
-    assert.deepEqual(await fs.readdir(config.backupDir).catch(() => []), [source]);
-  });
 
-  it('three failed backups in a row delete nothing, however old the existing backups', async () => {
-    const gone = uniqueName('pgk_gone'); // has backups on disk, but the database no longer exists
-    const dir = path.join(config.backupDir, gone);
-    await fs.mkdir(dir, { recursive: true });
-    for (const ageDays of [30, 60, 90]) {
-      const id = makeBackupId(gone, Date.now() - ageDays * 86_400_000, `0000000${ageDays % 10}`);
-      await fs.writeFile(path.join(dir, `${id}.dump`), 'PGDMP');
-      await fs.writeFile(path.join(dir, `${id}.manifest.json`), JSON.stringify({ id, startedAt: new Date(Date.now() - ageDays * 86_400_000).toISOString() }));
-    }
-    const before = (await fs.readdir(dir)).sort();
-    await withWorker(env, config, async () => {
-      for (let i = 0; i < 3; i++) {
-        await assert.rejects(
-          env.client.workflow.execute(backupDatabase, { args: [{ database: gone }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('fail') }),
-          WorkflowFailedError,
-        );
-      }
+    it('three failed backups in a row delete nothing, however old the existing backups', async () => {
+      const gone = uniqueName('pgk_gone'); // has backups in the store, but the database no longer exists
+      for (const ageDays of [30, 60, 90]) await writeFakeBackup(t.store, gone, ageDays);
+      const before = await keysUnder(t.store, `${gone}/`);
+      await withWorker(env, t.config, async () => {
+        for (let i = 0; i < 3; i++) await assert.rejects(backUp({ database: gone }), WorkflowFailedError);
+      });
+      assert.deepEqual(await keysUnder(t.store, `${gone}/`), before);
     });
-    assert.deepEqual((await fs.readdir(dir)).sort(), before);
-  });
 
-  it('prune: a dry run plans, a real run deletes what the plan said', async () => {
-    const db = uniqueName('pgk_prune');
-    const dir = path.join(config.backupDir, db);
-    await fs.mkdir(dir, { recursive: true });
-    const ids = [1, 10, 20].map((ageDays) => {
-      const id = makeBackupId(db, Date.now() - ageDays * 86_400_000, `0000000${ageDays % 10}`);
-      return { id, startedAt: new Date(Date.now() - ageDays * 86_400_000).toISOString() };
-    });
-    for (const m of ids) {
-      await fs.writeFile(path.join(dir, `${m.id}.dump`), 'PGDMP');
-      await fs.writeFile(path.join(dir, `${m.id}.manifest.json`), JSON.stringify(m));
-    }
-    await withWorker(env, config, async () => {
-      const run = (dryRun: boolean) =>
-        env.client.workflow.execute(applyRetention, {
-          args: [{ database: db, policy: { maxAgeDays: 15 }, dryRun }],
-          taskQueue: config.temporal.taskQueue,
-          workflowId: databaseWorkflowId(config.temporal.taskQueue, db),
-        });
-      const planned = await run(true);
-      assert.equal(planned.status, 'completed');
-      assert.deepEqual(planned.plan.filter((d) => d.action === 'delete').map((d) => d.id), [ids[2]!.id]);
-      assert.deepEqual(planned.deleted, []);
-      assert.equal((await fs.readdir(dir)).length, 6);
-      const applied = await run(false);
-      assert.deepEqual(applied.status === 'completed' && applied.deleted, [ids[2]!.id]);
-      assert.equal((await fs.readdir(dir)).length, 4);
+    it('prune: a dry run plans, a real run deletes what the plan said', async () => {
+      const db = uniqueName('pgk_prune');
+      const made: BackupManifest[] = [];
+      for (const ageDays of [1, 10, 20]) made.push(await writeFakeBackup(t.store, db, ageDays));
+      await withWorker(env, t.config, async () => {
+        const run = (dryRun: boolean) =>
+          env.client.workflow.execute(applyRetention, {
+            args: [{ database: db, policy: { maxAgeDays: 15 }, dryRun }],
+            taskQueue: t.config.temporal.taskQueue,
+            workflowId: databaseWorkflowId(t.config.temporal.taskQueue, db),
+          });
+        const planned = await run(true);
+        assert.equal(planned.status, 'completed');
+        const [store] = planned.status === 'completed' ? planned.stores : [];
+        assert.equal(store!.store, t.store.url);
+        assert.deepEqual(store!.plan.filter((d) => d.action === 'delete').map((d) => d.id), [made[2]!.id]);
+        assert.deepEqual(store!.deleted, []);
+        assert.equal((await keysUnder(t.store, `${db}/`)).length, 9);
+        const applied = await run(false);
+        assert.deepEqual(applied.status === 'completed' && applied.stores[0]!.deleted, [made[2]!.id]);
+        assert.equal((await keysUnder(t.store, `${db}/`)).length, 6);
+      });
     });
   });
-});
+}

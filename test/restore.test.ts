@@ -1,229 +1,296 @@
+/**
+ * restoreDatabase end to end, on a local store and on S3: staging, validation, swap; the database's
+ * own properties; damaged and wrong archives refused before the target is touched.
+ */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { BackupResult } from '../common/types.js';
+import { backupKeys } from '../common/backup-keys.js';
+import type { BackupManifest } from '../common/manifest.js';
 import { databaseWorkflowId } from '../common/names.js';
-import { restoreDatabase } from '../workflows/index.js';
-import { testConfig, uniqueName } from './helpers/config.js';
-import { createDatabase, databaseExists, dropDatabase, listDatabases, normalizedSchema, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
+import type { BackupResult } from '../common/types.js';
+import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import { backupDir, uniqueName } from './helpers/config.js';
+import { createDatabase, databaseExists, databaseProperties, dropDatabase, listDatabases, normalizedSchema, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
+import { readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
-describe('restoreDatabase workflow', () => {
-  let env: TestWorkflowEnvironment;
-  const config = testConfig();
-  const source = uniqueName('pgk_rsrc');
-  const created: string[] = [];
-  let backup: BackupResult;
+for (const kind of STORE_KINDS) {
+  describe(`restoreDatabase workflow (${kind} store)`, () => {
+    let env: TestWorkflowEnvironment;
+    let t: StoreUnderTest;
+    const source = uniqueName('pgk_rsrc');
+    const created: string[] = [];
+    const roles: string[] = [];
+    const scratch = tempDir('scratch');
+    let backup: BackupResult;
 
-  /** A target name that `after` drops, with any kept `_pre_restore_` sibling. */
-  const target = (prefix: string) => {
-    const name = uniqueName(prefix);
-    created.push(name);
-    return name;
-  };
+    /** A target name that `after` drops, with any kept `_pre_restore_` sibling. */
+    const target = (prefix: string) => {
+      const name = uniqueName(prefix);
+      created.push(name);
+      return name;
+    };
 
-  const expectRefusal = async (input: Parameters<typeof runRestore>[2], type: string, message: RegExp) => {
-    const before = await listDatabases(config);
-    const err = await runRestore(env, config, input).catch((e: unknown) => e);
-    assert.ok(err instanceof WorkflowFailedError, `expected a failed restore, got ${String(err)}`);
-    const root = rootFailure(err);
-    assert.equal(root.type, type, root.message);
-    assert.match(root.message, message);
-    assert.deepEqual(await listDatabases(config), before, 'no database was created, renamed or dropped');
-  };
+    const expectRefusal = async (input: Parameters<typeof runRestore>[2], type: string | RegExp, message: RegExp) => {
+      const before = await listDatabases(t.config);
+      const err = await runRestore(env, t.config, input).catch((e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, `expected a failed restore, got ${JSON.stringify(err)}`);
+      // What the Temporal UI shows first: the workflow's own failure message is the root cause.
+      assert.match(err.cause!.message, message);
+      const root = rootFailure(err);
+      assert.match(root.type ?? '', typeof type === 'string' ? new RegExp(`^${type}$`) : type, root.message);
+      assert.deepEqual(await listDatabases(t.config), before, 'no database was created, renamed or dropped');
+      assert.deepEqual(await fs.readdir(scratch), [], 'nothing left in SCRATCH_DIR');
+    };
 
-  before(async () => {
-    env = await startDevServer();
-    await seedDatabase(config, source);
-    backup = await withWorker(env, config, () => runBackup(env, config, source));
-  });
-  after(async () => {
-    const all = await listDatabases(config);
-    for (const name of all.filter((n) => n === source || created.some((c) => n.startsWith(c)))) await dropDatabase(config, name);
-    await env?.teardown();
-  });
+    /** Replaces a stored object's bytes, as damage on the disk or in the bucket would. */
+    const damage = async (key: string, mutate: (bytes: Buffer) => Buffer) => t.store.put(key, mutate(await readObject(t.store, key)));
 
-  it('round trip: the latest backup restored under a new name has the same schema and content', async () => {
-    const into = target('pgk_restored');
-    const result = await withWorker(env, config, () => runRestore(env, config, { backup: 'latest', database: source, target: into }));
-    assert.equal(result.status, 'completed');
-    assert.equal(result.backup.label, backup.backupId);
-    assert.equal(result.backup.checksum, 'verified');
-    assert.equal(result.keptPrevious, null);
-    assert.equal(result.tables, 3);
-    assert.equal(result.rows, 10_000);
-    assert.deepEqual(result.warnings, []);
-    assert.equal(normalizedSchema(config, into), normalizedSchema(config, source));
-    assert.deepEqual(await tableFingerprints(config, into), await tableFingerprints(config, source));
-    assert.deepEqual((await listDatabases(config)).filter((n) => n.includes('_restoring_')), [], 'no staging database left');
-  });
-
-  it('started from the Temporal UI under any workflow id, the restore runs under the target\'s fixed id', async () => {
-    const into = target('pgk_ui');
-    const result = await withWorker(env, config, () =>
-      env.client.workflow.execute(restoreDatabase, {
-        args: [{ backup: 'latest', database: source, target: into }],
-        taskQueue: config.temporal.taskQueue,
-        workflowId: 'restore-from-the-ui',
-      }),
-    );
-    assert.equal(result.target, into);
-    const child = await env.client.workflow.getHandle(databaseWorkflowId(config.temporal.taskQueue, into)).describe();
-    assert.equal(child.status.name, 'COMPLETED');
-    assert.equal(child.type, 'restoreDatabase');
-  });
-
-  it('replace with the right confirm swaps the database in and keeps the previous one', async () => {
-    const into = target('pgk_replace');
-    await withWorker(env, config, async () => {
-      await runRestore(env, config, { backup: backup.backupId, target: into });
-      await sql(config, into, `insert into audit.events values (-1, 'written after the backup')`);
-      const result = await runRestore(env, config, { backup: backup.backupId, target: into, mode: 'replace', confirm: into, jobs: 3 });
-      assert.match(result.keptPrevious!, new RegExp(`^${into}_pre_restore_\\d{14}$`));
-      assert.equal(result.jobs, 3);
-      assert.deepEqual(await tableFingerprints(config, into), await tableFingerprints(config, source));
-      const kept = await sql<{ n: string }>(config, result.keptPrevious!, 'select count(*) as n from audit.events where id = -1');
-      assert.equal(kept[0]!.n, '1', 'the previous database is kept, with its own data');
+    before(async () => {
+      t = await storeUnderTest(kind, { SCRATCH_DIR: scratch });
+      env = await startDevServer();
+      await seedDatabase(t.config, source);
+      backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
     });
-  });
-
-  it('replace without the right confirm is refused before anything changes', async () => {
-    const into = target('pgk_confirm');
-    await withWorker(env, config, async () => {
-      await runRestore(env, config, { backup: backup.backupId, target: into });
-      await sql(config, into, `insert into audit.events values (-1, 'must survive')`);
-      const before = await tableFingerprints(config, into);
-      await expectRefusal({ backup: backup.backupId, target: into, mode: 'replace' }, 'InvalidInput', new RegExp(`set "confirm" to "${into}"`));
-      await expectRefusal({ backup: backup.backupId, target: into, mode: 'replace', confirm: 'app' }, 'InvalidInput', /confirm was "app"/);
-      assert.deepEqual(await tableFingerprints(config, into), before);
-      // create mode into an existing database is refused too
-      await expectRefusal({ backup: backup.backupId, target: into }, 'TargetExists', /already exists and mode is "create"/);
+    after(async () => {
+      const all = await listDatabases(t.config);
+      for (const name of all.filter((n) => n === source || created.some((c) => n.startsWith(c)))) await dropDatabase(t.config, name);
+      for (const role of roles) await sql(t.config, 'postgres', `drop role if exists ${role}`);
+      await env?.teardown();
+      await t?.stop();
     });
-  });
 
-  for (const [damage, mutate] of [
-    ['one flipped byte', async (file: string) => {
-      const handle = await fs.open(file, 'r+');
-      const middle = Math.floor((await handle.stat()).size / 2);
-      const byte = Buffer.alloc(1);
-      await handle.read(byte, 0, 1, middle);
-      byte[0] = byte[0]! ^ 0xff;
-      await handle.write(byte, 0, 1, middle);
-      await handle.close();
-    }],
-    ['truncation', async (file: string) => fs.truncate(file, Math.floor((await fs.stat(file)).size / 2))],
-  ] as const) {
-    it(`a backup damaged by ${damage} is refused; the target is untouched and no staging database is left`, async () => {
-      const damaged = await withWorker(env, config, () => runBackup(env, config, source));
-      await mutate(damaged.dumpPath);
-      const into = target('pgk_damaged');
-      await withWorker(env, config, async () => {
-        await runRestore(env, config, { backup: backup.backupId, target: into });
-        await sql(config, into, `insert into audit.events values (-1, 'must survive')`);
-        const before = await tableFingerprints(config, into);
-        await expectRefusal(
-          { backup: damaged.backupId, target: into, mode: 'replace', confirm: into },
-          'ChecksumMismatch',
-          /does not match its manifest .* it is damaged or was changed/,
-        );
-        assert.deepEqual(await tableFingerprints(config, into), before);
+    it('round trip: the latest backup restored under a new name has the same schema and content', async () => {
+      const into = target('pgk_restored');
+      const result = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: 'latest', database: source, target: into }));
+      assert.equal(result.status, 'completed');
+      assert.deepEqual(result.backup, { label: backup.backupId, database: source, store: t.store.url, checksum: 'verified' });
+      assert.equal(result.keptPrevious, null);
+      assert.equal(result.tables, 3);
+      assert.equal(result.rows, 10_000);
+      assert.deepEqual(result.warnings, []);
+      assert.equal(normalizedSchema(t.config, into), normalizedSchema(t.config, source));
+      assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+      assert.deepEqual((await listDatabases(t.config)).filter((n) => n.includes('_restoring_')), [], 'no staging database left');
+      assert.deepEqual(await fs.readdir(scratch), [], 'the scratch file is gone');
+    });
+
+    it('the database\'s owner, privileges, settings, per-role settings, comment and locale come back; noOwner/noPrivileges leave theirs out', async () => {
+      const owner = uniqueName('pgk_dbowner');
+      const reader = uniqueName('pgk_dbreader');
+      roles.push(owner, reader);
+      const db = target('pgk_props');
+      await sql(t.config, 'postgres', `create role ${owner}; create role ${reader}`);
+      await sql(t.config, 'postgres', `create database ${db} owner ${owner} template template0 encoding 'UTF8' locale_provider icu icu_locale 'de-DE' lc_collate 'C' lc_ctype 'C'`);
+      await sql(t.config, 'postgres', `revoke connect on database ${db} from public`);
+      await sql(t.config, 'postgres', `grant connect, create on database ${db} to ${reader}`);
+      await sql(t.config, 'postgres', `alter database ${db} set work_mem = '7MB'`);
+      await sql(t.config, 'postgres', `alter database ${db} set search_path = app, "$user", public`);
+      await sql(t.config, 'postgres', `alter role ${reader} in database ${db} set search_path = reports, public`);
+      await sql(t.config, 'postgres', `alter database ${db} connection limit 42`);
+      await sql(t.config, 'postgres', `comment on database ${db} is 'the app''s data'`);
+      await sql(t.config, db, `create table t (id int); insert into t values (1)`);
+      const want = await databaseProperties(t.config, db);
+      assert.equal(want.datlocprovider, 'i', 'the source really uses ICU');
+      await withWorker(env, t.config, async () => {
+        const made = await runBackup(env, t.config, db);
+        const into = target('pgk_props_back');
+        await runRestore(env, t.config, { backup: made.backupId, target: into });
+        assert.deepEqual(await databaseProperties(t.config, into), want);
+
+        const bare = target('pgk_props_bare');
+        await runRestore(env, t.config, { backup: made.backupId, target: bare, noOwner: true, noPrivileges: true });
+        const got = await databaseProperties(t.config, bare);
+        assert.equal(got.owner, t.config.db.user, 'noOwner: the database belongs to DB_USER');
+        assert.ok((got.grants as string[]).includes('PUBLIC:CONNECT:false'), 'noPrivileges: the default privileges (PUBLIC may connect)');
+        assert.deepEqual(got.settings, want.settings, 'settings are not privileges: they are restored');
+
+        // A role the database's properties need, missing on the server: named before anything is created.
+        await sql(t.config, 'postgres', `drop database ${into} with (force); drop database ${bare} with (force); drop role ${reader}`);
+        await expectRefusal({ backup: made.backupId, target: target('pgk_props_norole'), noOwner: true, noPrivileges: true }, 'RolesMissing', new RegExp(`roles missing on .*: "${reader}"`));
       });
     });
-  }
 
-  it('an archive damaged before it was checksummed fails in pg_restore: staging is dropped, the target untouched', async () => {
-    const damaged = await withWorker(env, config, () => runBackup(env, config, source));
-    const handle = await fs.open(damaged.dumpPath, 'r+');
-    const at = Math.floor((await handle.stat()).size / 2);
-    await handle.write(Buffer.from('garbage!garbage!'), 0, 16, at);
-    await handle.close();
-    // Re-seal the manifest so the checksum passes: only pg_restore can notice now.
-    const manifest = JSON.parse(await fs.readFile(damaged.manifestPath, 'utf8'));
-    manifest.sha256 = createHash('sha256').update(await fs.readFile(damaged.dumpPath)).digest('hex');
-    await fs.writeFile(damaged.manifestPath, JSON.stringify(manifest));
-    const into = target('pgk_sealed');
-    await withWorker(env, config, () =>
-      expectRefusal({ backup: damaged.backupId, target: into }, 'RestoreFailed', /pg_restore could not restore .* The target was not touched/),
-    );
-  });
-
-  it('roles the archive needs but the server lacks are named; noOwner + noPrivileges restores anyway', async () => {
-    const owner = uniqueName('pgk_owner');
-    const reader = uniqueName('pgk_reader');
-    const db = target('pgk_roles');
-    await sql(config, 'postgres', `create role ${owner}; create role ${reader}`);
-    await createDatabase(config, db);
-    await sql(config, db, `create table owned (id int); alter table owned owner to ${owner}; grant select on owned to ${reader}`);
-    const rolesBackup = await withWorker(env, config, () => runBackup(env, config, db));
-    await dropDatabase(config, db);
-    await sql(config, 'postgres', `drop role ${owner}; drop role ${reader}`);
-    await withWorker(env, config, async () => {
-      await expectRefusal({ backup: rolesBackup.backupId, target: target('pgk_noroles') }, 'RolesMissing', new RegExp(`roles missing on .*: "${owner}", "${reader}"|roles missing on .*: "${reader}", "${owner}"`));
-      await expectRefusal({ backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true }, 'RolesMissing', new RegExp(`: "${reader}"\\.`));
-      const result = await runRestore(env, config, { backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true, noPrivileges: true });
-      assert.equal(result.tables, 1);
+    it('a locale the server cannot provide is refused with one line before the target is touched', async () => {
+      const id = `${source}-20261101T010101Z-0c0c0c0c`;
+      const keys = backupKeys(source, id, [{ filter: 'zstd', level: 1 }]);
+      const manifest = JSON.parse((await readObject(t.store, `${source}/${backup.backupId}.manifest.json`)).toString()) as BackupManifest;
+      await t.store.put(keys.archive, await readObject(t.store, backup.archiveKey));
+      await t.store.put(
+        keys.manifest,
+        JSON.stringify({ ...manifest, id, files: [{ ...manifest.files[0]!, name: path.basename(keys.archive) }], databaseProperties: { ...manifest.databaseProperties!, collate: 'xx_NOWHERE.UTF-8', ctype: 'xx_NOWHERE.UTF-8' } }),
+      );
+      await withWorker(env, t.config, () =>
+        expectRefusal({ backup: id, target: target('pgk_locale') }, 'LocaleUnavailable', /cannot create a database like the backup's \(encoding UTF8, LC_COLLATE "xx_NOWHERE.UTF-8".*Install that locale/),
+      );
+      for (const key of Object.values(keys).filter((k): k is string => typeof k === 'string' && k.includes(id))) await t.store.delete(key);
     });
-  });
 
-  it('a damaged seed-style archive (no manifest) is refused by the read-through', async () => {
-    const seedFile = path.join(config.backupDir, `${source}_20261101_020000.dump`);
-    await fs.copyFile(backup.dumpPath, seedFile);
-    await fs.truncate(seedFile, 4096);
-    await withWorker(env, config, () => expectRefusal({ backup: seedFile, target: target('pgk_seedbad') }, 'CorruptArchive', /unreadable/));
-  });
+    it('started from the Temporal UI under any workflow id, the restore runs under the target\'s fixed id', async () => {
+      const into = target('pgk_ui');
+      const result = await withWorker(env, t.config, () =>
+        env.client.workflow.execute(restoreDatabase, {
+          args: [{ backup: 'latest', database: source, target: into }],
+          taskQueue: t.config.temporal.taskQueue,
+          workflowId: uniqueName('restore-from-the-ui'),
+        }),
+      );
+      assert.equal(result.target, into);
+      const child = await env.client.workflow.getHandle(databaseWorkflowId(t.config.temporal.taskQueue, into)).describe();
+      assert.equal(child.status.name, 'COMPLETED');
+      assert.equal(child.type, 'restoreDatabase');
+    });
 
-  it('a seed-named archive without manifest restores by path, with a warning', async () => {
-    await fs.mkdir(path.join(config.backupDir, 'legacy'), { recursive: true });
-    const seedFile = path.join(config.backupDir, 'legacy', 'app_20261101_020000.dump');
-    await fs.copyFile(backup.dumpPath, seedFile);
-    const into = target('pgk_seed');
-    const result = await withWorker(env, config, () => runRestore(env, config, { backup: 'legacy/app_20261101_020000.dump', target: into }));
-    assert.equal(result.backup.database, 'app', 'database name read from the file name');
-    assert.equal(result.backup.checksum, 'skipped');
-    assert.match(result.warnings.join('\n'), /no manifest: checksum not verified/);
-    assert.deepEqual(await tableFingerprints(config, into), await tableFingerprints(config, source));
-  });
+    it('replace with the right confirm swaps the database in and keeps the previous one; without it nothing changes', async () => {
+      const into = target('pgk_replace');
+      await withWorker(env, t.config, async () => {
+        await runRestore(env, t.config, { backup: backup.backupId, target: into });
+        await sql(t.config, into, `insert into audit.events values (-1, 'written after the backup')`);
+        const before = await tableFingerprints(t.config, into);
+        await expectRefusal({ backup: backup.backupId, target: into, mode: 'replace' }, 'InvalidInput', new RegExp(`add "confirm": "${into}" to proceed`));
+        await expectRefusal({ backup: backup.backupId, target: into, mode: 'replace', confirm: 'app' }, 'InvalidInput', /confirm was "app"/);
+        await expectRefusal({ backup: backup.backupId, target: into }, 'TargetExists', /already exists and the restore would create it/);
+        assert.deepEqual(await tableFingerprints(t.config, into), before);
 
-  it('hostile names are quoted or rejected, and no other database is touched', async () => {
-    const victim = target('v');
-    await sql(config, 'postgres', `create database ${victim}`);
-    const hostile = `"w'q"; drop database ${victim}; --`;
-    created.push(hostile);
-    await withWorker(env, config, async () => {
-      const result = await runRestore(env, config, { backup: backup.backupId, target: hostile }).catch((e: unknown) => {
-        throw rootFailure(e);
+        const result = await runRestore(env, t.config, { backup: backup.backupId, target: into, mode: 'replace', confirm: into, jobs: 3 });
+        assert.match(result.keptPrevious!, new RegExp(`^${into}_pre_restore_\\d{14}$`));
+        assert.equal(result.jobs, 3);
+        assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+        const kept = await sql<{ n: string }>(t.config, result.keptPrevious!, 'select count(*) as n from audit.events where id = -1');
+        assert.equal(kept[0]!.n, '1', 'the previous database is kept, with its own data');
       });
-      assert.equal(result.target, hostile);
-      assert.ok(await databaseExists(config, hostile), 'created under exactly that name');
-      assert.ok(await databaseExists(config, victim), 'the database named inside the name still exists');
-      assert.deepEqual(await tableFingerprints(config, hostile), await tableFingerprints(config, source));
-
-      await expectRefusal({ backup: backup.backupId, target: 'x'.repeat(64) }, 'InvalidInput', /64 bytes; PostgreSQL names are at most 63/);
-      await expectRefusal({ backup: backup.backupId, target: 'y'.repeat(50) }, 'InvalidInput', /pgkeeper needs 19 of them for its own suffix, so use at most 44/);
-      await expectRefusal({ backup: backup.backupId, target: 'a/b' }, 'InvalidInput', /contains a slash/);
     });
-  });
 
-  it('backup ids and paths that leave BACKUP_DIR are rejected', async () => {
-    const outside = path.join(path.dirname(config.backupDir), `${uniqueName('outside')}.dump`);
-    await fs.copyFile(backup.dumpPath, outside);
-    const link = path.join(config.backupDir, 'link.dump');
-    await fs.symlink(outside, link);
-    await withWorker(env, config, async () => {
-      for (const id of ['../../etc/passwd', '../outside.dump', outside, link, `${source}-20261101T020000Z-../../x`]) {
-        await expectRefusal({ backup: id, target: target('pgk_escape') }, 'InvalidInput', /leaves BACKUP_DIR|no file at|not of the form|is not a \.dump archive/);
-      }
-      // A dump still being written (or left by a crash) is never restored, even by explicit path.
-      const partial = `${backup.dumpPath}.partial`;
-      await fs.copyFile(backup.dumpPath, partial);
-      await expectRefusal({ backup: partial, target: target('pgk_partial') }, 'InvalidInput', /is an unfinished file .* it is never restored/);
-      await fs.rm(partial);
+    for (const [what, mutate, type, message] of [
+      ['one flipped byte', (b: Buffer) => Buffer.from(b.map((x, i) => (i === b.length >> 1 ? x ^ 0xff : x))), /^(ChecksumMismatch|CorruptArchive)$/, /damaged or was changed/],
+      ['truncation', (b: Buffer) => b.subarray(0, b.length >> 1), 'BackupDamaged', /is DAMAGED \(archive .* is \d+ bytes, its manifest says \d+/],
+    ] as const) {
+      it(`a backup damaged by ${what} is refused; the target is untouched, no staging database, nothing in scratch`, async () => {
+        await withWorker(env, t.config, async () => {
+          const damaged = await runBackup(env, t.config, source);
+          await damage(damaged.archiveKey, mutate);
+          const into = target('pgk_damaged');
+          await runRestore(env, t.config, { backup: backup.backupId, target: into });
+          await sql(t.config, into, `insert into audit.events values (-1, 'must survive')`);
+          const before = await tableFingerprints(t.config, into);
+          await expectRefusal({ backup: damaged.backupId, target: into, mode: 'replace', confirm: into }, type, message);
+          assert.deepEqual(await tableFingerprints(t.config, into), before);
+          await t.store.delete(damaged.archiveKey); // leave "latest" intact for the other tests
+          await t.store.delete(`${source}/${damaged.backupId}.manifest.json`);
+        });
+      });
+    }
+
+    it('an archive damaged before it was checksummed fails in pg_restore: staging is dropped, the target untouched', async () => {
+      await withWorker(env, t.config, async () => {
+        const damaged = (await env.client.workflow.execute(backupDatabase, {
+          args: [{ database: source, compression: 'none', verify: 'toc' }],
+          taskQueue: t.config.temporal.taskQueue,
+          workflowId: databaseWorkflowId(t.config.temporal.taskQueue, source),
+        })) as BackupResult;
+        // Garbage in the middle, then the sidecar and manifest re-sealed: only pg_restore can notice now.
+        await damage(damaged.archiveKey, (b) => Buffer.concat([b.subarray(0, b.length >> 1), Buffer.from('garbage!garbage!'), b.subarray((b.length >> 1) + 16)]));
+        const bytes = await readObject(t.store, damaged.archiveKey);
+        const manifestKey = `${source}/${damaged.backupId}.manifest.json`;
+        const manifest = JSON.parse((await readObject(t.store, manifestKey)).toString()) as BackupManifest;
+        manifest.files[0]!.sha256 = createHash('sha256').update(bytes).digest('hex');
+        await t.store.put(manifestKey, JSON.stringify(manifest));
+        await expectRefusal({ backup: damaged.backupId, target: target('pgk_sealed') }, /^(RestoreFailed|CorruptArchive)$/, /could not restore .* The target was not touched|not a readable pg_dump archive/);
+        await t.store.delete(damaged.archiveKey);
+        await t.store.delete(manifestKey);
+      });
     });
-    await fs.rm(outside);
+
+    it('roles the archive needs but the server lacks are named; noOwner + noPrivileges restores anyway', async () => {
+      const owner = uniqueName('pgk_owner');
+      const reader = uniqueName('pgk_reader');
+      const db = target('pgk_roles');
+      await sql(t.config, 'postgres', `create role ${owner}; create role ${reader}`);
+      await createDatabase(t.config, db);
+      await sql(t.config, db, `create table owned (id int); alter table owned owner to ${owner}; grant select on owned to ${reader}`);
+      const rolesBackup = await withWorker(env, t.config, () => runBackup(env, t.config, db));
+      await dropDatabase(t.config, db);
+      await sql(t.config, 'postgres', `drop role ${owner}; drop role ${reader}`);
+      await withWorker(env, t.config, async () => {
+        await expectRefusal({ backup: rolesBackup.backupId, target: target('pgk_noroles') }, 'RolesMissing', new RegExp(`roles missing on .*: "(${owner}", "${reader}|${reader}", "${owner})"`));
+        await expectRefusal({ backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true }, 'RolesMissing', new RegExp(`: "${reader}"\\.`));
+        const result = await runRestore(env, t.config, { backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true, noPrivileges: true });
+        assert.equal(result.tables, 1);
+      });
+    });
+
+    it('loose archives by key: a .sha256 sidecar is checked; an archive of another database is refused; no sidecar means a full read-through', async () => {
+      const plain = (await withWorker(env, t.config, () =>
+        env.client.workflow.execute(backupDatabase, {
+          args: [{ database: source, compression: 'gzip:1' }],
+          taskQueue: t.config.temporal.taskQueue,
+          workflowId: databaseWorkflowId(t.config.temporal.taskQueue, source),
+        }),
+      )) as BackupResult;
+      const bytes = await readObject(t.store, plain.archiveKey);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      await t.store.put('legacy/app_20261101_020000.dump', bytes);
+      await t.store.put('legacy/app_20261101_020000.dump.sha256', `${sha}  app_20261101_020000.dump\n`);
+      await t.store.put(`legacy/${source}_20261101_020000.dump`, bytes);
+      await t.store.put(`legacy/${source}_20261101_020000.dump.sha256`, `${'0'.repeat(64)}  ${source}_20261101_020000.dump\n`);
+      await t.store.put(`legacy/${source}_20261102_020000.dump`, bytes.subarray(0, 4096));
+      await withWorker(env, t.config, async () => {
+        // The name says "app", the archive's header says otherwise: refused, whatever the checksum says.
+        await expectRefusal({ backup: 'legacy/app_20261101_020000.dump', target: target('pgk_wrongdb') }, 'WrongDatabase', new RegExp(`holds database "${source}", not "app"`));
+        await expectRefusal({ backup: `legacy/${source}_20261101_020000.dump`, target: target('pgk_badsidecar') }, 'ChecksumMismatch', /does not match its manifest/);
+        await expectRefusal({ backup: `legacy/${source}_20261102_020000.dump`, target: target('pgk_seedbad') }, /^(CorruptArchive|RestoreFailed)$/, /unreadable|not a readable|could not restore/);
+        await t.store.put(`legacy/${source}_20261101_020000.dump.sha256`, `${sha}  ${source}_20261101_020000.dump\n`);
+        const into = target('pgk_seed');
+        const result = await runRestore(env, t.config, { backup: `legacy/${source}_20261101_020000.dump`, target: into });
+        assert.equal(result.backup.database, source, 'database name read from the file name, confirmed by the header');
+        assert.equal(result.backup.checksum, 'verified');
+        assert.match(result.warnings.join('\n'), /has no manifest: checksum verified against its \.sha256 sidecar/);
+        assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+      });
+    });
+
+    it('hostile names are quoted or rejected, and no other database is touched', async () => {
+      const victim = target('v');
+      await sql(t.config, 'postgres', `create database ${victim}`);
+      const hostile = `"w'q"; drop database ${victim}; --`;
+      created.push(hostile);
+      await withWorker(env, t.config, async () => {
+        const result = await runRestore(env, t.config, { backup: backup.backupId, target: hostile }).catch((e: unknown) => {
+          throw rootFailure(e);
+        });
+        assert.equal(result.target, hostile);
+        assert.ok(await databaseExists(t.config, hostile), 'created under exactly that name');
+        assert.ok(await databaseExists(t.config, victim), 'the database named inside the name still exists');
+        assert.deepEqual(await tableFingerprints(t.config, hostile), await tableFingerprints(t.config, source));
+        await expectRefusal({ backup: backup.backupId, target: 'x'.repeat(64) }, 'InvalidInput', /64 bytes; PostgreSQL names are at most 63/);
+        await expectRefusal({ backup: backup.backupId, target: 'y'.repeat(50) }, 'InvalidInput', /pgkeeper needs 19 of them for its own suffix, so use at most 44/);
+        await expectRefusal({ backup: backup.backupId, target: 'a/b' }, 'InvalidInput', /contains a slash/);
+      });
+    });
+
+    if (kind === 'file') {
+      it('keys and paths that leave the store are rejected, symlinks included; unfinished files are never restored', async () => {
+        const dir = backupDir(t.config);
+        const outside = path.join(path.dirname(dir), `${uniqueName('outside')}.dump`);
+        await fs.writeFile(outside, await readObject(t.store, backup.archiveKey));
+        await fs.symlink(outside, path.join(dir, 'link.dump'));
+        await withWorker(env, t.config, async () => {
+          for (const id of ['../../etc/passwd', '../outside.dump', outside, 'link.dump', `${source}-20261101T020000Z-../../x`]) {
+            await expectRefusal({ backup: id, target: target('pgk_escape') }, 'InvalidInput', /leaves the local store|not a key inside the store|outside the store|not of the form|is not an archive/);
+          }
+          const partial = `${path.join(dir, backup.archiveKey)}.0123456789ab.partial`;
+          await fs.copyFile(path.join(dir, backup.archiveKey), partial);
+          await expectRefusal({ backup: partial, target: target('pgk_partial') }, 'InvalidInput', /is an unfinished file .* it is never restored/);
+          await fs.rm(partial);
+        });
+      });
+    }
   });
-});
+}

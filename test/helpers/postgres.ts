@@ -117,3 +117,25 @@ export async function createBigDatabase(config: Config, name: string): Promise<v
      create index big_body_idx on big (body); analyze big;`,
   );
 }
+
+/** A database's own properties, in a form two databases can be compared by (grants as sets, grantors left out). */
+export async function databaseProperties(config: Config, database: string): Promise<Record<string, unknown>> {
+  const [d] = await sql<Record<string, unknown>>(
+    config,
+    'postgres',
+    `select pg_get_userbyid(datdba) as owner, pg_encoding_to_char(encoding) as encoding, datcollate, datctype, datlocprovider, daticulocale,
+            datconnlimit, shobj_description(oid, 'pg_database') as comment,
+            (select coalesce(array_agg(case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end || ':' || a.privilege_type || ':' || a.is_grantable order by 1), '{}')
+               from aclexplode(coalesce(datacl, acldefault('d', datdba))) a) as grants
+       from pg_database where datname = $1`,
+    [database],
+  );
+  const settings = await sql<{ role: string | null; setconfig: string[] }>(
+    config,
+    'postgres',
+    `select case when s.setrole = 0 then null else pg_get_userbyid(s.setrole) end as role, s.setconfig
+       from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase where d.datname = $1 order by 1 nulls first`,
+    [database],
+  );
+  return { ...d, settings: settings.map((s) => `${s.role ?? '(database)'}: ${s.setconfig.join('; ')}`) };
+}

@@ -5,7 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Config } from '../../common/config.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
-import { bundleInChildProcess, createWorker } from '../../worker/create-worker.js';
+import { createWorker } from '../../worker/create-worker.js';
 
 export function temporalCliPath(): string {
   if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
@@ -35,20 +35,12 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-let bundle: Promise<{ code: string }> | undefined;
-
-/** Bundling takes seconds: once per test file is enough, the way the worker does it. */
-export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleInChildProcess();
-  return bundle;
-}
-
-/** Runs `fn` while a pgkeeper worker with `config` polls the dev server. */
+/** Runs `fn` while a pgkeeper worker with `config` polls the dev server (the prebuilt workflow bundle: scripts/test.sh builds it). */
 export async function withWorker<T>(env: TestWorkflowEnvironment, config: Config, fn: (worker: Worker) => Promise<T>): Promise<T> {
   const worker = await startWorker(env, config);
   return worker.runUntil(() => fn(worker));
 }
 
 export async function startWorker(env: TestWorkflowEnvironment, config: Config, shutdownGraceTime?: string): Promise<Worker> {
-  return createWorker({ config, connection: env.nativeConnection, workflowBundle: await workflowBundle(), shutdownGraceTime });
+  return createWorker({ config, connection: env.nativeConnection, shutdownGraceTime });
 }

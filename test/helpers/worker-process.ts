@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { Config } from '../../common/config.js';
+import { workerEnvironment } from './config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -11,23 +12,14 @@ export interface WorkerProcess {
 }
 
 /** `compiled`: run dist/ as deployed (needs `npm run build`), else the sources through tsx. */
-export async function spawnWorker(address: string, config: Config, compiled = false): Promise<WorkerProcess> {
+export async function spawnWorker(address: string, config: Config, compiled = true, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const args = compiled ? ['--max-semi-space-size=1', 'dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
   const child = execa(process.execPath, args, {
     cwd: ROOT,
     reject: false,
-    env: {
-      TEMPORAL_ADDRESS: address,
-      TASK_QUEUE: config.temporal.taskQueue,
-      BACKUP_DIR: config.backupDir,
-      DB_HOST: config.db.host,
-      DB_PORT: String(config.db.port),
-      DB_USER: config.db.user,
-      // Unset stays unset: an undefined value would reach the child as the string "undefined".
-      ...(config.db.password === undefined ? {} : { DB_PASSWORD: config.db.password }),
-      LOG_LEVEL: 'info',
-    },
+    env: { ...workerEnvironment(config), TEMPORAL_ADDRESS: address, LOG_LEVEL: 'info', ...extraEnv },
     buffer: false,
+    detached: true, // its own process group, so a test can kill it and every tool it started at once
   });
   await new Promise<void>((resolve, reject) => {
     let output = '';
@@ -43,8 +35,13 @@ export async function spawnWorker(address: string, config: Config, compiled = fa
   });
   return {
     child,
+    /** Signals the worker's whole process group, its pg tools, zstd and age included: like the machine going away. */
     async kill(signal) {
-      child.kill(signal);
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
       await child;
     },
   };
