@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh clone is missing: npm packages (from package-lock.json), the Temporal CLI,
-# and a running PostgreSQL. Exports TEMPORAL_CLI for the caller (source this file).
+# the S3 test server (versitygw) and a running PostgreSQL. Exports TEMPORAL_CLI and VERSITYGW for
+# the caller (source this file).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -10,4 +11,6 @@ if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_mod
 fi
 TEMPORAL_CLI="$("$ROOT/scripts/temporal-cli.sh")"
 export TEMPORAL_CLI
+VERSITYGW="$("$ROOT/scripts/versitygw.sh")"
+export VERSITYGW
 "$ROOT/scripts/ensure-postgres.sh"
