@@ -24,6 +24,14 @@ export const FailureType = {
   PgToolFailed: 'PgToolFailed',
   /** A pg tool killed by a signal we did not send (the OOM killer, an operator): says nothing about the archive. */
   PgToolKilled: 'PgToolKilled',
+  /** The store refused the credentials (wrong key or secret, no permission, wrong region). */
+  StoreAccessDenied: 'StoreAccessDenied',
+  /** The store's bucket (or directory) does not exist: a configuration error. */
+  StoreMissing: 'StoreMissing',
+  /** The store did not answer, answered 5xx or timed out: retried. */
+  StoreUnavailable: 'StoreUnavailable',
+  /** Any other store error (an unexpected S3 error code): retried, its code named in the message. */
+  StoreFailed: 'StoreFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -42,6 +50,8 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.RolesMissing,
   FailureType.RestoreFailed,
   FailureType.ValidationFailed,
+  FailureType.StoreAccessDenied,
+  FailureType.StoreMissing,
 ];
 
 /** Bad input: thrown by validators; workflows turn it into a non-retryable failure. */
