@@ -10,6 +10,7 @@ import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCo
 import { ApplicationFailure } from '@temporalio/common';
 import { openS3Store, type S3Store } from '../activities/store/s3-store.js';
 import { s3Settings } from '../activities/store/s3-settings.js';
+import { InputError } from '../common/errors.js';
 import { digestStream, generatedStream } from './helpers/byte-streams.js';
 import { type S3Server, startS3Server } from './helpers/s3-server.js';
 
@@ -47,7 +48,7 @@ describe('S3 store', () => {
     const { sizeBytes } = await store.put('app/app-1.dump', source.stream);
     assert.equal(sizeBytes, 40 * MiB);
     const head = await server.client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: 'backups/app/app-1.dump' }));
-    assert.match(head.ETag ?? '', /-3"$/, 'three parts of 16 MiB');
+    assert.match(head.ETag ?? '', /-5"$/, 'five parts of 8 MiB');
     const back = await digestStream(await store.get('app/app-1.dump'));
     assert.deepEqual(back, { sha256: await source.sha256, sizeBytes: 40 * MiB });
     await store.delete('app/app-1.dump');
@@ -188,6 +189,23 @@ describe('S3 store', () => {
   });
 });
 
+describe('S3 store settings', () => {
+  it('refuses store URLs and endpoints it cannot use, without echoing them', () => {
+    for (const url of ['s3://AKIAKEY:secretsecret@bucket/p', 's3://Bucket', 'file:///tmp/x', 's3://bucket/a/../b', 's3://bucket/p?x=secretsecret']) {
+      assert.throws(() => s3Settings(url, {}, {}), (err: Error) => err instanceof InputError && !err.message.includes('secret'), url);
+    }
+    assert.throws(() => s3Settings('s3://bucket', {}, { AWS_ENDPOINT_URL: '127.0.0.1:7070' }), /check AWS_ENDPOINT_URL/);
+    assert.deepEqual(
+      (({ url, bucket, prefix, endpoint, region, forcePathStyle }) => ({ url, bucket, prefix, endpoint, region, forcePathStyle }))(
+        s3Settings('s3://bucket//a/b/', {}, { AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'us-west-2' }),
+      ),
+      { url: 's3://bucket/a/b', bucket: 'bucket', prefix: 'a/b/', endpoint: undefined, region: 'eu-west-1', forcePathStyle: false },
+      'AWS itself: AWS_REGION first, virtual-hosted addressing',
+    );
+    assert.equal(s3Settings('s3://bucket', {}, { AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_S3: 'http://b:2' }).endpoint, 'http://b:2');
+  });
+});
+
 describe('S3 store when the server stops answering', () => {
   let server: S3Server;
   let store: S3Store;
@@ -202,7 +220,7 @@ describe('S3 store when the server stops answering', () => {
     await server?.stop();
   });
 
-  it('paused briefly mid-upload, then resumed: the SDK retries the part and the upload completes', async () => {
+  it('paused longer than one idle timeout mid-upload, then resumed: the retried part gets through, byte for byte', async () => {
     let paused = false;
     const source = generatedStream(64 * MiB, async (produced) => {
       if (paused || produced < 40 * MiB) return;

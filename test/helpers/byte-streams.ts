@@ -11,38 +11,42 @@ export interface GeneratedStream {
 }
 
 /**
- * `totalBytes` of random data in 1 MiB chunks (Infinity: until destroyed). `onChunk` runs before
+ * `totalBytes` of random data in chunks of `chunkBytes` (Infinity: until destroyed); pg_dump's
+ * stdout, a pipe, gives 64 KiB chunks. `onChunk` runs before
  * each chunk is produced and may delay it (to pause a server mid-upload, to abort) or throw (the
  * stream then fails with that error).
  */
-export function generatedStream(totalBytes: number, onChunk?: (producedSoFar: number) => Promise<void> | void): GeneratedStream {
+export function generatedStream(
+  totalBytes: number,
+  onChunk?: (producedSoFar: number) => Promise<void> | void,
+  chunkBytes = 1024 * 1024,
+): GeneratedStream {
   const hash = createHash('sha256');
   let produced = 0;
   let settle!: (hex: string) => void;
   const sha256 = new Promise<string>((resolve) => (settle = resolve));
   // 4 MiB of random bytes, reused at shifting offsets: cheap to make, and no two parts alike.
   const pool = randomBytes(4 * 1024 * 1024);
+  const produce = async (): Promise<void> => {
+    if (produced >= totalBytes) {
+      stream.push(null);
+      settle(hash.digest('hex'));
+      return;
+    }
+    await onChunk?.(produced);
+    const size = Math.min(chunkBytes, totalBytes - produced);
+    const offset = (produced / 4096) % (pool.length - size);
+    const chunk = Buffer.from(pool.subarray(offset, offset + size));
+    if (size >= 8) chunk.writeDoubleLE(produced, 0); // make every chunk distinct
+    hash.update(chunk);
+    produced += size;
+    stream.push(chunk);
+  };
   const stream = new Readable({
-    highWaterMark: 1024 * 1024,
-    async read() {
-      if (produced >= totalBytes) {
-        this.push(null);
-        settle(hash.digest('hex'));
-        return;
-      }
-      try {
-        await onChunk?.(produced);
-      } catch (err) {
-        this.destroy(err as Error); // a producer that fails, as pg_dump can
-        return;
-      }
-      const size = Math.min(1024 * 1024, totalBytes - produced);
-      const offset = (produced / 4096) % (pool.length - size);
-      const chunk = Buffer.from(pool.subarray(offset, offset + size));
-      if (size >= 8) chunk.writeDoubleLE(produced, 0); // make every chunk distinct
-      hash.update(chunk);
-      produced += size;
-      this.push(chunk);
+    highWaterMark: chunkBytes,
+    read() {
+      // a producer that fails, as pg_dump can, fails the stream with its error
+      produce().catch((err: unknown) => stream.destroy(err as Error));
     },
   });
   return { stream, sha256, produced: () => produced };
