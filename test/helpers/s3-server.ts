@@ -22,6 +22,8 @@ export interface S3Server {
   readonly bucket: string;
   /** An SDK client with the server's credentials, for setting up and inspecting what a test needs. */
   readonly client: S3Client;
+  /** The running server's process id (benchmarks read its CPU time). */
+  pid(): number | undefined;
   /** SIGSTOP: the port still accepts connections (the kernel queues them) but nothing answers. */
   pause(): void;
   /** SIGCONT after pause(). */
@@ -90,6 +92,7 @@ export async function startS3Server(): Promise<S3Server> {
     credentials,
     bucket,
     client,
+    pid: () => child?.pid,
     pause: () => void child?.kill('SIGSTOP'),
     resume: () => void child?.kill('SIGCONT'),
     kill: exited,
