@@ -110,6 +110,27 @@ describe('S3 store', () => {
     assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
   });
 
+  it('a download aborted mid-way ends its stream with the abort reason; an aborted small put writes nothing', async () => {
+    await store.put('app/read.dump', generatedStream(24 * MiB).stream);
+    const controller = new AbortController();
+    const reason = new Error('restore cancelled');
+    const body = await store.get('app/read.dump', { signal: controller.signal });
+    let received = 0;
+    const err = await (async () => {
+      for await (const chunk of body) {
+        received += (chunk as Buffer).length;
+        if (received >= 4 * MiB) controller.abort(reason);
+      }
+    })().catch((e: unknown) => e);
+    assert.equal(err, reason);
+    assert.ok(received < 24 * MiB);
+
+    const aborted = AbortSignal.abort(reason);
+    assert.equal(await store.put('app/small.dump', 'x', { signal: aborted }).catch((e: unknown) => e), reason);
+    assert.equal(await store.stat('app/small.dump'), undefined);
+    await store.delete('app/read.dump');
+  });
+
   it('a source that fails mid-way fails the put with its own error and leaves nothing', async () => {
     const broken = new Error('pg_dump exited with code 1');
     const source = generatedStream(Infinity, (produced) => {

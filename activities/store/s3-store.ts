@@ -46,8 +46,10 @@ export class S3Store implements BackupStore {
     // A small body in one PutObject: S3 makes it visible whole or not at all.
     options.signal?.throwIfAborted();
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await this.send({ doing: 'writing', key }, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), { abortSignal: options.signal }),
+    await this.send(
+      { doing: 'writing', key },
+      () => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), { abortSignal: options.signal }),
+      options.signal,
     );
     return { sizeBytes: bytes.length };
   }
@@ -55,8 +57,10 @@ export class S3Store implements BackupStore {
   async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     assertStoreKey(key);
     const action = { doing: 'reading', key };
-    const { Body } = await this.send(action, () =>
-      this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), { abortSignal: options.signal }),
+    const { Body } = await this.send(
+      action,
+      () => this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), { abortSignal: options.signal }),
+      options.signal,
     );
     const source = Body as Readable;
     // Errors in the middle of the body (server gone, socket silent) come out as failures too.
@@ -173,11 +177,12 @@ export class S3Store implements BackupStore {
     return this.settings.prefix + key;
   }
 
-  private async send<T>(action: { doing: string; key?: string }, request: () => Promise<T>): Promise<T> {
+  /** Runs one request; its errors leave as failures, an abort as the signal's reason. */
+  private async send<T>(action: { doing: string; key?: string }, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await request();
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
+      signal?.throwIfAborted();
       throw s3Failure(this.settings, action, err);
     }
   }

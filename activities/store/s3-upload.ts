@@ -74,6 +74,9 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     });
     await inUploadScope(scope, () => upload.done());
   } catch (err) {
+    // Whatever failed, the source is not read any further: its producer must not block on it.
+    counted.destroy();
+    body.destroy();
     signal?.throwIfAborted();
     if (storeError !== undefined) throw s3Failure(settings, action, storeError);
     if (sourceError !== undefined) throw sourceError;
@@ -89,8 +92,9 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     signal?.removeEventListener('abort', onAbort);
   }
   if (signal?.aborted) {
-    // The abort came while the upload completed: the caller gave up on this object, so it goes.
-    await outsideUploadScope(() => client.send(new DeleteObjectCommand({ Bucket: settings.bucket, Key: fullKey })));
+    // The abort came while the upload completed: the caller gave up on this object, so it goes
+    // (best effort: if the store fails now too, the abort is still what the caller hears of).
+    await outsideUploadScope(() => client.send(new DeleteObjectCommand({ Bucket: settings.bucket, Key: fullKey }))).catch(() => undefined);
     signal.throwIfAborted();
   }
   return sizeBytes;
