@@ -98,7 +98,8 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
     (status !== undefined && (status >= 500 || status === 429))
   ) {
     return ApplicationFailure.retryable(
-      `S3 endpoint ${endpoint} unavailable (${detail}) while ${what}; check that it runs and is reachable, and AWS_ENDPOINT_URL`,
+      `S3 endpoint ${endpoint} unavailable (${detail}) while ${what}; ` +
+        (settings.endpoint ? 'check that it runs and is reachable, and AWS_ENDPOINT_URL' : 'check the network path to AWS S3 and AWS_REGION'),
       FailureType.StoreUnavailable,
     );
   }
