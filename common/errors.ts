@@ -44,6 +44,8 @@ export const FailureType = {
   StoreUnavailable: 'StoreUnavailable',
   /** Another pgkeeper operation holds the database. */
   DatabaseBusy: 'DatabaseBusy',
+  /** Any other store error (an unexpected S3 error code): retried, its code named in the message. */
+  StoreFailed: 'StoreFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what a fresh clone is missing: npm packages (from package-lock.json) and the Temporal
-# CLI. Exports TEMPORAL_CLI for the caller (source this file). PostgreSQL is the caller's business:
-# `npm run up` and the benchmark use the user's server (ensure-postgres.sh), the tests their own.
+# Installs what a fresh clone is missing: npm packages (from package-lock.json), the Temporal CLI
+# and the S3 test server (versitygw). Exports TEMPORAL_CLI and VERSITYGW for the caller (source this
+# file). PostgreSQL is the caller's business: `npm run up` and the benchmark use the user's server
+# (ensure-postgres.sh), the tests their own.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -11,3 +12,5 @@ if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_mod
 fi
 TEMPORAL_CLI="$("$ROOT/scripts/temporal-cli.sh")"
 export TEMPORAL_CLI
+VERSITYGW="$("$ROOT/scripts/versitygw.sh")"
+export VERSITYGW

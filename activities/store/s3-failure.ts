@@ -1,0 +1,107 @@
+/**
+ * Turns errors from the S3 SDK and the network into ApplicationFailures: one line that names what
+ * to fix, and a type that says whether a retry can help. Only error codes, HTTP statuses, the
+ * bucket, the key and the endpoint appear; never the server's own message (an AWS error body may
+ * carry the access key id) and never a credential.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../common/errors.js';
+import { endpointLabel, type S3Settings } from './s3-settings.js';
+
+interface SdkError {
+  name?: string;
+  code?: string;
+  errors?: { code?: string }[];
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number };
+}
+
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidSecurity',
+  // versitygw answers an unknown access key with 404 XAdminUserNotFound, not 403 InvalidAccessKeyId.
+  'XAdminUserNotFound',
+  // the SDK's own: no credentials anywhere in its provider chain
+  'CredentialsProviderError',
+]);
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
+
+const SERVICE_BUSY_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'Throttling', 'ThrottlingException']);
+
+/** What the driver was doing, for the message: "reading app/x.dump". */
+export interface S3Action {
+  doing: string;
+  key?: string;
+}
+
+export function s3Failure(settings: S3Settings, action: S3Action, err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  const e = (err ?? {}) as SdkError;
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const code = e.code ?? e.errors?.find((inner) => inner.code)?.code;
+  const what = `${action.doing}${action.key !== undefined ? ` ${action.key}` : ''} in ${settings.url}`;
+  const endpoint = endpointLabel(settings);
+  const detail = status !== undefined ? `${name}, HTTP ${status}` : (code ?? name);
+
+  if (name === 'NoSuchBucket') {
+    return ApplicationFailure.nonRetryable(
+      `bucket "${settings.bucket}" does not exist on ${endpoint} (${what}); create it, or fix the bucket in BACKUP_STORE / BACKUP_COPIES`,
+      FailureType.StoreMissing,
+    );
+  }
+  if (name === 'AuthorizationHeaderMalformed') {
+    // Answered by a server in another region than the one requests are signed for.
+    return ApplicationFailure.nonRetryable(
+      `${endpoint} refused requests signed for region "${settings.region}" (${what}); set AWS_REGION to the bucket's region`,
+      FailureType.StoreAccessDenied,
+    );
+  }
+  if (CREDENTIAL_CODES.has(name) || status === 403) {
+    return ApplicationFailure.nonRetryable(
+      name === 'CredentialsProviderError'
+        ? `no S3 credentials found (${what}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker environment`
+        : `${endpoint} refused the credentials (${detail}) while ${what}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the key's permissions on bucket "${settings.bucket}"`,
+      FailureType.StoreAccessDenied,
+    );
+  }
+  if (name === 'NoSuchKey') {
+    return ApplicationFailure.nonRetryable(`${action.key ?? 'the object'} does not exist in ${settings.url}`, FailureType.BackupNotFound);
+  }
+  if (
+    name === 'TimeoutError' ||
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    SERVICE_BUSY_CODES.has(name) ||
+    e.$fault === 'server' ||
+    (status !== undefined && (status >= 500 || status === 429))
+  ) {
+    return ApplicationFailure.retryable(
+      `S3 endpoint ${endpoint} unavailable (${detail}) while ${what}; ` +
+        (settings.endpoint ? 'check that it runs and is reachable, and AWS_ENDPOINT_URL' : 'check the network path to AWS S3 and AWS_REGION'),
+      FailureType.StoreUnavailable,
+    );
+  }
+  return ApplicationFailure.retryable(`S3 error ${detail} while ${what} on ${endpoint}`, FailureType.StoreFailed);
+}
