@@ -16,7 +16,10 @@ const opened = new Map<string, BackupStore>();
 export function openStore(spec: StoreSpec): BackupStore {
   let store = opened.get(spec.url);
   if (!store) {
-    store = spec.kind === 'file' ? openPosixStore(spec.path) : openS3Store(spec);
+    store =
+      spec.kind === 'file'
+        ? openPosixStore(spec.path)
+        : openS3Store(spec.url, { ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), ...(spec.region ? { region: spec.region } : {}) });
     opened.set(spec.url, store);
   }
   return store;

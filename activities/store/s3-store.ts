@@ -1,11 +1,3 @@
-<<<<<<< HEAD
-/** Placeholder until the S3 driver lands. */
-import type { StoreSpec } from '../../common/store-url.js';
-import type { BackupStore } from './store.js';
-
-export function openS3Store(spec: Extract<StoreSpec, { kind: 's3' }>): BackupStore {
-  throw new Error(`S3 store ${spec.url} is not available yet`);
-=======
 /**
  * The S3 driver of the storage seam, for AWS S3 and any S3-compatible server (custom endpoint,
  * path-style addressing). Objects become visible only when complete: a stream is a multipart
@@ -194,5 +186,4 @@ export class S3Store implements BackupStore {
       throw s3Failure(this.settings, action, err);
     }
   }
->>>>>>> s3
 }
