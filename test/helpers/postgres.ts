@@ -125,8 +125,9 @@ export async function databaseProperties(config: Config, database: string): Prom
     'postgres',
     `select pg_get_userbyid(datdba) as owner, pg_encoding_to_char(encoding) as encoding, datcollate, datctype, datlocprovider, daticulocale,
             datconnlimit, shobj_description(oid, 'pg_database') as comment,
-            (select coalesce(array_agg(case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end || ':' || a.privilege_type || ':' || a.is_grantable order by 1), '{}')
-               from aclexplode(coalesce(datacl, acldefault('d', datdba))) a) as grants
+            (select coalesce(array_agg(g order by g), '{}') from (
+               select case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end || ':' || a.privilege_type || ':' || a.is_grantable as g
+                 from aclexplode(coalesce(datacl, acldefault('d', datdba))) a) x) as grants
        from pg_database where datname = $1`,
     [database],
   );
