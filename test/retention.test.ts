@@ -1,93 +1,130 @@
+/**
+ * Retention on real stores (a directory and an S3 bucket): only complete backups count, the newest
+ * complete backup of every store stays, pins keep a backup a restore is reading, and the sweep
+ * removes what crashed runs left once it is a day old: never anything younger, never a foreign file.
+ */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { utimesSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { applyRetention } from '../activities/apply-retention.js';
-import { backupPaths } from '../activities/backup-store.js';
-import { makeBackupId } from '../common/backup-id.js';
-import { testConfig } from './helpers/config.js';
+import { openStore } from '../activities/store/open-stores.js';
+import { backupKeys } from '../common/backup-keys.js';
+import type { Config } from '../common/config.js';
+import type { RetentionRequest } from '../common/types.js';
+import { backupDir, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
+import { keysUnder, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { tempDir } from './helpers/temp-dirs.js';
 
 const DAY = 86_400_000;
-const NOW = Date.now();
 
-/** Writes the three files of a complete backup whose dump started `ageDays` ago. */
-async function fakeBackup(backupDir: string, database: string, ageDays: number, complete = true): Promise<string> {
-  const startedMs = NOW - ageDays * DAY;
-  const id = makeBackupId(database, startedMs, Math.floor(ageDays * 1e6).toString(16).padStart(8, '0'));
-  const paths = backupPaths(backupDir, database, id);
-  await fs.mkdir(paths.dir, { recursive: true });
-  await fs.writeFile(paths.dump, 'PGDMP');
-  await fs.writeFile(paths.checksum, `x  ${id}.dump\n`);
-  if (complete) await fs.writeFile(paths.manifest, JSON.stringify({ id, database, startedAt: new Date(startedMs).toISOString() }));
-  return id;
+const retain = (config: Config, req: RetentionRequest) => new MockActivityEnvironment().run(applyRetention, config, req);
+
+for (const kind of STORE_KINDS) {
+  describe(`retention (${kind} store)`, () => {
+    let t: StoreUnderTest;
+    before(async () => {
+      t = await storeUnderTest(kind, { RETENTION_DAYS: '7' });
+    });
+    after(async () => t?.stop());
+
+    /** Ages an object on a local store (S3 cannot backdate; those tests say what they prove there). */
+    const age = (key: string, days: number) => {
+      if (kind !== 'file') return false;
+      const when = new Date(Date.now() - days * DAY);
+      utimesSync(path.join(backupDir(t.config), key), when, when);
+      return true;
+    };
+
+    it('deletes only expired complete backups, keeps the newest, leaves foreign objects alone', async () => {
+      const db = uniqueName('app');
+      const fresh = await writeFakeBackup(t.store, db, 1);
+      const expired = [await writeFakeBackup(t.store, db, 8), await writeFakeBackup(t.store, db, 30)];
+      const foreign = [`${db}/README.txt`, `${db}/app_20250101_020000.dump`, `${db}/notes.manifest.json`];
+      for (const key of foreign) await t.store.put(key, 'not a pgkeeper backup');
+      const result = await retain(t.config, { database: db });
+      assert.deepEqual(result.policy, { maxAgeDays: 7 });
+      const [store] = result.stores;
+      assert.equal(store!.store, t.store.url);
+      assert.deepEqual([...store!.deleted].sort(), expired.map((m) => m.id).sort());
+      assert.equal(store!.kept, 1);
+      const keys = backupKeys(db, fresh.id, []);
+      assert.deepEqual(await keysUnder(t.store, `${db}/`), [...foreign, keys.archive, keys.sidecar, keys.manifest].sort());
+    });
+
+    it('never deletes the newest complete backup, however old; a dry run deletes nothing', async () => {
+      const db = uniqueName('old');
+      const newest = await writeFakeBackup(t.store, db, 100);
+      const older = await writeFakeBackup(t.store, db, 200);
+      const planned = await retain(t.config, { database: db, dryRun: true });
+      assert.deepEqual(planned.stores[0]!.deleted, []);
+      assert.equal((await keysUnder(t.store, `${db}/`)).length, 6);
+      const result = await retain(t.config, { database: db });
+      assert.deepEqual(result.stores[0]!.deleted, [older.id]);
+      assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === newest.id)?.reasons, ['newest backup is always kept']);
+    });
+
+    it('a damaged backup (its archive gone) is never counted and never deleted: it stays for a person to see', async () => {
+      const db = uniqueName('gone');
+      const newest = await writeFakeBackup(t.store, db, 1);
+      await t.store.delete(backupKeys(db, newest.id, []).archive);
+      const old = await writeFakeBackup(t.store, db, 30);
+      const result = await retain(t.config, { database: db });
+      assert.deepEqual(result.stores[0]!.deleted, [], 'the old backup is the newest complete one, so it stays');
+      assert.deepEqual(result.stores[0]!.plan.map((d) => d.id), [old.id]);
+      assert.ok((await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, newest.id, []).manifest), 'left for a human');
+    });
+
+    it('a backup pinned by a running restore is kept whatever the policy; a stale pin is swept and protects nothing', async () => {
+      const db = uniqueName('pinned');
+      await writeFakeBackup(t.store, db, 1);
+      const pinned = await writeFakeBackup(t.store, db, 60);
+      const pinKey = backupKeys(db, pinned.id, []).pin('run-1');
+      await t.store.put(pinKey, '{}');
+      const kept = await retain(t.config, { database: db });
+      assert.deepEqual(kept.stores[0]!.deleted, []);
+      assert.deepEqual(kept.stores[0]!.plan.find((d) => d.id === pinned.id)?.reasons, ['pinned: a restore or drill is reading it']);
+      if (age(pinKey, 4)) {
+        const swept = await retain(t.config, { database: db });
+        assert.ok(swept.stores[0]!.swept.includes(pinKey), 'the stale pin is swept');
+        assert.deepEqual(swept.stores[0]!.deleted, [pinned.id], 'and no longer protects the backup');
+      }
+    });
+
+    it('leftovers of crashed runs (an archive without manifest, facts) are swept once a day old, never younger', async () => {
+      const db = uniqueName('crashed');
+      await writeFakeBackup(t.store, db, 1);
+      const orphan = await writeFakeBackup(t.store, db, 3);
+      const young = await writeFakeBackup(t.store, db, 2, 'aaaaaaaa');
+      for (const m of [orphan, young]) await t.store.delete(backupKeys(db, m.id, []).manifest); // died between rename and manifest
+      const result = await retain(t.config, { database: db });
+      const left = await keysUnder(t.store, `${db}/`);
+      assert.ok(left.includes(backupKeys(db, young.id, []).archive), 'a leftover younger than a day may be a run still going');
+      if (age(backupKeys(db, orphan.id, []).archive, 2) && age(backupKeys(db, orphan.id, []).sidecar, 2)) {
+        const swept = await retain(t.config, { database: db });
+        assert.deepEqual(swept.stores[0]!.swept.sort(), [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort());
+        assert.ok(!(await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, orphan.id, []).archive));
+      } else {
+        assert.deepEqual(result.stores[0]!.swept, [], 'objects written a moment ago are never swept');
+      }
+    });
+  });
 }
 
-describe('retention (RETENTION_DAYS on real files)', () => {
-  it('deletes only expired complete backups, keeps the newest, and ignores foreign files', async () => {
-    const config = testConfig({ RETENTION_DAYS: '7' });
-    const db = 'app';
-    const fresh = await fakeBackup(config.backupDir, db, 1);
-    const expired = [await fakeBackup(config.backupDir, db, 8), await fakeBackup(config.backupDir, db, 30)];
-    const incompleteOld = await fakeBackup(config.backupDir, db, 40, false);
-    const dir = path.join(config.backupDir, db);
-    const foreign = ['README.txt', 'app_20250101_020000.dump', 'notes.manifest.json'];
-    for (const name of foreign) await fs.writeFile(path.join(dir, name), 'not a pgkeeper backup');
-    const oldFile = new Date(NOW - 40 * DAY);
-    for (const name of foreign) await fs.utimes(path.join(dir, name), oldFile, oldFile);
-    await fs.writeFile(path.join(dir, 'stale.dump.partial'), 'crashed');
-    await fs.utimes(path.join(dir, 'stale.dump.partial'), new Date(NOW - 2 * DAY), new Date(NOW - 2 * DAY));
-    await fs.writeFile(path.join(dir, 'running.dump.partial'), 'being written right now');
-
-    const result = await applyRetention(config, { database: db });
-
-    assert.deepEqual(result.policy, { maxAgeDays: 7 });
-    assert.deepEqual([...result.deleted].sort(), [...expired].sort());
-    assert.equal(result.kept, 1);
-    assert.deepEqual(result.removedPartials, ['stale.dump.partial']);
-    const left = (await fs.readdir(dir)).sort();
-    assert.deepEqual(
-      left,
-      [
-        ...foreign,
-        `${fresh}.dump`,
-        `${fresh}.dump.sha256`,
-        `${fresh}.manifest.json`,
-        // without a manifest it is not a complete backup: retention neither counts nor deletes it
-        `${incompleteOld}.dump`,
-        `${incompleteOld}.dump.sha256`,
-        'running.dump.partial',
-      ].sort(),
-    );
-  });
-
-  it('never deletes the newest complete backup, however old', async () => {
-    const config = testConfig({ RETENTION_DAYS: '7' });
-    const newest = await fakeBackup(config.backupDir, 'old', 100);
-    const older = await fakeBackup(config.backupDir, 'old', 200);
-    const result = await applyRetention(config, { database: 'old' });
-    assert.deepEqual(result.deleted, [older]);
-    assert.deepEqual(result.plan.find((d) => d.id === newest)?.reasons, ['newest backup is always kept']);
-    assert.ok((await fs.readdir(path.join(config.backupDir, 'old'))).includes(`${newest}.manifest.json`));
-  });
-
-  it('a dry run plans but deletes nothing', async () => {
-    const config = testConfig();
-    await fakeBackup(config.backupDir, 'dry', 1);
-    await fakeBackup(config.backupDir, 'dry', 50);
-    const result = await applyRetention(config, { database: 'dry', dryRun: true });
-    assert.equal(result.plan.filter((d) => d.action === 'delete').length, 1);
-    assert.deepEqual(result.deleted, []);
-    assert.equal((await fs.readdir(path.join(config.backupDir, 'dry'))).length, 6);
-  });
-
-  it('a manifest whose archive is gone is not a complete backup: never counted, never deleted', async () => {
-    const config = testConfig({ RETENTION_DAYS: '7' });
-    const newest = await fakeBackup(config.backupDir, 'gone', 1);
-    await fs.rm(path.join(config.backupDir, 'gone', `${newest}.dump`));
-    const old = await fakeBackup(config.backupDir, 'gone', 30);
-    const result = await applyRetention(config, { database: 'gone' });
-    assert.deepEqual(result.deleted, [], 'the old backup is the newest complete one, so it stays');
-    assert.deepEqual(result.plan.map((d) => d.id), [old]);
-    assert.ok((await fs.readdir(path.join(config.backupDir, 'gone'))).includes(`${newest}.manifest.json`), 'left for a human');
+describe('retention on a primary store and a copy store', () => {
+  it('runs on every store; the newest complete backup of each store stays, even when the stores differ', async () => {
+    const copyDir = tempDir('copy');
+    const t = await storeUnderTest('file', { BACKUP_COPIES: `file://${copyDir}`, RETENTION_DAYS: '7' });
+    const copy = openStore(t.config.stores.copies[0]!);
+    const db = uniqueName('both');
+    await writeFakeBackup(t.store, db, 1); // only on the primary (its copy failed)
+    const old = await writeFakeBackup(t.store, db, 40);
+    await writeFakeBackup(copy, db, 40, old.id.slice(-8));
+    const result = await retain(t.config, { database: db });
+    assert.deepEqual(result.stores.map((s) => s.store), [t.store.url, copy.url]);
+    assert.deepEqual(result.stores[0]!.deleted, [old.id], 'the primary has a newer backup');
+    assert.deepEqual(result.stores[1]!.deleted, [], 'on the copy store the old backup is the newest it has');
   });
 });
