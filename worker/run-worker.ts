@@ -32,7 +32,8 @@ export async function runWorker(): Promise<void> {
   installRuntime(logger, config.metricsAddress);
   const problems = await startupProblems(config, logger);
   if (problems.length > 0) {
-    for (const problem of problems) logger.error(problem);
+    // Like a bad variable: one plain line each, before anything else, and exit code 2.
+    for (const problem of problems) process.stderr.write(`pgkeeper worker: ${problem}\n`);
     process.exit(2);
   }
   let connection: NativeConnection;

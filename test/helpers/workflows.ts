@@ -2,13 +2,14 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Config } from '../../common/config.js';
 import { databaseWorkflowId } from '../../common/names.js';
+import type { BackupInput } from '../../common/backup-input.js';
 import type { RestoreInput } from '../../common/restore-input.js';
 import type { BackupResult } from '../../common/types.js';
 import { backupDatabase, restoreDatabase } from '../../workflows/index.js';
 
-export async function runBackup(env: TestWorkflowEnvironment, config: Config, database: string): Promise<BackupResult> {
+export async function runBackup(env: TestWorkflowEnvironment, config: Config, database: string, options: Omit<BackupInput, 'database'> = {}): Promise<BackupResult> {
   const result = await env.client.workflow.execute(backupDatabase, {
-    args: [{ database }],
+    args: [{ database, ...options }],
     taskQueue: config.temporal.taskQueue,
     workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
   });

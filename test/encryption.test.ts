@@ -1,0 +1,149 @@
+/**
+ * age encryption end to end: workers that back up hold recipients only; restores need a matching
+ * identity and say so before anything is created; keys rotate; and the plain age, zstd, sha256sum
+ * and pg_restore tools undo it all without pgkeeper.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { openStore } from '../activities/store/open-stores.js';
+import { backupKeys } from '../common/backup-keys.js';
+import { parseManifest, type BackupManifest, type GlobalsManifest } from '../common/manifest.js';
+import { backupCluster } from '../workflows/index.js';
+import { pgTool, pgToolEnv } from './helpers/cluster.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { createDatabase, dropDatabase, listDatabases, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { readObject } from './helpers/stores.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
+import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
+
+/** A fresh age identity file and its public key, made by the real age-keygen. */
+function identity(dir: string, name: string): { file: string; recipient: string } {
+  const file = path.join(dir, `${name}.txt`);
+  execFileSync('age-keygen', ['-o', file], { stdio: 'ignore' });
+  return { file, recipient: execFileSync('age-keygen', ['-y', file], { encoding: 'utf8' }).trim() };
+}
+
+describe('encryption with age', () => {
+  let env: TestWorkflowEnvironment;
+  const keys = tempDir('age-keys');
+  const backups = tempDir('enc-store');
+  const scratch = tempDir('enc-scratch');
+  const oldKey = identity(keys, 'old');
+  const newKey = identity(keys, 'new');
+  const both = path.join(keys, 'both.txt');
+  writeFileSync(both, `${oldKey.recipient}\n# the key we rotate to\n${newKey.recipient}\n`);
+  const source = uniqueName('pgk_enc');
+  const made: string[] = [];
+  const shared = { BACKUP_DIR: backups, SCRATCH_DIR: scratch };
+  /** Workers share one store and differ in the keys they hold, as a backup host and a restore host would. */
+  const worker = (env: Record<string, string>) => testConfig({ ...shared, ...env });
+
+  const refused = async (config: ReturnType<typeof testConfig>, input: Parameters<typeof runRestore>[2], type: string, message: RegExp) => {
+    const before = await listDatabases(config);
+    const err = await withWorker(env, config, () => runRestore(env, config, input)).catch((e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    assert.equal(rootFailure(err).type, type, rootFailure(err).message);
+    assert.match(err.cause!.message, message);
+    assert.deepEqual(await listDatabases(config), before, 'nothing was created');
+    assert.deepEqual(await fs.readdir(scratch), [], 'nothing left in scratch');
+  };
+
+  before(async () => {
+    env = await startDevServer();
+    await seedDatabase(worker({}), source);
+  });
+  after(async () => {
+    const config = worker({});
+    for (const db of [source, ...made]) await dropDatabase(config, db);
+    await env?.teardown();
+  });
+
+  it('a backup is encrypted to every recipient; the sidecar covers the stored bytes; age | zstd | pg_restore undoes it without pgkeeper', async () => {
+    const backupHost = worker({ ENCRYPT_RECIPIENTS: both });
+    const result = await withWorker(env, backupHost, () => runBackup(env, backupHost, source));
+    assert.equal(result.encrypted, true);
+    assert.equal(result.archiveKey, `${source}/${result.backupId}.dump.zst.age`);
+    const store = openStore(backupHost.stores.primary);
+    const manifest = parseManifest((await readObject(store, `${source}/${result.backupId}.manifest.json`)).toString(), result.backupId) as BackupManifest;
+    assert.deepEqual(manifest.filters, [{ filter: 'zstd', level: 1 }, { filter: 'age', recipients: [oldKey.recipient, newKey.recipient] }]);
+    assert.match(manifest.plaintext?.sha256 ?? '', /^[0-9a-f]{64}$/, 'the archive before encryption has its own checksum');
+    const stored = await readObject(store, result.archiveKey);
+    assert.ok(stored.subarray(0, 40).toString().startsWith('age-encryption.org/v1'), 'the age v1 format');
+
+    const dir = path.join(backups, source);
+    execFileSync('sha256sum', ['-c', `${result.backupId}.dump.zst.age.sha256`], { cwd: dir });
+    for (const key of [oldKey, newKey]) {
+      const copy = uniqueName('pgk_enc_plain');
+      made.push(copy);
+      await createDatabase(backupHost, copy);
+      // The README's recipe, verbatim but for names.
+      execFileSync('bash', ['-c', `age -d -i "$KEY" "$ARCHIVE" | zstd -dc | "$PG_RESTORE" --exit-on-error -d "$DB"`], {
+        env: { ...pgToolEnv(), KEY: key.file, ARCHIVE: path.join(dir, `${result.backupId}.dump.zst.age`), PG_RESTORE: pgTool('pg_restore'), DB: copy },
+      });
+      assert.deepEqual(await tableFingerprints(backupHost, copy), await tableFingerprints(backupHost, source));
+    }
+  });
+
+  it('keys rotate: a backup made for the old key restores with the old identity; without a matching identity a restore fails at once, naming the recipients', async () => {
+    const beforeRotation = worker({ ENCRYPT_RECIPIENTS: oldKey.recipient });
+    const old = await withWorker(env, beforeRotation, () => runBackup(env, beforeRotation, source));
+    const afterRotation = worker({ ENCRYPT_RECIPIENTS: newKey.recipient });
+    const fresh = await withWorker(env, afterRotation, () => runBackup(env, afterRotation, source));
+
+    const oldRestoreHost = worker({ AGE_IDENTITY_FILE: oldKey.file });
+    const into = uniqueName('pgk_enc_old');
+    made.push(into);
+    const restored = await withWorker(env, oldRestoreHost, () => runRestore(env, oldRestoreHost, { backup: old.backupId, target: into }));
+    assert.equal(restored.backup.label, old.backupId);
+    assert.deepEqual(await tableFingerprints(oldRestoreHost, into), await tableFingerprints(oldRestoreHost, source));
+
+    await refused(oldRestoreHost, { backup: fresh.backupId, target: uniqueName('pgk_enc_nokey') }, 'IdentityMissing', new RegExp(`encrypted to ${newKey.recipient}, and AGE_IDENTITY_FILE on this worker holds none`));
+    await refused(worker({}), { backup: old.backupId, target: uniqueName('pgk_enc_noid') }, 'IdentityMissing', /point AGE_IDENTITY_FILE at the matching age identity/);
+  });
+
+  it('damaged encrypted archives and unknown filters are refused, non-retryable, target untouched, scratch empty', async () => {
+    const host = worker({ ENCRYPT_RECIPIENTS: oldKey.recipient, AGE_IDENTITY_FILE: oldKey.file });
+    const store = openStore(host.stores.primary);
+    const flipped = await withWorker(env, host, () => runBackup(env, host, source));
+    const bytes = await readObject(store, flipped.archiveKey);
+    bytes[bytes.length >> 1] ^= 0x01;
+    await store.put(flipped.archiveKey, bytes);
+    await refused(host, { backup: flipped.backupId, target: uniqueName('pgk_enc_flip') }, 'CorruptArchive', /age cannot decrypt the archive .* damaged or was changed/);
+
+    const truncated = await withWorker(env, host, () => runBackup(env, host, source));
+    const manifestKey = `${source}/${truncated.backupId}.manifest.json`;
+    const manifest = JSON.parse((await readObject(store, manifestKey)).toString()) as BackupManifest;
+    const cut = (await readObject(store, truncated.archiveKey)).subarray(0, 300);
+    await store.put(truncated.archiveKey, cut);
+    manifest.files[0]!.sizeBytes = cut.length; // as if it had been stored that way: only age can tell
+    await store.put(manifestKey, JSON.stringify(manifest));
+    await refused(host, { backup: truncated.backupId, target: uniqueName('pgk_enc_cut') }, 'CorruptArchive', /age cannot decrypt the archive/);
+
+    manifest.filters = [{ filter: 'lz4', level: 1 } as never, ...manifest.filters];
+    await store.put(manifestKey, JSON.stringify(manifest));
+    await refused(host, { backup: truncated.backupId, target: uniqueName('pgk_enc_lz4') }, 'BackupDamaged', /unknown filter "lz4" .* upgrade pgkeeper on the worker/);
+  });
+
+  it('globals backups (role password hashes) are encrypted too', async () => {
+    const host = worker({ ENCRYPT_RECIPIENTS: oldKey.recipient });
+    const result = await withWorker(env, host, () =>
+      env.client.workflow.execute(backupCluster, { args: [{ include: [source] }], taskQueue: host.temporal.taskQueue, workflowId: uniqueName('cluster') }),
+    );
+    assert.equal(result.globals.encrypted, true);
+    const store = openStore(host.stores.primary);
+    const id = result.globals.id!;
+    const manifest = parseManifest((await readObject(store, `.globals/${id}.manifest.json`)).toString(), id) as GlobalsManifest;
+    const key = backupKeys('.globals', id, manifest.filters).archive;
+    assert.equal(key, `.globals/${id}.sql.age`);
+    const stored = await readObject(store, key);
+    assert.ok(!stored.includes('CREATE ROLE'), 'no role statement readable at rest');
+    const plain = execFileSync('age', ['-d', '-i', oldKey.file], { input: stored, encoding: 'utf8' });
+    assert.match(plain, /CREATE ROLE/);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * What the worker proves before it takes work: stores it can write, keys it can read, tools it
+ * needs. Each mistake is one plain line and exit code 2, before the worker connects to anything.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { execa } from 'execa';
+import { testCluster } from './helpers/cluster.js';
+import { tempDir } from './helpers/temp-dirs.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Starts the compiled worker with `env` and a Temporal address nothing answers: it must stop before connecting. */
+async function startWorker(env: Record<string, string>) {
+  const cluster = testCluster();
+  return execa(process.execPath, ['dist/worker/main.js'], {
+    cwd: ROOT,
+    reject: false,
+    timeout: 60_000,
+    extendEnv: false,
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME!,
+      DB_HOST: cluster.host,
+      DB_PORT: String(cluster.port),
+      DB_USER: cluster.user,
+      DB_PASSWORD: cluster.password,
+      PG_BIN_DIR: cluster.binDir,
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      ...(env.BACKUP_STORE === undefined ? { BACKUP_DIR: path.join(tempDir('startup'), 'backups') } : {}),
+      ...env,
+    },
+  });
+}
+
+const refusal = async (env: Record<string, string>, message: RegExp) => {
+  const run = await startWorker(env);
+  assert.equal(run.exitCode, 2, `${run.stdout}\n${run.stderr}`);
+  const lines = run.stderr.trim().split('\n').filter((l) => !/NodeVersionSupportWarning|node >=22|^\(Use `node|versions published|continue receiving|security updates|a\.co\/|^$|^To continue/.test(l));
+  assert.match(lines[0] ?? '', message);
+  assert.ok(!/\bat \S+:\d+:\d+/.test(run.stderr), 'no stack trace');
+};
+
+/** A directory of links to every tool on PATH but `missing`: a machine without that package. */
+function pathWithout(...missing: string[]): string {
+  const bin = tempDir('bin');
+  for (const dir of process.env.PATH!.split(':')) {
+    let names: string[] = [];
+    try {
+      names = execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n');
+    } catch {
+      continue;
+    }
+    for (const name of names.filter((n) => n && !missing.includes(n))) {
+      try {
+        symlinkSync(path.join(dir, name), path.join(bin, name));
+      } catch {
+        // the first directory on PATH wins, as for a shell
+      }
+    }
+  }
+  return bin;
+}
+
+describe('worker start-up checks', () => {
+  it('zstd or age missing: one line saying what to install', async () => {
+    await refusal({ PATH: pathWithout('zstd') }, /^pgkeeper worker: zstd was not found on the worker; install zstd \(Debian: apt-get install zstd\)$/);
+    const key = path.join(tempDir('age'), 'key.txt');
+    execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+    const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
+    await refusal({ PATH: pathWithout('age'), ENCRYPT_RECIPIENTS: recipient }, /^pgkeeper worker: age was not found on the worker; install age/);
+  });
+
+  it('encryption keys that do not read are refused by name', async () => {
+    const dir = tempDir('keys');
+    await refusal({ ENCRYPT_RECIPIENTS: 'age1notakey' }, /ENCRYPT_RECIPIENTS: "age1notakey…" is not an age public key/);
+    writeFileSync(path.join(dir, 'recipients.txt'), 'ssh-rsa AAAA not-age\n');
+    await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'recipients.txt') }, /ENCRYPT_RECIPIENTS: .*recipients\.txt must list age public keys/);
+    await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'nope.txt') }, /ENCRYPT_RECIPIENTS: cannot read .*nope\.txt \(ENOENT\)/);
+    writeFileSync(path.join(dir, 'identity.txt'), 'not an identity\n');
+    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'identity.txt') }, /AGE_IDENTITY_FILE .*identity\.txt is not a readable age identity file/);
+  });
+
+  it('stores that cannot be used are refused by name', async () => {
+    const dir = tempDir('stores');
+    writeFileSync(path.join(dir, 'a-file'), '');
+    await refusal({ BACKUP_DIR: path.join(dir, 'a-file', 'backups') }, /cannot use file:\/\/.*a-file\/backups as the store .* point BACKUP_STORE\/BACKUP_DIR at one the worker can write/);
+    await refusal({ BACKUP_STORE: 's3://b/p', BACKUP_DIR: dir }, /set BACKUP_STORE or BACKUP_DIR, not both/);
+    await refusal({ BACKUP_STORE: 'ftp://x/y' }, /unsupported store "ftp:\/\/"/);
+    await refusal({ BACKUP_STORE: 's3://key:secret@bucket/p' }, /put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL/);
+    mkdirSync(path.join(dir, 'same'));
+    await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'same')}` }, /is named twice .* each copy must go to another store/);
+  });
+});
