@@ -1,0 +1,90 @@
+/**
+ * 3-2-1: every backup is copied to each BACKUP_COPIES store, read back and proven before the copy's
+ * manifest is written; listings say where each backup exists; restores and drills read from the
+ * first store that has the backup intact, or from the store they name.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { openStore } from '../activities/store/open-stores.js';
+import { listBackups, restoreDrill } from '../workflows/index.js';
+import { uniqueName } from './helpers/config.js';
+import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { startS3Server, type S3Server } from './helpers/s3-server.js';
+import { runBackup, runRestore } from './helpers/workflows.js';
+
+describe('verified copies (a local primary, an S3 copy)', () => {
+  let env: TestWorkflowEnvironment;
+  let t: StoreUnderTest;
+  let s3: S3Server;
+  const source = uniqueName('pgk_copies');
+  const made: string[] = [];
+
+  before(async () => {
+    s3 = await startS3Server();
+    process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
+    t = await storeUnderTest('file', {
+      BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint}`,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    });
+    env = await startDevServer();
+    await seedDatabase(t.config, source);
+  });
+  after(async () => {
+    for (const db of [source, ...made]) await dropDatabase(t.config, db);
+    await env?.teardown();
+    await t?.stop();
+    await s3?.stop();
+  });
+
+  it('a backup lands in both stores, byte for byte, and the listing says where it exists', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const result = await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    assert.deepEqual(result.stores, [
+      { store: t.store.url, role: 'primary', status: 'stored' },
+      { store: copy.url, role: 'copy', status: 'copied' },
+    ]);
+    assert.deepEqual(await keysUnder(copy, `${source}/`), await keysUnder(t.store, `${source}/`));
+    for (const key of await keysUnder(t.store, `${source}/`)) assert.deepEqual(await readObject(copy, key), await readObject(t.store, key), key);
+
+    const listing = await withWorker(env, t.config, () =>
+      env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') }),
+    );
+    assert.deepEqual(listing.stores, [t.store.url, copy.url]);
+    assert.deepEqual(listing.backups.map((b) => [b.id, b.status, b.locations.map((l) => `${l.store}:${l.status}`)]), [
+      [result.backupId, 'complete', [`${t.store.url}:complete`, `${copy.url}:complete`]],
+    ]);
+  });
+
+  it('restore and drill read from the first intact store: a damaged primary falls back to the copy; a named store is used', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    await withWorker(env, t.config, async () => {
+      const backup = await runBackup(env, t.config, source);
+      // The primary's archive is lost; its copy is intact.
+      await t.store.delete(backup.archiveKey);
+      const into = uniqueName('pgk_from_copy');
+      made.push(into);
+      const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
+      assert.equal(restored.backup.store, copy.url);
+      assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+
+      const named = uniqueName('pgk_named');
+      made.push(named);
+      const fromCopy = await runRestore(env, t.config, { backup: backup.backupId, target: named, store: copy.url });
+      assert.equal(fromCopy.backup.store, copy.url);
+
+      const drill = await env.client.workflow.execute(restoreDrill, {
+        args: [{ database: source, store: copy.url }],
+        taskQueue: t.config.temporal.taskQueue,
+        workflowId: uniqueName('drill'),
+      });
+      assert.equal(drill.store, copy.url);
+      assert.equal(drill.proofRecorded, true);
+      assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.drill.json`), 'the proof is next to the copy it proves');
+    });
+  });
+});
