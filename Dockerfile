@@ -1,9 +1,12 @@
-# pgkeeper worker (and CLI) with PostgreSQL client tools of the server's major version:
-# pg_dump refuses to dump a server newer than itself. Debian bookworm ships 15; for another
-# major, add the PGDG apt repository and pass --build-arg PG_MAJOR=16 (see README).
+# The pgkeeper worker (and CLI): Node 22 LTS (Node 20 is past its end of life, and the AWS SDK's
+# releases after early 2027 need 22), the PostgreSQL client tools of the server's major version
+# (pg_dump refuses to dump a newer server), zstd and age for the archive stream.
+# Debian bookworm ships PostgreSQL 15; for another major add the PGDG apt repository and pass
+# --build-arg PG_MAJOR=16 (see README, "Run with Docker").
+ARG NODE_VERSION=22
 
-# Build: type-check and compile to dist/ (the worker runs compiled: less memory than tsx).
-FROM node:20-bookworm-slim AS build
+# Build: compile to dist/ and bundle the workflows once (the worker loads that bundle as is).
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,23 +15,26 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY worker ./worker
 COPY client ./client
-RUN npx tsc -p tsconfig.build.json
+RUN npm run build
 
-FROM node:20-bookworm-slim
+# Run: production dependencies only (no tsx, no pino-pretty, no TypeScript), the compiled code.
+FROM node:${NODE_VERSION}-bookworm-slim
 ARG PG_MAJOR=15
 RUN apt-get update \
- && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" \
+ && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" zstd age ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 ENV PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin \
     BACKUP_DIR=/backups \
+    SCRATCH_DIR=/scratch \
     NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-RUN mkdir -p /backups && chown node:node /backups
+RUN mkdir -p /backups /scratch && chown node:node /backups /scratch
 USER node
-VOLUME ["/backups"]
+# /backups: the local store (unless BACKUP_STORE points elsewhere); /scratch: restores' archive files.
+VOLUME ["/backups", "/scratch"]
 # `docker compose exec worker /app/bin/pgkeeper ...` runs the CLI in the same image.
 CMD ["node", "--max-semi-space-size=1", "dist/worker/main.js"]
