@@ -25,7 +25,8 @@ import { showProgress } from '../client/progress.js';
 import { connectClient, workflowUrl } from '../client/temporal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DATA = path.join(ROOT, '.data');
+/** Where the dev server's state, the local store and the S3 server's data live (UP_DATA_DIR moves them, e.g. for tests). */
+const DATA = path.resolve(ROOT, process.env.UP_DATA_DIR ?? '.data');
 const DEMO_DATABASE = 'pgkeeper_demo';
 /** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
 const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
@@ -86,13 +87,19 @@ async function startTemporal(config: Config): Promise<void> {
   const port = Number(portText);
   const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
   if (await portOpen(host, port)) {
-    say(`something already answers on ${config.temporal.address}: using it as the Temporal server (not starting one).`);
-    say(`to run pgkeeper's own dev server instead, pick free ports: TEMPORAL_PORT=7243 TEMPORAL_UI_PORT=8243 npm run up`);
+    const isTemporal = await connectClient(config).then(
+      async (client) => (await client.workflowService.getSystemInfo({}), true),
+      () => false,
+    );
+    const move = 'to run pgkeeper\'s own dev server instead, pick free ports: TEMPORAL_PORT=7243 TEMPORAL_UI_PORT=8243 npm run up';
+    if (!isTemporal) throw new Error(`something that is not a Temporal server answers on ${config.temporal.address}; stop it, or ${move}`);
+    say(`a Temporal server already answers on ${config.temporal.address}: using it (not starting one; its UI may not be ${config.temporal.uiUrl}).`);
+    say(move);
     return;
   }
   if (await portOpen(host, uiPort)) throw new Error(`port ${uiPort} (the Temporal UI) is taken; set TEMPORAL_UI_PORT to a free port`);
   mkdirSync(DATA, { recursive: true });
-  say(`starting Temporal dev server on ${config.temporal.address}, UI on ${config.temporal.uiUrl} (state in .data/temporal.db)`);
+  say(`starting Temporal dev server on ${config.temporal.address}, UI on ${config.temporal.uiUrl} (state in ${path.relative(ROOT, DATA)}/temporal.db)`);
   startChild('Temporal dev server', process.env.TEMPORAL_CLI!, [
     'server', 'start-dev',
     '--ip', host, '--port', String(port), '--ui-port', String(uiPort),
@@ -121,7 +128,7 @@ async function startS3(config: Config): Promise<NodeJS.ProcessEnv> {
   }
   const credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
   if (await portOpen('127.0.0.1', port)) throw new Error(`port ${port} (for the S3 server) is taken; set S3_PORT to a free port`);
-  say(`starting S3 server (versitygw) on ${endpoint} (data in .data/s3)`);
+  say(`starting S3 server (versitygw) on ${endpoint} (data in ${path.relative(ROOT, dir)})`);
   startChild('S3 server', process.env.VERSITYGW!, ['--port', `127.0.0.1:${port}`, '--region', 'us-east-1', '--quiet', 'posix', dir], {
     ...process.env,
     ROOT_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -187,7 +194,7 @@ async function stop(code: number): Promise<never> {
     await exited;
     clearTimeout(timer);
   }
-  say(`stopped${existsSync(DATA) ? ' (state kept in .data/)' : ''}`);
+  say(`stopped${existsSync(DATA) ? ` (state kept in ${path.relative(ROOT, DATA) || DATA}/)` : ''}`);
   process.exit(code);
 }
 
@@ -197,6 +204,7 @@ async function main(): Promise<void> {
   let env: NodeJS.ProcessEnv;
   try {
     env = temporalEnvironment();
+    if (env.BACKUP_DIR === undefined && env.BACKUP_STORE === undefined) env.BACKUP_DIR = path.join(DATA, 'backups');
     config = parseConfig(env, (p) => path.resolve(ROOT, p));
   } catch (err) {
     if (err instanceof ConfigError) {
