@@ -32,7 +32,7 @@ import { primaryStore } from './store/open-stores.js';
 import { forwardTool } from './stream/filter-tools.js';
 import { StreamRun } from './stream/stream-run.js';
 import { feedTap, gate, measureTap } from './stream/taps.js';
-import { requireTools } from './stream/tool-check.js';
+import { requireFilterTools } from './stream/tool-check.js';
 import { startTool, toolStage } from './stream/tool-process.js';
 
 /** What the dump learnt, kept beside the archive until publishBackup writes the manifest. */
@@ -91,7 +91,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   const dumped = measureTap(false);
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: dumped.result().sizeBytes }));
   try {
-    await requireTools(filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
+    await requireFilterTools(filters);
     const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
     return await inExportedSnapshot(config, req.database, async (client, snapshot, progress) => {
       const facts: DumpFacts = {

@@ -4,7 +4,7 @@
  * where it is complete, where damaged and why.
  */
 import type { Config } from '../common/config.js';
-import { recipientsOf } from '../common/filters.js';
+import { isEncrypted } from '../common/filters.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
 import type { BackupListing, DrillProof, ListedBackup } from '../common/types.js';
@@ -59,7 +59,7 @@ export async function listBackups(config: Config, req: { database?: string }): P
             sizeBytes: m.files[0]!.sizeBytes,
             sha256: m.files[0]!.sha256,
             compression: m.compression,
-            encrypted: recipientsOf(m.filters).length > 0 || m.filters.some((f) => f.filter === 'age'),
+            encrypted: isEncrypted(m.filters),
             verify: m.verify,
             finishedAt: m.finishedAt,
           });

@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/ensure-deps.sh
+NEED_S3=1 source scripts/ensure-deps.sh
 scripts/ensure-postgres.sh
 npm run --silent build # the benchmark measures the compiled worker, as deployed
 exec node --import tsx bench/run.ts "$@"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh clone is missing: npm packages (from package-lock.json), the Temporal CLI
-# and the S3 test server (versitygw). Exports TEMPORAL_CLI and VERSITYGW for the caller (source this
-# file). PostgreSQL is the caller's business: `npm run up` and the benchmark use the user's server
-# (ensure-postgres.sh), the tests their own.
+# and, when the caller sets NEED_S3=1, the S3 test server (versitygw: a few minutes to build the
+# first time, so `npm run up` without --s3 does not wait for it). Exports TEMPORAL_CLI and VERSITYGW
+# for the caller (source this file). PostgreSQL is the caller's business: `npm run up` and the
+# benchmark use the user's server (ensure-postgres.sh), the tests their own.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -12,5 +13,7 @@ if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_mod
 fi
 TEMPORAL_CLI="$("$ROOT/scripts/temporal-cli.sh")"
 export TEMPORAL_CLI
-VERSITYGW="$("$ROOT/scripts/versitygw.sh")"
-export VERSITYGW
+if [[ "${NEED_S3:-}" == 1 ]]; then
+  VERSITYGW="$("$ROOT/scripts/versitygw.sh")"
+  export VERSITYGW
+fi

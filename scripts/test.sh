@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/ensure-deps.sh
+NEED_S3=1 source scripts/ensure-deps.sh
 scripts/pg-server-bin.sh >/dev/null # no server programs: say how to install them before a long type-check
 npx tsc -p tsconfig.json
 npm run --silent lint

@@ -14,7 +14,7 @@ import type { BackupStore } from '../store/store.js';
 import { inverseTool } from './filter-tools.js';
 import { StreamRun } from './stream-run.js';
 import { measureTap, type Measured } from './taps.js';
-import { requireTools } from './tool-check.js';
+import { requireFilterTools } from './tool-check.js';
 import { toolStage } from './tool-process.js';
 
 export interface FetchRequest {
@@ -38,7 +38,7 @@ function mismatch(label: string, what: string, actual: Measured, expected: { siz
 
 /** Streams the archive into `sink`; `onBytes` counts stored bytes as they arrive (for progress). */
 export async function fetchArchive(req: FetchRequest, sink: Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
-  await requireTools(req.filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
+  await requireFilterTools(req.filters);
   const run = new StreamRun(cancel);
   const stored = measureTap(true);
   const progress = new Transform({

@@ -1,5 +1,6 @@
 /** Fails at once, with one line saying what to install, when a filter's tool is missing on the worker. */
 import { execa } from 'execa';
+import type { FilterStep } from '../../common/filters.js';
 import { toolEnvironment } from './tool-env.js';
 import { toolMissing } from './tool-process.js';
 
@@ -20,4 +21,9 @@ export async function requireTools(tools: string[]): Promise<void> {
     }
     await check;
   }
+}
+
+/** The tools a filter chain runs (zstd, age), checked at once. */
+export async function requireFilterTools(filters: FilterStep[]): Promise<void> {
+  await requireTools(filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
 }
