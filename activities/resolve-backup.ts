@@ -19,7 +19,7 @@ import { validateDatabaseName } from '../common/names.js';
 import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
-import { listCatalog, type CatalogEntry } from './store/backup-catalog.js';
+import { listEveryStore, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -66,14 +66,17 @@ interface Sighting {
   entry: CatalogEntry;
 }
 
-/** Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first. */
-async function sightings(stores: BackupStore[], database: string): Promise<Map<string, Sighting[]>> {
+/**
+ * Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first;
+ * stores that did not answer are named in `warnings`.
+ */
+async function sightings(stores: BackupStore[], database: string, warnings: string[]): Promise<Map<string, Sighting[]>> {
+  const { found, unreachable } = await listEveryStore(stores, database);
+  for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
-  for (const store of stores) {
-    for (const entry of await listCatalog(store, database)) {
-      if (entry.status === 'partial') continue; // a backup still being written, or cut short: not a backup
-      byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
-    }
+  for (const { store, entry } of found) {
+    if (entry.status === 'partial') continue; // a backup still being written, or cut short: not a backup
+    byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
   }
   return new Map([...byId].sort(([, a], [, b]) => b[0]!.entry.createdAtMs - a[0]!.entry.createdAtMs));
 }
@@ -90,8 +93,8 @@ function restoreCommand(id: string, target: string | undefined): string {
   return `pgkeeper restore ${id} --target ${target ?? '<target>'}`;
 }
 
-async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined): Promise<ResolvedBackup> {
-  const byId = await sightings(stores, database);
+async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
+  const byId = await sightings(stores, database, warnings);
   const [newest] = byId;
   if (!newest) {
     throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${database}\` first`, FailureType.BackupNotFound);
@@ -107,8 +110,8 @@ async function resolveLatest(stores: BackupStore[], database: string, target: st
   );
 }
 
-async function resolveId(stores: BackupStore[], id: string, database: string): Promise<ResolvedBackup> {
-  const seen = (await sightings(stores, database)).get(id);
+async function resolveId(stores: BackupStore[], id: string, database: string, warnings: string[]): Promise<ResolvedBackup> {
+  const seen = (await sightings(stores, database, warnings)).get(id);
   const good = intact(seen);
   if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
   if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${database}\` lists them)`, FailureType.BackupDamaged);
@@ -137,7 +140,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     if (!object) continue;
     // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
     if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
-      return resolveId([store], classified.id, parseBackupId(classified.id).database);
+      return resolveId([store], classified.id, parseBackupId(classified.id).database, []);
     }
     const name = key.split('/').pop()!;
     const seed = SEED_NAME.exec(name);
@@ -186,16 +189,18 @@ async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<vo
 }
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
-  const backup = await rejectingInput(config, async () => {
+  const warnings: string[] = [];
+  const found = await rejectingInput(config, async () => {
     const stores = req.store ? [namedStore(config, req.store)] : allStores(config);
-    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req.target);
+    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req.target, warnings);
     if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req);
     const { id, database } = parseBackupId(req.backup);
     if (req.database !== undefined && req.database !== database) {
       throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
     }
-    return resolveId(stores, id, database);
+    return resolveId(stores, id, database, warnings);
   });
+  const backup = { ...found, warnings: [...warnings, ...found.warnings] };
   await checkIdentity(config, backup);
   if (!req.pin || backup.kind !== 'manifest') return backup;
   const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);

@@ -223,5 +223,7 @@ export interface ListedBackup {
 
 export interface BackupListing {
   stores: string[];
+  /** Stores that did not answer: their copies are missing from this listing. */
+  unreachable: { store: string; reason: string }[];
   backups: ListedBackup[];
 }

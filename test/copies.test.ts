@@ -87,4 +87,25 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.drill.json`), 'the proof is next to the copy it proves');
     });
   });
+
+  it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    await withWorker(env, t.config, async () => {
+      const backup = await runBackup(env, t.config, source);
+      await s3.kill();
+      try {
+        const into = uniqueName('pgk_copy_down');
+        made.push(into);
+        const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
+        assert.equal(restored.backup.label, backup.backupId);
+        assert.equal(restored.backup.store, t.store.url);
+        assert.match(restored.warnings.join('\n'), new RegExp(`store ${copy.url.replace(/[/.]/g, '\\$&')} did not answer`));
+        const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
+        assert.deepEqual(listing.unreachable.map((u) => u.store), [copy.url]);
+        assert.ok(listing.backups.some((b) => b.id === backup.backupId && b.status === 'complete'));
+      } finally {
+        await s3.restart();
+      }
+    });
+  });
 });

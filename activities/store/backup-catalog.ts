@@ -120,3 +120,30 @@ export async function completeBackups(store: BackupStore, database: string): Pro
 export async function databaseFolders(store: BackupStore): Promise<string[]> {
   return (await store.listFolders('')).filter((f) => !f.startsWith('.')).sort();
 }
+
+export interface Unreachable {
+  store: string;
+  reason: string;
+}
+
+/**
+ * The catalogs of several stores. A store that does not answer (StoreUnavailable) is noted and
+ * skipped, so a copy store being down never stops a restore from the primary; when none answers,
+ * the first store's failure is thrown.
+ */
+export async function listEveryStore(stores: BackupStore[], folder: string): Promise<{ found: { store: BackupStore; entry: CatalogEntry }[]; unreachable: Unreachable[] }> {
+  const found: { store: BackupStore; entry: CatalogEntry }[] = [];
+  const unreachable: Unreachable[] = [];
+  let firstFailure: unknown;
+  for (const store of stores) {
+    try {
+      for (const entry of await listCatalog(store, folder)) found.push({ store, entry });
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
+      firstFailure ??= err;
+      unreachable.push({ store: store.url, reason: err.message });
+    }
+  }
+  if (unreachable.length === stores.length && firstFailure) throw firstFailure;
+  return { found, unreachable };
+}

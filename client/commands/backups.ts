@@ -48,4 +48,5 @@ export async function backupsCommand(client: Client, config: Config, database: s
     for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(`DAMAGED ${b.id} in ${l.store}: ${l.reason}\n`);
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
+  for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not listed): ${u.reason}\n`);
 }

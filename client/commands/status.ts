@@ -18,6 +18,7 @@ export async function statusCommand(client: Client, config: Config, database: st
   const listing = await fetchListing(client, config, database);
   const databases = database ? [database] : [...new Set(listing.backups.map((b) => b.database))].sort();
   const statuses = await Promise.all(databases.map((db) => databaseStatus(client, config, listing, db)));
+  for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
   const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
     process.stdout.write(JSON.stringify(statuses, null, 2) + '\n');
