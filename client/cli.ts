@@ -10,17 +10,29 @@ import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
-import { backupCommand, type BackupCommandOptions } from './commands/backup.js';
-import { clusterCommand, type ClusterCommandOptions } from './commands/backup-cluster.js';
-import { backupsCommand } from './commands/backups.js';
-import { drillCommand } from './commands/drill.js';
-import { historyCommand } from './commands/history.js';
-import { pruneCommand } from './commands/prune.js';
-import { restoreCommand, type RestoreCommandOptions } from './commands/restore.js';
+import type { BackupCommandOptions } from './commands/backup.js';
+import type { ClusterCommandOptions } from './commands/backup-cluster.js';
+import type { RestoreCommandOptions } from './commands/restore.js';
 import { scheduleCommand } from './commands/schedule.js';
-import { setupCommand } from './commands/setup.js';
-import { statusCommand } from './commands/status.js';
-import { connectClient } from './temporal.js';
+import type { Client } from '@temporalio/client';
+
+/**
+ * Commands load what they use when they run: the Temporal client (gRPC, protobufs) is most of the
+ * CLI's start-up time, and `--help` or a mistyped flag needs none of it.
+ */
+const command = <M>(load: () => Promise<M>) => load;
+const connectClient = async (config: Config): Promise<Client> => (await import('./temporal.js')).connectClient(config);
+const commands = {
+  backup: command(() => import('./commands/backup.js')),
+  cluster: command(() => import('./commands/backup-cluster.js')),
+  backups: command(() => import('./commands/backups.js')),
+  drill: command(() => import('./commands/drill.js')),
+  history: command(() => import('./commands/history.js')),
+  prune: command(() => import('./commands/prune.js')),
+  restore: command(() => import('./commands/restore.js')),
+  setup: command(() => import('./commands/setup.js')),
+  status: command(() => import('./commands/status.js')),
+};
 
 let queueOption: string | undefined;
 
@@ -96,8 +108,8 @@ export function buildProgram(): Command {
     .action(async (database: string | undefined, options: BackupCommandOptions & ClusterCommandOptions & { all?: boolean }) => {
       const config = loadConfig();
       if (options.all === (database !== undefined)) throw new CliError('give one database to back up, or --all');
-      if (options.all) await clusterCommand(() => connectClient(config), config, options);
-      else await backupCommand(() => connectClient(config), config, database!, options);
+      if (options.all) await (await commands.cluster()).clusterCommand(() => connectClient(config), config, options);
+      else await (await commands.backup()).backupCommand(() => connectClient(config), config, database!, options);
     });
 
   program
@@ -117,7 +129,7 @@ export function buildProgram(): Command {
     .addHelpText('after', RESTORE_HELP)
     .action(async (backup: string, options: RestoreCommandOptions) => {
       const config = loadConfig();
-      await restoreCommand(() => connectClient(config), config, backup, options);
+      await (await commands.restore()).restoreCommand(() => connectClient(config), config, backup, options);
     });
 
   program
@@ -127,7 +139,7 @@ export function buildProgram(): Command {
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
       const config = loadConfig();
-      await backupsCommand(await connectClient(config), config, database, options);
+      await (await commands.backups()).backupsCommand(await connectClient(config), config, database, options);
     });
 
   program.addCommand(scheduleCommand({ config: loadConfig, connect: connectClient, integer }));
@@ -142,7 +154,7 @@ export function buildProgram(): Command {
       const config = loadConfig();
       checkInput(() => validateDatabaseName(database));
       const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!, cliSurface));
-      await pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
+      await (await commands.prune()).pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
     });
 
   program
@@ -153,7 +165,7 @@ export function buildProgram(): Command {
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { limit: number; json?: boolean }) => {
       const config = loadConfig();
-      await historyCommand(await connectClient(config), config, database, options);
+      await (await commands.history()).historyCommand(await connectClient(config), config, database, options);
     });
 
   program
@@ -163,7 +175,7 @@ export function buildProgram(): Command {
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
       const config = loadConfig();
-      if (await statusCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
+      if (await (await commands.status()).statusCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
     });
 
   program
@@ -175,7 +187,7 @@ export function buildProgram(): Command {
     .option('-w, --wait', 'wait and print the proof')
     .action(async (database: string, options: { wait?: boolean; store?: string; jobs?: number }) => {
       const config = loadConfig();
-      await drillCommand(await connectClient(config), config, database, options);
+      await (await commands.drill()).drillCommand(await connectClient(config), config, database, options);
     });
 
   program
@@ -183,7 +195,7 @@ export function buildProgram(): Command {
     .description('register pgkeeper\'s search attributes on an existing Temporal cluster (npm run up does this for the dev server)')
     .action(async () => {
       const config = loadConfig();
-      await setupCommand(await connectClient(config), config);
+      await (await commands.setup()).setupCommand(await connectClient(config), config);
     });
 
   program

@@ -1,13 +1,16 @@
 /** `pgkeeper schedule ...`: create, list, describe, update, pause, unpause, trigger, backfill, delete. */
 import { Command } from 'commander';
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client, ScheduleHandle } from '@temporalio/client';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { table } from '../format.js';
 import { parseCompression } from '../../common/filters.js';
-import { backfill, createSchedule, scheduleHandle, scheduleId, scheduleTargetOf, triggerNow, updateSchedule, type ScheduleSettings, type ScheduleTarget } from '../schedules.js';
+import type { ScheduleSettings, ScheduleTarget } from '../schedules.js';
+
+/** The schedule client functions, loaded when a subcommand runs (the Temporal client is slow to load). */
+let lib: typeof import('../schedules.js');
 
 interface TargetOptions {
   all?: boolean;
@@ -70,10 +73,11 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   const schedule = new Command('schedule').description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)');
   const run = (action: (client: Client, config: Config) => Promise<void>) => async () => {
     const config = ctx.config();
+    lib = await import('../schedules.js');
     try {
       await action(await ctx.connect(config), config);
     } catch (err) {
-      if (err instanceof ScheduleNotFoundError) {
+      if (err instanceof (await import('@temporalio/client')).ScheduleNotFoundError) {
         throw new CliError(`schedule ${err.scheduleId} does not exist on task queue "${config.temporal.taskQueue}"; \`pgkeeper schedule list\` shows the schedules, \`pgkeeper schedule create\` makes one`);
       }
       throw err;
@@ -87,8 +91,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const t = target(database, options);
     const s = settings(options);
     await run(async (client, config) => {
-      const handle = await createSchedule(client, config, t, s).catch((err: Error) => {
-        throw new CliError(/already (exists|registered)/i.test(err.message) ? `schedule ${scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\`` : err.message);
+      const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
+        throw new CliError(/already (exists|registered)/i.test(err.message) ? `schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\`` : err.message);
       });
       const next = (await handle.describe()).info.nextActionTimes[0];
       process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next?.toISOString() ?? 'not planned'}\n`);
@@ -99,14 +103,14 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     run(async (client, config) => {
       const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)']];
       for await (const s of client.schedule.list()) {
-        if (!scheduleTargetOf(s.scheduleId, config.temporal.taskQueue)) continue; // another queue's, or not pgkeeper's
+        if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue)) continue; // another queue's, or not pgkeeper's
         rows.push([s.scheduleId, s.state.paused ? 'paused' : 'active', s.info?.nextActionTimes?.[0]?.toISOString().slice(0, 19) ?? '-']);
       }
       process.stdout.write(rows.length === 1 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
     }),
   );
 
-  const simple = (name: string, description: string, act: (handle: ReturnType<typeof scheduleHandle>, options: Record<string, string>) => Promise<string>) =>
+  const simple = (name: string, description: string, act: (handle: ScheduleHandle, options: Record<string, string>) => Promise<string>) =>
     schedule
       .command(name)
       .description(description)
@@ -116,7 +120,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       .action(async (database: string | undefined, options: TargetOptions & Record<string, string>) => {
         const t = target(database, options);
         await run(async (client, config) => {
-          process.stdout.write((await act(scheduleHandle(client, config, t), options)) + '\n');
+          process.stdout.write((await act(lib.scheduleHandle(client, config, t), options)) + '\n');
         })();
       });
 
@@ -137,14 +141,14 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const t = target(database, options);
       const s = settings(options);
       await run(async (client, config) => {
-        await updateSchedule(scheduleHandle(client, config, t), config, t, s);
-        process.stdout.write(`updated schedule ${scheduleId(config, t)}\n`);
+        await lib.updateSchedule(lib.scheduleHandle(client, config, t), config, t, s);
+        process.stdout.write(`updated schedule ${lib.scheduleId(config, t)}\n`);
       })();
     },
   );
   simple('pause', 'stop starting runs (running ones go on)', async (handle) => (await handle.pause('paused with pgkeeper schedule pause'), `paused ${handle.scheduleId}`));
   simple('unpause', 'start runs again', async (handle) => (await handle.unpause('unpaused with pgkeeper schedule unpause'), `unpaused ${handle.scheduleId}`));
-  simple('trigger', 'run now (skipped if a run is still going)', async (handle) => (await triggerNow(handle), `triggered ${handle.scheduleId}`));
+  simple('trigger', 'run now (skipped if a run is still going)', async (handle) => (await lib.triggerNow(handle), `triggered ${handle.scheduleId}`));
   simple('delete', 'delete the schedule (backups stay)', async (handle) => (await handle.delete(), `deleted ${handle.scheduleId}`));
   schedule
     .command('backfill')
@@ -159,8 +163,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const [from, to] = [new Date(options.from), new Date(options.to)];
       if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) throw new CliError('--from and --to must be ISO times with --from before --to');
       await run(async (client, config) => {
-        const handle = scheduleHandle(client, config, t);
-        await backfill(handle, from, to);
+        const handle = lib.scheduleHandle(client, config, t);
+        await lib.backfill(handle, from, to);
         process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}\n`);
       })();
     });
