@@ -1,224 +1,345 @@
 /**
- * `npm run bench [-- --scale 1 --reps 3 --jobs 2 --compress 1]`: what the orchestration costs over
- * the bare tools, measured in the same run on the same database. Never part of the tests.
- * Prints medians and ratios (workflow / bare) and writes them to bench/results/.
+ * `npm run bench [-- --scale 0.64 --reps 3 --keep]`: pgkeeper against what it replaces and against
+ * the bare tools, on one realistic database, in one run. Never part of the tests.
+ *
+ * Every repetition runs every measure, in reverse order on even repetitions (so neither side of a
+ * comparison always runs on a warmer cache); the table shows medians:
+ *   1. the extraction floor, `pg_dump -Fc -Z0 > /dev/null`, beside every backup time;
+ *   2. the old scripts (`pg_dump -Fc` into a file; dropdb + createdb + pg_restore) against
+ *      `bin/pgkeeper backup <db> --wait` and `bin/pgkeeper restore latest ... --wait`, compiled, as a
+ *      user runs them (CLI start included);
+ *   3. the backupDatabase workflow against the bare shell pipeline doing the same work with the
+ *      same filters, without and with age; encryption on against off;
+ *   4. backup to S3 (versitygw on loopback) against backup to disk, restore from S3 against restore
+ *      from disk, and the worker's peak RSS while it uploads;
+ *   5. the workflow at zstd:1, zstd:3, gzip:1 and gzip:6 (pg_dump's default): time and archive size.
+ * Writes every sample to bench/results/<time>-scale<scale>.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { BackupInput } from '../common/backup-input.js';
 import { parseConfig } from '../common/config.js';
+import { DEFAULT_COMPRESSION, formatCompression } from '../common/filters.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { createSchedule, triggerNow } from '../client/schedules.js';
-import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import type { BackupResult, BackupSkipped, RestoreResult } from '../common/types.js';
+import type { backupDatabase } from '../workflows/backup-database.js';
+import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
 import { temporalCliPath } from '../test/helpers/temporal.js';
-import { processesMatching } from '../test/helpers/processes.js';
-import { spawnWorker } from '../test/helpers/worker-process.js';
 import { BENCH_DATABASE, ensureBenchDatabase } from './build-database.js';
+import { cpuOf, cpuSince, peakRss, round, timed } from './measure.js';
+import { databasesStartingWith, dropDatabases, pgTools } from './postgres.js';
+import { checkBuilt, ROOT, runCli, startWorker, type BenchWorker } from './processes.js';
+import { comparisonTable, formatValue, markdownTable, row, Samples, type Row } from './report.js';
+import { barePipeline, extractionFloor, makeAgeKey, scriptBackup, scriptRestore, toolVersion } from './shell.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** About 580 MB: the size of the database the issues' numbers were measured on (scale 1 is ~914 MB). */
+const DEFAULT_SCALE = '0.64';
+/** Section 5: the workflow at each; the default compression is among them (reused from section 3). */
+const COMPRESSIONS = ['zstd:1', 'zstd:3', 'gzip:1', 'gzip:6'];
+const RESTORE_PREFIX = `${BENCH_DATABASE}_restore_`;
+
 const { values: args } = parseArgs({
-  options: { scale: { type: 'string', default: '1' }, reps: { type: 'string', default: '3' }, jobs: { type: 'string', default: '2' }, compress: { type: 'string', default: '1' } },
+  options: {
+    scale: { type: 'string', default: DEFAULT_SCALE },
+    reps: { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 const scale = Number(args.scale);
 const reps = Number(args.reps);
-const jobs = Number(args.jobs);
-const compress = Number(args.compress);
+if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.64] [--reps 3] [--keep]');
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
-const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const defaultCompression = formatCompression(DEFAULT_COMPRESSION);
+if (DEFAULT_COMPRESSION.kind !== 'zstd') throw new Error(`the bare pipeline compresses with zstd; the default is now ${defaultCompression}: update bench/shell.ts`);
+const defaultLevel = DEFAULT_COMPRESSION.level;
 
-const workDir = path.join(os.tmpdir(), `pgkeeper-bench-${process.pid}`);
-const config = parseConfig({ ...process.env, BACKUP_DIR: path.join(workDir, 'backups'), TASK_QUEUE: `bench-${process.pid}`, LOG_LEVEL: 'warn' }, (p) => path.resolve(p));
-const pgArgs = ['-h', config.db.host, '-p', String(config.db.port), '-U', config.db.user];
-const pgEnv = { ...process.env, ...(config.db.password ? { PGPASSWORD: config.db.password } : {}) };
-const pgBin = (tool: string) => {
-  const major = execFileSync('psql', [...pgArgs, '-d', 'postgres', '-Atc', 'show server_version_num'], { env: pgEnv, encoding: 'utf8' }).trim();
-  const dir = `/usr/lib/postgresql/${Math.floor(Number(major) / 10_000)}/bin`;
-  return path.join(dir, tool);
-};
-
-function timed(run: () => void): number {
-  const started = performance.now();
-  run();
-  return performance.now() - started;
-}
-
-async function timedAsync(run: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await run();
-  return performance.now() - started;
-}
-
-function dropDatabase(name: string): void {
-  execFileSync('psql', [...pgArgs, '-d', 'postgres', '-qc', `drop database if exists "${name}" with (force)`], { env: pgEnv });
-}
-
-/** Peak resident memory of a process while `during` runs, sampled every 50 ms. */
-async function peakRss(pid: number, during: () => Promise<unknown>): Promise<number> {
-  let peak = 0;
-  const sample = () => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-  };
-  const timer = setInterval(sample, 50);
-  try {
-    await during();
-  } finally {
-    clearInterval(timer);
-    sample();
-  }
-  return peak;
-}
+/** Only the database settings of the caller's environment: the benchmark picks its own stores, queues and keys. */
+const dbEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && /^(DB_HOST|DB_PORT|DB_USER|DB_PASSWORD|PG_BIN_DIR)$/.test(k))) as Record<string, string>;
+const config = parseConfig({ ...dbEnv, BACKUP_DIR: os.tmpdir() }, (p) => path.resolve(p));
 
 async function main(): Promise<void> {
-  mkdirSync(config.backupDir, { recursive: true });
+  checkBuilt();
+  const loadAtStart = os.loadavg();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-bench-'));
   const dbBytes = await ensureBenchDatabase(config, scale, log);
-  log(`database ${BENCH_DATABASE}: ${mb(dbBytes)} MB; ${reps} repetitions; pg_dump -Z${compress}; pg_restore -j${jobs}; ${os.cpus().length} CPUs`);
+  const tools = await pgTools(config);
+  const versions = {
+    postgres: tools.serverVersion,
+    pg_dump: await toolVersion(tools, 'pg_dump'),
+    zstd: await toolVersion(tools, 'zstd'),
+    age: await toolVersion(tools, 'age'),
+    node: process.version,
+  };
+  log(`database ${BENCH_DATABASE}: ${formatValue(dbBytes, 'MB')} at scale ${scale}; ${reps} repetitions; ${os.cpus().length} CPUs; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`);
+  if (loadAtStart[0]! > os.cpus().length / 2) log(`warning: the machine is busy (load ${loadAtStart[0]!.toFixed(1)}): these numbers are noisy`);
+  await dropDatabases(config, await databasesStartingWith(config, RESTORE_PREFIX));
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTES },
-  });
-  const worker = await spawnWorker(env.address, config, true);
-  const workerPid = worker.child.pid!;
-  const bareFile = path.join(workDir, 'bare.dump');
-  const rows = { bareDump: [] as number[], workflowBackup: [] as number[], workflowDumpPhase: [] as number[], workflowBackupToc: [] as number[], bareRestore: [] as number[], workflowRestore: [] as number[], triggerToDump: [] as number[], rss: [] as number[] };
-  let archiveBytes = 0;
-  let latestBackupId = '';
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTES } });
+  let s3: S3Server | undefined;
+  const workers: BenchWorker[] = [];
+  const samples = new Samples();
+  let failed = false;
   try {
-    for (let rep = 1; rep <= reps; rep++) {
-      // Alternate the order so neither side always runs on a warmer cache.
-      const bare = () => rows.bareDump.push(timed(() => execFileSync(pgBin('pg_dump'), [...pgArgs, '-Fc', `-Z${compress}`, '-f', bareFile, BENCH_DATABASE], { env: pgEnv })));
-      const flowToc = async () => {
-        rows.workflowBackupToc.push(
-          await timedAsync(() =>
-            env.client.workflow.execute(backupDatabase, {
-              args: [{ database: BENCH_DATABASE, compressLevel: compress, retention: { keepLast: 1 }, verify: 'toc' }],
-              taskQueue: config.temporal.taskQueue,
-              workflowId: databaseWorkflowId(config.temporal.taskQueue, BENCH_DATABASE),
-            }),
-          ),
-        );
-      };
-      const flow = async () => {
-        const ms = await timedAsync(async () => {
-          rows.rss.push(
-            await peakRss(workerPid, async () => {
-              const result = await env.client.workflow.execute(backupDatabase, {
-                args: [{ database: BENCH_DATABASE, compressLevel: compress, retention: { keepLast: 1 } }],
-                taskQueue: config.temporal.taskQueue,
-                workflowId: databaseWorkflowId(config.temporal.taskQueue, BENCH_DATABASE),
-              });
-              if (result.status !== 'completed') throw new Error(result.reason);
-              rows.workflowDumpPhase.push(result.durationsMs.dump);
-              archiveBytes = result.sizeBytes;
-              latestBackupId = result.backupId;
-            }),
-          );
-        });
-        rows.workflowBackup.push(ms);
-      };
-      if (rep % 2) {
-        bare();
-        await flowToc();
-        await flow();
-      } else {
-        await flow();
-        await flowToc();
-        bare();
-      }
-      log(
-        `backup rep ${rep}: bare ${seconds(rows.bareDump.at(-1)!)} s, workflow ${seconds(rows.workflowBackup.at(-1)!)} s, workflow verify=toc ${seconds(rows.workflowBackupToc.at(-1)!)} s`,
+    s3 = await startS3Server();
+    const identityFile = path.join(workDir, 'age-identity.txt');
+    const recipient = await makeAgeKey(identityFile);
+    const common = {
+      ...dbEnv,
+      TEMPORAL_ADDRESS: env.address,
+      LOG_LEVEL: 'info',
+      SCRATCH_DIR: path.join(workDir, 'scratch'),
+    };
+    const diskDir = path.join(workDir, 'disk');
+    const start = async (name: string, extra: Record<string, string>) => {
+      const worker = await startWorker(name, { ...common, TASK_QUEUE: `bench-${process.pid}-${name}`, ...extra }, path.join(workDir, `worker-${name}.log`));
+      workers.push(worker);
+      return worker;
+    };
+    mkdirSync(diskDir);
+    mkdirSync(path.join(workDir, 'disk-age'));
+    // One store per worker: "latest" on the disk store is always an unencrypted backup.
+    const disk = await start('disk', { BACKUP_DIR: diskDir });
+    const aged = await start('age', { BACKUP_DIR: path.join(workDir, 'disk-age'), ENCRYPT_RECIPIENTS: recipient, AGE_IDENTITY_FILE: identityFile });
+    const s3Worker = await start('s3', {
+      BACKUP_STORE: `s3://${s3.bucket}/bench?endpoint=${s3.endpoint}`,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_REGION: s3.region,
+    });
+    log(`Temporal dev server ${env.address}; versitygw ${s3.endpoint}; workers ${workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}; work in ${workDir}`);
+
+    /** backupDatabase through the Temporal client (no CLI), with the worker's CPU and peak RSS. */
+    const workflowBackup = async (id: string, worker: BenchWorker, input: Omit<BackupInput, 'database'>) => {
+      const cpu = cpuOf(worker.pid);
+      const { value: run, peakBytes } = await peakRss(worker.pid, () =>
+        timed(() =>
+          env.client.workflow.execute<typeof backupDatabase>('backupDatabase', {
+            args: [{ database: BENCH_DATABASE, ...input }],
+            taskQueue: worker.taskQueue,
+            workflowId: databaseWorkflowId(worker.taskQueue, BENCH_DATABASE),
+          }),
+        ),
       );
-    }
+      const result = completed(run.value);
+      const used = cpuSince(cpu, cpuOf(worker.pid));
+      samples.add(id, {
+        ms: run.ms,
+        archiveBytes: result.sizeBytes,
+        workerCpu: used.own,
+        toolsCpu: used.children,
+        peakRssBytes: peakBytes,
+        ...phases(result),
+      });
+    };
+    const bare = async (id: string, run: () => ReturnType<typeof extractionFloor>, file?: string) => {
+      const { ms, cpu } = await run();
+      samples.add(id, { ms, toolsCpu: cpu.children, ...(file ? { archiveBytes: statSync(file).size } : {}) });
+    };
+    const cliBackup = async () => {
+      const cpu = cpuOf(disk.pid);
+      const run = await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
+      const used = cpuSince(cpu, cpuOf(disk.pid));
+      const result = completed(await env.client.workflow.getHandle(databaseWorkflowId(disk.taskQueue, BENCH_DATABASE)).result());
+      samples.add('cli.backup', { ms: run.ms, cliCpu: run.cpu.children, workerCpu: used.own, toolsCpu: used.children, archiveBytes: result.sizeBytes, ...phases(result) });
+    };
+    const scriptFile = path.join(workDir, 'script.dump');
 
-    for (let rep = 1; rep <= reps; rep++) {
-      const bareTarget = 'pgkeeper_bench_bare_restore';
-      const flowTarget = 'pgkeeper_bench_flow_restore';
-      const bare = () => {
-        dropDatabase(bareTarget);
-        execFileSync('psql', [...pgArgs, '-d', 'postgres', '-qc', `create database ${bareTarget} template template0`], { env: pgEnv });
-        rows.bareRestore.push(timed(() => execFileSync(pgBin('pg_restore'), [...pgArgs, `-j${jobs}`, '--exit-on-error', '-d', bareTarget, bareFile], { env: pgEnv })));
-        dropDatabase(bareTarget);
-      };
-      const flow = async () => {
-        dropDatabase(flowTarget);
-        rows.workflowRestore.push(
-          await timedAsync(() =>
-            env.client.workflow.execute(restoreDatabase, {
-              args: [{ backup: latestBackupId, target: flowTarget, jobs }],
-              taskQueue: config.temporal.taskQueue,
-              workflowId: databaseWorkflowId(config.temporal.taskQueue, flowTarget),
-            }),
-          ),
-        );
-        dropDatabase(flowTarget);
-      };
-      if (rep % 2) {
-        bare();
-        await flow();
-      } else {
-        await flow();
-        bare();
+    const backupMeasures: [string, () => Promise<void>][] = [
+      ['floor', () => bare('floor', () => extractionFloor(tools, BENCH_DATABASE))],
+      ['script.backup', () => bare('script.backup', () => scriptBackup(tools, BENCH_DATABASE, scriptFile), scriptFile)],
+      ['cli.backup', cliBackup],
+      ['bare.zstd', () => bare('bare.zstd', () => barePipeline(tools, BENCH_DATABASE, path.join(workDir, 'bare.dump.zst'), defaultLevel), path.join(workDir, 'bare.dump.zst'))],
+      ['workflow.disk', () => workflowBackup('workflow.disk', disk, {})],
+      ['bare.age', () => bare('bare.age', () => barePipeline(tools, BENCH_DATABASE, path.join(workDir, 'bare.dump.zst.age'), defaultLevel, recipient), path.join(workDir, 'bare.dump.zst.age'))],
+      ['workflow.age', () => workflowBackup('workflow.age', aged, {})],
+      ['workflow.s3', () => workflowBackup('workflow.s3', s3Worker, {})],
+      ...COMPRESSIONS.filter((c) => c !== defaultCompression).map((c): [string, () => Promise<void>] => [`workflow.${c}`, () => workflowBackup(`workflow.${c}`, disk, { compression: c })]),
+    ];
+
+    const restoreTarget = (what: string) => `${RESTORE_PREFIX}${what}`;
+    const cliRestore = async (id: string, worker: BenchWorker) => {
+      const target = restoreTarget(worker.name);
+      await dropDatabases(config, [target]);
+      const cpu = cpuOf(worker.pid);
+      const { value: run, peakBytes } = await peakRss(worker.pid, () => runCli(worker, ['restore', 'latest', '--database', BENCH_DATABASE, '--target', target, '--wait']));
+      const used = cpuSince(cpu, cpuOf(worker.pid));
+      const result = await env.client.workflow.getHandle(databaseWorkflowId(worker.taskQueue, target)).result() as RestoreResult;
+      samples.add(id, {
+        ms: run.ms,
+        cliCpu: run.cpu.children,
+        workerCpu: used.own,
+        toolsCpu: used.children,
+        peakRssBytes: peakBytes,
+        fetchMs: result.durationsMs.fetch,
+        restoreMs: result.durationsMs.restore,
+        validateMs: result.durationsMs.validate,
+        totalMs: result.durationsMs.total,
+      });
+      await dropDatabases(config, [target]);
+    };
+    const restoreMeasures: [string, () => Promise<void>][] = [
+      [
+        'script.restore',
+        async () => {
+          const target = restoreTarget('script');
+          await dropDatabases(config, [target]);
+          await bare('script.restore', () => scriptRestore(tools, scriptFile, target));
+          await dropDatabases(config, [target]);
+        },
+      ],
+      ['cli.restore.disk', () => cliRestore('cli.restore.disk', disk)],
+      ['cli.restore.s3', () => cliRestore('cli.restore.s3', s3Worker)],
+    ];
+
+    // Warm up: the table's pages in the OS cache, each worker's first activity (JIT, connections,
+    // tool checks) done, as on a worker that has been running for a while.
+    log('warming up (not measured)...');
+    await extractionFloor(tools, BENCH_DATABASE);
+    for (const w of workers) await runCli(w, ['backup', BENCH_DATABASE, '--wait']);
+
+    const runReps = async (what: string, measures: [string, () => Promise<void>][]) => {
+      for (let rep = 1; rep <= reps; rep++) {
+        const order = rep % 2 ? measures : [...measures].reverse();
+        for (const [id, measure] of order) await measure();
+        log(`${what} rep ${rep}/${reps} (load ${os.loadavg()[0]!.toFixed(1)}): ${measures.map(([id]) => `${id} ${seconds(samples.last(id))}`).join(', ')}`);
       }
-      log(`restore rep ${rep}: bare ${seconds(rows.bareRestore.at(-1)!)} s, workflow ${seconds(rows.workflowRestore.at(-1)!)} s`);
-    }
-
-    const schedule = await createSchedule(env.client, config, { database: BENCH_DATABASE }, { every: '24h', retention: { keepLast: 1 } });
-    await schedule.pause('bench: triggered by hand only');
-    for (let rep = 1; rep <= reps; rep++) {
-      const started = performance.now();
-      await triggerNow(schedule);
-      while (processesMatching(`pg_dump.*${BENCH_DATABASE}`).length === 0) await new Promise((r) => setTimeout(r, 10));
-      rows.triggerToDump.push(performance.now() - started);
-      while ((await schedule.describe()).info.runningActions.length > 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    await schedule.delete();
+    };
+    await runReps('backup', backupMeasures);
+    // "latest" on each store must be a backup with the default chain, as a user's would be.
+    await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
+    await runCli(s3Worker, ['backup', BENCH_DATABASE, '--wait']);
+    await runReps('restore', restoreMeasures);
+  } catch (err) {
+    failed = true;
+    for (const w of workers) process.stderr.write(`--- worker ${w.name}, last lines:\n${w.logTail()}\n`);
+    throw err;
   } finally {
-    await worker.kill('SIGTERM');
+    for (const w of workers) await w.stop();
+    await s3?.stop();
     await env.teardown();
-    rmSync(workDir, { recursive: true, force: true });
+    await dropDatabases(config, await databasesStartingWith(config, RESTORE_PREFIX)).catch(() => undefined);
+    if (args.keep || failed) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
   }
 
-  const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])) as { [K in keyof typeof rows]: number };
+  report(samples, { dbBytes, versions, loadAtStart, loadAtEnd: os.loadavg() });
+}
+
+function completed(result: BackupResult | BackupSkipped): BackupResult {
+  if (result.status !== 'completed') throw new Error(`the backup was skipped: ${result.reason}`);
+  return result;
+}
+
+function phases(result: BackupResult): Record<string, number> {
+  const d = result.durationsMs;
+  return { waitMs: d.wait, dumpMs: d.dump, verifyMs: d.verify, publishMs: d.publish, copyMs: d.copy, retentionMs: d.retention, totalMs: d.total };
+}
+
+function report(s: Samples, run: { dbBytes: number; versions: Record<string, string>; loadAtStart: number[]; loadAtEnd: number[] }): void {
+  const floor = s.m('floor');
+  const t = (id: string, what = '') => ({ what, value: s.m(id) });
+  const size = (id: string, what = '') => ({ what, value: s.m(id, 'archiveBytes') });
+  const vsFloor = (id: string) => s.m(id) / floor;
+  const rows: Row[] = [
+    row({ measure: 'extraction floor: `pg_dump -Fc -Z0 > /dev/null`', baseline: t('floor'), unit: 's', vsFloor: 1 }),
+    row({ measure: 'backup: backup.sh (`pg_dump -Fc`) vs `pgkeeper backup --wait`', baseline: t('script.backup'), pgkeeper: t('cli.backup'), unit: 's', target: { max: 0.5, text: '≥ 2× faster' }, vsFloor: vsFloor('cli.backup') }),
+    row({ measure: `archive: \`pg_dump -Fc\` vs ${defaultCompression} (default)`, baseline: size('script.backup'), pgkeeper: size('cli.backup'), unit: 'MB', target: { max: 1, text: '≤ script' } }),
+    row({ measure: 'restore: restore.sh (dropdb, createdb, pg_restore) vs `pgkeeper restore latest --wait`', baseline: t('script.restore'), pgkeeper: t('cli.restore.disk'), unit: 's', target: { max: 1, text: 'no slower' } }),
+    row({ measure: `backupDatabase (${defaultCompression}, verify full) vs bare pipeline`, baseline: t('bare.zstd'), pgkeeper: t('workflow.disk'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.disk') }),
+    row({ measure: '… its dump activity alone vs bare pipeline', baseline: t('bare.zstd'), pgkeeper: { what: '', value: s.m('workflow.disk', 'dumpMs') }, unit: 's' }),
+    row({ measure: `backupDatabase with age vs bare pipeline with age`, baseline: t('bare.age'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.age') }),
+    row({ measure: 'encryption: backupDatabase with age vs without', baseline: t('workflow.disk'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.05, text: '≤ 1.05' } }),
+    row({ measure: 'bare pipeline: with age vs without (reference)', baseline: t('bare.zstd'), pgkeeper: t('bare.age'), unit: 's' }),
+    row({ measure: 'backup to S3 vs to disk (backupDatabase)', baseline: t('workflow.disk'), pgkeeper: t('workflow.s3'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.s3') }),
+    row({ measure: 'restore from S3 vs from disk (`pgkeeper restore --wait`)', baseline: t('cli.restore.disk'), pgkeeper: t('cli.restore.s3'), unit: 's', target: { max: 1.1, text: '≤ 1.10' } }),
+    row({ measure: '… fetch phase alone (store → inverse filters → scratch file)', baseline: { what: '', value: s.m('cli.restore.disk', 'fetchMs') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'fetchMs') }, unit: 's' }),
+    row({ measure: 'worker peak RSS while uploading to S3', pgkeeper: { what: '', value: s.m('workflow.s3', 'peakRssBytes') }, unit: 'MB', target: { max: 200e6, text: '< 200 MB', strict: true } }),
+    row({ measure: 'worker peak RSS: backup to disk; restore from S3', baseline: { what: '', value: s.m('workflow.disk', 'peakRssBytes') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'peakRssBytes') }, unit: 'MB' }),
+  ];
+
+  const base = { time: s.m('workflow.disk'), size: s.m('workflow.disk', 'archiveBytes') };
+  const levels = COMPRESSIONS.map((c) => {
+    const id = c === defaultCompression ? 'workflow.disk' : `workflow.${c}`;
+    return { compression: c, default: c === defaultCompression, ms: s.m(id), archiveBytes: s.m(id, 'archiveBytes'), vsFloor: round(s.m(id) / floor, 2), timeVsDefault: round(s.m(id) / base.time, 3), sizeVsDefault: round(s.m(id, 'archiveBytes') / base.size, 3) };
+  });
+  const levelTable = markdownTable(
+    ['backupDatabase compression', 'time', 'archive', '÷ floor', 'time vs default', 'archive vs default', 'archive vs `pg_dump -Fc`'],
+    levels.map((l) => [
+      `${l.compression}${l.default ? ' (default)' : ''}${l.compression === 'gzip:6' ? ' (= `pg_dump -Fc`)' : ''}`,
+      formatValue(l.ms, 's'),
+      formatValue(l.archiveBytes, 'MB'),
+      `${l.vsFloor.toFixed(2)}×`,
+      l.timeVsDefault.toFixed(2),
+      l.sizeVsDefault.toFixed(2),
+      (l.archiveBytes / s.m('script.backup', 'archiveBytes')).toFixed(2),
+    ]),
+  );
+  const cpu = (id: string) => s.m(id, 'toolsCpu');
+  const cpuTable = markdownTable(
+    ['where the CPU goes (median CPU seconds)', 'wall', 'tools (pg_dump, pg_restore, zstd, age, sha256sum, tee)', 'worker (node)', 'CLI (node)'],
+    [
+      ['bare pipeline', 'bare.zstd'],
+      ['backupDatabase', 'workflow.disk'],
+      ['bare pipeline with age', 'bare.age'],
+      ['backupDatabase with age', 'workflow.age'],
+      ['backupDatabase to S3', 'workflow.s3'],
+      ['`pgkeeper backup --wait`', 'cli.backup'],
+      ['`pg_dump -Fc` (backup.sh)', 'script.backup'],
+      ['restore.sh', 'script.restore'],
+      ['`pgkeeper restore --wait` (disk)', 'cli.restore.disk'],
+      ['`pgkeeper restore --wait` (S3)', 'cli.restore.s3'],
+    ].map(([label, id]) => [label!, seconds(s.m(id!)), fmtCpu(cpu(id!)), fmtCpu(s.m(id!, 'workerCpu')), fmtCpu(s.m(id!, 'cliCpu'))]),
+  );
+  const phasesOf = (id: string) =>
+    ['waitMs', 'dumpMs', 'verifyMs', 'publishMs', 'copyMs', 'retentionMs', 'totalMs'].map((p) => `${p.replace('Ms', '')} ${seconds(s.m(id, p))}`).join(', ');
+
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
+  const noisy = run.loadAtStart[0]! > os.cpus().length / 2 || run.loadAtEnd[0]! > os.cpus().length / 2;
+  process.stdout.write(
+    [
+      '',
+      `${machine}; PostgreSQL ${run.versions.postgres}; database ${formatValue(run.dbBytes, 'MB')} (scale ${scale}); load average ${run.loadAtStart[0]!.toFixed(1)} at start, ${run.loadAtEnd[0]!.toFixed(1)} at end${noisy ? ' (BUSY MACHINE: noisy numbers)' : ''}`,
+      '',
+      comparisonTable(rows, reps),
+      '',
+      levelTable,
+      '',
+      cpuTable,
+      '',
+      `backupDatabase phases (disk): ${phasesOf('workflow.disk')}`,
+      `restore phases (disk): fetch ${seconds(s.m('cli.restore.disk', 'fetchMs'))}, restore ${seconds(s.m('cli.restore.disk', 'restoreMs'))}, validate ${seconds(s.m('cli.restore.disk', 'validateMs'))}, workflow total ${seconds(s.m('cli.restore.disk', 'totalMs'))}`,
+      '',
+    ].join('\n'),
+  );
+  const date = new Date().toISOString();
   const results = {
-    date: new Date().toISOString(),
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    database: { name: BENCH_DATABASE, scale, bytes: dbBytes, archiveBytes },
-    settings: { reps, jobs, compressLevel: compress },
-    mediansSeconds: Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'rss').map(([k, v]) => [k, Number(seconds(v))])),
-    ratios: {
-      backup: Number((m.workflowBackup / m.bareDump).toFixed(3)),
-      backupDumpPhase: Number((m.workflowDumpPhase / m.bareDump).toFixed(3)),
-      backupVerifyToc: Number((m.workflowBackupToc / m.bareDump).toFixed(3)),
-      restore: Number((m.workflowRestore / m.bareRestore).toFixed(3)),
-    },
-    workerPeakRssMB: Number(mb(m.rss)),
-    triggerToPgDumpSeconds: Number(seconds(m.triggerToDump)),
-    targets: { backup: 1.05, restore: 1.1, workerPeakRssMB: 200 },
+    date,
+    machine,
+    loadAverage: { start: run.loadAtStart.map((l) => round(l, 2)), end: run.loadAtEnd.map((l) => round(l, 2)), noisy },
+    versions: run.versions,
+    database: { name: BENCH_DATABASE, scale, bytes: run.dbBytes },
+    settings: { reps, defaultCompression },
+    rows,
+    compression: levels,
+    measures: s.toJSON(),
   };
-  const table = [
-    `| measure (median of ${reps}) | bare | workflow | ratio | target |`,
-    '| --- | --- | --- | --- | --- |',
-    `| backup: pg_dump -Fc -Z${compress} vs backupDatabase (end to end) | ${seconds(m.bareDump)} s | ${seconds(m.workflowBackup)} s | ${results.ratios.backup} | ≤ 1.05 |`,
-    `| backup: dump phase alone (pg_dump + hash + read-through + write) | ${seconds(m.bareDump)} s | ${seconds(m.workflowDumpPhase)} s | ${results.ratios.backupDumpPhase} | |`,
-    `| backup with verify: "toc" (no full read-through) | ${seconds(m.bareDump)} s | ${seconds(m.workflowBackupToc)} s | ${results.ratios.backupVerifyToc} | |`,
-    `| restore: pg_restore -j${jobs} vs restoreDatabase (end to end) | ${seconds(m.bareRestore)} s | ${seconds(m.workflowRestore)} s | ${results.ratios.restore} | ≤ 1.10 |`,
-    `| worker peak RSS during a backup | | ${results.workerPeakRssMB} MB | | < 200 MB |`,
-    `| schedule trigger → pg_dump running | | ${seconds(m.triggerToDump)} s | | |`,
-  ].join('\n');
-  process.stdout.write(`\n${results.machine}; database ${mb(dbBytes)} MB, archive ${mb(archiveBytes)} MB\n${table}\n`);
-  const out = path.join(ROOT, 'bench', 'results', `${results.date.slice(0, 19).replace(/:/g, '')}-scale${scale}.json`);
+  const dir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, `${date.slice(0, 19).replace(/:/g, '')}-scale${scale}.json`);
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   log(`written to ${path.relative(ROOT, out)}`);
+}
+
+function fmtCpu(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '';
 }
 
 main().catch((err: unknown) => {
