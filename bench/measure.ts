@@ -35,7 +35,7 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * p) / p;
 }
 
-function rssBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function rssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   try {
     const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;

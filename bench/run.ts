@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --scale 0.64 --reps 3 --keep]`: pgkeeper against what it replaces and against
+ * `npm run bench [-- --scale 0.63 --reps 3 --keep]`: pgkeeper against what it replaces and against
  * the bare tools, on one realistic database, in one run. Never part of the tests.
  *
  * Every repetition runs every measure, in reverse order on even repetitions (so neither side of a
@@ -31,14 +31,15 @@ import type { backupDatabase } from '../workflows/backup-database.js';
 import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
 import { temporalCliPath } from '../test/helpers/temporal.js';
 import { BENCH_DATABASE, ensureBenchDatabase } from './build-database.js';
-import { cpuOf, cpuSince, peakRss, round, timed } from './measure.js';
+import { cpuOf, cpuSince, peakRss, round, rssBytes, timed } from './measure.js';
 import { databasesStartingWith, dropDatabases, pgTools } from './postgres.js';
 import { checkBuilt, ROOT, runCli, startWorker, type BenchWorker } from './processes.js';
 import { comparisonTable, formatValue, markdownTable, row, Samples, type Row } from './report.js';
-import { barePipeline, extractionFloor, makeAgeKey, scriptBackup, scriptRestore, toolVersion } from './shell.js';
+import { barePipeline, extractionFloor, makeAgeKey, scriptBackup, scriptRestore, toolVersion, type ShellRun } from './shell.js';
+import { formatTimeline, timeline, type Timeline } from './timeline.js';
 
-/** About 580 MB: the size of the database the issues' numbers were measured on (scale 1 is ~914 MB). */
-const DEFAULT_SCALE = '0.64';
+/** About 580 MB on PostgreSQL 15: the size of the database the issues' numbers were measured on (scale 1 is ~914 MB). */
+const DEFAULT_SCALE = '0.63';
 /** Section 5: the workflow at each; the default compression is among them (reused from section 3). */
 const COMPRESSIONS = ['zstd:1', 'zstd:3', 'gzip:1', 'gzip:6'];
 const RESTORE_PREFIX = `${BENCH_DATABASE}_restore_`;
@@ -52,7 +53,7 @@ const { values: args } = parseArgs({
 });
 const scale = Number(args.scale);
 const reps = Number(args.reps);
-if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.64] [--reps 3] [--keep]');
+if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.63] [--reps 3] [--keep]');
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -65,6 +66,7 @@ const dbEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => 
 const config = parseConfig({ ...dbEnv, BACKUP_DIR: os.tmpdir() }, (p) => path.resolve(p));
 
 async function main(): Promise<void> {
+  const startedMs = performance.now();
   checkBuilt();
   const loadAtStart = os.loadavg();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-bench-'));
@@ -86,6 +88,9 @@ async function main(): Promise<void> {
   let s3: S3Server | undefined;
   const workers: BenchWorker[] = [];
   const samples = new Samples();
+  /** The last run of each workflow measure, from its history: where its wall time went. */
+  const timelines: Record<string, Timeline> = {};
+  const idleRssBytes: Record<string, number> = {};
   let failed = false;
   try {
     s3 = await startS3Server();
@@ -120,16 +125,18 @@ async function main(): Promise<void> {
     const workflowBackup = async (id: string, worker: BenchWorker, input: Omit<BackupInput, 'database'>) => {
       const cpu = cpuOf(worker.pid);
       const { value: run, peakBytes } = await peakRss(worker.pid, () =>
-        timed(() =>
-          env.client.workflow.execute<typeof backupDatabase>('backupDatabase', {
+        timed(async () => {
+          const handle = await env.client.workflow.start<typeof backupDatabase>('backupDatabase', {
             args: [{ database: BENCH_DATABASE, ...input }],
             taskQueue: worker.taskQueue,
             workflowId: databaseWorkflowId(worker.taskQueue, BENCH_DATABASE),
-          }),
-        ),
+          });
+          return { handle, result: await handle.result() };
+        }),
       );
-      const result = completed(run.value);
       const used = cpuSince(cpu, cpuOf(worker.pid));
+      const result = completed(run.value.result);
+      timelines[id] = await timeline(run.value.handle);
       samples.add(id, {
         ms: run.ms,
         archiveBytes: result.sizeBytes,
@@ -139,9 +146,9 @@ async function main(): Promise<void> {
         ...phases(result),
       });
     };
-    const bare = async (id: string, run: () => ReturnType<typeof extractionFloor>, file?: string) => {
-      const { ms, cpu } = await run();
-      samples.add(id, { ms, toolsCpu: cpu.children, ...(file ? { archiveBytes: statSync(file).size } : {}) });
+    const bare = async (id: string, run: () => Promise<ShellRun & { fsyncMs?: number }>, file?: string) => {
+      const { ms, cpu, fsyncMs } = await run();
+      samples.add(id, { ms, toolsCpu: cpu.children, fsyncMs, ...(file ? { archiveBytes: statSync(file).size } : {}) });
     };
     const cliBackup = async () => {
       const cpu = cpuOf(disk.pid);
@@ -153,6 +160,13 @@ async function main(): Promise<void> {
     const scriptFile = path.join(workDir, 'script.dump');
 
     const backupMeasures: [string, () => Promise<void>][] = [
+      [
+        'cli.start',
+        async () => {
+          const run = await runCli(disk, ['--help']);
+          samples.add('cli.start', { ms: run.ms, cliCpu: run.cpu.children });
+        },
+      ],
       ['floor', () => bare('floor', () => extractionFloor(tools, BENCH_DATABASE))],
       ['script.backup', () => bare('script.backup', () => scriptBackup(tools, BENCH_DATABASE, scriptFile), scriptFile)],
       ['cli.backup', cliBackup],
@@ -171,7 +185,9 @@ async function main(): Promise<void> {
       const cpu = cpuOf(worker.pid);
       const { value: run, peakBytes } = await peakRss(worker.pid, () => runCli(worker, ['restore', 'latest', '--database', BENCH_DATABASE, '--target', target, '--wait']));
       const used = cpuSince(cpu, cpuOf(worker.pid));
-      const result = await env.client.workflow.getHandle(databaseWorkflowId(worker.taskQueue, target)).result() as RestoreResult;
+      const handle = env.client.workflow.getHandle(databaseWorkflowId(worker.taskQueue, target));
+      const result = (await handle.result()) as RestoreResult;
+      timelines[id] = await timeline(handle);
       samples.add(id, {
         ms: run.ms,
         cliCpu: run.cpu.children,
@@ -204,6 +220,7 @@ async function main(): Promise<void> {
     log('warming up (not measured)...');
     await extractionFloor(tools, BENCH_DATABASE);
     for (const w of workers) await runCli(w, ['backup', BENCH_DATABASE, '--wait']);
+    for (const w of workers) idleRssBytes[w.name] = rssBytes(w.pid);
 
     const runReps = async (what: string, measures: [string, () => Promise<void>][]) => {
       for (let rep = 1; rep <= reps; rep++) {
@@ -230,7 +247,8 @@ async function main(): Promise<void> {
     else rmSync(workDir, { recursive: true, force: true });
   }
 
-  report(samples, { dbBytes, versions, loadAtStart, loadAtEnd: os.loadavg() });
+  report(samples, { dbBytes, versions, loadAtStart, loadAtEnd: os.loadavg(), timelines, idleRssBytes });
+  log(`the whole run took ${((performance.now() - startedMs) / 60_000).toFixed(1)} min`);
 }
 
 function completed(result: BackupResult | BackupSkipped): BackupResult {
@@ -243,7 +261,16 @@ function phases(result: BackupResult): Record<string, number> {
   return { waitMs: d.wait, dumpMs: d.dump, verifyMs: d.verify, publishMs: d.publish, copyMs: d.copy, retentionMs: d.retention, totalMs: d.total };
 }
 
-function report(s: Samples, run: { dbBytes: number; versions: Record<string, string>; loadAtStart: number[]; loadAtEnd: number[] }): void {
+interface RunFacts {
+  dbBytes: number;
+  versions: Record<string, string>;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+  timelines: Record<string, Timeline>;
+  idleRssBytes: Record<string, number>;
+}
+
+function report(s: Samples, run: RunFacts): void {
   const floor = s.m('floor');
   const t = (id: string, what = '') => ({ what, value: s.m(id) });
   const size = (id: string, what = '') => ({ what, value: s.m(id, 'archiveBytes') });
@@ -251,10 +278,12 @@ function report(s: Samples, run: { dbBytes: number; versions: Record<string, str
   const rows: Row[] = [
     row({ measure: 'extraction floor: `pg_dump -Fc -Z0 > /dev/null`', baseline: t('floor'), unit: 's', vsFloor: 1 }),
     row({ measure: 'backup: backup.sh (`pg_dump -Fc`) vs `pgkeeper backup --wait`', baseline: t('script.backup'), pgkeeper: t('cli.backup'), unit: 's', target: { max: 0.5, text: '≥ 2× faster' }, vsFloor: vsFloor('cli.backup') }),
+    row({ measure: 'CLI start: `pgkeeper --help` (in every command above)', pgkeeper: t('cli.start'), unit: 's', target: { max: 500, text: '< 0.5 s', strict: true } }),
     row({ measure: `archive: \`pg_dump -Fc\` vs ${defaultCompression} (default)`, baseline: size('script.backup'), pgkeeper: size('cli.backup'), unit: 'MB', target: { max: 1, text: '≤ script' } }),
     row({ measure: 'restore: restore.sh (dropdb, createdb, pg_restore) vs `pgkeeper restore latest --wait`', baseline: t('script.restore'), pgkeeper: t('cli.restore.disk'), unit: 's', target: { max: 1, text: 'no slower' } }),
     row({ measure: `backupDatabase (${defaultCompression}, verify full) vs bare pipeline`, baseline: t('bare.zstd'), pgkeeper: t('workflow.disk'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.disk') }),
     row({ measure: '… its dump activity alone vs bare pipeline', baseline: t('bare.zstd'), pgkeeper: { what: '', value: s.m('workflow.disk', 'dumpMs') }, unit: 's' }),
+    row({ measure: '… fsync of the archive (in both)', baseline: { what: '', value: s.m('bare.zstd', 'fsyncMs') }, unit: 's' }),
     row({ measure: `backupDatabase with age vs bare pipeline with age`, baseline: t('bare.age'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.age') }),
     row({ measure: 'encryption: backupDatabase with age vs without', baseline: t('workflow.disk'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.05, text: '≤ 1.05' } }),
     row({ measure: 'bare pipeline: with age vs without (reference)', baseline: t('bare.zstd'), pgkeeper: t('bare.age'), unit: 's' }),
@@ -262,6 +291,7 @@ function report(s: Samples, run: { dbBytes: number; versions: Record<string, str
     row({ measure: 'restore from S3 vs from disk (`pgkeeper restore --wait`)', baseline: t('cli.restore.disk'), pgkeeper: t('cli.restore.s3'), unit: 's', target: { max: 1.1, text: '≤ 1.10' } }),
     row({ measure: '… fetch phase alone (store → inverse filters → scratch file)', baseline: { what: '', value: s.m('cli.restore.disk', 'fetchMs') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'fetchMs') }, unit: 's' }),
     row({ measure: 'worker peak RSS while uploading to S3', pgkeeper: { what: '', value: s.m('workflow.s3', 'peakRssBytes') }, unit: 'MB', target: { max: 200e6, text: '< 200 MB', strict: true } }),
+    row({ measure: '… the same worker idle (after its first backup)', pgkeeper: { what: '', value: run.idleRssBytes.s3 ?? Number.NaN }, unit: 'MB' }),
     row({ measure: 'worker peak RSS: backup to disk; restore from S3', baseline: { what: '', value: s.m('workflow.disk', 'peakRssBytes') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'peakRssBytes') }, unit: 'MB' }),
   ];
 
@@ -291,6 +321,7 @@ function report(s: Samples, run: { dbBytes: number; versions: Record<string, str
       ['bare pipeline with age', 'bare.age'],
       ['backupDatabase with age', 'workflow.age'],
       ['backupDatabase to S3', 'workflow.s3'],
+      ['`pgkeeper --help`', 'cli.start'],
       ['`pgkeeper backup --wait`', 'cli.backup'],
       ['`pg_dump -Fc` (backup.sh)', 'script.backup'],
       ['restore.sh', 'script.restore'],
@@ -314,8 +345,10 @@ function report(s: Samples, run: { dbBytes: number; versions: Record<string, str
       '',
       cpuTable,
       '',
-      `backupDatabase phases (disk): ${phasesOf('workflow.disk')}`,
-      `restore phases (disk): fetch ${seconds(s.m('cli.restore.disk', 'fetchMs'))}, restore ${seconds(s.m('cli.restore.disk', 'restoreMs'))}, validate ${seconds(s.m('cli.restore.disk', 'validateMs'))}, workflow total ${seconds(s.m('cli.restore.disk', 'totalMs'))}`,
+      `backupDatabase phases (disk, medians): ${phasesOf('workflow.disk')}`,
+      `restore phases (disk, medians): fetch ${seconds(s.m('cli.restore.disk', 'fetchMs'))}, restore ${seconds(s.m('cli.restore.disk', 'restoreMs'))}, validate ${seconds(s.m('cli.restore.disk', 'validateMs'))}, workflow total ${seconds(s.m('cli.restore.disk', 'totalMs'))}`,
+      'Timelines of the last run of each (from workflow history):',
+      ...Object.entries(run.timelines).map(([id, tl]) => `  ${id}: ${formatTimeline(tl)}`),
       '',
     ].join('\n'),
   );
@@ -329,7 +362,9 @@ function report(s: Samples, run: { dbBytes: number; versions: Record<string, str
     settings: { reps, defaultCompression },
     rows,
     compression: levels,
+    idleWorkerRssBytes: run.idleRssBytes,
     measures: s.toJSON(),
+    timelines: run.timelines,
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

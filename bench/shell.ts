@@ -11,6 +11,7 @@ import type { PgTools } from './postgres.js';
 export interface ShellRun {
   ms: number;
   cpu: Cpu;
+  stdout: string;
 }
 
 async function bash(tools: PgTools, what: string, script: string, args: string[]): Promise<ShellRun> {
@@ -19,7 +20,7 @@ async function bash(tools: PgTools, what: string, script: string, args: string[]
     execa('bash', ['-c', script, 'bench', ...args], { env: tools.env, extendEnv: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false }),
   );
   if (value.failed) throw new Error(`${what} failed (exit ${value.exitCode ?? value.signal}): ${String(value.stderr).trim().split('\n').slice(-5).join(' | ')}`);
-  return { ms, cpu: cpuSince(before, cpuOf('self')) };
+  return { ms, cpu: cpuSince(before, cpuOf('self')), stdout: String(value.stdout) };
 }
 
 /** `pg_dump -Fc -Z0 > /dev/null`: reading the data out of PostgreSQL, nothing else. */
@@ -40,9 +41,11 @@ export function scriptRestore(tools: PgTools, file: string, target: string): Pro
 /**
  * The backup workflow's stream as a shell pipeline: pg_dump -Fc -Z0; `pg_restore --list` and the
  * `pg_restore -f /dev/null` read-through on pg_dump's bytes; zstd -N -T0; with a recipient, a
- * SHA-256 of the compressed plaintext and age; SHA-256 of the stored bytes; into a file. Named
- * pipes rather than `>(...)`, so that bash waits for every reader and reports its exit status;
- * `tee -p` carries on when a reader stops early (pg_restore --list needs only the table of contents).
+ * SHA-256 of the compressed plaintext and age; SHA-256 of the stored bytes; into a file, then
+ * fsync'd with its directory, as the store does before the backup counts (the time of the fsync
+ * alone is printed, `fsync_ms=N`). Named pipes rather than `>(...)`, so that bash waits for every
+ * reader and reports its exit status; `tee -p` carries on when a reader stops early (pg_restore
+ * --list needs only the table of contents).
  */
 const PIPELINE = `
 set -euo pipefail
@@ -64,10 +67,14 @@ fi
 wait $toc
 wait $readback
 wait $stored
+synced=$EPOCHREALTIME
+sync "$out" "$(dirname "$out")"
+echo "fsync_ms=$(( (\${EPOCHREALTIME/./} - \${synced/./}) / 1000 ))"
 `;
 
-export function barePipeline(tools: PgTools, database: string, file: string, zstdLevel: number, recipient?: string): Promise<ShellRun> {
-  return bash(tools, `the bare pipeline${recipient ? ' with age' : ''}`, PIPELINE, [database, file, String(zstdLevel), ...(recipient ? [recipient] : [])]);
+export async function barePipeline(tools: PgTools, database: string, file: string, zstdLevel: number, recipient?: string): Promise<ShellRun & { fsyncMs: number }> {
+  const run = await bash(tools, `the bare pipeline${recipient ? ' with age' : ''}`, PIPELINE, [database, file, String(zstdLevel), ...(recipient ? [recipient] : [])]);
+  return { ...run, fsyncMs: Number(/fsync_ms=(\d+)/.exec(run.stdout)?.[1] ?? Number.NaN) };
 }
 
 /** `age-keygen` into `file`; returns the public key (the recipient). */
