@@ -2,7 +2,7 @@
  * Measuring one thing: wall time, CPU seconds (a process's own and its reaped children's, from
  * /proc: steadier than wall time on a shared machine) and peak resident memory of a process.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -21,7 +21,7 @@ const TICK = 100; // USER_HZ: clock ticks per second on Linux
 
 export function cpuOf(pid: number | 'self'): Cpu {
   // Fields after "(comm) ": state is [0]; utime [11], stime [12], cutime [13], cstime [14].
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
   const f = (i: number) => Number(fields[i]) / TICK;
   return { own: f(11) + f(12), children: f(13) + f(14) };
 }
@@ -73,4 +73,34 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   const started = performance.now();
   const value = await fn();
   return { ms: performance.now() - started, value };
+}
+
+/** The process id of a direct child of this process whose command name is `comm` (e.g. the Temporal dev server). */
+export function childNamed(comm: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && name === comm) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds of a set of processes (own time only), for a delta around a measure. */
+export function cpuOfAll(pids: (number | undefined)[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    try {
+      total += cpuOf(pid).own;
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }

@@ -31,7 +31,7 @@ import type { backupDatabase } from '../workflows/backup-database.js';
 import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
 import { temporalCliPath } from '../test/helpers/temporal.js';
 import { BENCH_DATABASE, ensureBenchDatabase } from './build-database.js';
-import { cpuOf, cpuSince, peakRss, round, rssBytes, timed } from './measure.js';
+import { childNamed, cpuOf, cpuOfAll, cpuSince, peakRss, round, rssBytes, timed } from './measure.js';
 import { databasesStartingWith, dropDatabases, pgTools } from './postgres.js';
 import { checkBuilt, ROOT, runCli, startWorker, type BenchWorker } from './processes.js';
 import { comparisonTable, formatValue, markdownTable, row, Samples, type Row } from './report.js';
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     s3 = await startS3Server();
+    const s3Pid = () => s3?.pid();
     const identityFile = path.join(workDir, 'age-identity.txt');
     const recipient = await makeAgeKey(identityFile);
     const common = {
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
       AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       AWS_REGION: s3.region,
     });
-    log(`Temporal dev server ${env.address}; versitygw ${s3.endpoint}; workers ${workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}; work in ${workDir}`);
+    const temporalPid = childNamed('temporal');
+    log(`Temporal dev server ${env.address} (pid ${temporalPid ?? "not found"}); versitygw ${s3.endpoint}; workers ${workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}; work in ${workDir}`);
 
     /** backupDatabase through the Temporal client (no CLI), with the worker's CPU and peak RSS. */
     const workflowBackup = async (id: string, worker: BenchWorker, input: Omit<BackupInput, 'database'>) => {
@@ -225,7 +227,12 @@ async function main(): Promise<void> {
     const runReps = async (what: string, measures: [string, () => Promise<void>][]) => {
       for (let rep = 1; rep <= reps; rep++) {
         const order = rep % 2 ? measures : [...measures].reverse();
-        for (const [id, measure] of order) await measure();
+        for (const [id, measure] of order) {
+          // The servers share the machine's cores with what is measured: their CPU is part of the cost.
+          const servers = { temporal: cpuOfAll([temporalPid]), s3: cpuOfAll([s3Pid()]) };
+          await measure();
+          samples.add(id, { temporalCpu: cpuOfAll([temporalPid]) - servers.temporal, s3Cpu: cpuOfAll([s3Pid()]) - servers.s3 });
+        }
         log(`${what} rep ${rep}/${reps} (load ${os.loadavg()[0]!.toFixed(1)}): ${measures.map(([id]) => `${id} ${seconds(samples.last(id))}`).join(', ')}`);
       }
     };
@@ -314,7 +321,7 @@ function report(s: Samples, run: RunFacts): void {
   );
   const cpu = (id: string) => s.m(id, 'toolsCpu');
   const cpuTable = markdownTable(
-    ['where the CPU goes (median CPU seconds)', 'wall', 'tools (pg_dump, pg_restore, zstd, age, sha256sum, tee)', 'worker (node)', 'CLI (node)'],
+    ['where the CPU goes (median CPU seconds)', 'wall', 'tools (pg_dump, pg_restore, zstd, age, sha256sum, tee)', 'worker (node)', 'CLI (node)', 'Temporal dev server', 'versitygw'],
     [
       ['bare pipeline', 'bare.zstd'],
       ['backupDatabase', 'workflow.disk'],
@@ -327,7 +334,7 @@ function report(s: Samples, run: RunFacts): void {
       ['restore.sh', 'script.restore'],
       ['`pgkeeper restore --wait` (disk)', 'cli.restore.disk'],
       ['`pgkeeper restore --wait` (S3)', 'cli.restore.s3'],
-    ].map(([label, id]) => [label!, seconds(s.m(id!)), fmtCpu(cpu(id!)), fmtCpu(s.m(id!, 'workerCpu')), fmtCpu(s.m(id!, 'cliCpu'))]),
+    ].map(([label, id]) => [label!, seconds(s.m(id!)), fmtCpu(cpu(id!)), fmtCpu(s.m(id!, 'workerCpu')), fmtCpu(s.m(id!, 'cliCpu')), fmtCpu(s.m(id!, 'temporalCpu')), fmtCpu(s.m(id!, 's3Cpu'))]),
   );
   const phasesOf = (id: string) =>
     ['waitMs', 'dumpMs', 'verifyMs', 'publishMs', 'copyMs', 'retentionMs', 'totalMs'].map((p) => `${p.replace('Ms', '')} ${seconds(s.m(id, p))}`).join(', ');
