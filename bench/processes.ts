@@ -52,6 +52,8 @@ export interface BenchWorker {
   readonly cliEnv: Record<string, string>;
   logTail(lines?: number): string;
   stop(): Promise<void>;
+  /** SIGKILL to the worker's process group, at once (the benchmark is being interrupted). */
+  killNow(): void;
 }
 
 /**
@@ -87,6 +89,13 @@ export async function startWorker(name: string, env: Record<string, string>, log
     taskQueue,
     cliEnv: { ...pick(env, /^(DB_|TEMPORAL_ADDRESS$|TASK_QUEUE$)/), LOG_LEVEL: 'warn' },
     logTail: (lines = 20) => tail(logFile, lines),
+    killNow() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const signal = (s: NodeJS.Signals) => {

@@ -92,6 +92,22 @@ async function main(): Promise<void> {
   const timelines: Record<string, Timeline> = {};
   const idleRssBytes: Record<string, number> = {};
   let failed = false;
+  // The workers run in process groups of their own, out of reach of the terminal's Ctrl-C; the
+  // servers are stopped too, for a SIGINT or SIGTERM sent to this process alone.
+  let temporalPid: number | undefined;
+  let interrupting = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (interrupting) return;
+    interrupting = true;
+    for (const w of workers) w.killNow();
+    if (temporalPid !== undefined) process.kill(temporalPid, 'SIGTERM');
+    rmSync(workDir, { recursive: true, force: true });
+    process.stderr.write(`bench: interrupted (${signal}); workers and servers stopped\n`);
+    const stopped = s3?.stop() ?? Promise.resolve();
+    void stopped.finally(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   try {
     s3 = await startS3Server();
     const s3Pid = () => s3?.pid();
@@ -120,7 +136,7 @@ async function main(): Promise<void> {
       AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       AWS_REGION: s3.region,
     });
-    const temporalPid = childNamed('temporal');
+    temporalPid = childNamed('temporal');
     log(`Temporal dev server ${env.address} (pid ${temporalPid ?? "not found"}); versitygw ${s3.endpoint}; workers ${workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}; work in ${workDir}`);
 
     /** backupDatabase through the Temporal client (no CLI), with the worker's CPU and peak RSS. */
