@@ -1,6 +1,7 @@
 /**
  * The benchmark database: customers, orders (foreign key) and events with text and jsonb and a GIN
- * index, about 800 MB at scale 1. Rebuilt only when missing or built at another scale.
+ * index. On PostgreSQL 15: 914 MB at scale 1, 106 MB at 0.1, about 580 MB at 0.63 (the benchmark's
+ * default, the size the issues' numbers come from). Rebuilt only when missing or built at another scale.
  */
 import pg from 'pg';
 import type { Config } from '../common/config.js';
@@ -25,7 +26,7 @@ export async function ensureBenchDatabase(config: Config, scale: number, log: (l
       log(`reusing ${BENCH_DATABASE} (${marker})`);
       return await size(admin);
     }
-    log(`building ${BENCH_DATABASE} at scale ${scale} (a few minutes at scale 1)...`);
+    log(`building ${BENCH_DATABASE} at scale ${scale} (a few minutes at the default scale)...`);
     await admin.query(`drop database if exists ${BENCH_DATABASE} with (force)`);
     await admin.query(`create database ${BENCH_DATABASE}`);
   } finally {

@@ -1,224 +1,301 @@
 /**
- * `npm run bench [-- --scale 1 --reps 3 --jobs 2 --compress 1]`: what the orchestration costs over
- * the bare tools, measured in the same run on the same database. Never part of the tests.
- * Prints medians and ratios (workflow / bare) and writes them to bench/results/.
+ * `npm run bench [-- --scale 0.63 --reps 3 --keep]`: pgkeeper against what it replaces and against
+ * the bare tools, on one realistic database, in one run. Never part of the tests.
+ *
+ * Every repetition runs every measure, in reverse order on even repetitions (so neither side of a
+ * comparison always runs on a warmer cache); the table shows medians:
+ *   1. the extraction floor, `pg_dump -Fc -Z0 > /dev/null`, beside every backup time;
+ *   2. the old scripts (`pg_dump -Fc` into a file; dropdb + createdb + pg_restore) against
+ *      `bin/pgkeeper backup <db> --wait` and `bin/pgkeeper restore latest ... --wait`, compiled, as a
+ *      user runs them (CLI start included);
+ *   3. the backupDatabase workflow against the bare shell pipeline doing the same work with the
+ *      same filters, without and with age; encryption on against off;
+ *   4. backup to S3 (versitygw on loopback) against backup to disk, restore from S3 against restore
+ *      from disk, and the worker's peak RSS while it uploads;
+ *   5. the workflow at zstd:1, zstd:3, gzip:1 and gzip:6 (pg_dump's default): time and archive size.
+ * Writes every sample to bench/results/<time>-scale<scale>.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { BackupInput } from '../common/backup-input.js';
 import { parseConfig } from '../common/config.js';
+import { DEFAULT_COMPRESSION, formatCompression } from '../common/filters.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { createSchedule, triggerNow } from '../client/schedules.js';
-import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import type { BackupResult, BackupSkipped, RestoreResult } from '../common/types.js';
+import type { backupDatabase } from '../workflows/backup-database.js';
+import { startS3Server, type S3Server } from '../test/helpers/s3-server.js';
 import { temporalCliPath } from '../test/helpers/temporal.js';
-import { processesMatching } from '../test/helpers/processes.js';
-import { spawnWorker } from '../test/helpers/worker-process.js';
 import { BENCH_DATABASE, ensureBenchDatabase } from './build-database.js';
+import { childNamed, cpuOf, cpuOfAll, cpuSince, peakRss, rssBytes, timed } from './measure.js';
+import { databasesStartingWith, dropDatabases, pgTools } from './postgres.js';
+import { checkBuilt, ROOT, runCli, startWorker, type BenchWorker } from './processes.js';
+import { formatValue, Samples } from './report.js';
+import { summarize } from './summary.js';
+import { barePipeline, extractionFloor, makeAgeKey, scriptBackup, scriptRestore, toolVersion, type ShellRun } from './shell.js';
+import { timeline, type Timeline } from './timeline.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** About 580 MB on PostgreSQL 15: the size of the database the issues' numbers were measured on (scale 1 is ~914 MB). */
+const DEFAULT_SCALE = '0.63';
+/** Section 5: the workflow at each; the default compression is among them (reused from section 3). */
+const COMPRESSIONS = ['zstd:1', 'zstd:3', 'gzip:1', 'gzip:6'];
+const RESTORE_PREFIX = `${BENCH_DATABASE}_restore_`;
+
 const { values: args } = parseArgs({
-  options: { scale: { type: 'string', default: '1' }, reps: { type: 'string', default: '3' }, jobs: { type: 'string', default: '2' }, compress: { type: 'string', default: '1' } },
+  options: {
+    scale: { type: 'string', default: DEFAULT_SCALE },
+    reps: { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
+  },
 });
 const scale = Number(args.scale);
 const reps = Number(args.reps);
-const jobs = Number(args.jobs);
-const compress = Number(args.compress);
+if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.63] [--reps 3] [--keep]');
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
-const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const defaultCompression = formatCompression(DEFAULT_COMPRESSION);
+if (DEFAULT_COMPRESSION.kind !== 'zstd') throw new Error(`the bare pipeline compresses with zstd; the default is now ${defaultCompression}: update bench/shell.ts`);
+const defaultLevel = DEFAULT_COMPRESSION.level;
 
-const workDir = path.join(os.tmpdir(), `pgkeeper-bench-${process.pid}`);
-const config = parseConfig({ ...process.env, BACKUP_DIR: path.join(workDir, 'backups'), TASK_QUEUE: `bench-${process.pid}`, LOG_LEVEL: 'warn' }, (p) => path.resolve(p));
-const pgArgs = ['-h', config.db.host, '-p', String(config.db.port), '-U', config.db.user];
-const pgEnv = { ...process.env, ...(config.db.password ? { PGPASSWORD: config.db.password } : {}) };
-const pgBin = (tool: string) => {
-  const major = execFileSync('psql', [...pgArgs, '-d', 'postgres', '-Atc', 'show server_version_num'], { env: pgEnv, encoding: 'utf8' }).trim();
-  const dir = `/usr/lib/postgresql/${Math.floor(Number(major) / 10_000)}/bin`;
-  return path.join(dir, tool);
-};
-
-function timed(run: () => void): number {
-  const started = performance.now();
-  run();
-  return performance.now() - started;
-}
-
-async function timedAsync(run: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await run();
-  return performance.now() - started;
-}
-
-function dropDatabase(name: string): void {
-  execFileSync('psql', [...pgArgs, '-d', 'postgres', '-qc', `drop database if exists "${name}" with (force)`], { env: pgEnv });
-}
-
-/** Peak resident memory of a process while `during` runs, sampled every 50 ms. */
-async function peakRss(pid: number, during: () => Promise<unknown>): Promise<number> {
-  let peak = 0;
-  const sample = () => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-  };
-  const timer = setInterval(sample, 50);
-  try {
-    await during();
-  } finally {
-    clearInterval(timer);
-    sample();
-  }
-  return peak;
-}
+/** Only the database settings of the caller's environment: the benchmark picks its own stores, queues and keys. */
+const dbEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && /^(DB_HOST|DB_PORT|DB_USER|DB_PASSWORD|PG_BIN_DIR)$/.test(k))) as Record<string, string>;
+const config = parseConfig({ ...dbEnv, BACKUP_DIR: os.tmpdir() }, (p) => path.resolve(p));
 
 async function main(): Promise<void> {
-  mkdirSync(config.backupDir, { recursive: true });
+  const startedMs = performance.now();
+  checkBuilt();
+  const loadAtStart = os.loadavg();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-bench-'));
   const dbBytes = await ensureBenchDatabase(config, scale, log);
-  log(`database ${BENCH_DATABASE}: ${mb(dbBytes)} MB; ${reps} repetitions; pg_dump -Z${compress}; pg_restore -j${jobs}; ${os.cpus().length} CPUs`);
+  const tools = await pgTools(config);
+  const versions = {
+    postgres: tools.serverVersion,
+    pg_dump: await toolVersion(tools, 'pg_dump'),
+    zstd: await toolVersion(tools, 'zstd'),
+    age: await toolVersion(tools, 'age'),
+    node: process.version,
+  };
+  log(`database ${BENCH_DATABASE}: ${formatValue(dbBytes, 'MB')} at scale ${scale}; ${reps} repetitions; ${os.cpus().length} CPUs; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`);
+  if (loadAtStart[0]! > os.cpus().length / 2) log(`warning: the machine is busy (load ${loadAtStart[0]!.toFixed(1)}): these numbers are noisy`);
+  await dropDatabases(config, await databasesStartingWith(config, RESTORE_PREFIX));
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTES },
-  });
-  const worker = await spawnWorker(env.address, config, true);
-  const workerPid = worker.child.pid!;
-  const bareFile = path.join(workDir, 'bare.dump');
-  const rows = { bareDump: [] as number[], workflowBackup: [] as number[], workflowDumpPhase: [] as number[], workflowBackupToc: [] as number[], bareRestore: [] as number[], workflowRestore: [] as number[], triggerToDump: [] as number[], rss: [] as number[] };
-  let archiveBytes = 0;
-  let latestBackupId = '';
-  try {
-    for (let rep = 1; rep <= reps; rep++) {
-      // Alternate the order so neither side always runs on a warmer cache.
-      const bare = () => rows.bareDump.push(timed(() => execFileSync(pgBin('pg_dump'), [...pgArgs, '-Fc', `-Z${compress}`, '-f', bareFile, BENCH_DATABASE], { env: pgEnv })));
-      const flowToc = async () => {
-        rows.workflowBackupToc.push(
-          await timedAsync(() =>
-            env.client.workflow.execute(backupDatabase, {
-              args: [{ database: BENCH_DATABASE, compressLevel: compress, retention: { keepLast: 1 }, verify: 'toc' }],
-              taskQueue: config.temporal.taskQueue,
-              workflowId: databaseWorkflowId(config.temporal.taskQueue, BENCH_DATABASE),
-            }),
-          ),
-        );
-      };
-      const flow = async () => {
-        const ms = await timedAsync(async () => {
-          rows.rss.push(
-            await peakRss(workerPid, async () => {
-              const result = await env.client.workflow.execute(backupDatabase, {
-                args: [{ database: BENCH_DATABASE, compressLevel: compress, retention: { keepLast: 1 } }],
-                taskQueue: config.temporal.taskQueue,
-                workflowId: databaseWorkflowId(config.temporal.taskQueue, BENCH_DATABASE),
-              });
-              if (result.status !== 'completed') throw new Error(result.reason);
-              rows.workflowDumpPhase.push(result.durationsMs.dump);
-              archiveBytes = result.sizeBytes;
-              latestBackupId = result.backupId;
-            }),
-          );
-        });
-        rows.workflowBackup.push(ms);
-      };
-      if (rep % 2) {
-        bare();
-        await flowToc();
-        await flow();
-      } else {
-        await flow();
-        await flowToc();
-        bare();
-      }
-      log(
-        `backup rep ${rep}: bare ${seconds(rows.bareDump.at(-1)!)} s, workflow ${seconds(rows.workflowBackup.at(-1)!)} s, workflow verify=toc ${seconds(rows.workflowBackupToc.at(-1)!)} s`,
-      );
-    }
-
-    for (let rep = 1; rep <= reps; rep++) {
-      const bareTarget = 'pgkeeper_bench_bare_restore';
-      const flowTarget = 'pgkeeper_bench_flow_restore';
-      const bare = () => {
-        dropDatabase(bareTarget);
-        execFileSync('psql', [...pgArgs, '-d', 'postgres', '-qc', `create database ${bareTarget} template template0`], { env: pgEnv });
-        rows.bareRestore.push(timed(() => execFileSync(pgBin('pg_restore'), [...pgArgs, `-j${jobs}`, '--exit-on-error', '-d', bareTarget, bareFile], { env: pgEnv })));
-        dropDatabase(bareTarget);
-      };
-      const flow = async () => {
-        dropDatabase(flowTarget);
-        rows.workflowRestore.push(
-          await timedAsync(() =>
-            env.client.workflow.execute(restoreDatabase, {
-              args: [{ backup: latestBackupId, target: flowTarget, jobs }],
-              taskQueue: config.temporal.taskQueue,
-              workflowId: databaseWorkflowId(config.temporal.taskQueue, flowTarget),
-            }),
-          ),
-        );
-        dropDatabase(flowTarget);
-      };
-      if (rep % 2) {
-        bare();
-        await flow();
-      } else {
-        await flow();
-        bare();
-      }
-      log(`restore rep ${rep}: bare ${seconds(rows.bareRestore.at(-1)!)} s, workflow ${seconds(rows.workflowRestore.at(-1)!)} s`);
-    }
-
-    const schedule = await createSchedule(env.client, config, { database: BENCH_DATABASE }, { every: '24h', retention: { keepLast: 1 } });
-    await schedule.pause('bench: triggered by hand only');
-    for (let rep = 1; rep <= reps; rep++) {
-      const started = performance.now();
-      await triggerNow(schedule);
-      while (processesMatching(`pg_dump.*${BENCH_DATABASE}`).length === 0) await new Promise((r) => setTimeout(r, 10));
-      rows.triggerToDump.push(performance.now() - started);
-      while ((await schedule.describe()).info.runningActions.length > 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    await schedule.delete();
-  } finally {
-    await worker.kill('SIGTERM');
-    await env.teardown();
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTES } });
+  let s3: S3Server | undefined;
+  const workers: BenchWorker[] = [];
+  const samples = new Samples();
+  /** The last run of each workflow measure, from its history: where its wall time went. */
+  const timelines: Record<string, Timeline> = {};
+  const idleRssBytes: Record<string, number> = {};
+  let failed = false;
+  // The workers run in process groups of their own, out of reach of the terminal's Ctrl-C; the
+  // servers are stopped too, for a SIGINT or SIGTERM sent to this process alone.
+  let temporalPid: number | undefined;
+  let interrupting = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (interrupting) return;
+    interrupting = true;
+    for (const w of workers) w.killNow();
+    if (temporalPid !== undefined) process.kill(temporalPid, 'SIGTERM');
     rmSync(workDir, { recursive: true, force: true });
+    process.stderr.write(`bench: interrupted (${signal}); workers and servers stopped\n`);
+    const stopped = s3?.stop() ?? Promise.resolve();
+    void stopped.finally(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  try {
+    s3 = await startS3Server();
+    const s3Pid = () => s3?.pid();
+    const identityFile = path.join(workDir, 'age-identity.txt');
+    const recipient = await makeAgeKey(identityFile);
+    const common = {
+      ...dbEnv,
+      TEMPORAL_ADDRESS: env.address,
+      LOG_LEVEL: 'info',
+      SCRATCH_DIR: path.join(workDir, 'scratch'),
+    };
+    const diskDir = path.join(workDir, 'disk');
+    const start = async (name: string, extra: Record<string, string>) => {
+      const worker = await startWorker(name, { ...common, TASK_QUEUE: `bench-${process.pid}-${name}`, ...extra }, path.join(workDir, `worker-${name}.log`));
+      workers.push(worker);
+      return worker;
+    };
+    mkdirSync(diskDir);
+    mkdirSync(path.join(workDir, 'disk-age'));
+    // One store per worker: "latest" on the disk store is always an unencrypted backup.
+    const disk = await start('disk', { BACKUP_DIR: diskDir });
+    const aged = await start('age', { BACKUP_DIR: path.join(workDir, 'disk-age'), ENCRYPT_RECIPIENTS: recipient, AGE_IDENTITY_FILE: identityFile });
+    const s3Worker = await start('s3', {
+      BACKUP_STORE: `s3://${s3.bucket}/bench?endpoint=${s3.endpoint}`,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      AWS_REGION: s3.region,
+    });
+    temporalPid = childNamed('temporal');
+    log(`Temporal dev server ${env.address} (pid ${temporalPid ?? "not found"}); versitygw ${s3.endpoint}; workers ${workers.map((w) => `${w.name} (pid ${w.pid})`).join(', ')}; work in ${workDir}`);
+
+    /** backupDatabase through the Temporal client (no CLI), with the worker's CPU and peak RSS. */
+    const workflowBackup = async (id: string, worker: BenchWorker, input: Omit<BackupInput, 'database'>) => {
+      const cpu = cpuOf(worker.pid);
+      const { value: run, peakBytes } = await peakRss(worker.pid, () =>
+        timed(async () => {
+          const handle = await env.client.workflow.start<typeof backupDatabase>('backupDatabase', {
+            args: [{ database: BENCH_DATABASE, ...input }],
+            taskQueue: worker.taskQueue,
+            workflowId: databaseWorkflowId(worker.taskQueue, BENCH_DATABASE),
+          });
+          return { handle, result: await handle.result() };
+        }),
+      );
+      const used = cpuSince(cpu, cpuOf(worker.pid));
+      const result = completed(run.value.result);
+      timelines[id] = await timeline(run.value.handle);
+      samples.add(id, {
+        ms: run.ms,
+        archiveBytes: result.sizeBytes,
+        workerCpu: used.own,
+        toolsCpu: used.children,
+        peakRssBytes: peakBytes,
+        ...phases(result),
+      });
+    };
+    const bare = async (id: string, run: () => Promise<ShellRun & { fsyncMs?: number }>, file?: string) => {
+      const { ms, cpu, fsyncMs } = await run();
+      samples.add(id, { ms, toolsCpu: cpu.children, fsyncMs, ...(file ? { archiveBytes: statSync(file).size } : {}) });
+    };
+    const cliBackup = async () => {
+      const cpu = cpuOf(disk.pid);
+      const run = await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
+      const used = cpuSince(cpu, cpuOf(disk.pid));
+      const result = completed(await env.client.workflow.getHandle(databaseWorkflowId(disk.taskQueue, BENCH_DATABASE)).result());
+      samples.add('cli.backup', { ms: run.ms, cliCpu: run.cpu.children, workerCpu: used.own, toolsCpu: used.children, archiveBytes: result.sizeBytes, ...phases(result) });
+    };
+    const scriptFile = path.join(workDir, 'script.dump');
+
+    const backupMeasures: [string, () => Promise<void>][] = [
+      [
+        'cli.start',
+        async () => {
+          const run = await runCli(disk, ['--help']);
+          samples.add('cli.start', { ms: run.ms, cliCpu: run.cpu.children });
+        },
+      ],
+      ['floor', () => bare('floor', () => extractionFloor(tools, BENCH_DATABASE))],
+      ['script.backup', () => bare('script.backup', () => scriptBackup(tools, BENCH_DATABASE, scriptFile), scriptFile)],
+      ['cli.backup', cliBackup],
+      ['bare.zstd', () => bare('bare.zstd', () => barePipeline(tools, BENCH_DATABASE, path.join(workDir, 'bare.dump.zst'), defaultLevel), path.join(workDir, 'bare.dump.zst'))],
+      ['workflow.disk', () => workflowBackup('workflow.disk', disk, {})],
+      ['bare.age', () => bare('bare.age', () => barePipeline(tools, BENCH_DATABASE, path.join(workDir, 'bare.dump.zst.age'), defaultLevel, recipient), path.join(workDir, 'bare.dump.zst.age'))],
+      ['workflow.age', () => workflowBackup('workflow.age', aged, {})],
+      ['workflow.s3', () => workflowBackup('workflow.s3', s3Worker, {})],
+      ...COMPRESSIONS.filter((c) => c !== defaultCompression).map((c): [string, () => Promise<void>] => [`workflow.${c}`, () => workflowBackup(`workflow.${c}`, disk, { compression: c })]),
+    ];
+
+    const restoreTarget = (what: string) => `${RESTORE_PREFIX}${what}`;
+    const cliRestore = async (id: string, worker: BenchWorker) => {
+      const target = restoreTarget(worker.name);
+      await dropDatabases(config, [target]);
+      const cpu = cpuOf(worker.pid);
+      const { value: run, peakBytes } = await peakRss(worker.pid, () => runCli(worker, ['restore', 'latest', '--database', BENCH_DATABASE, '--target', target, '--wait']));
+      const used = cpuSince(cpu, cpuOf(worker.pid));
+      const handle = env.client.workflow.getHandle(databaseWorkflowId(worker.taskQueue, target));
+      const result = (await handle.result()) as RestoreResult;
+      timelines[id] = await timeline(handle);
+      samples.add(id, {
+        ms: run.ms,
+        cliCpu: run.cpu.children,
+        workerCpu: used.own,
+        toolsCpu: used.children,
+        peakRssBytes: peakBytes,
+        fetchMs: result.durationsMs.fetch,
+        restoreMs: result.durationsMs.restore,
+        validateMs: result.durationsMs.validate,
+        totalMs: result.durationsMs.total,
+      });
+      await dropDatabases(config, [target]);
+    };
+    const restoreMeasures: [string, () => Promise<void>][] = [
+      [
+        'script.restore',
+        async () => {
+          const target = restoreTarget('script');
+          await dropDatabases(config, [target]);
+          await bare('script.restore', () => scriptRestore(tools, scriptFile, target));
+          await dropDatabases(config, [target]);
+        },
+      ],
+      ['cli.restore.disk', () => cliRestore('cli.restore.disk', disk)],
+      ['cli.restore.s3', () => cliRestore('cli.restore.s3', s3Worker)],
+    ];
+
+    // Warm up: the table's pages in the OS cache, each worker's first activity (JIT, connections,
+    // tool checks) done, as on a worker that has been running for a while.
+    log('warming up (not measured)...');
+    await extractionFloor(tools, BENCH_DATABASE);
+    for (const w of workers) await runCli(w, ['backup', BENCH_DATABASE, '--wait']);
+    for (const w of workers) idleRssBytes[w.name] = rssBytes(w.pid);
+
+    const runReps = async (what: string, measures: [string, () => Promise<void>][]) => {
+      for (let rep = 1; rep <= reps; rep++) {
+        const order = rep % 2 ? measures : [...measures].reverse();
+        for (const [id, measure] of order) {
+          // The servers share the machine's cores with what is measured: their CPU is part of the cost.
+          const servers = { temporal: cpuOfAll([temporalPid]), s3: cpuOfAll([s3Pid()]) };
+          await measure();
+          samples.add(id, { temporalCpu: cpuOfAll([temporalPid]) - servers.temporal, s3Cpu: cpuOfAll([s3Pid()]) - servers.s3 });
+        }
+        log(`${what} rep ${rep}/${reps} (load ${os.loadavg()[0]!.toFixed(1)}): ${measures.map(([id]) => `${id} ${seconds(samples.last(id))}`).join(', ')}`);
+      }
+    };
+    await runReps('backup', backupMeasures);
+    // "latest" on each store must be a backup with the default chain, as a user's would be.
+    await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
+    await runCli(s3Worker, ['backup', BENCH_DATABASE, '--wait']);
+    await runReps('restore', restoreMeasures);
+  } catch (err) {
+    failed = true;
+    for (const w of workers) process.stderr.write(`--- worker ${w.name}, last lines:\n${w.logTail()}\n`);
+    throw err;
+  } finally {
+    for (const w of workers) await w.stop();
+    await s3?.stop();
+    await env.teardown();
+    await dropDatabases(config, await databasesStartingWith(config, RESTORE_PREFIX)).catch(() => undefined);
+    if (args.keep || failed) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
   }
 
-  const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, median(v)])) as { [K in keyof typeof rows]: number };
-  const results = {
-    date: new Date().toISOString(),
-    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    database: { name: BENCH_DATABASE, scale, bytes: dbBytes, archiveBytes },
-    settings: { reps, jobs, compressLevel: compress },
-    mediansSeconds: Object.fromEntries(Object.entries(m).filter(([k]) => k !== 'rss').map(([k, v]) => [k, Number(seconds(v))])),
-    ratios: {
-      backup: Number((m.workflowBackup / m.bareDump).toFixed(3)),
-      backupDumpPhase: Number((m.workflowDumpPhase / m.bareDump).toFixed(3)),
-      backupVerifyToc: Number((m.workflowBackupToc / m.bareDump).toFixed(3)),
-      restore: Number((m.workflowRestore / m.bareRestore).toFixed(3)),
-    },
-    workerPeakRssMB: Number(mb(m.rss)),
-    triggerToPgDumpSeconds: Number(seconds(m.triggerToDump)),
-    targets: { backup: 1.05, restore: 1.1, workerPeakRssMB: 200 },
-  };
-  const table = [
-    `| measure (median of ${reps}) | bare | workflow | ratio | target |`,
-    '| --- | --- | --- | --- | --- |',
-    `| backup: pg_dump -Fc -Z${compress} vs backupDatabase (end to end) | ${seconds(m.bareDump)} s | ${seconds(m.workflowBackup)} s | ${results.ratios.backup} | ≤ 1.05 |`,
-    `| backup: dump phase alone (pg_dump + hash + read-through + write) | ${seconds(m.bareDump)} s | ${seconds(m.workflowDumpPhase)} s | ${results.ratios.backupDumpPhase} | |`,
-    `| backup with verify: "toc" (no full read-through) | ${seconds(m.bareDump)} s | ${seconds(m.workflowBackupToc)} s | ${results.ratios.backupVerifyToc} | |`,
-    `| restore: pg_restore -j${jobs} vs restoreDatabase (end to end) | ${seconds(m.bareRestore)} s | ${seconds(m.workflowRestore)} s | ${results.ratios.restore} | ≤ 1.10 |`,
-    `| worker peak RSS during a backup | | ${results.workerPeakRssMB} MB | | < 200 MB |`,
-    `| schedule trigger → pg_dump running | | ${seconds(m.triggerToDump)} s | | |`,
-  ].join('\n');
-  process.stdout.write(`\n${results.machine}; database ${mb(dbBytes)} MB, archive ${mb(archiveBytes)} MB\n${table}\n`);
-  const out = path.join(ROOT, 'bench', 'results', `${results.date.slice(0, 19).replace(/:/g, '')}-scale${scale}.json`);
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  const out = summarize(samples, {
+    scale,
+    reps,
+    defaultCompression,
+    compressions: COMPRESSIONS,
+    database: BENCH_DATABASE,
+    dbBytes,
+    versions,
+    loadAtStart,
+    loadAtEnd: os.loadavg(),
+    timelines,
+    idleRssBytes,
+  });
   log(`written to ${path.relative(ROOT, out)}`);
+  log(`the whole run took ${((performance.now() - startedMs) / 60_000).toFixed(1)} min`);
+}
+
+function completed(result: BackupResult | BackupSkipped): BackupResult {
+  if (result.status !== 'completed') throw new Error(`the backup was skipped: ${result.reason}`);
+  return result;
+}
+
+function phases(result: BackupResult): Record<string, number> {
+  const d = result.durationsMs;
+  return { waitMs: d.wait, dumpMs: d.dump, verifyMs: d.verify, publishMs: d.publish, copyMs: d.copy, retentionMs: d.retention, totalMs: d.total };
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench [-- --scale 1 --reps 3 --jobs 2 --compress 1]`: see bench/run.ts.
+# `npm run bench [-- --scale 0.63 --reps 3 --keep]`: see bench/run.ts (never part of `npm test`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
