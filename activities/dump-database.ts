@@ -137,7 +137,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const stored = measureTap(true);
       stages.push(stored, gate(() => Promise.all([toc.done, readThrough?.done])));
       const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const piping = pipeline([pgDump.output, ...stages, out], { signal: run.signal }).catch((err: unknown) => run.fail(err));
+      const piping = pipeline([pgDump.output!, ...stages, out], { signal: run.signal }).catch((err: unknown) => run.fail(err));
       const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
         run.fail(err);
         throw err;

@@ -12,7 +12,7 @@
  * The scratch file is removed whatever happens, cancellation included; one left by a killed worker
  * is swept by a later restore. The target is never touched here.
  */
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -162,6 +162,8 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await sweepScratch(dir);
     await checkFreeSpace(config, dir, backup);
+    // The whole database, in the clear: readable by the worker's user only.
+    await (await fs.open(scratch, 'w', 0o600)).close();
     const fetchStarted = Date.now();
     await fetchArchive(
       {
@@ -172,7 +174,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
         identityFile: config.encryption.identityFile,
         expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
       },
-      createWriteStream(scratch, { mode: 0o600 }),
+      { file: scratch },
       ctx.cancellationSignal,
       (n) => (bytes += n),
     );

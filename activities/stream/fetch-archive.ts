@@ -5,6 +5,7 @@
  * compared with what the manifest recorded; a mismatch is a non-retryable failure, raised before
  * anything uses what was written.
  */
+import { createWriteStream } from 'node:fs';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
@@ -15,7 +16,7 @@ import { inverseTool } from './filter-tools.js';
 import { StreamRun } from './stream-run.js';
 import { measureTap, type Measured } from './taps.js';
 import { requireFilterTools } from './tool-check.js';
-import { toolStage } from './tool-process.js';
+import { startTool, toolStage } from './tool-process.js';
 
 export interface FetchRequest {
   store: BackupStore;
@@ -36,8 +37,12 @@ function mismatch(label: string, what: string, actual: Measured, expected: { siz
   );
 }
 
-/** Streams the archive into `sink`; `onBytes` counts stored bytes as they arrive (for progress). */
-export async function fetchArchive(req: FetchRequest, sink: Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+/**
+ * Streams the archive into `into` (a file, which must exist, or a stream); `onBytes` counts stored
+ * bytes as they arrive (for progress). Into a file, the last tool of the chain (zstd -d) writes the
+ * file itself: the decompressed archive, the bulk of the bytes, never passes through this process.
+ */
+export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
   const run = new StreamRun(cancel);
   const stored = measureTap(true);
@@ -50,12 +55,22 @@ export async function fetchArchive(req: FetchRequest, sink: Writable, cancel: Ab
   const stages: NodeJS.ReadWriteStream[] = [stored, progress];
   const dones: Promise<string>[] = [];
   const plaintext = req.expected.plaintext ? measureTap(true) : undefined;
-  for (const step of [...req.filters].reverse()) {
+  const inverse = [...req.filters].reverse();
+  let sink: NodeJS.WritableStream | undefined = 'file' in into ? undefined : into;
+  inverse.forEach((step, i) => {
+    const tapped = step.filter === 'age' && plaintext;
+    if (i === inverse.length - 1 && !sink && !tapped) {
+      const tool = startTool(run, { ...inverseTool(step, req.identityFile), stdoutFile: (into as { file: string }).file }, 'pipe');
+      sink = tool.stdin;
+      dones.push(tool.done);
+      return;
+    }
     const { stage, done } = toolStage(run, inverseTool(step, req.identityFile));
     stages.push(stage);
     dones.push(done);
-    if (step.filter === 'age' && plaintext) stages.push(plaintext);
-  }
+    if (tapped) stages.push(plaintext);
+  });
+  sink ??= createWriteStream((into as { file: string }).file, { flags: 'r+' }); // no filter to write it: this process does
   const source = await req.store.get(req.key, { signal: run.signal });
   const piping = pipeline([source, ...stages, sink], { signal: run.signal }).catch((err: unknown) => run.fail(err));
   await run.settle([piping, ...dones]);

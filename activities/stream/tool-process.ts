@@ -19,6 +19,11 @@ export interface ToolSpec {
   env?: Record<string, string>;
   /** Turns a failed exit into the failure the user sees; `stderr` is the tool's last lines. */
   classify(result: { exitCode: number | undefined; stderr: string }): ApplicationFailure;
+  /**
+   * Write stdout straight into this file (which must exist: it keeps its mode): the last stage of a
+   * restore's chain, so the decompressed archive never passes through this process.
+   */
+  stdoutFile?: string;
   /** Keep stdout in memory (small outputs, e.g. `pg_restore --list`) instead of streaming it. */
   captureStdout?: boolean;
 }
@@ -27,8 +32,8 @@ export interface ToolProcess {
   /** Resolves with captured stdout ('' unless captureStdout) when the tool exited 0. */
   done: Promise<string>;
   stdin: NodeJS.WritableStream & { destroyed: boolean; writableEnded: boolean };
-  /** The tool's stdout, ending only after a successful exit. */
-  output: Readable;
+  /** The tool's stdout, ending only after a successful exit (none when it goes to `stdoutFile`). */
+  output: Readable | undefined;
 }
 
 const STDERR_LINES = 5;
@@ -59,7 +64,7 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
     env: spec.env ?? toolEnvironment(),
     extendEnv: false,
     stdin,
-    stdout: 'pipe',
+    stdout: spec.stdoutFile ? { file: spec.stdoutFile } : 'pipe',
     stderr: 'pipe',
     buffer: { stdout: spec.captureStdout === true, stderr: true },
     reject: false,
@@ -78,7 +83,9 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
   done.catch(() => undefined); // observed through `settle`
   // Writing to a tool that has exited fails with EPIPE: the tool's exit status says why.
   child.stdin?.on('error', () => undefined);
-  const output = spec.captureStdout
+  const output = spec.stdoutFile
+    ? undefined
+    : spec.captureStdout
     ? (child.stdout as Readable)
     : (child.stdout as Readable).pipe(
         new Transform({
@@ -92,5 +99,5 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
 /** A filter tool (zstd, age) as one duplex stage: bytes in through stdin, out through stdout. */
 export function toolStage(run: StreamRun, spec: ToolSpec): { stage: Duplex; done: Promise<string> } {
   const tool = startTool(run, spec, 'pipe');
-  return { stage: Duplex.from({ writable: tool.stdin as unknown as NodeJS.WritableStream, readable: tool.output }), done: tool.done };
+  return { stage: Duplex.from({ writable: tool.stdin as unknown as NodeJS.WritableStream, readable: tool.output! }), done: tool.done };
 }
