@@ -1,6 +1,7 @@
 /**
  * The activities a pgkeeper worker registers, bound to the worker's configuration. Every activity
- * heartbeats (those that report progress do so themselves; the rest through `alive`), so a worker
+ * heartbeats (those that report progress do so themselves; the rest through `alive`; the outcome
+ * report runs as local activities, with short timeouts), so a worker
  * that dies in any step is noticed within the heartbeat timeout and the step moves to another worker.
  * Workflows import this module's type only (`import type`), never its code.
  */
@@ -25,7 +26,6 @@ import { resolveBackup, unpinBackup, type ResolveRequest } from './resolve-backu
 import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
 import { swapIntoPlace, type SwapRequest } from './swap-into-place.js';
 import { validateStaging, type ValidateRequest } from './validate-restore.js';
-import { verifyArchive, type VerifyRequest } from './verify-archive.js';
 import { waitForDatabase, type WaitRequest } from './wait-for-database.js';
 
 /**
@@ -56,7 +56,6 @@ export function createActivities(config: Config) {
     // backup
     waitForDatabase: (req: WaitRequest) => waitForDatabase(config, req),
     dumpDatabase: (req: DumpRequest) => dumpDatabase(config, req),
-    verifyArchive: alive('verifyArchive', (req: VerifyRequest) => verifyArchive(config, req)),
     publishBackup: alive('publishBackup', (req: PublishRequest) => publishBackup(config, req)),
     copyBackup: (req: CopyRequest) => copyBackup(config, req),
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
@@ -76,7 +75,8 @@ export function createActivities(config: Config) {
     dumpGlobals: alive('dumpGlobals', (req: { globalsId: string }) => dumpGlobals(config, req)),
     // audit
     recordOutcomeMetrics: async (report: OutcomeReport) => recordOutcomeMetrics(report),
-    notifyOutcome: alive('notifyOutcome', (report: OutcomeReport) => notifyOutcome(config, report)),
+    // Local activities (see workflows/activity-options.ts): they do not heartbeat.
+    notifyOutcome: (report: OutcomeReport) => notifyOutcome(config, report),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * publishBackup: make a stored, verified archive a backup. Order matters: the `.sha256` sidecar,
- * then the manifest, which is what makes a backup complete; then the dump's facts object goes.
- * The manifest is written only after the archive is seen in the store, so no manifest ever names a
- * missing archive. Safe to retry at any point.
+ * publishBackup: make a stored, verified archive a backup. First the archive is verified in the
+ * store: there, with exactly the bytes the stream counted (the table of contents and, with verify
+ * "full", every data block were already read back by pg_restore while it was written). Then, in
+ * this order: the `.sha256` sidecar, the manifest, which is what makes a backup complete, and the
+ * dump's facts object goes. So no manifest ever names a missing archive. Safe to retry at any point.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { backupKeys } from '../common/backup-keys.js';
@@ -36,10 +37,16 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
     await store.delete(keys.facts); // an earlier attempt wrote the manifest and died before this
     return published;
   }
+  const verifyStarted = Date.now();
   const archive = await store.stat(keys.archive);
   if (archive?.sizeBytes !== req.dump.archive.sizeBytes) {
-    throw ApplicationFailure.nonRetryable(`the verified archive ${keys.archive} is gone from ${store.url}; the next backup will try again`, FailureType.BackupNotFound);
+    // The dump itself must be redone: retrying this step cannot help.
+    throw ApplicationFailure.nonRetryable(
+      `${keys.archive} in ${store.url} is ${archive ? `${archive.sizeBytes} bytes` : 'missing'}, but ${req.dump.archive.sizeBytes} bytes were written: the store did not keep the archive; the next backup will try again`,
+      FailureType.CorruptArchive,
+    );
   }
+  const verifyMs = Date.now() - verifyStarted;
   const factsText = await store.getText(keys.facts);
   if (factsText === undefined) {
     throw ApplicationFailure.nonRetryable(`the dump's facts ${keys.facts} are gone from ${store.url}; the next backup will try again`, FailureType.BackupNotFound);
@@ -62,7 +69,7 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
     pgDumpVersion: facts.pgDumpVersion,
     startedAt: facts.startedAt,
     finishedAt: new Date().toISOString(),
-    durationsMs: { dump: req.dump.durationMs, verify: req.verifyMs },
+    durationsMs: { dump: req.dump.durationMs, verify: verifyMs },
     toc: req.dump.toc,
     tables: facts.tables,
     databaseProperties: facts.databaseProperties,

@@ -33,7 +33,6 @@ export interface PublishRequest {
   database: string;
   backupId: string;
   dump: DumpResult;
-  verifyMs: number;
 }
 
 /** Where a backup is, after a run: the primary store, and each copy store. */
@@ -66,7 +65,7 @@ export interface RetentionResult {
   stores: StoreRetention[];
 }
 
-export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'verifying' | 'publishing' | 'copying' | 'applying retention' | 'done';
+export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'publishing' | 'copying' | 'applying retention' | 'done';
 
 export interface BackupProgress {
   phase: BackupPhase;
@@ -94,7 +93,7 @@ export interface BackupResult {
   encrypted: boolean;
   verify: 'full' | 'toc';
   tables: number;
-  durationsMs: { wait: number; dump: number; verify: number; publish: number; copy: number; retention: number; total: number };
+  durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
   retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[] };
 }
 

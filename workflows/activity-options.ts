@@ -6,7 +6,7 @@
  * (the SDK default, TRY_CANCEL, would not). Start-to-close timeouts only bound a step that hangs
  * while still heartbeating.
  */
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES } from '../common/errors.js';
 
 const base: ActivityOptions = {
@@ -38,8 +38,12 @@ export function waiting(waitTimeoutSeconds: number): ActivityOptions {
   return { ...base, startToCloseTimeout: `${waitTimeoutSeconds + 60}s`, retry: { ...base.retry, maximumAttempts: 3 } };
 }
 
-/** Metrics: recorded once, never retried, so a run is never counted twice. */
-export const once: ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 1 } };
+/**
+ * The outcome report runs as local activities, in the worker that runs the workflow: no round
+ * trip through the server at the end of every run. Metrics are recorded once, never retried, so a
+ * run is never counted twice.
+ */
+export const once: LocalActivityOptions = { startToCloseTimeout: '10s', retry: { maximumAttempts: 1 } };
 
 /** The webhook: a few quick attempts; one that is down must not hold the run's result for long. */
-export const notifying: ActivityOptions = { startToCloseTimeout: '30s', heartbeatTimeout: '30s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 } };
+export const notifying: LocalActivityOptions = { startToCloseTimeout: '15s', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 4 } };

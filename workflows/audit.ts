@@ -7,15 +7,15 @@
  * run with its root cause as the top message.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { isCancellation, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation, type Outcome } from '../common/search-attributes.js';
 import { notifying, once } from './activity-options.js';
 import { withRootCause } from './root-cause.js';
 
-const { recordOutcomeMetrics } = proxyActivities<Activities>(once);
-const { notifyOutcome } = proxyActivities<Activities>(notifying);
+const { recordOutcomeMetrics } = proxyLocalActivities<Activities>(once);
+const { notifyOutcome } = proxyLocalActivities<Activities>(notifying);
 
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 

@@ -1,6 +1,6 @@
 /**
  * backupDatabase: wait for the database -> dump (the archive stream into the primary store) ->
- * verify -> publish (manifest last) -> copies (3-2-1: each copy store filled and proven by its own
+ * publish (verified in the store, manifest last) -> copies (3-2-1: each copy store filled and proven by its own
  * activity) -> retention on every store. A copy that cannot be made keeps the primary and fails
  * the run loudly; retention then does not run, and the next run fills the copy in. Retention runs
  * only after a successful backup, so a streak of failures never deletes anything.
@@ -21,7 +21,7 @@ import { rejectInput } from './reject-input.js';
 const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
 const { dumpDatabase, copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
-const { verifyArchive, publishBackup } = proxyActivities<Activities>(quick);
+const { publishBackup } = proxyActivities<Activities>(quick);
 
 export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
   const req = rejectInput(() => normalizeBackupInput(input));
@@ -52,10 +52,8 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
   await waitForDatabase({ database, deadlineMs: startedMs + waitTimeoutSeconds * 1000 });
   const waitMs = clock.enter('dumping');
   const dump = await dumpDatabase({ database, backupId, compression, verify: verifyMode, workflow: { workflowId, runId } });
-  clock.enter('verifying');
-  const verified = await verifyArchive({ database, archive: dump.archive });
   clock.enter('publishing');
-  const published = await publishBackup({ database, backupId, dump, verifyMs: verified.durationMs });
+  const published = await publishBackup({ database, backupId, dump });
   const publishMs = clock.enter('copying');
 
   const stores: StoreOutcome[] = [{ store: published.store, role: 'primary', status: 'stored' }];
@@ -97,7 +95,7 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     encrypted: isEncrypted(dump.filters),
     verify: verifyMode,
     tables: dump.tableCount,
-    durationsMs: { wait: waitMs, dump: dump.durationMs, verify: verified.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
+    durationsMs: { wait: waitMs, dump: dump.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
     retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted })) },
   };
 }
