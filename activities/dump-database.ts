@@ -137,10 +137,15 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const stored = measureTap(true);
       stages.push(stored, gate(() => Promise.all([toc.done, readThrough?.done])));
       const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const piping = pipeline([pgDump.output, ...stages, out], { signal: run.signal }).catch((err: unknown) => run.fail(err));
       const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
         run.fail(err);
         throw err;
+      });
+      // A store that fails destroys the stream it reads with its raw error (ENOSPC, a reset socket):
+      // the store's own failure (DiskFull, StoreUnavailable, ...) is the cause, so it is heard first.
+      const piping = pipeline([pgDump.output, ...stages, out], { signal: run.signal }).catch(async (err: unknown) => {
+        await putting.catch(() => undefined);
+        run.fail(err);
       });
       await run.settle([piping, putting, pgDump.done, toc.done, ...(readThrough ? [readThrough.done] : []), ...filterDones]);
 
