@@ -91,6 +91,9 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   const dumped = measureTap(false);
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: dumped.result().sizeBytes }));
   try {
+    // An earlier attempt of this backup that died mid-upload (worker killed, store gone) left an
+    // unfinished write that its own clean-up could not remove: only a retry knows it is dead.
+    if (ctx.info.attempt > 1) await store.sweepUnfinished(0, keys.archive);
     await requireTools(filters.map((f) => (f.filter === 'zstd' ? 'zstd' : 'age')));
     const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
     return await inExportedSnapshot(config, req.database, async (client, snapshot, progress) => {
