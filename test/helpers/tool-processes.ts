@@ -29,6 +29,17 @@ const isTool = (p: Proc) => (STREAM_TOOLS as readonly string[]).includes(p.comm)
 
 /** Stream tools below `pid` (default: this test process), as "comm args" lines. */
 export function toolsBelow(pid = process.pid): string[] {
+  return toolProcessesBelow(pid).map((p) => `${p.comm} ${p.args}`);
+}
+
+/** The process ids of the stream tools below this test process whose "comm args" line matches `pattern`. */
+export function toolPidsBelow(pattern: RegExp): number[] {
+  return toolProcessesBelow(process.pid)
+    .filter((p) => pattern.test(`${p.comm} ${p.args}`))
+    .map((p) => p.pid);
+}
+
+function toolProcessesBelow(pid: number): Proc[] {
   const table = processTable();
   const below = new Set([pid]);
   for (let grew = true; grew; ) {
@@ -40,7 +51,7 @@ export function toolsBelow(pid = process.pid): string[] {
       }
     }
   }
-  return table.filter((p) => p.pid !== pid && below.has(p.pid) && isTool(p)).map((p) => `${p.comm} ${p.args}`);
+  return table.filter((p) => p.pid !== pid && below.has(p.pid) && isTool(p));
 }
 
 /** Stream tools in process group `pgid` (a spawned worker's group: its tools stay in it even once orphaned). */
