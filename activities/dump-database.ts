@@ -91,6 +91,9 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   const dumped = measureTap(false);
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: dumped.result().sizeBytes }));
   try {
+    // An earlier attempt of this backup that died mid-upload (worker killed, store gone) left an
+    // unfinished write that its own clean-up could not remove: only a retry knows it is dead.
+    if (ctx.info.attempt > 1) await store.sweepUnfinished(0, keys.archive);
     await requireFilterTools(filters);
     const pgDumpVersion = await pgToolVersion(config, 'pg_dump');
     return await inExportedSnapshot(config, req.database, async (client, snapshot, progress) => {
@@ -137,10 +140,15 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const stored = measureTap(true);
       stages.push(stored, gate(() => Promise.all([toc.done, readThrough?.done])));
       const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const piping = pipeline([pgDump.output!, ...stages, out], { signal: run.signal }).catch((err: unknown) => run.fail(err));
       const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
         run.fail(err);
         throw err;
+      });
+      // A store that fails destroys the stream it reads with its raw error (ENOSPC, a reset socket):
+      // the store's own failure (DiskFull, StoreUnavailable, ...) is the cause, so it is heard first.
+      const piping = pipeline([pgDump.output!, ...stages, out], { signal: run.signal }).catch(async (err: unknown) => {
+        await putting.catch(() => undefined);
+        run.fail(err);
       });
       await run.settle([piping, putting, pgDump.done, toc.done, ...(readThrough ? [readThrough.done] : []), ...filterDones]);
 

@@ -295,7 +295,7 @@ function completed(result: BackupResult | BackupSkipped): BackupResult {
 
 function phases(result: BackupResult): Record<string, number> {
   const d = result.durationsMs;
-  return { waitMs: d.wait, dumpMs: d.dump, verifyMs: d.verify, publishMs: d.publish, copyMs: d.copy, retentionMs: d.retention, totalMs: d.total };
+  return { waitMs: d.wait, dumpMs: d.dump, publishMs: d.publish, copyMs: d.copy, retentionMs: d.retention, totalMs: d.total };
 }
 
 main().catch((err: unknown) => {

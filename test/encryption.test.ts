@@ -112,7 +112,7 @@ describe('encryption with age', () => {
     const store = openStore(host.stores.primary);
     const flipped = await withWorker(env, host, () => runBackup(env, host, source));
     const bytes = await readObject(store, flipped.archiveKey);
-    bytes[bytes.length >> 1] ^= 0x01;
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01;
     await store.put(flipped.archiveKey, bytes);
     await refused(host, { backup: flipped.backupId, target: uniqueName('pgk_enc_flip') }, 'CorruptArchive', /age cannot decrypt the archive .* damaged or was changed/);
 

@@ -3,13 +3,17 @@
  * Temporal server stopped and started mid-workflow.
  */
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { completeBackups } from '../activities/store/backup-catalog.js';
+import { openStore } from '../activities/store/open-stores.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import type { BackupResult, BackupSkipped } from '../common/types.js';
 import { backupDatabase } from '../workflows/index.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { freePort } from './helpers/ports.js';
 import { killPostgres, postmasterPid, restartPostgres, startPostgres } from './helpers/postgres-server.js';
@@ -21,6 +25,16 @@ import { spawnWorker } from './helpers/worker-process.js';
 describe('fault: restarts', () => {
   const config = testConfig();
   const database = uniqueName('pgk_restart');
+  const store = openStore(config.stores.primary);
+
+  /** The run's backup is complete in the store, and the interrupted attempt left nothing beside it. */
+  const assertStored = async (result: BackupResult | BackupSkipped) => {
+    assert.equal(result.status, 'completed');
+    if (result.status !== 'completed') return;
+    assert.ok((await completeBackups(store, database)).some((b) => b.id === result.backupId), `${result.backupId} is complete in the store`);
+    const leftovers = (await fs.readdir(path.join(backupDir(config), database))).filter((f) => f.endsWith('.partial') || f.endsWith('.facts.json'));
+    assert.deepEqual(leftovers, [], 'no partial file, no facts of an interrupted attempt');
+  };
 
   before(async () => {
     await seedDatabase(config, database);
@@ -48,7 +62,7 @@ describe('fault: restarts', () => {
         assert.ok(retried, 'an activity was retried after the restart');
         return done;
       });
-      assert.equal(result.status, 'completed');
+      await assertStored(result);
     } finally {
       await env.teardown();
     }
@@ -77,7 +91,7 @@ describe('fault: restarts', () => {
         assert.ok(retried, 'an activity was retried after the crash');
         return done;
       });
-      assert.equal(result.status, 'completed');
+      await assertStored(result);
     } finally {
       await env.teardown();
     }
@@ -103,7 +117,7 @@ describe('fault: restarts', () => {
       try {
         await lock.end(); // the dump can finish now, while the worker reconnects
         const result = await second.client.workflow.getHandle<typeof backupDatabase>(workflowId).result();
-        assert.equal(result.status, 'completed');
+        await assertStored(result);
       } finally {
         await second.teardown();
       }

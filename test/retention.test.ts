@@ -12,7 +12,7 @@ import { applyRetention } from '../activities/apply-retention.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import type { RetentionRequest } from '../common/types.js';
+import type { RetentionRequest, RetentionResult } from '../common/types.js';
 import { backupDir, uniqueName } from './helpers/config.js';
 import { writeFakeBackup } from './helpers/fake-backups.js';
 import { keysUnder, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
@@ -20,7 +20,7 @@ import { tempDir } from './helpers/temp-dirs.js';
 
 const DAY = 86_400_000;
 
-const retain = (config: Config, req: RetentionRequest) => new MockActivityEnvironment().run(applyRetention, config, req);
+const retain = (config: Config, req: RetentionRequest): Promise<RetentionResult> => new MockActivityEnvironment().run(applyRetention, config, req) as Promise<RetentionResult>;
 
 for (const kind of STORE_KINDS) {
   describe(`retention (${kind} store)`, () => {

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/errors.js';
 import type { BackupStore, PutOptions, StoredObject } from './store.js';
-import { checkKey } from './store-key.js';
+import { assertStorePrefix, checkKey } from './store-key.js';
 
 const PARTIAL = /\.[0-9a-f]{12}\.partial$/;
 
@@ -162,13 +162,14 @@ export function openPosixStore(root: string): BackupStore {
       }
     },
 
-    async sweepUnfinished(olderThanMs: number): Promise<string[]> {
+    async sweepUnfinished(olderThanMs: number, prefix = ''): Promise<string[]> {
+      assertStorePrefix(prefix);
       const removed: string[] = [];
       const visit = async (dir: string): Promise<void> => {
         for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
           const file = path.join(dir, entry.name);
           if (entry.isDirectory()) await visit(file);
-          else if (PARTIAL.test(entry.name)) {
+          else if (PARTIAL.test(entry.name) && keyOf(file).startsWith(prefix)) {
             const stat = await fs.stat(file).catch(() => undefined);
             if (stat && Date.now() - stat.mtimeMs > olderThanMs) {
               await fs.rm(file, { force: true });
@@ -177,7 +178,7 @@ export function openPosixStore(root: string): BackupStore {
           }
         }
       };
-      await visit(root);
+      await visit(prefix.includes('/') ? fileOf(prefix.slice(0, prefix.lastIndexOf('/'))) : root);
       return removed;
     },
 

@@ -133,7 +133,8 @@ export class S3Store implements BackupStore {
     await this.send({ doing: 'deleting', key }, () => this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) })));
   }
 
-  async sweepUnfinished(olderThanMs: number): Promise<string[]> {
+  async sweepUnfinished(olderThanMs: number, prefix = ''): Promise<string[]> {
+    assertStorePrefix(prefix);
     const cutoff = Date.now() - olderThanMs;
     const swept: string[] = [];
     const action = { doing: 'sweeping unfinished uploads' };
@@ -141,7 +142,7 @@ export class S3Store implements BackupStore {
     do {
       page = await this.send(action, () =>
         this.client.send(
-          new ListMultipartUploadsCommand({ Bucket: this.settings.bucket, Prefix: this.settings.prefix, KeyMarker: page?.NextKeyMarker, UploadIdMarker: page?.NextUploadIdMarker }),
+          new ListMultipartUploadsCommand({ Bucket: this.settings.bucket, Prefix: this.fullKey(prefix), KeyMarker: page?.NextKeyMarker, UploadIdMarker: page?.NextUploadIdMarker }),
         ),
       );
       for (const upload of page.Uploads ?? []) {

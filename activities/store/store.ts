@@ -47,9 +47,9 @@ export interface BackupStore {
   delete(key: string): Promise<void>;
   /**
    * Removes unfinished writes (posix `.partial` files, S3 multipart uploads never completed) that
-   * started more than `olderThanMs` ago; returns their keys.
+   * started more than `olderThanMs` ago, of keys starting with `prefix` (default: all); returns their keys.
    */
-  sweepUnfinished(olderThanMs: number): Promise<string[]>;
+  sweepUnfinished(olderThanMs: number, prefix?: string): Promise<string[]>;
   /** Proves the store is reachable and writable with the configured credentials, or fails with one line naming what to fix. */
   check(): Promise<void>;
 }

@@ -93,6 +93,10 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
           flush: (next) => void done.then(() => next(), (err: Error) => next(err)),
         }),
       );
+  // The output's error repeats `done`'s, which `settle` observes. A tool whose output nobody reads
+  // (the read-through pg_restore) must not turn every failed or cancelled run into an uncaught
+  // exception that takes the whole worker down.
+  output?.on('error', () => undefined);
   return { done, stdin: child.stdin as ToolProcess['stdin'], output };
 }
 
