@@ -31,9 +31,10 @@ import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-to
 import { primaryStore } from './store/open-stores.js';
 import { forwardTool } from './stream/filter-tools.js';
 import { StreamRun } from './stream/stream-run.js';
-import { feedTap, gate, measureTap } from './stream/taps.js';
+import { namedPipes, readingPipe, startLinkedTool } from './stream/linked-tools.js';
+import { gate, measureTap } from './stream/taps.js';
 import { requireFilterTools } from './stream/tool-check.js';
-import { startTool, toolStage } from './stream/tool-process.js';
+import { startTool, streamToolFailed, toolStage } from './stream/tool-process.js';
 
 /** What the dump learnt, kept beside the archive until publishBackup writes the manifest. */
 export interface DumpFacts {
@@ -88,8 +89,12 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   const filters = filterChain(req.compression, recipients);
   const keys = backupKeys(req.database, req.backupId, filters);
   const startedMs = Date.now();
-  const dumped = measureTap(false);
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: dumped.result().sizeBytes }));
+  // Progress in bytes stored (compressed, encrypted): pg_dump's own bytes never pass through here.
+  const stored = measureTap(true);
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'dumping', bytes: stored.bytes() }));
+  let dumpBytes = 0;
+  let tocList = '';
+  let plaintextResult: DumpResult['plaintext'] = null;
   try {
     // An earlier attempt of this backup that died mid-upload (worker killed, store gone) left an
     // unfinished write that its own clean-up could not remove: only a retry knows it is dead.
@@ -113,52 +118,76 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const run = new StreamRun(ctx.cancellationSignal);
       const corrupt = ({ stderr }: { stderr: string }) =>
         failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${stderr || 'no message'}`);
-      const pgDump = startTool(
-        run,
-        await pgToolSpec(config, 'pg_dump', [
-          '--format=custom',
-          `--compress=${pgDumpLevel(req.compression)}`,
-          `--snapshot=${snapshot}`,
-          `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
-          '--no-password',
-          `--dbname=${conninfoForDatabase(req.database)}`,
-        ], `dump database "${req.database}"`),
-        'ignore',
-      );
-      const toc = startTool(run, await pgToolSpec(config, 'pg_restore', ['--list'], 'read the table of contents', { captureStdout: true, classify: corrupt }), 'pipe');
-      const readThrough = req.verify === 'full' ? startTool(run, await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt }), 'pipe') : undefined;
-
-      const stages: NodeJS.ReadWriteStream[] = [dumped, feedTap(toc.stdin), ...(readThrough ? [feedTap(readThrough.stdin)] : [])];
-      const filterDones: Promise<string>[] = [];
-      const plaintext = isEncrypted(filters) ? measureTap(true) : undefined;
-      for (const step of filters) {
-        if (step.filter === 'age' && plaintext) stages.push(plaintext);
-        const { stage, done } = toolStage(run, forwardTool(step));
-        stages.push(stage);
-        filterDones.push(done);
+      const pipes = await namedPipes(['toc', 'count', ...(req.verify === 'full' ? ['read'] : [])]);
+      try {
+        // pg_dump -> tee -> [zstd] run linked (see stream/linked-tools.ts); tee also feeds, through
+        // named pipes, the table of contents, the full read-through and the byte count.
+        const pgDump = startLinkedTool(
+          run,
+          await pgToolSpec(config, 'pg_dump', [
+            '--format=custom',
+            `--compress=${pgDumpLevel(req.compression)}`,
+            `--snapshot=${snapshot}`,
+            `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
+            '--no-password',
+            `--dbname=${conninfoForDatabase(req.database)}`,
+          ], `dump database "${req.database}"`),
+          'ignore',
+        );
+        const toc = startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--list'], 'read the table of contents', { captureStdout: true, classify: corrupt }), pipes.paths.toc!), 'ignore');
+        const readThrough = pipes.paths.read
+          ? startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt }), pipes.paths.read), 'ignore')
+          : undefined;
+        const counter = startTool(run, readingPipe({ name: 'wc', file: 'wc', args: ['-c'], captureStdout: true, classify: streamToolFailed('wc') }, pipes.paths.count!), 'ignore');
+        // -p: a reader that has read all it needs (pg_restore --list) may go; the others go on.
+        const tee = startLinkedTool(run, { name: 'tee', file: 'tee', args: ['-p', ...Object.values(pipes.paths)], classify: streamToolFailed('tee') }, pgDump.stdout);
+        const linked: Promise<unknown>[] = [pgDump.done, tee.done];
+        let plain = tee.stdout;
+        const rest = [...filters];
+        if (rest[0]?.filter === 'zstd') {
+          const zstd = startLinkedTool(run, forwardTool(rest.shift()!), tee.stdout);
+          linked.push(zstd.done);
+          plain = zstd.stdout;
+        }
+        // What is left (age) runs on the compressed bytes, through this process: they are few.
+        const stages: NodeJS.ReadWriteStream[] = [];
+        const plaintext = isEncrypted(filters) ? measureTap(true) : undefined;
+        for (const step of rest) {
+          if (step.filter === 'age' && plaintext) stages.push(plaintext);
+          const { stage, done } = toolStage(run, forwardTool(step));
+          stages.push(stage);
+          linked.push(done);
+        }
+        const readers = [toc.done, counter.done, ...(readThrough ? [readThrough.done] : [])];
+        // The store completes the object only once every tool has exited well: a dump cut short, or
+        // one pg_restore could not read back, never becomes a visible object.
+        stages.push(stored, gate(() => Promise.all([...linked, ...readers])));
+        const out = new PassThrough({ highWaterMark: 1 << 20 });
+        const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
+          run.fail(err);
+          throw err;
+        });
+        // A store that fails destroys the stream it reads with its raw error (ENOSPC, a reset socket):
+        // the store's own failure (DiskFull, StoreUnavailable, ...) is the cause, so it is heard first.
+        const piping = pipeline([plain, ...stages, out], { signal: run.signal }).catch(async (err: unknown) => {
+          await putting.catch(() => undefined);
+          run.fail(err);
+        });
+        await run.settle([piping, putting, ...linked, ...readers]);
+        dumpBytes = Number((await counter.done).trim());
+        tocList = await toc.done;
+        plaintextResult = plaintext ? plaintext.result() : null;
+      } finally {
+        await pipes.remove();
       }
-      const stored = measureTap(true);
-      stages.push(stored, gate(() => Promise.all([toc.done, readThrough?.done])));
-      const out = new PassThrough({ highWaterMark: 1 << 20 });
-      const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
-        run.fail(err);
-        throw err;
-      });
-      // A store that fails destroys the stream it reads with its raw error (ENOSPC, a reset socket):
-      // the store's own failure (DiskFull, StoreUnavailable, ...) is the cause, so it is heard first.
-      const piping = pipeline([pgDump.output!, ...stages, out], { signal: run.signal }).catch(async (err: unknown) => {
-        await putting.catch(() => undefined);
-        run.fail(err);
-      });
-      await run.settle([piping, putting, pgDump.done, toc.done, ...(readThrough ? [readThrough.done] : []), ...filterDones]);
 
       const archive = stored.result();
       return {
         archive: { name: keys.archive.slice(keys.folder.length + 1), sizeBytes: archive.sizeBytes, sha256: archive.sha256 },
         filters,
-        plaintext: plaintext ? plaintext.result() : null,
-        dumpBytes: dumped.result().sizeBytes,
-        toc: countToc(await toc.done),
+        plaintext: plaintextResult,
+        dumpBytes,
+        toc: countToc(tocList),
         tableCount: facts.tables.length,
         durationMs: Date.now() - startedMs,
       };

@@ -1,8 +1,7 @@
 /**
  * Taps: stages that watch the bytes going by without changing them. Hashing and counting run in
- * this process (SHA-256 in Node is faster than coreutils' sha256sum); a feed hands a copy of every
- * chunk to another process (the read-through `pg_restore`), with backpressure, and stops feeding,
- * without failing the stream, if that process stops reading: its exit status is judged at the end.
+ * this process (SHA-256 in Node is faster than coreutils' sha256sum), on the bytes that pass
+ * through it anyway: the compressed (and encrypted) archive on its way to the store.
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
@@ -12,8 +11,8 @@ export interface Measured {
   sha256: string;
 }
 
-/** Counts (and with `hash`, hashes) what passes; `result()` after the stream ended. */
-export function measureTap(hash: boolean): Transform & { result(): Measured } {
+/** Counts (and with `hash`, hashes) what passes; `bytes()` any time, `result()` after the stream ended. */
+export function measureTap(hash: boolean): Transform & { bytes(): number; result(): Measured } {
   const digest = hash ? createHash('sha256') : undefined;
   let sizeBytes = 0;
   const tap = new Transform({
@@ -23,34 +22,10 @@ export function measureTap(hash: boolean): Transform & { result(): Measured } {
       next(null, chunk);
     },
   });
-  return Object.assign(tap, { result: () => ({ sizeBytes, sha256: digest ? digest.digest('hex') : '' }) });
-}
-
-/** Copies every chunk into `sink` (a tool's stdin) and ends it when the stream ends. */
-export function feedTap(sink: NodeJS.WritableStream & { destroyed: boolean; writableEnded: boolean }): Transform {
-  let gone = false;
-  const stop = () => (gone = true);
-  sink.on('error', stop);
-  sink.on('close', stop);
-  return new Transform({
-    transform(chunk: Buffer, _encoding, next) {
-      if (gone || sink.destroyed || sink.write(chunk)) {
-        next(null, chunk);
-        return;
-      }
-      // Wait for the sink to drain, or to go away (it exited, or stopped reading): never hang the stream on it.
-      const resume = () => {
-        sink.off('drain', resume);
-        sink.off('close', resume);
-        next(null, chunk);
-      };
-      sink.once('drain', resume);
-      sink.once('close', resume);
-    },
-    flush(next) {
-      if (!gone && !sink.writableEnded) sink.end();
-      next();
-    },
+  let sha256: string | undefined;
+  return Object.assign(tap, {
+    bytes: () => sizeBytes,
+    result: () => ({ sizeBytes, sha256: (sha256 ??= digest ? digest.digest('hex') : '') }),
   });
 }
 

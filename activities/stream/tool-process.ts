@@ -49,8 +49,14 @@ export function toolMissing(name: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${name} was not found on the worker; ${hint}`, FailureType.ToolMissing);
 }
 
+/** A plumbing tool (tee, wc) failing says nothing about the archive: worth a retry. */
+export function streamToolFailed(name: string): ToolSpec['classify'] {
+  return ({ exitCode, stderr }) => ApplicationFailure.retryable(`${name} failed in the archive stream (exit code ${exitCode}): ${stderr || 'no message'}`, FailureType.PgToolFailed);
+}
+
 function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
-  if (result.code === 'ENOENT') return toolMissing(spec.name);
+  // 127: a shell (readingPipe) could not find the tool to exec.
+  if (result.code === 'ENOENT' || result.exitCode === 127) return toolMissing(spec.name);
   if (result.signal) {
     // Not sent by us (ours happen only after the run failed): the OOM killer, an operator. Worth a retry.
     return ApplicationFailure.retryable(`${spec.name} was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
