@@ -86,6 +86,10 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
           flush: (next) => void done.then(() => next(), (err: Error) => next(err)),
         }),
       );
+  // The tool may fail after the stream that read its output was torn down (the run failed
+  // elsewhere first): that late error would have no listener and crash the worker process. The
+  // failure is observed through `done`.
+  output.on('error', () => undefined);
   return { done, stdin: child.stdin as ToolProcess['stdin'], output };
 }
 
