@@ -119,6 +119,8 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
   if (err instanceof ApplicationFailure) return err;
   const e = err as { code?: string; message?: string };
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
+  // node-postgres itself, when the server asks for a password and none is configured (no SQLSTATE).
+  if (/client password must be a string/.test(e.message ?? '')) return authenticationFailed(config, 'the server asks for a password and none is configured');
   if (e.code === '3D000') return databaseMissing(config, database);
   if (e.code === '55000' && /not currently accepting connections/.test(e.message ?? '')) {
     return fail(

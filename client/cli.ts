@@ -116,7 +116,9 @@ export function buildProgram(): Command {
     .command('restore')
     .description('restore a backup into a staging database, validate it, then swap it in; the live database is never dropped')
     .argument('<backup>', 'a backup id (see `pgkeeper backups`), "latest" (with --database), or the key of an archive in a store')
-    .requiredOption('-t, --target <database>', 'database to restore into (must not exist, unless --replace)')
+    // Checked in the action, not by commander: it checks required options before unknown ones, so
+    // `restore latest --jbos 8` would say "--target not specified" instead of "did you mean --jobs?".
+    .option('-t, --target <database>', 'database to restore into (must not exist, unless --replace)')
     .option('-d, --database <database>', 'whose newest backup "latest" means')
     .option('--replace', 'replace an existing target; the previous database is kept as <target>_pre_restore_<time>')
     .option('--confirm <database>', 'with --replace: the target name again')
@@ -127,7 +129,8 @@ export function buildProgram(): Command {
     .option('--store <url>', 'read the backup from this store (default: the first that has it intact)')
     .option('-w, --wait', 'wait for the restore, showing progress, and print the result')
     .addHelpText('after', RESTORE_HELP)
-    .action(async (backup: string, options: RestoreCommandOptions) => {
+    .action(async (backup: string, options: RestoreCommandOptions, command: Command) => {
+      if (options.target === undefined) command.error("error: required option '-t, --target <database>' not specified");
       const config = loadConfig();
       await (await commands.restore()).restoreCommand(() => connectClient(config), config, backup, options);
     });

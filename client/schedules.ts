@@ -103,11 +103,18 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
   });
 }
 
-/** The target a pgkeeper schedule id names on `queue`, or undefined when the id is not one of this queue's. */
-export function scheduleTargetOf(id: string, queue: string): ScheduleTarget | undefined {
+/**
+ * The target a pgkeeper schedule id names on `queue`, or undefined when the id is not one of this
+ * queue's. A queue name may itself hold ':' ("prod" and "prod:eu"): the id of "prod:eu"'s schedule
+ * for "app" also starts with "prod"'s prefix, so the database the schedule's memo names decides.
+ */
+export function scheduleTargetOf(id: string, queue: string, memo?: Record<string, unknown>): ScheduleTarget | undefined {
   if (id === `pgkeeper-cluster:${queue}`) return { all: true };
+  const memoDatabase = (memo?.pgkeeper as { database?: unknown } | undefined)?.database;
   for (const [prefix, drill] of [[`pgkeeper-backup:${queue}:`, false], [`pgkeeper-drill:${queue}:`, true]] as const) {
-    if (id.startsWith(prefix)) return { database: id.slice(prefix.length), drill };
+    if (!id.startsWith(prefix)) continue;
+    const database = id.slice(prefix.length);
+    return typeof memoDatabase === 'string' && memoDatabase !== database ? undefined : { database, drill };
   }
   return undefined;
 }

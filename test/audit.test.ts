@@ -1,29 +1,54 @@
+/**
+ * The audit trail: search attributes on every run (also one started under any id, as from the
+ * Temporal UI or a schedule, which hands its work to the database's lock holder), the root cause as
+ * a failed run's top message, `pgkeeper history` and `status`, and restore drills on both stores:
+ * proofs recorded in the store, a damaged newest backup failing the drill loudly.
+ */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import http from 'node:http';
+import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { makeBackupId } from '../common/backup-id.js';
-import type { DrillProof } from '../common/types.js';
 import { createSchedule } from '../client/schedules.js';
 import { databaseStatus } from '../client/status.js';
-import { listRuns, runsQuery } from '../client/visibility.js';
-import { restoreDrill } from '../workflows/index.js';
+import { listRuns, runsQuery, type RunRecord } from '../client/visibility.js';
+import { fetchListing } from '../client/commands/backups.js';
+import { openStore } from '../activities/store/open-stores.js';
+import { backupKeys } from '../common/backup-keys.js';
+import { databaseWorkflowId } from '../common/names.js';
+import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY } from '../common/search-attributes.js';
+import type { DrillProof } from '../common/types.js';
+import { backupDatabase, restoreDatabase, restoreDrill } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
 import { dropDatabase, listDatabases, seedDatabase } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
+import { readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure, runBackup } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-describe('audit: search attributes, history, status, restore drills', () => {
+/** The search attributes Temporal holds for a run: what the UI's filters and `pgkeeper history` see. */
+async function attributesOf(handle: WorkflowHandle) {
+  const sa = (await handle.describe()).typedSearchAttributes;
+  return { database: sa.get(PGK_DATABASE), operation: sa.get(PGK_OPERATION), outcome: sa.get(PGK_OUTCOME), backupId: sa.get(PGK_BACKUP_ID), startedBy: sa.get(PGK_STARTED_BY) };
+}
+
+/** The message of the run's WorkflowExecutionFailed event: the first line the Temporal UI shows. */
+async function failureShownInUi(handle: WorkflowHandle): Promise<string | undefined> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.find((e) => e.workflowExecutionFailedEventAttributes)?.workflowExecutionFailedEventAttributes?.failure?.message ?? undefined;
+}
+
+describe('audit: search attributes, root causes, history, status', () => {
   let env: TestWorkflowEnvironment;
   const config = testConfig();
   const database = uniqueName('pgk_audit');
+  const cli = (...args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
 
   before(async () => {
     env = await startDevServer();
@@ -44,63 +69,151 @@ describe('audit: search attributes, history, status, restore drills', () => {
     assert.equal(runs[0]!.startedBy, 'manual');
     assert.equal(runsQuery(config, { database: "x'y" }).includes("PgkDatabase = 'x''y'"), true, 'query literals are quoted');
 
-    const cli = await execa(`${ROOT}/bin/pgkeeper`, ['history', database], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
-    assert.equal(cli.exitCode, 0, cli.stderr);
-    assert.match(cli.stdout, new RegExp(`backup\\s+${database}\\s+manual\\s+completed\\s+${backup.backupId}`));
+    const history = await cli('history', database);
+    assert.equal(history.exitCode, 0, history.stderr);
+    assert.match(history.stdout, new RegExp(`backup\\s+${database}\\s+manual\\s+completed\\s+${backup.backupId}`));
+  });
+
+  it('a backup started under any id (as from the UI) carries the search attributes itself, and history shows the operation once', async () => {
+    const uiId = uniqueName('backup-from-ui');
+    const handle = await withWorker(env, config, async () => {
+      const h = await env.client.workflow.start(backupDatabase, { args: [{ database }], taskQueue: config.temporal.taskQueue, workflowId: uiId });
+      await h.result();
+      return h;
+    });
+    const result = await handle.result();
+    assert.ok(result.status === 'completed', result.status);
+    // The run the engineer started, not only the lock holder it handed the work to.
+    assert.deepEqual(await attributesOf(handle), { database, operation: 'backup', outcome: 'completed', backupId: result.backupId, startedBy: 'manual' });
+    const holder = env.client.workflow.getHandle(databaseWorkflowId(config.temporal.taskQueue, database));
+    assert.equal((await attributesOf(holder)).backupId, result.backupId, 'the lock holder did the work');
+
+    // Both runs carry the attributes; history shows the operation once, as the run that was started.
+    const indexed = `${runsQuery(config, { database, backupId: result.backupId, outcome: 'completed' })}`;
+    await waitFor('visibility to index both runs', async () => (await env.client.workflow.count(indexed)).count === 2);
+    const json = await cli('history', database, '--json');
+    assert.equal(json.exitCode, 0, json.stderr);
+    const runs = (JSON.parse(json.stdout) as RunRecord[]).filter((r) => r.backupId === result.backupId);
+    assert.deepEqual(runs.map((r) => [r.workflowId, r.operation, r.outcome]), [[uiId, 'backup', 'completed']]);
+  });
+
+  it('a restore started under any id that fails says the root cause first, and carries the search attributes', async () => {
+    const never = uniqueName('pgk_never_backed_up');
+    const target = uniqueName('pgk_audit_target');
+    const uiId = uniqueName('restore-from-ui');
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(restoreDatabase, { args: [{ backup: 'latest', database: never, target }], taskQueue: config.temporal.taskQueue, workflowId: uiId })
+        .catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const reason = new RegExp(`^no backup of "${never}" in file://\\S+; run \`pgkeeper backup ${never}\` first$`);
+    assert.match(err.cause!.message, reason, 'the run\'s own failure is the reason, not "Child Workflow execution failed"');
+    assert.equal((err.cause as { type?: string }).type, 'BackupNotFound');
+    const handle = env.client.workflow.getHandle(uiId);
+    assert.match((await failureShownInUi(handle)) ?? '', reason);
+    assert.deepEqual(await attributesOf(handle), { database: target, operation: 'restore', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
+    assert.equal((await listDatabases(config)).includes(target), false);
   });
 
   it('status reports a database whose newest backup is older than its schedule promises as stale', async () => {
     const old = uniqueName('pgk_stale');
-    const dir = path.join(config.backupDir, old);
-    await fs.mkdir(dir, { recursive: true });
-    const at = Date.now() - 3 * 3_600_000; // three hours ago, for an hourly schedule
-    const id = makeBackupId(old, at, 'abcdef12');
-    await fs.writeFile(path.join(dir, `${id}.dump`), 'PGDMP');
-    await fs.writeFile(path.join(dir, `${id}.manifest.json`), JSON.stringify({ id, database: old, startedAt: new Date(at).toISOString(), finishedAt: new Date(at).toISOString() }));
+    const made = await writeFakeBackup(openStore(config.stores.primary), old, 3 / 24); // three hours ago, for an hourly schedule
+    const at = Date.parse(made.startedAt);
     const schedule = await createSchedule(env.client, config, { database: old }, { every: '1h' });
     await schedule.pause('no runs in this test');
+    try {
+      const listing = await withWorker(env, config, () => fetchListing(env.client, config, old));
+      const stale = await databaseStatus(env.client, config, listing, old);
+      assert.equal(stale.schedule?.intervalMs, 3_600_000);
+      assert.equal(stale.lastSuccessfulBackup?.backupId, made.id);
+      assert.equal(stale.stale, true);
+      const fresh = await databaseStatus(env.client, config, listing, old, at + 30 * 60_000);
+      assert.equal(fresh.stale, false, 'half an hour after the backup it was not stale');
 
-    const stale = await databaseStatus(env.client, config, old);
-    assert.equal(stale.schedule?.intervalMs, 3_600_000);
-    assert.equal(stale.lastSuccessfulBackup?.backupId, id);
-    assert.equal(stale.stale, true);
-    const fresh = await databaseStatus(env.client, config, old, at + 30 * 60_000);
-    assert.equal(fresh.stale, false, 'half an hour after the backup it was not stale');
-
-    const cli = await execa(`${ROOT}/bin/pgkeeper`, ['status', old], {
-      reject: false,
-      env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue, BACKUP_DIR: config.backupDir },
-    });
-    assert.equal(cli.exitCode, 3, 'status exits 3 when a backup is stale');
-    assert.match(cli.stdout, new RegExp(`${old}\\s.*paused\\s+STALE`));
-    await schedule.delete();
-  });
-
-  it('a drill of a good backup records its proof and leaves no scratch database', async () => {
-    const result = await withWorker(env, config, () =>
-      env.client.workflow.execute(restoreDrill, { args: [{ database }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('drill') }),
-    );
-    assert.equal(result.tables, 3);
-    assert.equal(result.rows, 10_000);
-    assert.ok(result.proofPath, 'the proof was recorded');
-    const proof = JSON.parse(await fs.readFile(result.proofPath, 'utf8')) as DrillProof;
-    assert.equal(proof.backupId, result.backupId);
-    assert.equal(path.dirname(result.proofPath), path.join(config.backupDir, database));
-    assert.deepEqual((await listDatabases(config)).filter((n) => n.startsWith('pgkeeper_drill_')), []);
-    const status = await databaseStatus(env.client, config, database);
-    assert.equal(status.lastProvenRestore?.backupId, result.backupId);
-  });
-
-  it('a drill of a corrupted backup fails loudly', async () => {
-    const backup = await withWorker(env, config, () => runBackup(env, config, database));
-    await fs.truncate(backup.dumpPath, 1000);
-    const err = await withWorker(env, config, () =>
-      env.client.workflow
-        .execute(restoreDrill, { args: [{ database }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('drill-bad') })
-        .catch((e: unknown) => e),
-    );
-    assert.ok(err instanceof WorkflowFailedError);
-    assert.equal(rootFailure(err).type, 'ChecksumMismatch');
-    await fs.rm(backup.manifestPath); // leave a good newest backup for the other tests
+      const status = await withWorker(env, config, () => cli('status', old));
+      assert.equal(status.exitCode, 3, 'status exits 3 when a backup is stale');
+      assert.match(status.stdout, new RegExp(`${old}\\s.*paused\\s+STALE`));
+    } finally {
+      await schedule.delete();
+    }
   });
 });
+
+for (const kind of STORE_KINDS) {
+  describe(`restore drills (${kind} store)`, () => {
+    let env: TestWorkflowEnvironment;
+    let t: StoreUnderTest;
+    const database = uniqueName('pgk_drill');
+    const notifications: { text: string; pgkeeper: Record<string, unknown> }[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        notifications.push(JSON.parse(body));
+        res.writeHead(200).end('ok');
+      });
+    });
+
+    const drill = (workflowId = uniqueName('drill')) =>
+      env.client.workflow.execute(restoreDrill, { args: [{ database }], taskQueue: t.config.temporal.taskQueue, workflowId });
+    const fetchListingWithWorker = () => withWorker(env, t.config, () => fetchListing(env.client, t.config, database));
+
+    before(async () => {
+      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+      t = await storeUnderTest(kind, { NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as net.AddressInfo).port}/hook` });
+      env = await startDevServer();
+      await seedDatabase(t.config, database);
+    });
+    after(async () => {
+      hook.close();
+      await dropDatabase(t.config, database);
+      await env?.teardown();
+      await t?.stop();
+    });
+
+    it('a drill of a good backup records its proof in the store and leaves no scratch database; status shows it', async () => {
+      const backup = await withWorker(env, t.config, () => runBackup(env, t.config, database));
+      const result = await withWorker(env, t.config, () => drill());
+      assert.equal(result.backupId, backup.backupId);
+      assert.equal(result.tables, 3);
+      assert.equal(result.rows, 10_000);
+      assert.equal(result.proofRecorded, true);
+      const proof = JSON.parse((await readObject(t.store, backupKeys(database, backup.backupId, []).drillProof)).toString()) as DrillProof;
+      assert.equal(proof.backupId, backup.backupId);
+      assert.equal(proof.store, t.store.url);
+      assert.deepEqual((await listDatabases(t.config)).filter((n) => n.startsWith('pgkeeper_drill_')), []);
+      const listing = await fetchListingWithWorker();
+      const status = await databaseStatus(env.client, t.config, listing, database);
+      assert.deepEqual(status.lastProvenRestore, { at: proof.provenAt, backupId: backup.backupId });
+      assert.equal(notifications.length, 0, 'no notification for a success (NOTIFY_ON=failure)');
+    });
+
+    it('a drill whose newest backup is damaged fails loudly, naming it and the newest intact one; it never proves the older one', async () => {
+      const intact = (await fetchListingWithWorker()).backups.find((b) => b.status === 'complete')!;
+      // A newer backup, damaged as a truncated upload or a bad disk would: its archive is shorter than its manifest says.
+      const damaged = await writeFakeBackup(t.store, database, 0);
+      const archive = backupKeys(database, damaged.id, []).archive;
+      await t.store.put(archive, (await readObject(t.store, archive)).subarray(0, 5));
+      const proofBefore = await t.store.getText(backupKeys(database, intact.id, []).drillProof);
+
+      const workflowId = uniqueName('drill-damaged');
+      const err = await withWorker(env, t.config, () => drill(workflowId).catch((e: unknown) => e));
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      assert.equal(rootFailure(err).type, 'BackupDamaged');
+      const message = err.cause!.message;
+      assert.match(message, new RegExp(`^the newest backup of "${database}", ${damaged.id}, is DAMAGED \\(archive ${damaged.id}\\.dump is 5 bytes, its manifest says \\d+ in ${t.store.url}\\)`));
+      assert.match(message, new RegExp(`the newest intact backup is ${intact.id}: restore it with \`pgkeeper restore ${intact.id} --target `));
+      assert.equal(await failureShownInUi(env.client.workflow.getHandle(workflowId)), message, 'the UI shows the reason first');
+
+      // Loud: one failure notification saying the same.
+      assert.equal(notifications.length, 1);
+      assert.equal(notifications[0]!.pgkeeper.outcome, 'failed');
+      assert.equal(notifications[0]!.pgkeeper.operation, 'drill');
+      assert.match(notifications[0]!.text, new RegExp(`drill of ${database} FAILED: .*${damaged.id}.*${intact.id}`));
+      // Never silently proving the older backup instead.
+      assert.equal(await t.store.getText(backupKeys(database, intact.id, []).drillProof), proofBefore);
+      await t.store.delete(backupKeys(database, damaged.id, []).manifest);
+    });
+  });
+}

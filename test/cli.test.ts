@@ -1,33 +1,53 @@
+/**
+ * bin/pgkeeper as a user runs it, with nothing but Temporal's address and a task queue: the store
+ * and PostgreSQL belong to the worker. Round trips, listings and status asked of the worker,
+ * damaged backups shown and refused, and every expected error said in one line that names the
+ * CLI's flags, without a stack trace, with the documented exit code.
+ */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { execa } from 'execa';
+import { execa, type Result } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { openStore } from '../activities/store/open-stores.js';
+import { backupKeys } from '../common/backup-keys.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * An expected error: exactly one line on stderr besides --wait's progress lines ("hh:mm:ss phase"),
+ * and no stack trace.
+ */
+function oneLineError(result: Result, exitCode = 1): string {
+  const stderr = String(result.stderr).trim();
+  assert.equal(result.exitCode, exitCode, `exit code; stderr: ${stderr}`);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  const lines = stderr.split('\n').filter((line) => !/^\d\d:\d\d:\d\d [a-z]/.test(line));
+  assert.equal(lines.length, 1, `one line: ${stderr}`);
+  return lines[0]!;
+}
+
 describe('pgkeeper CLI', () => {
   let env: TestWorkflowEnvironment;
   const config = testConfig();
+  const store = openStore(config.stores.primary);
+  const queue = config.temporal.taskQueue;
   const database = uniqueName('pgk_cli');
   const restored = uniqueName('pgk_cli_copy');
 
-  /** Runs bin/pgkeeper as a user would, against this file's dev server, without a terminal. */
-  const pgkeeper = (...args: string[]) =>
+  /**
+   * Runs bin/pgkeeper against this file's dev server with only PATH, HOME, TEMPORAL_ADDRESS and
+   * TASK_QUEUE: no database or store settings, so nothing can work unless it goes through the worker.
+   */
+  const pgkeeper = (args: string[], vars: Record<string, string> = {}) =>
     execa(`${ROOT}/bin/pgkeeper`, args, {
       reject: false,
-      env: {
-        TEMPORAL_ADDRESS: env.address,
-        TASK_QUEUE: config.temporal.taskQueue,
-        BACKUP_DIR: config.backupDir,
-        DB_HOST: config.db.host,
-        DB_PORT: String(config.db.port),
-        DB_USER: config.db.user,
-        DB_PASSWORD: config.db.password!,
-      },
+      extendEnv: false,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: queue, ...vars },
     });
 
   before(async () => {
@@ -40,41 +60,136 @@ describe('pgkeeper CLI', () => {
     await env?.teardown();
   });
 
-  it('backup --wait, backups, restore --wait: a whole round trip from the command line', async () => {
+  it('backup --wait, backups, restore --wait: a whole round trip from the command line, which has no access to the store', async () => {
     await withWorker(env, config, async () => {
-      const backup = await pgkeeper('backup', database, '--wait');
+      const backup = await pgkeeper(['backup', database, '--wait']);
       assert.equal(backup.exitCode, 0, backup.stderr);
-      assert.match(backup.stdout, new RegExp(`workflow  pgkeeper:${config.temporal.taskQueue}:${database}`));
+      assert.match(backup.stdout, new RegExp(`workflow  pgkeeper:${queue}:${database}`));
       assert.match(backup.stdout, /ui        http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\//);
       const id = /backup (\S+) completed/.exec(backup.stdout)?.[1];
       assert.ok(id, backup.stdout);
       assert.match(backup.stderr, /^\d\d:\d\d:\d\d (waiting for database|dumping|verifying)/m, 'plain progress lines when not a terminal');
 
-      const list = await pgkeeper('backups', database);
-      assert.equal(list.exitCode, 0);
-      assert.match(list.stdout, new RegExp(`^${id}\\s+${database}\\s+\\d`, 'm'));
+      const list = await pgkeeper(['backups', database]);
+      assert.equal(list.exitCode, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`^${id}\\s+${database}\\s+ok\\s+\\d`, 'm'));
+      assert.match(list.stdout, new RegExp(`^stores: ${store.url} \\(primary\\)$`, 'm'));
 
-      const restore = await pgkeeper('restore', 'latest', '--database', database, '--target', restored, '--wait');
+      const status = await pgkeeper(['status', database]);
+      assert.equal(status.exitCode, 0, status.stdout + status.stderr);
+      assert.match(status.stdout, new RegExp(`^${database}\\s.*completed\\s.*${id}\\s`, 'm'));
+
+      const restore = await pgkeeper(['restore', 'latest', '--database', database, '--target', restored, '--wait']);
       assert.equal(restore.exitCode, 0, restore.stderr);
       assert.match(restore.stdout, new RegExp(`restored ${id} \\(of "${database}"\\) into "${restored}"`));
       assert.deepEqual(await tableFingerprints(config, restored), await tableFingerprints(config, database));
     });
   });
 
-  it('failures exit non-zero with one clear line', async () => {
+  it('backups and status without a worker on the queue fail at once, in one line naming the queue; --queue picks the queue', async () => {
+    const idle = `${queue}-idle`; // never polled by any worker
+    for (const command of [['backups'], ['status', database]]) {
+      const line = oneLineError(await pgkeeper([...command, '--queue', idle]));
+      assert.equal(line, `pgkeeper: no pgkeeper worker polls task queue "${idle}" on ${env.address}: start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
+    }
+    // TASK_QUEUE names the idle queue; --queue, wherever it is typed, names the worker's.
     await withWorker(env, config, async () => {
-      const missing = await pgkeeper('backup', 'pgk_no_such_db', '--wait');
-      assert.equal(missing.exitCode, 1);
-      assert.match(missing.stderr, /pgkeeper: backup of "pgk_no_such_db" failed: database "pgk_no_such_db" does not exist/);
-
-      const unconfirmed = await pgkeeper('restore', 'latest', '--database', database, '--target', database, '--replace');
-      assert.equal(unconfirmed.exitCode, 1);
-      assert.equal(unconfirmed.stdout, '', 'nothing was started');
-      assert.match(unconfirmed.stderr, new RegExp(`set "confirm" to "${database}"`));
-
-      const badLevel = await pgkeeper('backup', database, '--compress-level', '11');
-      assert.notEqual(badLevel.exitCode, 0);
-      assert.match(badLevel.stderr, /expected a whole number from 0 to 9/);
+      for (const args of [['--queue', queue, 'backups', database], ['backups', database, '--queue', queue]]) {
+        const listed = await pgkeeper(args, { TASK_QUEUE: idle });
+        assert.equal(listed.exitCode, 0, listed.stderr);
+        assert.match(listed.stdout, new RegExp(`^${database}-\\S+\\s+${database}\\s+ok`, 'm'));
+      }
     });
+  });
+
+  it('damaged backups: backups and status show DAMAGED with the reason; restore latest refuses with the command that restores the newest intact one', async () => {
+    const db = uniqueName('pgk_cli_dmg');
+    const intact = await writeFakeBackup(store, db, 2);
+    const damaged = await writeFakeBackup(store, db, 1);
+    await store.put(backupKeys(db, damaged.id, []).manifest, '{"manifestVersion": 2, "id": garbage'); // as a bad disk or a cut copy would leave it
+    const reason = /manifest unreadable: not valid JSON/;
+    await withWorker(env, config, async () => {
+      const list = await pgkeeper(['backups', db]);
+      assert.equal(list.exitCode, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`^${damaged.id}\\s+${db}\\s+DAMAGED\\s`, 'm'));
+      assert.match(list.stdout, new RegExp(`^${intact.id}\\s+${db}\\s+ok\\s`, 'm'));
+      assert.match(list.stdout, new RegExp(`^DAMAGED ${damaged.id} in ${store.url}: ${reason.source}`, 'm'));
+
+      const status = await pgkeeper(['status', db]);
+      assert.equal(status.exitCode, 3, 'status exits 3 when a backup is damaged');
+      assert.match(status.stdout, new RegExp(`^${db}\\s.*${intact.id}\\s.*DAMAGED$`, 'm'));
+      assert.match(status.stdout, new RegExp(`^DAMAGED ${damaged.id}: ${reason.source}`, 'm'));
+
+      const target = uniqueName('pgk_cli_never');
+      const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
+      assert.match(line, new RegExp(`^pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${damaged.id}, is DAMAGED \\(${reason.source}`));
+      assert.ok(line.endsWith(`the newest intact backup is ${intact.id}: restore it with \`pgkeeper restore ${intact.id} --target ${target}\``), line);
+    });
+  });
+
+  it('status of a database never backed up says so and exits 3', async () => {
+    const never = uniqueName('pgk_cli_never');
+    const status = await withWorker(env, config, () => pgkeeper(['status', never]));
+    assert.equal(status.exitCode, 3, status.stderr);
+    assert.match(status.stdout, new RegExp(`^"${never}" has never been backed up \\(no backup in ${store.url}, no backup run\\); start one with \`pgkeeper backup ${never}\`$`, 'm'));
+  });
+
+  it('failures exit non-zero with one line that names CLI flags, never JSON fields', async () => {
+    await withWorker(env, config, async () => {
+      const missing = oneLineError(await pgkeeper(['backup', 'pgk_no_such_db', '--wait']));
+      assert.match(missing, /^pgkeeper: backup of "pgk_no_such_db" failed: database "pgk_no_such_db" does not exist/);
+
+      // Refused before anything starts.
+      const unconfirmed = await pgkeeper(['restore', 'latest', '--database', database, '--target', database, '--replace']);
+      assert.equal(unconfirmed.stdout, '', 'nothing was started');
+      assert.equal(oneLineError(unconfirmed), `pgkeeper: --replace replaces the existing database "${database}" (it is kept renamed): add --confirm ${database} to proceed`);
+
+      // Refused by the worker: the target exists; what to type next is said in flags.
+      const old = await writeFakeBackup(store, database, 30);
+      const exists = oneLineError(await pgkeeper(['restore', old.id, '--target', database, '--wait']));
+      assert.match(exists, new RegExp(`^pgkeeper: restore into "${database}" failed: .*\\(to replace it: --replace --confirm ${database}\\)$`));
+      for (const line of [missing, exists]) assert.doesNotMatch(line, /"(mode|confirm|target|database)":/, 'no JSON field names');
+
+      // A bad option value is commander's usage error: the flag named, and the line on where to look.
+      const badLevel = await pgkeeper(['backup', database, '--compress-level', '11']);
+      assert.equal(badLevel.exitCode, 1);
+      assert.deepEqual(String(badLevel.stderr).trim().split('\n'), [
+        "error: option '-z, --compress-level <0-9>' argument '11' is invalid. expected a whole number from 0 to 9",
+        '(pgkeeper --help lists the commands; pgkeeper <command> --help their options)',
+      ]);
+    });
+  });
+
+  it('a schedule that does not exist: one line for every schedule subcommand', async () => {
+    const nothing = uniqueName('pgk_cli_unscheduled');
+    const expected = `pgkeeper: schedule pgkeeper-backup:${queue}:${nothing} does not exist on task queue "${queue}"; \`pgkeeper schedule list\` shows the schedules, \`pgkeeper schedule create\` makes one`;
+    for (const args of [
+      ['describe', nothing],
+      ['update', nothing, '--every', '1h'],
+      ['pause', nothing],
+      ['unpause', nothing],
+      ['trigger', nothing],
+      ['backfill', nothing, '--from', '2026-11-01T00:00:00Z', '--to', '2026-11-02T00:00:00Z'],
+      ['delete', nothing],
+    ]) {
+      assert.equal(oneLineError(await pgkeeper(['schedule', ...args])), expected, args.join(' '));
+    }
+  });
+
+  it('a mistyped command or option: the suggestion and one usage line, not the whole help', async () => {
+    const command = await pgkeeper(['bakup', database]);
+    assert.equal(command.exitCode, 1);
+    assert.equal(String(command.stderr).trim(), "error: unknown command 'bakup'\n(Did you mean backup?)\n(pgkeeper --help lists the commands; pgkeeper <command> --help their options)");
+
+    const option = await pgkeeper(['restore', 'latest', '--jbos', '8']);
+    assert.equal(option.exitCode, 1);
+    const lines = String(option.stderr).trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ["error: unknown option '--jbos'", '(Did you mean --jobs?)']);
+    assert.ok(lines.length <= 3, lines.join('\n'));
+    for (const result of [command, option]) {
+      assert.doesNotMatch(String(result.stderr), /^Commands:|^Options:/m, 'not the whole help');
+      assert.doesNotMatch(String(result.stderr), /^\s+at /m, 'no stack trace');
+      assert.equal(result.stdout, '');
+    }
   });
 });

@@ -1,85 +1,161 @@
+/**
+ * backupCluster on a local store and on S3: globals (roles, tablespaces) in the store's `.globals`
+ * folder, pruned by retention like any backup; every database with its own outcome; restores that
+ * create only the roles the server lacks, without any temporary file of role password hashes.
+ */
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { BackupStore } from '../activities/store/store.js';
+import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
+import { makeGlobalsId } from '../common/globals.js';
+import { scriptForMissingRoles } from '../common/globals-script.js';
+import type { GlobalsManifest } from '../common/manifest.js';
 import type { ClusterResult } from '../common/types.js';
-import { scriptForMissingRoles } from '../activities/globals.js';
 import { backupCluster } from '../workflows/index.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, listDatabases, quoteIdent, seedDatabase, sql } from './helpers/postgres.js';
+import { keysUnder, readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runRestore } from './helpers/workflows.js';
 
-describe('backupCluster workflow and globals', () => {
-  let env: TestWorkflowEnvironment;
-  const config = testConfig();
-  const prefix = uniqueName('pgk_cl');
-  const role = uniqueName('pgk_globrole');
-  const rolesToDrop = new Set<string>([role]);
+const DAY_MS = 86_400_000;
 
-  before(async () => {
-    env = await startDevServer();
-    await sql(config, 'postgres', `create role ${role} login`);
-    await seedDatabase(config, `${prefix}_a`);
-    await createDatabase(config, `${prefix}_b`);
-    await sql(config, `${prefix}_b`, `create table owned (id int primary key); insert into owned values (1), (2); alter table owned owner to ${role}`);
-    await createDatabase(config, `${prefix}_c`);
-    await sql(config, 'postgres', `alter database ${prefix}_c allow_connections false`); // cannot be dumped
-  });
-  after(async () => {
-    for (const name of (await listDatabases(config)).filter((n) => n.startsWith(prefix))) {
-      await sql(config, 'postgres', `alter database ${quoteIdent(name)} allow_connections true`);
-      await dropDatabase(config, name);
-    }
-    for (const r of rolesToDrop) await sql(config, 'postgres', `drop role if exists ${quoteIdent(r)}`);
-    await env?.teardown();
-  });
+/** A complete globals backup written straight into the store, `ageDays` old (as retention sees it). */
+async function writeFakeGlobals(store: BackupStore, ageDays: number): Promise<string> {
+  const startedMs = Date.now() - ageDays * DAY_MS;
+  const id = makeGlobalsId(startedMs, `${ageDays}`.padStart(8, '0'));
+  const keys = backupKeys(GLOBALS_FOLDER, id, []);
+  const script = Buffer.from(`-- fake globals ${id}\nCREATE ROLE fake_${ageDays};\n`);
+  const sha256 = createHash('sha256').update(script).digest('hex');
+  const name = keys.archive.slice(GLOBALS_FOLDER.length + 1);
+  const manifest: GlobalsManifest = {
+    manifestVersion: 2,
+    kind: 'globals',
+    id,
+    filters: [],
+    files: [{ name, sizeBytes: script.length, sha256 }],
+    plaintext: null,
+    pgDumpallVersion: 'pg_dumpall (PostgreSQL) 15',
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: new Date(startedMs + 1000).toISOString(),
+    roles: 1,
+  };
+  await store.put(keys.archive, script);
+  await store.put(keys.sidecar, `${sha256}  ${name}\n`);
+  await store.put(keys.manifest, JSON.stringify(manifest));
+  return id;
+}
 
-  it('backs up the globals and every database, reports each outcome, and fails only at the end', async () => {
-    const err = await withWorker(env, config, () =>
-      env.client.workflow
-        .execute(backupCluster, { args: [{ include: [`${prefix}_*`], concurrency: 2 }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('cluster') })
-        .catch((e: unknown) => e),
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    const failure = rootFailure(err) as Error & { type?: string; details?: unknown[] };
-    assert.equal(failure.type, 'ClusterBackupFailed');
-    assert.match(failure.message, new RegExp(`1 of 4 parts failed: ${prefix}_c \\(database "${prefix}_c" does not accept connections`));
-    const result = failure.details![0] as ClusterResult;
-    assert.deepEqual(
-      result.databases.map((d) => `${d.database}:${d.status}`),
-      [`${prefix}_a:completed`, `${prefix}_b:completed`, `${prefix}_c:failed`],
-    );
-    for (const done of result.databases.filter((d) => d.status === 'completed')) {
-      assert.ok((await fs.readdir(path.join(config.backupDir, done.database))).includes(`${done.backupId}.manifest.json`));
-    }
-    assert.equal(result.globals.status, 'completed');
-    const script = await fs.readFile(result.globals.path!, 'utf8');
-    assert.match(script, new RegExp(`CREATE ROLE ${role};`));
-    assert.equal((await fs.stat(result.globals.path!)).mode & 0o777, 0o600, 'role password hashes are private');
-    execFileSync('sha256sum', ['-c', `${result.globals.id}.sql.sha256`], { cwd: path.dirname(result.globals.path!) });
-  });
+/** Ids of the complete (manifest-bearing) globals backups in the store. */
+async function globalsIds(store: BackupStore): Promise<string[]> {
+  return (await keysUnder(store, `${GLOBALS_FOLDER}/`)).filter((k) => k.endsWith('.manifest.json')).map((k) => path.basename(k, '.manifest.json'));
+}
 
-  it('a database restores onto a server whose roles were dropped, by applying the globals backup first', async () => {
-    await dropDatabase(config, `${prefix}_b`);
-    await sql(config, 'postgres', `drop role ${role}`);
-    const target = `${prefix}_b_restored`;
-    await withWorker(env, config, async () => {
-      const refused = await runRestore(env, config, { backup: 'latest', database: `${prefix}_b`, target }).catch((e: unknown) => e);
-      assert.match(rootFailure(refused).message, new RegExp(`roles missing on .*"${role}"`));
+for (const kind of STORE_KINDS) {
+  describe(`backupCluster workflow and globals (${kind} store)`, () => {
+    let env: TestWorkflowEnvironment;
+    let t: StoreUnderTest;
+    const prefix = uniqueName('pgk_cl');
+    const role = uniqueName('pgk_globrole');
+    const rolesToDrop = new Set<string>([role]);
 
-      const result = await runRestore(env, config, { backup: 'latest', database: `${prefix}_b`, target, globals: 'latest' });
-      for (const created of result.globals!.created) rolesToDrop.add(created);
-      assert.ok(result.globals!.created.includes(role), `created: ${result.globals!.created.join(', ')}`);
-      assert.ok(!result.globals!.created.includes(config.db.user), 'existing roles (the superuser the backup ran as) are left alone');
+    const runCluster = (include: string[]) =>
+      env.client.workflow.execute(backupCluster, { args: [{ include, concurrency: 2 }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') });
+
+    before(async () => {
+      t = await storeUnderTest(kind);
+      env = await startDevServer();
+      await sql(t.config, 'postgres', `create role ${role} login`);
+      await seedDatabase(t.config, `${prefix}_a`);
+      await createDatabase(t.config, `${prefix}_b`);
+      await sql(t.config, `${prefix}_b`, `create table owned (id int primary key); insert into owned values (1), (2); alter table owned owner to ${role}`);
+      await createDatabase(t.config, `${prefix}_c`);
+      await sql(t.config, 'postgres', `alter database ${prefix}_c allow_connections false`); // cannot be dumped
     });
-    const [row] = await sql<{ owner: string; n: string }>(config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
-    assert.deepEqual(row, { owner: role, n: '2' });
-  });
+    after(async () => {
+      for (const name of (await listDatabases(t.config)).filter((n) => n.startsWith(prefix))) {
+        await sql(t.config, 'postgres', `alter database ${quoteIdent(name)} allow_connections true`);
+        await dropDatabase(t.config, name);
+      }
+      for (const r of rolesToDrop) await sql(t.config, 'postgres', `drop role if exists ${quoteIdent(r)}`);
+      await env?.teardown();
+      await t?.stop();
+    });
 
+    it('backs up the globals into .globals/ and every database, reports each outcome, and fails only at the end', async () => {
+      const err = await withWorker(env, t.config, () => runCluster([`${prefix}_*`]).catch((e: unknown) => e));
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const failure = rootFailure(err) as Error & { type?: string; details?: unknown[] };
+      assert.equal(failure.type, 'ClusterBackupFailed');
+      assert.match(failure.message, new RegExp(`1 of 4 parts failed: ${prefix}_c \\(database "${prefix}_c" does not accept connections`));
+      const result = failure.details![0] as ClusterResult;
+      assert.deepEqual(
+        result.databases.map((d) => `${d.database}:${d.status}`),
+        [`${prefix}_a:completed`, `${prefix}_b:completed`, `${prefix}_c:failed`],
+      );
+      for (const done of result.databases.filter((d) => d.status === 'completed')) {
+        assert.ok((await keysUnder(t.store, `${done.database}/`)).includes(`${done.database}/${done.backupId}.manifest.json`));
+      }
+
+      assert.equal(result.globals.status, 'completed');
+      assert.equal(result.globals.encrypted, false);
+      const keys = backupKeys(GLOBALS_FOLDER, result.globals.id!, []);
+      assert.deepEqual(await keysUnder(t.store, `${GLOBALS_FOLDER}/`), [keys.archive, keys.manifest, keys.sidecar].sort());
+      const script = await readObject(t.store, keys.archive);
+      assert.match(script.toString(), new RegExp(`CREATE ROLE ${role};`));
+      // The sidecar checks the script wherever the store was copied to, with coreutils alone.
+      const dir = tempDir('globals');
+      writeFileSync(path.join(dir, path.basename(keys.archive)), script);
+      writeFileSync(path.join(dir, path.basename(keys.sidecar)), await readObject(t.store, keys.sidecar));
+      execFileSync('sha256sum', ['-c', path.basename(keys.sidecar)], { cwd: dir });
+    });
+
+    it('retention prunes old globals backups (role password hashes) like any other backup', async () => {
+      const old: string[] = [];
+      for (const ageDays of [30, 60, 90]) old.push(await writeFakeGlobals(t.store, ageDays));
+      const before = await globalsIds(t.store);
+      assert.ok(old.every((id) => before.includes(id)));
+      const result = await withWorker(env, t.config, () => runCluster([`${prefix}_a`]));
+      assert.equal(result.status, 'completed');
+      const after = await globalsIds(t.store);
+      // RETENTION_DAYS (7) keeps the recent ones: the earlier run's and this run's.
+      assert.deepEqual(after, before.filter((id) => !old.includes(id)).concat(result.globals.id!).sort());
+      for (const id of old) assert.deepEqual(await keysUnder(t.store, `${GLOBALS_FOLDER}/${id}`), [], `${id} is gone, every object of it`);
+    });
+
+    it('restore onto a server whose role was dropped: refused without globals, and with globals only the missing roles are created; two at once both work', async () => {
+      await dropDatabase(t.config, `${prefix}_b`);
+      await sql(t.config, 'postgres', `drop role ${role}`);
+      const targets = [`${prefix}_b_one`, `${prefix}_b_two`];
+      const existing = (await sql<{ rolname: string }>(t.config, 'postgres', 'select rolname from pg_roles')).map((r) => r.rolname);
+      await withWorker(env, t.config, async () => {
+        const refused = await runRestore(env, t.config, { backup: 'latest', database: `${prefix}_b`, target: targets[0]! }).catch((e: unknown) => e);
+        assert.match(rootFailure(refused).message, new RegExp(`roles missing on .*"${role}"`));
+
+        // Two restores applying the same globals at the same time on one worker: no shared
+        // temporary file (the script is fed to psql on its stdin), so neither breaks the other.
+        const results = await Promise.all(targets.map((target) => runRestore(env, t.config, { backup: 'latest', database: `${prefix}_b`, target, globals: 'latest' })));
+        const created = results.flatMap((r) => r.globals!.created);
+        for (const name of created) rolesToDrop.add(name);
+        assert.ok(created.includes(role), `created: ${created.join(', ')}`);
+        assert.deepEqual(created.filter((name) => existing.includes(name)), [], 'existing roles (the superuser the backup ran as included) are left alone');
+      });
+      for (const target of targets) {
+        const [row] = await sql<{ owner: string; n: string }>(t.config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
+        assert.deepEqual(row, { owner: role, n: '2' }, target);
+      }
+    });
+  });
+}
+
+describe('globals script', () => {
   it('applying globals never changes an existing role: its ALTER ROLE and memberships are left out', () => {
     const script = [
       'CREATE ROLE app;',

@@ -1,7 +1,7 @@
 /**
- * Hostile input, generated: random database names, backup ids and paths thrown at validation and
- * at the workflows' entry points. Nothing may escape BACKUP_DIR, nothing unquoted may reach SQL or
- * the pg tools, and every rejection must be a clear validation error.
+ * Hostile input, generated: random database names, backup ids and keys thrown at validation, at the
+ * store and at the workflows' entry points. No key leaves its store, nothing unquoted reaches SQL or
+ * the pg tools, and every rejection is a clear validation error.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,18 +9,21 @@ import { promises as fs, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { backupPaths, resolveInside } from '../activities/backup-store.js';
-import { conninfoForDatabase } from '../activities/pg-tools.js';
-import { realPathInside } from '../activities/resolve-backup.js';
+import { conninfoForDatabase } from '../activities/postgres/pg-tools.js';
+import { resolveBackup } from '../activities/resolve-backup.js';
+import { openStore } from '../activities/store/open-stores.js';
+import { checkKey } from '../activities/store/store-key.js';
 import { parseBackupId } from '../common/backup-id.js';
+import { backupKeys, classifyKey } from '../common/backup-keys.js';
 import { InputError } from '../common/errors.js';
 import { MAX_IDENTIFIER_BYTES, utf8Length, validateDatabaseName } from '../common/names.js';
 import { quoteIdent } from '../common/sql.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
 import { pgTool, pgToolEnv } from './helpers/cluster.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { adminClient, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure } from './helpers/workflows.js';
@@ -28,6 +31,7 @@ import { rootFailure } from './helpers/workflows.js';
 const PIECES = ['a', 'Z', '_', '-', '.', '..', '/', '\\', '"', "'", ';', ' ', '\n', '\u0000', '$', '=', 'é', '💥', '%', '*', 'dbname=', 'postgres://', '--', '-20261124T020000Z-', '1a2b3c4d'];
 const hostile = fc.string({ unit: fc.constantFrom(...PIECES), maxLength: 40 });
 const hostileOrAny = fc.oneof(hostile, fc.string({ maxLength: 70 }), fc.string({ unit: 'binary', maxLength: 70 }));
+const FILTER_CHAINS = [[], [{ filter: 'zstd' as const, level: 1 }], [{ filter: 'zstd' as const, level: 3 }, { filter: 'age' as const, recipients: ['age1x'] }]];
 
 const inside = (root: string, p: string) => p === root || p.startsWith(root + path.sep);
 
@@ -36,9 +40,13 @@ async function tree(dir: string): Promise<string[]> {
   return (await fs.readdir(dir, { recursive: true })).sort();
 }
 
+/** Where the posix driver puts `key` (a key that passed checkKey). */
+const fileOfKey = (root: string, key: string) => path.resolve(root, ...key.split('/'));
+
 describe('hostile input (property tests)', () => {
   const config = testConfig();
-  const root = path.resolve(config.backupDir);
+  const root = path.resolve(backupDir(config));
+  const store = openStore(config.stores.primary);
   // BACKUP_DIR's parent is this test's own temporary directory (testConfig): it may look there.
   const testDir = path.dirname(root);
   const outside = path.join(testDir, `${uniqueName('outside')}`);
@@ -46,7 +54,7 @@ describe('hostile input (property tests)', () => {
 
   before(async () => {
     mkdirSync(outside, { recursive: true });
-    writeFileSync(path.join(outside, 'secret.dump'), 'PGDMP');
+    writeFileSync(path.join(outside, 'secret.dump'), 'PGDMP outside the store');
     symlinkSync(outside, path.join(root, 'escape'));
     env = await startDevServer();
   });
@@ -55,9 +63,9 @@ describe('hostile input (property tests)', () => {
     await env?.teardown();
   });
 
-  it('database names: accepted ones are safe as identifiers and paths; the rest get a clear InputError', () => {
+  it('database names: accepted ones are safe as identifiers and make keys inside their own folder; the rest get a clear InputError', () => {
     fc.assert(
-      fc.property(hostileOrAny, (name) => {
+      fc.property(hostileOrAny, fc.constantFrom(...FILTER_CHAINS), (name, filters) => {
         let accepted: string;
         try {
           accepted = validateDatabaseName(name);
@@ -68,47 +76,70 @@ describe('hostile input (property tests)', () => {
         }
         assert.ok(utf8Length(accepted) <= MAX_IDENTIFIER_BYTES);
         assert.ok(!/[\/\\\u0000-\u001f]/.test(accepted) && !accepted.startsWith('.'));
-        const paths = backupPaths(root, accepted, `${accepted}-20261124T020000Z-1a2b3c4d`);
-        for (const p of Object.values(paths)) assert.ok(inside(root, p), `${p} escapes ${root}`);
-        assert.equal(path.dirname(paths.dump), path.join(root, accepted));
+        const id = `${accepted}-20261124T020000Z-1a2b3c4d`;
+        const keys = backupKeys(accepted, id, filters);
+        for (const key of [keys.archive, keys.sidecar, keys.manifest, keys.facts, keys.drillProof, keys.pin('run-1')]) {
+          assert.equal(checkKey(key), key, 'a store accepts the key');
+          assert.equal(path.dirname(fileOfKey(root, key)), path.join(root, accepted), `${key} is in the database's own folder`);
+          assert.deepEqual([classifyKey(key)?.folder, classifyKey(key)?.id], [accepted, id], `${key} is recognised as the backup's`);
+        }
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('backup ids: accepted ones resolve inside BACKUP_DIR; the rest get a clear InputError', () => {
+  it('backup ids: accepted ones name keys in their database\'s folder; the rest get a clear InputError', () => {
     fc.assert(
       fc.property(fc.oneof(hostileOrAny, hostile.map((h) => `${h}-20261124T020000Z-1a2b3c4d`)), (id) => {
+        let parsed: ReturnType<typeof parseBackupId>;
         try {
-          const parsed = parseBackupId(id);
-          for (const p of Object.values(backupPaths(root, parsed.database, parsed.id))) assert.ok(inside(root, p), `${p} escapes`);
+          parsed = parseBackupId(id);
         } catch (err) {
           assert.ok(err instanceof InputError, String(err));
           assert.match(err.message, /backup id|database part of the backup id/);
+          return;
+        }
+        for (const key of Object.values(backupKeys(parsed.database, parsed.id, [])).filter((k): k is string => typeof k === 'string' && k.includes('/'))) {
+          assert.equal(checkKey(key), key);
+          assert.ok(inside(path.join(root, parsed.database), fileOfKey(root, key)), `${key} escapes the folder of ${parsed.database}`);
         }
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('paths: nothing outside BACKUP_DIR is ever resolved, symlinks included', async () => {
+  it('keys and paths: the store and restore\'s resolver read nothing outside the store, symlinks included', async () => {
+    const escapes = ['escape/secret.dump', '../x.dump', `${outside}/secret.dump`, '/etc/passwd', 'a/../../b.dump', 'escape/../../x.dump', './a.dump', '/'];
+    const refusedOrInside = (err: unknown) => {
+      assert.ok(err instanceof ApplicationFailure, String(err));
+      assert.match(err.type ?? '', /^(InvalidInput|BackupNotFound)$/, err.message);
+      return true;
+    };
     await fc.assert(
-      fc.asyncProperty(fc.oneof(hostile, fc.constantFrom('escape/secret.dump', '../x.dump', `${outside}/secret.dump`, '/etc/passwd', 'a/../../b')), async (p) => {
+      fc.asyncProperty(fc.oneof(hostile, fc.constantFrom(...escapes)), async (key) => {
+        // The driver: a key is refused, or it names a file inside the store (a link out of it is refused on reading).
         try {
-          assert.ok(inside(root, resolveInside(root, p)));
+          const text = await store.getText(key);
+          assert.ok(inside(root, fileOfKey(root, checkKey(key))), `${key} read outside ${root}`);
+          assert.ok(!text?.includes('outside the store'), `${key} read the file outside the store`);
         } catch (err) {
-          assert.ok(err instanceof InputError);
+          refusedOrInside(err);
         }
+        // What a restore does with the same text as its "backup" (an id, a key, or a path).
         try {
-          const real = await realPathInside(config, p);
-          assert.ok(inside(root, real), `${real} escapes ${root}`);
+          const resolved = await resolveBackup(config, { backup: key, database: 'app' });
+          assert.ok(inside(root, fileOfKey(root, checkKey(resolved.archiveKey))));
         } catch (err) {
-          assert.ok(err instanceof InputError, String(err));
-          assert.match(err.message, /leaves BACKUP_DIR|no file at/);
+          refusedOrInside(err);
         }
       }),
       { numRuns: 500 },
     );
+    // The ones that matter most, each refused as input (never "not found" after having looked outside).
+    for (const key of escapes) {
+      await assert.rejects(store.getText(key), (err: ApplicationFailure) => err.type === 'InvalidInput', key);
+      await assert.rejects(resolveBackup(config, { backup: key, database: 'app' }), (err: ApplicationFailure) => err.type === 'InvalidInput', key);
+    }
   });
 
   it('quoted identifiers reach PostgreSQL as exactly the name, never as SQL', async () => {

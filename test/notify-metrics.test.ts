@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { restoreDrill } from '../workflows/index.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
+import { readObject } from './helpers/stores.js';
+import { openStore } from '../activities/store/open-stores.js';
+import { backupKeys } from '../common/backup-keys.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { markRuntimeInstalled, startDevServer, withWorker } from './helpers/temporal.js';
 import { freePort } from './helpers/ports.js';
 import { runBackup } from './helpers/workflows.js';
+import { backupDatabase } from '../workflows/index.js';
+import { databaseWorkflowId } from '../common/names.js';
 
 describe('notifications and metrics', () => {
   let env: TestWorkflowEnvironment;
@@ -44,13 +48,30 @@ describe('notifications and metrics', () => {
 
   const base = testConfig();
   /** This file's BACKUP_DIR and task queue, with extra settings. */
-  const config = (env: Record<string, string> = {}) => testConfig({ BACKUP_DIR: base.backupDir, TASK_QUEUE: base.temporal.taskQueue, ...env });
+  const config = (env: Record<string, string> = {}) => testConfig({ BACKUP_DIR: backupDir(base), TASK_QUEUE: base.temporal.taskQueue, ...env });
+  const store = openStore(base.stores.primary);
+
+  /** The Prometheus samples of `name` for this file's database and `operation`, summed (0 when none yet). */
+  const metricValue = async (name: string, operation: string, db = database) => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`) && l.includes(`database="${db}"`) && l.includes(`operation="${operation}"`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  };
 
   it('a failed drill sends exactly one failure notification with the documented fields', async () => {
     const c = config({ NOTIFY_WEBHOOK_URL: hookUrl });
-    const backup = await withWorker(env, c, () => runBackup(env, c, database));
+    // Uncompressed, so the damage below reaches the checksum (zstd would stop at it first).
+    const backup = await withWorker(env, c, () =>
+      env.client.workflow.execute(backupDatabase, { args: [{ database, compression: 'none' }], taskQueue: c.temporal.taskQueue, workflowId: databaseWorkflowId(c.temporal.taskQueue, database) }),
+    );
+    assert.ok(backup.status === 'completed', backup.status);
     assert.equal(received.length, 0, 'no notification for a success by default (NOTIFY_ON=failure)');
-    await fs.truncate(backup.dumpPath, 100);
+    // Same size, other bytes: the backup still lists as complete, and the drill's checksum finds it out.
+    const bytes = await readObject(store, backup.archiveKey);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 10) ^ 0xff, bytes.length - 10);
+    await store.put(backup.archiveKey, bytes);
     const workflowId = uniqueName('drill');
     await withWorker(env, c, () =>
       assert.rejects(env.client.workflow.execute(restoreDrill, { args: [{ database }], taskQueue: c.temporal.taskQueue, workflowId })),
@@ -58,14 +79,14 @@ describe('notifications and metrics', () => {
     assert.equal(received.length, 1);
     const { path, body } = received[0]!;
     assert.equal(path, '/hooks/secret-token');
-    assert.match(String(body.text), new RegExp(`pgkeeper: drill of ${database} FAILED: archive .* does not match its manifest`));
+    assert.match(String(body.text), new RegExp(`pgkeeper: drill of ${database} FAILED: ${backup.backupId} does not match its manifest`));
     const fields = body.pgkeeper as Record<string, unknown>;
     assert.equal(fields.database, database);
     assert.equal(fields.operation, 'drill');
     assert.equal(fields.outcome, 'failed');
     assert.equal(fields.workflowId, workflowId);
     assert.match(String(fields.error), /does not match its manifest/);
-    await fs.rm(backup.manifestPath);
+    await store.delete(backupKeys(database, backup.backupId, []).manifest); // the newest good backup is an intact one again
   });
 
   it('with the webhook down, the backup still succeeds', async () => {
@@ -85,5 +106,31 @@ describe('notifications and metrics', () => {
     assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 120, `last success ${lastSuccess}`);
     assert.ok(line('pgkeeper_duration_seconds_count'));
     assert.match(text, /temporal_/, "Temporal's own runtime metrics are served too");
+  });
+
+  it('a failed run is counted once, however often the webhook is retried (it answers 500)', async () => {
+    let attempts = 0;
+    const failing = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        attempts += 1;
+        res.writeHead(500).end('down');
+      });
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = config({ NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${(failing.address() as net.AddressInfo).port}/hook` });
+      const missing = uniqueName('pgk_notify_missing');
+      assert.equal(await metricValue('pgkeeper_failures_total', 'backup', missing), 0);
+      await withWorker(env, c, () =>
+        assert.rejects(
+          env.client.workflow.execute(backupDatabase, { args: [{ database: missing }], taskQueue: c.temporal.taskQueue, workflowId: databaseWorkflowId(c.temporal.taskQueue, missing) }),
+        ),
+      );
+      assert.ok(attempts > 1, `the webhook was retried (${attempts} attempts), so a report retried with it would count again`);
+      assert.equal(await metricValue('pgkeeper_failures_total', 'backup', missing), 1);
+    } finally {
+      failing.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { pgToolPath } from '../activities/pg-tools.js';
+import { pgToolPath } from '../activities/postgres/pg-tools.js';
 import { pgTool, pgToolEnv, testCluster } from './helpers/cluster.js';
 import { testConfig } from './helpers/config.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';

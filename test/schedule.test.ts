@@ -4,9 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { listCompleteBackups } from '../activities/backup-store.js';
+import { completeBackups } from '../activities/store/backup-catalog.js';
+import { openStore } from '../activities/store/open-stores.js';
 import { createSchedule, scheduleHandle, triggerNow } from '../client/schedules.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import type { Config } from '../common/config.js';
 import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -19,7 +21,8 @@ describe('backup schedules', () => {
   const often = uniqueName('pgk_sched');
   const locked = uniqueName('pgk_sched_lock');
 
-  const backupsOf = async (db: string) => (await listCompleteBackups(config.backupDir, db)).length;
+  const store = openStore(config.stores.primary);
+  const backupsOf = async (db: string) => (await completeBackups(store, db)).length;
 
   before(async () => {
     env = await startDevServer();
@@ -79,5 +82,31 @@ describe('backup schedules', () => {
       assert.equal(await backupsOf(locked), 1, 'exactly one backup: the skipped trigger did nothing');
       await scheduleHandle(env.client, config, { database: locked }).delete();
     });
+  });
+
+  it('schedule list shows the schedules of its own task queue only, not those of a queue whose name starts the same', async () => {
+    // Three queues whose names share a prefix, as "prod", "prod2" and "prod:eu" would.
+    const queue = (suffix: string): Config => ({ ...config, temporal: { ...config.temporal, taskQueue: `${config.temporal.taskQueue}${suffix}` } });
+    const [q, q2, qEu] = [queue('-l'), queue('-l2'), queue('-l:eu')];
+    const db = uniqueName('pgk_list');
+    const handles = [];
+    for (const c of [q, q2, qEu]) handles.push(await createSchedule(env.client, c, { database: db }, { every: '24h' }));
+    const list = async (c: Config) => {
+      const cli = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', 'list'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: c.temporal.taskQueue } });
+      assert.equal(cli.exitCode, 0, cli.stderr);
+      return cli.stdout;
+    };
+    try {
+      // Listing is eventually consistent: wait until every schedule is visible on its own queue.
+      for (const [c, handle] of [[q, handles[0]!], [q2, handles[1]!], [qEu, handles[2]!]] as const) {
+        await waitFor(`${handle.scheduleId} to be listed`, async () => (await list(c)).includes(handle.scheduleId));
+      }
+      const ids = (text: string) => [...text.matchAll(/^(pgkeeper-\S+)/gm)].map((m) => m[1]);
+      assert.deepEqual(ids(await list(q)), [handles[0]!.scheduleId]);
+      assert.deepEqual(ids(await list(q2)), [handles[1]!.scheduleId]);
+      assert.deepEqual(ids(await list(qEu)), [handles[2]!.scheduleId]);
+    } finally {
+      for (const handle of handles) await handle.delete();
+    }
   });
 });

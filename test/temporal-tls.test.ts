@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { databaseWorkflowId } from '../common/names.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { startGrpcHeaderProxy } from './helpers/grpc-header-proxy.js';
 import { historyText } from './helpers/history-text.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
@@ -81,10 +81,11 @@ describe('Temporal over TLS, mutual TLS and API keys', () => {
   /** Everything but Temporal's address and security: the same for every process here. */
   const common = () => ({
     TASK_QUEUE: config.temporal.taskQueue,
-    BACKUP_DIR: config.backupDir,
+    BACKUP_DIR: backupDir(config),
     DB_HOST: config.db.host,
     DB_PORT: String(config.db.port),
     DB_USER: config.db.user,
+    DB_PASSWORD: config.db.password!,
     LOG_LEVEL: 'info',
   });
   const viaTls = (address: string, extra: Record<string, string> = {}) => ({

@@ -5,7 +5,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { testCluster } from './helpers/cluster.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
+import { startWorkerWithEnv } from './helpers/worker-with-env.js';
 import { freePort } from './helpers/ports.js';
 import { rootFailure } from './helpers/workflows.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -80,6 +81,31 @@ describe('waitForDatabase', () => {
     assert.match(cause.message, new RegExp(`authentication failed for user "${role.user}" on 127\\.0\\.0\\.1:${config.db.port}`));
     assert.ok(!cause.message.includes(wrong), 'the password is not in the message');
 
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
+    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
+    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+  });
+
+  it('fails at once, without retries, when no password is configured and the server demands one, naming DB_PASSWORD', async () => {
+    // A worker process of its own with exactly these variables: the test's own PGPASSWORD must not help it.
+    const { role } = testCluster();
+    const config = testConfig({ DB_USER: role.user });
+    const env_: Record<string, string> = { ...workerEnvironment(config), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' };
+    delete env_.DB_PASSWORD;
+    const worker = await startWorkerWithEnv(env_);
+    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
+    try {
+      const err = await env.client.workflow
+        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const cause = rootFailure(err);
+      assert.equal(cause.type, 'AuthenticationFailed', cause.message);
+      assert.match(cause.message, new RegExp(`authentication failed for user "${role.user}" on 127\\.0\\.0\\.1:${config.db.port} .*check DB_USER and DB_PASSWORD`));
+    } finally {
+      await worker.stop();
+    }
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
     const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
     const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));

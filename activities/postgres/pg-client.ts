@@ -15,7 +15,14 @@ export async function withClient<T>(config: Config, database: string, use: (clie
   });
   // Without a listener, an error after connect (server restart) would crash the worker.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    // A connect that failed on the client's side (no password to answer the server's challenge)
+    // leaves the socket open: the server would keep a session waiting in authentication for a minute.
+    await client.end().catch(() => undefined);
+    throw err;
+  }
   try {
     return await use(client);
   } finally {

@@ -99,9 +99,9 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
           flush: (next) => void done.then(() => next(), (err: Error) => next(err)),
         }),
       );
-  // The output's error repeats `done`'s, which `settle` observes. A tool whose output nobody reads
-  // (the read-through pg_restore) must not turn every failed or cancelled run into an uncaught
-  // exception that takes the whole worker down.
+  // The output's error repeats `done`'s, which `settle` observes: a tool whose output nobody reads
+  // (the read-through pg_restore), or one failing after the stream that read it was torn down,
+  // must not turn a failed or cancelled run into an uncaught exception that takes the worker down.
   output?.on('error', () => undefined);
   return { done, stdin: child.stdin as ToolProcess['stdin'], output };
 }

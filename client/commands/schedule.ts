@@ -103,7 +103,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     run(async (client, config) => {
       const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)']];
       for await (const s of client.schedule.list()) {
-        if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue)) continue; // another queue's, or not pgkeeper's
+        if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo)) continue; // another queue's, or not pgkeeper's
         rows.push([s.scheduleId, s.state.paused ? 'paused' : 'active', s.info?.nextActionTimes?.[0]?.toISOString().slice(0, 19) ?? '-']);
       }
       process.stdout.write(rows.length === 1 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
