@@ -30,7 +30,7 @@ import { readServerInfo, readTableEstimates, withClient } from './postgres/pg-cl
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
 import { forwardTool } from './stream/filter-tools.js';
-import { StreamRun } from './stream/stream-run.js';
+import { Rank, StreamRun } from './stream/stream-run.js';
 import { namedPipes, readingPipe, startLinkedTool } from './stream/linked-tools.js';
 import { gate, measureTap } from './stream/taps.js';
 import { requireFilterTools } from './stream/tool-check.js';
@@ -131,14 +131,14 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
             `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT}`,
             '--no-password',
             `--dbname=${conninfoForDatabase(req.database)}`,
-          ], `dump database "${req.database}"`),
+          ], `dump database "${req.database}"`, { rank: Rank.Source }),
           'ignore',
         );
-        const toc = startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--list'], 'read the table of contents', { captureStdout: true, classify: corrupt }), pipes.paths.toc!), 'ignore');
+        const toc = startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--list'], 'read the table of contents', { captureStdout: true, classify: corrupt, rank: Rank.Reader }), pipes.paths.toc!), 'ignore');
         const readThrough = pipes.paths.read
-          ? startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt }), pipes.paths.read), 'ignore')
+          ? startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt, rank: Rank.Reader }), pipes.paths.read), 'ignore')
           : undefined;
-        const counter = startTool(run, readingPipe({ name: 'wc', file: 'wc', args: ['-c'], captureStdout: true, classify: streamToolFailed('wc') }, pipes.paths.count!), 'ignore');
+        const counter = startTool(run, readingPipe({ name: 'wc', file: 'wc', args: ['-c'], captureStdout: true, classify: streamToolFailed('wc'), rank: Rank.Reader }, pipes.paths.count!), 'ignore');
         // -p: a reader that has read all it needs (pg_restore --list) may go; the others go on.
         const tee = startLinkedTool(run, { name: 'tee', file: 'tee', args: ['-p', ...Object.values(pipes.paths)], classify: streamToolFailed('tee') }, pgDump.stdout);
         const linked: Promise<unknown>[] = [pgDump.done, tee.done];
@@ -164,7 +164,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         stages.push(stored, gate(() => Promise.all([...linked, ...readers])));
         const out = new PassThrough({ highWaterMark: 1 << 20 });
         const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
-          run.fail(err);
+          run.fail(err, Rank.Store);
           throw err;
         });
         // A store that fails destroys the stream it reads with its raw error (ENOSPC, a reset socket):

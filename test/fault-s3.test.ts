@@ -34,13 +34,12 @@ async function lastFailureOf(handle: WorkflowHandle, activity: string): Promise<
 }
 
 /** The worker's log lines at error level (pino JSON lines on stdout). */
+/** The worker's start-up refusals: plain lines `pgkeeper worker: <problem>` on stderr, one per problem. */
 function errorLines(output: string): string[] {
   return output
     .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string })
-    .filter((l) => l.level >= 50)
-    .map((l) => l.msg);
+    .filter((l) => l.startsWith('pgkeeper worker: '))
+    .map((l) => l.slice('pgkeeper worker: '.length));
 }
 
 describe('fault: S3 store', () => {

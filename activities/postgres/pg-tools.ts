@@ -124,7 +124,7 @@ export async function pgToolSpec(
   tool: PgTool,
   args: string[],
   purpose: string,
-  options: { captureStdout?: boolean; classify?: ToolSpec['classify'] } = {},
+  options: { captureStdout?: boolean; classify?: ToolSpec['classify']; rank?: number } = {},
 ): Promise<ToolSpec> {
   return {
     name: tool,
@@ -132,6 +132,7 @@ export async function pgToolSpec(
     args,
     env: pgToolEnv(config),
     captureStdout: options.captureStdout ?? false,
+    ...(options.rank !== undefined ? { rank: options.rank } : {}),
     classify: options.classify ?? (({ exitCode, stderr }) => toolFailure(config, tool, purpose, stderr, exitCode)),
   };
 }

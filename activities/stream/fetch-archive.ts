@@ -13,7 +13,7 @@ import { FailureType } from '../../common/errors.js';
 import type { FilterStep } from '../../common/filters.js';
 import type { BackupStore } from '../store/store.js';
 import { inverseTool } from './filter-tools.js';
-import { StreamRun } from './stream-run.js';
+import { Rank, StreamRun } from './stream-run.js';
 import { measureTap, type Measured } from './taps.js';
 import { requireFilterTools } from './tool-check.js';
 import { startTool, toolStage } from './tool-process.js';
@@ -72,6 +72,8 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
   });
   sink ??= createWriteStream((into as { file: string }).file, { flags: 'r+' }); // no filter to write it: this process does
   const source = await req.store.get(req.key, { signal: run.signal });
+  // The store going away mid-download is the cause; the decompressor then failing on the cut input follows from it.
+  source.on('error', (err: unknown) => run.fail(err, Rank.Store));
   const piping = pipeline([source, ...stages, sink], { signal: run.signal }).catch((err: unknown) => run.fail(err));
   await run.settle([piping, ...dones]);
   const got = stored.result();

@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import { FailureType } from '../../common/errors.js';
 import type { StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
-import { toolMissing, type ToolSpec } from './tool-process.js';
+import { settleFailure, toolMissing, type ToolSpec } from './tool-process.js';
 
 export interface LinkedTool {
   /** Resolves when the tool exited 0. */
@@ -50,16 +50,15 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
     child.once('close', (code, signal) => {
       clearTimeout(killTimer);
       run.signal.removeEventListener('abort', kill);
-      if (run.failed) return reject(run.error()); // killed because something else failed: not a cause
       if (code === 0) return resolve();
-      const failure =
+      settleFailure(run, spec, { signal: signal ?? undefined, stderr }, () =>
         spawnError?.code === 'ENOENT'
           ? toolMissing(spec.name)
           : signal
             ? ApplicationFailure.retryable(`${spec.name} was killed by ${signal} (out of memory?)`, FailureType.PgToolKilled)
-            : spec.classify({ exitCode: code ?? undefined, stderr: stderr.trim().split('\n').slice(-5).join(' | ') });
-      run.fail(failure);
-      reject(failure);
+            : spec.classify({ exitCode: code ?? undefined, stderr: stderr.trim().split('\n').slice(-5).join(' | ') }),
+      );
+      reject(run.error());
     });
   });
   done.catch(() => undefined); // observed through `settle`

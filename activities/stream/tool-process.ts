@@ -8,7 +8,7 @@ import { Duplex, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa, type Result } from 'execa';
 import { FailureType } from '../../common/errors.js';
-import type { StreamRun } from './stream-run.js';
+import { Rank, type StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
 
 export interface ToolSpec {
@@ -26,6 +26,8 @@ export interface ToolSpec {
   stdoutFile?: string;
   /** Keep stdout in memory (small outputs, e.g. `pg_restore --list`) instead of streaming it. */
   captureStdout?: boolean;
+  /** Where the tool sits in the stream (stream-run.ts Rank): which failure is the cause. Default: a stage. */
+  rank?: number;
 }
 
 export interface ToolProcess {
@@ -54,6 +56,18 @@ export function streamToolFailed(name: string): ToolSpec['classify'] {
   return ({ exitCode, stderr }) => ApplicationFailure.retryable(`${name} failed in the archive stream (exit code ${exitCode}): ${stderr || 'no message'}`, FailureType.PgToolFailed);
 }
 
+/**
+ * Records how a tool failed: stopped by our abort (a signal after the run failed, or pg tools'
+ * "terminated by user", their answer to SIGTERM), or killed by SIGPIPE because its reader went
+ * away, it follows from another failure; otherwise (its own exit status, a signal we did not
+ * send) it is a cause of the tool's rank.
+ */
+export function settleFailure(run: StreamRun, spec: ToolSpec, exit: { signal: string | undefined; stderr: string }, failure: () => ApplicationFailure): void {
+  if (run.failed && (exit.signal || /terminated by user/.test(exit.stderr))) return;
+  if (exit.signal === 'SIGPIPE') return run.symptomOf(failure());
+  run.fail(failure(), spec.rank ?? Rank.Stage);
+}
+
 function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
   // 127: a shell (readingPipe) could not find the tool to exec.
   if (result.code === 'ENOENT' || result.exitCode === 127) return toolMissing(spec.name);
@@ -78,11 +92,9 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
     forceKillAfterDelay: 5_000,
   });
   const done = child.then((result) => {
-    if (run.failed) throw run.error(); // killed because something else failed: not a cause
     if (result.failed) {
-      const failure = exitFailure(spec, result);
-      run.fail(failure);
-      throw failure;
+      settleFailure(run, spec, { signal: result.signal ?? undefined, stderr: String(result.stderr ?? '') }, () => exitFailure(spec, result));
+      throw run.error();
     }
     return spec.captureStdout ? String(result.stdout ?? '') : '';
   });
