@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 NEED_S3=1 source scripts/ensure-deps.sh
 scripts/pg-server-bin.sh >/dev/null # no server programs: say how to install them before a long type-check
+scripts/ensure-tools.sh zstd age age-keygen # the stream's filters, run for real by the tests
 npx tsc -p tsconfig.json
 npm run --silent lint
 npm run --silent build # the workflow bundle the workers load, and the compiled CLI

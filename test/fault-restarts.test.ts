@@ -43,7 +43,11 @@ describe('fault: restarts', () => {
     await dropDatabase(config, database);
   });
 
-  it('PostgreSQL restarted mid-dump: the dump is retried and the backup completes', async () => {
+  /**
+   * Starts a backup, lets pg_dump run (waiting on a held lock), then `disrupt`s PostgreSQL; the
+   * run must retry an activity and complete, its backup stored with nothing left beside it.
+   */
+  const backupThrough = async (disrupt: () => Promise<void>) => {
     const env = await startDevServer();
     try {
       const lock = await holdTableLock(config, database);
@@ -54,47 +58,32 @@ describe('fault: restarts', () => {
           workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
         });
         await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
-        restartPostgres(); // ends the lock's session and pg_dump's
+        await disrupt(); // ends the lock's session and pg_dump's
         await lock.end().catch(() => undefined);
         const done = await handle.result();
         const history = await handle.fetchHistory();
         const retried = history.events!.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
-        assert.ok(retried, 'an activity was retried after the restart');
+        assert.ok(retried, 'an activity was retried after the disruption');
         return done;
       });
       await assertStored(result);
     } finally {
       await env.teardown();
     }
+  };
+
+  it('PostgreSQL restarted mid-dump: the dump is retried and the backup completes', async () => {
+    await backupThrough(async () => restartPostgres());
   });
 
   it('PostgreSQL killed (SIGKILL) mid-dump and started again with crash recovery: the backup completes', async () => {
-    const env = await startDevServer();
-    try {
-      const lock = await holdTableLock(config, database);
-      const result = await withWorker(env, config, async () => {
-        const handle = await env.client.workflow.start(backupDatabase, {
-          args: [{ database }],
-          taskQueue: config.temporal.taskQueue,
-          workflowId: databaseWorkflowId(config.temporal.taskQueue, database),
-        });
-        await waitFor('pg_dump to run', () => processesMatching(`pg_dump.*${database}`).length > 0);
-        const killed = postmasterPid();
-        await killPostgres(); // every session ends with it, the lock's and pg_dump's
-        await lock.end().catch(() => undefined);
-        await waitFor('pg_dump to fail', () => processesMatching(`pg_dump.*${database}`).length === 0);
-        startPostgres();
-        assert.notEqual(postmasterPid(), killed, 'a new postmaster runs');
-        const done = await handle.result();
-        const history = await handle.fetchHistory();
-        const retried = history.events!.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
-        assert.ok(retried, 'an activity was retried after the crash');
-        return done;
-      });
-      await assertStored(result);
-    } finally {
-      await env.teardown();
-    }
+    await backupThrough(async () => {
+      const killed = postmasterPid();
+      await killPostgres(); // every session ends with it
+      await waitFor('pg_dump to fail', () => processesMatching(`pg_dump.*${database}`).length === 0);
+      startPostgres();
+      assert.notEqual(postmasterPid(), killed, 'a new postmaster runs');
+    });
   });
 
   it('the Temporal server stopped and started again on the same state file: the workflow completes', async () => {

@@ -16,7 +16,7 @@ import { execa } from 'execa';
 import { FailureType } from '../../common/errors.js';
 import type { StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
-import { settleFailure, toolMissing, type ToolSpec } from './tool-process.js';
+import { settleFailure, stopOnAbort, toolMissing, type ToolSpec } from './tool-process.js';
 
 export interface LinkedTool {
   /** Resolves when the tool exited 0. */
@@ -25,7 +25,6 @@ export interface LinkedTool {
 }
 
 const STDERR_KEEP = 8 * 1024;
-const KILL_AFTER_MS = 5_000;
 
 /**
  * Starts `spec` reading `stdin`: another linked tool's stdout, handed over as a file descriptor
@@ -37,21 +36,14 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-STDERR_KEEP)));
-  let killTimer: NodeJS.Timeout | undefined;
-  const kill = () => {
-    child.kill('SIGTERM');
-    killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-  };
-  if (run.signal.aborted) kill();
-  else run.signal.addEventListener('abort', kill, { once: true });
+  const stopping = stopOnAbort(run, child);
   const done = new Promise<void>((resolve, reject) => {
     let spawnError: NodeJS.ErrnoException | undefined;
     child.once('error', (err: NodeJS.ErrnoException) => (spawnError = err));
     child.once('close', (code, signal) => {
-      clearTimeout(killTimer);
-      run.signal.removeEventListener('abort', kill);
+      stopping.release();
       if (code === 0) return resolve();
-      settleFailure(run, spec, { signal: signal ?? undefined, stderr }, () =>
+      settleFailure(run, spec, { signal: signal ?? undefined, stderr, sent: stopping.sent }, () =>
         spawnError?.code === 'ENOENT'
           ? toolMissing(spec.name)
           : signal

@@ -1,7 +1,7 @@
 /**
  * An external tool (pg_dump, pg_restore, zstd, age) as part of a stream. The process shares the
  * run's abort signal: a failure anywhere, or the activity's cancellation, sends it SIGTERM and
- * 5 s later SIGKILL. Its output is released downstream only once it has exited successfully, so a
+ * 5 s later SIGKILL (stopOnAbort). Its output is released downstream only once it has exited successfully, so a
  * tool that fails half-way can never make a truncated stream look complete.
  */
 import { Duplex, Transform, type Readable } from 'node:stream';
@@ -39,6 +39,7 @@ export interface ToolProcess {
 }
 
 const STDERR_LINES = 5;
+const KILL_AFTER_MS = 5_000;
 
 function tail(stderr: unknown): string {
   return String(stderr ?? '').trim().split('\n').slice(-STDERR_LINES).join(' | ');
@@ -57,13 +58,40 @@ export function streamToolFailed(name: string): ToolSpec['classify'] {
 }
 
 /**
- * Records how a tool failed: stopped by our abort (a signal after the run failed, or pg tools'
- * "terminated by user", their answer to SIGTERM), or killed by SIGPIPE because its reader went
- * away, it follows from another failure; otherwise (its own exit status, a signal we did not
- * send) it is a cause of the tool's rank.
+ * Stops `child` when the run fails: SIGTERM, then SIGKILL after 5 s. Returns the signals sent, so
+ * a tool's death can be told apart from ours: a pg_dump SIGKILLed by the OOM killer while we had
+ * only sent SIGTERM (its readers failed first, seeing their input end) is still the cause.
  */
-export function settleFailure(run: StreamRun, spec: ToolSpec, exit: { signal: string | undefined; stderr: string }, failure: () => ApplicationFailure): void {
-  if (run.failed && (exit.signal || /terminated by user/.test(exit.stderr))) return;
+export function stopOnAbort(run: StreamRun, child: { kill(signal: NodeJS.Signals): boolean }): { sent: Set<string>; release(): void } {
+  const sent = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    sent.add('SIGTERM');
+    child.kill('SIGTERM');
+    timer = setTimeout(() => {
+      sent.add('SIGKILL');
+      child.kill('SIGKILL');
+    }, KILL_AFTER_MS);
+  };
+  if (run.signal.aborted) stop();
+  else run.signal.addEventListener('abort', stop, { once: true });
+  return {
+    sent,
+    release: () => {
+      clearTimeout(timer);
+      run.signal.removeEventListener('abort', stop);
+    },
+  };
+}
+
+/**
+ * Records how a tool failed: stopped by us (a signal we sent, or pg tools' "terminated by user",
+ * their answer to our SIGTERM), or killed by SIGPIPE because its reader went away, it follows
+ * from another failure; otherwise (its own exit status, a signal we did not send) it is a cause
+ * of the tool's rank.
+ */
+export function settleFailure(run: StreamRun, spec: ToolSpec, exit: { signal: string | undefined; stderr: string; sent: Set<string> }, failure: () => ApplicationFailure): void {
+  if (exit.signal ? exit.sent.has(exit.signal) : exit.sent.has('SIGTERM') && /terminated by user/.test(exit.stderr)) return;
   if (exit.signal === 'SIGPIPE') return run.symptomOf(failure());
   run.fail(failure(), spec.rank ?? Rank.Stage);
 }
@@ -72,7 +100,7 @@ function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
   // 127: a shell (readingPipe) could not find the tool to exec.
   if (result.code === 'ENOENT' || result.exitCode === 127) return toolMissing(spec.name);
   if (result.signal) {
-    // Not sent by us (ours happen only after the run failed): the OOM killer, an operator. Worth a retry.
+    // Not sent by us (settleFailure drops ours): the OOM killer, an operator. Worth a retry.
     return ApplicationFailure.retryable(`${spec.name} was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
   }
   return spec.classify({ exitCode: result.exitCode, stderr: tail(result.stderr) });
@@ -88,12 +116,12 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
     stderr: 'pipe',
     buffer: { stdout: spec.captureStdout === true, stderr: true },
     reject: false,
-    cancelSignal: run.signal,
-    forceKillAfterDelay: 5_000,
   });
+  const stopping = stopOnAbort(run, child);
   const done = child.then((result) => {
+    stopping.release();
     if (result.failed) {
-      settleFailure(run, spec, { signal: result.signal ?? undefined, stderr: String(result.stderr ?? '') }, () => exitFailure(spec, result));
+      settleFailure(run, spec, { signal: result.signal ?? undefined, stderr: String(result.stderr ?? ''), sent: stopping.sent }, () => exitFailure(spec, result));
       throw run.error();
     }
     return spec.captureStdout ? String(result.stdout ?? '') : '';
