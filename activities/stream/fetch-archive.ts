@@ -38,9 +38,10 @@ function mismatch(label: string, what: string, actual: Measured, expected: { siz
 }
 
 /**
- * Streams the archive into `into` (a file, which must exist, or a stream); `onBytes` counts stored
- * bytes as they arrive (for progress). Into a file, the last tool of the chain (zstd -d) writes the
- * file itself: the decompressed archive, the bulk of the bytes, never passes through this process.
+ * Streams the archive into `into` (a file, emptied or created 0600, or a stream); `onBytes`
+ * counts stored bytes as they arrive (for progress). Into a file, the last tool of the chain
+ * (zstd -d) writes the file itself: the decompressed archive, the bulk of the bytes, never passes
+ * through this process.
  */
 export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
@@ -70,7 +71,7 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
     dones.push(done);
     if (tapped) stages.push(plaintext);
   });
-  sink ??= createWriteStream((into as { file: string }).file, { flags: 'r+' }); // no filter to write it: this process does
+  sink ??= createWriteStream((into as { file: string }).file, { mode: 0o600 }); // no filter to write it: this process does
   const source = await req.store.get(req.key, { signal: run.signal });
   // The store going away mid-download is the cause; the decompressor then failing on the cut input follows from it.
   source.on('error', (err: unknown) => run.fail(err, Rank.Store));

@@ -4,6 +4,7 @@
  * 5 s later SIGKILL (stopOnAbort). Its output is released downstream only once it has exited successfully, so a
  * tool that fails half-way can never make a truncated stream look complete.
  */
+import { closeSync, openSync } from 'node:fs';
 import { Duplex, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa, type Result } from 'execa';
@@ -20,8 +21,8 @@ export interface ToolSpec {
   /** Turns a failed exit into the failure the user sees; `stderr` is the tool's last lines. */
   classify(result: { exitCode: number | undefined; stderr: string }): ApplicationFailure;
   /**
-   * Write stdout straight into this file (which must exist: it keeps its mode): the last stage of a
-   * restore's chain, so the decompressed archive never passes through this process.
+   * Write stdout straight into this file (created 0600, or emptied keeping its mode): the last
+   * stage of a restore's chain, so the decompressed archive never passes through this process.
    */
   stdoutFile?: string;
   /** Keep stdout in memory (small outputs, e.g. `pg_restore --list`) instead of streaming it. */
@@ -108,11 +109,15 @@ function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
 
 /** Starts `spec` within `run`; `stdin: 'pipe'` to feed it, 'ignore' for a source like pg_dump. */
 export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignore'): ToolProcess {
+  // A descriptor, not execa's `{ file }` (which pipes the output through this process into a
+  // write stream): the tool writes the file itself, as a shell's redirection would. Execa hands a
+  // lone descriptor to spawn as it is; its types only list the numbers 3 to 9.
+  const outFd = spec.stdoutFile ? openSync(spec.stdoutFile, 'w', 0o600) : undefined;
   const child = execa(spec.file, spec.args, {
     env: spec.env ?? toolEnvironment(),
     extendEnv: false,
     stdin,
-    stdout: spec.stdoutFile ? { file: spec.stdoutFile } : 'pipe',
+    stdout: (outFd ?? 'pipe') as 'pipe',
     stderr: 'pipe',
     buffer: { stdout: spec.captureStdout === true, stderr: true },
     reject: false,
@@ -120,6 +125,7 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
   const stopping = stopOnAbort(run, child);
   const done = child.then((result) => {
     stopping.release();
+    if (outFd !== undefined) closeSync(outFd);
     if (result.failed) {
       settleFailure(run, spec, { signal: result.signal ?? undefined, stderr: String(result.stderr ?? ''), sent: stopping.sent }, () => exitFailure(spec, result));
       throw run.error();
