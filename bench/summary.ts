@@ -90,7 +90,7 @@ export function summarize(s: Samples, run: RunFacts): string {
     ].map(([label, id]) => [label!, seconds(s.m(id!)), fmtCpu(cpu(id!)), fmtCpu(s.m(id!, 'workerCpu')), fmtCpu(s.m(id!, 'cliCpu')), fmtCpu(s.m(id!, 'temporalCpu')), fmtCpu(s.m(id!, 's3Cpu'))]),
   );
   const phasesOf = (id: string) =>
-    ['waitMs', 'dumpMs', 'verifyMs', 'publishMs', 'copyMs', 'retentionMs', 'totalMs'].map((p) => `${p.replace('Ms', '')} ${seconds(s.m(id, p))}`).join(', ');
+    ['waitMs', 'dumpMs', 'publishMs', 'copyMs', 'retentionMs', 'totalMs'].map((p) => `${p.replace('Ms', '')} ${seconds(s.m(id, p))}`).join(', ');
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`;
   const noisy = run.loadAtStart[0]! > os.cpus().length / 2 || run.loadAtEnd[0]! > os.cpus().length / 2;
