@@ -37,4 +37,4 @@ USER node
 # /backups: the local store (unless BACKUP_STORE points elsewhere); /scratch: restores' archive files.
 VOLUME ["/backups", "/scratch"]
 # `docker compose exec worker /app/bin/pgkeeper ...` runs the CLI in the same image.
-CMD ["node", "--max-semi-space-size=1", "dist/worker/main.js"]
+CMD ["/app/bin/pgkeeper-worker"]

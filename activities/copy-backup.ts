@@ -55,7 +55,7 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       const manifest = entry.manifest!;
       const keys = backupKeys(req.folder, entry.id, manifest.filters);
       const file = manifest.files[0]!;
-      await to.put(keys.archive, await from.get(keys.archive, { signal: ctx.cancellationSignal }), { signal: ctx.cancellationSignal });
+      await to.put(keys.archive, await from.get(keys.archive, { signal: ctx.cancellationSignal }), { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes });
       const proven = await hashOf(to, keys.archive, ctx.cancellationSignal, (n) => (bytes += n));
       if (proven.sha256 !== file.sha256 || proven.sizeBytes !== file.sizeBytes) {
         await to.delete(keys.archive);

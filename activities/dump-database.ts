@@ -1,7 +1,7 @@
 /**
  * dumpDatabase: the archive stream, straight into the primary store.
  *
- *   pg_dump -Fc --snapshot  ->  taps on pg_dump's own bytes: count; `pg_restore --list` (table of
+ *   pg_dump -Fc --snapshot  ->  taps on pg_dump's own bytes: `pg_restore --list` (table of
  *   contents); with verify "full" `pg_restore --file=/dev/null` (reads every block back)
  *   ->  zstd  ->  [SHA-256 of the archive before encryption]  ->  age  ->  SHA-256 + size of the
  *   stored bytes  ->  gate (the store completes the object only once both pg_restores succeeded)
@@ -26,10 +26,10 @@ import { encryptionRecipients } from './encryption.js';
 import { failure, pgClientFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readDatabaseProperties } from './postgres/database-properties.js';
-import { readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
+import { readDatabaseSize, readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
-import { forwardTool } from './stream/filter-tools.js';
+import { forwardTool, zstdSizes } from './stream/filter-tools.js';
 import { Rank, StreamRun } from './stream/stream-run.js';
 import { namedPipes, readingPipe, startLinkedTool } from './stream/linked-tools.js';
 import { gate, measureTap } from './stream/taps.js';
@@ -113,15 +113,18 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         workflow: req.workflow,
       };
       await store.put(keys.facts, JSON.stringify(facts, null, 2));
+      // Sizes the store's parts (S3). The archive is usually much smaller than the database (no
+      // indexes, compressed); uncompressed, values PostgreSQL keeps compressed can make it larger.
+      const expectedBytes = (await readDatabaseSize(client)) * (req.compression.kind === 'none' ? 4 : 1);
       progress.dumping = true;
 
       const run = new StreamRun(ctx.cancellationSignal);
       const corrupt = ({ stderr }: { stderr: string }) =>
         failure(config, FailureType.CorruptArchive, `the archive pg_dump wrote for "${req.database}" could not be read back by pg_restore: ${stderr || 'no message'}`);
-      const pipes = await namedPipes(['toc', 'count', ...(req.verify === 'full' ? ['read'] : [])]);
+      const pipes = await namedPipes(['toc', ...(req.verify === 'full' ? ['read'] : [])]);
       try {
         // pg_dump -> tee -> [zstd] run linked (see stream/linked-tools.ts); tee also feeds, through
-        // named pipes, the table of contents, the full read-through and the byte count.
+        // named pipes, the table of contents and the full read-through.
         const pgDump = startLinkedTool(
           run,
           await pgToolSpec(config, 'pg_dump', [
@@ -138,14 +141,15 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         const readThrough = pipes.paths.read
           ? startTool(run, readingPipe(await pgToolSpec(config, 'pg_restore', ['--file=/dev/null'], 'read the archive back', { classify: corrupt, rank: Rank.Reader }), pipes.paths.read), 'ignore')
           : undefined;
-        const counter = startTool(run, readingPipe({ name: 'wc', file: 'wc', args: ['-c'], captureStdout: true, classify: streamToolFailed('wc'), rank: Rank.Reader }, pipes.paths.count!), 'ignore');
         // -p: a reader that has read all it needs (pg_restore --list) may go; the others go on.
         const tee = startLinkedTool(run, { name: 'tee', file: 'tee', args: ['-p', ...Object.values(pipes.paths)], classify: streamToolFailed('tee') }, pgDump.stdout);
         const linked: Promise<unknown>[] = [pgDump.done, tee.done];
         let plain = tee.stdout;
         const rest = [...filters];
+        let compressing: Promise<string> | undefined;
         if (rest[0]?.filter === 'zstd') {
           const zstd = startLinkedTool(run, forwardTool(rest.shift()!), tee.stdout);
+          compressing = zstd.done;
           linked.push(zstd.done);
           plain = zstd.stdout;
         }
@@ -158,12 +162,12 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           stages.push(stage);
           linked.push(done);
         }
-        const readers = [toc.done, counter.done, ...(readThrough ? [readThrough.done] : [])];
+        const readers = [toc.done, ...(readThrough ? [readThrough.done] : [])];
         // The store completes the object only once every tool has exited well: a dump cut short, or
         // one pg_restore could not read back, never becomes a visible object.
         stages.push(stored, gate(() => Promise.all([...linked, ...readers])));
         const out = new PassThrough({ highWaterMark: 1 << 20 });
-        const putting = store.put(keys.archive, out, { signal: run.signal }).catch((err: unknown) => {
+        const putting = store.put(keys.archive, out, { signal: run.signal, expectedBytes }).catch((err: unknown) => {
           run.fail(err, Rank.Store);
           throw err;
         });
@@ -174,9 +178,10 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           run.fail(err);
         });
         await run.settle([piping, putting, ...linked, ...readers]);
-        dumpBytes = Number((await counter.done).trim());
         tocList = await toc.done;
         plaintextResult = plaintext ? plaintext.result() : null;
+        // pg_dump's bytes: what zstd read, or (no zstd) what reached this process before age.
+        dumpBytes = compressing ? zstdSizes(await compressing).inBytes : (plaintextResult ?? stored.result()).sizeBytes;
       } finally {
         await pipes.remove();
       }

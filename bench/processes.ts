@@ -1,6 +1,6 @@
 /**
- * pgkeeper as deployed: the compiled worker (`node --max-semi-space-size=1 dist/worker/main.js`, as
- * the Docker image and `npm run up` run it) in a process of its own, so its memory and CPU can be
+ * pgkeeper as deployed: the compiled worker (bin/pgkeeper-worker, as the Docker image and `npm run
+ * up` run it) in a process of its own, so its memory and CPU can be
  * read from /proc; and `bin/pgkeeper` run as a user runs it, CLI start included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { cpuOf, cpuSince, timed, type Cpu } from './measure.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
+const WORKER = path.join(ROOT, 'bin', 'pgkeeper-worker');
 
 /** pgkeeper's own variables: none of the caller's may leak into the benchmark's workers and CLI runs. */
 const OWN_VARIABLES = /^(DB_|BACKUP_|SCRATCH_DIR$|ENCRYPT_RECIPIENTS$|AGE_IDENTITY_FILE$|RETENTION_DAYS$|TEMPORAL_|TASK_QUEUE$|LOG_LEVEL$|NOTIFY_|METRICS_ADDRESS$|AWS_|PG[A-Z]+$)/;
@@ -64,7 +64,7 @@ export async function startWorker(name: string, env: Record<string, string>, log
   const taskQueue = env.TASK_QUEUE;
   if (!taskQueue || !env.TEMPORAL_ADDRESS) throw new Error('startWorker: TASK_QUEUE and TEMPORAL_ADDRESS are required');
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, WORKER_ARGS, { cwd: ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(WORKER, [], { cwd: ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let started = false;
   await new Promise<void>((resolve, reject) => {

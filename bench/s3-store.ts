@@ -3,7 +3,7 @@
  * stream, and this process's peak RSS while uploading (the driver holds a bounded number of parts
  * whatever the size). A write of the same stream to a local file is the baseline.
  *
- *   node --max-semi-space-size=1 --import tsx bench/s3-store.ts [--mb 500]   (the worker's V8 flag)
+ *   MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --import tsx bench/s3-store.ts [--mb 500]   (the worker's settings, bin/pgkeeper-worker)
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { openS3Store } from '../activities/store/s3-store.js';
-import { PART_SIZE_BYTES, QUEUE_SIZE } from '../activities/store/s3-upload.js';
+import { partSizeFor, QUEUE_SIZE } from '../activities/store/s3-upload.js';
 import { digestStream, generatedStream } from '../test/helpers/byte-streams.js';
 import { startS3Server } from '../test/helpers/s3-server.js';
 
@@ -66,7 +66,7 @@ try {
   const disk = await measured(() => pipeline(toDisk.stream, createWriteStream(path.join(scratch, 'stream.bin'))));
 
   const source = generatedStream(totalBytes, undefined, PIPE_CHUNK);
-  const upload = await measured(() => store.put('bench/stream.dump', source.stream));
+  const upload = await measured(() => store.put('bench/stream.dump', source.stream, { expectedBytes: totalBytes }));
   let back = { sha256: '', sizeBytes: 0 };
   const download = await measured(async () => (back = await digestStream(await store.get('bench/stream.dump'))));
   if (back.sha256 !== (await source.sha256) || back.sizeBytes !== totalBytes) throw new Error('the downloaded stream differs from the uploaded one');
@@ -77,7 +77,7 @@ try {
     JSON.stringify(
       {
         streamMiB: totalBytes / MiB,
-        partSizeMiB: PART_SIZE_BYTES / MiB,
+        partSizeMiB: partSizeFor(totalBytes) / MiB,
         queueSize: QUEUE_SIZE,
         baselineRssMiB: Math.round(baselineRssMiB),
         loadAverage: os.loadavg()[0]!.toFixed(1),

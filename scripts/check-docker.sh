@@ -35,6 +35,6 @@ for dev in tsx pino-pretty typescript eslint; do
   if [[ -d "$WORK/app/node_modules/$dev" ]]; then echo "the image would carry the development dependency $dev" >&2; exit 1; fi
 done
 (cd "$WORK/app" && bin/pgkeeper --help >/dev/null)
-out="$(cd "$WORK/app" && BACKUP_STORE=ftp://nowhere node dist/worker/main.js 2>&1 || true)"
+out="$(cd "$WORK/app" && BACKUP_STORE=ftp://nowhere bin/pgkeeper-worker 2>&1 || true)"
 [[ "$out" == *'unsupported store "ftp://"'* ]] || { echo "the image's worker did not check its configuration: $out" >&2; exit 1; }
 say "the image's CLI runs compiled (bin/pgkeeper --help) and its worker validates its configuration; no tsx, pino-pretty, TypeScript or eslint in it"

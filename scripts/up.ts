@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA = path.resolve(ROOT, process.env.UP_DATA_DIR ?? '.data');
 const DEMO_DATABASE = 'pgkeeper_demo';
 /** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
-const WORKER_ARGS = ['--max-semi-space-size=1', 'dist/worker/main.js'];
+const WORKER = path.join(ROOT, 'bin', 'pgkeeper-worker');
 const S3_BUCKET = 'pgkeeper';
 const children: { name: string; child: ChildProcess }[] = [];
 
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   const stores = values.s3 ? await startS3(config) : { BACKUP_STORE: config.stores.primary.url, BACKUP_COPIES: env.BACKUP_COPIES ?? '' };
   say('starting pgkeeper worker');
   const { BACKUP_DIR: _dir, ...workerEnv } = env;
-  startChild('worker', process.execPath, WORKER_ARGS, { ...workerEnv, ...stores });
+  startChild('worker', WORKER, [], { ...workerEnv, ...stores });
   if (database === DEMO_DATABASE) await ensureDemoDatabase(config);
 
   const client = await connectClient(config);

@@ -79,6 +79,8 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(manifest.files, [{ name: path.basename(keys.archive), sizeBytes: result.sizeBytes, sha256: result.sha256 }]);
       assert.deepEqual(manifest.filters, [{ filter: 'zstd', level: 1 }]);
       assert.equal(manifest.plaintext, null);
+      // zstd's own count of what pg_dump wrote: exactly what decompression gives back.
+      assert.equal(manifest.dumpBytes, execFileSync('zstd', ['-dc'], { input: archive, maxBuffer: 1 << 30 }).length);
       assert.ok(manifest.dumpBytes > result.sizeBytes, 'pg_dump wrote uncompressed; zstd compressed');
       assert.match(manifest.pgDumpVersion, /^pg_dump \(PostgreSQL\) \d+/);
       assert.ok(manifest.toc.entries > 10, `TOC has ${manifest.toc.entries} entries`);
@@ -95,6 +97,8 @@ for (const kind of STORE_KINDS) {
           const result = (await backUp({ database: source, compression, verify: 'toc' }, databaseWorkflowId(t.config.temporal.taskQueue, source))) as BackupResult;
           assert.equal(result.archiveKey, `${source}/${result.backupId}.dump`);
           assert.equal(result.compression, compression);
+          const manifest = parseManifest((await readObject(t.store, backupKeys(source, result.backupId, []).manifest)).toString(), result.backupId) as BackupManifest;
+          assert.equal(manifest.dumpBytes, result.sizeBytes, 'no filter after pg_dump: the archive is what pg_dump wrote');
           await restoresWithPlainTools(await readObject(t.store, result.archiveKey), false);
         }
       });

@@ -10,6 +10,7 @@ import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCo
 import { ApplicationFailure } from '@temporalio/common';
 import { openS3Store, type S3Store } from '../activities/store/s3-store.js';
 import { s3Settings } from '../activities/store/s3-settings.js';
+import { partSizeFor } from '../activities/store/s3-upload.js';
 import { InputError } from '../common/errors.js';
 import { digestStream, generatedStream } from './helpers/byte-streams.js';
 import { type S3Server, startS3Server } from './helpers/s3-server.js';
@@ -52,6 +53,20 @@ describe('S3 store', () => {
     const back = await digestStream(await store.get('app/app-1.dump'));
     assert.deepEqual(back, { sha256: await source.sha256, sizeBytes: 40 * MiB });
     await store.delete('app/app-1.dump');
+  });
+
+  it("sizes parts from the caller's estimate: S3's 5 MiB minimum for small objects, larger so a big one fits 10,000 parts", async () => {
+    const source = generatedStream(12 * MiB);
+    await store.put('app/app-2.dump', source.stream, { expectedBytes: 12 * MiB });
+    const head = await server.client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: 'backups/app/app-2.dump' }));
+    assert.match(head.ETag ?? '', /-3"$/, 'parts of 5, 5 and 2 MiB');
+    assert.deepEqual(await digestStream(await store.get('app/app-2.dump')), { sha256: await source.sha256, sizeBytes: 12 * MiB });
+    await store.delete('app/app-2.dump');
+    for (const estimate of [100 * 1024 ** 3, 5 * 1024 ** 4]) {
+      const part = partSizeFor(estimate);
+      assert.ok(part * 10_000 >= 2 * estimate, `${part} B parts hold twice ${estimate} B in 10,000 parts`);
+      assert.equal(part % MiB, 0);
+    }
   });
 
   it('puts small bodies whole; stat, list, listFolders and delete see keys relative to the store', async () => {

@@ -1,4 +1,4 @@
-/** `npm run worker` / `tsx worker/main.ts`: run one pgkeeper worker in the foreground. */
+/** `tsx worker/main.ts`: one pgkeeper worker from the sources (tests, development); deployed, bin/pgkeeper-worker runs it. */
 import { runWorker } from './run-worker.js';
 
 runWorker().catch((err: unknown) => {

@@ -37,6 +37,12 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
   return { version: rows[0]!.version, versionNum: Number(rows[0]!.num) };
 }
 
+/** The database's size on disk, indexes included. */
+export async function readDatabaseSize(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ bytes: string }>('select pg_database_size(current_database()) as bytes');
+  return Number(rows[0]!.bytes);
+}
+
 /** User tables with the planner's row estimate, to validate a restore against later. */
 export async function readTableEstimates(client: pg.Client): Promise<TableEstimate[]> {
   const { rows } = await client.query<{ schema: string; name: string; estimate: string | null }>(`

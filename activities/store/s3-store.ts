@@ -41,7 +41,7 @@ export class S3Store implements BackupStore {
   async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<{ sizeBytes: number }> {
     assertStoreKey(key);
     if (typeof body !== 'string' && !Buffer.isBuffer(body)) {
-      return { sizeBytes: await uploadStream(this.client, this.settings, key, body, options.signal) };
+      return { sizeBytes: await uploadStream(this.client, this.settings, key, body, options) };
     }
     // A small body in one PutObject: S3 makes it visible whole or not at all.
     options.signal?.throwIfAborted();

@@ -4,11 +4,12 @@
  * that a listing returns.
  *
  * Memory: Upload holds QUEUE_SIZE parts in flight and fills the next one from a list of chunks that
- * it then copies into one buffer (Buffer.concat), so up to about (QUEUE_SIZE + 3) × PART_SIZE_BYTES
+ * it then copies into one buffer (Buffer.concat), so up to about (QUEUE_SIZE + 3) × the part size
  * whatever the size of the stream. Measured (bench/s3-store.ts, 64 KiB source chunks): ~53 MiB of
  * ArrayBuffers at peak for 8 MiB × 2, ~40 for 5 MiB × 2, 70-100 for 16 MiB × 2, with throughput to a
- * local server within noise of each other. S3 allows 10,000 parts: 8 MiB parts cap one object at
- * 78 GiB.
+ * local server within noise of each other. S3 allows 10,000 parts, so the part size follows the
+ * caller's estimate of the object's size (partSizeFor): S3's minimum of 5 MiB up to 39 GiB, more
+ * above; 8 MiB (78 GiB) when nothing is known.
  */
 import { type Readable, Transform } from 'node:stream';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -18,12 +19,24 @@ import { FailureType } from '../../common/errors.js';
 import { inUploadScope, outsideUploadScope, type UploadScope } from './s3-client.js';
 import { s3Failure } from './s3-failure.js';
 import type { S3Settings } from './s3-settings.js';
+import type { PutOptions } from './store.js';
 
-export const PART_SIZE_BYTES = 8 * 1024 * 1024;
+const MiB = 1024 * 1024;
+/** S3's smallest part (but the last). */
+const MIN_PART_BYTES = 5 * MiB;
+/** When the caller gives no estimate. */
+export const DEFAULT_PART_BYTES = 8 * MiB;
 const MAX_PARTS = 10_000;
 export const QUEUE_SIZE = 2;
 
-export async function uploadStream(client: S3Client, settings: S3Settings, key: string, body: Readable, signal?: AbortSignal): Promise<number> {
+/** Parts for an object of about `expectedBytes`: the fewest MiB that fit it in half of S3's parts. */
+export function partSizeFor(expectedBytes: number | undefined): number {
+  if (!expectedBytes || !Number.isFinite(expectedBytes)) return DEFAULT_PART_BYTES;
+  return Math.max(MIN_PART_BYTES, Math.ceil((expectedBytes * 2) / MAX_PARTS / MiB) * MiB);
+}
+
+export async function uploadStream(client: S3Client, settings: S3Settings, key: string, body: Readable, { signal, expectedBytes }: PutOptions = {}): Promise<number> {
+  const partSize = partSizeFor(expectedBytes);
   const action = { doing: 'writing', key };
   let sizeBytes = 0;
   const counted = new Transform({
@@ -68,7 +81,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     const upload = new Upload({
       client,
       params: { Bucket: settings.bucket, Key: fullKey, Body: counted, ContentType: 'application/octet-stream' },
-      partSize: PART_SIZE_BYTES,
+      partSize,
       queueSize: QUEUE_SIZE,
       leavePartsOnError: false,
     });
@@ -83,7 +96,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     if (/Exceeded \d+ parts/.test((err as Error).message)) {
       // lib-storage's own limit check: the same stream would hit it again.
       throw ApplicationFailure.nonRetryable(
-        `${key} is larger than an S3 multipart upload of ${MAX_PARTS} parts of ${PART_SIZE_BYTES / 1024 / 1024} MiB allows`,
+        `${key} is larger than an S3 multipart upload of ${MAX_PARTS} parts of ${partSize / MiB} MiB allows (the estimate of its size was ${expectedBytes ?? 'missing'})`,
         FailureType.StoreFailed,
       );
     }

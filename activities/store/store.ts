@@ -21,6 +21,11 @@ export interface StoredObject {
 export interface PutOptions {
   /** Aborting stops the write; nothing is left that `list` would return. */
   signal?: AbortSignal;
+  /**
+   * A generous estimate of a streamed body's size, when one is known: S3 sizes its multipart parts
+   * so that the object fits S3's 10,000 of them (small parts for small backups keep memory low).
+   */
+  expectedBytes?: number;
 }
 
 export interface BackupStore {

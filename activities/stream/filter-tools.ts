@@ -16,8 +16,9 @@ export function forwardTool(step: FilterStep): ToolSpec {
     return {
       name: 'zstd',
       file: 'zstd',
-      // -T0: as many threads as cores; pg_dump's own work leaves one free.
-      args: [`-${step.level}`, '-T0', '-q', '-c'],
+      // -T0: as many threads as cores; pg_dump's own work leaves one free. -vv: the summary on
+      // stderr gives the exact bytes in and out (zstdSizes), so nothing else has to count them.
+      args: [`-${step.level}`, '-T0', '-vv', '-c'],
       classify: ({ exitCode, stderr }) => ApplicationFailure.retryable(`zstd failed compressing the archive (exit code ${exitCode}): ${stderr}`, FailureType.PgToolFailed),
     };
   }
@@ -27,6 +28,21 @@ export function forwardTool(step: FilterStep): ToolSpec {
     args: ['--encrypt', ...step.recipients.flatMap((r) => ['--recipient', r])],
     classify: ({ exitCode, stderr }) => ApplicationFailure.nonRetryable(`age could not encrypt the archive (exit code ${exitCode}): ${stderr}; check ENCRYPT_RECIPIENTS`, FailureType.InvalidInput),
   };
+}
+
+/**
+ * The bytes zstd read and wrote, from the summary `zstd -vv` prints: "(349254891 B => 103401654 B,"
+ * (zstd 1.5) or "(349254891 => 103401654 bytes," (1.4).
+ */
+export function zstdSizes(stderr: string): { inBytes: number; outBytes: number } {
+  const match = /\((\d+)\s*B?\s*=>\s*(\d+)\s*(?:B|bytes)\b/.exec(stderr);
+  if (!match) {
+    throw ApplicationFailure.nonRetryable(
+      `zstd printed no size summary (${stderr.trim().split('\n').slice(-2).join(' | ') || 'nothing on stderr'}); install zstd 1.4 or newer on the worker`,
+      FailureType.ToolMissing,
+    );
+  }
+  return { inBytes: Number(match[1]), outBytes: Number(match[2]) };
 }
 
 export function inverseTool(step: FilterStep, identityFile: string | undefined): ToolSpec {

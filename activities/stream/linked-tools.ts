@@ -19,8 +19,8 @@ import { toolEnvironment } from './tool-env.js';
 import { settleFailure, stopOnAbort, toolMissing, type ToolSpec } from './tool-process.js';
 
 export interface LinkedTool {
-  /** Resolves when the tool exited 0. */
-  done: Promise<void>;
+  /** Resolves with the tool's stderr (its last 8 KiB) when it exited 0: zstd's size summary, say. */
+  done: Promise<string>;
   stdout: Readable;
 }
 
@@ -37,12 +37,12 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-STDERR_KEEP)));
   const stopping = stopOnAbort(run, child);
-  const done = new Promise<void>((resolve, reject) => {
+  const done = new Promise<string>((resolve, reject) => {
     let spawnError: NodeJS.ErrnoException | undefined;
     child.once('error', (err: NodeJS.ErrnoException) => (spawnError = err));
     child.once('close', (code, signal) => {
       stopping.release();
-      if (code === 0) return resolve();
+      if (code === 0) return resolve(stderr);
       settleFailure(run, spec, { signal: signal ?? undefined, stderr, sent: stopping.sent }, () =>
         spawnError?.code === 'ENOENT'
           ? toolMissing(spec.name)

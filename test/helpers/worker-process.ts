@@ -13,8 +13,8 @@ export interface WorkerProcess {
 
 /** `compiled`: run dist/ as deployed (needs `npm run build`), else the sources through tsx. */
 export async function spawnWorker(address: string, config: Config, compiled = true, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
-  const args = compiled ? ['--max-semi-space-size=1', 'dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
-  const child = execa(process.execPath, args, {
+  const [file, args] = compiled ? ['bin/pgkeeper-worker', []] : [process.execPath, ['--import', 'tsx', 'worker/main.ts']];
+  const child = execa(file, args, {
     cwd: ROOT,
     reject: false,
     env: { ...workerEnvironment(config), TEMPORAL_ADDRESS: address, LOG_LEVEL: 'info', ...extraEnv },
