@@ -29,7 +29,7 @@ import { readDatabaseProperties } from './postgres/database-properties.js';
 import { readDatabaseSize, readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
-import { forwardTool, zstdSizes } from './stream/filter-tools.js';
+import { forwardTool, zstdInputBytes } from './stream/filter-tools.js';
 import { Rank, StreamRun } from './stream/stream-run.js';
 import { namedPipes, readingPipe, startLinkedTool } from './stream/linked-tools.js';
 import { gate, measureTap } from './stream/taps.js';
@@ -181,7 +181,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         tocList = await toc.done;
         plaintextResult = plaintext ? plaintext.result() : null;
         // pg_dump's bytes: what zstd read, or (no zstd) what reached this process before age.
-        dumpBytes = compressing ? zstdSizes(await compressing).inBytes : (plaintextResult ?? stored.result()).sizeBytes;
+        dumpBytes = compressing ? zstdInputBytes(await compressing) : (plaintextResult ?? stored.result()).sizeBytes;
       } finally {
         await pipes.remove();
       }

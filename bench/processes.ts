@@ -1,7 +1,7 @@
 /**
  * pgkeeper as deployed: the compiled worker (bin/pgkeeper-worker, as the Docker image and `npm run
- * up` run it) in a process of its own, so its memory and CPU can be
- * read from /proc; and `bin/pgkeeper` run as a user runs it, CLI start included.
+ * up` run it) in a process of its own, so its memory and CPU can be read from /proc; and
+ * `bin/pgkeeper` run as a user runs it, CLI start included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';

@@ -28,7 +28,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where the dev server's state, the local store and the S3 server's data live (UP_DATA_DIR moves them, e.g. for tests). */
 const DATA = path.resolve(ROOT, process.env.UP_DATA_DIR ?? '.data');
 const DEMO_DATABASE = 'pgkeeper_demo';
-/** The compiled worker (up.sh builds it), with a small young generation: the whole process stays well under 200 MB. */
+/** The compiled worker as deployed (up.sh builds it; bin/pgkeeper-worker sets its memory settings). */
 const WORKER = path.join(ROOT, 'bin', 'pgkeeper-worker');
 const S3_BUCKET = 'pgkeeper';
 const children: { name: string; child: ChildProcess }[] = [];

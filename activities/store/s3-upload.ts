@@ -8,8 +8,8 @@
  * whatever the size of the stream. Measured (bench/s3-store.ts, 64 KiB source chunks): ~53 MiB of
  * ArrayBuffers at peak for 8 MiB × 2, ~40 for 5 MiB × 2, 70-100 for 16 MiB × 2, with throughput to a
  * local server within noise of each other. S3 allows 10,000 parts, so the part size follows the
- * caller's estimate of the object's size (partSizeFor): S3's minimum of 5 MiB up to 39 GiB, more
- * above; 8 MiB (78 GiB) when nothing is known.
+ * caller's estimate of the object's size (partSizeFor): S3's minimum of 5 MiB for estimates up to
+ * ~24 GiB, more above; 8 MiB (78 GiB at most) when nothing is known.
  */
 import { type Readable, Transform } from 'node:stream';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';

@@ -17,7 +17,7 @@ export function forwardTool(step: FilterStep): ToolSpec {
       name: 'zstd',
       file: 'zstd',
       // -T0: as many threads as cores; pg_dump's own work leaves one free. -vv: the summary on
-      // stderr gives the exact bytes in and out (zstdSizes), so nothing else has to count them.
+      // stderr gives the exact bytes in (zstdInputBytes), so nothing else has to count them.
       args: [`-${step.level}`, '-T0', '-vv', '-c'],
       classify: ({ exitCode, stderr }) => ApplicationFailure.retryable(`zstd failed compressing the archive (exit code ${exitCode}): ${stderr}`, FailureType.PgToolFailed),
     };
@@ -31,10 +31,10 @@ export function forwardTool(step: FilterStep): ToolSpec {
 }
 
 /**
- * The bytes zstd read and wrote, from the summary `zstd -vv` prints: "(349254891 B => 103401654 B,"
- * (zstd 1.5) or "(349254891 => 103401654 bytes," (1.4).
+ * The bytes zstd read, from the summary `zstd -vv` prints: "(349254891 B => 103401654 B," (zstd
+ * 1.5) or "(349254891 => 103401654 bytes," (1.4).
  */
-export function zstdSizes(stderr: string): { inBytes: number; outBytes: number } {
+export function zstdInputBytes(stderr: string): number {
   const match = /\((\d+)\s*B?\s*=>\s*(\d+)\s*(?:B|bytes)\b/.exec(stderr);
   if (!match) {
     throw ApplicationFailure.nonRetryable(
@@ -42,7 +42,7 @@ export function zstdSizes(stderr: string): { inBytes: number; outBytes: number }
       FailureType.ToolMissing,
     );
   }
-  return { inBytes: Number(match[1]), outBytes: Number(match[2]) };
+  return Number(match[1]);
 }
 
 export function inverseTool(step: FilterStep, identityFile: string | undefined): ToolSpec {
