@@ -25,7 +25,7 @@ export function cleanEnvironment(env: Record<string, string>): Record<string, st
 
 /** Refuses to measure the tsx fallback: bin/pgkeeper runs dist/ only when no source is newer. */
 export function checkBuilt(): void {
-  const compiled = path.join(ROOT, 'dist', 'client', 'cli.js');
+  const compiled = path.join(ROOT, 'dist', 'cli', 'cli.js');
   if (!existsSync(compiled) || !existsSync(path.join(ROOT, 'dist', 'worker', 'main.js'))) throw new Error('not built: run `npm run build` (npm run bench does)');
   const builtMs = statSync(compiled).mtimeMs;
   const newer = (dir: string): string | undefined => {

@@ -5,7 +5,7 @@
  * under its own timestamped id; the workflow then takes the database's lock, so a manual run and
  * a scheduled run of one database never overlap either.
  */
-import { ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
@@ -14,6 +14,14 @@ import type { RetentionPolicy } from '../common/retention-plan.js';
 export const DEFAULT_CRON = '0 2 * * *';
 /** A run missed while Temporal was down still happens if the server is back within this window. */
 export const CATCHUP_WINDOW = '12h';
+
+/**
+ * Through this module rather than a dynamic import of '@temporalio/client' in the command: once
+ * bundled (scripts/bundle-cli.sh), such an import yields only the package's default export.
+ */
+export function isScheduleNotFound(err: unknown): err is ScheduleNotFoundError {
+  return err instanceof ScheduleNotFoundError;
+}
 
 /** What a schedule runs: backups of one database, of all of them (`--all`), or restore drills of one (`drill`). */
 export type ScheduleTarget = { database: string; drill?: boolean } | { all: true };

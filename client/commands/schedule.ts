@@ -77,7 +77,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     try {
       await action(await ctx.connect(config), config);
     } catch (err) {
-      if (err instanceof (await import('@temporalio/client')).ScheduleNotFoundError) {
+      if (lib.isScheduleNotFound(err)) {
         throw new CliError(`schedule ${err.scheduleId} does not exist on task queue "${config.temporal.taskQueue}"; \`pgkeeper schedule list\` shows the schedules, \`pgkeeper schedule create\` makes one`);
       }
       throw err;
