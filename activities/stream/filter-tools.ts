@@ -32,10 +32,10 @@ export function forwardTool(step: FilterStep): ToolSpec {
 
 /**
  * The bytes zstd read, from the summary `zstd -vv` prints: "(349254891 B => 103401654 B," (zstd
- * 1.5) or "(349254891 => 103401654 bytes," (1.4).
+ * 1.5; small sizes are padded, "(  1672 B =>    739 B,") or "(349254891 => 103401654 bytes," (1.4).
  */
 export function zstdInputBytes(stderr: string): number {
-  const match = /\((\d+)\s*B?\s*=>\s*(\d+)\s*(?:B|bytes)\b/.exec(stderr);
+  const match = /\(\s*(\d+)\s*B?\s*=>\s*(\d+)\s*(?:B|bytes)\b/.exec(stderr);
   if (!match) {
     throw ApplicationFailure.nonRetryable(
       `zstd printed no size summary (${stderr.trim().split('\n').slice(-2).join(' | ') || 'nothing on stderr'}); install zstd 1.4 or newer on the worker`,
