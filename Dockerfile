@@ -15,6 +15,7 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY worker ./worker
 COPY client ./client
+COPY scripts/bundle-cli.sh ./scripts/
 RUN npm run build
 
 # Run: production dependencies only (no tsx, no pino-pretty, no TypeScript), the compiled code.

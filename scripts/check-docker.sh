@@ -23,7 +23,7 @@ fi
 
 say "build stage: npm ci, npm run build"
 mkdir "$WORK/build"
-(cd "$ROOT" && cp -r package.json package-lock.json tsconfig.json tsconfig.build.json common activities workflows worker client "$WORK/build/")
+(cd "$ROOT" && cp -r package.json package-lock.json tsconfig.json tsconfig.build.json common activities workflows worker client scripts "$WORK/build/")
 (cd "$WORK/build" && npm ci --no-audit --no-fund --silent && npm run --silent build >/dev/null)
 
 say "run stage: npm ci --omit=dev, dist/ and bin/ only"
