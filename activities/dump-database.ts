@@ -115,7 +115,8 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       await store.put(keys.facts, JSON.stringify(facts, null, 2));
       // Sizes the store's parts (S3). The archive is usually much smaller than the database (no
       // indexes, compressed); uncompressed, values PostgreSQL keeps compressed can make it larger.
-      const expectedBytes = (await readDatabaseSize(client)) * (req.compression.kind === 'none' ? 4 : 1);
+      const uncompressed = req.compression.kind !== 'zstd' && pgDumpLevel(req.compression) === 0; // none, gzip:0
+      const expectedBytes = (await readDatabaseSize(client)) * (uncompressed ? 4 : 1);
       progress.dumping = true;
 
       const run = new StreamRun(ctx.cancellationSignal);
@@ -147,6 +148,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         let plain = tee.stdout;
         const rest = [...filters];
         let compressing: Promise<string> | undefined;
+        let compressedFrom: number | undefined;
         if (rest[0]?.filter === 'zstd') {
           const zstd = startLinkedTool(run, forwardTool(rest.shift()!), tee.stdout);
           compressing = zstd.done;
@@ -163,9 +165,13 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           linked.push(done);
         }
         const readers = [toc.done, ...(readThrough ? [readThrough.done] : [])];
-        // The store completes the object only once every tool has exited well: a dump cut short, or
-        // one pg_restore could not read back, never becomes a visible object.
-        stages.push(stored, gate(() => Promise.all([...linked, ...readers])));
+        // The store completes the object only once every tool has exited well and zstd said how much
+        // it read: a dump cut short, or one pg_restore could not read back, never becomes an object.
+        const checks = async () => {
+          await Promise.all([...linked, ...readers]);
+          if (compressing) compressedFrom = zstdInputBytes(await compressing);
+        };
+        stages.push(stored, gate(checks));
         const out = new PassThrough({ highWaterMark: 1 << 20 });
         const putting = store.put(keys.archive, out, { signal: run.signal, expectedBytes }).catch((err: unknown) => {
           run.fail(err, Rank.Store);
@@ -181,7 +187,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         tocList = await toc.done;
         plaintextResult = plaintext ? plaintext.result() : null;
         // pg_dump's bytes: what zstd read, or (no zstd) what reached this process before age.
-        dumpBytes = compressing ? zstdInputBytes(await compressing) : (plaintextResult ?? stored.result()).sizeBytes;
+        dumpBytes = compressedFrom ?? (plaintextResult ?? stored.result()).sizeBytes;
       } finally {
         await pipes.remove();
       }

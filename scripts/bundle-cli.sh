@@ -4,8 +4,8 @@
 # Loading the CLI's modules one by one (the Temporal client and protobufjs, zod with its locales,
 # commander, cli-progress) means resolving and reading ~600 files; bundled, `pgkeeper backup`
 # reaches Temporal ~0.2 s sooner on 0.3 CPU-s less (measured on the bench machine), and the CLI
-# sits in every round trip a user or a script makes. `pgkeeper worker` imports dist/worker/ as it is
-# (external here): the worker is long-running and loads its code once.
+# sits in every round trip a user or a script makes. Workers do not run from the bundle
+# (bin/pgkeeper hands `worker` to bin/pgkeeper-worker); dist/worker/ stays external here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rm -rf dist/cli

@@ -1,4 +1,4 @@
-/** `tsx worker/main.ts`: one pgkeeper worker from the sources (tests, development); deployed, bin/pgkeeper-worker runs it. */
+/** `tsx worker/main.ts`: one pgkeeper worker from the sources (tests, development); deployed, bin/pgkeeper-worker runs `pgkeeper worker`. */
 import { runWorker } from './run-worker.js';
 
 runWorker().catch((err: unknown) => {

@@ -4,8 +4,8 @@
  * that a listing returns.
  *
  * Memory: Upload holds QUEUE_SIZE parts in flight and fills the next one from a list of chunks that
- * it then copies into one buffer (Buffer.concat), so up to about (QUEUE_SIZE + 3) × the part size
- * whatever the size of the stream. Measured (bench/s3-store.ts, 64 KiB source chunks): ~53 MiB of
+ * it then copies into one buffer (Buffer.concat), so up to about (QUEUE_SIZE + 3) × the part size,
+ * however long the stream (the part size grows with very large objects, see below). Measured (bench/s3-store.ts, 64 KiB source chunks): ~53 MiB of
  * ArrayBuffers at peak for 8 MiB × 2, ~40 for 5 MiB × 2, 70-100 for 16 MiB × 2, with throughput to a
  * local server within noise of each other. S3 allows 10,000 parts, so the part size follows the
  * caller's estimate of the object's size (partSizeFor): S3's minimum of 5 MiB for estimates up to
@@ -22,8 +22,9 @@ import type { S3Settings } from './s3-settings.js';
 import type { PutOptions } from './store.js';
 
 const MiB = 1024 * 1024;
-/** S3's smallest part (but the last). */
+/** S3's smallest part (but the last) and its largest. */
 const MIN_PART_BYTES = 5 * MiB;
+const MAX_PART_BYTES = 5 * 1024 * MiB;
 /** When the caller gives no estimate. */
 export const DEFAULT_PART_BYTES = 8 * MiB;
 const MAX_PARTS = 10_000;
@@ -32,7 +33,7 @@ export const QUEUE_SIZE = 2;
 /** Parts for an object of about `expectedBytes`: the fewest MiB that fit it in half of S3's parts. */
 export function partSizeFor(expectedBytes: number | undefined): number {
   if (!expectedBytes || !Number.isFinite(expectedBytes)) return DEFAULT_PART_BYTES;
-  return Math.max(MIN_PART_BYTES, Math.ceil((expectedBytes * 2) / MAX_PARTS / MiB) * MiB);
+  return Math.min(MAX_PART_BYTES, Math.max(MIN_PART_BYTES, Math.ceil((expectedBytes * 2) / MAX_PARTS / MiB) * MiB));
 }
 
 export async function uploadStream(client: S3Client, settings: S3Settings, key: string, body: Readable, { signal, expectedBytes }: PutOptions = {}): Promise<number> {

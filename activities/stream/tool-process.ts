@@ -53,7 +53,7 @@ export function toolMissing(name: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(`${name} was not found on the worker; ${hint}`, FailureType.ToolMissing);
 }
 
-/** A plumbing tool (tee, wc) failing says nothing about the archive: worth a retry. */
+/** A plumbing tool (tee) failing says nothing about the archive: worth a retry. */
 export function streamToolFailed(name: string): ToolSpec['classify'] {
   return ({ exitCode, stderr }) => ApplicationFailure.retryable(`${name} failed in the archive stream (exit code ${exitCode}): ${stderr || 'no message'}`, FailureType.PgToolFailed);
 }
