@@ -69,6 +69,29 @@ describe('S3 store', () => {
     }
   });
 
+  it('streams objects at the edges of a part byte for byte: empty, one byte short of a part, a part, one byte over, two parts', async () => {
+    const part = 5 * MiB;
+    const cases: [number, string][] = [
+      [0, 'one PutObject'],
+      [part - 1, 'one PutObject'],
+      [part, '1 part'],
+      [part + 1, '2 parts'],
+      [2 * part, '2 parts'],
+    ];
+    for (const [size, shape] of cases) {
+      // 100,003-byte chunks: never aligned with a part, so parts are filled across chunk boundaries.
+      const source = generatedStream(size, undefined, 100_003);
+      const { sizeBytes } = await store.put('app/edge.dump', source.stream, { expectedBytes: size });
+      assert.equal(sizeBytes, size);
+      const head = await server.client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: 'backups/app/edge.dump' }));
+      const parts = /-(\d+)"$/.exec(head.ETag ?? '')?.[1];
+      assert.equal(parts === undefined ? 'one PutObject' : `${parts} part${parts === '1' ? '' : 's'}`, shape, `${size} B`);
+      assert.deepEqual(await digestStream(await store.get('app/edge.dump')), { sha256: await source.sha256, sizeBytes: size }, `${size} B`);
+    }
+    await store.delete('app/edge.dump');
+    assert.deepEqual(await unfinishedUploads(server), []);
+  });
+
   it('puts small bodies whole; stat, list, listFolders and delete see keys relative to the store', async () => {
     await store.put('app/a.dump', Buffer.from('archive'));
     await store.put('app/a.dump.manifest.json', '{"v":1}');
