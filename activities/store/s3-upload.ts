@@ -9,6 +9,7 @@
  *   mark-compacts free them: ~18 per 100 MB uploaded, most of the S3 path's extra worker CPU.
  *   Here each upload allocates QUEUE_SIZE + 1 part buffers once and copies every chunk into the
  *   part being filled at once, so chunks die young and nothing large is allocated per part.
+ *   bench/s3-store.ts, 300 MiB to versitygw: 2.4 -> 1.2 CPU-s, 133 -> 200 MiB/s, 163 -> 131 MiB RSS.
  * - Cancellation. Upload sends UploadPart without an AbortSignal, so aborting it waited for every
  *   part in flight (for ever, against a stopped server); here every data request carries one.
  *
