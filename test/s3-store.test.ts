@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { openS3Store, type S3Store } from '../activities/store/s3-store.js';
 import { s3Settings } from '../activities/store/s3-settings.js';
@@ -146,6 +146,45 @@ describe('S3 store', () => {
     assert.ok(source.stream.destroyed, 'the source is destroyed, so its producer stops');
     assert.deepEqual(await store.list('app/'), []);
     assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
+  });
+
+  it('aborted while its last parts are in flight: the upload is not completed without them', async () => {
+    // The abort lands as the last part is sent, after the source has ended: the parts it cancels
+    // fail quietly, and completing the upload then would publish the object with a gap.
+    const controller = new AbortController();
+    const reason = new Error('activity cancelled');
+    const commands: string[] = [];
+    const client = (store as unknown as { client: S3Client }).client;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(context.commandName as string);
+        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 4) controller.abort(reason);
+        return next(args);
+      },
+      { step: 'initialize', name: 'testAbortAtLastPart' },
+    );
+    try {
+      const source = generatedStream(15 * MiB + 1234, undefined, 100_003);
+      const err = await store.put('app/tail.dump', source.stream, { signal: controller.signal, expectedBytes: 15 * MiB }).catch((e: unknown) => e);
+      assert.equal(err, reason, 'the abort reason comes back');
+      assert.equal(commands.filter((c) => c === 'UploadPartCommand').length, 4);
+      assert.ok(!commands.includes('CompleteMultipartUploadCommand'), `never completed: ${commands.join(', ')}`);
+      assert.equal(await store.stat('app/tail.dump'), undefined);
+      assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
+    } finally {
+      client.middlewareStack.remove('testAbortAtLastPart');
+    }
+  });
+
+  it('stores a stream of strings or Uint8Arrays as their bytes', async () => {
+    const text = Readable.from(['héllo, ', 'wörld']);
+    assert.deepEqual(await store.put('app/text.dump', text), { sizeBytes: Buffer.byteLength('héllo, wörld') });
+    assert.equal(await store.getText('app/text.dump'), 'héllo, wörld');
+    const typed = Readable.from([new Uint8Array([1, 2, 3]), new Uint8Array(new ArrayBuffer(8), 2, 4).fill(7)]);
+    assert.deepEqual(await store.put('app/typed.dump', typed), { sizeBytes: 7 });
+    assert.deepEqual([...Buffer.from((await store.getText('app/typed.dump'))!, 'latin1')], [1, 2, 3, 7, 7, 7, 7]);
+    await store.delete('app/text.dump');
+    await store.delete('app/typed.dump');
   });
 
   it('a download aborted mid-way ends its stream with the abort reason; an aborted small put writes nothing', async () => {

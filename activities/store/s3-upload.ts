@@ -52,6 +52,12 @@ export function partSizeFor(expectedBytes: number | undefined): number {
   return Math.min(MAX_PART_BYTES, Math.max(MIN_PART_BYTES, Math.ceil((expectedBytes * 2) / MAX_PARTS / MiB) * MiB));
 }
 
+/** A chunk as bytes: Readable.from and setEncoding can give strings, Readable.from(Uint8Array[]) Uint8Arrays. */
+function bytesOf(data: Buffer | Uint8Array | string, encoding: BufferEncoding | null): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** A failed request, kept apart from the source's own errors (which are rethrown as they are). */
 class StoreError {
   constructor(readonly cause: unknown) {}
@@ -82,6 +88,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
   const spare: Buffer[] = [];
+  let sentParts = 0;
 
   const sendPart = async (buffer: Buffer, length: number, partNumber: number): Promise<void> => {
     if (partNumber > MAX_PARTS) {
@@ -102,6 +109,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     // At most QUEUE_SIZE parts in flight: a full part waits here, and the source with it.
     while (inFlight.size >= QUEUE_SIZE) await Promise.race(inFlight);
     if (storeFailure) throw storeFailure;
+    stop.signal.throwIfAborted();
     const sent = store(() =>
       client.send(new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber: partNumber, Body: buffer.subarray(0, length) }), { abortSignal: stop.signal }),
     )
@@ -119,6 +127,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
       })
       .finally(() => inFlight.delete(sent));
     inFlight.add(sent);
+    sentParts++;
   };
 
   let sizeBytes = 0;
@@ -126,7 +135,8 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     let part: Buffer = Buffer.allocUnsafe(partSize);
     let filled = 0;
     let partNumber = 1;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const data of body as AsyncIterable<Buffer | Uint8Array | string>) {
+      const chunk = bytesOf(data, body.readableEncoding);
       for (let offset = 0; offset < chunk.length; ) {
         const copied = chunk.copy(part, filled, offset);
         filled += copied;
@@ -147,6 +157,10 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
       if (filled > 0) await sendPart(part, filled, partNumber);
       await Promise.all(inFlight);
       if (storeFailure) throw storeFailure;
+      // A part cancelled by the caller's abort fails quietly: completing now would publish the
+      // object without it (S3 accepts gaps in part numbers).
+      stop.signal.throwIfAborted();
+      if (parts.length !== sentParts) throw new Error(`S3 acknowledged ${parts.length} of the ${sentParts} parts sent for ${key}`);
       parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
       // No signal either: an abort while S3 completes is handled below, by deleting the object.
       await store(() => client.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
