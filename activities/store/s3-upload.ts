@@ -75,9 +75,10 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
 
-  const store = async <T>(request: () => Promise<T>): Promise<T> => {
+  // A request to S3: its failure is told apart from the source's (StoreError).
+  const request = async <T>(send: () => Promise<T>): Promise<T> => {
     try {
-      return await request();
+      return await send();
     } catch (err) {
       throw new StoreError(err);
     }
@@ -100,7 +101,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     if (uploadId === undefined) {
       // No signal: once S3 has made the upload, its id must be known so that it can be aborted.
       const checksums = await client.config.requestChecksumCalculation();
-      const created = await store(() =>
+      const created = await request(() =>
         client.send(new CreateMultipartUploadCommand({ ...target, ContentType: 'application/octet-stream', ...(checksums === 'WHEN_SUPPORTED' && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }) })),
       );
       uploadId = created.UploadId;
@@ -110,7 +111,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     while (inFlight.size >= QUEUE_SIZE) await Promise.race(inFlight);
     if (storeFailure) throw storeFailure;
     stop.signal.throwIfAborted();
-    const sent = store(() =>
+    const sent = request(() =>
       client.send(new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber: partNumber, Body: buffer.subarray(0, length) }), { abortSignal: stop.signal }),
     )
       .then(({ ETag, ChecksumCRC32 }) => {
@@ -152,7 +153,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
     stop.signal.throwIfAborted();
     if (uploadId === undefined) {
       // Smaller than one part: a single PutObject, visible whole or not at all.
-      await store(() => client.send(new PutObjectCommand({ ...target, ContentType: 'application/octet-stream', Body: part.subarray(0, filled) }), { abortSignal: stop.signal }));
+      await request(() => client.send(new PutObjectCommand({ ...target, ContentType: 'application/octet-stream', Body: part.subarray(0, filled) }), { abortSignal: stop.signal }));
     } else {
       if (filled > 0) await sendPart(part, filled, partNumber);
       await Promise.all(inFlight);
@@ -163,7 +164,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
       if (parts.length !== sentParts) throw new Error(`S3 acknowledged ${parts.length} of the ${sentParts} parts sent for ${key}`);
       parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
       // No signal either: an abort while S3 completes is handled below, by deleting the object.
-      await store(() => client.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
+      await request(() => client.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } })));
     }
   } catch (err) {
     stop.abort(err);
