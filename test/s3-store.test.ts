@@ -176,6 +176,34 @@ describe('S3 store', () => {
     }
   });
 
+  it('a part the store refuses is the cause, even when the torn-down stream makes the caller abort', async () => {
+    // In a backup, the upload destroying its source resets zstd's output: zstd fails and the run
+    // aborts the put with zstd's failure. The store went first, so the store is what is reported.
+    const controller = new AbortController();
+    const client = (store as unknown as { client: S3Client }).client;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 2) {
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'testRefusePart' },
+    );
+    try {
+      const source = generatedStream(Infinity, undefined, 100_003);
+      source.stream.once('close', () => controller.abort(new Error('zstd failed: Connection reset by peer')));
+      const err = await store.put('app/refused.dump', source.stream, { signal: controller.signal, expectedBytes: 15 * MiB }).catch((e: unknown) => e);
+      assert.ok(controller.signal.aborted, 'the caller aborted once its source was destroyed');
+      assert.ok(err instanceof ApplicationFailure, String(err));
+      assert.equal(err.type, 'StoreUnavailable', err.message);
+      assert.equal(await store.stat('app/refused.dump'), undefined);
+      assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
+    } finally {
+      client.middlewareStack.remove('testRefusePart');
+    }
+  });
+
   it('stores a stream of strings or Uint8Arrays as their bytes', async () => {
     const text = Readable.from(['héllo, ', 'wörld']);
     assert.deepEqual(await store.put('app/text.dump', text), { sizeBytes: Buffer.byteLength('héllo, wörld') });

@@ -175,7 +175,9 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
       // leaves is removed by retention's sweep of unfinished uploads.
       await client.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(settings.idleTimeoutMs) }).catch(() => undefined);
     }
-    signal?.throwIfAborted();
+    // The store failed first: that is the cause, even when the caller has aborted since, because
+    // the stream this upload tore down made a tool fail (zstd's write reset, say).
+    if (!storeFailure) signal?.throwIfAborted();
     const failure = storeFailure ?? err;
     throw failure instanceof StoreError ? s3Failure(settings, { doing: 'writing', key }, failure.cause) : failure;
   } finally {
