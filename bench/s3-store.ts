@@ -3,7 +3,7 @@
  * stream, and this process's peak RSS while uploading (the driver holds a bounded number of parts
  * whatever the size). A write of the same stream to a local file is the baseline.
  *
- *   MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --import tsx bench/s3-store.ts [--mb 500]   (the worker's settings, bin/pgkeeper-worker)
+ *   MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --heap-growing-percent=100 --import tsx bench/s3-store.ts [--mb 500]   (the worker's settings, bin/pgkeeper-worker)
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -193,8 +193,15 @@ describe('S3 store', () => {
     try {
       const source = generatedStream(Infinity, undefined, 100_003);
       source.stream.once('close', () => controller.abort(new Error('zstd failed: Connection reset by peer')));
-      const err = await store.put('app/refused.dump', source.stream, { signal: controller.signal, expectedBytes: 15 * MiB }).catch((e: unknown) => e);
-      assert.ok(controller.signal.aborted, 'the caller aborted once its source was destroyed');
+      let abortedBeforeSettled = false;
+      const err = await store.put('app/refused.dump', source.stream, { signal: controller.signal, expectedBytes: 15 * MiB }).then(
+        () => undefined,
+        (e: unknown) => {
+          abortedBeforeSettled = controller.signal.aborted;
+          return e;
+        },
+      );
+      assert.ok(abortedBeforeSettled, 'the caller aborted (its source destroyed) before the put settled');
       assert.ok(err instanceof ApplicationFailure, String(err));
       assert.equal(err.type, 'StoreUnavailable', err.message);
       assert.equal(await store.stat('app/refused.dump'), undefined);
