@@ -31,6 +31,27 @@ async function unfinishedUploads(server: S3Server): Promise<string[]> {
   return (Uploads ?? []).map((u) => u.Key!);
 }
 
+/**
+ * Runs `body` with `hook` called before each command the store's client sends (before the SDK's
+ * retries: a throw fails the command at once), with the part number of an UploadPart.
+ */
+async function beforeEachCommand(store: S3Store, hook: (command: string, partNumber: number | undefined) => void, body: () => Promise<void>): Promise<void> {
+  const client = (store as unknown as { client: S3Client }).client;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName as string;
+      hook(command, command === 'UploadPartCommand' ? (args.input as { PartNumber?: number }).PartNumber : undefined);
+      return next(args);
+    },
+    { step: 'initialize', name: 'testBeforeEachCommand' },
+  );
+  try {
+    await body();
+  } finally {
+    client.middlewareStack.remove('testBeforeEachCommand');
+  }
+}
+
 describe('S3 store', () => {
   let server: S3Server;
   let store: S3Store;
@@ -154,16 +175,10 @@ describe('S3 store', () => {
     const controller = new AbortController();
     const reason = new Error('activity cancelled');
     const commands: string[] = [];
-    const client = (store as unknown as { client: S3Client }).client;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(context.commandName as string);
-        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 4) controller.abort(reason);
-        return next(args);
-      },
-      { step: 'initialize', name: 'testAbortAtLastPart' },
-    );
-    try {
+    await beforeEachCommand(store, (command, partNumber) => {
+      commands.push(command);
+      if (partNumber === 4) controller.abort(reason);
+    }, async () => {
       const source = generatedStream(15 * MiB + 1234, undefined, 100_003);
       const err = await store.put('app/tail.dump', source.stream, { signal: controller.signal, expectedBytes: 15 * MiB }).catch((e: unknown) => e);
       assert.equal(err, reason, 'the abort reason comes back');
@@ -171,26 +186,16 @@ describe('S3 store', () => {
       assert.ok(!commands.includes('CompleteMultipartUploadCommand'), `never completed: ${commands.join(', ')}`);
       assert.equal(await store.stat('app/tail.dump'), undefined);
       assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
-    } finally {
-      client.middlewareStack.remove('testAbortAtLastPart');
-    }
+    });
   });
 
   it('a part the store refuses is the cause, even when the torn-down stream makes the caller abort', async () => {
     // In a backup, the upload destroying its source resets zstd's output: zstd fails and the run
     // aborts the put with zstd's failure. The store went first, so the store is what is reported.
     const controller = new AbortController();
-    const client = (store as unknown as { client: S3Client }).client;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 2) {
-          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'testRefusePart' },
-    );
-    try {
+    await beforeEachCommand(store, (_command, partNumber) => {
+      if (partNumber === 2) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    }, async () => {
       const source = generatedStream(Infinity, undefined, 100_003);
       source.stream.once('close', () => controller.abort(new Error('zstd failed: Connection reset by peer')));
       let abortedBeforeSettled = false;
@@ -206,9 +211,7 @@ describe('S3 store', () => {
       assert.equal(err.type, 'StoreUnavailable', err.message);
       assert.equal(await store.stat('app/refused.dump'), undefined);
       assert.deepEqual(await unfinishedUploads(server), [], 'the multipart upload was aborted');
-    } finally {
-      client.middlewareStack.remove('testRefusePart');
-    }
+    });
   });
 
   it('stores a stream of strings or Uint8Arrays as their bytes', async () => {
