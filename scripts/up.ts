@@ -105,7 +105,9 @@ async function startTemporal(config: Config): Promise<void> {
     '--ip', host, '--port', String(port), '--ui-port', String(uiPort),
     '--db-filename', path.join(DATA, 'temporal.db'),
     '--namespace', config.temporal.namespace,
-    '--log-level', 'warn',
+    // Errors only: at warn, a Ctrl-C ends the session with the dev server's own "network dial
+    // error" lines from its shutdown, just above pgkeeper's "stopped".
+    '--log-level', 'error',
     ...devServerSearchAttributeArgs(),
   ]);
   await waitForPort(host, port, 'Temporal dev server');
