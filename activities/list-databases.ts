@@ -1,12 +1,27 @@
 /** listClusterDatabases: the server's databases that a cluster backup covers (never templates). */
 import type { Config } from '../common/config.js';
 import { selectDatabases } from '../common/cluster-input.js';
-import { isStagingName, withAdmin } from './postgres/database-admin.js';
+import { FailureType } from '../common/errors.js';
+import { isStagingName } from '../common/restore-input.js';
+import { failure } from './failures.js';
+import { withAdmin } from './postgres/database-admin.js';
 
 export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
   const all = await withAdmin(config, async (client) =>
     (await client.query<{ datname: string }>('select datname from pg_database where not datistemplate order by datname')).rows.map((r) => r.datname),
   );
   // pgkeeper's own staging and drill databases are work in progress, never worth a backup.
-  return selectDatabases(all, req.include, req.exclude).filter((db) => !isStagingName(db));
+  const candidates = all.filter((db) => !isStagingName(db));
+  const selected = selectDatabases(candidates, req.include, req.exclude);
+  if (selected.length === 0) {
+    // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.
+    const patterns = [...(req.include.length ? [`include ${req.include.map((p) => `"${p}"`).join(', ')}`] : []), ...(req.exclude.length ? [`exclude ${req.exclude.map((p) => `"${p}"`).join(', ')}`] : [])];
+    const shown = candidates.slice(0, 20).map((db) => `"${db}"`).join(', ') + (candidates.length > 20 ? `, … (${candidates.length} in all)` : '');
+    throw failure(
+      config,
+      FailureType.InvalidInput,
+      `${patterns.join(' and ') || 'the selection'} matches none of the databases on ${config.db.host}:${config.db.port} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`,
+    );
+  }
+  return selected;
 }

@@ -53,6 +53,13 @@ export function stagingName(target: string, uuid: string): string {
   return `${target}_restoring_${shortId(uuid)}`;
 }
 
+/** Staging databases of restores, and scratch databases of restore drills: the only names pgkeeper may drop. */
+const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
+
+export function isStagingName(name: string): boolean {
+  return STAGING_NAME.test(name);
+}
+
 /** `pgkeeper_drill_<8 hex>`: a restore drill's scratch database (fits whatever the source's name length). */
 export function drillScratchName(uuid: string): string {
   return `pgkeeper_drill_${shortId(uuid)}`;
@@ -107,6 +114,10 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
   const target = validateDatabaseName(value.target, surface.field('target'), reserve);
   if (['postgres', 'template0', 'template1'].includes(target)) {
     throw new InputError(`${surface.field('target')} "${target}" is a system database pgkeeper relies on; restore into another name`);
+  }
+  if (isStagingName(target)) {
+    // A database under such a name is one pgkeeper allows itself to drop, and lists as a restore's leftover.
+    throw new InputError(`${surface.field('target')} "${target}" has the shape of pgkeeper's own staging names (<name>_restoring_<8 hex>, pgkeeper_drill_<8 hex>), which pgkeeper may drop; restore into another name`);
   }
   const database = value.database === undefined ? undefined : validateDatabaseName(value.database, surface.field('database'));
   if (value.backup === 'latest' && database === undefined) {

@@ -117,6 +117,16 @@ for (const kind of STORE_KINDS) {
       execFileSync('sha256sum', ['-c', path.basename(keys.sidecar)], { cwd: dir });
     });
 
+    it('a pattern that matches no database fails at once, naming the patterns and the databases there, and backs up nothing (globals included)', async () => {
+      const before = await globalsIds(t.store);
+      const err = await withWorker(env, t.config, () => runCluster([`${prefix}_typo*`]).catch((e: unknown) => e));
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const cause = rootFailure(err) as Error & { type?: string };
+      assert.equal(cause.type, 'InvalidInput');
+      assert.match(cause.message, new RegExp(`^include "${prefix}_typo\\*" matches none of the databases on [^;]*; nothing was backed up`));
+      assert.deepEqual(await globalsIds(t.store), before);
+    });
+
     it('retention prunes old globals backups (role password hashes) like any other backup', async () => {
       const old: string[] = [];
       for (const ageDays of [30, 60, 90]) old.push(await writeFakeGlobals(t.store, ageDays));

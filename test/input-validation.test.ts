@@ -52,6 +52,15 @@ describe('input validation', () => {
     refused(() => normalizeBackupInput({ database: 'app', compression: 'lz4' }, cliSurface), /^--compression must be/);
   });
 
+  it("a target shaped like pgkeeper's own staging or drill names (which pgkeeper may drop) is refused; names merely near them are not", () => {
+    for (const target of ['app_restoring_0123abcd', 'pgkeeper_drill_deadbeef']) {
+      refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target }), /has the shape of pgkeeper's own staging names .* restore into another name$/);
+    }
+    for (const target of ['app_restoring', 'app_restoring_0123abcdX', 'my_pgkeeper_drill_deadbeef_copy', 'app_pre_restore_20261204']) {
+      assert.equal(normalizeRestoreInput({ backup: 'latest', database: 'app', target }).target, target);
+    }
+  });
+
   it('compression: zstd and gzip levels, none, and the older compressLevel', () => {
     assert.deepEqual(parseCompression(undefined), { kind: 'zstd', level: 1 });
     assert.deepEqual(parseCompression('zstd:9'), { kind: 'zstd', level: 9 });

@@ -10,15 +10,13 @@ import type { Config } from '../../common/config.js';
 import { createDatabaseOptions, LocaleProviderError, propertyStatements } from '../../common/database-properties-sql.js';
 import { FailureType } from '../../common/errors.js';
 import type { DatabaseProperties } from '../../common/manifest.js';
+import { isStagingName } from '../../common/restore-input.js';
 import { quoteIdent } from '../../common/sql.js';
 import { failure, pgClientFailure } from '../failures.js';
 import { withClient } from './pg-client.js';
 
 /** The database pgkeeper connects to for CREATE/ALTER/DROP DATABASE. */
 export const MAINTENANCE_DATABASE = 'postgres';
-
-/** Staging databases of restores, and scratch databases of restore drills: the only ones pgkeeper may drop. */
-const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
 
 export async function withAdmin<T>(config: Config, use: (client: pg.Client) => Promise<T>): Promise<T> {
   try {
@@ -35,10 +33,6 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
 export async function databaseOid(client: pg.Client, name: string): Promise<number | null> {
   const { rows } = await client.query<{ oid: string }>('select oid from pg_database where datname = $1', [name]);
   return rows[0] ? Number(rows[0].oid) : null;
-}
-
-export function isStagingName(name: string): boolean {
-  return STAGING_NAME.test(name);
 }
 
 export function assertStagingName(config: Config, name: string): void {
