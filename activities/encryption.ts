@@ -8,10 +8,8 @@ import { promises as fs } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { toolEnvironment } from './stream/tool-env.js';
-import type { Config } from '../common/config.js';
+import { AGE_RECIPIENT, privateKeyAsRecipient, privateKeyIn, type Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /** The recipients every new backup is encrypted to: ENCRYPT_RECIPIENTS' keys, or the keys in its file. */
 export async function encryptionRecipients(config: Config): Promise<string[]> {
@@ -24,6 +22,7 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   } catch (err) {
     throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: cannot read ${setting.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give age public keys or a readable file of them`, FailureType.InvalidInput);
   }
+  if (privateKeyIn(text)) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const keys = text
     .split('\n')
     .map((line) => line.trim())
@@ -36,6 +35,12 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
     );
   }
   return keys;
+}
+
+/** age's own first error line, without its program prefix; not its closing "report unexpected errors" line. */
+function ageError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.replace(/^age(-keygen)?: /, '').trim()).filter(Boolean);
+  return (lines.find((l) => l.startsWith('error:')) ?? lines[0] ?? 'no message').replace(/^error: /, '');
 }
 
 const identityKeys = new Map<string, Promise<string[]>>();
@@ -51,7 +56,7 @@ export async function identityRecipients(config: Config): Promise<string[]> {
       if (result.code === 'ENOENT') throw ApplicationFailure.nonRetryable('age-keygen was not found on the worker; install age (Debian: apt-get install age)', FailureType.ToolMissing);
       if (result.failed) {
         throw ApplicationFailure.nonRetryable(
-          `AGE_IDENTITY_FILE ${file} is not a readable age identity file (${String(result.stderr).trim().split('\n').pop()}); point it at the file age-keygen wrote`,
+          `AGE_IDENTITY_FILE ${file} is not a readable age identity file (${ageError(String(result.stderr))}); point it at the file age-keygen wrote`,
           FailureType.InvalidInput,
         );
       }

@@ -132,7 +132,7 @@ function keyIn(stores: BackupStore[], backup: string): { key: string; stores: Ba
 async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<ResolvedBackup> {
   if (req.backup.endsWith('.partial')) throw new InputError(`${quoteInput(req.backup)} is an unfinished file (a dump still being written, or left by a crash); it is never restored`);
   const filters = filtersFromName(req.backup);
-  if (!filters) throw new InputError(`${quoteInput(req.backup)} is not an archive (.dump, .dump.zst, .dump.age); give a backup id or the key of an archive`);
+  if (!filters) throw new InputError(`${quoteInput(req.backup)} is not an archive (a name ending .dump, .dump.zst, .dump.age or .dump.zst.age); give a backup id or the key of an archive`);
   const { key, stores: candidates } = keyIn(stores, req.backup);
   const classified = classifyKey(key);
   for (const store of candidates) {
@@ -185,7 +185,7 @@ async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<vo
   if (!isEncrypted(backup.filters)) return;
   const recipients = recipientsOf(backup.filters);
   const mine = await identityRecipients(config);
-  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients);
+  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients, config.encryption.identityFile);
 }
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {

@@ -36,15 +36,13 @@ export const cliSurface: InputSurface = {
   },
 };
 
-/** What to do next, in flags, for failures whose fix is a CLI option. */
+/** What to do next, in flags, for failures whose fix is a CLI option (the worker's message names the JSON fields). */
 export function cliHint(type: string | undefined, target?: string): string | undefined {
   switch (type) {
     case 'TargetExists':
       return target ? `to replace it: --replace --confirm ${target}` : undefined;
     case 'RolesMissing':
       return 'create the roles, or add --globals latest, or --no-owner --no-privileges';
-    case 'IdentityMissing':
-      return 'the worker that restores needs AGE_IDENTITY_FILE';
     default:
       return undefined;
   }

@@ -80,7 +80,18 @@ export interface Config {
 
 const DEFAULT_BACKUP_DIR = '.data/backups';
 /** age's X25519 recipients: "age1" and 58 bech32 characters. */
-const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+export const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const AGE_SECRET_KEY = /^AGE-SECRET-KEY-/i;
+
+/** Whether `text` holds an age private key where public keys belong: said without echoing any of it. */
+export function privateKeyIn(text: string): boolean {
+  return text.split(/[\s,]+/).some((t) => AGE_SECRET_KEY.test(t));
+}
+
+/** The message for a private key given as a recipient (the backup worker must never hold one). */
+export function privateKeyAsRecipient(where: string): string {
+  return `${where} holds an age private key (AGE-SECRET-KEY-…), where only public keys (age1…) belong: give the public key (\`age-keygen -y <identity file>\` prints it) and keep the private key off the worker that backs up`;
+}
 
 function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COPIES?: string }, resolvePath: (p: string) => string): Config['stores'] {
   if (e.BACKUP_DIR !== undefined && e.BACKUP_STORE !== undefined) {
@@ -102,6 +113,7 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
 function parseRecipients(value: string | undefined, resolvePath: (p: string) => string): RecipientsSetting | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const tokens = value.split(/[\s,]+/).filter(Boolean);
+  if (privateKeyIn(value)) throw new ConfigError(`invalid configuration: ${privateKeyAsRecipient('ENCRYPT_RECIPIENTS')}`);
   if (tokens.every((t) => t.startsWith('age1'))) {
     const bad = tokens.find((t) => !AGE_RECIPIENT.test(t));
     if (bad) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS: "${bad.slice(0, 20)}…" is not an age public key (age1 followed by 58 characters, as age-keygen prints)`);

@@ -104,7 +104,7 @@ describe('encryption with age', () => {
     assert.deepEqual(await tableFingerprints(oldRestoreHost, into), await tableFingerprints(oldRestoreHost, source));
 
     await refused(oldRestoreHost, { backup: fresh.backupId, target: uniqueName('pgk_enc_nokey') }, 'IdentityMissing', new RegExp(`encrypted to ${newKey.recipient}, and AGE_IDENTITY_FILE on this worker holds none`));
-    await refused(worker({}), { backup: old.backupId, target: uniqueName('pgk_enc_noid') }, 'IdentityMissing', /point AGE_IDENTITY_FILE at the matching age identity/);
+    await refused(worker({}), { backup: old.backupId, target: uniqueName('pgk_enc_noid') }, 'IdentityMissing', /AGE_IDENTITY_FILE is not set on this worker; set it on the worker that restores/);
   });
 
   it('damaged encrypted archives and unknown filters are refused, non-retryable, target untouched, scratch empty', async () => {

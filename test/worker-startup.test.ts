@@ -43,6 +43,7 @@ const refusal = async (env: Record<string, string>, message: RegExp) => {
   const lines = run.stderr.trim().split('\n').filter((l) => !/NodeVersionSupportWarning|node >=22|^\(Use `node|versions published|continue receiving|security updates|a\.co\/|^$|^To continue/.test(l));
   assert.match(lines[0] ?? '', message);
   assert.ok(!/\bat \S+:\d+:\d+/.test(run.stderr), 'no stack trace');
+  return run.stdout + run.stderr;
 };
 
 /** A directory of links to every tool on PATH but `missing`: a machine without that package. */
@@ -82,7 +83,16 @@ describe('worker start-up checks', () => {
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'recipients.txt') }, /ENCRYPT_RECIPIENTS: .*recipients\.txt must list age public keys/);
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'nope.txt') }, /ENCRYPT_RECIPIENTS: cannot read .*nope\.txt \(ENOENT\)/);
     writeFileSync(path.join(dir, 'identity.txt'), 'not an identity\n');
-    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'identity.txt') }, /AGE_IDENTITY_FILE .*identity\.txt is not a readable age identity file/);
+    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'identity.txt') }, /AGE_IDENTITY_FILE .*identity\.txt is not a readable age identity file \(failed to parse input: .*malformed secret key/);
+    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'none.txt') }, /AGE_IDENTITY_FILE .*none\.txt is not a readable age identity file \(failed to open input file .*no such file or directory\)/);
+    // A private key where public keys belong is refused without echoing a character of it.
+    const secret = execFileSync('age-keygen', { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const secretKey = /AGE-SECRET-KEY-\S+/.exec(secret)![0];
+    writeFileSync(path.join(dir, 'secret.txt'), secret);
+    for (const setting of [secretKey, path.join(dir, 'secret.txt')]) {
+      const said = await refusal({ ENCRYPT_RECIPIENTS: setting }, /holds an age private key \(AGE-SECRET-KEY-…\), where only public keys \(age1…\) belong/);
+      assert.ok(!said.includes(secretKey.slice('AGE-SECRET-KEY-'.length, 20)), said);
+    }
   });
 
   it('stores that cannot be used are refused by name', async () => {

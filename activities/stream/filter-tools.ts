@@ -49,19 +49,21 @@ export function inverseTool(step: FilterStep, identityFile: string | undefined):
   if (step.filter === 'zstd') {
     return { name: 'zstd', file: 'zstd', args: ['-d', '-q', '-c'], classify: ({ stderr }) => damaged('zstd cannot decompress the archive', stderr) };
   }
-  if (!identityFile) throw identityMissing(step.recipients);
+  if (!identityFile) throw identityMissing(step.recipients, identityFile);
   return {
     name: 'age',
     file: 'age',
     args: ['--decrypt', '--identity', identityFile],
-    classify: ({ stderr }) => (/no identity matched/i.test(stderr) ? identityMissing(step.recipients) : damaged('age cannot decrypt the archive', stderr)),
+    classify: ({ stderr }) => (/no identity matched/i.test(stderr) ? identityMissing(step.recipients, identityFile) : damaged('age cannot decrypt the archive', stderr)),
   };
 }
 
-export function identityMissing(recipients: string[]): ApplicationFailure {
+export function identityMissing(recipients: string[], identityFile: string | undefined): ApplicationFailure {
   const list = recipients.length ? recipients.join(', ') : 'recipients not recorded';
   return ApplicationFailure.nonRetryable(
-    `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE on this worker holds none of their identities; point AGE_IDENTITY_FILE at the matching age identity (private key) file`,
+    identityFile
+      ? `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE on this worker holds none of their identities; point AGE_IDENTITY_FILE at the matching age identity (private key) file`
+      : `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE is not set on this worker; set it on the worker that restores to the matching age identity (private key) file`,
     FailureType.IdentityMissing,
   );
 }
