@@ -103,6 +103,16 @@ async function checkRoles(config: Config, file: string, req: RestoreArchiveReque
   }
 }
 
+/**
+ * Whether a line of `pg_restore --verbose` is one archive item done (progress: items of the
+ * table of contents): what the item does, one line each with or without -j. Not -j's own
+ * bookkeeping ("processing item N", "launching item N", "finished item N"), which would count
+ * items twice, nor its header entries (encoding, search_path), which `--list` does not show.
+ */
+export function isItemLine(line: string): boolean {
+  return /^pg_restore: (creating|executing|processing data) /.test(line);
+}
+
 async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRequest, onItem: () => void): Promise<void> {
   const stderrTail: string[] = [];
   const child = execa(
@@ -125,7 +135,7 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
     const lines = (partialLine + text).split('\n');
     partialLine = lines.pop() ?? '';
     for (const line of lines) {
-      if (/^pg_restore: (creating|processing|executing)/.test(line)) onItem();
+      if (isItemLine(line)) onItem();
       if (!/^pg_restore: (creating|processing|executing|connecting|launching|finished)/.test(line)) {
         stderrTail.push(line);
         if (stderrTail.length > 20) stderrTail.shift();

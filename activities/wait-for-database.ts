@@ -56,6 +56,8 @@ export async function waitForDatabase(config: Config, req: WaitRequest): Promise
       if (lastError.nonRetryable) throw lastError;
     }
     ctx.heartbeat({ attempt, lastError: lastError.message });
+    // In the worker's log too, at first and then every half minute: a wait that may last minutes says why.
+    if (attempt % 30 === 1) ctx.log.warn(`waiting for PostgreSQL at ${config.db.host}:${config.db.port} (attempt ${attempt}): ${lastError.message}`);
     if (Date.now() + RETRY_EVERY_MS > req.deadlineMs) {
       const waited = Math.round((Date.now() - startedMs) / 1000);
       throw failure(

@@ -10,6 +10,7 @@ import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
+import { namespaceMissingMessage } from './namespace-missing.js';
 import type { BackupCommandOptions } from './commands/backup.js';
 import type { ClusterCommandOptions } from './commands/backup-cluster.js';
 import type { RestoreCommandOptions } from './commands/restore.js';
@@ -61,7 +62,7 @@ function integer(min: number, max: number) {
 const ENVIRONMENT_HELP = `
 Environment (the CLI needs only Temporal; the worker owns PostgreSQL and the stores):
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE     Temporal server (default 127.0.0.1:7233, default)
-  TEMPORAL_TLS, TEMPORAL_TLS_*             TLS and mutual TLS (README: "Connecting to a secured Temporal")
+  TEMPORAL_TLS, TEMPORAL_TLS_*             TLS, mutual TLS and API keys (README: "Production")
   TEMPORAL_API_KEY, TEMPORAL_API_KEY_FILE  API key (Temporal Cloud); implies TLS
   TASK_QUEUE                               the worker's task queue, one per PostgreSQL server (default pgkeeper; or --queue)
   TEMPORAL_UI_URL                          Web UI for links (default http://<temporal host>:8233)
@@ -107,7 +108,9 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  pgkeeper backup app --wait\n  pgkeeper backup app --compression gzip:6 --wait\n  pgkeeper backup --all --exclude scratch --wait')
     .action(async (database: string | undefined, options: BackupCommandOptions & ClusterCommandOptions & { all?: boolean }) => {
       const config = loadConfig();
-      if (options.all === (database !== undefined)) throw new CliError('give one database to back up, or --all');
+      if (Boolean(options.all) === (database !== undefined)) throw new CliError('give one database to back up, or --all for every database on the server');
+      const allOnly = (['include', 'exclude', 'concurrency'] as const).filter((o) => options[o] !== undefined);
+      if (!options.all && allOnly.length > 0) throw new CliError(`${allOnly.map((o) => `--${o}`).join(', ')} ${allOnly.length > 1 ? 'go' : 'goes'} with --all (a backup of every database); for one database leave ${allOnly.length > 1 ? 'them' : 'it'} out`);
       if (options.all) await (await commands.cluster()).clusterCommand(() => connectClient(config), config, options);
       else await (await commands.backup()).backupCommand(() => connectClient(config), config, database!, options);
     });
@@ -164,7 +167,7 @@ export function buildProgram(): Command {
     .command('history')
     .description('pgkeeper runs from Temporal visibility: when, what, started by whom, outcome, backup id, duration')
     .argument('[database]')
-    .option('-n, --limit <n>', 'how many runs (default 20)', integer(1, 1000), 20)
+    .option('-n, --limit <n>', 'how many runs', integer(1, 1000), 20)
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { limit: number; json?: boolean }) => {
       const config = loadConfig();
@@ -227,6 +230,11 @@ async function main(): Promise<void> {
     if (err instanceof CliError) {
       process.stderr.write(`pgkeeper: ${err.message}\n`);
       process.exit(err.exitCode);
+    }
+    const namespace = namespaceMissingMessage(err);
+    if (namespace) {
+      process.stderr.write(`pgkeeper: ${namespace}\n`);
+      process.exit(2);
     }
     process.stderr.write(`pgkeeper: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

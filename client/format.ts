@@ -1,5 +1,10 @@
 /** Small formatting helpers for CLI output. */
 
+/** "1 table", "3 tables". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

@@ -14,6 +14,8 @@ interface Beat {
   totalBytes?: number;
   items?: number;
   totalItems?: number;
+  /** waitForDatabase: why the server does not answer yet. */
+  lastError?: string;
 }
 
 export interface ProgressSnapshot {
@@ -21,6 +23,7 @@ export interface ProgressSnapshot {
   done?: number;
   total?: number;
   unit: 'bytes' | 'items';
+  lastError?: string;
 }
 
 async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
@@ -29,7 +32,7 @@ async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | unde
     const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
     const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
     if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items' };
-    return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes' };
+    return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes', lastError: beat?.lastError };
   } catch {
     return undefined; // not started yet, or already closed: the result will tell
   }
@@ -41,6 +44,7 @@ function amount(n: number, unit: ProgressSnapshot['unit']): string {
 
 function describe(s: ProgressSnapshot, rate: number | undefined): string {
   const parts = [s.phase];
+  if (s.lastError) parts.push(s.lastError);
   if (s.done !== undefined) {
     parts.push(s.total ? `${amount(s.done, s.unit)} of ${amount(s.total, s.unit)}` : amount(s.done, s.unit));
     if (s.unit === 'bytes' && rate !== undefined && rate > 0) parts.push(`${formatBytes(rate)}/s`);
@@ -63,12 +67,20 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
       )
     : undefined;
   bar?.start(1, 0, { text: 'starting', known: false });
+  // Ctrl-C stops the waiting, not the run: say so, or the user may think the backup was stopped.
+  const detach = () => {
+    bar?.stop();
+    stream.write(`\npgkeeper: stopped waiting; workflow ${handle.workflowId} goes on in Temporal (the ui link above follows it; cancel it there, or with \`temporal workflow cancel -w ${handle.workflowId}\`)\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', detach);
   const pollMs = bar ? 1_000 : 2_000;
   let settled = false;
   const finished = done.finally(() => {
     settled = true;
   });
   let lastPhase: string | undefined;
+  let lastError: string | undefined;
   let lastPrintMs = 0;
   let previous: { done?: number; atMs: number } | undefined;
   while (!settled) {
@@ -81,15 +93,17 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
         const known = Boolean(s.total && s.done !== undefined);
         bar.setTotal(known ? s.total! : 1);
         bar.update(known ? Math.min(s.done!, s.total!) : 0, { text, known });
-      } else if (s.phase !== lastPhase || now - lastPrintMs >= 10_000) {
+      } else if (s.phase !== lastPhase || now - lastPrintMs >= 10_000 || (s.lastError !== undefined && s.lastError !== lastError)) {
         stream.write(`${new Date(now).toISOString().slice(11, 19)} ${text}\n`);
         lastPhase = s.phase;
+        lastError = s.lastError;
         lastPrintMs = now;
       }
       previous = { done: s.done, atMs: now };
     }
     await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
   }
+  process.removeListener('SIGINT', detach);
   bar?.stop();
   return finished;
 }

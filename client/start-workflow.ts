@@ -12,6 +12,7 @@ import type { Config } from '../common/config.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { CliError } from './cli-error.js';
 import { workflowUrl } from './temporal.js';
+import { requireWorker } from './worker-workflow.js';
 
 /**
  * Starts workflow type `type` under `workflowId`; if a run holds that id, fails with `busy` and the
@@ -25,6 +26,8 @@ export async function startExclusive<W extends Workflow>(
   workflowId: string,
   busy: string,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+  // A run on a queue nobody polls would wait, silently, until a worker appears: say so instead.
+  await requireWorker(client, config);
   try {
     return await client.workflow.start<W>(type, {
       args: [input],

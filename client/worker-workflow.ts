@@ -10,12 +10,20 @@ import { CliError } from './cli-error.js';
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW */
 const WORKFLOW_TASK_QUEUE = 1;
 
-export async function requireWorker(client: Client, config: Config): Promise<void> {
+/**
+ * Fails unless a worker polls the task queue, after waiting up to `graceMs` for one: a worker
+ * started a moment ago (a script's `pgkeeper worker &`, `npm run up`) polls within that.
+ */
+export async function requireWorker(client: Client, config: Config, graceMs = 5_000): Promise<void> {
   const queue = config.temporal.taskQueue;
-  const { pollers } = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: queue }, taskQueueType: WORKFLOW_TASK_QUEUE });
-  if (!pollers?.length) {
-    throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const { pollers } = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: queue }, taskQueueType: WORKFLOW_TASK_QUEUE });
+    if (pollers?.length) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
 }
 
 /** Runs `workflow(input)` on the worker's queue and returns its result, within a minute. */

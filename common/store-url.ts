@@ -39,6 +39,10 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
   }
   const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length)) : value;
+  if (value.startsWith('file://') && !raw.startsWith('/')) {
+    // file://backups/x names a host "backups": not a directory here. A relative path is written without file://.
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a file URL of a directory; write file:///absolute/path (three slashes), or a plain path`);
+  }
   if (raw === '') throw new ConfigError(`invalid configuration: ${variable}: the store's directory is empty; write file:///var/backups/pgkeeper or a path`);
   const path = resolvePath(raw).replace(/\/+$/, '') || '/';
   return { kind: 'file', url: `file://${path}`, path };

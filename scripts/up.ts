@@ -23,6 +23,7 @@ import { rootCauseMessage } from '../common/failure-message.js';
 import { printBackupResult, startBackup } from '../client/commands/backup.js';
 import { showProgress } from '../client/progress.js';
 import { connectClient, workflowUrl } from '../client/temporal.js';
+import { requireWorker } from '../client/worker-workflow.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Where the dev server's state, the local store and the S3 server's data live (UP_DATA_DIR moves them, e.g. for tests). */
@@ -151,14 +152,29 @@ async function startS3(config: Config): Promise<NodeJS.ProcessEnv> {
   };
 }
 
+async function connect(config: Config, database: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: config.db.host, port: config.db.port, user: config.db.user, password: config.db.password, database });
+  await client.connect();
+  return client;
+}
+
+/** `<database>_copy`, or `_copy2`, `_copy3`, ...: a restore target the suggested command can create on every run. */
+async function freeCopyName(config: Config, database: string): Promise<string> {
+  const admin = await connect(config, 'postgres');
+  try {
+    const taken = new Set((await admin.query<{ datname: string }>('select datname from pg_database')).rows.map((r) => r.datname));
+    for (let n = 1; ; n++) {
+      const name = `${database}_copy${n === 1 ? '' : n}`;
+      if (!taken.has(name)) return name;
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 /** A few tables with a foreign key, an index, text and jsonb: enough to see a real backup. */
 async function ensureDemoDatabase(config: Config): Promise<void> {
-  const connect = async (database: string) => {
-    const client = new pg.Client({ host: config.db.host, port: config.db.port, user: config.db.user, password: config.db.password, database });
-    await client.connect();
-    return client;
-  };
-  const admin = await connect('postgres');
+  const admin = await connect(config, 'postgres');
   try {
     const exists = await admin.query('select 1 from pg_database where datname = $1', [DEMO_DATABASE]);
     if (exists.rowCount) return;
@@ -167,7 +183,7 @@ async function ensureDemoDatabase(config: Config): Promise<void> {
   } finally {
     await admin.end();
   }
-  const demo = await connect(DEMO_DATABASE);
+  const demo = await connect(config, DEMO_DATABASE);
   try {
     await demo.query(`
       create table customers (id serial primary key, name text not null, email text unique);
@@ -227,6 +243,7 @@ async function main(): Promise<void> {
   if (database === DEMO_DATABASE) await ensureDemoDatabase(config);
 
   const client = await connectClient(config);
+  await requireWorker(client, config, 60_000); // the worker is still starting: its first poll
   say(`backing up "${database}"`);
   const handle = await startBackup(client, config, { database });
   try {
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
       ...(moved ? [moved] : []),
       `  bin/pgkeeper backups                    list backups (the worker reads the stores)`,
       `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
-      `  bin/pgkeeper restore latest --database ${database} --target ${database}_copy --wait   a safe restore into a new database`,
+      `  bin/pgkeeper restore latest --database ${database} --target ${await freeCopyName(config, database)} --wait   a safe restore into a new database`,
       '  bin/pgkeeper status                     last backup, last proven restore, next run',
       `  in the UI: Workflows -> the run above -> its history, input and result`,
       'Ctrl-C stops the worker and the servers (state is kept in .data/).',

@@ -11,10 +11,11 @@ import { execa, type Result } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys } from '../common/backup-keys.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { runWorkerUntilExit } from './helpers/worker-with-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -86,10 +87,12 @@ describe('pgkeeper CLI', () => {
     });
   });
 
-  it('backups and status without a worker on the queue fail at once, in one line naming the queue; --queue picks the queue', async () => {
+  it('backups, status and every command that starts a run, without a worker on the queue: fail at once, in one line naming the queue, nothing started; --queue picks the queue', async () => {
     const idle = `${queue}-idle`; // never polled by any worker
-    for (const command of [['backups'], ['status', database]]) {
-      const line = oneLineError(await pgkeeper([...command, '--queue', idle]));
+    for (const command of [['backups'], ['status', database], ['backup', database, '--wait'], ['restore', 'latest', '--database', database, '--target', restored], ['drill', database], ['prune', database]]) {
+      const result = await pgkeeper([...command, '--queue', idle]);
+      assert.equal(result.stdout, '', `${command[0]}: nothing was started`);
+      const line = oneLineError(result);
       assert.equal(line, `pgkeeper: no pgkeeper worker polls task queue "${idle}" on ${env.address}: start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
     }
     // TASK_QUEUE names the idle queue; --queue, wherever it is typed, names the worker's.
@@ -160,6 +163,18 @@ describe('pgkeeper CLI', () => {
     });
   });
 
+  it('a namespace that does not exist: one line naming TEMPORAL_NAMESPACE and exit 2, from the CLI and from the worker', async () => {
+    const namespace = uniqueName('pgk_no_ns');
+    const expected = new RegExp(`namespace "${namespace}" does not exist on this Temporal server: set TEMPORAL_NAMESPACE to one that does`);
+    for (const args of [['backups'], ['backup', database], ['schedule', 'list']]) {
+      assert.match(oneLineError(await pgkeeper(args, { TEMPORAL_NAMESPACE: namespace }), 2), new RegExp(`^pgkeeper: ${expected.source}`), args.join(' '));
+    }
+    const worker = await runWorkerUntilExit({ ...workerEnvironment(config), TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: namespace });
+    assert.equal(worker.exitCode, 2, worker.output);
+    assert.match(worker.output, new RegExp(`^pgkeeper worker: ${expected.source}`, 'm'));
+    assert.doesNotMatch(worker.output, /^\s+at /m, 'no stack trace');
+  });
+
   it('a schedule that does not exist: one line for every schedule subcommand', async () => {
     const nothing = uniqueName('pgk_cli_unscheduled');
     const expected = `pgkeeper: schedule pgkeeper-backup:${queue}:${nothing} does not exist on task queue "${queue}"; \`pgkeeper schedule list\` shows the schedules, \`pgkeeper schedule create\` makes one`;
@@ -173,6 +188,22 @@ describe('pgkeeper CLI', () => {
       ['delete', nothing],
     ]) {
       assert.equal(oneLineError(await pgkeeper(['schedule', ...args])), expected, args.join(' '));
+    }
+  });
+
+  it('a bad --cron, --every or --timezone: one line naming the flag and the form it takes, from create and from update', async () => {
+    const scheduled = uniqueName('pgk_cli_sched');
+    const cases: [string[], RegExp][] = [
+      [['--cron', 'bogus'], /^pgkeeper: --cron "bogus": .*; give five fields, minute hour day-of-month month day-of-week/],
+      [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
+      [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
+    ];
+    for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
+    assert.equal((await pgkeeper(['schedule', 'create', scheduled])).exitCode, 0);
+    try {
+      for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'update', scheduled, ...flags])), expected, `update ${flags.join(' ')}`);
+    } finally {
+      await pgkeeper(['schedule', 'delete', scheduled]);
     }
   });
 
@@ -191,5 +222,10 @@ describe('pgkeeper CLI', () => {
       assert.doesNotMatch(String(result.stderr), /^\s+at /m, 'no stack trace');
       assert.equal(result.stdout, '');
     }
+
+    // backup without a database, and the options of --all given to one database.
+    assert.equal(oneLineError(await pgkeeper(['backup'])), 'pgkeeper: give one database to back up, or --all for every database on the server');
+    assert.equal(oneLineError(await pgkeeper(['backup', '--include', 'app*'])), 'pgkeeper: give one database to back up, or --all for every database on the server');
+    assert.equal(oneLineError(await pgkeeper(['backup', database, '--exclude', 'x'])), 'pgkeeper: --exclude goes with --all (a backup of every database); for one database leave it out');
   });
 });

@@ -34,6 +34,7 @@ describe('configuration', () => {
     ['RETENTION_DAYS', '-3', /RETENTION_DAYS must be at least 1/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of trace, debug, info, warn, error/],
     ['TEMPORAL_ADDRESS', 'nohost', /TEMPORAL_ADDRESS must be host:port/],
+    ['BACKUP_STORE', 'file://relative/backups', /BACKUP_STORE: "file:\/\/relative\/backups" is not a file URL of a directory; write file:\/\/\/absolute\/path \(three slashes\), or a plain path/],
   ] as const) {
     it(`a bad ${name} stops the worker with one line naming it`, () => {
       const run = runWorker({ [name]: value });

@@ -7,6 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, parseConfig } from '../common/config.js';
 import { describeTemporalSecurity } from '../common/temporal-security.js';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../client/temporal-connection-options.js';
+import { namespaceMissingMessage } from '../client/namespace-missing.js';
 import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
@@ -46,7 +47,14 @@ export async function runWorker(): Promise<void> {
     );
     process.exit(1);
   }
-  const missing = await missingSearchAttributes(connection.operatorService, config.temporal.namespace);
+  // The first call that names the namespace: one that does not exist is a configuration error.
+  const missing = await missingSearchAttributes(connection.operatorService, config.temporal.namespace).catch(async (err: unknown) => {
+    const namespace = namespaceMissingMessage(err);
+    if (!namespace) throw err;
+    process.stderr.write(`pgkeeper worker: ${namespace}\n`);
+    await connection.close();
+    process.exit(2);
+  });
   if (missing.length > 0) {
     logger.error(
       `search attributes ${missing.join(', ')} are not registered on namespace "${config.temporal.namespace}": run \`pgkeeper setup\` once (npm run up registers them on the dev server)`,

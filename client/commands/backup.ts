@@ -6,7 +6,7 @@ import type { BackupResult, BackupSkipped } from '../../common/types.js';
 import type { backupDatabase } from '../../workflows/backup-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { count, formatBytes, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 
@@ -32,7 +32,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
       `backup ${result.backupId} completed`,
       `  archive    ${result.archiveKey}`,
       ...result.stores.map((s) => `  ${s.role === 'primary' ? 'stored in ' : 'copied to '} ${s.store}`),
-      `  size       ${formatBytes(result.sizeBytes)} (${result.compression}${result.encrypted ? ', age-encrypted' : ''}, ${result.tables} tables, verify ${result.verify})`,
+      `  size       ${formatBytes(result.sizeBytes)} (${result.compression}${result.encrypted ? ', age-encrypted' : ''}, ${count(result.tables, 'table')}, verify ${result.verify})`,
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,
       `  retention  ${deleted.length ? deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`).join('; ') : 'nothing deleted'}`,

@@ -5,13 +5,15 @@ import { normalizeDrillInput } from '../../common/drill-input.js';
 import type { restoreDrill } from '../../workflows/restore-drill.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { formatDuration } from '../format.js';
+import { count, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart } from '../start-workflow.js';
+import { requireWorker } from '../worker-workflow.js';
 
 export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
   checkInput(() => normalizeDrillInput(input, cliSurface));
+  await requireWorker(client, config);
   const handle = await client.workflow.start<typeof restoreDrill>('restoreDrill', {
     args: [input],
     taskQueue: config.temporal.taskQueue,
@@ -22,7 +24,7 @@ export async function drillCommand(client: Client, config: Config, database: str
   try {
     const proof = await showProgress(handle, handle.result());
     process.stdout.write(
-      `restore of ${proof.backupId} (from ${proof.store}) proven: ${proof.tables} tables, ${proof.rows} rows in ${formatDuration(proof.durationsMs.total)}\n` +
+      `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}\n` +
         `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}\n`,
     );
   } catch (err) {

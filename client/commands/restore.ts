@@ -6,7 +6,7 @@ import type { RestoreResult } from '../../common/types.js';
 import type { restoreDatabase } from '../../workflows/restore-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { formatDuration } from '../format.js';
+import { count, formatDuration } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 
@@ -43,7 +43,7 @@ function printRestoreResult(result: RestoreResult): void {
     `restored ${result.backup.label} (of "${result.backup.database}") into "${result.target}"`,
     `  from       ${result.backup.store}`,
     `  checksum   ${result.backup.checksum}`,
-    `  content    ${result.tables} tables, ${result.rows} rows (pg_restore -j ${result.jobs})`,
+    `  content    ${count(result.tables, 'table')}, ${count(result.rows, 'row')} (pg_restore -j ${result.jobs})`,
     `  took       ${formatDuration(result.durationsMs.total)} (fetch ${formatDuration(result.durationsMs.fetch)}, restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
   ];
   if (result.globals) lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}`);

@@ -57,6 +57,30 @@ function settings(options: SettingOptions): ScheduleSettings {
   }));
 }
 
+/**
+ * The SDK and the server refuse a bad --cron, --every, --jitter or --timezone in their own words
+ * ("CronString does not have 5-7 fields", "Invalid duration string: '6x'"): said as one line
+ * naming the flag. Anything else passes through unchanged.
+ */
+function settingRefused(err: unknown, options: SettingOptions): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const given = (flag: keyof SettingOptions) => (options[flag] === undefined ? [] : [`--${flag} "${String(options[flag])}"`]);
+  const flags = /cron|fields|not in range/i.test(message)
+    ? given('cron')
+    : /time ?zone|location/i.test(message)
+      ? given('timezone')
+      : /duration|interval/i.test(message)
+        ? [...given('every'), ...given('jitter')]
+        : [];
+  if (flags.length === 0) return err;
+  const form = flags[0]!.startsWith('--cron')
+    ? 'five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"'
+    : flags[0]!.startsWith('--timezone')
+      ? 'an IANA time zone such as Europe/Amsterdam or UTC'
+      : 'a duration such as 30m, 6h or 1d';
+  return new CliError(`${flags.join(' or ')}: ${message.replace(/^TypeError: /, '')}; give ${form}`);
+}
+
 function withSettingOptions(command: Command, integer: ScheduleCommandContext['integer']): Command {
   return command
     .option('--cron <expression>', 'cron expression, in --timezone (default "0 2 * * *": nightly at 02:00)')
@@ -92,7 +116,9 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const s = settings(options);
     await run(async (client, config) => {
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
-        throw new CliError(/already (exists|registered)/i.test(err.message) ? `schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\`` : err.message);
+        if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
+        const refused = settingRefused(err, options);
+        throw refused instanceof CliError ? refused : new CliError(err.message);
       });
       const next = (await handle.describe()).info.nextActionTimes[0];
       process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next?.toISOString() ?? 'not planned'}\n`);
@@ -141,7 +167,9 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const t = target(database, options);
       const s = settings(options);
       await run(async (client, config) => {
-        await lib.updateSchedule(lib.scheduleHandle(client, config, t), config, t, s);
+        await lib.updateSchedule(lib.scheduleHandle(client, config, t), config, t, s).catch((err: unknown) => {
+          throw settingRefused(err, options);
+        });
         process.stdout.write(`updated schedule ${lib.scheduleId(config, t)}\n`);
       })();
     },

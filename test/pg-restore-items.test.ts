@@ -1,0 +1,44 @@
+/**
+ * Restore progress counts archive items: one per entry of `pg_restore --list`, with and without
+ * -j, checked against the real pg_restore's --verbose output on a database with tables, data,
+ * indexes, constraints, a sequence and a comment.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isItemLine } from '../activities/restore-archive.js';
+import { countToc } from '../activities/dump-database.js';
+import { pgTool, pgToolEnv } from './helpers/cluster.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { createDatabase, dropDatabase, seedDatabase } from './helpers/postgres.js';
+import { tempDir } from './helpers/temp-dirs.js';
+
+describe('restore progress items', () => {
+  const config = testConfig();
+  const source = uniqueName('pgk_items');
+  const targets: string[] = [];
+  const archive = path.join(tempDir('items'), 'source.dump');
+
+  before(async () => {
+    await seedDatabase(config, source);
+    execFileSync(pgTool('pg_dump'), ['--format=custom', `--file=${archive}`, source], { env: pgToolEnv() });
+  });
+  after(async () => {
+    for (const name of [source, ...targets]) await dropDatabase(config, name);
+  });
+
+  for (const jobs of [1, 2]) {
+    it(`one counted line per entry of the table of contents (-j ${jobs})`, async () => {
+      const { entries } = countToc(execFileSync(pgTool('pg_restore'), ['--list', archive], { encoding: 'utf8' }));
+      const target = uniqueName('pgk_items_copy');
+      targets.push(target);
+      await createDatabase(config, target);
+      const run = spawnSync(pgTool('pg_restore'), ['--verbose', `--jobs=${jobs}`, `--dbname=${target}`, archive], { env: pgToolEnv(), encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const counted = run.stderr.split('\n').filter(isItemLine);
+      assert.ok(entries > 5, `a table of contents worth counting: ${entries}`);
+      assert.equal(counted.length, entries, counted.join('\n'));
+    });
+  }
+});
