@@ -22,7 +22,8 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   } catch (err) {
     throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: cannot read ${setting.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give age public keys or a readable file of them`, FailureType.InvalidInput);
   }
-  if (privateKeyIn(text)) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
+  // Comment lines may name a private key's whereabouts; age-keygen writes the key itself on a line of its own.
+  if (privateKeyIn(text.split('\n').filter((line) => !line.trim().startsWith('#')).join('\n'))) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const keys = text
     .split('\n')
     .map((line) => line.trim())

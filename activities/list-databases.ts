@@ -17,10 +17,13 @@ export async function listClusterDatabases(config: Config, req: { include: strin
     // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.
     const patterns = [...(req.include.length ? [`include ${req.include.map((p) => `"${p}"`).join(', ')}`] : []), ...(req.exclude.length ? [`exclude ${req.exclude.map((p) => `"${p}"`).join(', ')}`] : [])];
     const shown = candidates.slice(0, 20).map((db) => `"${db}"`).join(', ') + (candidates.length > 20 ? `, … (${candidates.length} in all)` : '');
+    const server = `${config.db.host}:${config.db.port}`;
     throw failure(
       config,
       FailureType.InvalidInput,
-      `${patterns.join(' and ') || 'the selection'} matches none of the databases on ${config.db.host}:${config.db.port} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`,
+      patterns.length
+        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 && req.include.length ? 's' : ''} none of the databases on ${server} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`
+        : `no database to back up on ${server}; nothing was backed up`,
     );
   }
   return selected;

@@ -105,12 +105,13 @@ async function checkRoles(config: Config, file: string, req: RestoreArchiveReque
 
 /**
  * Whether a line of `pg_restore --verbose` is one archive item done (progress: items of the
- * table of contents): what the item does, one line each with or without -j. Not -j's own
+ * table of contents): what the item does ("creating INDEX …", "executing BLOB …", "processing
+ * data for table …", "processing BLOBS"), one line each with or without -j. Not -j's own
  * bookkeeping ("processing item N", "launching item N", "finished item N"), which would count
  * items twice, nor its header entries (encoding, search_path), which `--list` does not show.
  */
 export function isItemLine(line: string): boolean {
-  return /^pg_restore: (creating|executing|processing data) /.test(line);
+  return /^pg_restore: (creating |executing |processing (?!item |missed item ))/.test(line);
 }
 
 async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRequest, onItem: () => void): Promise<void> {

@@ -19,6 +19,7 @@ export interface WaitRequest {
 }
 
 const RETRY_EVERY_MS = 1_000;
+const LOG_EVERY_MS = 30_000;
 
 function majorVersion(versionText: string): number | undefined {
   const m = /(\d+)(?:\.\d+)?/.exec(versionText);
@@ -43,6 +44,7 @@ export async function waitForDatabase(config: Config, req: WaitRequest): Promise
   const ctx = Context.current();
   const startedMs = Date.now();
   let attempt = 0;
+  let loggedMs = -Infinity;
   for (;;) {
     attempt += 1;
     let lastError: ApplicationFailure;
@@ -57,7 +59,10 @@ export async function waitForDatabase(config: Config, req: WaitRequest): Promise
     }
     ctx.heartbeat({ attempt, lastError: lastError.message });
     // In the worker's log too, at first and then every half minute: a wait that may last minutes says why.
-    if (attempt % 30 === 1) ctx.log.warn(`waiting for PostgreSQL at ${config.db.host}:${config.db.port} (attempt ${attempt}): ${lastError.message}`);
+    if (Date.now() - loggedMs >= LOG_EVERY_MS) {
+      loggedMs = Date.now();
+      ctx.log.warn(`waiting for PostgreSQL at ${config.db.host}:${config.db.port} (attempt ${attempt}): ${lastError.message}`);
+    }
     if (Date.now() + RETRY_EVERY_MS > req.deadlineMs) {
       const waited = Math.round((Date.now() - startedMs) / 1000);
       throw failure(

@@ -68,12 +68,24 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
     : undefined;
   bar?.start(1, 0, { text: 'starting', known: false });
   // Ctrl-C stops the waiting, not the run: say so, or the user may think the backup was stopped.
+  // Not where the process handles Ctrl-C itself (npm run up stops what it started).
+  const ownsInterrupt = process.listenerCount('SIGINT') === 0;
   const detach = () => {
     bar?.stop();
     stream.write(`\npgkeeper: stopped waiting; workflow ${handle.workflowId} goes on in Temporal (the ui link above follows it; cancel it there, or with \`temporal workflow cancel -w ${handle.workflowId}\`)\n`);
     process.exit(130);
   };
-  process.once('SIGINT', detach);
+  if (ownsInterrupt) process.once('SIGINT', detach);
+  try {
+    return await poll(handle, done, stream, bar);
+  } finally {
+    process.removeListener('SIGINT', detach);
+    bar?.stop();
+  }
+}
+
+/** The polling itself: a snapshot every second (terminal) or two, until `done` settles. */
+async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.WriteStream, bar: cliProgress.SingleBar | undefined): Promise<T> {
   const pollMs = bar ? 1_000 : 2_000;
   let settled = false;
   const finished = done.finally(() => {
@@ -103,7 +115,5 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
     }
     await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
   }
-  process.removeListener('SIGINT', detach);
-  bar?.stop();
   return finished;
 }

@@ -38,7 +38,8 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) {
     throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
   }
-  const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length)) : value;
+  // file:///path, or file://localhost/path (RFC 8089: the same host).
+  const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length).replace(/^localhost(?=\/)/i, '')) : value;
   if (value.startsWith('file://') && !raw.startsWith('/')) {
     // file://backups/x names a host "backups": not a directory here. A relative path is written without file://.
     throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a file URL of a directory; write file:///absolute/path (three slashes), or a plain path`);

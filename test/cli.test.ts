@@ -87,7 +87,7 @@ describe('pgkeeper CLI', () => {
     });
   });
 
-  it('backups, status and every command that starts a run, without a worker on the queue: fail at once, in one line naming the queue, nothing started; --queue picks the queue', async () => {
+  it('backups, status and every command that starts a run, without a worker on the queue: fail within seconds, in one line naming the queue, nothing started; --queue picks the queue', async () => {
     const idle = `${queue}-idle`; // never polled by any worker
     for (const command of [['backups'], ['status', database], ['backup', database, '--wait'], ['restore', 'latest', '--database', database, '--target', restored], ['drill', database], ['prune', database]]) {
       const result = await pgkeeper([...command, '--queue', idle]);
@@ -194,9 +194,10 @@ describe('pgkeeper CLI', () => {
   it('a bad --cron, --every or --timezone: one line naming the flag and the form it takes, from create and from update', async () => {
     const scheduled = uniqueName('pgk_cli_sched');
     const cases: [string[], RegExp][] = [
-      [['--cron', 'bogus'], /^pgkeeper: --cron "bogus": .*; give five fields, minute hour day-of-month month day-of-week/],
+      [['--cron', 'bogus'], /^pgkeeper: --cron "bogus": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
       [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
+      [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     assert.equal((await pgkeeper(['schedule', 'create', scheduled])).exitCode, 0);

@@ -123,7 +123,7 @@ for (const kind of STORE_KINDS) {
       assert.ok(err instanceof WorkflowFailedError, String(err));
       const cause = rootFailure(err) as Error & { type?: string };
       assert.equal(cause.type, 'InvalidInput');
-      assert.match(cause.message, new RegExp(`^include "${prefix}_typo\\*" matches none of the databases on [^;]*; nothing was backed up`));
+      assert.match(cause.message, new RegExp(`^no database to back up: include "${prefix}_typo\\*" leaves none of the databases on [^;]*; nothing was backed up`));
       assert.deepEqual(await globalsIds(t.store), before);
     });
 

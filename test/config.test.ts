@@ -46,6 +46,12 @@ describe('configuration', () => {
     });
   }
 
+  it('a file store is a plain path, file:///path or file://localhost/path', () => {
+    for (const value of ['/var/backups/pgk', 'file:///var/backups/pgk', 'file://localhost/var/backups/pgk']) {
+      assert.equal(parseConfig({ BACKUP_STORE: value }).stores.primary.url, 'file:///var/backups/pgk', value);
+    }
+  });
+
   it('never echoes DB_PASSWORD in a configuration error', () => {
     assert.throws(
       () => parseConfig({ DB_PASSWORD: 'hunter2', DB_PORT: '0' }),

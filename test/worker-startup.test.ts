@@ -91,7 +91,8 @@ describe('worker start-up checks', () => {
     writeFileSync(path.join(dir, 'secret.txt'), secret);
     for (const setting of [secretKey, path.join(dir, 'secret.txt')]) {
       const said = await refusal({ ENCRYPT_RECIPIENTS: setting }, /holds an age private key \(AGE-SECRET-KEY-…\), where only public keys \(age1…\) belong/);
-      assert.ok(!said.includes(secretKey.slice('AGE-SECRET-KEY-'.length, 20)), said);
+      const secretPart = secretKey.slice('AGE-SECRET-KEY-'.length);
+      for (let at = 0; at + 6 <= secretPart.length; at += 6) assert.ok(!said.includes(secretPart.slice(at, at + 6)), `no piece of the key: ${said}`);
     }
   });
 

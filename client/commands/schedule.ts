@@ -3,9 +3,11 @@ import { Command } from 'commander';
 import type { Client, ScheduleHandle } from '@temporalio/client';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
+import { InputError } from '../../common/errors.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { table } from '../format.js';
+import { namespaceMissingMessage } from '../namespace-missing.js';
 import { parseCompression } from '../../common/filters.js';
 import type { ScheduleSettings, ScheduleTarget } from '../schedules.js';
 
@@ -63,6 +65,7 @@ function settings(options: SettingOptions): ScheduleSettings {
  * naming the flag. Anything else passes through unchanged.
  */
 function settingRefused(err: unknown, options: SettingOptions): unknown {
+  if (err instanceof InputError) return new CliError(err.message); // pgkeeper's own words already name the flags
   const message = err instanceof Error ? err.message : String(err);
   const given = (flag: keyof SettingOptions) => (options[flag] === undefined ? [] : [`--${flag} "${String(options[flag])}"`]);
   const flags = /cron|fields|not in range/i.test(message)
@@ -74,7 +77,7 @@ function settingRefused(err: unknown, options: SettingOptions): unknown {
         : [];
   if (flags.length === 0) return err;
   const form = flags[0]!.startsWith('--cron')
-    ? 'five fields, minute hour day-of-month month day-of-week, e.g. "0 2 * * *"'
+    ? 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)'
     : flags[0]!.startsWith('--timezone')
       ? 'an IANA time zone such as Europe/Amsterdam or UTC'
       : 'a duration such as 30m, 6h or 1d';
@@ -118,7 +121,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
         if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
         const refused = settingRefused(err, options);
-        throw refused instanceof CliError ? refused : new CliError(err.message);
+        // A missing namespace is main()'s to say (exit 2); anything else in the SDK's words.
+        throw refused instanceof CliError || namespaceMissingMessage(err) ? refused : new CliError(err.message);
       });
       const next = (await handle.describe()).info.nextActionTimes[0];
       process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next?.toISOString() ?? 'not planned'}\n`);
