@@ -22,7 +22,7 @@ export async function listClusterDatabases(config: Config, req: { include: strin
       config,
       FailureType.InvalidInput,
       patterns.length
-        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 && req.include.length ? 's' : ''} none of the databases on ${server} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`
+        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 ? 's' : ''} none of the databases on ${server} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`
         : `no database to back up on ${server}; nothing was backed up`,
     );
   }

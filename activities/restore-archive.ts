@@ -109,9 +109,12 @@ async function checkRoles(config: Config, file: string, req: RestoreArchiveReque
  * data for table …", "processing BLOBS"), one line each with or without -j. Not -j's own
  * bookkeeping ("processing item N", "launching item N", "finished item N"), which would count
  * items twice, nor its header entries (encoding, search_path), which `--list` does not show.
+ * With -j the jobs share stderr and write "pg_restore:", " " and the message separately, so two
+ * of them can interleave ("pg_restore:pg_restore:  creating INDEX …", then a bare "finished item
+ * …" line): a message counts after any run of prefixes, or none.
  */
 export function isItemLine(line: string): boolean {
-  return /^pg_restore: (creating |executing |processing (?!item |missed item ))/.test(line);
+  return /^\s*(?:pg_restore:\s*)*(creating |executing |processing (?!item |missed item ))/.test(line);
 }
 
 async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRequest, onItem: () => void): Promise<void> {
