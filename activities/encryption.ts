@@ -22,12 +22,12 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   } catch (err) {
     throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: cannot read ${setting.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give age public keys or a readable file of them`, FailureType.InvalidInput);
   }
-  // Comment lines may name a private key's whereabouts; age-keygen writes the key itself on a line of its own.
-  if (privateKeyIn(text.split('\n').filter((line) => !line.trim().startsWith('#')).join('\n'))) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const keys = text
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
+  // Not in comment lines, which may say where a private key is kept; age-keygen writes the key on a line of its own.
+  if (privateKeyIn(keys.join('\n'))) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const bad = keys.find((k) => !AGE_RECIPIENT.test(k));
   if (bad !== undefined || keys.length === 0) {
     throw ApplicationFailure.nonRetryable(

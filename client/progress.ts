@@ -7,7 +7,7 @@
  */
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
-import { formatBytes } from './format.js';
+import { count, formatBytes } from './format.js';
 
 interface Beat {
   bytes?: number;
@@ -39,7 +39,7 @@ async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | unde
 }
 
 function amount(n: number, unit: ProgressSnapshot['unit']): string {
-  return unit === 'bytes' ? formatBytes(n) : `${n} items`;
+  return unit === 'bytes' ? formatBytes(n) : count(n, 'item');
 }
 
 function describe(s: ProgressSnapshot, rate: number | undefined): string {

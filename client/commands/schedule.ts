@@ -64,24 +64,19 @@ function settings(options: SettingOptions): ScheduleSettings {
  * ("CronString does not have 5-7 fields", "Invalid duration string: '6x'"): said as one line
  * naming the flag. Anything else passes through unchanged.
  */
+const REFUSED_SETTINGS: { words: RegExp; flags: (keyof SettingOptions)[]; form: string }[] = [
+  { words: /cron|fields|not in range/i, flags: ['cron'], form: 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)' },
+  { words: /time ?zone|location/i, flags: ['timezone'], form: 'an IANA time zone such as Europe/Amsterdam or UTC' },
+  { words: /duration|interval/i, flags: ['every', 'jitter'], form: 'a duration such as 30m, 6h or 1d' },
+];
+
 function settingRefused(err: unknown, options: SettingOptions): unknown {
   if (err instanceof InputError) return new CliError(err.message); // pgkeeper's own words already name the flags
   const message = err instanceof Error ? err.message : String(err);
-  const given = (flag: keyof SettingOptions) => (options[flag] === undefined ? [] : [`--${flag} "${String(options[flag])}"`]);
-  const flags = /cron|fields|not in range/i.test(message)
-    ? given('cron')
-    : /time ?zone|location/i.test(message)
-      ? given('timezone')
-      : /duration|interval/i.test(message)
-        ? [...given('every'), ...given('jitter')]
-        : [];
-  if (flags.length === 0) return err;
-  const form = flags[0]!.startsWith('--cron')
-    ? 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)'
-    : flags[0]!.startsWith('--timezone')
-      ? 'an IANA time zone such as Europe/Amsterdam or UTC'
-      : 'a duration such as 30m, 6h or 1d';
-  return new CliError(`${flags.join(' or ')}: ${message.replace(/^TypeError: /, '')}; give ${form}`);
+  const refused = REFUSED_SETTINGS.find((r) => r.words.test(message));
+  const flags = (refused?.flags ?? []).filter((flag) => options[flag] !== undefined).map((flag) => `--${flag} "${String(options[flag])}"`);
+  if (!refused || flags.length === 0) return err;
+  return new CliError(`${flags.join(' or ')}: ${message.replace(/^TypeError: /, '')}; give ${refused.form}`);
 }
 
 function withSettingOptions(command: Command, integer: ScheduleCommandContext['integer']): Command {
