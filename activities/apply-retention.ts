@@ -62,7 +62,8 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
     }
   }
   const swept = dryRun ? [] : await sweep(store, entries, nowMs);
-  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept, plan };
+  const damaged = entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' }));
+  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept, plan, damaged };
 }
 
 export async function applyRetention(config: Config, req: RetentionRequest): Promise<RetentionResult> {

@@ -56,6 +56,29 @@ async function sweepScratch(dir: string): Promise<void> {
   }
 }
 
+const SCRATCH_PATH_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT', 'ELOOP', 'ENAMETOOLONG']);
+
+/**
+ * The scratch directory, created if need be (0700: it holds whole databases in the clear) and
+ * writable; the worker checks it at start, so a typo or a read-only mount is one line then.
+ */
+export async function scratchDirectory(config: Config): Promise<string> {
+  const dir = config.scratchDir ?? os.tmpdir();
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.access(dir, fs.constants.W_OK);
+    return dir;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message =
+      `cannot use ${dir} as the scratch directory (${code ?? (err as Error).message}): restores decompress the archive there; ` +
+      'point SCRATCH_DIR at a directory the worker can write, on a disk with room for the largest database';
+    // A path that cannot be a writable directory stays so; an I/O error (a network mount) may pass.
+    if (code && SCRATCH_PATH_ERRORS.has(code)) throw ApplicationFailure.nonRetryable(message, FailureType.ScratchUnusable);
+    throw ApplicationFailure.retryable(message, FailureType.ScratchUnusable);
+  }
+}
+
 async function checkFreeSpace(config: Config, dir: string, backup: ResolvedBackup): Promise<void> {
   // A loose compressed archive's size after decompression is unknown until it is written.
   const needed = backup.dumpBytes ?? (backup.filters.length === 0 ? backup.sizeBytes : 0);
@@ -162,7 +185,7 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
 export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {
   const ctx = Context.current();
   const backup = req.backup;
-  const dir = config.scratchDir ?? os.tmpdir();
+  const dir = await scratchDirectory(config);
   const scratch = path.join(dir, `${SCRATCH_PREFIX}${req.staging}.dump`);
   let phase = 'fetching archive';
   let bytes = 0;
@@ -173,7 +196,6 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   // pg_restore -j reopens the file in each job: keep it fresh so no other run's sweep takes it for a leftover.
   const touch = setInterval(() => void fs.utimes(scratch, new Date(), new Date()).catch(() => undefined), 60_000);
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await sweepScratch(dir);
     await checkFreeSpace(config, dir, backup);
     // The whole database, in the clear: readable by the worker's user only.

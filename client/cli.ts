@@ -11,6 +11,7 @@ import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
 import { namespaceMissingMessage } from './namespace-missing.js';
+import { PGKEEPER_VERSION } from './version.js';
 import type { BackupCommandOptions } from './commands/backup.js';
 import type { ClusterCommandOptions } from './commands/backup-cluster.js';
 import type { RestoreCommandOptions } from './commands/restore.js';
@@ -85,6 +86,7 @@ Optional fields: "noOwner": true, "noPrivileges": true, "globals": "latest", "st
 export function buildProgram(): Command {
   const program = new Command('pgkeeper')
     .description('PostgreSQL backup and restore as durable Temporal workflows')
+    .version(PGKEEPER_VERSION, '-V, --version', 'the pgkeeper version')
     .hook('preAction', (command, action) => {
       queueOption = action.opts<{ queue?: string }>().queue ?? command.opts<{ queue?: string }>().queue;
     })

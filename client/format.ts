@@ -23,6 +23,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
+/** An ISO time as a table shows it: "2026-12-04 02:00:00" (UTC, the column header says so). */
+export function utcTime(iso: string): string {
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
 /** Fixed-width columns for listings. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

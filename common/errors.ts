@@ -14,6 +14,8 @@ export const FailureType = {
   CorruptArchive: 'CorruptArchive',
   ChecksumMismatch: 'ChecksumMismatch',
   DiskFull: 'DiskFull',
+  /** SCRATCH_DIR cannot be created or written: final when the path cannot be a writable directory, retried on an I/O error. */
+  ScratchUnusable: 'ScratchUnusable',
   BackupNotFound: 'BackupNotFound',
   TargetExists: 'TargetExists',
   ConnectionsNotAllowed: 'ConnectionsNotAllowed',

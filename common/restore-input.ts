@@ -96,7 +96,16 @@ const MAX_BACKUP_TEXT = 1024;
 
 const RESTORE_INPUT_EXAMPLE = '{"backup": "latest", "database": "app", "target": "app_restored"}';
 
-export function normalizeRestoreInput(input: unknown, surface: InputSurface = jsonSurface): NormalizedRestoreInput {
+/**
+ * Rules added after restores may already be running: the workflow turns each on behind a patch, so
+ * a restore started before the rule replays as it ran (the CLI always applies them).
+ */
+export interface RestoreInputRules {
+  /** `confirm` without `mode: "replace"` is refused. */
+  confirmNeedsReplace: boolean;
+}
+
+export function normalizeRestoreInput(input: unknown, surface: InputSurface = jsonSurface, rules: RestoreInputRules = { confirmNeedsReplace: true }): NormalizedRestoreInput {
   const value = checkFields(input, RESTORE_FIELDS, 'restoreDatabase', RESTORE_INPUT_EXAMPLE, surface) as Partial<RestoreInput>;
   const mode = value.mode ?? 'create';
   if (mode !== 'create' && mode !== 'replace') {
@@ -122,6 +131,12 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
   const database = value.database === undefined ? undefined : validateDatabaseName(value.database, surface.field('database'));
   if (value.backup === 'latest' && database === undefined) {
     throw new InputError(`backup "latest" needs ${surface.field('database')}: whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
+  }
+  if (rules.confirmNeedsReplace && mode === 'create' && value.confirm !== undefined) {
+    // Most likely the replace was forgotten: say so rather than quietly create (or fail on an existing target).
+    throw new InputError(
+      `${surface.field('confirm')} goes with ${surface.setting('mode', 'replace')}: to replace "${target}" add ${surface.setting('mode', 'replace')}; to restore into a new database leave ${surface.field('confirm')} out`,
+    );
   }
   if (mode === 'replace' && value.confirm !== target) {
     throw new InputError(

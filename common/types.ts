@@ -50,6 +50,8 @@ export interface StoreRetention {
   /** Unfinished writes and leftovers of crashed runs removed by the sweep. */
   swept: string[];
   plan: RetentionDecision[];
+  /** Damaged backups: never counted nor deleted by retention, left for a person to look at. */
+  damaged: { id: string; createdAt: string; reason: string }[];
 }
 
 export interface RetentionRequest {
@@ -220,9 +222,23 @@ export interface ListedBackup {
   lastProvenAt: string | null;
 }
 
+/** A globals backup (roles, tablespaces), for `pgkeeper restore --globals <id>`. */
+export interface ListedGlobals {
+  id: string;
+  createdAt: string;
+  status: 'complete' | 'damaged';
+  locations: ListedBackup['locations'];
+  sizeBytes: number | null;
+  encrypted: boolean | null;
+  roles: number | null;
+  finishedAt: string | null;
+}
+
 export interface BackupListing {
   stores: string[];
   /** Stores that did not answer: their copies are missing from this listing. */
   unreachable: { store: string; reason: string }[];
   backups: ListedBackup[];
+  /** Globals backups, newest first; listed only when no database is asked for. */
+  globals: ListedGlobals[];
 }

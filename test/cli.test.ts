@@ -5,14 +5,16 @@
  * CLI's flags, without a stack trace, with the documented exit code.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { execa, type Result } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys } from '../common/backup-keys.js';
+import type { BackupListing } from '../common/types.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
-import { writeFakeBackup } from './helpers/fake-backups.js';
+import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { runWorkerUntilExit } from './helpers/worker-with-env.js';
@@ -123,10 +125,39 @@ describe('pgkeeper CLI', () => {
       assert.match(status.stdout, new RegExp(`^${db}\\s.*${intact.id}\\s.*DAMAGED$`, 'm'));
       assert.match(status.stdout, new RegExp(`^DAMAGED ${damaged.id}: ${reason.source}`, 'm'));
 
+      // Retention neither counts nor deletes it, and says so in its place.
+      const plan = await pgkeeper(['prune', db, '--dry-run']);
+      assert.equal(plan.exitCode, 0, plan.stderr);
+      assert.match(plan.stdout, new RegExp(`^${damaged.id}\\s+\\S+ \\S+\\s+DAMAGED\\s+${reason.source}.*; not counted nor deleted by retention`, 'm'));
+      assert.match(plan.stdout, new RegExp(`^${intact.id}\\s+\\S+ \\S+\\s+keep\\s`, 'm'));
+      assert.ok(plan.stdout.indexOf(damaged.id) < plan.stdout.indexOf(intact.id), 'newest first');
+      const pruned = await pgkeeper(['prune', db]);
+      assert.equal(pruned.exitCode, 0, pruned.stderr);
+      assert.match(pruned.stdout, /^deleted 0, kept 1, 1 DAMAGED left alone$/m);
+
       const target = uniqueName('pgk_cli_never');
       const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
       assert.match(line, new RegExp(`^pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${damaged.id}, is DAMAGED \\(${reason.source}`));
       assert.ok(line.endsWith(`the newest intact backup is ${intact.id}: restore it with \`pgkeeper restore ${intact.id} --target ${target}\``), line);
+    });
+  });
+
+  it('backups lists the globals backups (roles, tablespaces) after the databases, with their ids for --globals; not when one database is asked for', async () => {
+    const id = await writeFakeGlobals(store, 3);
+    await withWorker(env, config, async () => {
+      const list = await pgkeeper(['backups']);
+      assert.equal(list.exitCode, 0, list.stderr);
+      assert.match(list.stdout, /^roles and tablespaces .*restore --globals <id>/m);
+      assert.match(list.stdout, new RegExp(`^GLOBALS ID\\s+STATUS\\s+SIZE\\s+CREATED \\(UTC\\)\\s+ROLES\\s+STORES\\n(.*\\n)*${id}\\s+ok\\s+\\d+ B\\s+\\S+ \\S+\\s+1\\s+primary$`, 'm'));
+      const json = JSON.parse((await pgkeeper(['backups', '--json'])).stdout) as BackupListing;
+      assert.deepEqual(
+        json.globals.filter((g) => g.id === id).map((g) => [g.status, g.roles, g.encrypted, g.locations.map((l) => l.store)]),
+        [['complete', 1, false, [store.url]]],
+      );
+      const one = await pgkeeper(['backups', database]);
+      assert.equal(one.exitCode, 0, one.stderr);
+      assert.match(one.stdout, /^stores: /m);
+      assert.doesNotMatch(one.stdout, /GLOBALS|roles and tablespaces/);
     });
   });
 
@@ -228,5 +259,17 @@ describe('pgkeeper CLI', () => {
     assert.equal(oneLineError(await pgkeeper(['backup'])), 'pgkeeper: give one database to back up, or --all for every database on the server');
     assert.equal(oneLineError(await pgkeeper(['backup', '--include', 'app*'])), 'pgkeeper: give one database to back up, or --all for every database on the server');
     assert.equal(oneLineError(await pgkeeper(['backup', database, '--exclude', 'x'])), 'pgkeeper: --exclude goes with --all (a backup of every database); for one database leave it out');
+    // --confirm alone: the --replace was most likely forgotten; nothing is started.
+    const confirmOnly = await pgkeeper(['restore', 'latest', '--database', database, '--target', database, '--confirm', database]);
+    assert.equal(oneLineError(confirmOnly), `pgkeeper: --confirm goes with --replace: to replace "${database}" add --replace; to restore into a new database leave --confirm out`);
+    assert.equal(confirmOnly.stdout, '');
+  });
+
+  it('--version prints the version package.json gives', async () => {
+    const { version } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await pgkeeper([flag]);
+      assert.deepEqual([run.exitCode, run.stdout], [0, version]);
+    }
   });
 });

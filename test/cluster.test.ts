@@ -4,7 +4,6 @@
  * create only the roles the server lacks, without any temporary file of role password hashes.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,45 +12,16 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { BackupStore } from '../activities/store/store.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
-import { makeGlobalsId } from '../common/globals.js';
 import { scriptForMissingRoles } from '../common/globals-script.js';
-import type { GlobalsManifest } from '../common/manifest.js';
 import type { ClusterResult } from '../common/types.js';
 import { backupCluster } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
+import { writeFakeGlobals } from './helpers/fake-backups.js';
 import { createDatabase, dropDatabase, listDatabases, quoteIdent, seedDatabase, sql } from './helpers/postgres.js';
 import { keysUnder, readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runRestore } from './helpers/workflows.js';
-
-const DAY_MS = 86_400_000;
-
-/** A complete globals backup written straight into the store, `ageDays` old (as retention sees it). */
-async function writeFakeGlobals(store: BackupStore, ageDays: number): Promise<string> {
-  const startedMs = Date.now() - ageDays * DAY_MS;
-  const id = makeGlobalsId(startedMs, `${ageDays}`.padStart(8, '0'));
-  const keys = backupKeys(GLOBALS_FOLDER, id, []);
-  const script = Buffer.from(`-- fake globals ${id}\nCREATE ROLE fake_${ageDays};\n`);
-  const sha256 = createHash('sha256').update(script).digest('hex');
-  const name = keys.archive.slice(GLOBALS_FOLDER.length + 1);
-  const manifest: GlobalsManifest = {
-    manifestVersion: 2,
-    kind: 'globals',
-    id,
-    filters: [],
-    files: [{ name, sizeBytes: script.length, sha256 }],
-    plaintext: null,
-    pgDumpallVersion: 'pg_dumpall (PostgreSQL) 15',
-    startedAt: new Date(startedMs).toISOString(),
-    finishedAt: new Date(startedMs + 1000).toISOString(),
-    roles: 1,
-  };
-  await store.put(keys.archive, script);
-  await store.put(keys.sidecar, `${sha256}  ${name}\n`);
-  await store.put(keys.manifest, JSON.stringify(manifest));
-  return id;
-}
 
 /** Ids of the complete (manifest-bearing) globals backups in the store. */
 async function globalsIds(store: BackupStore): Promise<string[]> {

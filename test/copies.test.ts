@@ -1,11 +1,12 @@
 /**
  * 3-2-1: every backup is copied to each BACKUP_COPIES store, read back and proven before the copy's
- * manifest is written; listings say where each backup exists; restores and drills read from the
+ * manifest is written; listings say where each backup exists, and which store did not answer; restores and drills read from the
  * first store that has the backup intact, or from the store they name.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
@@ -103,6 +104,11 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
         assert.deepEqual(listing.unreachable.map((u) => u.store), [copy.url]);
         assert.ok(listing.backups.some((b) => b.id === backup.backupId && b.status === 'complete'));
+        // A worker whose only store is down fails the listing, naming the store, rather than list nothing.
+        await assert.rejects(
+          listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),
+          (err: Error) => err.message.startsWith(`no store answered, so what they hold is unknown: ${copy.url} (`),
+        );
       } finally {
         await s3.restart();
       }

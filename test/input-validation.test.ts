@@ -52,6 +52,12 @@ describe('input validation', () => {
     refused(() => normalizeBackupInput({ database: 'app', compression: 'lz4' }, cliSurface), /^--compression must be/);
   });
 
+  it('confirm without replace is refused, not ignored: the replace was most likely forgotten', () => {
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', confirm: 'app' }), /^confirm goes with "mode": "replace": to replace "app" add "mode": "replace"; .* leave confirm out$/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'create', confirm: 'app' }, cliSurface), /^--confirm goes with --replace: to replace "app" add --replace; to restore into a new database leave --confirm out$/);
+    assert.equal(normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'replace', confirm: 'app' }).mode, 'replace');
+  });
+
   it("a target shaped like pgkeeper's own staging or drill names (which pgkeeper may drop) is refused; names merely near them are not", () => {
     for (const target of ['app_restoring_0123abcd', 'pgkeeper_drill_deadbeef']) {
       refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target }), /has the shape of pgkeeper's own staging names .* restore into another name$/);

@@ -74,6 +74,11 @@ for (const kind of STORE_KINDS) {
       const result = await retain(t.config, { database: db });
       assert.deepEqual(result.stores[0]!.deleted, [], 'the old backup is the newest complete one, so it stays');
       assert.deepEqual(result.stores[0]!.plan.map((d) => d.id), [old.id]);
+      assert.deepEqual(
+        result.stores[0]!.damaged.map((d) => [d.id, d.reason]),
+        [[newest.id, `archive ${backupKeys(db, newest.id, []).archive.slice(db.length + 1)} is missing`]],
+        'reported, with the reason, for the plan to show',
+      );
       assert.ok((await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, newest.id, []).manifest), 'left for a human');
     });
 

@@ -106,4 +106,13 @@ describe('worker start-up checks', () => {
     mkdirSync(path.join(dir, 'same'));
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'same')}` }, /is named twice .* each copy must go to another store/);
   });
+
+  it('a scratch directory that cannot be made or written is refused by name', async () => {
+    const dir = tempDir('scratch');
+    writeFileSync(path.join(dir, 'a-file'), '');
+    await refusal(
+      { SCRATCH_DIR: path.join(dir, 'a-file', 'scratch') },
+      /^pgkeeper worker: cannot use \S*a-file\/scratch as the scratch directory \(ENOTDIR\): restores decompress the archive there; point SCRATCH_DIR at a directory the worker can write/,
+    );
+  });
 });

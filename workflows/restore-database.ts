@@ -5,10 +5,11 @@
  * before it drops the staging database and leaves the target as it was. In replace mode the
  * previous database is kept under `<target>_pre_restore_<timestamp>`.
  */
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import { FailureType } from '../common/errors.js';
+import { jsonSurface } from '../common/input-fields.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
 import { longRunning, patient, quick } from './activity-options.js';
 import { audited } from './audit.js';
@@ -25,7 +26,7 @@ const { applyGlobals, checkTarget, dropStagingDatabase } = proxyActivities<Activ
 const { swapIntoPlace } = proxyActivities<Activities>(patient);
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
-  const req = rejectInput(() => normalizeRestoreInput(input));
+  const req = rejectInput(() => normalizeRestoreInput(input, jsonSurface, { confirmNeedsReplace: patched('confirm-needs-replace') }));
   return audited(
     'restore',
     req.target,

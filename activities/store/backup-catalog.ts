@@ -129,9 +129,13 @@ export interface Unreachable {
 /**
  * The catalogs of several stores. A store that does not answer (StoreUnavailable) is noted and
  * skipped, so a copy store being down never stops a restore from the primary; when none answers,
- * the first store's failure is thrown.
+ * the first store's failure is thrown, unless `allDown` is 'report' (a listing says which).
  */
-export async function listEveryStore(stores: BackupStore[], folder: string): Promise<{ found: { store: BackupStore; entry: CatalogEntry }[]; unreachable: Unreachable[] }> {
+export async function listEveryStore(
+  stores: BackupStore[],
+  folder: string,
+  allDown: 'throw' | 'report' = 'throw',
+): Promise<{ found: { store: BackupStore; entry: CatalogEntry }[]; unreachable: Unreachable[] }> {
   const found: { store: BackupStore; entry: CatalogEntry }[] = [];
   const unreachable: Unreachable[] = [];
   let firstFailure: unknown;
@@ -144,6 +148,6 @@ export async function listEveryStore(stores: BackupStore[], folder: string): Pro
       unreachable.push({ store: store.url, reason: err.message });
     }
   }
-  if (unreachable.length === stores.length && firstFailure) throw firstFailure;
+  if (unreachable.length === stores.length && firstFailure && allDown === 'throw') throw firstFailure;
   return { found, unreachable };
 }

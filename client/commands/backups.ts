@@ -1,22 +1,25 @@
 /**
  * `pgkeeper backups [database]`: every backup in every store, asked of the worker (the CLI needs
- * no access to the stores). Damaged backups are listed as DAMAGED with the reason, in their place.
+ * no access to the stores). Damaged backups are listed as DAMAGED with the reason, in their place;
+ * the globals backups (roles, tablespaces) after the databases'.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
-import { checkInput } from '../cli-error.js';
-import { formatBytes, table } from '../format.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { formatBytes, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
-export function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
-  return askWorker<typeof listBackups>(client, config, 'listBackups', database === undefined ? {} : { database });
+export async function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
+  return askWorker<typeof listBackups>(client, config, 'listBackups', database === undefined ? {} : { database }).catch((err: unknown) => {
+    throw err instanceof WorkflowFailedError ? failedRun('listing the backups failed', err) : err;
+  });
 }
 
 /** Where a backup is: "primary" and the copies, each marked when damaged there. */
-function locations(listing: BackupListing, b: ListedBackup): string {
+function locations(listing: BackupListing, b: Pick<ListedBackup, 'locations'>): string {
   return b.locations.map((l) => `${listing.stores.indexOf(l.store) === 0 ? 'primary' : l.store}${l.status === 'damaged' ? ' (DAMAGED)' : ''}`).join(', ');
 }
 
@@ -27,24 +30,32 @@ export async function backupsCommand(client: Client, config: Config, database: s
     process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
     return;
   }
+  const globals = listing.globals ?? []; // a worker older than the CLI lists none
   if (listing.backups.length === 0) {
-    process.stdout.write(`no backups${database ? ` of "${database}"` : ''} in ${listing.stores.join(', ')}\n`);
-    return;
+    process.stdout.write(`no ${globals.length ? 'database ' : ''}backups${database ? ` of "${database}"` : ''} in ${listing.stores.join(', ')}\n`);
+  } else {
+    const rows = [['ID', 'DATABASE', 'STATUS', 'SIZE', 'CREATED (UTC)', 'COMPRESSION', 'STORES']];
+    for (const b of listing.backups) {
+      rows.push([
+        b.id,
+        b.database,
+        b.status === 'complete' ? 'ok' : 'DAMAGED',
+        b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes),
+        utcTime(b.createdAt),
+        b.compression === null ? '-' : `${b.compression}${b.encrypted ? '+age' : ''}`,
+        locations(listing, b),
+      ]);
+    }
+    process.stdout.write(table(rows) + '\n');
   }
-  const rows = [['ID', 'DATABASE', 'STATUS', 'SIZE', 'CREATED (UTC)', 'COMPRESSION', 'STORES']];
-  for (const b of listing.backups) {
-    rows.push([
-      b.id,
-      b.database,
-      b.status === 'complete' ? 'ok' : 'DAMAGED',
-      b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes),
-      b.createdAt.slice(0, 19).replace('T', ' '),
-      b.compression === null ? '-' : `${b.compression}${b.encrypted ? '+age' : ''}`,
-      locations(listing, b),
-    ]);
+  if (globals.length > 0) {
+    const rows = [['GLOBALS ID', 'STATUS', 'SIZE', 'CREATED (UTC)', 'ROLES', 'STORES']];
+    for (const g of globals) {
+      rows.push([g.id, g.status === 'complete' ? 'ok' : 'DAMAGED', g.sizeBytes === null ? '-' : `${formatBytes(g.sizeBytes)}${g.encrypted ? ' (age)' : ''}`, utcTime(g.createdAt), g.roles === null ? '-' : String(g.roles), locations(listing, g)]);
+    }
+    process.stdout.write(`\nroles and tablespaces (from backup --all; restore --globals <id> creates the missing ones first):\n${table(rows)}\n`);
   }
-  process.stdout.write(table(rows) + '\n');
-  for (const b of listing.backups.filter((x) => x.locations.some((l) => l.status === 'damaged'))) {
+  for (const b of [...listing.backups, ...globals]) {
     for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(`DAMAGED ${b.id} in ${l.store}: ${l.reason}\n`);
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);

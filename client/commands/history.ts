@@ -1,7 +1,7 @@
 /** `pgkeeper history [database]`: who ran what, when, how it ended. From Temporal visibility. */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
-import { formatDuration, table } from '../format.js';
+import { formatDuration, table, utcTime } from '../format.js';
 import { listRuns } from '../visibility.js';
 
 export async function historyCommand(client: Client, config: Config, database: string | undefined, options: { limit: number; json?: boolean }): Promise<void> {
@@ -17,7 +17,7 @@ export async function historyCommand(client: Client, config: Config, database: s
   const rows = [['STARTED (UTC)', 'OPERATION', 'DATABASE', 'BY', 'OUTCOME', 'BACKUP', 'DURATION']];
   for (const r of runs) {
     rows.push([
-      r.startTime.toISOString().slice(0, 19).replace('T', ' '),
+      utcTime(r.startTime.toISOString()),
       r.operation,
       r.database,
       r.startedBy,

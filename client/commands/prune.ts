@@ -4,7 +4,7 @@ import type { Config } from '../../common/config.js';
 import { describePolicy, type RetentionPolicy } from '../../common/retention-plan.js';
 import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
-import { table } from '../format.js';
+import { table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 
 export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, dryRun: boolean): Promise<void> {
@@ -19,9 +19,17 @@ export async function pruneCommand(client: Client, config: Config, database: str
   process.stdout.write(`policy: ${describePolicy(result.policy)}${dryRun ? ' (dry run: nothing deleted)' : ''}\n`);
   for (const store of result.stores) {
     process.stdout.write(`\n${store.store}\n`);
-    const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY']];
-    for (const d of store.plan) rows.push([d.id, d.createdAt.slice(0, 19).replace('T', ' '), d.action, d.reasons.join('; ')]);
-    process.stdout.write((store.plan.length ? table(rows) : `no complete backups of "${database}"`) + '\n');
-    if (!dryRun) process.stdout.write(`deleted ${store.deleted.length}, kept ${store.kept}${store.swept.length ? `, swept ${store.swept.length} leftovers` : ''}\n`);
+    const damaged = store.damaged ?? []; // a worker older than this CLI reports none
+    const lines = [
+      ...store.plan.map((d) => ({ id: d.id, createdAt: d.createdAt, action: d.action, why: d.reasons.join('; ') })),
+      // A damaged backup is never counted nor deleted by retention: shown in its place, for a person to look at.
+      ...damaged.map((d) => ({ id: d.id, createdAt: d.createdAt, action: 'DAMAGED', why: `${d.reason}; not counted nor deleted by retention: inspect it, then delete its files by hand` })),
+    ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
+    process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');
+    if (!dryRun) {
+      const left = damaged.length ? `, ${damaged.length} DAMAGED left alone` : '';
+      process.stdout.write(`deleted ${store.deleted.length}, kept ${store.kept}${left}${store.swept.length ? `, swept ${store.swept.length} leftovers` : ''}\n`);
+    }
   }
 }

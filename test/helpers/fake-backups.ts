@@ -6,19 +6,30 @@
  */
 import { createHash } from 'node:crypto';
 import { makeBackupId } from '../../common/backup-id.js';
-import { backupKeys } from '../../common/backup-keys.js';
-import type { BackupManifest } from '../../common/manifest.js';
+import { backupKeys, GLOBALS_FOLDER } from '../../common/backup-keys.js';
+import { makeGlobalsId } from '../../common/globals.js';
+import type { BackupManifest, GlobalsManifest } from '../../common/manifest.js';
 import type { BackupStore } from '../../activities/store/store.js';
 
 const DAY_MS = 86_400_000;
 
+/** How a manifest lists `archive`, stored as backup `id` in `folder`. */
+function archiveFile(folder: string, id: string, archive: Buffer): { name: string; sizeBytes: number; sha256: string } {
+  return { name: backupKeys(folder, id, []).archive.slice(folder.length + 1), sizeBytes: archive.length, sha256: createHash('sha256').update(archive).digest('hex') };
+}
+
+/** The archive, its sidecar and, last, the manifest that makes it a complete backup of `folder`. */
+async function putBackup(store: BackupStore, folder: string, archive: Buffer, manifest: BackupManifest | GlobalsManifest): Promise<void> {
+  const keys = backupKeys(folder, manifest.id, []);
+  await store.put(keys.archive, archive);
+  await store.put(keys.sidecar, `${manifest.files[0]!.sha256}  ${manifest.files[0]!.name}\n`);
+  await store.put(keys.manifest, JSON.stringify(manifest));
+}
+
 export async function writeFakeBackup(store: BackupStore, database: string, ageDays: number, uuid = `${Math.floor(ageDays)}`.padStart(8, '0')): Promise<BackupManifest> {
   const startedMs = Date.now() - ageDays * DAY_MS;
   const id = makeBackupId(database, startedMs, uuid);
-  const keys = backupKeys(database, id, []);
   const archive = Buffer.from(`PGDMP fake archive of ${id}`);
-  const sha256 = createHash('sha256').update(archive).digest('hex');
-  const name = keys.archive.slice(database.length + 1);
   const manifest: BackupManifest = {
     manifestVersion: 2,
     kind: 'database',
@@ -27,7 +38,7 @@ export async function writeFakeBackup(store: BackupStore, database: string, ageD
     format: 'custom',
     compression: 'none',
     filters: [],
-    files: [{ name, sizeBytes: archive.length, sha256 }],
+    files: [archiveFile(database, id, archive)],
     plaintext: null,
     dumpBytes: archive.length,
     verify: 'full',
@@ -41,8 +52,26 @@ export async function writeFakeBackup(store: BackupStore, database: string, ageD
     databaseProperties: null,
     workflow: { workflowId: 'fake', runId: 'fake' },
   };
-  await store.put(keys.archive, archive);
-  await store.put(keys.sidecar, `${sha256}  ${name}\n`);
-  await store.put(keys.manifest, JSON.stringify(manifest));
+  await putBackup(store, database, archive, manifest);
   return manifest;
+}
+
+/** A complete globals backup written straight into the store, `ageDays` old (as retention sees it). */
+export async function writeFakeGlobals(store: BackupStore, ageDays: number): Promise<string> {
+  const startedMs = Date.now() - ageDays * DAY_MS;
+  const id = makeGlobalsId(startedMs, `${ageDays}`.padStart(8, '0'));
+  const script = Buffer.from(`-- fake globals ${id}\nCREATE ROLE fake_${ageDays};\n`);
+  await putBackup(store, GLOBALS_FOLDER, script, {
+    manifestVersion: 2,
+    kind: 'globals',
+    id,
+    filters: [],
+    files: [archiveFile(GLOBALS_FOLDER, id, script)],
+    plaintext: null,
+    pgDumpallVersion: 'pg_dumpall (PostgreSQL) 15',
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: new Date(startedMs + 1000).toISOString(),
+    roles: 1,
+  });
+  return id;
 }
