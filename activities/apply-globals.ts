@@ -27,25 +27,34 @@ export interface ApplyGlobalsResult {
   warnings: string[];
 }
 
-async function findGlobals(config: Config, wanted: string): Promise<{ store: BackupStore; manifest: GlobalsManifest }> {
+async function findGlobals(config: Config, wanted: string): Promise<{ store: BackupStore; manifest: GlobalsManifest; warnings: string[] }> {
   let newest: { store: BackupStore; manifest: GlobalsManifest; createdAtMs: number } | undefined;
+  const damaged: { id: string; createdAtMs: number; reason: string }[] = [];
   for (const store of allStores(config)) {
     for (const entry of await listCatalog(store, GLOBALS_FOLDER)) {
-      if (entry.status !== 'complete' || (wanted !== 'latest' && entry.id !== wanted)) continue;
+      if (wanted !== 'latest' && entry.id !== wanted) continue;
+      if (entry.status === 'damaged') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: `${entry.reason} in ${store.url}` });
+      if (entry.status !== 'complete') continue;
       if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
     }
   }
+  const describe = (list: typeof damaged) => list.map((d) => `${d.id}: ${d.reason}`).join('; ');
   if (!newest) {
     throw ApplicationFailure.nonRetryable(
-      `no complete globals backup "${wanted}" in ${allStores(config).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`,
+      damaged.length
+        ? `${wanted === 'latest' ? 'every globals backup is' : `globals backup "${wanted}" is`} DAMAGED (${describe(damaged)}); \`pgkeeper backups\` lists the globals backups, \`pgkeeper backup --all\` makes a new one`
+        : `no globals backup "${wanted}" in ${allStores(config).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`,
       FailureType.BackupNotFound,
     );
   }
-  return newest;
+  // "latest" passing over a damaged newer one says so: those roles may be missing from the older one.
+  const newer = damaged.filter((d) => d.createdAtMs > newest.createdAtMs && d.id !== newest.manifest.id);
+  const warnings = newer.length ? [`globals: the newer ${describe(newer)} is DAMAGED; applied the older ${newest.manifest.id}`] : [];
+  return { ...newest, warnings };
 }
 
 export async function applyGlobals(config: Config, req: { globals: string }): Promise<ApplyGlobalsResult> {
-  const { store, manifest } = await findGlobals(config, req.globals);
+  const { store, manifest, warnings: passedOver } = await findGlobals(config, req.globals);
   const keys = backupKeys(GLOBALS_FOLDER, manifest.id, manifest.filters);
   const chunks: Buffer[] = [];
   const collect = new Writable({
@@ -73,9 +82,9 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
   const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', '-'], { ...pgToolProcess(config), input: script });
   if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, String(result.stderr ?? ''), result.exitCode, result.code);
-  const warnings = String(result.stderr ?? '')
+  const psqlErrors = String(result.stderr ?? '')
     .split('\n')
     .filter((line) => /ERROR:/.test(line))
     .map((line) => `globals: ${line.replace(/^psql:[^:]*:\d+: /, '')}`);
-  return { id: manifest.id, created, warnings };
+  return { id: manifest.id, created, warnings: [...passedOver, ...psqlErrors] };
 }

@@ -4,7 +4,8 @@
  * backup of each store is always kept; a backup pinned by a running restore or drill is kept.
  * A backup is deleted manifest first, so a crash mid-delete leaves no half backup that looks whole.
  * The sweep removes what crashed runs left, once it is a day old: unfinished writes (S3 multipart
- * uploads, posix partial files), objects of backups that never got a manifest, stale pins.
+ * uploads, posix partial files), objects of backups that never got a manifest (once a complete
+ * backup is newer), stale pins.
  * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
  */
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
@@ -28,9 +29,12 @@ function deleteOrder(entry: CatalogEntry): string[] {
 
 async function sweep(store: BackupStore, entries: CatalogEntry[], nowMs: number): Promise<string[]> {
   const swept = await store.sweepUnfinished(LEFTOVER_AGE_MS);
+  // An archive without manifest may still restore (by its key): swept only once a complete backup
+  // is newer, so the store's newest data is never lost to a manifest gone missing.
+  const newestCompleteMs = Math.max(-Infinity, ...entries.filter((e) => e.status === 'complete').map((e) => e.createdAtMs));
   for (const entry of entries) {
     const newest = Math.max(...entry.objects.map((o) => o.modifiedMs));
-    if (entry.status === 'partial' && nowMs - newest > LEFTOVER_AGE_MS) {
+    if (entry.status === 'partial' && nowMs - newest > LEFTOVER_AGE_MS && entry.createdAtMs < newestCompleteMs) {
       for (const key of deleteOrder(entry)) await store.delete(key);
       swept.push(...entry.objects.map((o) => o.key));
       continue;

@@ -3,7 +3,8 @@
  * one archive in one store, and pin it there so retention leaves it alone while the run reads it.
  * Stores are searched in order (primary, then copies) unless the input names one; the first
  * intact copy wins. A damaged newest backup is never skipped silently: "latest" then refuses,
- * naming the damaged backup, the newest intact one and the command that restores it.
+ * naming the damaged backup, the newest complete one and the command that restores it (complete:
+ * its manifest reads and its files have their sizes; the checksum is verified as it restores).
  */
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -24,6 +25,7 @@ import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
 import { identityMissing } from './stream/filter-tools.js';
+import { shellWord } from '../common/shell-word.js';
 
 export interface ResolveRequest {
   backup: string;
@@ -90,14 +92,14 @@ function damagedReason(seen: Sighting[]): string {
 }
 
 function restoreCommand(id: string, target: string | undefined): string {
-  return `pgkeeper restore ${id} --target ${target ?? '<target>'}`;
+  return `pgkeeper restore ${shellWord(id)} --target ${target === undefined ? '<target>' : shellWord(target)}`;
 }
 
 async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
   const byId = await sightings(stores, database, warnings);
   const [newest] = byId;
   if (!newest) {
-    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${database}\` first`, FailureType.BackupNotFound);
+    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${shellWord(database)}\` first`, FailureType.BackupNotFound);
   }
   const [id, seen] = newest;
   const good = intact(seen);
@@ -105,7 +107,9 @@ async function resolveLatest(stores: BackupStore[], database: string, target: st
   const fallback = [...byId].find(([, s]) => intact(s));
   throw ApplicationFailure.nonRetryable(
     `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
-      (fallback ? `the newest intact backup is ${fallback[0]}: restore it with \`${restoreCommand(fallback[0], target)}\`` : 'no intact backup of it exists'),
+      (fallback
+        ? `the newest complete one is ${fallback[0]} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`${restoreCommand(fallback[0], target)}\``
+        : 'no complete backup of it exists'),
     FailureType.BackupDamaged,
   );
 }
@@ -114,8 +118,8 @@ async function resolveId(stores: BackupStore[], id: string, database: string, wa
   const seen = (await sightings(stores, database, warnings)).get(id);
   const good = intact(seen);
   if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
-  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${database}\` lists them)`, FailureType.BackupDamaged);
-  throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${database}\``, FailureType.BackupNotFound);
+  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${shellWord(database)}\` lists them)`, FailureType.BackupDamaged);
+  throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${shellWord(database)}\``, FailureType.BackupNotFound);
 }
 
 /** An absolute path is accepted for a local store when it lies inside it: it becomes the key below its root. */

@@ -24,6 +24,7 @@ import { FailureType } from '../common/errors.js';
 import { rolesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
+import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
@@ -65,7 +66,7 @@ const SCRATCH_PATH_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEX
 export async function scratchDirectory(config: Config): Promise<string> {
   const dir = config.scratchDir ?? os.tmpdir();
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectories(dir, 0o700);
     await fs.access(dir, fs.constants.W_OK);
     return dir;
   } catch (err) {

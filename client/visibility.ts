@@ -41,13 +41,19 @@ function toRecord(info: WorkflowExecutionInfo): RunRecord {
   };
 }
 
+/**
+ * Whether a value can be matched in a visibility query: one holding `"` or `\` never compares equal
+ * (on the dev server's visibility store, however escaped), so such a name is filtered here instead.
+ */
+const queryable = (value: string | undefined): value is string => value !== undefined && !/["\\]/.test(value);
+
 export function runsQuery(config: Config, filter: { database?: string; operations?: Operation[]; backupId?: string; outcome?: string }): string {
   const parts = [
     `TaskQueue = ${literal(config.temporal.taskQueue)}`,
     `PgkOperation IN (${(filter.operations ?? OPERATIONS).map(literal).join(', ')})`,
   ];
-  if (filter.database !== undefined) parts.push(`PgkDatabase = ${literal(filter.database)}`);
-  if (filter.backupId !== undefined) parts.push(`PgkBackupId = ${literal(filter.backupId)}`);
+  if (queryable(filter.database)) parts.push(`PgkDatabase = ${literal(filter.database)}`);
+  if (queryable(filter.backupId)) parts.push(`PgkBackupId = ${literal(filter.backupId)}`);
   if (filter.outcome !== undefined) parts.push(`PgkOutcome = ${literal(filter.outcome)}`);
   return parts.join(' AND ');
 }
@@ -59,8 +65,10 @@ export function runsQuery(config: Config, filter: { database?: string; operation
  */
 export async function listRuns(client: Client, config: Config, filter: Parameters<typeof runsQuery>[1], limit: number): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
+  const wanted = (r: RunRecord) => (filter.database === undefined || r.database === filter.database) && (filter.backupId === undefined || r.backupId === filter.backupId);
   for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: Math.min(limit + 10, 100) })) {
-    runs.push(toRecord(info));
+    const run = toRecord(info);
+    if (wanted(run)) runs.push(run);
     if (runs.length >= limit + 10) break;
   }
   const handedOff = (r: RunRecord) => runs.some((p) => p.workflowId === r.parentWorkflowId && p.operation === r.operation && p.database === r.database);

@@ -96,7 +96,8 @@ export interface BackupResult {
   verify: 'full' | 'toc';
   tables: number;
   durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
-  retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[] };
+  /** `swept`: objects of runs that never finished (no manifest), older than a day and than a complete backup. */
+  retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[]; swept: { store: string; keys: string[] }[] };
 }
 
 /** The archive a restore or drill reads: a complete pgkeeper backup, or a loose archive without manifest. */

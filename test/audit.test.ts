@@ -24,7 +24,7 @@ import type { DrillProof } from '../common/types.js';
 import { backupDatabase, restoreDatabase, restoreDrill } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { writeFakeBackup } from './helpers/fake-backups.js';
-import { dropDatabase, listDatabases, seedDatabase } from './helpers/postgres.js';
+import { createDatabase, dropDatabase, listDatabases, seedDatabase } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
 import { readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -72,6 +72,25 @@ describe('audit: search attributes, root causes, history, status', () => {
     const history = await cli('history', database);
     assert.equal(history.exitCode, 0, history.stderr);
     assert.match(history.stdout, new RegExp(`backup\\s+${database}\\s+manual\\s+completed\\s+${backup.backupId}`));
+  });
+
+  it('history finds the runs of a database whose name holds quotes and accents (a double quote no visibility query matches)', async () => {
+    const odd = `${uniqueName('pgk_audit')} o'q"é`;
+    await createDatabase(config, odd);
+    try {
+      const backup = await withWorker(env, config, () => runBackup(env, config, odd));
+      const runs = await waitFor('visibility to index the run', async () => {
+        const found = await listRuns(env.client, config, { database: odd }, 10);
+        return found.length === 1 && found[0]!.outcome === 'completed' ? found : undefined;
+      });
+      assert.deepEqual([runs[0]!.database, runs[0]!.backupId], [odd, backup.backupId]);
+      assert.deepEqual(await listRuns(env.client, config, { database: `${odd}x` }, 10), [], 'only that database');
+      const history = await cli('history', odd, '--json');
+      assert.equal(history.exitCode, 0, history.stderr);
+      assert.deepEqual((JSON.parse(history.stdout) as RunRecord[]).map((r) => [r.database, r.backupId]), [[odd, backup.backupId]]);
+    } finally {
+      await dropDatabase(config, odd);
+    }
   });
 
   it('a backup started under any id (as from the UI) carries the search attributes itself, and history shows the operation once', async () => {
@@ -203,7 +222,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(rootFailure(err).type, 'BackupDamaged');
       const message = err.cause!.message;
       assert.match(message, new RegExp(`^the newest backup of "${database}", ${damaged.id}, is DAMAGED \\(archive ${damaged.id}\\.dump is 5 bytes, its manifest says \\d+ in ${t.store.url}\\)`));
-      assert.match(message, new RegExp(`the newest intact backup is ${intact.id}: restore it with \`pgkeeper restore ${intact.id} --target `));
+      assert.match(message, new RegExp(`the newest complete one is ${intact.id} \\(manifest and sizes check out; its checksum is verified as it restores\\): restore it with \`pgkeeper restore ${intact.id} --target `));
       assert.equal(await failureShownInUi(env.client.workflow.getHandle(workflowId)), message, 'the UI shows the reason first');
 
       // Loud: one failure notification saying the same.

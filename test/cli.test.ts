@@ -138,7 +138,7 @@ describe('pgkeeper CLI', () => {
       const target = uniqueName('pgk_cli_never');
       const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
       assert.match(line, new RegExp(`^pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${damaged.id}, is DAMAGED \\(${reason.source}`));
-      assert.ok(line.endsWith(`the newest intact backup is ${intact.id}: restore it with \`pgkeeper restore ${intact.id} --target ${target}\``), line);
+      assert.ok(line.endsWith(`the newest complete one is ${intact.id} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`pgkeeper restore ${intact.id} --target ${target}\``), line);
     });
   });
 

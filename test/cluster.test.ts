@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { applyGlobals } from '../activities/apply-globals.js';
 import type { BackupStore } from '../activities/store/store.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import { scriptForMissingRoles } from '../common/globals-script.js';
@@ -108,6 +109,18 @@ for (const kind of STORE_KINDS) {
       // RETENTION_DAYS (7) keeps the recent ones: the earlier run's and this run's.
       assert.deepEqual(after, before.filter((id) => !old.includes(id)).concat(result.globals.id!).sort());
       for (const id of old) assert.deepEqual(await keysUnder(t.store, `${GLOBALS_FOLDER}/${id}`), [], `${id} is gone, every object of it`);
+    });
+
+    it('a damaged globals backup asked for is named DAMAGED with the reason, not "not found"', async () => {
+      const id = await writeFakeGlobals(t.store, 2);
+      await t.store.put(backupKeys(GLOBALS_FOLDER, id, []).archive, 'cut'); // another size than its manifest says
+      await assert.rejects(applyGlobals(t.config, { globals: id }), (err: Error & { type?: string }) => {
+        assert.match(err.message, new RegExp(`^globals backup "${id}" is DAMAGED \\(${id}: archive ${id}\\.sql is 3 bytes, its manifest says \\d+ in ${t.store.url.replace(/[/.]/g, '\\$&')}\\); \`pgkeeper backups\` lists the globals backups`));
+        return true;
+      });
+      await assert.rejects(applyGlobals(t.config, { globals: 'globals-20200101T000000Z-00000000' }), (err: Error) =>
+        /^no globals backup "globals-20200101T000000Z-00000000" in .*; run `pgkeeper backup --all` to make one$/.test(err.message),
+      );
     });
 
     it('restore onto a server whose role was dropped: refused without globals, and with globals only the missing roles are created; two at once both work', async () => {

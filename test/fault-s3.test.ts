@@ -77,7 +77,7 @@ describe('fault: S3 store', () => {
       const failure = await waitFor('the dump to fail', () => lastFailureOf(handle, 'dumpDatabase'), 60_000);
       // Retryable, and saying what to check.
       assert.equal(failure.type, 'StoreUnavailable', failure.message);
-      assert.match(failure.message, new RegExp(`^S3 endpoint ${t.s3!.endpoint} unavailable .* while writing ${big}/.*; check that it runs and is reachable, and AWS_ENDPOINT_URL$`));
+      assert.match(failure.message, new RegExp(`^S3 endpoint ${t.s3!.endpoint} unavailable .* while writing ${big}/.*; check that it runs and is reachable, and the endpoint \\(the store URL's \\?endpoint=, or AWS_ENDPOINT_URL_S3\\)$`));
       await t.s3!.restart();
       return handle.result();
     });

@@ -115,6 +115,20 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(result.stores[0]!.swept, [], 'objects written a moment ago are never swept');
       }
     });
+
+    it('an archive whose manifest went missing is never swept while no complete backup is newer: it may be the newest data there is', async () => {
+      const db = uniqueName('lone');
+      const complete = await writeFakeBackup(t.store, db, 5);
+      const lone = await writeFakeBackup(t.store, db, 3);
+      const keys = backupKeys(db, lone.id, []);
+      await t.store.delete(keys.manifest);
+      const aged = age(keys.archive, 3) && age(keys.sidecar, 3);
+      const result = await retain(t.config, { database: db });
+      assert.deepEqual(result.stores[0]!.swept, []);
+      assert.deepEqual(result.stores[0]!.deleted, []);
+      assert.ok((await keysUnder(t.store, `${db}/`)).includes(keys.archive), `kept${aged ? ', three days old' : ''}`);
+      assert.deepEqual(result.stores[0]!.plan.map((d) => [d.id, d.action]), [[complete.id, 'keep']]);
+    });
   });
 }
 

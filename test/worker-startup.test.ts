@@ -114,5 +114,8 @@ describe('worker start-up checks', () => {
       { SCRATCH_DIR: path.join(dir, 'a-file', 'scratch') },
       /^pgkeeper worker: cannot use \S*a-file\/scratch as the scratch directory \(ENOTDIR\): restores decompress the archive there; point SCRATCH_DIR at a directory the worker can write/,
     );
+    // Under /proc, Node's own recursive mkdir spins for ever; these must fail at once.
+    await refusal({ SCRATCH_DIR: '/proc/pgkeeper-scratch' }, /^pgkeeper worker: cannot use \/proc\/pgkeeper-scratch as the scratch directory \(ENOENT\)/);
+    await refusal({ BACKUP_DIR: '/proc/pgkeeper-backups/x' }, /^pgkeeper worker: .*file:\/\/\/proc\/pgkeeper-backups\/x/);
   });
 });

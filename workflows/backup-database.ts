@@ -96,6 +96,6 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     verify: verifyMode,
     tables: dump.tableCount,
     durationsMs: { wait: waitMs, dump: dump.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
-    retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted })) },
+    retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted })), swept: pruned.stores.map((s) => ({ store: s.store, keys: s.swept })) },
   };
 }

@@ -13,6 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/errors.js';
 import type { BackupStore, PutOptions, StoredObject } from './store.js';
 import { assertStorePrefix, checkKey } from './store-key.js';
+import { makeDirectories } from '../make-directories.js';
 
 const PARTIAL = /\.[0-9a-f]{12}\.partial$/;
 
@@ -93,7 +94,7 @@ export function openPosixStore(root: string): BackupStore {
       const file = fileOf(key);
       const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
       try {
-        await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o750 });
+        await makeDirectories(path.dirname(file), 0o750);
         // Backups hold the whole database (or role password hashes): readable by the worker's user and group only.
         const out = createWriteStream(partial, { mode: 0o640, highWaterMark: 1 << 20 });
         const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
@@ -184,7 +185,7 @@ export function openPosixStore(root: string): BackupStore {
 
     async check(): Promise<void> {
       try {
-        await fs.mkdir(root, { recursive: true, mode: 0o750 });
+        await makeDirectories(root, 0o750);
         await fs.access(root, fs.constants.W_OK);
       } catch (err) {
         const known = failure(err, 'opening the store');

@@ -99,7 +99,9 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
   ) {
     return ApplicationFailure.retryable(
       `S3 endpoint ${endpoint} unavailable (${detail}) while ${what}; ` +
-        (settings.endpoint ? 'check that it runs and is reachable, and AWS_ENDPOINT_URL' : 'check the network path to AWS S3 and AWS_REGION'),
+        (settings.endpoint
+          ? "check that it runs and is reachable, and the endpoint (the store URL's ?endpoint=, or AWS_ENDPOINT_URL_S3)"
+          : 'check the network path to AWS S3 and AWS_REGION'),
       FailureType.StoreUnavailable,
     );
   }

@@ -27,6 +27,11 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
     return;
   }
   const deleted = result.retention.deleted.filter((d) => d.ids.length > 0);
+  const swept = (result.retention.swept ?? []).filter((s) => s.keys.length > 0); // none from a worker older than this CLI
+  const retention = [
+    ...deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`),
+    ...swept.map((s) => `swept ${count(s.keys.length, 'leftover object')} of runs that never finished (${s.keys.join(', ')}) in ${s.store}`),
+  ];
   out.write(
     [
       `backup ${result.backupId} completed`,
@@ -35,7 +40,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
       `  size       ${formatBytes(result.sizeBytes)} (${result.compression}${result.encrypted ? ', age-encrypted' : ''}, ${count(result.tables, 'table')}, verify ${result.verify})`,
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,
-      `  retention  ${deleted.length ? deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`).join('; ') : 'nothing deleted'}`,
+      `  retention  ${retention.length ? retention.join('; ') : 'nothing deleted'}`,
     ].join('\n') + '\n',
   );
 }

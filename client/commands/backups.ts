@@ -32,7 +32,8 @@ export async function backupsCommand(client: Client, config: Config, database: s
   }
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
   if (listing.backups.length === 0) {
-    process.stdout.write(`no ${globals.length ? 'database ' : ''}backups${database ? ` of "${database}"` : ''} in ${listing.stores.join(', ')}\n`);
+    const answered = listing.stores.filter((s) => !listing.unreachable.some((u) => u.store === s)); // the others are named below
+    process.stdout.write(`no ${globals.length ? 'database ' : ''}backups${database ? ` of "${database}"` : ''} in ${answered.join(', ')}\n`);
   } else {
     const rows = [['ID', 'DATABASE', 'STATUS', 'SIZE', 'CREATED (UTC)', 'COMPRESSION', 'STORES']];
     for (const b of listing.backups) {
