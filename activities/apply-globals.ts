@@ -48,7 +48,7 @@ async function findGlobals(config: Config, wanted: string): Promise<{ store: Bac
     );
   }
   // "latest" passing over a damaged newer one says so: those roles may be missing from the older one.
-  const newer = damaged.filter((d) => d.createdAtMs > newest.createdAtMs && d.id !== newest.manifest.id);
+  const newer = damaged.filter((d, i) => d.createdAtMs > newest.createdAtMs && d.id !== newest.manifest.id && damaged.findIndex((o) => o.id === d.id) === i);
   const warnings = newer.length ? [`globals: the newer ${describe(newer)} is DAMAGED; applied the older ${newest.manifest.id}`] : [];
   return { ...newest, warnings };
 }

@@ -25,7 +25,7 @@ import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
 import { identityMissing } from './stream/filter-tools.js';
-import { shellWord } from '../common/shell-word.js';
+import { lastArgument, shellWord } from '../common/shell-word.js';
 
 export interface ResolveRequest {
   backup: string;
@@ -92,14 +92,15 @@ function damagedReason(seen: Sighting[]): string {
 }
 
 function restoreCommand(id: string, target: string | undefined): string {
-  return `pgkeeper restore ${shellWord(id)} --target ${target === undefined ? '<target>' : shellWord(target)}`;
+  const into = `--target ${target === undefined ? '<target>' : shellWord(target)}`;
+  return id.startsWith('-') ? `pgkeeper restore ${into} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}`;
 }
 
 async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
   const byId = await sightings(stores, database, warnings);
   const [newest] = byId;
   if (!newest) {
-    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${shellWord(database)}\` first`, FailureType.BackupNotFound);
+    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${lastArgument(database)}\` first`, FailureType.BackupNotFound);
   }
   const [id, seen] = newest;
   const good = intact(seen);
@@ -118,8 +119,8 @@ async function resolveId(stores: BackupStore[], id: string, database: string, wa
   const seen = (await sightings(stores, database, warnings)).get(id);
   const good = intact(seen);
   if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
-  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${shellWord(database)}\` lists them)`, FailureType.BackupDamaged);
-  throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${shellWord(database)}\``, FailureType.BackupNotFound);
+  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
+  throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${lastArgument(database)}\``, FailureType.BackupNotFound);
 }
 
 /** An absolute path is accepted for a local store when it lies inside it: it becomes the key below its root. */

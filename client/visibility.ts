@@ -19,6 +19,9 @@ export interface RunRecord {
 
 const OPERATIONS: Operation[] = ['backup', 'restore', 'cluster', 'retention', 'drill'];
 
+/** Runs read at most when filtering by a name client-side: the newest of them are what history shows. */
+const MAX_SCANNED = 5000;
+
 /** A visibility query literal: single quotes doubled. */
 function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -66,10 +69,13 @@ export function runsQuery(config: Config, filter: { database?: string; operation
 export async function listRuns(client: Client, config: Config, filter: Parameters<typeof runsQuery>[1], limit: number): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   const wanted = (r: RunRecord) => (filter.database === undefined || r.database === filter.database) && (filter.backupId === undefined || r.backupId === filter.backupId);
-  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: Math.min(limit + 10, 100) })) {
+  // Filtered here (a name the query cannot match): read in large pages, and not the whole queue's past.
+  const here = (filter.database !== undefined && !queryable(filter.database)) || (filter.backupId !== undefined && !queryable(filter.backupId));
+  let read = 0;
+  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: here ? 100 : Math.min(limit + 10, 100) })) {
     const run = toRecord(info);
     if (wanted(run)) runs.push(run);
-    if (runs.length >= limit + 10) break;
+    if (runs.length >= limit + 10 || ++read >= MAX_SCANNED) break;
   }
   const handedOff = (r: RunRecord) => runs.some((p) => p.workflowId === r.parentWorkflowId && p.operation === r.operation && p.database === r.database);
   return runs

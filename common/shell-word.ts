@@ -6,3 +6,11 @@
 export function shellWord(text: string): string {
   return /^[\w.,:@%+=/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * A positional argument in a suggested command, after any options: a name starting with "-" would
+ * read as an option, so `--` goes before it.
+ */
+export function lastArgument(text: string): string {
+  return text.startsWith('-') ? `-- ${shellWord(text)}` : shellWord(text);
+}

@@ -96,7 +96,7 @@ export interface BackupResult {
   verify: 'full' | 'toc';
   tables: number;
   durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
-  /** `swept`: objects of runs that never finished (no manifest), older than a day and than a complete backup. */
+  /** `swept`: leftovers the sweep removed (unfinished writes, objects of backups without a manifest, stale pins). */
   retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[]; swept: { store: string; keys: string[] }[] };
 }
 

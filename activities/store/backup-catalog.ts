@@ -4,7 +4,7 @@
  *   damaged   when its manifest exists but cannot be read or parsed, or a file it lists is missing
  *             or has another size: listed as DAMAGED, never restored, never counted by retention;
  *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
- *             swept by retention once it is a day old.
+ *             swept by retention once it is a day old and a complete backup is newer.
  * Backups are ordered by the time in their id, so a damaged one still shows at its place.
  */
 import { ApplicationFailure } from '@temporalio/common';

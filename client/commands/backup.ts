@@ -30,7 +30,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
   const swept = (result.retention.swept ?? []).filter((s) => s.keys.length > 0); // none from a worker older than this CLI
   const retention = [
     ...deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`),
-    ...swept.map((s) => `swept ${count(s.keys.length, 'leftover object')} of runs that never finished (${s.keys.join(', ')}) in ${s.store}`),
+    ...swept.map((s) => `swept ${count(s.keys.length, 'leftover')} (unfinished writes, backups without a manifest, stale pins) in ${s.store}`),
   ];
   out.write(
     [

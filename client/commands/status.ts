@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
-import { shellWord } from '../../common/shell-word.js';
+import { lastArgument } from '../../common/shell-word.js';
 import { checkInput } from '../cli-error.js';
 import { table } from '../format.js';
 import { databaseStatus } from '../status.js';
@@ -26,7 +26,7 @@ export async function statusCommand(client: Client, config: Config, database: st
   } else if (statuses.length === 0) {
     process.stdout.write(`no backups in ${listing.stores.join(', ')} yet; start one with \`pgkeeper backup <database>\`\n`);
   } else if (database && neverBackedUp.length === 1 && statuses[0]!.lastRun === null) {
-    process.stdout.write(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run); start one with \`pgkeeper backup ${shellWord(database)}\`\n`);
+    process.stdout.write(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run); start one with \`pgkeeper backup ${lastArgument(database)}\`\n`);
   } else {
     const rows = [['DATABASE', 'LAST RUN', 'LAST GOOD BACKUP', 'LAST PROVEN RESTORE', 'NEXT RUN', 'STATE']];
     for (const s of statuses) {
