@@ -15,6 +15,12 @@ import { createWorker } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
 import { startupProblems } from './startup-checks.js';
 
+/** A configuration error: one plain line each, before anything else, and exit code 2 (like a bad variable). */
+function refuse(...lines: string[]): never {
+  for (const line of lines) process.stderr.write(`pgkeeper worker: ${line}\n`);
+  process.exit(2);
+}
+
 export async function runWorker(): Promise<void> {
   let config;
   let connectionOptions: TemporalConnectionOptions;
@@ -23,20 +29,13 @@ export async function runWorker(): Promise<void> {
     // TLS files are read and checked here, so a mistake is a configuration error (exit 2).
     connectionOptions = await temporalConnectionOptions(config.temporal);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`pgkeeper worker: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) refuse(err.message);
     throw err;
   }
   const logger = createLogger(config.logLevel);
   installRuntime(logger, config.metricsAddress);
   const problems = await startupProblems(config, logger);
-  if (problems.length > 0) {
-    // Like a bad variable: one plain line each, before anything else, and exit code 2.
-    for (const problem of problems) process.stderr.write(`pgkeeper worker: ${problem}\n`);
-    process.exit(2);
-  }
+  if (problems.length > 0) refuse(...problems);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect(connectionOptions);
@@ -51,9 +50,8 @@ export async function runWorker(): Promise<void> {
   const missing = await missingSearchAttributes(connection.operatorService, config.temporal.namespace).catch(async (err: unknown) => {
     const namespace = namespaceMissingMessage(err);
     if (!namespace) throw err;
-    process.stderr.write(`pgkeeper worker: ${namespace}\n`);
     await connection.close();
-    process.exit(2);
+    refuse(namespace);
   });
   if (missing.length > 0) {
     logger.error(

@@ -12,7 +12,7 @@ import { checkInput, failedRun } from '../cli-error.js';
 import { formatBytes, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
-export async function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
+export function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
   return askWorker<typeof listBackups>(client, config, 'listBackups', database === undefined ? {} : { database }).catch((err: unknown) => {
     throw err instanceof WorkflowFailedError ? failedRun('listing the backups failed', err) : err;
   });
