@@ -1,31 +1,44 @@
 /**
  * Per-database status: last run, last good backup, damaged backups, last proven restore, next
  * scheduled run, and whether the newest good backup is older than its schedule promises. The
- * worker says what the stores hold; Temporal says what ran and what is planned.
+ * globals backups (roles, tablespaces; from `backup --all`) get the same, less proven restores.
+ * The worker says what the stores hold; Temporal says what ran and what is planned.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../common/config.js';
-import type { BackupListing } from '../common/types.js';
-import { scheduleHandle } from './schedules.js';
+import { ALL_DATABASES } from '../common/search-attributes.js';
+import type { BackupListing, ListedBackup } from '../common/types.js';
+import { scheduleHandle, type ScheduleTarget } from './schedules.js';
 import { listRuns } from './visibility.js';
 
-export interface DatabaseStatus {
-  database: string;
+interface Health {
   lastRun: { at: string; outcome: string; workflowId: string } | null;
   lastSuccessfulBackup: { at: string; backupId: string } | null;
   /** Backups newer than the last good one that are damaged: the newest backup may not be what it seems. */
   damaged: { backupId: string; reason: string }[];
-  lastProvenRestore: { at: string; backupId: string } | null;
   schedule: { id: string; nextRun: string | null; intervalMs: number | null; paused: boolean } | null;
   /** The newest good backup is older than the schedule's interval allows (1.5 intervals), or there is none. */
   stale: boolean | null;
 }
 
+export interface DatabaseStatus extends Health {
+  kind: 'database';
+  database: string;
+  lastProvenRestore: { at: string; backupId: string } | null;
+}
+
+/** The globals backups: `backup --all` writes them, its schedule (if any) promises them. */
+export interface GlobalsStatus extends Health {
+  kind: 'globals';
+  database: null;
+}
+
 /** A schedule promises a backup every interval; half an interval more covers the run itself and jitter. */
 const STALE_AFTER_INTERVALS = 1.5;
 
-async function scheduleOf(client: Client, config: Config, database: string): Promise<DatabaseStatus['schedule']> {
-  for (const target of [{ database }, { all: true as const }]) {
+/** The first of `targets` that has a schedule. */
+async function scheduleOf(client: Client, config: Config, targets: ScheduleTarget[]): Promise<Health['schedule']> {
+  for (const target of targets) {
     try {
       const d = await scheduleHandle(client, config, target).describe();
       const [next, after] = d.info.nextActionTimes;
@@ -37,22 +50,40 @@ async function scheduleOf(client: Client, config: Config, database: string): Pro
   return null;
 }
 
-export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now()): Promise<DatabaseStatus> {
-  const [runs, schedule] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), scheduleOf(client, config, database)]);
-  const backups = listing.backups.filter((b) => b.database === database);
+type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 'locations'>;
+
+/** What the stores' copies (newest first) and the last run say, against what the schedule promises. */
+function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, schedule: Health['schedule'], nowMs: number): Health {
   const newestGood = backups.find((b) => b.status === 'complete');
-  const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   const damaged = backups
     .filter((b) => !newestGood || b.createdAt > newestGood.createdAt || b.status === 'damaged')
     .flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
   return {
-    database,
     lastRun: runs[0] ? { at: runs[0].startTime.toISOString(), outcome: runs[0].outcome, workflowId: runs[0].workflowId } : null,
     lastSuccessfulBackup: newestGood ? { at: newestGood.finishedAt ?? newestGood.createdAt, backupId: newestGood.id } : null,
     damaged,
-    lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
     schedule,
     stale: schedule?.intervalMs ? ageMs > STALE_AFTER_INTERVALS * schedule.intervalMs : null,
   };
+}
+
+export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now()): Promise<DatabaseStatus> {
+  const [runs, schedule] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), scheduleOf(client, config, [{ database }, { all: true }])]);
+  const backups = listing.backups.filter((b) => b.database === database);
+  const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
+  return {
+    kind: 'database',
+    database,
+    ...health(backups, runs, schedule, nowMs),
+    lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
+  };
+}
+
+/** Null when the stores hold no globals backup (the cluster is not backed up with --all). */
+export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now()): Promise<GlobalsStatus | null> {
+  const globals = listing.globals ?? []; // a worker older than the CLI lists none
+  if (globals.length === 0) return null;
+  const [runs, schedule] = await Promise.all([listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1), scheduleOf(client, config, [{ all: true }])]);
+  return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
 }

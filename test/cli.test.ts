@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa, type Result } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
-import { backupKeys } from '../common/backup-keys.js';
+import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { BackupListing } from '../common/types.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
@@ -158,6 +158,35 @@ describe('pgkeeper CLI', () => {
       assert.equal(one.exitCode, 0, one.stderr);
       assert.match(one.stdout, /^stores: /m);
       assert.doesNotMatch(one.stdout, /GLOBALS|roles and tablespaces/);
+    });
+  });
+
+  it('status without a database counts the globals backups: a damaged newest one is DAMAGED and exits 3', async () => {
+    const own = testConfig(); // a store of its own: nothing else in it needs attention
+    const ownStore = openStore(own.stores.primary);
+    const db = uniqueName('pgk_cli_globals');
+    await writeFakeBackup(ownStore, db, 1);
+    const intact = await writeFakeGlobals(ownStore, 3);
+    const status = () => pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
+    await withWorker(env, own, async () => {
+      const healthy = await status();
+      assert.equal(healthy.exitCode, 0, healthy.stdout + healthy.stderr);
+      assert.match(healthy.stdout, new RegExp(`^\\(globals\\)\\s+-\\s+\\S+ \\S+ ${intact}\\s+-\\s+no schedule\\s+-$`, 'm'));
+
+      const damaged = await writeFakeGlobals(ownStore, 1);
+      await ownStore.put(backupKeys(GLOBALS_FOLDER, damaged, []).manifest, '{"manifestVersion": 2, "id": garbage');
+      const broken = await status();
+      assert.equal(broken.exitCode, 3, 'a damaged globals backup needs attention');
+      assert.match(broken.stdout, new RegExp(`^\\(globals\\)\\s.*${intact}\\s.*DAMAGED$`, 'm'));
+      assert.match(broken.stdout, new RegExp(`^DAMAGED ${damaged}: manifest unreadable`, 'm'));
+      const json = JSON.parse((await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue })).stdout) as { kind: string; database: string | null; damaged: { backupId: string }[] }[];
+      assert.deepEqual(
+        json.map((s) => [s.kind, s.database, s.damaged.map((d) => d.backupId)]),
+        [['database', db, []], ['globals', null, [damaged]]],
+      );
+      const one = await pgkeeper(['status', db], { TASK_QUEUE: own.temporal.taskQueue });
+      assert.equal(one.exitCode, 0, 'status of one database leaves the globals out');
+      assert.doesNotMatch(one.stdout, /\(globals\)/);
     });
   });
 

@@ -1,6 +1,7 @@
 /**
  * `pgkeeper status [database]`: is it running, when did it last work, can we restore it?
- * Exit code 3 (for monitoring) when a database is stale, has damaged backups, or was never backed up.
+ * Exit code 3 (for monitoring) when a database is stale, has damaged backups, or was never backed
+ * up; without a database named, also when the globals backups (roles, tablespaces) are stale or damaged.
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
@@ -8,7 +9,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput } from '../cli-error.js';
 import { table } from '../format.js';
-import { databaseStatus } from '../status.js';
+import { databaseStatus, globalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
@@ -18,29 +19,33 @@ export async function statusCommand(client: Client, config: Config, database: st
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
   const listing = await fetchListing(client, config, database);
   const databases = database ? [database] : [...new Set(listing.backups.map((b) => b.database))].sort();
-  const statuses = await Promise.all(databases.map((db) => databaseStatus(client, config, listing, db)));
+  const [statuses, globals] = await Promise.all([
+    Promise.all(databases.map((db) => databaseStatus(client, config, listing, db))),
+    database === undefined ? globalsStatus(client, config, listing) : null,
+  ]);
+  const all = globals ? [...statuses, globals] : statuses;
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
   const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
-    process.stdout.write(JSON.stringify(statuses, null, 2) + '\n');
-  } else if (statuses.length === 0) {
+    process.stdout.write(JSON.stringify(all, null, 2) + '\n');
+  } else if (statuses.length === 0 && !globals) {
     process.stdout.write(`no backups in ${listing.stores.join(', ')} yet; start one with \`pgkeeper backup <database>\`\n`);
   } else if (database && neverBackedUp.length === 1 && statuses[0]!.lastRun === null) {
     process.stdout.write(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run); start one with \`pgkeeper backup ${lastArgument(database)}\`\n`);
   } else {
     const rows = [['DATABASE', 'LAST RUN', 'LAST GOOD BACKUP', 'LAST PROVEN RESTORE', 'NEXT RUN', 'STATE']];
-    for (const s of statuses) {
+    for (const s of all) {
       rows.push([
-        s.database,
+        s.kind === 'database' ? s.database : '(globals)',
         s.lastRun ? `${when(s.lastRun.at)} ${s.lastRun.outcome}` : '-',
         s.lastSuccessfulBackup ? `${when(s.lastSuccessfulBackup.at)} ${s.lastSuccessfulBackup.backupId}` : 'never',
-        when(s.lastProvenRestore?.at),
+        s.kind === 'database' ? when(s.lastProvenRestore?.at) : '-',
         s.schedule ? (s.schedule.paused ? 'paused' : when(s.schedule.nextRun ?? undefined)) : 'no schedule',
         s.damaged.length ? 'DAMAGED' : s.lastSuccessfulBackup === null ? 'NEVER BACKED UP' : s.stale === null ? '-' : s.stale ? 'STALE' : 'ok',
       ]);
     }
     process.stdout.write(table(rows) + '\n');
-    for (const s of statuses) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
+    for (const s of all) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
   }
-  return statuses.some((s) => s.stale === true || s.damaged.length > 0 || s.lastSuccessfulBackup === null) || statuses.length === 0;
+  return all.some((s) => s.stale === true || s.damaged.length > 0 || s.lastSuccessfulBackup === null) || statuses.length === 0;
 }
