@@ -93,6 +93,24 @@ describe('audit: search attributes, root causes, history, status', () => {
     }
   });
 
+  it('history tells a planned retention (prune --dry-run) from one that ran', async () => {
+    const db = uniqueName('pgk_audit_prune');
+    await writeFakeBackup(openStore(config.stores.primary), db, 1);
+    await withWorker(env, config, async () => {
+      for (const args of [['prune', db, '--dry-run'], ['prune', db]]) {
+        const ran = await cli(...args);
+        assert.equal(ran.exitCode, 0, ran.stderr);
+      }
+    });
+    const runs = await waitFor('visibility to index both runs', async () => {
+      const found = await listRuns(env.client, config, { database: db, operations: ['retention'] }, 10);
+      return found.length === 2 && found.every((r) => r.outcome !== 'running') ? found : undefined;
+    });
+    assert.deepEqual(runs.map((r) => r.outcome), ['completed', 'dry-run'], 'newest first');
+    const history = await cli('history', db);
+    assert.match(history.stdout, new RegExp(`retention\\s+${db}\\s+manual\\s+dry-run`));
+  });
+
   it('a backup started under any id (as from the UI) carries the search attributes itself, and history shows the operation once', async () => {
     const uiId = uniqueName('backup-from-ui');
     const handle = await withWorker(env, config, async () => {

@@ -27,6 +27,6 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
       if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: ${busyReason(req.database, lock.workflowId)}` };
       return { status: 'completed', dryRun: req.dryRun, ...(await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun })) };
     },
-    (r) => ({ outcome: r.status }),
+    (r) => ({ outcome: r.status === 'completed' && r.dryRun ? 'dry-run' : r.status }),
   );
 }
