@@ -3,12 +3,21 @@
  * needs access to Temporal only. Fails fast, in one line, when no worker polls the task queue.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, Workflow, WorkflowStartOptions } from '@temporalio/client';
+import { TimeoutFailure, WorkflowFailedError, type Client, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { CliError } from './cli-error.js';
 
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW */
 const WORKFLOW_TASK_QUEUE = 1;
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const ACTIVITY_STARTED = 2;
+
+/** How long a question may wait for a worker to answer it. */
+const ASK_TIMEOUT_MS = 120_000;
+/** A question no worker has picked up by then is worth a word: the waiting would otherwise be silent. */
+const UNANSWERED_HINT_MS = 10_000;
+
+const startWorker = '`pgkeeper worker`, or `npm run up`';
 
 /**
  * Fails unless a worker polls the task queue, after waiting up to `graceMs` for one: a worker
@@ -23,16 +32,44 @@ export async function requireWorker(client: Client, config: Config, graceMs = 5_
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
+  throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
 }
 
-/** Runs `workflow(input)` on the worker's queue and returns its result, within a minute. */
+/** Whether a worker is at work on the run: an activity of it (the listing) has started. */
+async function working(handle: WorkflowHandle): Promise<boolean> {
+  const { raw } = await handle.describe();
+  return (raw.pendingActivities ?? []).some((a) => a.state === ACTIVITY_STARTED);
+}
+
+/**
+ * Runs `workflow(input)` on the worker's queue and returns its result, within two minutes. A worker
+ * that stopped a moment ago, froze or lost its connection can still be listed as polling: a
+ * question no worker is at work on after 10 s gets a line on stderr, and one that times out says
+ * that no worker answered.
+ */
 export async function askWorker<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0]): Promise<Awaited<ReturnType<W>>> {
   await requireWorker(client, config);
-  return client.workflow.execute<W>(type, {
+  const queue = config.temporal.taskQueue;
+  const handle = await client.workflow.start<W>(type, {
     args: [input],
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `pgkeeper-ask:${config.temporal.taskQueue}:${randomUUID()}`,
-    workflowExecutionTimeout: '2m',
-  } as unknown as WorkflowStartOptions<W>) as Promise<Awaited<ReturnType<W>>>;
+    taskQueue: queue,
+    workflowId: `pgkeeper-ask:${queue}:${randomUUID()}`,
+    workflowExecutionTimeout: ASK_TIMEOUT_MS,
+  } as unknown as WorkflowStartOptions<W>);
+  const hint = setTimeout(() => {
+    void working(handle).then(
+      (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${ASK_TIMEOUT_MS / 60_000} min\n`),
+      () => undefined,
+    );
+  }, UNANSWERED_HINT_MS);
+  try {
+    return (await handle.result()) as Awaited<ReturnType<W>>;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
+      throw new CliError(`no pgkeeper worker answered on task queue "${queue}" within ${ASK_TIMEOUT_MS / 60_000} min: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(hint);
+  }
 }

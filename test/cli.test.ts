@@ -17,7 +17,9 @@ import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
-import { runWorkerUntilExit } from './helpers/worker-with-env.js';
+import { requireWorker } from '../client/worker-workflow.js';
+import { waitFor } from './helpers/processes.js';
+import { runWorkerUntilExit, startWorkerWithEnv } from './helpers/worker-with-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -105,6 +107,25 @@ describe('pgkeeper CLI', () => {
         assert.match(listed.stdout, new RegExp(`^${database}-\\S+\\s+${database}\\s+ok`, 'm'));
       }
     });
+  });
+
+  it('backups while the only worker listed is frozen (Temporal lists it as polling): a line says no worker has taken the question up; a worker that starts then answers it', async () => {
+    const own = testConfig(); // a queue of its own
+    const frozen = await startWorkerWithEnv({ ...workerEnvironment(own), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' });
+    await requireWorker(env.client, own, 30_000); // it polls
+    frozen.signal('SIGSTOP'); // as a worker whose host froze or lost the network: its polls stay open
+    try {
+      const asking = pgkeeper(['backups'], { TASK_QUEUE: own.temporal.taskQueue });
+      let stderr = '';
+      asking.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      await waitFor('the waiting line', () => stderr.includes('waiting for a worker'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}; stderr: ${stderr}`));
+      assert.equal(stderr, `waiting for a worker on task queue "${own.temporal.taskQueue}": none has taken this up in 10 s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after 2 min\n`);
+      const answered = await withWorker(env, own, () => asking);
+      assert.equal(answered.exitCode, 0, answered.stderr);
+      assert.match(answered.stdout, /^no backups in file:\/\//m);
+    } finally {
+      await frozen.stop('SIGKILL');
+    }
   });
 
   it('damaged backups: backups and status show DAMAGED with the reason; restore latest refuses with the command that restores the newest intact one', async () => {

@@ -23,7 +23,10 @@ function spawn(env: Record<string, string>): ResultPromise<{ reject: false; all:
 export interface CapturedWorker {
   /** Everything it wrote so far, stdout and stderr interleaved. */
   output(): string;
-  stop(): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP: a worker frozen with its polls open). */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGTERM: a graceful stop; SIGKILL: one that dies. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 /** Starts a worker and resolves once it polls; rejects with its output if it exits first. */
@@ -34,7 +37,10 @@ export async function startWorkerWithEnv(env: Record<string, string>): Promise<C
     output += chunk.toString();
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // left running, it would keep the test process alive
+      reject(new Error(`worker did not start within 60 s:\n${output}`));
+    }, 60_000);
     child.all!.on('data', () => {
       if (output.includes('pgkeeper worker started')) {
         clearTimeout(timer);
@@ -48,8 +54,9 @@ export async function startWorkerWithEnv(env: Record<string, string>): Promise<C
   });
   return {
     output: () => output,
-    async stop() {
-      child.kill('SIGTERM');
+    signal: (signal) => void child.kill(signal),
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
       await child;
     },
   };
