@@ -14,7 +14,7 @@ import { listRuns } from './visibility.js';
 interface Health {
   lastRun: { at: string; outcome: string; workflowId: string } | null;
   lastSuccessfulBackup: { at: string; backupId: string } | null;
-  /** Backups newer than the last good one that are damaged: the newest backup may not be what it seems. */
+  /** Every damaged copy, in any store: a backup lost, or one of its copies (3-2-1 no longer holds). */
   damaged: { backupId: string; reason: string }[];
   schedule: { id: string; nextRun: string | null; intervalMs: number | null; paused: boolean } | null;
   /** The newest good backup is older than the schedule's interval allows (1.5 intervals), or there is none. */
@@ -55,9 +55,7 @@ type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 
 /** What the stores' copies (newest first) and the last run say, against what the schedule promises. */
 function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, schedule: Health['schedule'], nowMs: number): Health {
   const newestGood = backups.find((b) => b.status === 'complete');
-  const damaged = backups
-    .filter((b) => !newestGood || b.createdAt > newestGood.createdAt || b.status === 'damaged')
-    .flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
+  const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
   return {
     lastRun: runs[0] ? { at: runs[0].startTime.toISOString(), outcome: runs[0].outcome, workflowId: runs[0].workflowId } : null,

@@ -211,6 +211,34 @@ describe('pgkeeper CLI', () => {
     });
   });
 
+  it('status needs attention (exit 3) for a damaged backup older than the newest good one, and for a failed last backup run', async () => {
+    const own = testConfig(); // a store and queue of their own
+    const ownStore = openStore(own.stores.primary);
+    const status = (...args: string[]) => pgkeeper(['status', ...args], { TASK_QUEUE: own.temporal.taskQueue });
+    const older = uniqueName('pgk_cli_older');
+    const old = await writeFakeBackup(ownStore, older, 3);
+    await writeFakeBackup(ownStore, older, 1);
+    await withWorker(env, own, async () => {
+      assert.equal((await status(older)).exitCode, 0, 'two good backups');
+      await ownStore.put(backupKeys(older, old.id, []).manifest, '{"manifestVersion": 2, "id": garbage');
+      const damaged = await status(older);
+      assert.equal(damaged.exitCode, 3, 'an old damaged backup needs a person too');
+      assert.match(damaged.stdout, new RegExp(`^DAMAGED ${old.id}: manifest unreadable`, 'm'));
+
+      // Backed up once (here, by a fake), then a run that fails: the database is gone.
+      const gone = uniqueName('pgk_cli_gone');
+      await writeFakeBackup(ownStore, gone, 1);
+      const run = await pgkeeper(['backup', gone, '--wait'], { TASK_QUEUE: own.temporal.taskQueue });
+      assert.equal(run.exitCode, 1, run.stdout);
+      const failed = await waitFor('visibility to index the failed run', async () => {
+        const s = await status(gone);
+        return /failed/.test(s.stdout) ? s : undefined;
+      });
+      assert.equal(failed.exitCode, 3, failed.stdout);
+      assert.match(failed.stdout, new RegExp(`^${gone}\\s+\\S+ \\S+ failed\\s.*LAST RUN FAILED$`, 'm'));
+    });
+  });
+
   it('status of a database never backed up says so and exits 3', async () => {
     const never = uniqueName('pgk_cli_never');
     const status = await withWorker(env, config, () => pgkeeper(['status', never]));

@@ -1,7 +1,8 @@
 /**
  * `pgkeeper status [database]`: is it running, when did it last work, can we restore it?
- * Exit code 3 (for monitoring) when a database is stale, has damaged backups, or was never backed
- * up; without a database named, also when the globals backups (roles, tablespaces) are stale or damaged.
+ * Exit code 3 (for monitoring) when a database is stale, has a damaged backup or copy, was never
+ * backed up or its last backup run failed, or a store did not answer; without a database named, the
+ * globals backups (roles, tablespaces) count too.
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
@@ -9,10 +10,18 @@ import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput } from '../cli-error.js';
 import { table } from '../format.js';
-import { databaseStatus, globalsStatus } from '../status.js';
+import { databaseStatus, globalsStatus, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
+
+/** The worst that is true of a database (or the globals), first: what the STATE column shows. */
+function state(s: DatabaseStatus | GlobalsStatus): string {
+  if (s.damaged.length) return 'DAMAGED';
+  if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
+  if (s.lastRun?.outcome === 'failed') return 'LAST RUN FAILED';
+  return s.stale === null ? '-' : s.stale ? 'STALE' : 'ok';
+}
 
 /** Returns true when something needs attention (exit code 3). */
 export async function statusCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
@@ -41,11 +50,11 @@ export async function statusCommand(client: Client, config: Config, database: st
         s.lastSuccessfulBackup ? `${when(s.lastSuccessfulBackup.at)} ${s.lastSuccessfulBackup.backupId}` : 'never',
         s.kind === 'database' ? when(s.lastProvenRestore?.at) : '-',
         s.schedule ? (s.schedule.paused ? 'paused' : when(s.schedule.nextRun ?? undefined)) : 'no schedule',
-        s.damaged.length ? 'DAMAGED' : s.lastSuccessfulBackup === null ? 'NEVER BACKED UP' : s.stale === null ? '-' : s.stale ? 'STALE' : 'ok',
+        state(s),
       ]);
     }
     process.stdout.write(table(rows) + '\n');
     for (const s of all) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
   }
-  return all.some((s) => s.stale === true || s.damaged.length > 0 || s.lastSuccessfulBackup === null) || statuses.length === 0;
+  return all.some((s) => state(s) !== 'ok' && state(s) !== '-') || statuses.length === 0 || listing.unreachable.length > 0;
 }
