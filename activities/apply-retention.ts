@@ -8,8 +8,10 @@
  * backup is newer), stale pins.
  * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
 import type { RetentionRequest, RetentionResult, StoreRetention } from '../common/types.js';
@@ -77,8 +79,16 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'applying retention' }));
   try {
     const stores: StoreRetention[] = [];
-    for (const store of allStores(config)) stores.push(await retainOn(store, folder, policy, req.dryRun === true, nowMs));
-    return { policy, stores };
+    const unreachable: { store: string; reason: string }[] = [];
+    for (const store of allStores(config)) {
+      try {
+        stores.push(await retainOn(store, folder, policy, req.dryRun === true, nowMs));
+      } catch (err) {
+        if (req.unreachable !== 'report' || !(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
+        unreachable.push({ store: store.url, reason: err.message });
+      }
+    }
+    return { policy, stores, ...(req.unreachable === 'report' ? { unreachable } : {}) };
   } finally {
     stopHeartbeat();
   }

@@ -60,11 +60,18 @@ export interface RetentionRequest {
   globals?: boolean;
   policy?: RetentionPolicy;
   dryRun?: boolean;
+  /**
+   * 'report': a store that does not answer is named in the result and retention goes on with the
+   * others (prune: a person waits for it). Default 'retry': the activity fails and is retried.
+   */
+  unreachable?: 'report' | 'retry';
 }
 
 export interface RetentionResult {
   policy: RetentionPolicy;
   stores: StoreRetention[];
+  /** Stores that did not answer (only with `unreachable: 'report'`): retention did not run there. */
+  unreachable?: { store: string; reason: string }[];
 }
 
 export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'publishing' | 'copying' | 'applying retention' | 'done';

@@ -5,16 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { openStore } from '../activities/store/open-stores.js';
-import { listBackups, restoreDrill } from '../workflows/index.js';
+import { databaseWorkflowId } from '../common/names.js';
+import { applyRetention, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
-import { runBackup, runRestore } from './helpers/workflows.js';
+import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
 describe('verified copies (a local primary, an S3 copy)', () => {
   let env: TestWorkflowEnvironment;
@@ -109,6 +111,22 @@ describe('verified copies (a local primary, an S3 copy)', () => {
           listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),
           (err: Error) => err.message.startsWith(`no store answered, so what they hold is unknown: ${copy.url} (`),
         );
+
+        // prune names the store that does not answer at once (it is not retried for minutes under the
+        // database's lock): a dry run plans the others; a real one runs on them, then fails naming it.
+        const pruneId = uniqueName('prune');
+        const prune = (dryRun: boolean) =>
+          env.client.workflow.execute(applyRetention, { args: [{ database: source, dryRun }], taskQueue: t.config.temporal.taskQueue, workflowId: `${pruneId}-${dryRun}` });
+        const plan = await prune(true);
+        assert.ok(plan.status === 'completed');
+        assert.deepEqual([plan.stores.map((s) => s.store), plan.unreachable?.map((u) => u.store)], [[t.store.url], [copy.url]]);
+        const failed = await prune(false).catch((err: unknown) => err);
+        assert.ok(failed instanceof WorkflowFailedError, String(failed));
+        assert.equal(rootFailure(failed).type, 'StoreUnavailable');
+        assert.match(rootFailure(failed).message, new RegExp(`\\. Retention did not run on ${copy.url.replace(/[/.?]/g, '\\$&')}; it ran on ${t.store.url.replace(/[/.]/g, '\\$&')} \\(deleted 0\\): run prune again once it answers$`));
+        // The run under the database's lock, which did the work, is that id's latest.
+        const { events } = await env.client.workflow.getHandle(databaseWorkflowId(t.config.temporal.taskQueue, source)).fetchHistory();
+        assert.deepEqual((events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [])), [1], 'not retried');
       } finally {
         await s3.restart();
       }

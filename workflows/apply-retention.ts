@@ -3,7 +3,8 @@
  * on every store. Runs under the database's lock, so it never deletes while a backup of that
  * database publishes.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { FailureType } from '../common/errors.js';
 import type { Activities } from '../activities/index.js';
 import { normalizeRetentionInput, type ApplyRetentionInput } from '../common/retention-input.js';
 import type { RetentionResult } from '../common/types.js';
@@ -25,7 +26,17 @@ export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyR
       const lock = await runUnderDatabaseLock(req.database, applyRetention, input, audit.handedOff);
       if (lock.kind === 'delegated') return lock.result;
       if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: ${busyReason(req.database, lock.workflowId)}` };
-      return { status: 'completed', dryRun: req.dryRun, ...(await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun })) };
+      // A store that does not answer is named at once, not retried for minutes under the database's lock.
+      const result = await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun, unreachable: 'report' });
+      const down = result.unreachable ?? [];
+      if (down.length > 0 && !req.dryRun) {
+        const ran = result.stores.map((s) => `${s.store} (deleted ${s.deleted.length})`).join(', ');
+        throw ApplicationFailure.nonRetryable(
+          `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it answers`,
+          FailureType.StoreUnavailable,
+        );
+      }
+      return { status: 'completed', dryRun: req.dryRun, ...result };
     },
     (r) => ({ outcome: r.status === 'completed' && r.dryRun ? 'dry-run' : r.status }),
   );

@@ -17,6 +17,7 @@ export async function pruneCommand(client: Client, config: Config, database: str
     return;
   }
   process.stdout.write(`policy: ${describePolicy(result.policy)}${dryRun ? ' (dry run: nothing deleted)' : ''}\n`);
+  for (const u of result.unreachable ?? []) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);
   for (const store of result.stores) {
     process.stdout.write(`\n${store.store}\n`);
     const damaged = store.damaged ?? []; // a worker older than this CLI reports none
