@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
-import { parseStoreUrl, type StoreSpec } from './store-url.js';
+import { checkStoresApart, parseStoreUrl, type StoreSpec } from './store-url.js';
 
 export { ConfigError };
 import { parseTemporalSecurity, type TemporalSecurity } from './temporal-security.js';
@@ -102,11 +102,7 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
     .split(/[\s,]+/)
     .filter(Boolean)
     .map((url) => parseStoreUrl(url, 'BACKUP_COPIES', resolvePath));
-  const seen = new Set<string>();
-  for (const store of [primary, ...copies]) {
-    if (seen.has(store.url)) throw new ConfigError(`invalid configuration: store ${store.url} is named twice in BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES; each copy must go to another store`);
-    seen.add(store.url);
-  }
+  checkStoresApart([primary, ...copies]);
   return { primary, copies };
 }
 

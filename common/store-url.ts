@@ -33,6 +33,9 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: endpoint must be an http(s) URL such as http://127.0.0.1:7070`);
     }
+    if (endpoint !== undefined && /^https?:\/\/[^/]*@/.test(endpoint)) {
+      throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint`);
+    }
     return { kind: 's3', url: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix, endpoint, region: url.searchParams.get('region') ?? undefined };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) {
@@ -47,4 +50,31 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   if (raw === '') throw new ConfigError(`invalid configuration: ${variable}: the store's directory is empty; write file:///var/backups/pgkeeper or a path`);
   const path = resolvePath(raw).replace(/\/+$/, '') || '/';
   return { kind: 'file', url: `file://${path}`, path };
+}
+
+/** Where a store keeps its objects, as a path: two stores overlap when one's is, or holds, the other's. */
+function place(store: StoreSpec): string {
+  return store.kind === 'file' ? `file:${store.path === '/' ? '' : store.path}/` : `s3:${store.bucket}/${store.prefix ? `${store.prefix}/` : ''}`;
+}
+
+/**
+ * Refuses two stores that are one, or one inside the other: a copy there is no copy (same disk,
+ * same bucket and prefix), and a store holding another would list the other's folders as databases.
+ * The endpoint does not tell S3 stores apart: listings and --store name a store by its URL.
+ */
+export function checkStoresApart(stores: StoreSpec[]): void {
+  stores.forEach((a, i) =>
+    stores.slice(i + 1).forEach((b) => {
+      if (a.url === b.url) {
+        throw new ConfigError(
+          `invalid configuration: store ${a.url} is named twice in BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES; each copy must go to another store` +
+            (a.kind === 's3' ? ' (on another server too it needs its own bucket or prefix: listings and --store name a store by bucket and prefix)' : ''),
+        );
+      }
+      const [outer, inner] = place(a).length <= place(b).length ? [a, b] : [b, a];
+      if (place(inner).startsWith(place(outer))) {
+        throw new ConfigError(`invalid configuration: store ${inner.url} lies inside store ${outer.url} (BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES); give each store a place of its own, neither inside the other`);
+      }
+    }),
+  );
 }

@@ -52,6 +52,28 @@ describe('configuration', () => {
     }
   });
 
+  it('stores must be apart: the same one twice, or one inside another, is refused by name', () => {
+    const refused = (env: Record<string, string>, expected: RegExp) => assert.throws(() => parseConfig(env), (err: Error) => expected.test(err.message), JSON.stringify(env));
+    refused({ BACKUP_DIR: '/b', BACKUP_COPIES: 'file:///b/offsite' }, /^invalid configuration: store file:\/\/\/b\/offsite lies inside store file:\/\/\/b \(/);
+    refused({ BACKUP_DIR: '/b/primary', BACKUP_COPIES: '/b' }, /store file:\/\/\/b\/primary lies inside store file:\/\/\/b /);
+    refused({ BACKUP_STORE: 's3://bkt/pg', BACKUP_COPIES: 's3://bkt/pg/copy' }, /store s3:\/\/bkt\/pg\/copy lies inside store s3:\/\/bkt\/pg /);
+    refused({ BACKUP_STORE: 's3://bkt', BACKUP_COPIES: 's3://bkt/copy' }, /store s3:\/\/bkt\/copy lies inside store s3:\/\/bkt /);
+    refused(
+      { BACKUP_STORE: 's3://bkt/pg?endpoint=http://10.0.0.1:9000', BACKUP_COPIES: 's3://bkt/pg?endpoint=https://offsite.example.com' },
+      /store s3:\/\/bkt\/pg is named twice .*on another server too it needs its own bucket or prefix/,
+    );
+    // Neighbours, not nested: a name that merely starts like another's.
+    const apart = parseConfig({ BACKUP_DIR: '/b/pg', BACKUP_COPIES: '/b/pg-offsite s3://bkt/pg s3://bkt/pg-offsite s3://bkt2/pg' });
+    assert.deepEqual(apart.stores.copies.map((c) => c.url), ['file:///b/pg-offsite', 's3://bkt/pg', 's3://bkt/pg-offsite', 's3://bkt2/pg']);
+  });
+
+  it('credentials in an S3 endpoint are refused, never echoed', () => {
+    assert.throws(
+      () => parseConfig({ BACKUP_STORE: 's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000' }),
+      (err: Error) => /^invalid configuration: BACKUP_STORE: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint$/.test(err.message) && !err.message.includes('hunter2'),
+    );
+  });
+
   it('never echoes DB_PASSWORD in a configuration error', () => {
     assert.throws(
       () => parseConfig({ DB_PASSWORD: 'hunter2', DB_PORT: '0' }),
