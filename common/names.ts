@@ -19,8 +19,11 @@ export function utf8Length(text: string): number {
  * `reserveBytes` leaves room for a suffix the caller will append (e.g. a staging suffix).
  */
 export function validateDatabaseName(name: unknown, field = 'database', reserveBytes = 0): string {
-  if (typeof name !== 'string' || name.length === 0) {
+  if (name === undefined || name === null || name === '') {
     throw new InputError(`${field} is required: give the name of a PostgreSQL database, e.g. "app"`);
+  }
+  if (typeof name !== 'string') {
+    throw new InputError(`${field} must be a string, the name of a PostgreSQL database such as "app"; got ${quoteInput(name)}`);
   }
   const limit = MAX_IDENTIFIER_BYTES - reserveBytes;
   const bytes = utf8Length(name);

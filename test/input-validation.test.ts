@@ -52,6 +52,12 @@ describe('input validation', () => {
     refused(() => normalizeBackupInput({ database: 'app', compression: 'lz4' }, cliSurface), /^--compression must be/);
   });
 
+  it('a name of the wrong type says so, rather than that it is missing', () => {
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 123 }), /^target must be a string, the name of a PostgreSQL database such as "app"; got 123$/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: ['app'], target: 'x' }), /^database must be a string, .*; got \["app"\]$/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app' }), /^target is required/);
+  });
+
   it('confirm without replace is refused, not ignored: the replace was most likely forgotten', () => {
     refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', confirm: 'app' }), /^confirm goes with "mode": "replace": to replace "app" add "mode": "replace"; .* leave confirm out$/);
     refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'create', confirm: 'app' }, cliSurface), /^--confirm goes with --replace: to replace "app" add --replace; to restore into a new database leave --confirm out$/);
