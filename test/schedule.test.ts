@@ -91,8 +91,8 @@ describe('backup schedules', () => {
     const db = uniqueName('pgk_list');
     const handles = [];
     for (const c of [q, q2, qEu]) handles.push(await createSchedule(env.client, c, { database: db }, { every: '24h' }));
-    const list = async (c: Config) => {
-      const cli = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', 'list'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: c.temporal.taskQueue } });
+    const list = async (c: Config, ...flags: string[]) => {
+      const cli = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', 'list', ...flags], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: c.temporal.taskQueue } });
       assert.equal(cli.exitCode, 0, cli.stderr);
       return cli.stdout;
     };
@@ -105,6 +105,8 @@ describe('backup schedules', () => {
       assert.deepEqual(ids(await list(q)), [handles[0]!.scheduleId]);
       assert.deepEqual(ids(await list(q2)), [handles[1]!.scheduleId]);
       assert.deepEqual(ids(await list(qEu)), [handles[2]!.scheduleId]);
+      const json = JSON.parse(await list(q, '--json')) as { scheduleId: string; paused: boolean; nextRun: string | null }[];
+      assert.deepEqual(json.map((s) => [s.scheduleId, s.paused, typeof s.nextRun]), [[handles[0]!.scheduleId, false, 'string']]);
     } finally {
       for (const handle of handles) await handle.delete();
     }

@@ -124,16 +124,22 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     })();
   });
 
-  schedule.command('list').description('pgkeeper schedules on this task queue').action(
-    run(async (client, config) => {
-      const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)']];
-      for await (const s of client.schedule.list()) {
-        if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo)) continue; // another queue's, or not pgkeeper's
-        rows.push([s.scheduleId, s.state.paused ? 'paused' : 'active', s.info?.nextActionTimes?.[0]?.toISOString().slice(0, 19) ?? '-']);
-      }
-      process.stdout.write(rows.length === 1 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
-    }),
-  );
+  schedule
+    .command('list')
+    .description('pgkeeper schedules on this task queue')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) =>
+      run(async (client, config) => {
+        const found: { scheduleId: string; paused: boolean; nextRun: string | null }[] = [];
+        for await (const s of client.schedule.list()) {
+          if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo)) continue; // another queue's, or not pgkeeper's
+          found.push({ scheduleId: s.scheduleId, paused: s.state.paused, nextRun: s.info?.nextActionTimes?.[0]?.toISOString() ?? null });
+        }
+        if (options.json) return void process.stdout.write(JSON.stringify(found, null, 2) + '\n');
+        const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)'], ...found.map((s) => [s.scheduleId, s.paused ? 'paused' : 'active', s.nextRun?.slice(0, 19) ?? '-'])];
+        process.stdout.write(found.length === 0 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
+      })(),
+    );
 
   const simple = (name: string, description: string, act: (handle: ScheduleHandle, options: Record<string, string>) => Promise<string>) =>
     schedule
