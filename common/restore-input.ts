@@ -130,7 +130,8 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
   }
   const database = value.database === undefined ? undefined : validateDatabaseName(value.database, surface.field('database'));
   if (value.backup === 'latest' && database === undefined) {
-    throw new InputError(`backup "latest" needs ${surface.field('database')}: whose newest backup to restore, e.g. ${RESTORE_INPUT_EXAMPLE}`);
+    const example = surface === jsonSurface ? RESTORE_INPUT_EXAMPLE : surface.setting('database', 'app');
+    throw new InputError(`backup "latest" needs ${surface.field('database')}: whose newest backup to restore, e.g. ${example}`);
   }
   if (rules.confirmNeedsReplace && mode === 'create' && value.confirm !== undefined) {
     // Most likely the replace was forgotten: say so rather than quietly create (or fail on an existing target).

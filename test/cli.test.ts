@@ -321,6 +321,8 @@ describe('pgkeeper CLI', () => {
     const command = await pgkeeper(['bakup', database]);
     assert.equal(command.exitCode, 1);
     assert.equal(String(command.stderr).trim(), "error: unknown command 'bakup'\n(Did you mean backup?)\n(pgkeeper --help lists the commands; pgkeeper <command> --help their options)");
+    const subcommand = await pgkeeper(['schedule', 'creat', database]);
+    assert.equal(String(subcommand.stderr).trim(), "error: unknown command 'creat'\n(Did you mean create?)\n(pgkeeper schedule --help lists its commands; pgkeeper schedule <command> --help their options)");
 
     const option = await pgkeeper(['restore', 'latest', '--jbos', '8']);
     assert.equal(option.exitCode, 1);

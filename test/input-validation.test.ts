@@ -48,7 +48,7 @@ describe('input validation', () => {
   it('the CLI surface names flags, the JSON surface names fields', () => {
     refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'replace' }), /"mode": "replace" replaces .* add "confirm": "app" to proceed/);
     refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'app', mode: 'replace' }, cliSurface), /^--replace replaces the existing database "app" .* add --confirm app to proceed$/);
-    refused(() => normalizeRestoreInput({ backup: 'latest', target: 'app' }, cliSurface), /backup "latest" needs --database/);
+    refused(() => normalizeRestoreInput({ backup: 'latest', target: 'app' }, cliSurface), /^backup "latest" needs --database: whose newest backup to restore, e.g. --database app$/);
     refused(() => normalizeBackupInput({ database: 'app', compression: 'lz4' }, cliSurface), /^--compression must be/);
   });
 

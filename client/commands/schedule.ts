@@ -92,7 +92,10 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
 }
 
 export function scheduleCommand(ctx: ScheduleCommandContext): Command {
-  const schedule = new Command('schedule').description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)');
+  const schedule = new Command('schedule')
+    .description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)')
+    // Made apart from the program, so it does not inherit its word after a mistyped command.
+    .showHelpAfterError('(pgkeeper schedule --help lists its commands; pgkeeper schedule <command> --help their options)');
   const run = (action: (client: Client, config: Config) => Promise<void>) => async () => {
     const config = ctx.config();
     lib = await import('../schedules.js');
