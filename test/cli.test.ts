@@ -309,9 +309,14 @@ describe('pgkeeper CLI', () => {
       [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
+    // A calendar no date matches: a schedule that never runs is refused, and none is left behind.
+    const never = '--cron "0 2 30 2 *" matches no date that exists';
+    assert.equal(oneLineError(await pgkeeper(['schedule', 'create', scheduled, '--cron', '0 2 30 2 *'])), `pgkeeper: the schedule would never run: ${never}; nothing was created`);
+    assert.match(oneLineError(await pgkeeper(['schedule', 'describe', scheduled])), /does not exist/);
     assert.equal((await pgkeeper(['schedule', 'create', scheduled])).exitCode, 0);
     try {
       for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'update', scheduled, ...flags])), expected, `update ${flags.join(' ')}`);
+      assert.equal(oneLineError(await pgkeeper(['schedule', 'update', scheduled, '--cron', '0 2 30 2 *'])), `pgkeeper: the schedule would never run: ${never}: change it with \`pgkeeper schedule update\``);
     } finally {
       await pgkeeper(['schedule', 'delete', scheduled]);
     }

@@ -91,6 +91,11 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only');
 }
 
+/** What to say of a schedule no time matches. */
+function neverRuns(options: SettingOptions): string {
+  return `the schedule would never run: ${options.cron ? `--cron ${JSON.stringify(options.cron)} matches no date that exists` : 'no time matches its timing'}`;
+}
+
 export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   const schedule = new Command('schedule')
     .description('nightly backups with Temporal Schedules (visible and editable in the Temporal UI under Schedules)')
@@ -123,7 +128,12 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
         throw refused instanceof CliError || namespaceMissingMessage(err) ? refused : new CliError(err.message);
       });
       const next = (await handle.describe()).info.nextActionTimes[0];
-      process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next?.toISOString() ?? 'not planned'}\n`);
+      if (!next) {
+        // A calendar no date matches (--cron '0 2 30 2 *'): a schedule that never runs looks like protection and is none.
+        await handle.delete();
+        throw new CliError(`${neverRuns(options)}; nothing was created`);
+      }
+      process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next.toISOString()}\n`);
     })();
   });
 
@@ -175,10 +185,13 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const t = target(database, options);
       const s = settings(options);
       await run(async (client, config) => {
-        await lib.updateSchedule(lib.scheduleHandle(client, config, t), config, t, s).catch((err: unknown) => {
+        const handle = lib.scheduleHandle(client, config, t);
+        await lib.updateSchedule(handle, config, t, s).catch((err: unknown) => {
           throw settingRefused(err, options);
         });
         process.stdout.write(`updated schedule ${lib.scheduleId(config, t)}\n`);
+        const d = await handle.describe();
+        if (!d.state.paused && d.info.nextActionTimes.length === 0) throw new CliError(`${neverRuns(options)}: change it with \`pgkeeper schedule update\``);
       })();
     },
   );
