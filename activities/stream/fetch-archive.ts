@@ -76,7 +76,13 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
   // The store going away mid-download is the cause; the decompressor then failing on the cut input follows from it.
   source.on('error', (err: unknown) => run.fail(err, Rank.Store));
   const piping = pipeline([source, ...stages, sink], { signal: run.signal }).catch((err: unknown) => run.fail(err));
-  await run.settle([piping, ...dones]);
+  await run.settle([piping, ...dones]).catch((err: unknown) => {
+    // The tool's words say what is wrong, not with what: name the backup and the store it was read from.
+    if (err instanceof ApplicationFailure && err.type === FailureType.CorruptArchive) {
+      throw ApplicationFailure.nonRetryable(`${req.label} in ${req.store.url}: ${err.message}, or this one from another store if it has a copy`, FailureType.CorruptArchive);
+    }
+    throw err;
+  });
   const got = stored.result();
   if (got.sizeBytes !== req.expected.sizeBytes || (req.expected.sha256 !== null && got.sha256 !== req.expected.sha256)) {
     throw mismatch(req.label, 'stored bytes', got, { sizeBytes: req.expected.sizeBytes, sha256: req.expected.sha256 ?? got.sha256 });
