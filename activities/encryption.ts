@@ -30,10 +30,8 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   if (privateKeyIn(keys.join('\n'))) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const bad = keys.find((k) => !AGE_RECIPIENT.test(k));
   if (bad !== undefined || keys.length === 0) {
-    throw ApplicationFailure.nonRetryable(
-      `ENCRYPT_RECIPIENTS: ${setting.file} must list age public keys (age1…), one per line${bad ? `; found "${bad.slice(0, 20)}…"` : '; it lists none'}`,
-      FailureType.InvalidInput,
-    );
+    const found = bad === undefined ? '; it lists none' : /^age1\S+\s+#/.test(bad) ? '; a comment goes on a line of its own, starting with #' : `; found "${bad.slice(0, 20)}…"`;
+    throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${setting.file} must list age public keys (age1…), one per line${found}`, FailureType.InvalidInput);
   }
   return keys;
 }
@@ -42,6 +40,23 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
 function ageError(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.replace(/^age(-keygen)?: /, '').trim()).filter(Boolean);
   return (lines.find((l) => l.startsWith('error:')) ?? lines[0] ?? 'no message').replace(/^error: /, '');
+}
+
+/** What an identity file age-keygen cannot read is, from its first line (nothing of it is said). */
+async function identityKind(file: string): Promise<'encrypted' | 'ssh' | 'other'> {
+  const head = await fs.open(file).then(
+    async (h) => {
+      try {
+        const { buffer, bytesRead } = await h.read(Buffer.alloc(64), 0, 64, 0);
+        return buffer.subarray(0, bytesRead).toString('latin1');
+      } finally {
+        await h.close();
+      }
+    },
+    () => '',
+  );
+  if (head.startsWith('age-encryption.org/') || head.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')) return 'encrypted';
+  return /^-----BEGIN (OPENSSH|RSA) PRIVATE KEY-----|^ssh-/.test(head) ? 'ssh' : 'other';
 }
 
 const identityKeys = new Map<string, Promise<string[]>>();
@@ -56,8 +71,13 @@ export async function identityRecipients(config: Config): Promise<string[]> {
       const result = await execa('age-keygen', ['-y', file], { reject: false, stdin: 'ignore', env: toolEnvironment(), extendEnv: false });
       if (result.code === 'ENOENT') throw ApplicationFailure.nonRetryable('age-keygen was not found on the worker; install age (Debian: apt-get install age)', FailureType.ToolMissing);
       if (result.failed) {
+        const kind = await identityKind(file);
         throw ApplicationFailure.nonRetryable(
-          `AGE_IDENTITY_FILE ${file} is not a readable age identity file (${ageError(String(result.stderr))}); point it at the file age-keygen wrote`,
+          kind === 'encrypted'
+            ? `AGE_IDENTITY_FILE ${file} is itself an age-encrypted file (a passphrase-protected identity, say), and nobody can type its passphrase for the worker; decrypt it once (age -d -o <file> ${file}) into a file only the worker's user can read`
+            : kind === 'ssh'
+              ? `AGE_IDENTITY_FILE ${file} is an ssh key; pgkeeper takes age X25519 identities (AGE-SECRET-KEY-…, as age-keygen writes)`
+              : `AGE_IDENTITY_FILE ${file} is not a readable age identity file (${ageError(String(result.stderr))}); point it at the file age-keygen wrote`,
           FailureType.InvalidInput,
         );
       }

@@ -81,11 +81,12 @@ export interface Config {
 const DEFAULT_BACKUP_DIR = '.data/backups';
 /** age's X25519 recipients: "age1" and 58 bech32 characters. */
 export const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
-const AGE_SECRET_KEY = /^AGE-SECRET-KEY-/i;
-
-/** Whether `text` holds an age private key where public keys belong: said without echoing any of it. */
+/**
+ * Whether `text` holds an age private key where public keys belong: said without echoing any of it.
+ * Anywhere in it, not only as a word of its own: a key pasted in quotes or after `key=` is one too.
+ */
 export function privateKeyIn(text: string): boolean {
-  return text.split(/[\s,]+/).some((t) => AGE_SECRET_KEY.test(t));
+  return /AGE-SECRET-KEY-/i.test(text);
 }
 
 /** The message for a private key given as a recipient (the backup worker must never hold one). */
@@ -114,6 +115,9 @@ function parseRecipients(value: string | undefined, resolvePath: (p: string) => 
     const bad = tokens.find((t) => !AGE_RECIPIENT.test(t));
     if (bad) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS: "${bad.slice(0, 20)}…" is not an age public key (age1 followed by 58 characters, as age-keygen prints)`);
     return { keys: tokens };
+  }
+  if (tokens[0]!.startsWith('ssh-')) {
+    throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS: pgkeeper takes age X25519 public keys (age1…), not ssh keys; make a key pair with age-keygen');
   }
   if (tokens.length === 1) return { file: resolvePath(tokens[0]!) };
   throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS must be age public keys (age1…, separated by commas or spaces) or the path of a file listing them');

@@ -74,6 +74,8 @@ describe('worker start-up checks', () => {
     execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
     await refusal({ PATH: pathWithout('age'), ENCRYPT_RECIPIENTS: recipient }, /^pgkeeper worker: age was not found on the worker; install age/);
+    // Both missing: both named at once, so one install is enough.
+    await refusal({ PATH: pathWithout('age', 'zstd'), ENCRYPT_RECIPIENTS: recipient }, /^pgkeeper worker: age and zstd were not found on the worker; install them \(Debian: apt-get install age zstd\)$/);
   });
 
   it('encryption keys that do not read are refused by name', async () => {
@@ -82,6 +84,17 @@ describe('worker start-up checks', () => {
     writeFileSync(path.join(dir, 'recipients.txt'), 'ssh-rsa AAAA not-age\n');
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'recipients.txt') }, /ENCRYPT_RECIPIENTS: .*recipients\.txt must list age public keys/);
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'nope.txt') }, /ENCRYPT_RECIPIENTS: cannot read .*nope\.txt \(ENOENT\)/);
+    await refusal({ ENCRYPT_RECIPIENTS: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample user@host' }, /ENCRYPT_RECIPIENTS: pgkeeper takes age X25519 public keys \(age1…\), not ssh keys/);
+    const key = path.join(dir, 'key.txt');
+    execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+    const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(dir, 'commented.txt'), `${recipient} # ops laptop\n`);
+    await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'commented.txt') }, /commented\.txt must list age public keys \(age1…\), one per line; a comment goes on a line of its own, starting with #$/);
+    // An identity kept encrypted (as `age -p` leaves it): nobody can type its passphrase for the worker.
+    execFileSync('age', ['-r', recipient, '-o', path.join(dir, 'sealed.txt'), key]);
+    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'sealed.txt') }, /AGE_IDENTITY_FILE .*sealed\.txt is itself an age-encrypted file .* decrypt it once/);
+    writeFileSync(path.join(dir, 'id_ed25519'), '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n');
+    await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'id_ed25519') }, /AGE_IDENTITY_FILE .*id_ed25519 is an ssh key; pgkeeper takes age X25519 identities/);
     writeFileSync(path.join(dir, 'identity.txt'), 'not an identity\n');
     await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'identity.txt') }, /AGE_IDENTITY_FILE .*identity\.txt is not a readable age identity file \(failed to parse input: .*malformed secret key/);
     await refusal({ AGE_IDENTITY_FILE: path.join(dir, 'none.txt') }, /AGE_IDENTITY_FILE .*none\.txt is not a readable age identity file \(failed to open input file .*no such file or directory\)/);
@@ -89,7 +102,8 @@ describe('worker start-up checks', () => {
     const secret = execFileSync('age-keygen', { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     const secretKey = /AGE-SECRET-KEY-\S+/.exec(secret)![0];
     writeFileSync(path.join(dir, 'secret.txt'), secret);
-    for (const setting of [secretKey, path.join(dir, 'secret.txt')]) {
+    // Also pasted in quotes (as an env file may keep them) or after a name: anywhere in the value.
+    for (const setting of [secretKey, `"${secretKey}"`, `key=${secretKey}`, path.join(dir, 'secret.txt')]) {
       const said = await refusal({ ENCRYPT_RECIPIENTS: setting }, /holds an age private key \(AGE-SECRET-KEY-…\), where only public keys \(age1…\) belong/);
       const secretPart = secretKey.slice('AGE-SECRET-KEY-'.length);
       for (let at = 0; at + 6 <= secretPart.length; at += 6) assert.ok(!said.includes(secretPart.slice(at, at + 6)), `no piece of the key: ${said}`);

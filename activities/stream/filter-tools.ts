@@ -8,8 +8,15 @@ import { FailureType } from '../../common/errors.js';
 import type { FilterStep } from '../../common/filters.js';
 import type { ToolSpec } from './tool-process.js';
 
+/** age closes every error with a line asking for bug reports: about a damaged archive it has none to make. */
+const withoutReportLine = (stderr: string) =>
+  stderr
+    .split(' | ')
+    .filter((line) => !/report unexpected or unhelpful errors/.test(line))
+    .join(' | ');
+
 const damaged = (what: string, stderr: string) =>
-  ApplicationFailure.nonRetryable(`${what} (${stderr || 'no message'}): the archive is damaged or was changed; restore another backup`, FailureType.CorruptArchive);
+  ApplicationFailure.nonRetryable(`${what} (${withoutReportLine(stderr) || 'no message'}): the archive is damaged or was changed; restore another backup`, FailureType.CorruptArchive);
 
 export function forwardTool(step: FilterStep): ToolSpec {
   if (step.filter === 'zstd') {

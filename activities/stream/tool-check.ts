@@ -1,5 +1,7 @@
 /** Fails at once, with one line saying what to install, when a filter's tool is missing on the worker. */
+import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { FailureType } from '../../common/errors.js';
 import type { FilterStep } from '../../common/filters.js';
 import { toolEnvironment } from './tool-env.js';
 import { toolMissing } from './tool-process.js';
@@ -11,15 +13,24 @@ async function probe(tool: string): Promise<void> {
   if (result.code === 'ENOENT' || result.exitCode === 127) throw toolMissing(tool);
 }
 
+/** Fails naming every missing tool at once, so installing what it says is enough. */
 export async function requireTools(tools: string[]): Promise<void> {
-  for (const tool of new Set(tools)) {
+  const unique = [...new Set(tools)];
+  const checks = unique.map((tool) => {
     let check = present.get(tool);
     if (!check) {
       check = probe(tool);
       present.set(tool, check);
       check.catch(() => present.delete(tool)); // installed later: ask again next time
     }
-    await check;
+    return check;
+  });
+  const settled = await Promise.allSettled(checks);
+  const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ tool: unique[i]!, reason: r.reason as unknown }] : []));
+  if (failed.length === 1) throw failed[0]!.reason;
+  if (failed.length > 1) {
+    const names = failed.map((f) => f.tool).sort();
+    throw ApplicationFailure.nonRetryable(`${names.join(' and ')} were not found on the worker; install them (Debian: apt-get install ${names.join(' ')})`, FailureType.ToolMissing);
   }
 }
 
