@@ -103,7 +103,7 @@ export function buildProgram(): Command {
     .option('--include <names>', 'with --all: only these, comma-separated, * allowed', list)
     .option('--exclude <names>', 'with --all: not these, comma-separated, * allowed', list)
     .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))
-    .option('--compression <kind:level>', 'zstd:N (default zstd:1, on the stream), gzip:N (pg_dump\'s own: a plain pg_restore archive) or none')
+    .option('--compression <kind:level>', 'zstd:N, N 1-19 (default zstd:1, on the stream), gzip:N, N 0-9 (pg_dump\'s own: a plain pg_restore archive) or none')
     .addOption(new Option('-z, --compress-level <0-9>', 'older form of --compression gzip:N').argParser(integer(0, 9)).hideHelp())
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only, faster')
     .option('-w, --wait', 'wait for the backup, showing progress, and print the result')

@@ -86,7 +86,7 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
     .option('--timezone <zone>', 'IANA time zone for --cron, e.g. Europe/Amsterdam (default UTC)')
     .option('--jitter <duration>', 'start up to this much later at random, e.g. 10m (spreads load across servers)')
     .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4,keepMonthly=12 or maxAgeDays=30 (default RETENTION_DAYS)')
-    .option('--compression <kind:level>', 'zstd:N (default zstd:1), gzip:N (pg_dump\'s own) or none')
+    .option('--compression <kind:level>', 'zstd:N, N 1-19 (default zstd:1), gzip:N, N 0-9 (pg_dump\'s own) or none')
     .option('-z, --compress-level <0-9>', 'older form of --compression gzip:N', integer(0, 9))
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only');
 }
