@@ -95,6 +95,26 @@ describe('worker failures', () => {
     }
   });
 
+  it('a worker whose log reader went away (a log shipper that died) goes on backing up, and stops when told to', async () => {
+    const stops = async (worker: Awaited<ReturnType<typeof spawnWorker>>) => {
+      process.kill(worker.child.pid!, 'SIGTERM');
+      const exited = await waitFor('the worker to stop', () => typeof worker.child.exitCode === 'number', 60_000).catch(() => false);
+      assert.ok(exited, 'the worker stopped on SIGTERM (it used to retry the broken pipe for ever as it flushed its last lines)');
+      assert.equal((await worker.child).exitCode, 0);
+    };
+    // Stopped at once (its last lines meet the broken pipe first), and after a backup.
+    for (const backUpFirst of [false, true]) {
+      const worker = await spawnWorker(env.address, config, true);
+      worker.child.stdout!.destroy(); // the reading end closes: every log line from now on meets a broken pipe
+      try {
+        if (backUpFirst) assert.equal((await runBackup(env, config, database)).status, 'completed');
+        await stops(worker);
+      } finally {
+        await worker.kill('SIGKILL');
+      }
+    }
+  });
+
   it('a replace restore sends one query at a time on a pg client: no deprecation warning in the worker output', async () => {
     // Debug logs name every activity, so the capture can be seen to cover the swap.
     const worker = await spawnWorker(env.address, config, true, { LOG_LEVEL: 'debug' });

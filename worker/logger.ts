@@ -27,7 +27,20 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   if (process.stdout.isTTY && prettyAvailable()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app' } } });
   }
-  return pino(options);
+  return pino(options, stdoutDroppingWhenClosed());
+}
+
+/**
+ * The process's stdout, written line by line (as pino's own default, but not through sonic-boom:
+ * once its reader is gone, sonic-boom's flush at exit retries the broken pipe for ever, and a worker
+ * told to stop never does). A log reader that goes away (a log shipper that died, `| head`) must not
+ * stop the backups either: its lines are dropped.
+ */
+function stdoutDroppingWhenClosed(): NodeJS.WritableStream {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  return process.stdout;
 }
 
 const TO_PINO: Record<TemporalLogLevel, LogLevel> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
