@@ -59,7 +59,10 @@ export function nearest(name: string, known: readonly string[]): string | undefi
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
-/** Refuses an object that is not a plain object, or that has a field outside `known`. */
+/**
+ * Refuses an object that is not a plain object, or that has a field outside `known`. A field set to
+ * null counts as left out (JSON's "no value", as a form or a script may send it): its default applies.
+ */
 export function checkFields(input: unknown, known: readonly string[], what: string, example: string, surface: InputSurface = jsonSurface): Record<string, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InputError(`${what} takes one object, e.g. ${example}; got ${quoteInput(input)}`);
@@ -72,5 +75,5 @@ export function checkFields(input: unknown, known: readonly string[], what: stri
         (guess ? `; did you mean "${surface.field(guess)}"?` : `; known fields: ${known.map((k) => `"${surface.field(k)}"`).join(', ')}`),
     );
   }
-  return input as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
 }

@@ -73,6 +73,13 @@ describe('input validation', () => {
     }
   });
 
+  it('a field set to null counts as left out: its default applies, a required one is missing', () => {
+    const withNulls = normalizeBackupInput({ database: 'app', compression: null, verify: null, retention: null });
+    assert.deepEqual(withNulls, normalizeBackupInput({ database: 'app' }));
+    assert.equal(normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'x', jobs: null }).jobs, normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'x' }).jobs);
+    refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: null }), /^target is required/);
+  });
+
   it('compression: zstd and gzip levels, none, and the older compressLevel', () => {
     assert.deepEqual(parseCompression(undefined), { kind: 'zstd', level: 1 });
     assert.deepEqual(parseCompression('zstd:9'), { kind: 'zstd', level: 9 });
