@@ -29,6 +29,7 @@ import { heartbeatEvery } from './heartbeat.js';
 import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { namedStore } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
 
 export interface RestoreArchiveRequest {
@@ -183,6 +184,23 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
   }
 }
 
+/**
+ * The `.sha256` sidecar is what `sha256sum -c` reads where pgkeeper is not: one that disagrees with
+ * the archive just verified against its manifest would send a person after a damage there is none
+ * of. Said as a warning (the restore itself is sound); none for a sidecar that is missing.
+ */
+async function sidecarDisagrees(store: BackupStore, backup: ResolvedBackup): Promise<string[]> {
+  if (backup.kind !== 'manifest' || backup.sha256 === null) return [];
+  const sidecar = `${backup.archiveKey}.sha256`;
+  const text = await store.getText(sidecar).catch(() => undefined);
+  const recorded = text?.trim().split(/\s+/)[0]?.toLowerCase();
+  if (recorded === undefined || recorded === backup.sha256) return [];
+  return [
+    `${sidecar} in ${store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ` +
+      `write it again (sha256sum ${path.posix.basename(backup.archiveKey)} > ${path.posix.basename(sidecar)}, in the backup's folder)`,
+  ];
+}
+
 export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {
   const ctx = Context.current();
   const backup = req.backup;
@@ -202,9 +220,10 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     // The whole database, in the clear: readable by the worker's user only.
     await (await fs.open(scratch, 'w', 0o600)).close();
     const fetchStarted = Date.now();
+    const store = namedStore(config, backup.store);
     await fetchArchive(
       {
-        store: namedStore(config, backup.store),
+        store,
         key: backup.archiveKey,
         label: backup.label,
         filters: backup.filters,
@@ -216,6 +235,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
       (n) => (bytes += n),
     );
     const fetchMs = Date.now() - fetchStarted;
+    const warnings = await sidecarDisagrees(store, backup);
 
     phase = 'checking archive';
     const holds = await archiveDatabase(config, scratch, backup.label);
@@ -240,7 +260,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     const stagingOid = await recreateStaging(config, req.staging, backup.properties);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     if (backup.properties) await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges });
-    return { stagingOid, fetchMs, restoreMs: Date.now() - restoreStarted, warnings: [] };
+    return { stagingOid, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);
     stopHeartbeat();

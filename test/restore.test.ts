@@ -82,6 +82,23 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await fs.readdir(scratch), [], 'the scratch file is gone');
     });
 
+    it('a .sha256 sidecar that disagrees with its verified archive: the restore goes on, with a warning naming the sidecar', async () => {
+      const sidecar = `${backup.archiveKey}.sha256`;
+      const original = await readObject(t.store, sidecar);
+      await damage(sidecar, (bytes) => Buffer.from(bytes.toString().replace(/^./, (c) => (c === '0' ? '1' : '0'))));
+      try {
+        const into = target('pgk_sidecar');
+        const result = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: backup.backupId, target: into }));
+        assert.equal(result.backup.checksum, 'verified');
+        assert.deepEqual(result.warnings, [
+          `${sidecar} in ${t.store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ` +
+            `write it again (sha256sum ${path.posix.basename(backup.archiveKey)} > ${path.posix.basename(sidecar)}, in the backup's folder)`,
+        ]);
+      } finally {
+        await t.store.put(sidecar, original);
+      }
+    });
+
     it('the database\'s owner, privileges, settings, per-role settings, comment and locale come back; noOwner/noPrivileges leave theirs out', async () => {
       const owner = uniqueName('pgk_dbowner');
       const reader = uniqueName('pgk_dbreader');

@@ -62,7 +62,7 @@ async function drill(jobs: number, backup: ResolvedBackup, clock: PhaseClock<str
     provenAt: new Date(Date.now()).toISOString(),
     tables: validation.tables,
     rows: validation.rows,
-    warnings: [...backup.warnings, ...validation.warnings],
+    warnings: [...backup.warnings, ...restored.warnings, ...validation.warnings],
     durationsMs: { fetch: restored.fetchMs, restore: restored.restoreMs, validate: validateMs, total: Date.now() - startedMs },
     workflow: { workflowId, runId },
   };
