@@ -8,15 +8,13 @@
  * backup is newer), stale pins.
  * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import { FailureType } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
-import type { RetentionRequest, RetentionResult, StoreRetention } from '../common/types.js';
+import type { RetentionRequest, RetentionResult, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { listCatalog, STALE_PIN_MS, type CatalogEntry } from './store/backup-catalog.js';
+import { listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 
@@ -79,13 +77,13 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'applying retention' }));
   try {
     const stores: StoreRetention[] = [];
-    const unreachable: { store: string; reason: string }[] = [];
+    const unreachable: StoreUnreachable[] = [];
     for (const store of allStores(config)) {
       try {
         stores.push(await retainOn(store, folder, policy, req.dryRun === true, nowMs));
       } catch (err) {
-        if (req.unreachable !== 'report' || !(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
-        unreachable.push({ store: store.url, reason: err.message });
+        if (req.unreachable !== 'report') throw err;
+        unreachable.push(unreachableOrThrow(store, err));
       }
     }
     return { policy, stores, ...(req.unreachable === 'report' ? { unreachable } : {}) };

@@ -18,6 +18,11 @@ export function sidecarText(sha256: string, name: string): string {
   return `${sha256}  ${name}\n`;
 }
 
+/** The SHA-256 a sidecar records (sha256sum's format, text or binary mode); undefined if it is not in that format. */
+export function sidecarHash(text: string): string | undefined {
+  return /^([0-9a-f]{64})\s+\*?(.+)$/m.exec(text)?.[1];
+}
+
 function isManifest(text: string | undefined, id: string): boolean {
   if (text === undefined) return false;
   try {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { parseBackupId } from '../common/backup-id.js';
-import { backupKeys, classifyKey } from '../common/backup-keys.js';
+import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js';
@@ -20,12 +20,14 @@ import { validateDatabaseName } from '../common/names.js';
 import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
+import { sidecarHash } from './publish-backup.js';
 import { listEveryStore, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
 import { identityMissing } from './stream/filter-tools.js';
 import { lastArgument, shellWord } from '../common/shell-word.js';
+
 
 export interface ResolveRequest {
   backup: string;
@@ -153,12 +155,12 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     if (database === undefined) {
       throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
     }
-    const sidecar = await store.getText(`${key}.sha256`);
+    const sidecar = await store.getText(sidecarKey(key));
     let sha256: string | null = null;
     if (sidecar !== undefined) {
-      const m = /^([0-9a-f]{64})\s+\*?(.+)$/m.exec(sidecar);
-      if (!m) throw ApplicationFailure.nonRetryable(`${key}.sha256 is not in sha256sum format ("<64 hex digits>  <file name>"); fix or remove it`, FailureType.CorruptArchive);
-      sha256 = m[1]!;
+      const recorded = sidecarHash(sidecar);
+      if (!recorded) throw ApplicationFailure.nonRetryable(`${sidecarKey(key)} is not in sha256sum format ("<64 hex digits>  <file name>"); fix or remove it`, FailureType.CorruptArchive);
+      sha256 = recorded;
     }
     return {
       kind: 'loose',

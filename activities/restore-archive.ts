@@ -18,6 +18,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { sidecarKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { rolesNeeded } from '../common/database-properties-sql.js';
 import { FailureType } from '../common/errors.js';
@@ -26,6 +27,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
+import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { namedStore } from './store/open-stores.js';
@@ -191,10 +193,9 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
  */
 async function sidecarDisagrees(store: BackupStore, backup: ResolvedBackup): Promise<string[]> {
   if (backup.kind !== 'manifest' || backup.sha256 === null) return [];
-  const sidecar = `${backup.archiveKey}.sha256`;
+  const sidecar = sidecarKey(backup.archiveKey);
   const text = await store.getText(sidecar).catch(() => undefined);
-  const recorded = text?.trim().split(/\s+/)[0]?.toLowerCase();
-  if (recorded === undefined || recorded === backup.sha256) return [];
+  if (text === undefined || sidecarHash(text) === backup.sha256) return [];
   return [
     `${sidecar} in ${store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ` +
       `write it again (sha256sum ${path.posix.basename(backup.archiveKey)} > ${path.posix.basename(sidecar)}, in the backup's folder)`,

@@ -32,12 +32,17 @@ export function backupKeys(folder: string, id: string, filters: FilterStep[]): B
   return {
     folder,
     archive,
-    sidecar: `${archive}.sha256`,
+    sidecar: sidecarKey(archive),
     manifest: `${base}.manifest.json`,
     facts: `${base}.facts.json`,
     drillProof: `${base}.drill.json`,
     pin: (pin) => `${base}.pin.${pin}.json`,
   };
+}
+
+/** The `sha256sum -c` sidecar of an archive: beside it, its name plus `.sha256`. */
+export function sidecarKey(archiveKey: string): string {
+  return `${archiveKey}.sha256`;
 }
 
 export function manifestKey(folder: string, id: string): string {

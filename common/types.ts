@@ -71,7 +71,7 @@ export interface RetentionResult {
   policy: RetentionPolicy;
   stores: StoreRetention[];
   /** Stores that did not answer (only with `unreachable: 'report'`): retention did not run there. */
-  unreachable?: { store: string; reason: string }[];
+  unreachable?: StoreUnreachable[];
 }
 
 export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'publishing' | 'copying' | 'applying retention' | 'done';
@@ -242,10 +242,16 @@ export interface ListedGlobals {
   finishedAt: string | null;
 }
 
+/** A store that did not answer (StoreUnavailable): what it is and why. */
+export interface StoreUnreachable {
+  store: string;
+  reason: string;
+}
+
 export interface BackupListing {
   stores: string[];
   /** Stores that did not answer: their copies are missing from this listing. */
-  unreachable: { store: string; reason: string }[];
+  unreachable: StoreUnreachable[];
   backups: ListedBackup[];
   /** Globals backups, newest first; listed only when no database is asked for. */
   globals: ListedGlobals[];

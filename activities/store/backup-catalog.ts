@@ -13,6 +13,7 @@ import { classifyKey, GLOBALS_FOLDER } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import { globalsCreatedAtMs } from '../../common/globals.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
+import type { StoreUnreachable } from '../../common/types.js';
 import type { BackupStore, StoredObject } from './store.js';
 
 /** A pin older than this was left by a crashed run: it no longer protects anything. */
@@ -121,9 +122,10 @@ export async function databaseFolders(store: BackupStore): Promise<string[]> {
   return (await store.listFolders('')).filter((f) => !f.startsWith('.')).sort();
 }
 
-export interface Unreachable {
-  store: string;
-  reason: string;
+/** The store did not answer: noted, where the caller goes on without it; anything else is thrown. */
+export function unreachableOrThrow(store: BackupStore, err: unknown): StoreUnreachable {
+  if (!(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
+  return { store: store.url, reason: err.message };
 }
 
 /**
@@ -135,17 +137,16 @@ export async function listEveryStore(
   stores: BackupStore[],
   folder: string,
   allDown: 'throw' | 'report' = 'throw',
-): Promise<{ found: { store: BackupStore; entry: CatalogEntry }[]; unreachable: Unreachable[] }> {
+): Promise<{ found: { store: BackupStore; entry: CatalogEntry }[]; unreachable: StoreUnreachable[] }> {
   const found: { store: BackupStore; entry: CatalogEntry }[] = [];
-  const unreachable: Unreachable[] = [];
+  const unreachable: StoreUnreachable[] = [];
   let firstFailure: unknown;
   for (const store of stores) {
     try {
       for (const entry of await listCatalog(store, folder)) found.push({ store, entry });
     } catch (err) {
-      if (!(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
+      unreachable.push(unreachableOrThrow(store, err));
       firstFailure ??= err;
-      unreachable.push({ store: store.url, reason: err.message });
     }
   }
   if (unreachable.length === stores.length && firstFailure && allDown === 'throw') throw firstFailure;

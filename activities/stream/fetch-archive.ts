@@ -79,7 +79,7 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
   await run.settle([piping, ...dones]).catch((err: unknown) => {
     // The tool's words say what is wrong, not with what: name the backup and the store it was read from.
     if (err instanceof ApplicationFailure && err.type === FailureType.CorruptArchive) {
-      throw ApplicationFailure.nonRetryable(`${req.label} in ${req.store.url}: ${err.message}, or this one from another store if it has a copy`, FailureType.CorruptArchive);
+      throw ApplicationFailure.nonRetryable(`${req.label} in ${req.store.url}: ${err.message}`, FailureType.CorruptArchive);
     }
     throw err;
   });

@@ -16,7 +16,7 @@ const withoutReportLine = (stderr: string) =>
     .join(' | ');
 
 const damaged = (what: string, stderr: string) =>
-  ApplicationFailure.nonRetryable(`${what} (${withoutReportLine(stderr) || 'no message'}): the archive is damaged or was changed; restore another backup`, FailureType.CorruptArchive);
+  ApplicationFailure.nonRetryable(`${what} (${withoutReportLine(stderr) || 'no message'}): the archive is damaged or was changed; restore another backup, or this one from another store if it has a copy`, FailureType.CorruptArchive);
 
 export function forwardTool(step: FilterStep): ToolSpec {
   if (step.filter === 'zstd') {

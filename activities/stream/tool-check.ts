@@ -1,7 +1,5 @@
 /** Fails at once, with one line saying what to install, when a filter's tool is missing on the worker. */
-import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { FailureType } from '../../common/errors.js';
 import type { FilterStep } from '../../common/filters.js';
 import { toolEnvironment } from './tool-env.js';
 import { toolMissing } from './tool-process.js';
@@ -26,12 +24,8 @@ export async function requireTools(tools: string[]): Promise<void> {
     return check;
   });
   const settled = await Promise.allSettled(checks);
-  const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ tool: unique[i]!, reason: r.reason as unknown }] : []));
-  if (failed.length === 1) throw failed[0]!.reason;
-  if (failed.length > 1) {
-    const names = failed.map((f) => f.tool).sort();
-    throw ApplicationFailure.nonRetryable(`${names.join(' and ')} were not found on the worker; install them (Debian: apt-get install ${names.join(' ')})`, FailureType.ToolMissing);
-  }
+  const [first, ...more] = unique.filter((_, i) => settled[i]!.status === 'rejected').sort();
+  if (first !== undefined) throw toolMissing(first, ...more);
 }
 
 /** The tools a filter chain runs (zstd, age), checked at once. */

@@ -46,8 +46,12 @@ function tail(stderr: unknown): string {
   return String(stderr ?? '').trim().split('\n').slice(-STDERR_LINES).join(' | ');
 }
 
-/** What to say when a tool is not installed on the worker. */
-export function toolMissing(name: string): ApplicationFailure {
+/** What to say when a tool is not installed on the worker; several (zstd, age) are named at once. */
+export function toolMissing(name: string, ...more: string[]): ApplicationFailure {
+  if (more.length > 0) {
+    const names = [name, ...more];
+    return ApplicationFailure.nonRetryable(`${names.join(' and ')} were not found on the worker; install them (Debian: apt-get install ${names.join(' ')})`, FailureType.ToolMissing);
+  }
   const hint =
     name === 'age' ? 'install age (Debian: apt-get install age)' : name === 'zstd' ? 'install zstd (Debian: apt-get install zstd)' : 'install the PostgreSQL client tools or set PG_BIN_DIR';
   return ApplicationFailure.nonRetryable(`${name} was not found on the worker; ${hint}`, FailureType.ToolMissing);
