@@ -18,7 +18,7 @@ import { dumpDatabase } from './dump-database.js';
 import { dumpGlobals } from './dump-globals.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { listBackups } from './list-backups.js';
-import { listClusterDatabases } from './list-databases.js';
+import { listClusterDatabases, listServerDatabases } from './list-databases.js';
 import { dropStaging } from './postgres/database-admin.js';
 import { publishBackup } from './publish-backup.js';
 import { notifyOutcome, recordOutcomeMetrics } from './report-outcome.js';
@@ -72,6 +72,7 @@ export function createActivities(config: Config) {
     recordDrillProof: alive('recordDrillProof', (proof: DrillProof) => recordDrillProof(config, proof)),
     // whole server
     listClusterDatabases: alive('listClusterDatabases', (req: { include: string[]; exclude: string[] }) => listClusterDatabases(config, req)),
+    listServerDatabases: alive('listServerDatabases', (_req: Record<string, never>) => listServerDatabases(config)),
     dumpGlobals: alive('dumpGlobals', (req: { globalsId: string }) => dumpGlobals(config, req)),
     // audit
     recordOutcomeMetrics: async (report: OutcomeReport) => recordOutcomeMetrics(report),

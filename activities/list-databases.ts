@@ -1,23 +1,31 @@
-/** listClusterDatabases: the server's databases that a cluster backup covers (never templates). */
+/**
+ * listClusterDatabases: the server's databases that a cluster backup covers (never templates);
+ * listServerDatabases: all of them, for the CLI to check a name against (`schedule create`).
+ */
 import type { Config } from '../common/config.js';
 import { selectDatabases } from '../common/cluster-input.js';
 import { FailureType } from '../common/errors.js';
+import type { ServerDatabases } from '../common/types.js';
 import { isStagingName } from '../common/restore-input.js';
 import { failure } from './failures.js';
 import { withAdmin } from './postgres/database-admin.js';
 
-export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
+/** The server's databases, templates and pgkeeper's own staging and drill databases left out. */
+export async function listServerDatabases(config: Config): Promise<ServerDatabases> {
   const all = await withAdmin(config, async (client) =>
     (await client.query<{ datname: string }>('select datname from pg_database where not datistemplate order by datname')).rows.map((r) => r.datname),
   );
   // pgkeeper's own staging and drill databases are work in progress, never worth a backup.
-  const candidates = all.filter((db) => !isStagingName(db));
+  return { server: `${config.db.host}:${config.db.port}`, databases: all.filter((db) => !isStagingName(db)) };
+}
+
+export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
+  const { server, databases: candidates } = await listServerDatabases(config);
   const selected = selectDatabases(candidates, req.include, req.exclude);
   if (selected.length === 0) {
     // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.
     const patterns = [...(req.include.length ? [`include ${req.include.map((p) => `"${p}"`).join(', ')}`] : []), ...(req.exclude.length ? [`exclude ${req.exclude.map((p) => `"${p}"`).join(', ')}`] : [])];
     const shown = candidates.slice(0, 20).map((db) => `"${db}"`).join(', ') + (candidates.length > 20 ? `, … (${candidates.length} in all)` : '');
-    const server = `${config.db.host}:${config.db.port}`;
     throw failure(
       config,
       FailureType.InvalidInput,

@@ -17,6 +17,8 @@ const ASK_TIMEOUT_MS = 120_000;
 /** A question no worker has picked up by then is worth a word: the waiting would otherwise be silent. */
 const UNANSWERED_HINT_MS = 10_000;
 
+const inWords = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
 const startWorker = '`pgkeeper worker`, or `npm run up`';
 
 /**
@@ -47,18 +49,18 @@ async function working(handle: WorkflowHandle): Promise<boolean> {
  * question no worker is at work on after 10 s gets a line on stderr, and one that times out says
  * that no worker answered.
  */
-export async function askWorker<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0]): Promise<Awaited<ReturnType<W>>> {
+export async function askWorker<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0], timeoutMs = ASK_TIMEOUT_MS): Promise<Awaited<ReturnType<W>>> {
   await requireWorker(client, config);
   const queue = config.temporal.taskQueue;
   const handle = await client.workflow.start<W>(type, {
-    args: [input],
+    args: input === undefined ? [] : [input],
     taskQueue: queue,
     workflowId: `pgkeeper-ask:${queue}:${randomUUID()}`,
-    workflowExecutionTimeout: ASK_TIMEOUT_MS,
+    workflowExecutionTimeout: timeoutMs,
   } as unknown as WorkflowStartOptions<W>);
   const hint = setTimeout(() => {
     void working(handle).then(
-      (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${ASK_TIMEOUT_MS / 60_000} min\n`),
+      (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${inWords(timeoutMs)}\n`),
       () => undefined,
     );
   }, UNANSWERED_HINT_MS);
@@ -66,7 +68,7 @@ export async function askWorker<W extends Workflow>(client: Client, config: Conf
     return (await handle.result()) as Awaited<ReturnType<W>>;
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
-      throw new CliError(`no pgkeeper worker answered on task queue "${queue}" within ${ASK_TIMEOUT_MS / 60_000} min: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
+      throw new CliError(`no pgkeeper worker answered on task queue "${queue}" within ${inWords(timeoutMs)}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
     }
     throw err;
   } finally {

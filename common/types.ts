@@ -256,3 +256,10 @@ export interface BackupListing {
   /** Globals backups, newest first; listed only when no database is asked for. */
   globals: ListedGlobals[];
 }
+
+/** The databases on the worker's server (templates and pgkeeper's staging left out), and which server. */
+export interface ServerDatabases {
+  /** host:port, for messages. */
+  server: string;
+  databases: string[];
+}

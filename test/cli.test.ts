@@ -322,6 +322,34 @@ describe('pgkeeper CLI', () => {
     }
   });
 
+  it('schedule create checks the database exists on the worker\'s server: a missing one is refused leaving nothing, an unchecked one is said', async () => {
+    const missing = uniqueName('pgk_cli_nodb');
+    await withWorker(env, config, async () => {
+      const refused = oneLineError(await pgkeeper(['schedule', 'create', missing]));
+      assert.match(refused, new RegExp(`^pgkeeper: database "${missing}" does not exist on ${config.db.host}:${config.db.port} \\(databases there: .*"${database}".*\\); check the name, or create the database first; nothing was created$`));
+      assert.match(oneLineError(await pgkeeper(['schedule', 'describe', missing])), /does not exist/);
+      // A drill restores backups, not the live database: no such check.
+      const drill = await pgkeeper(['schedule', 'create', missing, '--drill']);
+      assert.equal(drill.exitCode, 0, drill.stderr);
+      await pgkeeper(['schedule', 'delete', missing, '--drill']);
+      const created = await pgkeeper(['schedule', 'create', database]);
+      assert.equal(created.exitCode, 0, created.stderr);
+      assert.equal(String(created.stderr), '', 'nothing to note');
+      await pgkeeper(['schedule', 'delete', database]);
+    });
+    // No worker to ask (a queue nobody ever polled: Temporal lists a stopped worker for a while):
+    // the schedule is made, and the note says what was not checked.
+    const idle = { TASK_QUEUE: uniqueName('pgk_cli_idle') };
+    const unchecked = await pgkeeper(['schedule', 'create', missing], idle);
+    try {
+      assert.equal(unchecked.exitCode, 0, unchecked.stderr);
+      assert.match(unchecked.stdout, /^created schedule /);
+      assert.equal(String(unchecked.stderr).trim(), `note: whether database "${missing}" exists was not checked (no pgkeeper worker polls task queue "${idle.TASK_QUEUE}"); its first scheduled backup fails if it does not`);
+    } finally {
+      await pgkeeper(['schedule', 'delete', missing], idle);
+    }
+  });
+
   it('a mistyped command or option: the suggestion and one usage line, not the whole help', async () => {
     const command = await pgkeeper(['bakup', database]);
     assert.equal(command.exitCode, 1);

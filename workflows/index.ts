@@ -5,3 +5,4 @@ export { backupCluster } from './backup-cluster.js';
 export { applyRetention } from './apply-retention.js';
 export { restoreDrill } from './restore-drill.js';
 export { listBackups } from './list-backups.js';
+export { listDatabases } from './list-databases.js';

@@ -133,7 +133,15 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
         await handle.delete();
         throw new CliError(`${neverRuns(options)}; nothing was created`);
       }
+      // Checked once the schedule's own settings are known good (the server judges those), so one
+      // bad input gets one line; a schedule of a database that is not there is taken back.
+      const check = 'database' in t && !t.drill ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, t.database) : undefined;
+      if (check?.kind === 'missing') {
+        await handle.delete();
+        throw new CliError(`${check.message}; nothing was created`);
+      }
       process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next.toISOString()}\n`);
+      if (check?.kind === 'unchecked') process.stderr.write(`note: ${check.note}\n`);
     })();
   });
 
