@@ -36,16 +36,38 @@ export interface GlobalsStatus extends Health {
 /** A schedule promises a backup every interval; half an interval more covers the run itself and jitter. */
 const STALE_AFTER_INTERVALS = 1.5;
 
-/** The first of `targets` that has a schedule. */
-async function scheduleOf(client: Client, config: Config, targets: ScheduleTarget[]): Promise<Health['schedule']> {
-  for (const target of targets) {
-    try {
-      const d = await scheduleHandle(client, config, target).describe();
-      const [next, after] = d.info.nextActionTimes;
-      return { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused };
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
+/** A schedule's state by target, each described at most once per status (the --all schedule is every database's fallback). */
+export type ScheduleLookup = (target: ScheduleTarget) => Promise<Health['schedule']>;
+
+export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
+  const described = new Map<string, Promise<Health['schedule']>>();
+  return (target) => {
+    const key = JSON.stringify(target);
+    let found = described.get(key);
+    if (!found) {
+      found = scheduleHandle(client, config, target)
+        .describe()
+        .then(
+          (d) => {
+            const [next, after] = d.info.nextActionTimes;
+            return { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused };
+          },
+          (err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) return null;
+            throw err;
+          },
+        );
+      described.set(key, found);
     }
+    return found;
+  };
+}
+
+/** The first of `targets` that has a schedule. */
+async function scheduleOf(lookup: ScheduleLookup, targets: ScheduleTarget[]): Promise<Health['schedule']> {
+  for (const target of targets) {
+    const schedule = await lookup(target);
+    if (schedule) return schedule;
   }
   return null;
 }
@@ -66,8 +88,8 @@ function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, s
   };
 }
 
-export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now()): Promise<DatabaseStatus> {
-  const [runs, schedule] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), scheduleOf(client, config, [{ database }, { all: true }])]);
+export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<DatabaseStatus> {
+  const [runs, schedule] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), scheduleOf(schedules, [{ database }, { all: true }])]);
   const backups = listing.backups.filter((b) => b.database === database);
   const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   return {
@@ -79,9 +101,9 @@ export async function databaseStatus(client: Client, config: Config, listing: Ba
 }
 
 /** Null when the stores hold no globals backup (the cluster is not backed up with --all). */
-export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now()): Promise<GlobalsStatus | null> {
+export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<GlobalsStatus | null> {
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
   if (globals.length === 0) return null;
-  const [runs, schedule] = await Promise.all([listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1), scheduleOf(client, config, [{ all: true }])]);
+  const [runs, schedule] = await Promise.all([listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1), scheduleOf(schedules, [{ all: true }])]);
   return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
 }

@@ -208,6 +208,18 @@ describe('pgkeeper CLI', () => {
       const one = await pgkeeper(['status', db], { TASK_QUEUE: own.temporal.taskQueue });
       assert.equal(one.exitCode, 0, 'status of one database leaves the globals out');
       assert.doesNotMatch(one.stdout, /\(globals\)/);
+
+      // The --all schedule promises both the database's backups (it has none of its own) and the globals.
+      assert.equal((await pgkeeper(['schedule', 'create', '--all', '--every', '6h'], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
+      try {
+        const scheduled = JSON.parse((await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue })).stdout) as { schedule: { id: string; intervalMs: number } | null }[];
+        assert.deepEqual(
+          scheduled.map((s) => [s.schedule?.id, s.schedule?.intervalMs]),
+          [[`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000]],
+        );
+      } finally {
+        await pgkeeper(['schedule', 'delete', '--all'], { TASK_QUEUE: own.temporal.taskQueue });
+      }
     });
   });
 

@@ -10,7 +10,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput } from '../cli-error.js';
 import { table } from '../format.js';
-import { databaseStatus, globalsStatus, type DatabaseStatus, type GlobalsStatus } from '../status.js';
+import { databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
@@ -28,9 +28,11 @@ export async function statusCommand(client: Client, config: Config, database: st
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
   const listing = await fetchListing(client, config, database);
   const databases = database ? [database] : [...new Set(listing.backups.map((b) => b.database))].sort();
+  const nowMs = Date.now();
+  const schedules = scheduleLookup(client, config);
   const [statuses, globals] = await Promise.all([
-    Promise.all(databases.map((db) => databaseStatus(client, config, listing, db))),
-    database === undefined ? globalsStatus(client, config, listing) : null,
+    Promise.all(databases.map((db) => databaseStatus(client, config, listing, db, nowMs, schedules))),
+    database === undefined ? globalsStatus(client, config, listing, nowMs, schedules) : null,
   ]);
   const all = globals ? [...statuses, globals] : statuses;
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
