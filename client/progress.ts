@@ -23,16 +23,21 @@ export interface ProgressSnapshot {
   done?: number;
   total?: number;
   unit: 'bytes' | 'items';
+  /** Why the step is not getting on: the server not answering yet, or the failure of the attempt before. */
   lastError?: string;
 }
 
-async function snapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
+/** What the workflow is doing now, from its progress query and its running activity. */
+export async function progressSnapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
   try {
     const [progress, description] = await Promise.all([handle.query<{ phase: string }>('progress'), handle.describe()]);
-    const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+    const pending = description.raw.pendingActivities?.[0];
+    const details = pending?.heartbeatDetails?.payloads?.[0];
     const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
-    if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items' };
-    return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes', lastError: beat?.lastError };
+    // A step being retried (a store down, a lost connection) shows why, not a count stuck at 0 B.
+    const retry = pending?.lastFailure?.message && (pending.attempt ?? 1) > 1 ? `attempt ${pending.attempt}, the last failed: ${pending.lastFailure.message}` : undefined;
+    if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items', lastError: retry };
+    return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes', lastError: beat?.lastError ?? retry };
   } catch {
     return undefined; // not started yet, or already closed: the result will tell
   }
@@ -96,7 +101,7 @@ async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.
   let lastPrintMs = 0;
   let previous: { done?: number; atMs: number } | undefined;
   while (!settled) {
-    const s = await snapshot(handle);
+    const s = await progressSnapshot(handle);
     const now = Date.now();
     if (s) {
       const rate = previous?.done !== undefined && s.done !== undefined ? ((s.done - previous.done) * 1000) / Math.max(1, now - previous.atMs) : undefined;

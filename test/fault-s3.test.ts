@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { completeBackups } from '../activities/store/backup-catalog.js';
+import { progressSnapshot } from '../client/progress.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
@@ -78,6 +79,10 @@ describe('fault: S3 store', () => {
       // Retryable, and saying what to check.
       assert.equal(failure.type, 'StoreUnavailable', failure.message);
       assert.match(failure.message, new RegExp(`^S3 endpoint ${t.s3!.endpoint} unavailable .* while writing ${big}/.*; check that it runs and is reachable, and the endpoint \\(the store URL's \\?endpoint=, or AWS_ENDPOINT_URL_S3\\)$`));
+      // What `pgkeeper backup --wait` shows meanwhile: why the dump is not getting on.
+      const shown = await progressSnapshot(handle);
+      assert.equal(shown?.phase, 'dumping');
+      assert.equal(shown?.lastError, `attempt 2, the last failed: ${failure.message}`);
       await t.s3!.restart();
       return handle.result();
     });
