@@ -6,6 +6,7 @@ import type { Config } from '../common/config.js';
 import { selectDatabases } from '../common/cluster-input.js';
 import { FailureType } from '../common/errors.js';
 import type { ServerDatabases } from '../common/types.js';
+import { listedNames } from '../common/names.js';
 import { isStagingName } from '../common/restore-input.js';
 import { failure } from './failures.js';
 import { withAdmin } from './postgres/database-admin.js';
@@ -25,12 +26,11 @@ export async function listClusterDatabases(config: Config, req: { include: strin
   if (selected.length === 0) {
     // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.
     const patterns = [...(req.include.length ? [`include ${req.include.map((p) => `"${p}"`).join(', ')}`] : []), ...(req.exclude.length ? [`exclude ${req.exclude.map((p) => `"${p}"`).join(', ')}`] : [])];
-    const shown = candidates.slice(0, 20).map((db) => `"${db}"`).join(', ') + (candidates.length > 20 ? `, … (${candidates.length} in all)` : '');
     throw failure(
       config,
       FailureType.InvalidInput,
       patterns.length
-        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 ? 's' : ''} none of the databases on ${server} (${shown || 'none'}); nothing was backed up. Check the patterns (* stands for any characters)`
+        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 ? 's' : ''} none of the databases on ${server} (${listedNames(candidates)}); nothing was backed up. Check the patterns (* stands for any characters)`
         : `no database to back up on ${server}; nothing was backed up`,
     );
   }

@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../common/config.js';
+import { listedNames } from '../common/names.js';
 import type { ServerDatabases } from '../common/types.js';
 import type { listDatabases } from '../workflows/list-databases.js';
 import { CliError, rootCauseMessage } from './cli-error.js';
@@ -18,11 +19,6 @@ import { askWorker, requireWorker } from './worker-workflow.js';
 const CHECK_TIMEOUT_MS = 15_000;
 
 export type DatabaseCheck = { kind: 'present' } | { kind: 'missing'; message: string } | { kind: 'unchecked'; note: string };
-
-function shown(names: string[]): string {
-  const listed = names.slice(0, 20).map((db) => `"${db}"`).join(', ');
-  return names.length === 0 ? 'none' : names.length > 20 ? `${listed}, … (${names.length} in all)` : listed;
-}
 
 export async function checkScheduledDatabase(client: Client, config: Config, database: string): Promise<DatabaseCheck> {
   const unchecked = (why: string): DatabaseCheck => ({ kind: 'unchecked', note: `whether database "${database}" exists was not checked (${why}); its first scheduled backup fails if it does not` });
@@ -39,5 +35,5 @@ export async function checkScheduledDatabase(client: Client, config: Config, dat
     return unchecked(`the worker could not list its server's databases: ${rootCauseMessage(err)}`);
   }
   if (found.databases.includes(database)) return { kind: 'present' };
-  return { kind: 'missing', message: `database "${database}" does not exist on ${found.server} (databases there: ${shown(found.databases)}); check the name, or create the database first` };
+  return { kind: 'missing', message: `database "${database}" does not exist on ${found.server} (databases there: ${listedNames(found.databases)}); check the name, or create the database first` };
 }

@@ -54,3 +54,10 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
 export function databaseWorkflowId(taskQueue: string, database: string): string {
   return `pgkeeper:${taskQueue}:${database}`;
 }
+
+/** Database names for a message: quoted, the first 20, and how many in all when there are more. */
+export function listedNames(names: string[]): string {
+  if (names.length === 0) return 'none';
+  const listed = names.slice(0, 20).map((db) => `"${db}"`).join(', ');
+  return names.length > 20 ? `${listed}, … (${names.length} in all)` : listed;
+}
