@@ -1,6 +1,7 @@
 /** pgkeeper runs from Temporal visibility, found by their search attributes. */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { Config } from '../common/config.js';
+import { CliError } from './cli-error.js';
 import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 
 export interface RunRecord {
@@ -62,6 +63,18 @@ export function runsQuery(config: Config, filter: { database?: string; operation
 }
 
 /**
+ * The SDK says "Failed to list workflows"; the server, in the cause, that the query names an
+ * attribute the namespace does not have: a namespace `pgkeeper setup` never ran on (exit 2, as for
+ * other configuration errors).
+ */
+function attributesMissing(err: unknown, config: Config): CliError | undefined {
+  const cause = (err as { cause?: { message?: string } } | undefined)?.cause?.message ?? '';
+  const attribute = /'(Pgk\w+)' is not a valid search attribute/.exec(cause)?.[1];
+  if (!attribute) return undefined;
+  return new CliError(`namespace "${config.temporal.namespace}" has no search attribute ${attribute} (pgkeeper's are not registered there): run \`pgkeeper setup\` once, or set TEMPORAL_NAMESPACE to the namespace the worker uses`, 2);
+}
+
+/**
  * Newest first, at most `limit`. A run started from the UI or a schedule and the lock holder it
  * handed its work to carry the same attributes: they are one operation, shown once (as the run
  * that was started).
@@ -72,10 +85,14 @@ export async function listRuns(client: Client, config: Config, filter: Parameter
   // Filtered here (a name the query cannot match): read in large pages, and not the whole queue's past.
   const here = (filter.database !== undefined && !queryable(filter.database)) || (filter.backupId !== undefined && !queryable(filter.backupId));
   let read = 0;
-  for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: here ? 100 : Math.min(limit + 10, 100) })) {
-    const run = toRecord(info);
-    if (wanted(run)) runs.push(run);
-    if (runs.length >= limit + 10 || ++read >= MAX_SCANNED) break;
+  try {
+    for await (const info of client.workflow.list({ query: runsQuery(config, filter), pageSize: here ? 100 : Math.min(limit + 10, 100) })) {
+      const run = toRecord(info);
+      if (wanted(run)) runs.push(run);
+      if (runs.length >= limit + 10 || ++read >= MAX_SCANNED) break;
+    }
+  } catch (err) {
+    throw attributesMissing(err, config) ?? err;
   }
   const handedOff = (r: RunRecord) => runs.some((p) => p.workflowId === r.parentWorkflowId && p.operation === r.operation && p.database === r.database);
   return runs

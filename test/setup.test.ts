@@ -5,8 +5,9 @@ import { execa } from 'execa';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { markRuntimeInstalled, temporalCliPath } from './helpers/temporal.js';
-import { testConfig } from './helpers/config.js';
+import { testConfig, workerEnvironment } from './helpers/config.js';
 import { spawnWorker } from './helpers/worker-process.js';
+import { runWorkerUntilExit } from './helpers/worker-with-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -25,9 +26,13 @@ describe('search attributes on an existing cluster', () => {
   });
 
   it('the worker refuses to start without them; pgkeeper setup registers them, once', async () => {
-    const refused = await spawnWorker(env.address, config).catch((e: Error) => e);
-    assert.ok(refused instanceof Error);
-    assert.match(refused.message, /search attributes PgkDatabase, PgkOperation, PgkBackupId, PgkOutcome, PgkStartedBy are not registered on namespace \\"default\\": run `pgkeeper setup`/);
+    const refused = await runWorkerUntilExit({ ...workerEnvironment(config), TEMPORAL_ADDRESS: env.address });
+    assert.equal(refused.exitCode, 2, refused.output);
+    assert.match(refused.output, /^pgkeeper worker: search attributes PgkDatabase, PgkOperation, PgkBackupId, PgkOutcome, PgkStartedBy are not registered on namespace "default": run `pgkeeper setup`/m);
+    // The CLI's readers of history say the same, in one line, exit 2.
+    const history = await execa(`${ROOT}/bin/pgkeeper`, ['history'], { reject: false, env: { TEMPORAL_ADDRESS: env.address } });
+    assert.equal(history.exitCode, 2, history.stderr);
+    assert.equal(String(history.stderr).trim(), 'pgkeeper: namespace "default" has no search attribute PgkOperation (pgkeeper\'s are not registered there): run `pgkeeper setup` once, or set TEMPORAL_NAMESPACE to the namespace the worker uses');
 
     const setup = () => execa(`${ROOT}/bin/pgkeeper`, ['setup'], { reject: false, env: { TEMPORAL_ADDRESS: env.address } });
     const first = await setup();

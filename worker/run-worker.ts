@@ -54,11 +54,8 @@ export async function runWorker(): Promise<void> {
     refuse(namespace);
   });
   if (missing.length > 0) {
-    logger.error(
-      `search attributes ${missing.join(', ')} are not registered on namespace "${config.temporal.namespace}": run \`pgkeeper setup\` once (npm run up registers them on the dev server)`,
-    );
     await connection.close();
-    process.exit(1);
+    refuse(`search attributes ${missing.join(', ')} are not registered on namespace "${config.temporal.namespace}": run \`pgkeeper setup\` once (npm run up registers them on the dev server)`);
   }
   const worker = await createWorker({ config, connection });
   logger.info(
