@@ -23,7 +23,11 @@ const nonEmpty = (name: string, example: string) =>
   z.string().trim().min(1, { error: `${name} must not be empty (e.g. ${example})` });
 
 const envSchema = z.object({
-  DB_HOST: nonEmpty('DB_HOST', '127.0.0.1').default('127.0.0.1'),
+  DB_HOST: nonEmpty('DB_HOST', '127.0.0.1')
+    // host:port or a URL would reach the tools as a host name that does not resolve, at the first backup.
+    .refine((host) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(host), { error: 'DB_HOST must be a host name, an address or a socket directory, not a URL (e.g. 127.0.0.1; the port goes in DB_PORT)' })
+    .refine((host) => !/^(\[[^\]]*\]|[^:]+):\d+$/.test(host), { error: 'DB_HOST must not hold a port: put the host in DB_HOST (e.g. 127.0.0.1) and the port in DB_PORT' })
+    .default('127.0.0.1'),
   DB_PORT: port('DB_PORT').default(5432),
   DB_USER: nonEmpty('DB_USER', 'postgres').default('postgres'),
   DB_PASSWORD: z.string().optional(),

@@ -78,6 +78,14 @@ describe('worker start-up checks', () => {
     await refusal({ PATH: pathWithout('age', 'zstd'), ENCRYPT_RECIPIENTS: recipient }, /^pgkeeper worker: age and zstd were not found on the worker; install them \(Debian: apt-get install age zstd\)$/);
   });
 
+  it('PG_BIN_DIR without the pg tools: one line naming the variable, its value and what is not there', async () => {
+    const empty = tempDir('pgbin');
+    await refusal({ PG_BIN_DIR: empty }, new RegExp(`^pgkeeper worker: PG_BIN_DIR is "${empty}", which holds no pg_dump, pg_restore, pg_dumpall, psql: set it to the directory of the PostgreSQL client tools`));
+    // Only pg_dump there: the others are named.
+    symlinkSync(execFileSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim(), path.join(empty, 'pg_dump'));
+    await refusal({ PG_BIN_DIR: empty }, /which holds no pg_restore, pg_dumpall, psql:/);
+  });
+
   it('encryption keys that do not read are refused by name', async () => {
     const dir = tempDir('keys');
     await refusal({ ENCRYPT_RECIPIENTS: 'age1notakey' }, /ENCRYPT_RECIPIENTS: "age1notakey…" is not an age public key/);

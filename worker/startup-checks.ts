@@ -2,15 +2,28 @@
  * What the worker proves before it takes work, so a mistake shows as one line at start rather than
  * as a failed backup at 3 a.m.: the stores answer with the configured credentials, the encryption
  * keys read, the scratch directory restores use can be written, and the tools the default chain
- * needs are installed.
+ * needs are installed (and the pg tools, when PG_BIN_DIR names where they are).
  */
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { encryptionRecipients, identityRecipients } from '../activities/encryption.js';
+import { PG_TOOLS } from '../activities/postgres/pg-tools.js';
 import { scratchDirectory } from '../activities/restore-archive.js';
 import { allStores } from '../activities/store/open-stores.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
+
+/** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there. */
+async function pgBinDirProblems(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const tool of PG_TOOLS) {
+    await fs.access(path.join(dir, tool), fsConstants.X_OK).catch(() => missing.push(tool));
+  }
+  if (missing.length === 0) return [];
+  return [`PG_BIN_DIR is ${JSON.stringify(dir)}, which holds no ${missing.join(', ')}: set it to the directory of the PostgreSQL client tools (e.g. /usr/lib/postgresql/16/bin), or unset it to take those matching the server's version`];
+}
 
 /** Returns the problems that must stop the worker; logs the ones that may pass (a store down for a moment). */
 export async function startupProblems(config: Config, logger: Logger): Promise<string[]> {
@@ -24,5 +37,6 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   await identityRecipients(config).catch(note);
   await scratchDirectory(config).catch(note);
   await requireTools([...(recipients.length ? ['age'] : []), 'zstd']).catch(note);
+  if (config.pgBinDir) problems.push(...(await pgBinDirProblems(config.pgBinDir)));
   return problems;
 }

@@ -13,7 +13,8 @@ import { readServerInfo, withClient } from './pg-client.js';
 import { toolEnvironment } from '../stream/tool-env.js';
 import type { ToolSpec } from '../stream/tool-process.js';
 
-export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall' | 'psql';
+export const PG_TOOLS = ['pg_dump', 'pg_restore', 'pg_dumpall', 'psql'] as const;
+export type PgTool = (typeof PG_TOOLS)[number];
 
 /**
  * One promise per key for the life of the process; a rejected one is forgotten, so the next call
