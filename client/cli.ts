@@ -11,6 +11,7 @@ import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
 import { namespaceMissingMessage } from './namespace-missing.js';
+import { dropServerNameWarning } from './quiet-warnings.js';
 import { PGKEEPER_VERSION } from './version.js';
 import type { BackupCommandOptions } from './commands/backup.js';
 import type { ClusterCommandOptions } from './commands/backup-cluster.js';
@@ -225,6 +226,7 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  dropServerNameWarning();
   try {
     await buildProgram().parseAsync(process.argv);
     process.exit(process.exitCode ?? 0); // gRPC connections would otherwise keep the process alive

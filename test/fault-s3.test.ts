@@ -134,6 +134,8 @@ describe('fault: S3 store', () => {
     assert.equal(exitCode, 2, output);
     const errors = errorLines(output);
     assert.equal(errors.length, 1, output);
+    // The first line a person reads is the cause (not the AWS SDK's notice about Node versions).
+    assert.ok(output.startsWith(`pgkeeper worker: ${errors[0]}`), output);
     assert.match(errors[0]!, new RegExp(`^${t.s3!.endpoint} refused the credentials \\(.*\\) while writing .* in ${t.store.url}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY .*bucket "${t.s3!.bucket}"$`));
     assert.ok(!output.includes(wrong) && !output.includes(t.s3!.credentials.secretAccessKey), 'no secret in the output');
   });

@@ -32,6 +32,9 @@ export async function runWorker(): Promise<void> {
     if (err instanceof ConfigError) refuse(err.message);
     throw err;
   }
+  // The AWS SDK's multi-line notice that its releases after January 2027 need Node 22 would come
+  // before the worker's own first line (a refused credential, say): it is logged below instead.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const logger = createLogger(config.logLevel);
   installRuntime(logger, config.metricsAddress);
   const problems = await startupProblems(config, logger);
@@ -72,6 +75,10 @@ export async function runWorker(): Promise<void> {
     },
     'pgkeeper worker started',
   );
+  const usesS3 = [config.stores.primary, ...config.stores.copies].some((s) => s.url.startsWith('s3://'));
+  if (usesS3 && Number(process.versions.node.split('.')[0]) < 22) {
+    logger.warn(`Node ${process.versions.node}: AWS SDK releases after the first week of January 2027 need Node 22 or newer (the Docker image runs Node 22)`);
+  }
   try {
     await worker.run();
   } finally {
