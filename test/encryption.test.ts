@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { promises as fs, writeFileSync } from 'node:fs';
+import { promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -105,6 +105,18 @@ describe('encryption with age', () => {
 
     await refused(oldRestoreHost, { backup: fresh.backupId, target: uniqueName('pgk_enc_nokey') }, 'IdentityMissing', new RegExp(`encrypted to ${newKey.recipient}, and AGE_IDENTITY_FILE on this worker holds none`));
     await refused(worker({}), { backup: old.backupId, target: uniqueName('pgk_enc_noid') }, 'IdentityMissing', /AGE_IDENTITY_FILE is not set on this worker; set it on the worker that restores/);
+
+    // One identity file holding both keys (as README says: cat old new > identities) restores both sides of the rotation.
+    const identities = path.join(keys, 'identities.txt');
+    writeFileSync(identities, readFileSync(oldKey.file, 'utf8') + readFileSync(newKey.file, 'utf8'), { mode: 0o600 });
+    const bothHost = worker({ AGE_IDENTITY_FILE: identities });
+    for (const backup of [old, fresh]) {
+      const target = uniqueName('pgk_enc_both');
+      made.push(target);
+      const result = await withWorker(env, bothHost, () => runRestore(env, bothHost, { backup: backup.backupId, target }));
+      assert.equal(result.backup.label, backup.backupId);
+      assert.deepEqual(await tableFingerprints(bothHost, target), await tableFingerprints(bothHost, source));
+    }
   });
 
   it('damaged encrypted archives and unknown filters are refused, non-retryable, target untouched, scratch empty', async () => {
