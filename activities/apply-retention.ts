@@ -12,7 +12,7 @@ import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
-import type { RetentionRequest, RetentionResult, StoreRetention, StoreUnreachable } from '../common/types.js';
+import type { Leftover, RetentionRequest, RetentionResult, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
@@ -27,24 +27,34 @@ function deleteOrder(entry: CatalogEntry): string[] {
   return entry.objects.map((o) => o.key).sort((a, b) => rank(a) - rank(b));
 }
 
-async function sweep(store: BackupStore, entries: CatalogEntry[], nowMs: number): Promise<string[]> {
-  const swept = await store.sweepUnfinished(LEFTOVER_AGE_MS);
+/**
+ * What the sweep removes from the catalog's backups, and why: objects of a backup that never got
+ * its manifest, and stale pins. Unfinished writes (partial files, multipart uploads) are the
+ * store's own and come on top.
+ */
+function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
   // An archive without manifest may still restore (by its key): swept only once a complete backup
   // is newer, so the store's newest data is never lost to a manifest gone missing.
   const newestCompleteMs = Math.max(-Infinity, ...entries.filter((e) => e.status === 'complete').map((e) => e.createdAtMs));
+  const leftovers: Leftover[] = [];
   for (const entry of entries) {
     const newest = Math.max(...entry.objects.map((o) => o.modifiedMs));
     if (entry.status === 'partial' && nowMs - newest > LEFTOVER_AGE_MS && entry.createdAtMs < newestCompleteMs) {
-      for (const key of deleteOrder(entry)) await store.delete(key);
-      swept.push(...entry.objects.map((o) => o.key));
+      const reason = `backup ${entry.id} never got its manifest (its run did not finish), a day old, and a complete backup is newer`;
+      leftovers.push(...deleteOrder(entry).map((key) => ({ key, reason })));
       continue;
     }
     for (const pin of entry.objects.filter((o) => classifyKey(o.key)?.part === 'pin' && nowMs - o.modifiedMs >= STALE_PIN_MS)) {
-      await store.delete(pin.key);
-      swept.push(pin.key);
+      leftovers.push({ key: pin.key, reason: 'a pin left by a run that crashed' });
     }
   }
-  return swept;
+  return leftovers;
+}
+
+async function sweep(store: BackupStore, leftovers: Leftover[]): Promise<Leftover[]> {
+  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS)).map((key) => ({ key, reason: 'an unfinished write left by a crash, a day old' }));
+  for (const { key } of leftovers) await store.delete(key);
+  return [...unfinished, ...leftovers];
 }
 
 async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
@@ -65,9 +75,9 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
       deleted.push(decision.id);
     }
   }
-  const swept = dryRun ? [] : await sweep(store, entries, nowMs);
+  const leftovers = dryRun ? leftoversOf(entries, nowMs) : await sweep(store, leftoversOf(entries, nowMs));
   const damaged = entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' }));
-  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept, plan, damaged };
+  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept: dryRun ? [] : leftovers.map((l) => l.key), leftovers, plan, damaged };
 }
 
 export async function applyRetention(config: Config, req: RetentionRequest): Promise<RetentionResult> {

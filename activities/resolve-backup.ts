@@ -122,6 +122,15 @@ async function resolveId(stores: BackupStore[], id: string, database: string, wa
   const good = intact(seen);
   if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
   if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
+  // The objects of a run that never wrote its manifest are no backup, but their archive may restore by key.
+  const unfinished = (await listEveryStore(stores, database)).found.find(({ entry }) => entry.id === id && entry.status === 'partial');
+  const archive = unfinished?.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive');
+  if (unfinished && archive) {
+    throw ApplicationFailure.nonRetryable(
+      `${id} in ${unfinished.store.url} has no manifest (its run did not finish), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its .sha256 sidecar if there is one: ${restoreCommand(archive.key, undefined)}`,
+      FailureType.BackupNotFound,
+    );
+  }
   throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${lastArgument(database)}\``, FailureType.BackupNotFound);
 }
 
@@ -150,10 +159,12 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
       return resolveId([store], classified.id, parseBackupId(classified.id).database, []);
     }
     const name = key.split('/').pop()!;
+    // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
     const seed = SEED_NAME.exec(name);
-    const database = seed ? validateDatabaseName(seed[1], 'database part of the file name') : req.database;
+    const database =
+      classified?.part === 'archive' ? parseBackupId(classified.id).database : seed ? validateDatabaseName(seed[1], 'database part of the file name') : req.database;
     if (database === undefined) {
-      throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
+      throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>-<yyyymmddThhmmssZ>-<8 hex>.dump… or <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
     }
     const sidecar = await store.getText(sidecarKey(key));
     let sha256: string | null = null;

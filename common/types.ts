@@ -43,12 +43,20 @@ export interface StoreOutcome {
   reason?: string;
 }
 
+/** An object the retention sweep removes, and why. */
+export interface Leftover {
+  key: string;
+  reason: string;
+}
+
 export interface StoreRetention {
   store: string;
   kept: number;
   deleted: string[];
   /** Unfinished writes and leftovers of crashed runs removed by the sweep. */
   swept: string[];
+  /** The same with the reason for each; in a dry run, what the sweep would remove (unfinished writes aside). */
+  leftovers?: Leftover[];
   plan: RetentionDecision[];
   /** Damaged backups: never counted nor deleted by retention, left for a person to look at. */
   damaged: { id: string; createdAt: string; reason: string }[];

@@ -273,6 +273,20 @@ for (const kind of STORE_KINDS) {
         assert.equal(result.backup.checksum, 'verified');
         assert.match(result.warnings.join('\n'), /has no manifest: checksum verified against its \.sha256 sidecar/);
         assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+
+        // A pgkeeper archive whose manifest is gone: by id, no backup, but the refusal gives its key;
+        // by key, its own name says which database it holds.
+        await t.store.delete(`${source}/${plain.backupId}.manifest.json`);
+        await expectRefusal(
+          { backup: plain.backupId, target: target('pgk_orphan_id') },
+          'BackupNotFound',
+          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish\\), .*: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target <target>$`),
+        );
+        const orphan = target('pgk_orphan');
+        const restored = await runRestore(env, t.config, { backup: plain.archiveKey, target: orphan });
+        assert.equal(restored.backup.database, source);
+        assert.equal(restored.backup.checksum, 'verified');
+        assert.deepEqual(await tableFingerprints(t.config, orphan), await tableFingerprints(t.config, source));
       });
     });
 

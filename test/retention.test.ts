@@ -108,8 +108,16 @@ for (const kind of STORE_KINDS) {
       const left = await keysUnder(t.store, `${db}/`);
       assert.ok(left.includes(backupKeys(db, young.id, []).archive), 'a leftover younger than a day may be a run still going');
       if (age(backupKeys(db, orphan.id, []).archive, 2) && age(backupKeys(db, orphan.id, []).sidecar, 2)) {
+        // A dry run names what the sweep would remove, and why; it removes nothing.
+        const planned = await retain(t.config, { database: db, dryRun: true });
+        const reason = `backup ${orphan.id} never got its manifest (its run did not finish), a day old, and a complete backup is newer`;
+        const orphanKeys = [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort();
+        assert.deepEqual(planned.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), orphanKeys.map((key) => [key, reason]));
+        assert.deepEqual(planned.stores[0]!.swept, []);
+        assert.ok((await keysUnder(t.store, `${db}/`)).includes(orphanKeys[0]!), 'a dry run removes nothing');
         const swept = await retain(t.config, { database: db });
-        assert.deepEqual(swept.stores[0]!.swept.sort(), [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort());
+        assert.deepEqual(swept.stores[0]!.swept.sort(), orphanKeys);
+        assert.deepEqual(swept.stores[0]!.leftovers?.map((l) => l.reason), [reason, reason]);
         assert.ok(!(await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, orphan.id, []).archive));
       } else {
         assert.deepEqual(result.stores[0]!.swept, [], 'objects written a moment ago are never swept');

@@ -28,6 +28,12 @@ export async function pruneCommand(client: Client, config: Config, database: str
     ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
     process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');
+    // What the sweep removes is no backup, but may be restorable by key: each named, with why.
+    const leftovers = store.leftovers ?? []; // a worker older than this CLI gives keys only
+    if (leftovers.length) {
+      process.stdout.write(`${dryRun ? 'the sweep would remove' : 'swept'} (not backups: no listing shows them):\n`);
+      process.stdout.write(table(leftovers.map((l) => [`  ${l.key}`, l.reason])) + '\n');
+    }
     if (!dryRun) {
       const left = damaged.length ? `, ${damaged.length} DAMAGED left alone` : '';
       process.stdout.write(`deleted ${store.deleted.length}, kept ${store.kept}${left}${store.swept.length ? `, swept ${store.swept.length} leftovers` : ''}\n`);
