@@ -40,7 +40,7 @@ function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
   for (const entry of entries) {
     const newest = Math.max(...entry.objects.map((o) => o.modifiedMs));
     if (entry.status === 'partial' && nowMs - newest > LEFTOVER_AGE_MS && entry.createdAtMs < newestCompleteMs) {
-      const reason = `backup ${entry.id} never got its manifest (its run did not finish), a day old, and a complete backup is newer`;
+      const reason = `backup ${entry.id} never got its manifest (its run did not finish), is over a day old, and a complete backup is newer`;
       leftovers.push(...deleteOrder(entry).map((key) => ({ key, reason })));
       continue;
     }
@@ -52,7 +52,7 @@ function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
 }
 
 async function sweep(store: BackupStore, leftovers: Leftover[]): Promise<Leftover[]> {
-  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS)).map((key) => ({ key, reason: 'an unfinished write left by a crash, a day old' }));
+  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS)).map((key) => ({ key, reason: 'an unfinished write left by a crash, over a day old' }));
   for (const { key } of leftovers) await store.delete(key);
   return [...unfinished, ...leftovers];
 }

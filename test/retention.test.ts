@@ -110,7 +110,7 @@ for (const kind of STORE_KINDS) {
       if (age(backupKeys(db, orphan.id, []).archive, 2) && age(backupKeys(db, orphan.id, []).sidecar, 2)) {
         // A dry run names what the sweep would remove, and why; it removes nothing.
         const planned = await retain(t.config, { database: db, dryRun: true });
-        const reason = `backup ${orphan.id} never got its manifest (its run did not finish), a day old, and a complete backup is newer`;
+        const reason = `backup ${orphan.id} never got its manifest (its run did not finish), is over a day old, and a complete backup is newer`;
         const orphanKeys = [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort();
         assert.deepEqual(planned.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), orphanKeys.map((key) => [key, reason]));
         assert.deepEqual(planned.stores[0]!.swept, []);
