@@ -442,6 +442,28 @@ describe('S3 store when the server stops answering', () => {
     await store.delete('app/there.dump');
   });
 
+  it('paused: requests without a large body give up after the answer timeout, not the idle one (a store that stops answering is named soon)', async () => {
+    const idle = 20_000;
+    const answer = 500;
+    const patient = openS3Store(`s3://${server.bucket}`, { endpoint: server.endpoint, credentials: server.credentials, idleTimeoutMs: idle, answerTimeoutMs: answer });
+    await patient.put('app/asked.dump', 'x');
+    server.pause();
+    try {
+      for (const [what, attempt] of [['list', () => patient.list('app/')], ['stat', () => patient.stat('app/asked.dump')], ['get', () => patient.getText('app/asked.dump')], ['delete', () => patient.delete('app/asked.dump')]] as const) {
+        const started = Date.now();
+        const failure = await failureOf(attempt());
+        assert.equal(failure.type, 'StoreUnavailable', what);
+        assert.match(failure.message, /unavailable \(ETIMEDOUT\)/, what);
+        // three attempts of one answer timeout each, and the SDK's short back-off: far from one idle timeout
+        assert.ok(Date.now() - started < idle / 2, `${what} gave up after ${Date.now() - started} ms`);
+      }
+    } finally {
+      server.resume();
+      patient.close();
+    }
+    await store.delete('app/asked.dump');
+  });
+
   it('stopped: put and get fail retryably with StoreUnavailable naming the endpoint; after a restart the store works again', async () => {
     await store.put('app/kept.dump', 'kept');
     await server.kill();

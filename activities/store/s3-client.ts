@@ -8,6 +8,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3Settings } from './s3-settings.js';
 
+/** Options for a request without a large body: it must be answered within the settings' answer timeout. */
+export function answered(settings: S3Settings, signal?: AbortSignal): { requestTimeout: number; abortSignal?: AbortSignal } {
+  return { requestTimeout: settings.answerTimeoutMs, ...(signal ? { abortSignal: signal } : {}) };
+}
+
 export function createS3Client(settings: S3Settings): S3Client {
   const agentOptions = { keepAlive: true, maxSockets: 16 };
   return new S3Client({
@@ -23,6 +28,9 @@ export function createS3Client(settings: S3Settings): S3Client {
       connectionTimeout: Math.min(10_000, settings.idleTimeoutMs),
       // An idle timeout, not a whole-request one: a multi-GB download may take long, a silent socket may not.
       socketTimeout: settings.idleTimeoutMs,
+      // Per request (answered()): the time until the response starts, its body sent. Only requests
+      // that ask for it get one: a part upload's 5 MiB may take longer on a slow link.
+      throwOnRequestTimeout: true,
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
     }),

@@ -27,6 +27,12 @@ export interface S3StoreOptions {
   credentials?: S3Credentials;
   /** A socket that stays silent this long fails the request (then the SDK retries it); default 30 s. */
   idleTimeoutMs?: number;
+  /**
+   * A request without a large body (list, head, delete, a manifest) not answered this long fails
+   * (then the SDK retries it): a store that stops answering is named in half a minute, not in three
+   * idle timeouts. Default 10 s, and never more than the idle timeout.
+   */
+  answerTimeoutMs?: number;
 }
 
 export interface S3Settings {
@@ -40,6 +46,7 @@ export interface S3Settings {
   forcePathStyle: boolean;
   credentials: S3Credentials | undefined;
   idleTimeoutMs: number;
+  answerTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -59,6 +66,7 @@ export function s3Settings(url: string, options: S3StoreOptions = {}, env: Env =
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
     credentials: options.credentials,
     idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+    answerTimeoutMs: Math.min(options.answerTimeoutMs ?? 10_000, options.idleTimeoutMs ?? 30_000),
   };
 }
 

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BackupStore, PutOptions, StoredObject } from './store.js';
 import { assertStoreKey, assertStorePrefix } from './store-key.js';
-import { createS3Client } from './s3-client.js';
+import { answered, createS3Client } from './s3-client.js';
 import { s3Failure } from './s3-failure.js';
 import { s3Settings, type S3Settings, type S3StoreOptions } from './s3-settings.js';
 import { uploadStream } from './s3-upload.js';
@@ -48,7 +48,7 @@ export class S3Store implements BackupStore {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.send(
       { doing: 'writing', key },
-      () => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), { abortSignal: options.signal }),
+      () => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), answered(this.settings, options.signal)),
       options.signal,
     );
     return { sizeBytes: bytes.length };
@@ -59,7 +59,7 @@ export class S3Store implements BackupStore {
     const action = { doing: 'reading', key };
     const { Body } = await this.send(
       action,
-      () => this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), { abortSignal: options.signal }),
+      () => this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), answered(this.settings, options.signal)),
       options.signal,
     );
     const source = Body as Readable;
@@ -77,7 +77,7 @@ export class S3Store implements BackupStore {
   async getText(key: string): Promise<string | undefined> {
     assertStoreKey(key);
     try {
-      const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }));
+      const { Body } = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), answered(this.settings));
       return await Body!.transformToString('utf8');
     } catch (err) {
       if ((err as Error).name === 'NoSuchKey') return undefined;
@@ -88,7 +88,7 @@ export class S3Store implements BackupStore {
   async stat(key: string): Promise<StoredObject | undefined> {
     assertStoreKey(key);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), answered(this.settings));
       return { key, sizeBytes: head.ContentLength ?? 0, modifiedMs: head.LastModified?.getTime() ?? 0 };
     } catch (err) {
       // HEAD answers carry no body, so a missing object, a missing bucket and (on versitygw) an
@@ -102,7 +102,7 @@ export class S3Store implements BackupStore {
     assertStorePrefix(prefix);
     const objects: StoredObject[] = [];
     await this.send({ doing: 'listing', key: `${prefix}*` }, async () => {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.settings.bucket, Prefix: this.fullKey(prefix) });
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.settings.bucket, Prefix: this.fullKey(prefix) }, answered(this.settings));
       for await (const page of pages) {
         for (const o of page.Contents ?? []) {
           // Zero-byte "folder" objects that consoles create are not objects of a store.
@@ -119,7 +119,7 @@ export class S3Store implements BackupStore {
     const below = this.fullKey(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
     const folders: string[] = [];
     await this.send({ doing: 'listing', key: `${prefix}*/` }, async () => {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.settings.bucket, Prefix: below, Delimiter: '/' });
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.settings.bucket, Prefix: below, Delimiter: '/' }, answered(this.settings));
       for await (const page of pages) {
         for (const p of page.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(below.length, -1));
       }
@@ -130,7 +130,7 @@ export class S3Store implements BackupStore {
   async delete(key: string): Promise<void> {
     assertStoreKey(key);
     // S3 answers 204 for a key that does not exist: deleting twice is not an error.
-    await this.send({ doing: 'deleting', key }, () => this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) })));
+    await this.send({ doing: 'deleting', key }, () => this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), answered(this.settings)));
   }
 
   async sweepUnfinished(olderThanMs: number, prefix = ''): Promise<string[]> {
@@ -143,6 +143,7 @@ export class S3Store implements BackupStore {
       page = await this.send(action, () =>
         this.client.send(
           new ListMultipartUploadsCommand({ Bucket: this.settings.bucket, Prefix: this.fullKey(prefix), KeyMarker: page?.NextKeyMarker, UploadIdMarker: page?.NextUploadIdMarker }),
+          answered(this.settings),
         ),
       );
       for (const upload of page.Uploads ?? []) {
@@ -151,7 +152,7 @@ export class S3Store implements BackupStore {
         const key = upload.Key.slice(this.settings.prefix.length);
         await this.send({ doing: 'aborting the unfinished upload of', key }, async () => {
           try {
-            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: upload.Key, UploadId: upload.UploadId }), answered(this.settings));
           } catch (err) {
             if ((err as Error).name !== 'NoSuchUpload') throw err; // completed or aborted meanwhile
           }
