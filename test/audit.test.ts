@@ -153,6 +153,28 @@ describe('audit: search attributes, root causes, history, status', () => {
     assert.equal((await listDatabases(config)).includes(target), false);
   });
 
+  it('a run refused for its input (as typed in the UI) carries the search attributes too: history shows it failed', async () => {
+    const named = uniqueName('pgk_audit_typo');
+    const [typo, bare] = [uniqueName('backup-typo'), uniqueName('backup-bare')];
+    await withWorker(env, config, async () => {
+      const refused = await env.client.workflow
+        .execute(backupDatabase, { args: [{ database: named, compression: 'zstd:99' }], taskQueue: config.temporal.taskQueue, workflowId: typo })
+        .catch((e: unknown) => e);
+      assert.ok(refused instanceof WorkflowFailedError);
+      assert.equal(rootFailure(refused).type, 'InvalidInput');
+      // A bare string where the object goes: no database to name, the run still found by its operation.
+      const unnamed = await env.client.workflow.execute('backupDatabase', { args: [named], taskQueue: config.temporal.taskQueue, workflowId: bare }).catch((e: unknown) => e);
+      assert.ok(unnamed instanceof WorkflowFailedError);
+    });
+    assert.deepEqual(await attributesOf(env.client.workflow.getHandle(typo)), { database: named, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
+    assert.deepEqual(await attributesOf(env.client.workflow.getHandle(bare)), { database: undefined, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
+    const history = await waitFor('visibility to index the refused run', async () => {
+      const run = await cli('history', named);
+      return run.stdout.includes(named) ? run : undefined;
+    });
+    assert.match(history.stdout, new RegExp(`backup\\s+${named}\\s+manual\\s+failed`));
+  });
+
   it('status reports a database whose newest backup is older than its schedule promises as stale', async () => {
     const old = uniqueName('pgk_stale');
     const made = await writeFakeBackup(openStore(config.stores.primary), old, 3 / 24); // three hours ago, for an hourly schedule

@@ -18,7 +18,7 @@ const { applyRetention: pruneBackups } = proxyActivities<Activities>(quick);
 export type ApplyRetentionResult = (RetentionResult & { status: 'completed'; dryRun: boolean }) | { status: 'skipped'; reason: string };
 
 export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyRetentionResult> {
-  const req = rejectInput(() => normalizeRetentionInput(input));
+  const req = rejectInput(() => normalizeRetentionInput(input), { operation: 'retention', input, databaseField: 'database' });
   return audited(
     'retention',
     req.database,

@@ -20,7 +20,7 @@ const { notifyOutcome } = proxyLocalActivities<Activities>(notifying);
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 /** A run started by a schedule, directly or through a parent the schedule started. */
-function startedBy(): 'schedule' | 'manual' {
+export function startedBy(): 'schedule' | 'manual' {
   const info = workflowInfo();
   if (info.typedSearchAttributes.get(SCHEDULED_BY)) return 'schedule';
   return info.parent?.workflowId.startsWith('pgkeeper-scheduled') ? 'schedule' : 'manual';

@@ -24,7 +24,7 @@ const { dumpDatabase, copyBackup, applyRetention } = proxyActivities<Activities>
 const { publishBackup } = proxyActivities<Activities>(quick);
 
 export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
-  const req = rejectInput(() => normalizeBackupInput(input));
+  const req = rejectInput(() => normalizeBackupInput(input), { operation: 'backup', input, databaseField: 'database' });
   return audited(
     'backup',
     req.database,

@@ -1,12 +1,39 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, InputError } from '../common/errors.js';
+import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
+import { startedBy } from './audit.js';
 
-/** Input errors fail the workflow at once, without retries, with a message that says what to fix. */
-export function rejectInput<T>(validate: () => T): T {
+/** Which run a refused input belongs to: its operation, and the database it names when it names one as a string. */
+export interface RefusedRun {
+  operation: Operation;
+  input: unknown;
+  /** The field that names the database ("database"; "target" for a restore)... */
+  databaseField?: string;
+  /** ...or the database it stands for (a cluster backup: every database). */
+  database?: string;
+}
+
+/**
+ * Input errors fail the workflow at once, without retries, with a message that says what to fix.
+ * With `run`, the refused run carries pgkeeper's search attributes (operation, outcome "failed",
+ * the database if the input names one), so `pgkeeper history` shows a start from the UI that was
+ * refused, not only the runs that got going.
+ */
+export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
   try {
     return validate();
   } catch (err) {
-    if (err instanceof InputError) throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
-    throw err;
+    if (!(err instanceof InputError)) throw err;
+    // Behind a patch: a refused run of an older worker, replayed for a query, made no such command.
+    if (run && patched('audit-refused-input')) {
+      const named = run.database ?? (run.databaseField && typeof run.input === 'object' && run.input !== null ? (run.input as Record<string, unknown>)[run.databaseField] : undefined);
+      upsertSearchAttributes([
+        { key: PGK_OPERATION, value: run.operation },
+        { key: PGK_OUTCOME, value: 'failed' },
+        { key: PGK_STARTED_BY, value: startedBy() },
+        ...(typeof named === 'string' && named !== '' ? [{ key: PGK_DATABASE, value: named }] : []),
+      ]);
+    }
+    throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
   }
 }

@@ -26,7 +26,7 @@ const { applyGlobals, checkTarget, dropStagingDatabase } = proxyActivities<Activ
 const { swapIntoPlace } = proxyActivities<Activities>(patient);
 
 export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
-  const req = rejectInput(() => normalizeRestoreInput(input, jsonSurface, { confirmNeedsReplace: patched('confirm-needs-replace') }));
+  const req = rejectInput(() => normalizeRestoreInput(input, jsonSurface, { confirmNeedsReplace: patched('confirm-needs-replace') }), { operation: 'restore', input, databaseField: 'target' });
   return audited(
     'restore',
     req.target,

@@ -22,7 +22,7 @@ const { dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(qu
 const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
 export async function restoreDrill(input: DrillInput): Promise<DrillResult> {
-  const req = rejectInput(() => normalizeDrillInput(input));
+  const req = rejectInput(() => normalizeDrillInput(input), { operation: 'drill', input, databaseField: 'database' });
   return audited(
     'drill',
     req.database,
