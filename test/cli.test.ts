@@ -327,6 +327,7 @@ describe('pgkeeper CLI', () => {
     assert.match(oneLineError(await pgkeeper(['schedule', 'describe', scheduled])), /does not exist/);
     assert.equal((await pgkeeper(['schedule', 'create', scheduled])).exitCode, 0);
     try {
+      assert.match((await pgkeeper(['schedule', 'describe', scheduled])).stdout, /^timing {5}cron "0 2 \* \* \*" in UTC$/m, 'the timing as it was typed');
       for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'update', scheduled, ...flags])), expected, `update ${flags.join(' ')}`);
       assert.equal(oneLineError(await pgkeeper(['schedule', 'update', scheduled, '--cron', '0 2 30 2 *'])), `pgkeeper: the schedule would never run: ${never}: change it with \`pgkeeper schedule update\``);
     } finally {

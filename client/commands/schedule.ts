@@ -7,6 +7,7 @@ import { InputError } from '../../common/errors.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { table } from '../format.js';
+import { durationText, timingText } from '../schedule-timing.js';
 import { namespaceMissingMessage } from '../namespace-missing.js';
 import { parseCompression } from '../../common/filters.js';
 import type { ScheduleSettings, ScheduleTarget } from '../schedules.js';
@@ -180,7 +181,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const d = await handle.describe();
     return [
       `schedule   ${d.scheduleId} (${d.state.paused ? 'paused' : 'active'}${d.state.note ? `: ${d.state.note}` : ''})`,
-      `timing     ${d.spec.calendars?.length ? 'calendar' : 'interval'} in ${d.spec.timezone ?? 'UTC'}${d.spec.jitter ? `, jitter ${d.spec.jitter / 1000} s` : ''}`,
+      `timing     ${timingText(d.spec)} in ${d.spec.timezone ?? 'UTC'}${d.spec.jitter ? `, jitter ${durationText(d.spec.jitter)}` : ''}`,
       `overlap    ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow / 3_600_000} h`,
       `input      ${JSON.stringify(d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined)}`,
       `runs       ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed`,
