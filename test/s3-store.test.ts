@@ -4,6 +4,7 @@
  * unfinished multipart uploads, and the failures an operator must be able to read.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -459,9 +460,30 @@ describe('S3 store when the server stops answering', () => {
       }
     } finally {
       server.resume();
+    }
+    // The answer timeout ends with the answer: a download whose body pauses longer still completes.
+    const big = generatedStream(64 * MiB);
+    await patient.put('app/long.dump', big.stream);
+    const body = await patient.get('app/long.dump');
+    let received = 0;
+    const digest = createHash('sha256');
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        digest.update(chunk);
+        received += chunk.length;
+        if (received >= 4 * MiB && received - chunk.length < 4 * MiB) {
+          server.pause();
+          await new Promise((resolve) => setTimeout(resolve, 4 * answer));
+          server.resume();
+        }
+      }
+    } finally {
+      server.resume();
       patient.close();
     }
+    assert.equal(digest.digest('hex'), await big.sha256);
     await store.delete('app/asked.dump');
+    await store.delete('app/long.dump');
   });
 
   it('stopped: put and get fail retryably with StoreUnavailable naming the endpoint; after a restart the store works again', async () => {

@@ -28,9 +28,9 @@ export interface S3StoreOptions {
   /** A socket that stays silent this long fails the request (then the SDK retries it); default 30 s. */
   idleTimeoutMs?: number;
   /**
-   * A request without a large body (list, head, delete, a manifest) not answered this long fails
-   * (then the SDK retries it): a store that stops answering is named in half a minute, not in three
-   * idle timeouts. Default 10 s, and never more than the idle timeout.
+   * A read or delete (list, head, get, delete) not answered this long fails (then the SDK retries
+   * it): a store that stops answering is named in half a minute, not in three idle timeouts.
+   * Default 10 s, and never more than the idle timeout.
    */
   answerTimeoutMs?: number;
 }

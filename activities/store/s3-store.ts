@@ -48,7 +48,7 @@ export class S3Store implements BackupStore {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     await this.send(
       { doing: 'writing', key },
-      () => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), answered(this.settings, options.signal)),
+      () => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key), Body: bytes }), { abortSignal: options.signal }),
       options.signal,
     );
     return { sizeBytes: bytes.length };

@@ -32,7 +32,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/errors.js';
-import { answered } from './s3-client.js';
 import { s3Failure } from './s3-failure.js';
 import type { S3Settings } from './s3-settings.js';
 import type { PutOptions } from './store.js';
@@ -103,7 +102,7 @@ export async function uploadStream(client: S3Client, settings: S3Settings, key: 
       // No signal: once S3 has made the upload, its id must be known so that it can be aborted.
       const checksums = await client.config.requestChecksumCalculation();
       const created = await request(() =>
-        client.send(new CreateMultipartUploadCommand({ ...target, ContentType: 'application/octet-stream', ...(checksums === 'WHEN_SUPPORTED' && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }) }), answered(settings)),
+        client.send(new CreateMultipartUploadCommand({ ...target, ContentType: 'application/octet-stream', ...(checksums === 'WHEN_SUPPORTED' && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }) })),
       );
       uploadId = created.UploadId;
       stop.signal.throwIfAborted();
