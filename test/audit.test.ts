@@ -165,6 +165,10 @@ describe('audit: search attributes, root causes, history, status', () => {
       // A bare string where the object goes: no database to name, the run still found by its operation.
       const unnamed = await env.client.workflow.execute('backupDatabase', { args: [named], taskQueue: config.temporal.taskQueue, workflowId: bare }).catch((e: unknown) => e);
       assert.ok(unnamed instanceof WorkflowFailedError);
+      // A name no database can have (past Temporal's attribute size too) fails the run, as any refusal.
+      const huge = await env.client.workflow.execute(backupDatabase, { args: [{ database: 'x'.repeat(3000) }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('backup-huge') }).catch((e: unknown) => e);
+      assert.ok(huge instanceof WorkflowFailedError);
+      assert.equal(rootFailure(huge).type, 'InvalidInput');
     });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(typo)), { database: named, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(bare)), { database: undefined, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });

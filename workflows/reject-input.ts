@@ -1,5 +1,6 @@
 import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, InputError } from '../common/errors.js';
+import { validateDatabaseName } from '../common/names.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
 
@@ -11,6 +12,15 @@ export interface RefusedRun {
   databaseField?: string;
   /** ...or the database it stands for (a cluster backup: every database). */
   database?: string;
+}
+
+function isDatabaseName(name: string): boolean {
+  try {
+    validateDatabaseName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -27,11 +37,14 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
     // Behind a patch: a refused run of an older worker, replayed for a query, made no such command.
     if (run && patched('audit-refused-input')) {
       const named = run.database ?? (run.databaseField && typeof run.input === 'object' && run.input !== null ? (run.input as Record<string, unknown>)[run.databaseField] : undefined);
+      // Only a valid name: the refused input may be anything, and an attribute over Temporal's size
+      // limit would fail the workflow task for ever instead of the run.
+      const database = typeof named === 'string' && isDatabaseName(named) ? named : undefined;
       upsertSearchAttributes([
         { key: PGK_OPERATION, value: run.operation },
         { key: PGK_OUTCOME, value: 'failed' },
         { key: PGK_STARTED_BY, value: startedBy() },
-        ...(typeof named === 'string' && named !== '' ? [{ key: PGK_DATABASE, value: named }] : []),
+        ...(database !== undefined ? [{ key: PGK_DATABASE, value: database }] : []),
       ]);
     }
     throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
