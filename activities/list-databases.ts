@@ -1,6 +1,6 @@
 /**
  * listClusterDatabases: the server's databases that a cluster backup covers (never templates);
- * listServerDatabases: all of them, for the CLI to check a name against (`schedule create`).
+ * listServerDatabases: every one, for the CLI to check a name against (`schedule create`).
  */
 import type { Config } from '../common/config.js';
 import { selectDatabases } from '../common/cluster-input.js';
@@ -11,17 +11,16 @@ import { isStagingName } from '../common/restore-input.js';
 import { failure } from './failures.js';
 import { withAdmin } from './postgres/database-admin.js';
 
-/** The server's databases, templates and pgkeeper's own staging and drill databases left out. */
+/** Every database on the server, templates and pgkeeper's own staging databases included: a name to check is checked against all. */
 export async function listServerDatabases(config: Config): Promise<ServerDatabases> {
-  const all = await withAdmin(config, async (client) =>
-    (await client.query<{ datname: string }>('select datname from pg_database where not datistemplate order by datname')).rows.map((r) => r.datname),
-  );
-  // pgkeeper's own staging and drill databases are work in progress, never worth a backup.
-  return { server: `${config.db.host}:${config.db.port}`, databases: all.filter((db) => !isStagingName(db)) };
+  const rows = await withAdmin(config, async (client) => (await client.query<{ datname: string; datistemplate: boolean }>('select datname, datistemplate from pg_database order by datname')).rows);
+  return { server: `${config.db.host}:${config.db.port}`, databases: rows.map((r) => r.datname), templates: rows.filter((r) => r.datistemplate).map((r) => r.datname) };
 }
 
 export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
-  const { server, databases: candidates } = await listServerDatabases(config);
+  const { server, databases, templates } = await listServerDatabases(config);
+  // Templates are never backed up; pgkeeper's own staging and drill databases are work in progress, never worth a backup.
+  const candidates = databases.filter((db) => !templates.includes(db) && !isStagingName(db));
   const selected = selectDatabases(candidates, req.include, req.exclude);
   if (selected.length === 0) {
     // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.

@@ -10,11 +10,12 @@ import { listedNames } from '../common/names.js';
 import type { ServerDatabases } from '../common/types.js';
 import type { listDatabases } from '../workflows/list-databases.js';
 import { CliError, rootCauseMessage } from './cli-error.js';
-import { askWorker, requireWorker } from './worker-workflow.js';
+import { askWorker, NoAnswer, requireWorker } from './worker-workflow.js';
 
 /**
  * A worker answers in well under a second, and one whose server is down fails as fast; Temporal
- * goes on listing a worker that stopped a moment ago, and the check is a courtesy not worth a long wait.
+ * goes on listing a worker that stopped a moment ago (and one older than this CLI cannot answer):
+ * the check is a courtesy not worth a long wait.
  */
 const CHECK_TIMEOUT_MS = 15_000;
 
@@ -30,10 +31,12 @@ export async function checkScheduledDatabase(client: Client, config: Config, dat
   }
   let found: ServerDatabases;
   try {
-    found = await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, CHECK_TIMEOUT_MS);
+    found = await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: CHECK_TIMEOUT_MS, hint: false });
   } catch (err) {
+    if (err instanceof NoAnswer) return unchecked(`the worker on task queue "${config.temporal.taskQueue}" did not answer within ${CHECK_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI`);
     return unchecked(`the worker could not list its server's databases: ${rootCauseMessage(err)}`);
   }
   if (found.databases.includes(database)) return { kind: 'present' };
-  return { kind: 'missing', message: `database "${database}" does not exist on ${found.server} (databases there: ${listedNames(found.databases)}); check the name, or create the database first` };
+  const listed = found.databases.filter((db) => !(found.templates ?? []).includes(db));
+  return { kind: 'missing', message: `database "${database}" does not exist on ${found.server} (databases there: ${listedNames(listed)}); check the name, or create the database first` };
 }

@@ -46,10 +46,19 @@ async function working(handle: WorkflowHandle): Promise<boolean> {
 /**
  * Runs `workflow(input)` on the worker's queue and returns its result, within two minutes. A worker
  * that stopped a moment ago, froze or lost its connection can still be listed as polling: a
- * question no worker is at work on after 10 s gets a line on stderr, and one that times out says
- * that no worker answered.
+ * question no worker is at work on after 10 s gets a line on stderr (`hint: false`: the caller
+ * says what it likes instead), and one that times out says that no worker answered (NoAnswer).
  */
-export async function askWorker<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0], timeoutMs = ASK_TIMEOUT_MS): Promise<Awaited<ReturnType<W>>> {
+/** A question no worker answered in time, though one polls the queue (stopped a moment ago, frozen, or older than this CLI). */
+export class NoAnswer extends CliError {}
+
+export async function askWorker<W extends Workflow>(
+  client: Client,
+  config: Config,
+  type: string,
+  input: Parameters<W>[0],
+  { timeoutMs = ASK_TIMEOUT_MS, hint = true }: { timeoutMs?: number; hint?: boolean } = {},
+): Promise<Awaited<ReturnType<W>>> {
   await requireWorker(client, config);
   const queue = config.temporal.taskQueue;
   const handle = await client.workflow.start<W>(type, {
@@ -58,20 +67,22 @@ export async function askWorker<W extends Workflow>(client: Client, config: Conf
     workflowId: `pgkeeper-ask:${queue}:${randomUUID()}`,
     workflowExecutionTimeout: timeoutMs,
   } as unknown as WorkflowStartOptions<W>);
-  const hint = setTimeout(() => {
-    void working(handle).then(
-      (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${inWords(timeoutMs)}\n`),
-      () => undefined,
-    );
-  }, UNANSWERED_HINT_MS);
+  const waiting = hint
+    ? setTimeout(() => {
+        void working(handle).then(
+          (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${inWords(timeoutMs)}\n`),
+          () => undefined,
+        );
+      }, UNANSWERED_HINT_MS)
+    : undefined;
   try {
     return (await handle.result()) as Awaited<ReturnType<W>>;
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
-      throw new CliError(`no pgkeeper worker answered on task queue "${queue}" within ${inWords(timeoutMs)}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
+      throw new NoAnswer(`no pgkeeper worker answered on task queue "${queue}" within ${inWords(timeoutMs)}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
     }
     throw err;
   } finally {
-    clearTimeout(hint);
+    clearTimeout(waiting);
   }
 }

@@ -265,9 +265,11 @@ export interface BackupListing {
   globals: ListedGlobals[];
 }
 
-/** The databases on the worker's server (templates and pgkeeper's staging left out), and which server. */
+/** The databases on the worker's server, and which server. */
 export interface ServerDatabases {
   /** host:port, for messages. */
   server: string;
+  /** Every one, templates included. */
   databases: string[];
+  templates: string[];
 }

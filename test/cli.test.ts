@@ -340,6 +340,7 @@ describe('pgkeeper CLI', () => {
     await withWorker(env, config, async () => {
       const refused = oneLineError(await pgkeeper(['schedule', 'create', missing]));
       assert.match(refused, new RegExp(`^pgkeeper: database "${missing}" does not exist on ${config.db.host}:${config.db.port} \\(databases there: .*"${database}".*\\); check the name, or create the database first; nothing was created$`));
+      assert.doesNotMatch(refused, /template0/, 'templates are not listed');
       assert.match(oneLineError(await pgkeeper(['schedule', 'describe', missing])), /does not exist/);
       // A drill restores backups, not the live database: no such check.
       const drill = await pgkeeper(['schedule', 'create', missing, '--drill']);

@@ -122,6 +122,9 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const t = target(database, options);
     const s = settings(options);
     await run(async (client, config) => {
+      // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
+      const check = 'database' in t && !t.drill ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, t.database) : undefined;
+      if (check?.kind === 'missing') throw new CliError(`${check.message}; nothing was created`);
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
         if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
         const refused = settingRefused(err, options);
@@ -133,13 +136,6 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
         // A calendar no date matches (--cron '0 2 30 2 *'): a schedule that never runs looks like protection and is none.
         await handle.delete();
         throw new CliError(`${neverRuns(options)}; nothing was created`);
-      }
-      // Checked once the schedule's own settings are known good (the server judges those), so one
-      // bad input gets one line; a schedule of a database that is not there is taken back.
-      const check = 'database' in t && !t.drill ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, t.database) : undefined;
-      if (check?.kind === 'missing') {
-        await handle.delete();
-        throw new CliError(`${check.message}; nothing was created`);
       }
       process.stdout.write(`created schedule ${handle.scheduleId}; next run ${next.toISOString()}\n`);
       if (check?.kind === 'unchecked') process.stderr.write(`note: ${check.note}\n`);
