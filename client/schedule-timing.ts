@@ -20,19 +20,25 @@ function field(ranges: readonly Range[], whole: [number | string, number | strin
   return ranges.map((r) => `${span(r)}${r.step > 1 ? `/${r.step}` : ''}`).join(',');
 }
 
+/** Five fields; six with seconds first when not 0, seven with years last when some are set (as `--cron` takes them). */
 export function cronText(c: CalendarSpecDescription): string {
+  const second = c.second as Range[];
+  const onTheMinute = second.length === 1 && second[0]!.start === 0 && second[0]!.end === 0;
+  const year = c.year as Range[];
   return [
+    ...(onTheMinute && year.length === 0 ? [] : [field(second, [0, 59])]),
     field(c.minute as Range[], [0, 59]),
     field(c.hour as Range[], [0, 23]),
     field(c.dayOfMonth as Range[], [1, 31]),
     field(c.month as Range[], ['JANUARY', 'DECEMBER']),
     field(c.dayOfWeek as Range[], ['SUNDAY', 'SATURDAY']),
+    ...(year.length ? [field(year, [-1, -1])] : []),
   ].join(' ');
 }
 
-/** "6h", "30m", "1d12h": the largest units that divide it. */
+/** "6h", "30m", "1d12h", "1s500ms": the largest units that divide it. */
 export function durationText(ms: number): string {
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]];
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]];
   let left = ms;
   let text = '';
   for (const [unit, size] of units) {
@@ -40,10 +46,11 @@ export function durationText(ms: number): string {
     if (n > 0) text += `${n}${unit}`;
     left -= n * size;
   }
-  return text || `${ms}ms`;
+  return text || '0s';
 }
 
 export function timingText(spec: { calendars?: CalendarSpecDescription[]; intervals?: IntervalSpecDescription[] }): string {
-  const parts = [...(spec.calendars ?? []).map((c) => `cron "${cronText(c)}"`), ...(spec.intervals ?? []).map((i) => `every ${durationText(Number(i.every))}`)];
+  const interval = (i: IntervalSpecDescription) => `every ${durationText(Number(i.every))}${Number(i.offset) ? ` (offset ${durationText(Number(i.offset))})` : ''}`;
+  const parts = [...(spec.calendars ?? []).map((c) => `cron "${cronText(c)}"`), ...(spec.intervals ?? []).map(interval)];
   return parts.join(', ') || 'none';
 }

@@ -219,7 +219,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       await run(async (client, config) => {
         const handle = lib.scheduleHandle(client, config, t);
         await lib.backfill(handle, from, to);
-        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: the runs due then start now, and those due while one is going are skipped (overlap SKIP); each works on the database as it is now, not as it was then\n`);
+        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: one run starts now for the times due then, the others are skipped while it runs (overlap SKIP; none starts if a run is going), and it works on the database as it is now, not as it was then\n`);
       })();
     });
   return schedule;
