@@ -74,13 +74,17 @@ interface Sighting {
  * Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first;
  * stores that did not answer are named in `warnings`.
  */
-async function sightings(stores: BackupStore[], database: string, warnings: string[]): Promise<Map<string, Sighting[]>> {
+/**
+ * The backups in every store by id, newest first. Partial ones (a backup still being written, or
+ * cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
+ */
+async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[]): Promise<Map<string, Sighting[]>> {
   const { found, unreachable } = await listEveryStore(stores, database);
   for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
   for (const { store, entry } of found) {
-    if (entry.status === 'partial') continue; // a backup still being written, or cut short: not a backup
-    byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
+    if (entry.status === 'partial') partial?.push({ store, entry });
+    else byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
   }
   return new Map([...byId].sort(([, a], [, b]) => b[0]!.entry.createdAtMs - a[0]!.entry.createdAtMs));
 }
@@ -118,12 +122,13 @@ async function resolveLatest(stores: BackupStore[], database: string, target: st
 }
 
 async function resolveId(stores: BackupStore[], id: string, database: string, warnings: string[]): Promise<ResolvedBackup> {
-  const seen = (await sightings(stores, database, warnings)).get(id);
+  const partial: Sighting[] = [];
+  const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
   if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
   if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
   // The objects of a run that never wrote its manifest are no backup, but their archive may restore by key.
-  const unfinished = (await listEveryStore(stores, database)).found.find(({ entry }) => entry.id === id && entry.status === 'partial');
+  const unfinished = partial.find(({ entry }) => entry.id === id);
   const archive = unfinished?.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive');
   if (unfinished && archive) {
     throw ApplicationFailure.nonRetryable(
@@ -161,8 +166,11 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     const name = key.split('/').pop()!;
     // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
     const seed = SEED_NAME.exec(name);
-    const database =
-      classified?.part === 'archive' ? parseBackupId(classified.id).database : seed ? validateDatabaseName(seed[1], 'database part of the file name') : req.database;
+    const named = classified?.part === 'archive' ? parseBackupId(classified.id).database : seed ? validateDatabaseName(seed[1], 'database part of the file name') : undefined;
+    if (named !== undefined && req.database !== undefined && named !== req.database) {
+      throw new InputError(`${quoteInput(req.backup)} is named for database "${named}", not "${req.database}"; leave "database" out, or give the archive of "${req.database}"`);
+    }
+    const database = named ?? req.database;
     if (database === undefined) {
       throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>-<yyyymmddThhmmssZ>-<8 hex>.dump… or <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
     }

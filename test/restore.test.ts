@@ -282,6 +282,7 @@ for (const kind of STORE_KINDS) {
           'BackupNotFound',
           new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish\\), .*: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target <target>$`),
         );
+        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         const orphan = target('pgk_orphan');
         const restored = await runRestore(env, t.config, { backup: plain.archiveKey, target: orphan });
         assert.equal(restored.backup.database, source);
