@@ -26,7 +26,9 @@ const envSchema = z.object({
   DB_HOST: nonEmpty('DB_HOST', '127.0.0.1')
     // host:port or a URL would reach the tools as a host name that does not resolve, at the first backup.
     .refine((host) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(host), { error: 'DB_HOST must be a host name, an address or a socket directory, not a URL (e.g. 127.0.0.1; the port goes in DB_PORT)' })
-    .refine((host) => !/^(\[[^\]]*\]|[^:]+):\d+$/.test(host), { error: 'DB_HOST must not hold a port: put the host in DB_HOST (e.g. 127.0.0.1) and the port in DB_PORT' })
+    // A socket directory (an absolute path) may end in anything; a bracketed IPv6 address is not a host libpq reads.
+    .refine((host) => host.startsWith('/') || !/^(\[[^\]]*\]|[^:]+):\d+$/.test(host), { error: 'DB_HOST must not hold a port: put the host in DB_HOST (e.g. 127.0.0.1) and the port in DB_PORT' })
+    .refine((host) => !/^\[[^\]]*\]$/.test(host), { error: 'DB_HOST takes an IPv6 address without brackets (e.g. ::1)' })
     .default('127.0.0.1'),
   DB_PORT: port('DB_PORT').default(5432),
   DB_USER: nonEmpty('DB_USER', 'postgres').default('postgres'),

@@ -37,6 +37,7 @@ describe('configuration', () => {
     ['DB_HOST', '127.0.0.1:5432', /DB_HOST must not hold a port: put the host in DB_HOST \(e\.g\. 127\.0\.0\.1\) and the port in DB_PORT/],
     ['DB_HOST', '[::1]:5432', /DB_HOST must not hold a port/],
     ['DB_HOST', 'postgres://db.example.com/app', /DB_HOST must be a host name, an address or a socket directory, not a URL/],
+    ['DB_HOST', '[::1]', /DB_HOST takes an IPv6 address without brackets \(e\.g\. ::1\)/],
     ['BACKUP_STORE', 'file://relative/backups', /BACKUP_STORE: "file:\/\/relative\/backups" is not a file URL of a directory; write file:\/\/\/absolute\/path \(three slashes\), or a plain path/],
   ] as const) {
     it(`a bad ${name} stops the worker with one line naming it`, () => {
@@ -50,7 +51,7 @@ describe('configuration', () => {
   }
 
   it('DB_HOST takes a name, an IPv4 or IPv6 address or a socket directory', () => {
-    for (const host of ['db.example.com', '10.0.0.5', '::1', 'fe80::1%eth0', '/var/run/postgresql']) assert.equal(parseConfig({ DB_HOST: host }).db.host, host);
+    for (const host of ['db.example.com', '10.0.0.5', '::1', 'fe80::1%eth0', '2001:db8::5432', '/var/run/postgresql', '/run/pg:5432']) assert.equal(parseConfig({ DB_HOST: host }).db.host, host);
   });
 
   it('a file store is a plain path, file:///path or file://localhost/path', () => {
