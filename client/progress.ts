@@ -27,15 +27,25 @@ export interface ProgressSnapshot {
   lastError?: string;
 }
 
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const ACTIVITY_STARTED = 2;
+
+function msOf(t: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined): number | undefined {
+  if (!t) return undefined;
+  return Number(typeof t.seconds === 'object' && t.seconds ? t.seconds.toNumber() : (t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
 /** What the workflow is doing now, from its progress query and its running activity. */
 export async function progressSnapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
   try {
     const [progress, description] = await Promise.all([handle.query<{ phase: string }>('progress'), handle.describe()]);
     const pending = description.raw.pendingActivities?.[0];
-    const details = pending?.heartbeatDetails?.payloads?.[0];
+    // Temporal keeps the last heartbeat across attempts: only one of the attempt running now counts.
+    const fresh = pending?.state === ACTIVITY_STARTED && (msOf(pending.lastHeartbeatTime) ?? -1) >= (msOf(pending.lastStartedTime) ?? 0);
+    const details = fresh ? pending.heartbeatDetails?.payloads?.[0] : undefined;
     const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
-    // A step being retried (a store down, a lost connection) shows why, not a count stuck at 0 B.
-    const retry = pending?.lastFailure?.message && (pending.attempt ?? 1) > 1 ? `attempt ${pending.attempt}, the last failed: ${pending.lastFailure.message}` : undefined;
+    // A step being retried (a store down, a lost connection) shows why until the new attempt reports.
+    const retry = !fresh && pending?.lastFailure?.message && (pending.attempt ?? 1) > 1 ? `attempt ${pending.attempt}, the last failed: ${pending.lastFailure.message}` : undefined;
     if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items', lastError: retry };
     return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes', lastError: beat?.lastError ?? retry };
   } catch {
