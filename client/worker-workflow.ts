@@ -43,15 +43,15 @@ async function working(handle: WorkflowHandle): Promise<boolean> {
   return (raw.pendingActivities ?? []).some((a) => a.state === ACTIVITY_STARTED);
 }
 
+/** A question no worker answered in time, though one polls the queue (stopped a moment ago, frozen, or older than this CLI). */
+export class NoAnswer extends CliError {}
+
 /**
  * Runs `workflow(input)` on the worker's queue and returns its result, within two minutes. A worker
  * that stopped a moment ago, froze or lost its connection can still be listed as polling: a
  * question no worker is at work on after 10 s gets a line on stderr (`hint: false`: the caller
  * says what it likes instead), and one that times out says that no worker answered (NoAnswer).
  */
-/** A question no worker answered in time, though one polls the queue (stopped a moment ago, frozen, or older than this CLI). */
-export class NoAnswer extends CliError {}
-
 export async function askWorker<W extends Workflow>(
   client: Client,
   config: Config,
