@@ -8,6 +8,7 @@
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import { count, formatBytes } from './format.js';
+import { ACTIVITY_STARTED } from './worker-workflow.js';
 
 interface Beat {
   bytes?: number;
@@ -26,9 +27,6 @@ export interface ProgressSnapshot {
   /** Why the step is not getting on: the server not answering yet, or the failure of the attempt before. */
   lastError?: string;
 }
-
-/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
-const ACTIVITY_STARTED = 2;
 
 function msOf(t: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined): number | undefined {
   if (!t) return undefined;

@@ -10,7 +10,7 @@ import { CliError } from './cli-error.js';
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW */
 const WORKFLOW_TASK_QUEUE = 1;
 /** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
-const ACTIVITY_STARTED = 2;
+export const ACTIVITY_STARTED = 2;
 
 /** How long a question may wait for a worker to answer it. */
 const ASK_TIMEOUT_MS = 120_000;
