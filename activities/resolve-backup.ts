@@ -72,11 +72,8 @@ interface Sighting {
 
 /**
  * Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first;
- * stores that did not answer are named in `warnings`.
- */
-/**
- * The backups in every store by id, newest first. Partial ones (a backup still being written, or
- * cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
+ * stores that did not answer are named in `warnings`. Partial ones (a backup still being written,
+ * or cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
  */
 async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[]): Promise<Map<string, Sighting[]>> {
   const { found, unreachable } = await listEveryStore(stores, database);
