@@ -1,5 +1,5 @@
 /** Errors the CLI reports as one line and a non-zero exit code, without a stack trace. */
-import { InputError } from '../common/errors.js';
+import { FailureType, InputError } from '../common/errors.js';
 import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 import { cliHint } from './cli-surface.js';
 
@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The run failed because no store answered (StoreUnavailable): `status` counts that as needing attention. */
+    readonly storesDown = false,
   ) {
     super(message);
   }
@@ -27,6 +29,7 @@ export function checkInput<T>(validate: () => T): T {
 
 /** A run that failed: `what` and its root cause in one line, plus what to type next when that is a flag. */
 export function failedRun(what: string, err: unknown, target?: string): CliError {
-  const hint = cliHint(rootCauseType(err), target);
-  return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`);
+  const type = rootCauseType(err);
+  const hint = cliHint(type, target);
+  return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
 }

@@ -63,13 +63,14 @@ export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
   };
 }
 
-/** The first of `targets` that has a schedule. */
+/**
+ * The schedule among `targets` that runs next (a database's own, or the --all one, whichever is
+ * sooner: both back it up); a paused one only when none is active.
+ */
 async function scheduleOf(lookup: ScheduleLookup, targets: ScheduleTarget[]): Promise<Health['schedule']> {
-  for (const target of targets) {
-    const schedule = await lookup(target);
-    if (schedule) return schedule;
-  }
-  return null;
+  const found = (await Promise.all(targets.map(lookup))).filter((s) => s !== null);
+  const rank = (s: NonNullable<Health['schedule']>) => (s.paused || !s.nextRun ? Infinity : Date.parse(s.nextRun));
+  return found.sort((a, b) => rank(a) - rank(b))[0] ?? null;
 }
 
 type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 'locations'>;
@@ -100,10 +101,11 @@ export async function databaseStatus(client: Client, config: Config, listing: Ba
   };
 }
 
-/** Null when the stores hold no globals backup (the cluster is not backed up with --all). */
+/** Null when the stores hold no globals backup and no --all schedule promises one. */
 export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<GlobalsStatus | null> {
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
-  if (globals.length === 0) return null;
-  const [runs, schedule] = await Promise.all([listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1), scheduleOf(schedules, [{ all: true }])]);
+  const schedule = await scheduleOf(schedules, [{ all: true }]);
+  if (globals.length === 0 && !schedule) return null;
+  const runs = await listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1);
   return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
 }

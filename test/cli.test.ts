@@ -220,6 +220,16 @@ describe('pgkeeper CLI', () => {
       } finally {
         await pgkeeper(['schedule', 'delete', '--all'], { TASK_QUEUE: own.temporal.taskQueue });
       }
+
+      // A database a schedule backs up that has no backup yet (every run failing, say) still shows, and needs attention.
+      assert.equal((await pgkeeper(['schedule', 'create', database], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
+      try {
+        const promised = await status();
+        assert.equal(promised.exitCode, 3, promised.stdout);
+        assert.match(promised.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
+      } finally {
+        await pgkeeper(['schedule', 'delete', database], { TASK_QUEUE: own.temporal.taskQueue });
+      }
     });
   });
 

@@ -8,7 +8,8 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
-import { checkInput } from '../cli-error.js';
+import { checkInput, CliError } from '../cli-error.js';
+import { scheduleTargetOf } from '../schedules.js';
 import { table } from '../format.js';
 import { databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
@@ -23,11 +24,31 @@ function state(s: DatabaseStatus | GlobalsStatus): string {
   return s.stale === null ? '-' : s.stale ? 'STALE' : 'ok';
 }
 
+/** The databases this queue's backup schedules name (not the drills': a drill restores, it does not back up). */
+async function scheduledDatabases(client: Client, config: Config): Promise<string[]> {
+  const names: string[] = [];
+  for await (const s of client.schedule.list()) {
+    const target = scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo);
+    if (target && 'database' in target && !target.drill) names.push(target.database);
+  }
+  return names;
+}
+
 /** Returns true when something needs attention (exit code 3). */
 export async function statusCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
-  const listing = await fetchListing(client, config, database);
-  const databases = database ? [database] : [...new Set(listing.backups.map((b) => b.database))].sort();
+  const listing = await fetchListing(client, config, database).catch((err: unknown) => {
+    // No store answered at all: as much a matter for a person as one store down (exit 3, not 1).
+    if (err instanceof CliError && err.storesDown) {
+      process.stderr.write(`pgkeeper: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  });
+  if (!listing) return true;
+  // Without a database named: every database with a backup, and every one a schedule promises
+  // backups of, so that one whose every run fails still shows (NEVER BACKED UP).
+  const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...(await scheduledDatabases(client, config))])].sort();
   const nowMs = Date.now();
   const schedules = scheduleLookup(client, config);
   const [statuses, globals] = await Promise.all([
