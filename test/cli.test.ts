@@ -329,6 +329,7 @@ describe('pgkeeper CLI', () => {
       [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
       [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
+      [['--cron', 'CRON_TZ=Asia/Tokyo 0 2 * * *'], /^pgkeeper: --cron "CRON_TZ=Asia\/Tokyo 0 2 \* \* \*": conflicting timezone names; give the time zone with --timezone, not as CRON_TZ= in --cron$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     // A calendar no date matches: a schedule that never runs is refused, and none is left behind.

@@ -67,6 +67,7 @@ function settings(options: SettingOptions): ScheduleSettings {
  */
 const REFUSED_SETTINGS: { words: RegExp; flags: (keyof SettingOptions)[]; form: string }[] = [
   { words: /cron|fields|not in range/i, flags: ['cron'], form: 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)' },
+  { words: /conflicting timezone/i, flags: ['cron', 'timezone'], form: 'the time zone with --timezone, not as CRON_TZ= in --cron' },
   { words: /time ?zone|location/i, flags: ['timezone'], form: 'an IANA time zone such as Europe/Amsterdam or UTC' },
   { words: /duration|interval/i, flags: ['every', 'jitter'], form: 'a duration such as 30m, 6h or 1d' },
 ];
@@ -192,7 +193,9 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       await run(async (client, config) => {
         const handle = lib.scheduleHandle(client, config, t);
         await lib.updateSchedule(handle, config, t, s).catch((err: unknown) => {
-          throw settingRefused(err, options);
+          const refused = settingRefused(err, options);
+          // As for create: a missing namespace or schedule is said by main() and run(); anything else in the SDK's words, one line.
+          throw refused instanceof CliError || namespaceMissingMessage(err) || lib.isScheduleNotFound(err) ? refused : new CliError(err instanceof Error ? err.message.replace(/^TypeError: /, '') : String(err));
         });
         process.stdout.write(`updated schedule ${lib.scheduleId(config, t)}\n`);
         const d = await handle.describe();
@@ -219,7 +222,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       await run(async (client, config) => {
         const handle = lib.scheduleHandle(client, config, t);
         await lib.backfill(handle, from, to);
-        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: one run starts now for the times due then, the others are skipped while it runs (overlap SKIP; none starts if a run is going), and it works on the database as it is now, not as it was then\n`);
+        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: the times due in it are taken now, at most one run (overlap SKIP; none if no time is due or a run is going), working on the database as it is now, not as it was then\n`);
       })();
     });
   return schedule;
