@@ -20,19 +20,22 @@ function field(ranges: readonly Range[], whole: [number | string, number | strin
   return ranges.map((r) => `${span(r)}${r.step > 1 ? `/${r.step}` : ''}`).join(',');
 }
 
-/** Five fields; six with seconds first when not 0, seven with years last when some are set (as `--cron` takes them). */
+/**
+ * As `--cron` reads them: five fields; six with a year last; seven (seconds first, a year last, `*`
+ * for any) when the seconds are not 0 — a six-field expression is read as ending in a year.
+ */
 export function cronText(c: CalendarSpecDescription): string {
   const second = c.second as Range[];
   const onTheMinute = second.length === 1 && second[0]!.start === 0 && second[0]!.end === 0;
   const year = c.year as Range[];
   return [
-    ...(onTheMinute && year.length === 0 ? [] : [field(second, [0, 59])]),
+    ...(onTheMinute ? [] : [field(second, [0, 59])]),
     field(c.minute as Range[], [0, 59]),
     field(c.hour as Range[], [0, 23]),
     field(c.dayOfMonth as Range[], [1, 31]),
     field(c.month as Range[], ['JANUARY', 'DECEMBER']),
     field(c.dayOfWeek as Range[], ['SUNDAY', 'SATURDAY']),
-    ...(year.length ? [field(year, [-1, -1])] : []),
+    ...(year.length ? [field(year, [-1, -1])] : onTheMinute ? [] : ['*']),
   ].join(' ');
 }
 

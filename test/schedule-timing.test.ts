@@ -26,8 +26,8 @@ describe('schedule timing text', () => {
     assert.equal(cronText(calendar({ minute: [range(0, 59, 15)], hour: [range(8, 18)], dayOfMonth: [range(1), range(15)] })), '*/15 8-18 1,15 * *');
     assert.equal(cronText(calendar({ minute: [range(0)], hour: [range(5)], month: [range('MARCH')], dayOfWeek: [range('SUNDAY')] })), '0 5 * MAR SUN');
     // Seconds and years, when given, as the six- and seven-field forms.
-    assert.equal(cronText(calendar({ second: [range(30)], minute: [range(0)], hour: [range(2)] } as never)), '30 0 2 * * *');
-    assert.equal(cronText(calendar({ minute: [range(0)], hour: [range(2)], year: [range(2027)] } as never)), '0 0 2 * * * 2027');
+    assert.equal(cronText(calendar({ second: [range(30)], minute: [range(0)], hour: [range(2)] } as never)), '30 0 2 * * * *');
+    assert.equal(cronText(calendar({ minute: [range(15)], hour: [range(3)], dayOfWeek: [range('MONDAY', 'FRIDAY')], year: [range(2027)] } as never)), '15 3 * * MON-FRI 2027');
   });
 
   it('intervals in the largest units that divide them', () => {

@@ -178,7 +178,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const d = await handle.describe();
     return [
       `schedule   ${d.scheduleId} (${d.state.paused ? 'paused' : 'active'}${d.state.note ? `: ${d.state.note}` : ''})`,
-      `timing     ${timingText(d.spec)} in ${d.spec.timezone ?? 'UTC'}${d.spec.jitter ? `, jitter ${durationText(d.spec.jitter)}` : ''}`,
+      // A time zone applies to calendars only: an interval counts from the epoch.
+      `timing     ${timingText(d.spec)}${d.spec.calendars?.length ? ` in ${d.spec.timezone || 'UTC'}` : ''}${d.spec.jitter ? `, jitter ${durationText(d.spec.jitter)}` : ''}`,
       `overlap    ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow / 3_600_000} h`,
       `input      ${JSON.stringify(d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined)}`,
       `runs       ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed`,
