@@ -29,6 +29,10 @@ const envSchema = z.object({
     // A socket directory (an absolute path) may end in anything; a bracketed IPv6 address is not a host libpq reads.
     .refine((host) => host.startsWith('/') || !/^(\[[^\]]*\]|[^:]+):\d+$/.test(host), { error: 'DB_HOST must not hold a port: put the host in DB_HOST (e.g. 127.0.0.1) and the port in DB_PORT' })
     .refine((host) => !/^\[[^\]]*\]$/.test(host), { error: 'DB_HOST takes an IPv6 address without brackets (e.g. ::1)' })
+    // What is left must look like a name, an address or an absolute socket directory.
+    .refine((host) => host.startsWith('/') || /^[A-Za-z0-9._%-]+$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[\w.-]+)?$/.test(host), {
+      error: 'DB_HOST must be a host name (db.example.com), an address (10.0.0.5, ::1) or an absolute socket directory (/var/run/postgresql)',
+    })
     .default('127.0.0.1'),
   DB_PORT: port('DB_PORT').default(5432),
   DB_USER: nonEmpty('DB_USER', 'postgres').default('postgres'),

@@ -38,6 +38,9 @@ describe('configuration', () => {
     ['DB_HOST', '[::1]:5432', /DB_HOST must not hold a port/],
     ['DB_HOST', 'postgres://db.example.com/app', /DB_HOST must be a host name, an address or a socket directory, not a URL/],
     ['DB_HOST', '[::1]', /DB_HOST takes an IPv6 address without brackets \(e\.g\. ::1\)/],
+    ['DB_HOST', 'localhost:', /DB_HOST must be a host name \(db\.example\.com\), an address/],
+    ['DB_HOST', 'host with space', /DB_HOST must be a host name/],
+    ['DB_HOST', '127.0.0.1/24', /DB_HOST must be a host name/],
     ['BACKUP_STORE', 'file://relative/backups', /BACKUP_STORE: "file:\/\/relative\/backups" is not a file URL of a directory; write file:\/\/\/absolute\/path \(three slashes\), or a plain path/],
   ] as const) {
     it(`a bad ${name} stops the worker with one line naming it`, () => {
