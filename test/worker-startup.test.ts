@@ -84,6 +84,7 @@ describe('worker start-up checks', () => {
     // Only pg_dump there: the others are named.
     symlinkSync(execFileSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim(), path.join(empty, 'pg_dump'));
     await refusal({ PG_BIN_DIR: empty }, /which holds no pg_restore, pg_dumpall, psql:/);
+    await refusal({ PG_BIN_DIR: path.join(empty, 'nope') }, /^pgkeeper worker: PG_BIN_DIR is ".*nope", which is not a directory: set it to the directory of the PostgreSQL client tools/);
   });
 
   it('encryption keys that do not read are refused by name', async () => {

@@ -15,14 +15,21 @@ import { allStores } from '../activities/store/open-stores.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
 
-/** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there. */
+/** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there, a program it may run. */
 async function pgBinDirProblems(dir: string): Promise<string[]> {
+  const fix = 'set it to the directory of the PostgreSQL client tools (e.g. /usr/lib/postgresql/<major>/bin, the server\'s major version or newer), or unset it to take those matching the server';
+  if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) return [`PG_BIN_DIR is ${JSON.stringify(dir)}, which is not a directory: ${fix}`];
   const missing: string[] = [];
+  const notRunnable: string[] = [];
   for (const tool of PG_TOOLS) {
-    await fs.access(path.join(dir, tool), fsConstants.X_OK).catch(() => missing.push(tool));
+    const file = path.join(dir, tool);
+    if (!(await fs.stat(file).catch(() => undefined))?.isFile()) missing.push(tool);
+    else if (await fs.access(file, fsConstants.X_OK).then(() => false, () => true)) notRunnable.push(tool);
   }
-  if (missing.length === 0) return [];
-  return [`PG_BIN_DIR is ${JSON.stringify(dir)}, which holds no ${missing.join(', ')}: set it to the directory of the PostgreSQL client tools (e.g. /usr/lib/postgresql/16/bin), or unset it to take those matching the server's version`];
+  return [
+    ...(missing.length ? [`PG_BIN_DIR is ${JSON.stringify(dir)}, which holds no ${missing.join(', ')}: ${fix}`] : []),
+    ...(notRunnable.length ? [`PG_BIN_DIR ${JSON.stringify(dir)}: ${notRunnable.join(', ')} cannot be run by this user (not executable)`] : []),
+  ];
 }
 
 /** Returns the problems that must stop the worker; logs the ones that may pass (a store down for a moment). */
