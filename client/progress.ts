@@ -42,8 +42,9 @@ export async function progressSnapshot(handle: WorkflowHandle): Promise<Progress
     const fresh = pending?.state === ACTIVITY_STARTED && (msOf(pending.lastHeartbeatTime) ?? -1) >= (msOf(pending.lastStartedTime) ?? 0);
     const details = fresh ? pending.heartbeatDetails?.payloads?.[0] : undefined;
     const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
-    // A step being retried (a store down, a lost connection) shows why until the new attempt reports.
-    const retry = !fresh && pending?.lastFailure?.message && (pending.attempt ?? 1) > 1 ? `attempt ${pending.attempt}, the last failed: ${pending.lastFailure.message}` : undefined;
+    // A step being retried (a store down, a lost connection) shows why until the new attempt gets on.
+    const gettingOn = Boolean(beat?.bytes || beat?.items);
+    const retry = !gettingOn && pending?.lastFailure?.message && (pending.attempt ?? 1) > 1 ? `attempt ${pending.attempt}, the last failed: ${pending.lastFailure.message}` : undefined;
     if (beat?.items !== undefined) return { phase: progress.phase, done: beat.items, total: beat.totalItems, unit: 'items', lastError: retry };
     return { phase: progress.phase, done: beat?.bytes, total: beat?.totalBytes, unit: 'bytes', lastError: beat?.lastError ?? retry };
   } catch {
