@@ -75,7 +75,9 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
       deleted.push(decision.id);
     }
   }
-  const leftovers = dryRun ? leftoversOf(entries, nowMs) : await sweep(store, leftoversOf(entries, nowMs));
+  // A backup retention deletes takes its pins with it: they are no leftovers to sweep again.
+  const remaining = entries.filter((e) => !plan.some((d) => d.action === 'delete' && d.id === e.id));
+  const leftovers = dryRun ? leftoversOf(remaining, nowMs) : await sweep(store, leftoversOf(remaining, nowMs));
   const damaged = entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' }));
   return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept: dryRun ? [] : leftovers.map((l) => l.key), leftovers, plan, damaged };
 }

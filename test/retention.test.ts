@@ -93,8 +93,9 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(kept.stores[0]!.plan.find((d) => d.id === pinned.id)?.reasons, ['pinned: a restore or drill is reading it']);
       if (age(pinKey, 4)) {
         const swept = await retain(t.config, { database: db });
-        assert.ok(swept.stores[0]!.swept.includes(pinKey), 'the stale pin is swept');
-        assert.deepEqual(swept.stores[0]!.deleted, [pinned.id], 'and no longer protects the backup');
+        assert.deepEqual(swept.stores[0]!.deleted, [pinned.id], 'a stale pin no longer protects the backup');
+        assert.ok(!(await keysUnder(t.store, `${db}/`)).includes(pinKey), 'the pin went with its backup');
+        assert.ok(!swept.stores[0]!.swept.includes(pinKey), 'and is not reported swept as well');
       }
     });
 
