@@ -70,7 +70,8 @@ export async function listBackups(config: Config, req: { database?: string }): P
     });
   const databases = req.database !== undefined ? [validateDatabaseName(req.database)] : [...new Set((await Promise.all(stores.map(folders))).flat())].filter(isDatabaseName).sort();
   const listFolder = async (folder: string) => {
-    const { found, unreachable: down } = await listEveryStore(stores, folder, 'report');
+    // A store that did not answer once is not asked again for every folder (each try takes its timeouts).
+    const { found, unreachable: down } = await listEveryStore(stores.filter((s) => !unreachable.has(s.url)), folder, 'report');
     for (const u of down) unreachable.set(u.store, u.reason);
     return found;
   };
