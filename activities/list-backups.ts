@@ -9,19 +9,10 @@ import { FailureType } from '../common/errors.js';
 import { isEncrypted } from '../common/filters.js';
 import { GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { BackupManifest, GlobalsManifest } from '../common/manifest.js';
-import { validateDatabaseName } from '../common/names.js';
+import { isDatabaseName, validateDatabaseName } from '../common/names.js';
 import type { BackupListing, DrillProof, ListedBackup, ListedGlobals } from '../common/types.js';
 import { databaseFolders, listEveryStore, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
-
-function isDatabaseName(name: string): boolean {
-  try {
-    validateDatabaseName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function parseProof(text: string | undefined): DrillProof | undefined {
   try {

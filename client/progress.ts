@@ -6,6 +6,7 @@
  * query the worker answers and a describe the server answers, while the backup needs the CPU.
  */
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import cliProgress from 'cli-progress';
 import { count, formatBytes } from './format.js';
 import { ACTIVITY_STARTED } from './worker-workflow.js';
@@ -28,18 +29,13 @@ export interface ProgressSnapshot {
   lastError?: string;
 }
 
-function msOf(t: { seconds?: { toNumber(): number } | number | null; nanos?: number | null } | null | undefined): number | undefined {
-  if (!t) return undefined;
-  return Number(typeof t.seconds === 'object' && t.seconds ? t.seconds.toNumber() : (t.seconds ?? 0)) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
-}
-
 /** What the workflow is doing now, from its progress query and its running activity. */
 export async function progressSnapshot(handle: WorkflowHandle): Promise<ProgressSnapshot | undefined> {
   try {
     const [progress, description] = await Promise.all([handle.query<{ phase: string }>('progress'), handle.describe()]);
     const pending = description.raw.pendingActivities?.[0];
     // Temporal keeps the last heartbeat across attempts: only one of the attempt running now counts.
-    const fresh = pending?.state === ACTIVITY_STARTED && (msOf(pending.lastHeartbeatTime) ?? -1) >= (msOf(pending.lastStartedTime) ?? 0);
+    const fresh = pending?.state === ACTIVITY_STARTED && (optionalTsToMs(pending.lastHeartbeatTime) ?? -1) >= (optionalTsToMs(pending.lastStartedTime) ?? 0);
     const details = fresh ? pending.heartbeatDetails?.payloads?.[0] : undefined;
     const beat = details ? defaultPayloadConverter.fromPayload<Beat>(details) : undefined;
     // A step being retried (a store down, a lost connection) shows why until the new attempt gets on.

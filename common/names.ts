@@ -51,6 +51,16 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
 }
 
 /** Fixed workflow id per database, so Temporal itself refuses two concurrent operations on one database. */
+/** Whether `name` is one pgkeeper accepts as a database name (validateDatabaseName, without the message). */
+export function isDatabaseName(name: string): boolean {
+  try {
+    validateDatabaseName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function databaseWorkflowId(taskQueue: string, database: string): string {
   return `pgkeeper:${taskQueue}:${database}`;
 }

@@ -1,6 +1,6 @@
 import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, InputError } from '../common/errors.js';
-import { validateDatabaseName } from '../common/names.js';
+import { isDatabaseName } from '../common/names.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
 
@@ -12,15 +12,6 @@ export interface RefusedRun {
   databaseField?: string;
   /** ...or the database it stands for (a cluster backup: every database). */
   database?: string;
-}
-
-function isDatabaseName(name: string): boolean {
-  try {
-    validateDatabaseName(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
