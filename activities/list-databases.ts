@@ -3,11 +3,10 @@
  * listServerDatabases: every one, for the CLI to check a name against (`schedule create`).
  */
 import type { Config } from '../common/config.js';
-import { selectDatabases } from '../common/cluster-input.js';
+import { clusterSelection } from '../common/cluster-input.js';
 import { FailureType } from '../common/errors.js';
 import type { ServerDatabases } from '../common/types.js';
 import { listedNames } from '../common/names.js';
-import { isStagingName } from '../common/restore-input.js';
 import { failure } from './failures.js';
 import { withAdmin } from './postgres/database-admin.js';
 
@@ -18,10 +17,8 @@ export async function listServerDatabases(config: Config): Promise<ServerDatabas
 }
 
 export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {
-  const { server, databases, templates } = await listServerDatabases(config);
-  // Templates are never backed up; pgkeeper's own staging and drill databases are work in progress, never worth a backup.
-  const candidates = databases.filter((db) => !templates.includes(db) && !isStagingName(db));
-  const selected = selectDatabases(candidates, req.include, req.exclude);
+  const found = await listServerDatabases(config);
+  const { candidates, selected } = clusterSelection(found, req.include, req.exclude);
   if (selected.length === 0) {
     // A mistyped pattern must not turn the nightly backup of every database into a backup of none that reports success.
     const patterns = [...(req.include.length ? [`include ${req.include.map((p) => `"${p}"`).join(', ')}`] : []), ...(req.exclude.length ? [`exclude ${req.exclude.map((p) => `"${p}"`).join(', ')}`] : [])];
@@ -29,8 +26,8 @@ export async function listClusterDatabases(config: Config, req: { include: strin
       config,
       FailureType.InvalidInput,
       patterns.length
-        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 ? 's' : ''} none of the databases on ${server} (${listedNames(candidates)}); nothing was backed up. Check the patterns (* stands for any characters)`
-        : `no database to back up on ${server}; nothing was backed up`,
+        ? `no database to back up: ${patterns.join(' and ')} leave${patterns.length === 1 ? 's' : ''} none of the databases on ${found.server} (${listedNames(candidates)}); nothing was backed up. Check the patterns (* stands for any characters)`
+        : `no database to back up on ${found.server}; nothing was backed up`,
     );
   }
   return selected;

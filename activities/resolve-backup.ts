@@ -118,7 +118,7 @@ async function resolveLatest(stores: BackupStore[], database: string, target: st
   );
 }
 
-async function resolveId(stores: BackupStore[], id: string, database: string, warnings: string[]): Promise<ResolvedBackup> {
+async function resolveId(stores: BackupStore[], id: string, database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
@@ -129,7 +129,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, wa
   const archive = unfinished?.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive');
   if (unfinished && archive) {
     throw ApplicationFailure.nonRetryable(
-      `${id} in ${unfinished.store.url} has no manifest (its run did not finish), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its .sha256 sidecar if there is one: ${restoreCommand(archive.key, undefined)}`,
+      `${id} in ${unfinished.store.url} has no manifest (its run did not finish), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its .sha256 sidecar if there is one: ${restoreCommand(archive.key, target)}`,
       FailureType.BackupNotFound,
     );
   }
@@ -158,7 +158,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     if (!object) continue;
     // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
     if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
-      return resolveId([store], classified.id, parseBackupId(classified.id).database, []);
+      return resolveId([store], classified.id, parseBackupId(classified.id).database, req.target, []);
     }
     const name = key.split('/').pop()!;
     // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
@@ -221,7 +221,7 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
     if (req.database !== undefined && req.database !== database) {
       throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
     }
-    return resolveId(stores, id, database, warnings);
+    return resolveId(stores, id, database, req.target, warnings);
   });
   const backup = { ...found, warnings: [...warnings, ...found.warnings] };
   await checkIdentity(config, backup);

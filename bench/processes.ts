@@ -139,6 +139,9 @@ export async function runCli(worker: BenchWorker, args: string[]): Promise<CliRu
   const { ms, value } = await timed(() =>
     execa(path.join(ROOT, 'bin', 'pgkeeper'), args, { cwd: ROOT, env: cleanEnvironment(worker.cliEnv), extendEnv: false, stdin: 'ignore', reject: false }),
   );
+  // A source edited while the bench runs turns bin/pgkeeper into the tsx fallback from then on:
+  // numbers that would silently measure something else (checked after the run, outside its time).
+  checkBuilt();
   if (value.failed) {
     throw new Error(`bin/pgkeeper ${args.join(' ')} failed (exit ${value.exitCode ?? value.signal}):\n${String(value.stdout)}\n${String(value.stderr)}\nworker ${worker.name}:\n${worker.logTail()}`);
   }

@@ -1,8 +1,8 @@
 /**
- * Whether the database a new backup schedule names exists on the worker's server, asked of the
- * worker (the CLI has no access to PostgreSQL): a mistyped name would otherwise fail every night
- * until someone reads `pgkeeper status`. A check that cannot be made (no worker yet, the server
- * down) does not stop the schedule: it is said, and the first run fails loudly if the name is wrong.
+ * The databases on the worker's server, asked of the worker (the CLI has no access to PostgreSQL):
+ * `schedule create` checks the name it is given (a mistyped one would otherwise fail every night
+ * until someone reads `pgkeeper status`), and `status` shows the databases an --all schedule backs
+ * up. Not being able to ask (no worker yet, the server down) stops neither: it is said instead.
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../common/config.js';
@@ -15,27 +15,33 @@ import { askWorker, NoAnswer, requireWorker } from './worker-workflow.js';
 /**
  * A worker answers in well under a second, and one whose server is down fails as fast; Temporal
  * goes on listing a worker that stopped a moment ago (and one older than this CLI cannot answer):
- * the check is a courtesy not worth a long wait.
+ * the question is a courtesy not worth a long wait.
  */
-const CHECK_TIMEOUT_MS = 15_000;
+const ASK_TIMEOUT_MS = 15_000;
 
-export type DatabaseCheck = { kind: 'present' } | { kind: 'missing'; message: string } | { kind: 'unchecked'; note: string };
-
-export async function checkScheduledDatabase(client: Client, config: Config, database: string): Promise<DatabaseCheck> {
-  const unchecked = (why: string): DatabaseCheck => ({ kind: 'unchecked', note: `whether database "${database}" exists was not checked (${why}); its first scheduled backup fails if it does not` });
+/** The server's databases, or why they could not be had (in words that follow "because"). */
+export async function askServerDatabases(client: Client, config: Config): Promise<{ found: ServerDatabases } | { unanswered: string }> {
+  const queue = config.temporal.taskQueue;
   try {
     await requireWorker(client, config, 0);
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
-    return unchecked(`no pgkeeper worker polls task queue "${config.temporal.taskQueue}"`);
+    return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
   }
-  let found: ServerDatabases;
   try {
-    found = await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: CHECK_TIMEOUT_MS, hint: false });
+    return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: ASK_TIMEOUT_MS, hint: false }) };
   } catch (err) {
-    if (err instanceof NoAnswer) return unchecked(`the worker on task queue "${config.temporal.taskQueue}" did not answer within ${CHECK_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI`);
-    return unchecked(`the worker could not list its server's databases: ${rootCauseMessage(err)}`);
+    if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${ASK_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
+    return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
   }
+}
+
+export type DatabaseCheck = { kind: 'present' } | { kind: 'missing'; message: string } | { kind: 'unchecked'; note: string };
+
+export async function checkScheduledDatabase(client: Client, config: Config, database: string): Promise<DatabaseCheck> {
+  const asked = await askServerDatabases(client, config);
+  if ('unanswered' in asked) return { kind: 'unchecked', note: `whether database "${database}" exists was not checked (${asked.unanswered}); its first scheduled backup fails if it does not` };
+  const { found } = asked;
   if (found.databases.includes(database)) return { kind: 'present' };
   const listed = found.databases.filter((db) => !(found.templates ?? []).includes(db));
   return { kind: 'missing', message: `database "${database}" does not exist on ${found.server} (databases there: ${listedNames(listed)}); check the name, or create the database first` };

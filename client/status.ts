@@ -5,9 +5,11 @@
  * The worker says what the stores hold; Temporal says what ran and what is planned.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import { clusterSelection, normalizeClusterInput } from '../common/cluster-input.js';
 import type { Config } from '../common/config.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup } from '../common/types.js';
+import { askServerDatabases } from './scheduled-database.js';
 import { scheduleHandle, type ScheduleTarget } from './schedules.js';
 import { listRuns } from './visibility.js';
 
@@ -36,11 +38,17 @@ export interface GlobalsStatus extends Health {
 /** A schedule promises a backup every interval; half an interval more covers the run itself and jitter. */
 const STALE_AFTER_INTERVALS = 1.5;
 
-/** A schedule's state by target, each described at most once per status (the --all schedule is every database's fallback). */
-export type ScheduleLookup = (target: ScheduleTarget) => Promise<Health['schedule']>;
+/** A schedule as status needs it: its state, and the input it starts runs with (the --all one's include and exclude). */
+export interface DescribedSchedule {
+  schedule: NonNullable<Health['schedule']>;
+  input: unknown;
+}
+
+/** Schedules by target, each described at most once per status (the --all schedule is every database's fallback). */
+export type ScheduleLookup = (target: ScheduleTarget) => Promise<DescribedSchedule | null>;
 
 export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
-  const described = new Map<string, Promise<Health['schedule']>>();
+  const described = new Map<string, Promise<DescribedSchedule | null>>();
   return (target) => {
     const key = JSON.stringify(target);
     let found = described.get(key);
@@ -50,7 +58,8 @@ export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
         .then(
           (d) => {
             const [next, after] = d.info.nextActionTimes;
-            return { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused };
+            const input = d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined;
+            return { schedule: { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused }, input };
           },
           (err: unknown) => {
             if (err instanceof ScheduleNotFoundError) return null;
@@ -68,7 +77,7 @@ export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
  * sooner: both back it up); a paused one only when none is active.
  */
 async function scheduleOf(lookup: ScheduleLookup, targets: ScheduleTarget[]): Promise<Health['schedule']> {
-  const found = (await Promise.all(targets.map(lookup))).filter((s) => s !== null);
+  const found = (await Promise.all(targets.map(lookup))).flatMap((d) => (d ? [d.schedule] : []));
   const rank = (s: NonNullable<Health['schedule']>) => (s.paused || !s.nextRun ? Infinity : Date.parse(s.nextRun));
   return found.sort((a, b) => rank(a) - rank(b))[0] ?? null;
 }
@@ -108,4 +117,25 @@ export async function globalsStatus(client: Client, config: Config, listing: Bac
   if (globals.length === 0 && !schedule) return null;
   const runs = await listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1);
   return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
+}
+
+/**
+ * The databases the --all schedule backs up, as its runs would choose them today: asked of the
+ * worker, so that one no run has ever backed up (created since, or failing every night) shows
+ * (NEVER BACKED UP) instead of being missed. No --all schedule: none. A question that cannot be
+ * answered (the worker's PostgreSQL down, say) is a note, not a failure of status.
+ */
+export async function allScheduleDatabases(client: Client, config: Config, schedules: ScheduleLookup): Promise<{ databases: string[]; note?: string }> {
+  const all = await schedules({ all: true });
+  if (!all) return { databases: [] };
+  const unlisted = (why: string) => ({ databases: [], note: `the databases the --all schedule backs up were not listed (${why}): one it has never backed up is missing below` });
+  let patterns;
+  try {
+    patterns = normalizeClusterInput(all.input);
+  } catch (err) {
+    return unlisted(`its input is not valid: ${(err as Error).message}; fix it with \`pgkeeper schedule update --all\` or in the UI`);
+  }
+  const asked = await askServerDatabases(client, config);
+  if ('unanswered' in asked) return unlisted(asked.unanswered);
+  return { databases: clusterSelection(asked.found, patterns.include, patterns.exclude).selected };
 }

@@ -3,7 +3,9 @@ import { compressionOf, validateRetentionPolicy, validateVerify } from './backup
 import { InputError } from './errors.js';
 import { formatCompression } from './filters.js';
 import { checkFields, jsonSurface, quoteInput, type InputSurface } from './input-fields.js';
+import { isStagingName } from './restore-input.js';
 import type { RetentionPolicy } from './retention-plan.js';
+import type { ServerDatabases } from './types.js';
 
 export interface ClusterInput {
   /** Names or `*` patterns to back up; default all non-template databases. */
@@ -64,4 +66,14 @@ function matches(name: string, pattern: string): boolean {
 
 export function selectDatabases(all: string[], include: string[], exclude: string[]): string[] {
   return all.filter((db) => (include.length === 0 || include.some((p) => matches(db, p))) && !exclude.some((p) => matches(db, p)));
+}
+
+/**
+ * What a cluster backup of `server` covers: `candidates`, every database worth a backup (templates
+ * never are; pgkeeper's own staging and drill databases are work in progress), and `selected`,
+ * those the patterns leave.
+ */
+export function clusterSelection(server: ServerDatabases, include: string[], exclude: string[]): { candidates: string[]; selected: string[] } {
+  const candidates = server.databases.filter((db) => !server.templates.includes(db) && !isStagingName(db));
+  return { candidates, selected: selectDatabases(candidates, include, exclude) };
 }

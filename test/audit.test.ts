@@ -169,6 +169,13 @@ describe('audit: search attributes, root causes, history, status', () => {
       const huge = await env.client.workflow.execute(backupDatabase, { args: [{ database: 'x'.repeat(3000) }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('backup-huge') }).catch((e: unknown) => e);
       assert.ok(huge instanceof WorkflowFailedError);
       assert.equal(rootFailure(huge).type, 'InvalidInput');
+      // Two inputs (the UI takes a list): the second's fields would be ignored, so the run is refused.
+      const twice = await env.client.workflow
+        .execute('restoreDatabase', { args: [{ database: named, target: named }, { backup: '20260101T000000Z-00000000' }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('restore-twice') })
+        .catch((e: unknown) => e);
+      assert.ok(twice instanceof WorkflowFailedError);
+      assert.equal(rootFailure(twice).type, 'InvalidInput');
+      assert.match(rootFailure(twice).message, /^the input is one JSON object holding every field; this run was started with 2 inputs: put their fields into the first and start it again$/);
     });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(typo)), { database: named, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(bare)), { database: undefined, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });

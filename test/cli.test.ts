@@ -209,14 +209,21 @@ describe('pgkeeper CLI', () => {
       assert.equal(one.exitCode, 0, 'status of one database leaves the globals out');
       assert.doesNotMatch(one.stdout, /\(globals\)/);
 
-      // The --all schedule promises both the database's backups (it has none of its own) and the globals.
+      // The --all schedule promises both the database's backups (it has none of its own) and the
+      // globals, and backs up every database on the server: one it never has (here, `database`,
+      // with no backup in this store) shows and needs attention; templates are never backed up.
       assert.equal((await pgkeeper(['schedule', 'create', '--all', '--every', '6h'], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
       try {
-        const scheduled = JSON.parse((await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue })).stdout) as { schedule: { id: string; intervalMs: number } | null }[];
-        assert.deepEqual(
-          scheduled.map((s) => [s.schedule?.id, s.schedule?.intervalMs]),
-          [[`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000]],
-        );
+        const covering = await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue });
+        assert.equal(covering.exitCode, 3, covering.stderr);
+        const scheduled = JSON.parse(covering.stdout) as { kind: string; database: string | null; lastSuccessfulBackup: unknown; schedule: { id: string; intervalMs: number } | null }[];
+        const of = (name: string | null) => scheduled.find((s) => s.database === name);
+        for (const name of [db, database, null]) assert.deepEqual([of(name)?.schedule?.id, of(name)?.schedule?.intervalMs], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], String(name));
+        assert.equal(of(database)?.lastSuccessfulBackup, null);
+        assert.equal(of('template1'), undefined, 'templates are never backed up');
+        const text = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
+        assert.match(text.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
+        assert.equal(text.stderr, '');
       } finally {
         await pgkeeper(['schedule', 'delete', '--all'], { TASK_QUEUE: own.temporal.taskQueue });
       }
@@ -231,6 +238,22 @@ describe('pgkeeper CLI', () => {
         await pgkeeper(['schedule', 'delete', database], { TASK_QUEUE: own.temporal.taskQueue });
       }
     });
+  });
+
+  it('status says when the databases the --all schedule backs up could not be listed, and still shows the rest', async () => {
+    const own = testConfig();
+    const db = uniqueName('pgk_cli_unlisted');
+    await writeFakeBackup(openStore(own.stores.primary), db, 0);
+    const vars = { TASK_QUEUE: own.temporal.taskQueue };
+    assert.equal((await pgkeeper(['schedule', 'create', '--all'], vars)).exitCode, 0);
+    try {
+      // The worker's PostgreSQL refuses connections: the stores still answer.
+      const status = await withWorker(env, { ...own, db: { ...own.db, port: 1 } }, () => pgkeeper(['status'], vars));
+      assert.match(status.stdout, new RegExp(`^${db}\\s`, 'm'));
+      assert.match(status.stderr, /^note: the databases the --all schedule backs up were not listed \(the worker could not list its server's databases: .+\): one it has never backed up is missing below$/m);
+    } finally {
+      await pgkeeper(['schedule', 'delete', '--all'], vars);
+    }
   });
 
   it('status needs attention (exit 3) for a damaged backup older than the newest good one, and for a failed last backup run', async () => {
@@ -330,6 +353,8 @@ describe('pgkeeper CLI', () => {
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
       [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
       [['--cron', 'CRON_TZ=Asia/Tokyo 0 2 * * *'], /^pgkeeper: --cron "CRON_TZ=Asia\/Tokyo 0 2 \* \* \*": conflicting timezone names; give the time zone with --timezone, not as CRON_TZ= in --cron$/],
+      [['--timezone', ''], /^pgkeeper: --timezone is empty: give an IANA time zone such as Europe\/Amsterdam or UTC, or leave it out \(UTC\)$/],
+      [['--every', '6h', '--timezone', 'Europe/Amsterdam'], /^pgkeeper: --timezone applies to --cron only: --every 6h runs at fixed intervals, whatever the time zone; leave --timezone out, or give the times with --cron$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     // A calendar no date matches: a schedule that never runs is refused, and none is left behind.

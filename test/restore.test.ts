@@ -277,10 +277,11 @@ for (const kind of STORE_KINDS) {
         // A pgkeeper archive whose manifest is gone: by id, no backup, but the refusal gives its key;
         // by key, its own name says which database it holds.
         await t.store.delete(`${source}/${plain.backupId}.manifest.json`);
+        const orphanId = target('pgk_orphan_id');
         await expectRefusal(
-          { backup: plain.backupId, target: target('pgk_orphan_id') },
+          { backup: plain.backupId, target: orphanId },
           'BackupNotFound',
-          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish\\), .*: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target <target>$`),
+          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish\\), .*: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId}$`),
         );
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         const orphan = target('pgk_orphan');

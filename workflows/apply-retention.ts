@@ -17,8 +17,8 @@ const { applyRetention: pruneBackups } = proxyActivities<Activities>(quick);
 
 export type ApplyRetentionResult = (RetentionResult & { status: 'completed'; dryRun: boolean }) | { status: 'skipped'; reason: string };
 
-export async function applyRetention(input: ApplyRetentionInput): Promise<ApplyRetentionResult> {
-  const req = rejectInput(() => normalizeRetentionInput(input), { operation: 'retention', input, databaseField: 'database' });
+export async function applyRetention(input: ApplyRetentionInput, ...extra: unknown[]): Promise<ApplyRetentionResult> {
+  const req = rejectInput(() => normalizeRetentionInput(input), { operation: 'retention', input, extra, databaseField: 'database' });
   return audited(
     'retention',
     req.database,

@@ -49,8 +49,8 @@ async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: 
 
 const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
 
-export async function backupCluster(input: ClusterInput = {}): Promise<ClusterResult> {
-  const req = rejectInput(() => normalizeClusterInput(input), { operation: 'cluster', input, database: ALL_DATABASES });
+export async function backupCluster(input: ClusterInput = {}, ...extra: unknown[]): Promise<ClusterResult> {
+  const req = rejectInput(() => normalizeClusterInput(input), { operation: 'cluster', input, extra, database: ALL_DATABASES });
   return audited('cluster', ALL_DATABASES, () => backUpCluster(req), () => ({ outcome: 'completed' }));
 }
 

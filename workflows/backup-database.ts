@@ -23,8 +23,8 @@ const backupProgressQuery = defineQuery<BackupProgress>('progress');
 const { dumpDatabase, copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
 const { publishBackup } = proxyActivities<Activities>(quick);
 
-export async function backupDatabase(input: BackupInput): Promise<BackupResult | BackupSkipped> {
-  const req = rejectInput(() => normalizeBackupInput(input), { operation: 'backup', input, databaseField: 'database' });
+export async function backupDatabase(input: BackupInput, ...extra: unknown[]): Promise<BackupResult | BackupSkipped> {
+  const req = rejectInput(() => normalizeBackupInput(input), { operation: 'backup', input, extra, databaseField: 'database' });
   return audited(
     'backup',
     req.database,

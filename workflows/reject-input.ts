@@ -12,6 +12,8 @@ export interface RefusedRun {
   databaseField?: string;
   /** ...or the database it stands for (a cluster backup: every database). */
   database?: string;
+  /** Inputs after the first: the run takes one object, and a field in a second would be ignored. */
+  extra?: unknown[];
 }
 
 /**
@@ -22,6 +24,12 @@ export interface RefusedRun {
  */
 export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
   try {
+    // A second input (the UI takes a list of them) would be ignored: a restore started with its
+    // backup id in it would restore the latest backup instead. Behind a patch: an older worker ran
+    // such runs on their first input, and a replay must not fail them now.
+    if (run?.extra?.length && patched('refuse-extra-inputs')) {
+      throw new InputError(`the input is one JSON object holding every field; this run was started with ${1 + run.extra.length} inputs: put their fields into the first and start it again`);
+    }
     return validate();
   } catch (err) {
     if (!(err instanceof InputError)) throw err;

@@ -25,8 +25,8 @@ const { restoreIntoStaging, validateStaging } = proxyActivities<Activities>(long
 const { applyGlobals, checkTarget, dropStagingDatabase } = proxyActivities<Activities>(quick);
 const { swapIntoPlace } = proxyActivities<Activities>(patient);
 
-export async function restoreDatabase(input: RestoreInput): Promise<RestoreResult> {
-  const req = rejectInput(() => normalizeRestoreInput(input, jsonSurface, { confirmNeedsReplace: patched('confirm-needs-replace') }), { operation: 'restore', input, databaseField: 'target' });
+export async function restoreDatabase(input: RestoreInput, ...extra: unknown[]): Promise<RestoreResult> {
+  const req = rejectInput(() => normalizeRestoreInput(input, jsonSurface, { confirmNeedsReplace: patched('confirm-needs-replace') }), { operation: 'restore', input, extra, databaseField: 'target' });
   return audited(
     'restore',
     req.target,

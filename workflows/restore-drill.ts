@@ -21,8 +21,8 @@ const { dropStagingDatabase, recordDrillProof } = proxyActivities<Activities>(qu
 
 const drillProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
-export async function restoreDrill(input: DrillInput): Promise<DrillResult> {
-  const req = rejectInput(() => normalizeDrillInput(input), { operation: 'drill', input, databaseField: 'database' });
+export async function restoreDrill(input: DrillInput, ...extra: unknown[]): Promise<DrillResult> {
+  const req = rejectInput(() => normalizeDrillInput(input), { operation: 'drill', input, extra, databaseField: 'database' });
   return audited(
     'drill',
     req.database,

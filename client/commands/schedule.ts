@@ -46,7 +46,15 @@ function target(database: string | undefined, options: TargetOptions): ScheduleT
   return { database, drill: options.drill === true };
 }
 
+/** A time zone given where it means nothing is a mistake to say, not to ignore. */
+function checkTimezone(options: SettingOptions): void {
+  if (options.timezone === undefined) return;
+  if (options.timezone.trim() === '') throw new InputError('--timezone is empty: give an IANA time zone such as Europe/Amsterdam or UTC, or leave it out (UTC)');
+  if (options.every) throw new InputError(`--timezone applies to --cron only: --every ${options.every} runs at fixed intervals, whatever the time zone; leave --timezone out, or give the times with --cron`);
+}
+
 function settings(options: SettingOptions): ScheduleSettings {
+  checkInput(() => checkTimezone(options));
   return checkInput(() => ({
     cron: options.cron,
     every: options.every,

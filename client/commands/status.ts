@@ -11,7 +11,7 @@ import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { scheduleTargetOf } from '../schedules.js';
 import { table } from '../format.js';
-import { databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
+import { allScheduleDatabases, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
@@ -46,17 +46,20 @@ export async function statusCommand(client: Client, config: Config, database: st
     throw err;
   });
   if (!listing) return true;
-  // Without a database named: every database with a backup, and every one a schedule promises
-  // backups of, so that one whose every run fails still shows (NEVER BACKED UP).
-  const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...(await scheduledDatabases(client, config))])].sort();
   const nowMs = Date.now();
   const schedules = scheduleLookup(client, config);
+  // Without a database named: every database with a backup, every one a schedule of its own
+  // promises backups of, and every one the --all schedule covers, so that one whose every run
+  // fails (or that no run has reached yet) still shows (NEVER BACKED UP).
+  const [scheduled, covered]: [string[], { databases: string[]; note?: string }] = database ? [[], { databases: [] }] : await Promise.all([scheduledDatabases(client, config), allScheduleDatabases(client, config, schedules)]);
+  const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...scheduled, ...covered.databases])].sort();
   const [statuses, globals] = await Promise.all([
     Promise.all(databases.map((db) => databaseStatus(client, config, listing, db, nowMs, schedules))),
     database === undefined ? globalsStatus(client, config, listing, nowMs, schedules) : null,
   ]);
   const all = globals ? [...statuses, globals] : statuses;
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
+  if (covered.note) process.stderr.write(`note: ${covered.note}\n`);
   const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
     process.stdout.write(JSON.stringify(all, null, 2) + '\n');
