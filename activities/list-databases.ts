@@ -1,6 +1,7 @@
 /**
  * listClusterDatabases: the server's databases that a cluster backup covers (never templates);
- * listServerDatabases: every one, for the CLI to check a name against (`schedule create`).
+ * listServerDatabases: every one, for the CLI (`schedule create` checks a name against them,
+ * `status` shows those an --all schedule covers).
  */
 import type { Config } from '../common/config.js';
 import { clusterSelection } from '../common/cluster-input.js';

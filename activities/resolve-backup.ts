@@ -196,7 +196,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
       warnings: [
         sha256
           ? `${key} has no manifest: checksum verified against its .sha256 sidecar; tables, row counts and database-level properties were not checked`
-          : `${key} has no manifest and no .sha256 sidecar: checksum not verified (the archive was read through with pg_restore instead)`,
+          : `${key} has no manifest and no .sha256 sidecar: checksum not verified (the archive was read through with pg_restore instead); tables, row counts and database-level properties were not checked`,
       ],
     };
   }

@@ -17,7 +17,7 @@ import { askWorker, NoAnswer, requireWorker } from './worker-workflow.js';
  * goes on listing a worker that stopped a moment ago (and one older than this CLI cannot answer):
  * the question is a courtesy not worth a long wait.
  */
-const ASK_TIMEOUT_MS = 15_000;
+const QUESTION_TIMEOUT_MS = 15_000;
 
 /** The server's databases, or why they could not be had (in words that follow "because"). */
 export async function askServerDatabases(client: Client, config: Config): Promise<{ found: ServerDatabases } | { unanswered: string }> {
@@ -29,9 +29,9 @@ export async function askServerDatabases(client: Client, config: Config): Promis
     return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
   }
   try {
-    return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: ASK_TIMEOUT_MS, hint: false }) };
+    return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: QUESTION_TIMEOUT_MS, hint: false }) };
   } catch (err) {
-    if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${ASK_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
+    if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${QUESTION_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
     return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
   }
 }

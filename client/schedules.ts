@@ -88,9 +88,21 @@ export async function createSchedule(client: Client, config: Config, target: Sch
   });
 }
 
+/** The input fields the CLI sets; the others (include, exclude, concurrency, waitTimeoutSeconds) only the UI does. */
+const CLI_FIELDS = ['compression', 'compressLevel', 'verify', 'retention'];
+
+/** `action` with the fields of `previousInput` the CLI does not set, as they were: an update of the retention must not widen --all to every database. */
+function keepOtherFields(previousInput: Record<string, unknown>, action: ScheduleOptions['action']): ScheduleOptions['action'] {
+  const kept = Object.fromEntries(Object.entries(previousInput).filter(([field]) => !CLI_FIELDS.includes(field)));
+  return { ...action, args: [{ ...kept, ...(action.args?.[0] as Record<string, unknown>) }] } as ScheduleOptions['action'];
+}
+
 /** Changes only what `settings` names; the rest of the schedule stays as it is. */
 export async function updateSchedule(handle: ScheduleHandle, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<void> {
   await handle.update((previous) => {
+    if (settings.timezone && !settings.cron && !settings.every && previous.spec.intervals?.length && !previous.spec.calendars?.length) {
+      throw new InputError('--timezone applies to --cron only, and this schedule runs at fixed intervals (--every), whatever the time zone; leave --timezone out, or give the times with --cron');
+    }
     const spec =
       settings.cron || settings.every
         ? { ...scheduleSpec({ cron: settings.cron, every: settings.every, timezone: settings.timezone ?? previous.spec.timezone }), jitter: settings.jitter ?? previous.spec.jitter }
@@ -98,14 +110,14 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
     const actionChanged = settings.retention !== undefined || settings.compression !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
     const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
     const action = actionChanged
-      ? scheduleAction(config, target, {
+      ? keepOtherFields(previousInput, scheduleAction(config, target, {
           // A new compression replaces the older compressLevel form, never sits beside it.
           ...(settings.compression !== undefined || settings.compressLevel !== undefined
             ? { compression: settings.compression, compressLevel: settings.compressLevel }
             : { compression: previousInput.compression as string | undefined, compressLevel: previousInput.compressLevel as number | undefined }),
           retention: settings.retention ?? (previousInput.retention as RetentionPolicy | undefined),
           verify: settings.verify ?? (previousInput.verify as ScheduleSettings['verify']),
-        })
+        }))
       : previous.action;
     return { ...previous, spec, action } as typeof previous;
   });

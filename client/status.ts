@@ -5,8 +5,10 @@
  * The worker says what the stores hold; Temporal says what ran and what is planned.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { clusterSelection, normalizeClusterInput } from '../common/cluster-input.js';
+import { clusterPatterns, clusterSelection, selectDatabases } from '../common/cluster-input.js';
 import type { Config } from '../common/config.js';
+import { InputError } from '../common/errors.js';
+import { isDatabaseName } from '../common/names.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
@@ -73,13 +75,23 @@ export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
 }
 
 /**
- * The schedule among `targets` that runs next (a database's own, or the --all one, whichever is
+ * The schedule that runs next of those found (a database's own, or the --all one, whichever is
  * sooner: both back it up); a paused one only when none is active.
  */
-async function scheduleOf(lookup: ScheduleLookup, targets: ScheduleTarget[]): Promise<Health['schedule']> {
-  const found = (await Promise.all(targets.map(lookup))).flatMap((d) => (d ? [d.schedule] : []));
+function soonest(found: (DescribedSchedule | null)[]): Health['schedule'] {
   const rank = (s: NonNullable<Health['schedule']>) => (s.paused || !s.nextRun ? Infinity : Date.parse(s.nextRun));
-  return found.sort((a, b) => rank(a) - rank(b))[0] ?? null;
+  return found.flatMap((d) => (d ? [d.schedule] : [])).sort((a, b) => rank(a) - rank(b))[0] ?? null;
+}
+
+/** Whether the --all schedule's runs back up `database`: its patterns leave it in (not valid ones: assumed so, its runs fail loudly). */
+function covers(all: DescribedSchedule, database: string): boolean {
+  try {
+    const { include, exclude } = clusterPatterns(all.input);
+    return selectDatabases([database], include, exclude).length > 0;
+  } catch (err) {
+    if (err instanceof InputError) return true;
+    throw err;
+  }
 }
 
 type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 'locations'>;
@@ -99,7 +111,8 @@ function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, s
 }
 
 export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<DatabaseStatus> {
-  const [runs, schedule] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), scheduleOf(schedules, [{ database }, { all: true }])]);
+  const [runs, own, all] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), schedules({ database }), schedules({ all: true })]);
+  const schedule = soonest([own, all && covers(all, database) ? all : null]);
   const backups = listing.backups.filter((b) => b.database === database);
   const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   return {
@@ -113,7 +126,7 @@ export async function databaseStatus(client: Client, config: Config, listing: Ba
 /** Null when the stores hold no globals backup and no --all schedule promises one. */
 export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<GlobalsStatus | null> {
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
-  const schedule = await scheduleOf(schedules, [{ all: true }]);
+  const schedule = soonest([await schedules({ all: true })]);
   if (globals.length === 0 && !schedule) return null;
   const runs = await listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1);
   return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
@@ -122,20 +135,27 @@ export async function globalsStatus(client: Client, config: Config, listing: Bac
 /**
  * The databases the --all schedule backs up, as its runs would choose them today: asked of the
  * worker, so that one no run has ever backed up (created since, or failing every night) shows
- * (NEVER BACKED UP) instead of being missed. No --all schedule: none. A question that cannot be
- * answered (the worker's PostgreSQL down, say) is a note, not a failure of status.
+ * (NEVER BACKED UP) instead of being missed. No --all schedule: none. What cannot be listed (the
+ * worker's PostgreSQL down, say) is a note, not a failure of status; so are names no run can back
+ * up (a control character in them), which are not printed as they are.
  */
 export async function allScheduleDatabases(client: Client, config: Config, schedules: ScheduleLookup): Promise<{ databases: string[]; note?: string }> {
   const all = await schedules({ all: true });
   if (!all) return { databases: [] };
-  const unlisted = (why: string) => ({ databases: [], note: `the databases the --all schedule backs up were not listed (${why}): one it has never backed up is missing below` });
+  const unlisted = (why: string) => ({ databases: [], note: `the databases the --all schedule backs up were not listed (${why}): one it has never backed up is not shown` });
   let patterns;
   try {
-    patterns = normalizeClusterInput(all.input);
+    patterns = clusterPatterns(all.input);
   } catch (err) {
-    return unlisted(`its input is not valid: ${(err as Error).message}; fix it with \`pgkeeper schedule update --all\` or in the UI`);
+    if (!(err instanceof InputError)) throw err;
+    return unlisted(`its input is not valid: ${err.message}; fix it in the Temporal UI, under Schedules, ${all.schedule.id}`);
   }
   const asked = await askServerDatabases(client, config);
   if ('unanswered' in asked) return unlisted(asked.unanswered);
-  return { databases: clusterSelection(asked.found, patterns.include, patterns.exclude).selected };
+  const selected = clusterSelection(asked.found, patterns.include, patterns.exclude).selected;
+  const unnameable = selected.filter((db) => !isDatabaseName(db));
+  return {
+    databases: selected.filter(isDatabaseName),
+    ...(unnameable.length && { note: `${unnameable.length} database(s) on ${asked.found.server} that the --all schedule would back up have names pgkeeper cannot back up (${unnameable.map((db) => JSON.stringify(db)).join(', ')}); rename them, or exclude them from the schedule's input` }),
+  };
 }

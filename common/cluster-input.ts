@@ -42,6 +42,15 @@ function patterns(value: unknown, field: string): string[] {
   return value as string[];
 }
 
+/**
+ * The include and exclude patterns of a cluster backup's input, and nothing else of it: which
+ * databases it covers does not depend on the rest (which a newer worker may know more of).
+ */
+export function clusterPatterns(input: unknown): { include: string[]; exclude: string[] } {
+  const value = (typeof input === 'object' && input !== null ? input : {}) as ClusterInput;
+  return { include: patterns(value.include, 'include'), exclude: patterns(value.exclude, 'exclude') };
+}
+
 export function normalizeClusterInput(input: unknown = {}, surface: InputSurface = jsonSurface): NormalizedClusterInput {
   const value = checkFields(input ?? {}, CLUSTER_FIELDS, 'backupCluster', '{"exclude": ["scratch"]}', surface) as ClusterInput;
   const concurrency = value.concurrency ?? 2;
@@ -74,6 +83,7 @@ export function selectDatabases(all: string[], include: string[], exclude: strin
  * those the patterns leave.
  */
 export function clusterSelection(server: ServerDatabases, include: string[], exclude: string[]): { candidates: string[]; selected: string[] } {
-  const candidates = server.databases.filter((db) => !server.templates.includes(db) && !isStagingName(db));
+  const templates = server.templates ?? []; // a worker of late November answered without them
+  const candidates = server.databases.filter((db) => !templates.includes(db) && !isStagingName(db));
   return { candidates, selected: selectDatabases(candidates, include, exclude) };
 }

@@ -50,7 +50,6 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
   return name;
 }
 
-/** Fixed workflow id per database, so Temporal itself refuses two concurrent operations on one database. */
 /** Whether `name` is one pgkeeper accepts as a database name (validateDatabaseName, without the message). */
 export function isDatabaseName(name: string): boolean {
   try {
@@ -61,6 +60,7 @@ export function isDatabaseName(name: string): boolean {
   }
 }
 
+/** Fixed workflow id per database, so Temporal itself refuses two concurrent operations on one database. */
 export function databaseWorkflowId(taskQueue: string, database: string): string {
   return `pgkeeper:${taskQueue}:${database}`;
 }

@@ -155,7 +155,7 @@ describe('audit: search attributes, root causes, history, status', () => {
 
   it('a run refused for its input (as typed in the UI) carries the search attributes too: history shows it failed', async () => {
     const named = uniqueName('pgk_audit_typo');
-    const [typo, bare] = [uniqueName('backup-typo'), uniqueName('backup-bare')];
+    const [typo, bare, twiceId] = [uniqueName('backup-typo'), uniqueName('backup-bare'), uniqueName('restore-twice')];
     await withWorker(env, config, async () => {
       const refused = await env.client.workflow
         .execute(backupDatabase, { args: [{ database: named, compression: 'zstd:99' }], taskQueue: config.temporal.taskQueue, workflowId: typo })
@@ -171,7 +171,7 @@ describe('audit: search attributes, root causes, history, status', () => {
       assert.equal(rootFailure(huge).type, 'InvalidInput');
       // Two inputs (the UI takes a list): the second's fields would be ignored, so the run is refused.
       const twice = await env.client.workflow
-        .execute('restoreDatabase', { args: [{ database: named, target: named }, { backup: '20260101T000000Z-00000000' }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('restore-twice') })
+        .execute('restoreDatabase', { args: [{ database: named, target: named }, { backup: '20260101T000000Z-00000000' }], taskQueue: config.temporal.taskQueue, workflowId: twiceId })
         .catch((e: unknown) => e);
       assert.ok(twice instanceof WorkflowFailedError);
       assert.equal(rootFailure(twice).type, 'InvalidInput');
@@ -179,6 +179,7 @@ describe('audit: search attributes, root causes, history, status', () => {
     });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(typo)), { database: named, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(bare)), { database: undefined, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
+    assert.deepEqual(await attributesOf(env.client.workflow.getHandle(twiceId)), { database: named, operation: 'restore', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
     const history = await waitFor('visibility to index the refused run', async () => {
       const run = await cli('history', named);
       return run.stdout.includes(named) ? run : undefined;

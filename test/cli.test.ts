@@ -215,7 +215,6 @@ describe('pgkeeper CLI', () => {
       assert.equal((await pgkeeper(['schedule', 'create', '--all', '--every', '6h'], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
       try {
         const covering = await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue });
-        assert.equal(covering.exitCode, 3, covering.stderr);
         const scheduled = JSON.parse(covering.stdout) as { kind: string; database: string | null; lastSuccessfulBackup: unknown; schedule: { id: string; intervalMs: number } | null }[];
         const of = (name: string | null) => scheduled.find((s) => s.database === name);
         for (const name of [db, database, null]) assert.deepEqual([of(name)?.schedule?.id, of(name)?.schedule?.intervalMs], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], String(name));
@@ -224,6 +223,18 @@ describe('pgkeeper CLI', () => {
         const text = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
         assert.match(text.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
         assert.equal(text.stderr, '');
+
+        // Patterns set in the UI: a database they leave out is neither listed for the schedule nor
+        // credited with its runs; a CLI update of the retention keeps them.
+        const allSchedule = env.client.schedule.getHandle(`pgkeeper-cluster:${own.temporal.taskQueue}`);
+        await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ exclude: [database, db] }] } }) as typeof previous);
+        assert.equal((await pgkeeper(['schedule', 'update', '--all', '--retention', 'keepLast=3'], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
+        assert.deepEqual((await allSchedule.describe()).action.args, [{ exclude: [database, db], retention: { keepLast: 3 } }]);
+        const excluded = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
+        assert.doesNotMatch(excluded.stdout, new RegExp(`^${database}\\s`, 'm'));
+        assert.match(excluded.stdout, new RegExp(`^${db}\\s.*\\sno schedule\\s`, 'm'));
+        // Its runs come at fixed intervals: a time zone would change nothing.
+        assert.match(oneLineError(await pgkeeper(['schedule', 'update', '--all', '--timezone', 'Europe/Amsterdam'], { TASK_QUEUE: own.temporal.taskQueue })), /^pgkeeper: --timezone applies to --cron only, and this schedule runs at fixed intervals/);
       } finally {
         await pgkeeper(['schedule', 'delete', '--all'], { TASK_QUEUE: own.temporal.taskQueue });
       }
@@ -250,7 +261,13 @@ describe('pgkeeper CLI', () => {
       // The worker's PostgreSQL refuses connections: the stores still answer.
       const status = await withWorker(env, { ...own, db: { ...own.db, port: 1 } }, () => pgkeeper(['status'], vars));
       assert.match(status.stdout, new RegExp(`^${db}\\s`, 'm'));
-      assert.match(status.stderr, /^note: the databases the --all schedule backs up were not listed \(the worker could not list its server's databases: .+\): one it has never backed up is missing below$/m);
+      assert.match(status.stderr, /^note: the databases the --all schedule backs up were not listed \(the worker could not list its server's databases: .+\): one it has never backed up is not shown$/m);
+      // Patterns that are not valid (edited in the UI): said, naming where to fix them.
+      const allSchedule = env.client.schedule.getHandle(`pgkeeper-cluster:${own.temporal.taskQueue}`);
+      await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ include: 'app' }] } }) as typeof previous);
+      const invalid = await withWorker(env, own, () => pgkeeper(['status'], vars));
+      assert.match(invalid.stdout, new RegExp(`^${db}\\s`, 'm'));
+      assert.match(invalid.stderr, new RegExp(`^note: the databases the --all schedule backs up were not listed \\(its input is not valid: include must be a list of database names or \\* patterns, .*; fix it in the Temporal UI, under Schedules, pgkeeper-cluster:${own.temporal.taskQueue}\\): one it has never backed up is not shown$`, 'm'));
     } finally {
       await pgkeeper(['schedule', 'delete', '--all'], vars);
     }

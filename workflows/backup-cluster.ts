@@ -22,6 +22,7 @@ import { normalizeClusterInput, type ClusterInput, type NormalizedClusterInput }
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { makeGlobalsId } from '../common/globals.js';
+import { mapWithConcurrency } from '../common/map-with-concurrency.js';
 import { databaseWorkflowId } from '../common/names.js';
 import type { ClusterDatabaseOutcome, ClusterResult } from '../common/types.js';
 import { longRunning, quick } from './activity-options.js';
@@ -32,20 +33,6 @@ import { rejectInput } from './reject-input.js';
 
 const { listClusterDatabases, dumpGlobals } = proxyActivities<Activities>(quick);
 const { copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
-
-/** Runs `work` over `items` with at most `limit` at once, keeping the input order in the result. */
-async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
 
 const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
 

@@ -27,8 +27,10 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
     // A second input (the UI takes a list of them) would be ignored: a restore started with its
     // backup id in it would restore the latest backup instead. Behind a patch: an older worker ran
     // such runs on their first input, and a replay must not fail them now.
-    if (run?.extra?.length && patched('refuse-extra-inputs')) {
-      throw new InputError(`the input is one JSON object holding every field; this run was started with ${1 + run.extra.length} inputs: put their fields into the first and start it again`);
+    // Empty ones (an SDK's trailing undefined or nil) carry nothing that could be lost.
+    const extra = run?.extra?.filter((value) => value !== undefined && value !== null) ?? [];
+    if (extra.length && patched('refuse-extra-inputs')) {
+      throw new InputError(`the input is one JSON object holding every field; this run was started with ${1 + extra.length} inputs: put their fields into the first and start it again`);
     }
     return validate();
   } catch (err) {

@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
+import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
 import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
@@ -13,6 +14,9 @@ import { scheduleTargetOf } from '../schedules.js';
 import { table } from '../format.js';
 import { allScheduleDatabases, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
+
+/** Databases whose status is asked of Temporal at once. */
+const STATUS_CONCURRENCY = 8;
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
 
@@ -37,6 +41,11 @@ async function scheduledDatabases(client: Client, config: Config): Promise<strin
 /** Returns true when something needs attention (exit code 3). */
 export async function statusCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
+  const schedules = scheduleLookup(client, config);
+  // Without a database named, the databases the --all schedule covers are asked of the worker
+  // while it lists the stores: the two waits overlap.
+  const covering = database === undefined ? allScheduleDatabases(client, config, schedules) : Promise.resolve({ databases: [] as string[], note: undefined });
+  covering.catch(() => undefined); // observed below, unless the listing fails first
   const listing = await fetchListing(client, config, database).catch((err: unknown) => {
     // No store answered at all: as much a matter for a person as one store down (exit 3, not 1).
     if (err instanceof CliError && err.storesDown) {
@@ -47,14 +56,14 @@ export async function statusCommand(client: Client, config: Config, database: st
   });
   if (!listing) return true;
   const nowMs = Date.now();
-  const schedules = scheduleLookup(client, config);
   // Without a database named: every database with a backup, every one a schedule of its own
   // promises backups of, and every one the --all schedule covers, so that one whose every run
   // fails (or that no run has reached yet) still shows (NEVER BACKED UP).
-  const [scheduled, covered]: [string[], { databases: string[]; note?: string }] = database ? [[], { databases: [] }] : await Promise.all([scheduledDatabases(client, config), allScheduleDatabases(client, config, schedules)]);
+  const [scheduled, covered] = await Promise.all([database ? [] : scheduledDatabases(client, config), covering]);
   const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...scheduled, ...covered.databases])].sort();
   const [statuses, globals] = await Promise.all([
-    Promise.all(databases.map((db) => databaseStatus(client, config, listing, db, nowMs, schedules))),
+    // A few at a time: each asks Temporal's visibility, which rate-limits a namespace's queries.
+    mapWithConcurrency(databases, STATUS_CONCURRENCY, (db) => databaseStatus(client, config, listing, db, nowMs, schedules)),
     database === undefined ? globalsStatus(client, config, listing, nowMs, schedules) : null,
   ]);
   const all = globals ? [...statuses, globals] : statuses;
