@@ -34,8 +34,9 @@ export interface ResolveRequest {
   database?: string;
   /** Only this store (its URL). */
   store?: string;
-  /** For the message that names the command to run instead: the restore's target. */
+  /** For the message that names the command to run instead: the restore's target, and whether it replaces it. */
   target?: string;
+  replace?: boolean;
   /** A name unique to the run (its run id): the backup is pinned under it. */
   pin?: string;
 }
@@ -94,12 +95,12 @@ function damagedReason(seen: Sighting[]): string {
   return seen.map((s) => `${s.entry.reason} in ${s.store.url}`).join('; ');
 }
 
-function restoreCommand(id: string, target: string | undefined): string {
-  const into = `--target ${target === undefined ? '<target>' : shellWord(target)}`;
+function restoreCommand(id: string, target: string | undefined, replace = false): string {
+  const into = target === undefined ? '--target <target>' : `--target ${shellWord(target)}${replace ? ` --replace --confirm ${shellWord(target)}` : ''}`;
   return id.startsWith('-') ? `pgkeeper restore ${into} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}`;
 }
 
-async function resolveLatest(stores: BackupStore[], database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
+async function resolveLatest(stores: BackupStore[], database: string, into: Pick<ResolveRequest, 'target' | 'replace'>, warnings: string[]): Promise<ResolvedBackup> {
   const byId = await sightings(stores, database, warnings);
   const [newest] = byId;
   if (!newest) {
@@ -112,13 +113,13 @@ async function resolveLatest(stores: BackupStore[], database: string, target: st
   throw ApplicationFailure.nonRetryable(
     `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
       (fallback
-        ? `the newest complete one is ${fallback[0]} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`${restoreCommand(fallback[0], target)}\``
+        ? `the newest complete one is ${fallback[0]} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`${restoreCommand(fallback[0], into.target, into.replace)}\``
         : 'no complete backup of it exists'),
     FailureType.BackupDamaged,
   );
 }
 
-async function resolveId(stores: BackupStore[], id: string, database: string, target: string | undefined, warnings: string[]): Promise<ResolvedBackup> {
+async function resolveId(stores: BackupStore[], id: string, database: string, into: Pick<ResolveRequest, 'target' | 'replace'>, warnings: string[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
@@ -129,7 +130,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, ta
   const archive = unfinished?.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive');
   if (unfinished && archive) {
     throw ApplicationFailure.nonRetryable(
-      `${id} in ${unfinished.store.url} has no manifest (its run did not finish), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its .sha256 sidecar if there is one: ${restoreCommand(archive.key, target)}`,
+      `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive.key, into.target, into.replace)}`,
       FailureType.BackupNotFound,
     );
   }
@@ -158,7 +159,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     if (!object) continue;
     // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
     if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
-      return resolveId([store], classified.id, parseBackupId(classified.id).database, req.target, []);
+      return resolveId([store], classified.id, parseBackupId(classified.id).database, req, []);
     }
     const name = key.split('/').pop()!;
     // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
@@ -215,13 +216,13 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
   const warnings: string[] = [];
   const found = await rejectingInput(config, async () => {
     const stores = req.store ? [namedStore(config, req.store)] : allStores(config);
-    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req.target, warnings);
+    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req, warnings);
     if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req);
     const { id, database } = parseBackupId(req.backup);
     if (req.database !== undefined && req.database !== database) {
       throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
     }
-    return resolveId(stores, id, database, req.target, warnings);
+    return resolveId(stores, id, database, req, warnings);
   });
   const backup = { ...found, warnings: [...warnings, ...found.warnings] };
   await checkIdentity(config, backup);

@@ -109,6 +109,10 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
         : { ...previous.spec, ...(settings.timezone ? { timezone: settings.timezone } : {}), ...(settings.jitter ? { jitter: settings.jitter } : {}) };
     const actionChanged = settings.retention !== undefined || settings.compression !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
     const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
+    // Rebuilding the input from the first would drop the others' fields (an exclude, say) unseen.
+    if (actionChanged && (previous.action.args ?? []).slice(1).some((input) => input !== undefined && input !== null)) {
+      throw new InputError(`${scheduleId(config, target)} starts its runs with ${previous.action.args!.length} inputs, and each run is refused for it; put their fields into the first in the Temporal UI, under Schedules, then update it`);
+    }
     const action = actionChanged
       ? keepOtherFields(previousInput, scheduleAction(config, target, {
           // A new compression replaces the older compressLevel form, never sits beside it.

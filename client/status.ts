@@ -5,10 +5,11 @@
  * The worker says what the stores hold; Temporal says what ran and what is planned.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { clusterPatterns, clusterSelection, selectDatabases } from '../common/cluster-input.js';
+import { clusterPatterns, clusterSelection, normalizeClusterInput, selectDatabases } from '../common/cluster-input.js';
 import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { isDatabaseName } from '../common/names.js';
+import { isStagingName } from '../common/restore-input.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
@@ -40,10 +41,10 @@ export interface GlobalsStatus extends Health {
 /** A schedule promises a backup every interval; half an interval more covers the run itself and jitter. */
 const STALE_AFTER_INTERVALS = 1.5;
 
-/** A schedule as status needs it: its state, and the input it starts runs with (the --all one's include and exclude). */
+/** A schedule as status needs it: its state, and the inputs it starts runs with (the --all one's decide which databases it backs up). */
 export interface DescribedSchedule {
   schedule: NonNullable<Health['schedule']>;
-  input: unknown;
+  inputs: readonly unknown[];
 }
 
 /** Schedules by target, each described at most once per status (the --all schedule is every database's fallback). */
@@ -60,8 +61,8 @@ export function scheduleLookup(client: Client, config: Config): ScheduleLookup {
         .then(
           (d) => {
             const [next, after] = d.info.nextActionTimes;
-            const input = d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined;
-            return { schedule: { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused }, input };
+            const inputs = d.action.type === 'startWorkflow' ? (d.action.args ?? []) : [];
+            return { schedule: { id: d.scheduleId, nextRun: next?.toISOString() ?? null, intervalMs: next && after ? after.getTime() - next.getTime() : null, paused: d.state.paused }, inputs };
           },
           (err: unknown) => {
             if (err instanceof ScheduleNotFoundError) return null;
@@ -83,17 +84,6 @@ function soonest(found: (DescribedSchedule | null)[]): Health['schedule'] {
   return found.flatMap((d) => (d ? [d.schedule] : [])).sort((a, b) => rank(a) - rank(b))[0] ?? null;
 }
 
-/** Whether the --all schedule's runs back up `database`: its patterns leave it in (not valid ones: assumed so, its runs fail loudly). */
-function covers(all: DescribedSchedule, database: string): boolean {
-  try {
-    const { include, exclude } = clusterPatterns(all.input);
-    return selectDatabases([database], include, exclude).length > 0;
-  } catch (err) {
-    if (err instanceof InputError) return true;
-    throw err;
-  }
-}
-
 type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 'locations'>;
 
 /** What the stores' copies (newest first) and the last run say, against what the schedule promises. */
@@ -110,9 +100,17 @@ function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, s
   };
 }
 
-export async function databaseStatus(client: Client, config: Config, listing: BackupListing, database: string, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<DatabaseStatus> {
-  const [runs, own, all] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), schedules({ database }), schedules({ all: true })]);
-  const schedule = soonest([own, all && covers(all, database) ? all : null]);
+export async function databaseStatus(
+  client: Client,
+  config: Config,
+  listing: BackupListing,
+  database: string,
+  nowMs = Date.now(),
+  schedules = scheduleLookup(client, config),
+  coverage: Promise<AllCoverage> = allScheduleCoverage(client, config, schedules, { ask: false }),
+): Promise<DatabaseStatus> {
+  const [runs, own, all, covered] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), schedules({ database }), schedules({ all: true }), coverage]);
+  const schedule = soonest([own, covered.covers(database) ? all : null]);
   const backups = listing.backups.filter((b) => b.database === database);
   const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   return {
@@ -132,30 +130,59 @@ export async function globalsStatus(client: Client, config: Config, listing: Bac
   return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
 }
 
-/**
- * The databases the --all schedule backs up, as its runs would choose them today: asked of the
- * worker, so that one no run has ever backed up (created since, or failing every night) shows
- * (NEVER BACKED UP) instead of being missed. No --all schedule: none. What cannot be listed (the
- * worker's PostgreSQL down, say) is a note, not a failure of status; so are names no run can back
- * up (a control character in them), which are not printed as they are.
- */
-export async function allScheduleDatabases(client: Client, config: Config, schedules: ScheduleLookup): Promise<{ databases: string[]; note?: string }> {
-  const all = await schedules({ all: true });
-  if (!all) return { databases: [] };
-  const unlisted = (why: string) => ({ databases: [], note: `the databases the --all schedule backs up were not listed (${why}): one it has never backed up is not shown` });
-  let patterns;
+/** What the --all schedule backs up, as far as status can tell. */
+export interface AllCoverage {
+  /** The databases its runs would back up today, as the worker listed them; empty when not asked. */
+  databases: string[];
+  /** Whether its runs back up `database` (which is then credited with its next run). */
+  covers(database: string): boolean;
+  /** A line for stderr; with `attention`, something a person must fix (exit 3). */
+  note?: string;
+  attention: boolean;
+}
+
+/** Why every run of the --all schedule is refused (what backupCluster would say of its inputs), or undefined. */
+function refusedInputs(all: DescribedSchedule): string | undefined {
+  // As backupCluster counts them: empty ones after the first (an SDK's trailing null) carry nothing.
+  if (all.inputs.slice(1).some((input) => input !== undefined && input !== null)) return `it has ${all.inputs.length} inputs, and a run takes one`;
   try {
-    patterns = clusterPatterns(all.input);
+    normalizeClusterInput(all.inputs[0]);
+    return undefined;
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-    return unlisted(`its input is not valid: ${err.message}; fix it in the Temporal UI, under Schedules, ${all.schedule.id}`);
+    if (err instanceof InputError) return err.message;
+    throw err;
   }
+}
+
+/**
+ * What the --all schedule backs up. With `ask`, the databases its runs would choose today, asked
+ * of the worker, so that one no run has ever backed up (created since, or failing every night)
+ * shows (NEVER BACKED UP) instead of being missed. Without (or when the worker cannot say, its
+ * PostgreSQL down, say), only its patterns decide what it is credited with. A schedule whose every
+ * run is refused, or backs up nothing, or meets a name no run can back up (not printed as it is),
+ * needs a person.
+ */
+export async function allScheduleCoverage(client: Client, config: Config, schedules: ScheduleLookup, { ask }: { ask: boolean }): Promise<AllCoverage> {
+  const all = await schedules({ all: true });
+  const none = (note?: string): AllCoverage => ({ databases: [], covers: () => false, attention: note !== undefined, ...(note && { note }) });
+  if (!all) return none();
+  const where = `fix its input in the Temporal UI, under Schedules, ${all.schedule.id}`;
+  const refused = refusedInputs(all);
+  if (refused) return none(`every run of the --all schedule is refused (${refused}): no database is backed up by it; ${where}`);
+  const { include, exclude } = clusterPatterns(all.inputs[0]);
+  const byPatterns: AllCoverage = { databases: [], covers: (db) => !isStagingName(db) && selectDatabases([db], include, exclude).length > 0, attention: false };
+  if (!ask) return byPatterns;
   const asked = await askServerDatabases(client, config);
-  if ('unanswered' in asked) return unlisted(asked.unanswered);
-  const selected = clusterSelection(asked.found, patterns.include, patterns.exclude).selected;
+  if ('unanswered' in asked) return { ...byPatterns, note: `the databases the --all schedule backs up were not listed (${asked.unanswered}): one it has never backed up is not shown` };
+  const selected = clusterSelection(asked.found, include, exclude).selected;
+  if (selected.length === 0) return none(`the --all schedule's include and exclude leave none of the databases on ${asked.found.server}: every run fails; ${where}`);
   const unnameable = selected.filter((db) => !isDatabaseName(db));
   return {
     databases: selected.filter(isDatabaseName),
-    ...(unnameable.length && { note: `${unnameable.length} database(s) on ${asked.found.server} that the --all schedule would back up have names pgkeeper cannot back up (${unnameable.map((db) => JSON.stringify(db)).join(', ')}); rename them, or exclude them from the schedule's input` }),
+    covers: (db) => selected.includes(db),
+    attention: unnameable.length > 0,
+    ...(unnameable.length && {
+      note: `${unnameable.length} database(s) on ${asked.found.server} that the --all schedule backs up have names pgkeeper cannot back up (${unnameable.map((db) => JSON.stringify(db)).join(', ')}): every run fails on them; rename them, or exclude them from the schedule's input`,
+    }),
   };
 }

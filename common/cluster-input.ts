@@ -69,7 +69,8 @@ export function normalizeClusterInput(input: unknown = {}, surface: InputSurface
 }
 
 function matches(name: string, pattern: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  // `s`: "any characters" includes line breaks, which a database name may hold.
+  const regex = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
   return regex.test(name);
 }
 

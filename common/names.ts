@@ -68,6 +68,7 @@ export function databaseWorkflowId(taskQueue: string, database: string): string 
 /** Database names for a message: quoted, the first 20, and how many in all when there are more. */
 export function listedNames(names: string[]): string {
   if (names.length === 0) return 'none';
-  const listed = names.slice(0, 20).map((db) => `"${db}"`).join(', ');
+  // As JSON strings: a name may hold a line break or a tab (PostgreSQL allows them) and must not break the line.
+  const listed = names.slice(0, 20).map((db) => JSON.stringify(db)).join(', ');
   return names.length > 20 ? `${listed}, … (${names.length} in all)` : listed;
 }

@@ -217,8 +217,9 @@ describe('pgkeeper CLI', () => {
         const covering = await pgkeeper(['status', '--json'], { TASK_QUEUE: own.temporal.taskQueue });
         const scheduled = JSON.parse(covering.stdout) as { kind: string; database: string | null; lastSuccessfulBackup: unknown; schedule: { id: string; intervalMs: number } | null }[];
         const of = (name: string | null) => scheduled.find((s) => s.database === name);
-        for (const name of [db, database, null]) assert.deepEqual([of(name)?.schedule?.id, of(name)?.schedule?.intervalMs], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], String(name));
+        for (const name of [database, null]) assert.deepEqual([of(name)?.schedule?.id, of(name)?.schedule?.intervalMs], [`pgkeeper-cluster:${own.temporal.taskQueue}`, 6 * 3_600_000], String(name));
         assert.equal(of(database)?.lastSuccessfulBackup, null);
+        assert.equal(of(db)?.schedule, null, 'a database no longer on the server is not credited with the runs that will not back it up');
         assert.equal(of('template1'), undefined, 'templates are never backed up');
         const text = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
         assert.match(text.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
@@ -227,12 +228,13 @@ describe('pgkeeper CLI', () => {
         // Patterns set in the UI: a database they leave out is neither listed for the schedule nor
         // credited with its runs; a CLI update of the retention keeps them.
         const allSchedule = env.client.schedule.getHandle(`pgkeeper-cluster:${own.temporal.taskQueue}`);
-        await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ exclude: [database, db] }] } }) as typeof previous);
+        await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ exclude: [database] }] } }) as typeof previous);
         assert.equal((await pgkeeper(['schedule', 'update', '--all', '--retention', 'keepLast=3'], { TASK_QUEUE: own.temporal.taskQueue })).exitCode, 0);
-        assert.deepEqual((await allSchedule.describe()).action.args, [{ exclude: [database, db], retention: { keepLast: 3 } }]);
-        const excluded = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
-        assert.doesNotMatch(excluded.stdout, new RegExp(`^${database}\\s`, 'm'));
-        assert.match(excluded.stdout, new RegExp(`^${db}\\s.*\\sno schedule\\s`, 'm'));
+        assert.deepEqual((await allSchedule.describe()).action.args, [{ exclude: [database], retention: { keepLast: 3 } }]);
+        assert.doesNotMatch((await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue })).stdout, new RegExp(`^${database}\\s`, 'm'));
+        const fake = backupKeys(database, (await writeFakeBackup(ownStore, database, 1)).id, []);
+        assert.match((await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue })).stdout, new RegExp(`^${database}\\s.*\\sno schedule\\s`, 'm'), 'excluded: not credited');
+        for (const key of [fake.manifest, fake.archive, fake.sidecar]) await ownStore.delete(key);
         // Its runs come at fixed intervals: a time zone would change nothing.
         assert.match(oneLineError(await pgkeeper(['schedule', 'update', '--all', '--timezone', 'Europe/Amsterdam'], { TASK_QUEUE: own.temporal.taskQueue })), /^pgkeeper: --timezone applies to --cron only, and this schedule runs at fixed intervals/);
       } finally {
@@ -267,7 +269,19 @@ describe('pgkeeper CLI', () => {
       await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ include: 'app' }] } }) as typeof previous);
       const invalid = await withWorker(env, own, () => pgkeeper(['status'], vars));
       assert.match(invalid.stdout, new RegExp(`^${db}\\s`, 'm'));
-      assert.match(invalid.stderr, new RegExp(`^note: the databases the --all schedule backs up were not listed \\(its input is not valid: include must be a list of database names or \\* patterns, .*; fix it in the Temporal UI, under Schedules, pgkeeper-cluster:${own.temporal.taskQueue}\\): one it has never backed up is not shown$`, 'm'));
+      const fix = `fix its input in the Temporal UI, under Schedules, pgkeeper-cluster:${own.temporal.taskQueue}`;
+      assert.match(invalid.stderr, new RegExp(`^note: every run of the --all schedule is refused \\(include must be a list of database names or \\* patterns, .*\\): no database is backed up by it; ${fix}$`, 'm'));
+      // Two inputs: every run is refused too (a trailing null is no input).
+      await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{}, { exclude: ['x'] }, null] } }) as typeof previous);
+      const twice = await withWorker(env, own, () => pgkeeper(['status'], vars));
+      assert.match(twice.stderr, new RegExp(`^note: every run of the --all schedule is refused \\(it has 3 inputs, and a run takes one\\): no database is backed up by it; ${fix}$`, 'm'));
+      // Updating it would keep the first input's fields and lose the others': refused, nothing changed.
+      assert.match(oneLineError(await pgkeeper(['schedule', 'update', '--all', '--retention', 'keepLast=2'], vars)), /^pgkeeper: pgkeeper-cluster:\S+ starts its runs with 3 inputs, and each run is refused for it; put their fields into the first in the Temporal UI, under Schedules, then update it$/);
+      assert.deepEqual((await allSchedule.describe()).action.args, [{}, { exclude: ['x'] }, null]);
+      // Patterns that leave no database: every run fails.
+      await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ include: ['pgk_no_such_*'] }] } }) as typeof previous);
+      const nothing = await withWorker(env, own, () => pgkeeper(['status'], vars));
+      assert.match(nothing.stderr, new RegExp(`^note: the --all schedule's include and exclude leave none of the databases on .*: every run fails; ${fix}$`, 'm'));
     } finally {
       await pgkeeper(['schedule', 'delete', '--all'], vars);
     }
@@ -371,9 +385,15 @@ describe('pgkeeper CLI', () => {
       [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
       [['--cron', 'CRON_TZ=Asia/Tokyo 0 2 * * *'], /^pgkeeper: --cron "CRON_TZ=Asia\/Tokyo 0 2 \* \* \*": conflicting timezone names; give the time zone with --timezone, not as CRON_TZ= in --cron$/],
       [['--timezone', ''], /^pgkeeper: --timezone is empty: give an IANA time zone such as Europe\/Amsterdam or UTC, or leave it out \(UTC\)$/],
+      [['--timezone', 'Europe/Amsterdam '], /^pgkeeper: --timezone "Europe\/Amsterdam " has white space around it; give the zone alone, such as Europe\/Amsterdam$/],
+      [['--timezone', 'Local'], /^pgkeeper: --timezone Local is the Temporal server host's own zone, whatever that is; give an IANA time zone/],
       [['--every', '6h', '--timezone', 'Europe/Amsterdam'], /^pgkeeper: --timezone applies to --cron only: --every 6h runs at fixed intervals, whatever the time zone; leave --timezone out, or give the times with --cron$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
+    assert.equal(
+      oneLineError(await pgkeeper(['schedule', 'create', scheduled, '--drill', '--retention', 'keepLast=3', '--verify', 'toc'])),
+      'pgkeeper: --retention, --verify: a drill schedule restores backups and makes none; set them on the database\'s backup schedule',
+    );
     // A calendar no date matches: a schedule that never runs is refused, and none is left behind.
     const never = '--cron "0 2 30 2 *" matches no date that exists';
     assert.equal(oneLineError(await pgkeeper(['schedule', 'create', scheduled, '--cron', '0 2 30 2 *'])), `pgkeeper: the schedule would never run: ${never}; nothing was created`);

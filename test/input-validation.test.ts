@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cliSurface } from '../client/cli-surface.js';
 import { normalizeBackupInput } from '../common/backup-input.js';
-import { normalizeClusterInput } from '../common/cluster-input.js';
+import { clusterSelection, normalizeClusterInput, selectDatabases } from '../common/cluster-input.js';
 import { normalizeDrillInput } from '../common/drill-input.js';
 import { InputError } from '../common/errors.js';
 import { parseCompression } from '../common/filters.js';
 import { quoteInput } from '../common/input-fields.js';
 import { normalizeRestoreInput } from '../common/restore-input.js';
 import { normalizeRetentionInput } from '../common/retention-input.js';
+import type { ServerDatabases } from '../common/types.js';
 
 const refused = (run: () => unknown, message: RegExp) =>
   assert.throws(run, (err: unknown) => {
@@ -89,5 +90,20 @@ describe('input validation', () => {
     refused(() => parseCompression('gzip:10'), /gzip levels go from 0 to 9/);
     assert.deepEqual(normalizeBackupInput({ database: 'app', compressLevel: 3 }).compression, { kind: 'gzip', level: 3 });
     refused(() => normalizeBackupInput({ database: 'app', compressLevel: 3, compression: 'zstd' }), /not both/);
+  });
+});
+
+describe('cluster selection', () => {
+  it('* stands for any characters, line breaks included (PostgreSQL allows them in a name)', () => {
+    const names = ['app', 'app_line\nbreak', 'app_ls\u2028x', 'reports'];
+    assert.deepEqual(selectDatabases(names, ['app*'], []), ['app', 'app_line\nbreak', 'app_ls\u2028x']);
+    assert.deepEqual(selectDatabases(names, ['*'], ['*break', 'app_ls*']), ['app', 'reports']);
+  });
+
+  it('covers neither templates nor pgkeeper\'s own staging and drill databases', () => {
+    const server = { server: 'h:5432', databases: ['app', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl'], templates: ['template1', 'tmpl'] };
+    assert.deepEqual(clusterSelection(server, [], []), { candidates: ['app'], selected: ['app'] });
+    // An answer from a worker of late November has no templates: none is taken for one.
+    assert.deepEqual(clusterSelection({ server: 'h:5432', databases: ['app', 'tmpl'] } as ServerDatabases, [], []).selected, ['app', 'tmpl']);
   });
 });

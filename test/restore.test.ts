@@ -285,8 +285,10 @@ for (const kind of STORE_KINDS) {
         await expectRefusal(
           { backup: plain.backupId, target: orphanId },
           'BackupNotFound',
-          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish\\), .*: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId}$`),
+          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish, or the manifest was removed\\), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its \\.sha256 sidecar: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId}$`),
         );
+        // Replacing a database: the command given replaces it too (its source is left untouched by the refusal).
+        await expectRefusal({ backup: plain.backupId, target: source, mode: 'replace', confirm: source }, 'BackupNotFound', new RegExp(`: pgkeeper restore \\S+ --target ${source} --replace --confirm ${source}$`));
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         const orphan = target('pgk_orphan');
         const restored = await runRestore(env, t.config, { backup: plain.archiveKey, target: orphan });

@@ -28,8 +28,8 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
     // backup id in it would restore the latest backup instead. Behind a patch: an older worker ran
     // such runs on their first input, and a replay must not fail them now.
     // Empty ones (an SDK's trailing undefined or nil) carry nothing that could be lost.
-    const extra = run?.extra?.filter((value) => value !== undefined && value !== null) ?? [];
-    if (extra.length && patched('refuse-extra-inputs')) {
+    const extra = run?.extra ?? [];
+    if (extra.some((value) => value !== undefined && value !== null) && patched('refuse-extra-inputs')) {
       throw new InputError(`the input is one JSON object holding every field; this run was started with ${1 + extra.length} inputs: put their fields into the first and start it again`);
     }
     return validate();

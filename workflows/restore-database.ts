@@ -47,7 +47,7 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
   const staging = stagingName(req.target, uuid4());
   const clock = phaseClock<RestorePhase>('resolving backup');
   setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
-  return withPinnedBackup({ backup: req.backup, database: req.database, store: req.store, target: req.target }, (backup) => restoreResolved(req, staging, clock, backup));
+  return withPinnedBackup({ backup: req.backup, database: req.database, store: req.store, target: req.target, ...(req.mode === 'replace' && { replace: true }) }, (backup) => restoreResolved(req, staging, clock, backup));
 }
 
 async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup): Promise<RestoreResult> {

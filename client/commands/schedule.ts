@@ -46,15 +46,22 @@ function target(database: string | undefined, options: TargetOptions): ScheduleT
   return { database, drill: options.drill === true };
 }
 
-/** A time zone given where it means nothing is a mistake to say, not to ignore. */
-function checkTimezone(options: SettingOptions): void {
+/** A setting given where it means nothing is a mistake to say, not to ignore. */
+function checkMeaningful(options: SettingOptions, t: ScheduleTarget): void {
+  if (!('all' in t) && t.drill) {
+    const backupOnly = (['retention', 'compression', 'compressLevel', 'verify'] as const).filter((flag) => options[flag] !== undefined);
+    if (backupOnly.length) throw new InputError(`${backupOnly.map((flag) => (flag === 'compressLevel' ? '--compress-level' : `--${flag}`)).join(', ')}: a drill schedule restores backups and makes none; set them on the database's backup schedule`);
+  }
   if (options.timezone === undefined) return;
   if (options.timezone.trim() === '') throw new InputError('--timezone is empty: give an IANA time zone such as Europe/Amsterdam or UTC, or leave it out (UTC)');
+  if (options.timezone !== options.timezone.trim()) throw new InputError(`--timezone ${JSON.stringify(options.timezone)} has white space around it; give the zone alone, such as Europe/Amsterdam`);
+  // Temporal takes "Local" for its server host's own zone: one nobody chose, which changes with the host.
+  if (options.timezone === 'Local') throw new InputError('--timezone Local is the Temporal server host\'s own zone, whatever that is; give an IANA time zone such as Europe/Amsterdam or UTC');
   if (options.every) throw new InputError(`--timezone applies to --cron only: --every ${options.every} runs at fixed intervals, whatever the time zone; leave --timezone out, or give the times with --cron`);
 }
 
-function settings(options: SettingOptions): ScheduleSettings {
-  checkInput(() => checkTimezone(options));
+function settings(options: SettingOptions, t: ScheduleTarget): ScheduleSettings {
+  checkInput(() => checkMeaningful(options, t));
   return checkInput(() => ({
     cron: options.cron,
     every: options.every,
@@ -129,7 +136,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     ctx.integer,
   ).action(async (database: string | undefined, options: SettingOptions & TargetOptions) => {
     const t = target(database, options);
-    const s = settings(options);
+    const s = settings(options, t);
     await run(async (client, config) => {
       // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
       const check = 'database' in t && !t.drill ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, t.database) : undefined;
@@ -198,7 +205,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all').option('--drill'), ctx.integer).action(
     async (database: string | undefined, options: SettingOptions & TargetOptions) => {
       const t = target(database, options);
-      const s = settings(options);
+      const s = settings(options, t);
       await run(async (client, config) => {
         const handle = lib.scheduleHandle(client, config, t);
         await lib.updateSchedule(handle, config, t, s).catch((err: unknown) => {

@@ -12,7 +12,7 @@ import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { scheduleTargetOf } from '../schedules.js';
 import { table } from '../format.js';
-import { allScheduleDatabases, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
+import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
 /** Databases whose status is asked of Temporal at once. */
@@ -44,7 +44,7 @@ export async function statusCommand(client: Client, config: Config, database: st
   const schedules = scheduleLookup(client, config);
   // Without a database named, the databases the --all schedule covers are asked of the worker
   // while it lists the stores: the two waits overlap.
-  const covering = database === undefined ? allScheduleDatabases(client, config, schedules) : Promise.resolve({ databases: [] as string[], note: undefined });
+  const covering = allScheduleCoverage(client, config, schedules, { ask: database === undefined });
   covering.catch(() => undefined); // observed below, unless the listing fails first
   const listing = await fetchListing(client, config, database).catch((err: unknown) => {
     // No store answered at all: as much a matter for a person as one store down (exit 3, not 1).
@@ -63,12 +63,13 @@ export async function statusCommand(client: Client, config: Config, database: st
   const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...scheduled, ...covered.databases])].sort();
   const [statuses, globals] = await Promise.all([
     // A few at a time: each asks Temporal's visibility, which rate-limits a namespace's queries.
-    mapWithConcurrency(databases, STATUS_CONCURRENCY, (db) => databaseStatus(client, config, listing, db, nowMs, schedules)),
+    mapWithConcurrency(databases, STATUS_CONCURRENCY, (db) => databaseStatus(client, config, listing, db, nowMs, schedules, covering)),
     database === undefined ? globalsStatus(client, config, listing, nowMs, schedules) : null,
   ]);
   const all = globals ? [...statuses, globals] : statuses;
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
-  if (covered.note) process.stderr.write(`note: ${covered.note}\n`);
+  // The --all schedule as a whole is a matter for the status of every database, not of one.
+  if (database === undefined && covered.note) process.stderr.write(`note: ${covered.note}\n`);
   const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
     process.stdout.write(JSON.stringify(all, null, 2) + '\n');
@@ -91,5 +92,5 @@ export async function statusCommand(client: Client, config: Config, database: st
     process.stdout.write(table(rows) + '\n');
     for (const s of all) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
   }
-  return all.some((s) => state(s) !== 'ok' && state(s) !== '-') || statuses.length === 0 || listing.unreachable.length > 0;
+  return all.some((s) => state(s) !== 'ok' && state(s) !== '-') || statuses.length === 0 || listing.unreachable.length > 0 || (database === undefined && covered.attention);
 }

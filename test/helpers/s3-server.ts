@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,21 @@ export function versitygwPath(): string {
   if (process.env.VERSITYGW) return process.env.VERSITYGW;
   const script = fileURLToPath(new URL('../../scripts/versitygw.sh', import.meta.url));
   return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/**
+ * SIGSTOP, and then waits until every thread of the process has stopped: a signal takes effect
+ * when each thread next runs, and on a loaded machine one may still answer a request in between.
+ */
+function stopProcess(pid: number): void {
+  process.kill(pid, 'SIGSTOP');
+  const stopped = () =>
+    readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(') ') + 2).startsWith('T'); // the state follows "(comm) "
+    });
+  const deadline = Date.now() + 5_000;
+  while (!stopped()) if (Date.now() > deadline) throw new Error(`versitygw (pid ${pid}) did not stop within 5 s of SIGSTOP`);
 }
 
 export async function startS3Server(): Promise<S3Server> {
@@ -93,7 +108,7 @@ export async function startS3Server(): Promise<S3Server> {
     bucket,
     client,
     pid: () => child?.pid,
-    pause: () => void child?.kill('SIGSTOP'),
+    pause: () => child?.pid !== undefined && stopProcess(child.pid),
     resume: () => void child?.kill('SIGCONT'),
     kill: exited,
     restart: async () => {
