@@ -5,7 +5,7 @@
  * The worker says what the stores hold; Temporal says what ran and what is planned.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { clusterPatterns, clusterSelection, normalizeClusterInput, selectDatabases } from '../common/cluster-input.js';
+import { clusterSelection, normalizeClusterInput, selectDatabases, type NormalizedClusterInput } from '../common/cluster-input.js';
 import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { isDatabaseName } from '../common/names.js';
@@ -141,15 +141,14 @@ export interface AllCoverage {
   attention: boolean;
 }
 
-/** Why every run of the --all schedule is refused (what backupCluster would say of its inputs), or undefined. */
-function refusedInputs(all: DescribedSchedule): string | undefined {
+/** The --all schedule's input as backupCluster reads it, or why every run of it is refused. */
+function inputOf(all: DescribedSchedule): NormalizedClusterInput | { refused: string } {
   // As backupCluster counts them: empty ones after the first (an SDK's trailing null) carry nothing.
-  if (all.inputs.slice(1).some((input) => input !== undefined && input !== null)) return `it has ${all.inputs.length} inputs, and a run takes one`;
+  if (all.inputs.slice(1).some((input) => input !== undefined && input !== null)) return { refused: `it has ${all.inputs.length} inputs, and a run takes one` };
   try {
-    normalizeClusterInput(all.inputs[0]);
-    return undefined;
+    return normalizeClusterInput(all.inputs[0]);
   } catch (err) {
-    if (err instanceof InputError) return err.message;
+    if (err instanceof InputError) return { refused: err.message };
     throw err;
   }
 }
@@ -167,9 +166,9 @@ export async function allScheduleCoverage(client: Client, config: Config, schedu
   const none = (note?: string): AllCoverage => ({ databases: [], covers: () => false, attention: note !== undefined, ...(note && { note }) });
   if (!all) return none();
   const where = `fix its input in the Temporal UI, under Schedules, ${all.schedule.id}`;
-  const refused = refusedInputs(all);
-  if (refused) return none(`every run of the --all schedule is refused (${refused}): no database is backed up by it; ${where}`);
-  const { include, exclude } = clusterPatterns(all.inputs[0]);
+  const input = inputOf(all);
+  if ('refused' in input) return none(`every run of the --all schedule is refused (${input.refused}): no database is backed up by it; ${where}`);
+  const { include, exclude } = input;
   const byPatterns: AllCoverage = { databases: [], covers: (db) => !isStagingName(db) && selectDatabases([db], include, exclude).length > 0, attention: false };
   if (!ask) return byPatterns;
   const asked = await askServerDatabases(client, config);

@@ -42,15 +42,6 @@ function patterns(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-/**
- * The include and exclude patterns of a cluster backup's input, and nothing else of it: which
- * databases it covers does not depend on the rest (which a newer worker may know more of).
- */
-export function clusterPatterns(input: unknown): { include: string[]; exclude: string[] } {
-  const value = (typeof input === 'object' && input !== null ? input : {}) as ClusterInput;
-  return { include: patterns(value.include, 'include'), exclude: patterns(value.exclude, 'exclude') };
-}
-
 export function normalizeClusterInput(input: unknown = {}, surface: InputSurface = jsonSurface): NormalizedClusterInput {
   const value = checkFields(input ?? {}, CLUSTER_FIELDS, 'backupCluster', '{"exclude": ["scratch"]}', surface) as ClusterInput;
   const concurrency = value.concurrency ?? 2;
