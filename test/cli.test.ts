@@ -279,6 +279,7 @@ describe('pgkeeper CLI', () => {
       // Updating it would keep the first input's fields and lose the others': refused, nothing changed.
       assert.match(oneLineError(await pgkeeper(['schedule', 'update', '--all', '--retention', 'keepLast=2'], vars)), /^pgkeeper: pgkeeper-cluster:\S+ starts its runs with 3 inputs, and each run is refused for it; put their fields into the first in the Temporal UI, under Schedules, then update it$/);
       assert.deepEqual((await allSchedule.describe()).action.args, [{}, { exclude: ['x'] }, null]);
+      assert.match((await pgkeeper(['schedule', 'describe', '--all'], vars)).stdout, /^input {6}\{\} \{"exclude":\["x"\]\} null \(3 inputs: each run is refused; put their fields into the first in the Temporal UI\)$/m);
       // Patterns that leave no database: every run fails.
       await allSchedule.update((previous) => ({ ...previous, action: { ...previous.action, args: [{ include: ['pgk_no_such_*'] }] } }) as typeof previous);
       const nothing = await withWorker(env, own, () => pgkeeper(['status'], vars));
@@ -401,7 +402,9 @@ describe('pgkeeper CLI', () => {
     assert.match(oneLineError(await pgkeeper(['schedule', 'describe', scheduled])), /does not exist/);
     assert.equal((await pgkeeper(['schedule', 'create', scheduled])).exitCode, 0);
     try {
-      assert.match((await pgkeeper(['schedule', 'describe', scheduled])).stdout, /^timing {5}cron "0 2 \* \* \*" in UTC$/m, 'the timing as it was typed');
+      const described = (await pgkeeper(['schedule', 'describe', scheduled])).stdout;
+      assert.match(described, /^timing {5}cron "0 2 \* \* \*" in UTC$/m, 'the timing as it was typed');
+      assert.match(described, new RegExp(`^input {6}\\{"database":"${scheduled}"\\}$`, 'm'));
       for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'update', scheduled, ...flags])), expected, `update ${flags.join(' ')}`);
       assert.equal(oneLineError(await pgkeeper(['schedule', 'update', scheduled, '--cron', '0 2 30 2 *'])), `pgkeeper: the schedule would never run: ${never}: change it with \`pgkeeper schedule update\``);
     } finally {

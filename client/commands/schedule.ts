@@ -108,6 +108,13 @@ function withSettingOptions(command: Command, integer: ScheduleCommandContext['i
     .option('--verify <full|toc>', 'full (default): read every block back while dumping; toc: table of contents only');
 }
 
+/** The schedule's run input as JSON; more than one is said, since each run is then refused. */
+function inputText(inputs: readonly unknown[]): string {
+  if (inputs.length === 0) return '(none)';
+  const json = inputs.map((input) => JSON.stringify(input) ?? 'undefined').join(' ');
+  return inputs.length === 1 ? json : `${json} (${inputs.length} inputs: each run is refused; put their fields into the first in the Temporal UI)`;
+}
+
 /** What to say of a schedule no time matches. */
 function neverRuns(options: SettingOptions): string {
   return `the schedule would never run: ${options.cron ? `--cron ${JSON.stringify(options.cron)} matches no date that exists` : 'no time matches its timing'}`;
@@ -196,7 +203,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       // A time zone applies to calendars only: an interval counts from the epoch.
       `timing     ${timingText(d.spec)}${d.spec.calendars?.length ? ` in ${d.spec.timezone || 'UTC'}` : ''}${d.spec.jitter ? `, jitter ${durationText(d.spec.jitter)}` : ''}`,
       `overlap    ${d.policies.overlap}, catch-up window ${d.policies.catchupWindow / 3_600_000} h`,
-      `input      ${JSON.stringify(d.action.type === 'startWorkflow' ? d.action.args?.[0] : undefined)}`,
+      `input      ${inputText(d.action.type === 'startWorkflow' ? (d.action.args ?? []) : [])}`,
       `runs       ${d.info.numActionsTaken} taken, ${d.info.numActionsSkippedOverlap} skipped (overlap), ${d.info.numActionsMissedCatchupWindow} missed`,
       `next       ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,
       ...d.info.recentActions.slice(-5).map((a) => `recent     ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
