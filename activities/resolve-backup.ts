@@ -100,15 +100,31 @@ function restoreCommand(id: string, target: string | undefined, replace = false)
   return id.startsWith('-') ? `pgkeeper restore ${into} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}`;
 }
 
+/** The archive of a manifest-less sighting (a run that did not finish, or a manifest removed), if it has one. */
+function orphanArchive(sighting: Sighting): string | undefined {
+  return sighting.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive')?.key;
+}
+
 async function resolveLatest(stores: BackupStore[], database: string, into: Pick<ResolveRequest, 'target' | 'replace'>, warnings: string[]): Promise<ResolvedBackup> {
-  const byId = await sightings(stores, database, warnings);
+  const partial: Sighting[] = [];
+  const byId = await sightings(stores, database, warnings, partial);
   const [newest] = byId;
   if (!newest) {
     throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${lastArgument(database)}\` first`, FailureType.BackupNotFound);
   }
   const [id, seen] = newest;
   const good = intact(seen);
-  if (good) return fromManifest(good.store, good.entry.manifest as BackupManifest);
+  if (good) {
+    // "latest" is the newest backup, and an archive without a manifest is none; but one newer than
+    // it is what the person most likely meant, so the restore says so, with the command for it.
+    const newer = partial.filter((p) => p.entry.createdAtMs > good.entry.createdAtMs && orphanArchive(p)).sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs)[0];
+    if (newer) {
+      warnings.push(
+        `a newer archive, ${orphanArchive(newer)} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(orphanArchive(newer)!, into.target, into.replace)}`,
+      );
+    }
+    return fromManifest(good.store, good.entry.manifest as BackupManifest);
+  }
   const fallback = [...byId].find(([, s]) => intact(s));
   throw ApplicationFailure.nonRetryable(
     `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
@@ -127,10 +143,10 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
   if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
   // The objects of a run that never wrote its manifest are no backup, but their archive may restore by key.
   const unfinished = partial.find(({ entry }) => entry.id === id);
-  const archive = unfinished?.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive');
+  const archive = unfinished && orphanArchive(unfinished);
   if (unfinished && archive) {
     throw ApplicationFailure.nonRetryable(
-      `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive.key, into.target, into.replace)}`,
+      `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive, into.target, into.replace)}`,
       FailureType.BackupNotFound,
     );
   }

@@ -295,6 +295,15 @@ for (const kind of STORE_KINDS) {
         assert.equal(restored.backup.database, source);
         assert.equal(restored.backup.checksum, 'verified');
         assert.deepEqual(await tableFingerprints(t.config, orphan), await tableFingerprints(t.config, source));
+
+        // "latest" is the newest backup with a manifest; the newer archive without one is named, with its command.
+        const pastOrphan = target('pgk_past_orphan');
+        const latest = await runRestore(env, t.config, { backup: 'latest', database: source, target: pastOrphan });
+        assert.notEqual(latest.backup.label, plain.backupId);
+        assert.deepEqual(
+          latest.warnings.filter((w) => /manifest/.test(w)),
+          [`a newer archive, ${plain.archiveKey} in ${t.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${latest.backup.label}; to restore that archive instead: pgkeeper restore ${plain.archiveKey} --target ${pastOrphan}`],
+        );
       });
     });
 
