@@ -8,6 +8,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleOptions, type ScheduleSpec } from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
+import { hasExtraInputs } from '../common/input-fields.js';
 import { validateDatabaseName } from '../common/names.js';
 import type { RetentionPolicy } from '../common/retention-plan.js';
 
@@ -110,7 +111,7 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
     const actionChanged = settings.retention !== undefined || settings.compression !== undefined || settings.compressLevel !== undefined || settings.verify !== undefined;
     const previousInput = (previous.action.args?.[0] ?? {}) as Record<string, unknown>;
     // Rebuilding the input from the first would drop the others' fields (an exclude, say) unseen.
-    if (actionChanged && (previous.action.args ?? []).slice(1).some((input) => input !== undefined && input !== null)) {
+    if (actionChanged && hasExtraInputs(previous.action.args ?? [])) {
       throw new InputError(`${scheduleId(config, target)} starts its runs with ${previous.action.args!.length} inputs, and each run is refused for it; put their fields into the first in the Temporal UI, under Schedules, then update it`);
     }
     const action = actionChanged

@@ -8,7 +8,8 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { clusterSelection, normalizeClusterInput, selectDatabases, type NormalizedClusterInput } from '../common/cluster-input.js';
 import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
-import { isDatabaseName } from '../common/names.js';
+import { hasExtraInputs } from '../common/input-fields.js';
+import { isDatabaseName, listedNames } from '../common/names.js';
 import { isStagingName } from '../common/restore-input.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup } from '../common/types.js';
@@ -143,8 +144,7 @@ export interface AllCoverage {
 
 /** The --all schedule's input as backupCluster reads it, or why every run of it is refused. */
 function inputOf(all: DescribedSchedule): NormalizedClusterInput | { refused: string } {
-  // As backupCluster counts them: empty ones after the first (an SDK's trailing null) carry nothing.
-  if (all.inputs.slice(1).some((input) => input !== undefined && input !== null)) return { refused: `it has ${all.inputs.length} inputs, and a run takes one` };
+  if (hasExtraInputs(all.inputs)) return { refused: `it has ${all.inputs.length} inputs, and a run takes one` };
   try {
     return normalizeClusterInput(all.inputs[0]);
   } catch (err) {
@@ -181,7 +181,7 @@ export async function allScheduleCoverage(client: Client, config: Config, schedu
     covers: (db) => selected.includes(db),
     attention: unnameable.length > 0,
     ...(unnameable.length && {
-      note: `${unnameable.length} database(s) on ${asked.found.server} that the --all schedule backs up have names pgkeeper cannot back up (${unnameable.map((db) => JSON.stringify(db)).join(', ')}): every run fails on them; rename them, or exclude them from the schedule's input`,
+      note: `${unnameable.length} database(s) on ${asked.found.server} that the --all schedule backs up have names pgkeeper cannot back up (${listedNames(unnameable)}): every run fails on them; rename them, or exclude them from the schedule's input`,
     }),
   };
 }

@@ -77,3 +77,11 @@ export function checkFields(input: unknown, known: readonly string[], what: stri
   }
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null));
 }
+
+/**
+ * Whether a run's inputs after the first carry anything: a run takes one object, and a field in a
+ * second would be ignored. Empty ones (an SDK's trailing undefined or null) carry nothing.
+ */
+export function hasExtraInputs(inputs: readonly unknown[]): boolean {
+  return inputs.slice(1).some((input) => input !== undefined && input !== null);
+}

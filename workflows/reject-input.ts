@@ -1,5 +1,6 @@
 import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, InputError } from '../common/errors.js';
+import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName } from '../common/names.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
@@ -27,10 +28,9 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
     // A second input (the UI takes a list of them) would be ignored: a restore started with its
     // backup id in it would restore the latest backup instead. Behind a patch: an older worker ran
     // such runs on their first input, and a replay must not fail them now.
-    // Empty ones (an SDK's trailing undefined or nil) carry nothing that could be lost.
-    const extra = run?.extra ?? [];
-    if (extra.some((value) => value !== undefined && value !== null) && patched('refuse-extra-inputs')) {
-      throw new InputError(`the input is one JSON object holding every field; this run was started with ${1 + extra.length} inputs: put their fields into the first and start it again`);
+    const inputs = [run?.input, ...(run?.extra ?? [])];
+    if (hasExtraInputs(inputs) && patched('refuse-extra-inputs')) {
+      throw new InputError(`the input is one JSON object holding every field; this run was started with ${inputs.length} inputs: put their fields into the first and start it again`);
     }
     return validate();
   } catch (err) {
