@@ -143,12 +143,12 @@ export function buildProgram(): Command {
 
   program
     .command('backups')
-    .description('list backups in every store, newest first; damaged ones are marked DAMAGED with the reason')
+    .description('list backups in every store, newest first; damaged ones are marked DAMAGED with the reason; exit code 3 when a store did not answer or a backup is damaged')
     .argument('[database]', 'only this database')
     .option('--json', 'as JSON')
     .action(async (database: string | undefined, options: { json?: boolean }) => {
       const config = loadConfig();
-      await (await commands.backups()).backupsCommand(await connectClient(config), config, database, options);
+      if (await (await commands.backups()).backupsCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
     });
 
   program.addCommand(scheduleCommand({ config: loadConfig, connect: connectClient, integer }));

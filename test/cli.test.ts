@@ -137,7 +137,7 @@ describe('pgkeeper CLI', () => {
     const reason = /manifest unreadable: not valid JSON/;
     await withWorker(env, config, async () => {
       const list = await pgkeeper(['backups', db]);
-      assert.equal(list.exitCode, 0, list.stderr);
+      assert.equal(list.exitCode, 3, 'a damaged backup needs attention, as in status');
       assert.match(list.stdout, new RegExp(`^${damaged.id}\\s+${db}\\s+DAMAGED\\s`, 'm'));
       assert.match(list.stdout, new RegExp(`^${intact.id}\\s+${db}\\s+ok\\s`, 'm'));
       assert.match(list.stdout, new RegExp(`^DAMAGED ${damaged.id} in ${store.url}: ${reason.source}`, 'm'));
@@ -165,19 +165,24 @@ describe('pgkeeper CLI', () => {
   });
 
   it('backups lists the globals backups (roles, tablespaces) after the databases, with their ids for --globals; not when one database is asked for', async () => {
-    const id = await writeFakeGlobals(store, 3);
-    await withWorker(env, config, async () => {
-      const list = await pgkeeper(['backups']);
+    const own = testConfig(); // a store of its own: no other test's damaged backup in the listing
+    const ownStore = openStore(own.stores.primary);
+    const vars = { TASK_QUEUE: own.temporal.taskQueue };
+    await writeFakeBackup(ownStore, database, 1);
+    const id = await writeFakeGlobals(ownStore, 3);
+    await withWorker(env, own, async () => {
+      const list = await pgkeeper(['backups'], vars);
       assert.equal(list.exitCode, 0, list.stderr);
       assert.match(list.stdout, /^roles and tablespaces .*restore --globals <id>/m);
       assert.match(list.stdout, new RegExp(`^GLOBALS ID\\s+STATUS\\s+SIZE\\s+CREATED \\(UTC\\)\\s+ROLES\\s+STORES\\n(.*\\n)*${id}\\s+ok\\s+\\d+ B\\s+\\S+ \\S+\\s+1\\s+primary$`, 'm'));
-      const json = JSON.parse((await pgkeeper(['backups', '--json'])).stdout) as BackupListing;
+      const json = JSON.parse((await pgkeeper(['backups', '--json'], vars)).stdout) as BackupListing;
       assert.deepEqual(
         json.globals.filter((g) => g.id === id).map((g) => [g.status, g.roles, g.encrypted, g.locations.map((l) => l.store)]),
-        [['complete', 1, false, [store.url]]],
+        [['complete', 1, false, [ownStore.url]]],
       );
-      const one = await pgkeeper(['backups', database]);
+      const one = await pgkeeper(['backups', database], vars);
       assert.equal(one.exitCode, 0, one.stderr);
+      assert.match(one.stdout, new RegExp(`^\\S+\\s+${database}\\s+ok\\s`, 'm'));
       assert.match(one.stdout, /^stores: /m);
       assert.doesNotMatch(one.stdout, /GLOBALS|roles and tablespaces/);
     });

@@ -4,8 +4,10 @@
  * first store that has the backup intact, or from the store they name.
  */
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { openStore } from '../activities/store/open-stores.js';
@@ -17,6 +19,8 @@ import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './he
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 describe('verified copies (a local primary, an S3 copy)', () => {
   let env: TestWorkflowEnvironment;
@@ -106,6 +110,15 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
         assert.deepEqual(listing.unreachable.map((u) => u.store), [copy.url]);
         assert.ok(listing.backups.some((b) => b.id === backup.backupId && b.status === 'complete'));
+        // `pgkeeper backups` lists what answered and exits 3: the list may be missing backups.
+        const listed = await execa(`${ROOT}/bin/pgkeeper`, ['backups', source], {
+          reject: false,
+          extendEnv: false,
+          env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue },
+        });
+        assert.equal(listed.exitCode, 3, listed.stderr);
+        assert.match(listed.stdout, new RegExp(`^${backup.backupId}\\s+${source}\\s+ok\\s`, 'm'));
+        assert.match(listed.stderr, new RegExp(`^store ${copy.url.replace(/[/.?]/g, '\\$&')} did not answer \\(its copies are not listed\\): `));
         // A worker whose only store is down fails the listing, naming the store, rather than list nothing.
         await assert.rejects(
           listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),

@@ -23,12 +23,17 @@ function locations(listing: BackupListing, b: Pick<ListedBackup, 'locations'>): 
   return b.locations.map((l) => `${listing.stores.indexOf(l.store) === 0 ? 'primary' : l.store}${l.status === 'damaged' ? ' (DAMAGED)' : ''}`).join(', ');
 }
 
-export async function backupsCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<void> {
+/**
+ * Prints the listing; returns whether it needs attention (exit code 3, as `status`): a store did
+ * not answer, so the list may be missing backups, or a backup is damaged in a store.
+ */
+export async function backupsCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
   const listing = await fetchListing(client, config, database);
+  const attention = listing.unreachable.length > 0 || [...listing.backups, ...(listing.globals ?? [])].some((b) => b.locations.some((l) => l.status === 'damaged'));
   if (options.json) {
     process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
-    return;
+    return attention;
   }
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
   if (listing.backups.length === 0) {
@@ -61,4 +66,5 @@ export async function backupsCommand(client: Client, config: Config, database: s
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not listed): ${u.reason}\n`);
+  return attention;
 }
