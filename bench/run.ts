@@ -50,11 +50,14 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: DEFAULT_SCALE },
     reps: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const scale = Number(args.scale);
 const reps = Number(args.reps);
-if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.63] [--reps 3] [--keep]');
+if (!(scale > 0) || !Number.isInteger(reps) || reps < 1) throw new Error('usage: npm run bench -- [--scale 0.63] [--reps 3] [--keep] [--only id,id,...]');
+/** `--only workflow.disk,workflow.age`: those measures alone, e.g. more repetitions of one comparison. */
+const only = args.only?.split(',').map((id) => id.trim()).filter(Boolean);
 
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -241,7 +244,12 @@ async function main(): Promise<void> {
     for (const w of workers) await runCli(w, ['backup', BENCH_DATABASE, '--wait']);
     for (const w of workers) idleRssBytes[w.name] = rssBytes(w.pid);
 
-    const runReps = async (what: string, measures: [string, () => Promise<void>][]) => {
+    const selected = (measures: [string, () => Promise<void>][]) => (only ? measures.filter(([id]) => only.includes(id)) : measures);
+    const unknown = only?.filter((id) => ![...backupMeasures, ...restoreMeasures].some(([known]) => known === id));
+    if (unknown?.length) throw new Error(`--only: no measure named ${unknown.join(', ')}; the measures are ${[...backupMeasures, ...restoreMeasures].map(([id]) => id).join(', ')}`);
+    const runReps = async (what: string, all: [string, () => Promise<void>][]) => {
+      const measures = selected(all);
+      if (measures.length === 0) return;
       for (let rep = 1; rep <= reps; rep++) {
         const order = rep % 2 ? measures : [...measures].reverse();
         for (const [id, measure] of order) {
@@ -254,10 +262,12 @@ async function main(): Promise<void> {
       }
     };
     await runReps('backup', backupMeasures);
-    // "latest" on each store must be a backup with the default chain, as a user's would be.
-    await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
-    await runCli(s3Worker, ['backup', BENCH_DATABASE, '--wait']);
-    await runReps('restore', restoreMeasures);
+    if (selected(restoreMeasures).length > 0) {
+      // "latest" on each store must be a backup with the default chain, as a user's would be.
+      await runCli(disk, ['backup', BENCH_DATABASE, '--wait']);
+      await runCli(s3Worker, ['backup', BENCH_DATABASE, '--wait']);
+      await runReps('restore', restoreMeasures);
+    }
   } catch (err) {
     failed = true;
     for (const w of workers) process.stderr.write(`--- worker ${w.name}, last lines:\n${w.logTail()}\n`);
@@ -274,6 +284,7 @@ async function main(): Promise<void> {
   const out = summarize(samples, {
     scale,
     reps,
+    ...(only ? { only } : {}),
     defaultCompression,
     compressions: COMPRESSIONS,
     database: BENCH_DATABASE,

@@ -16,6 +16,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export interface RunFacts {
   scale: number;
   reps: number;
+  /** `--only`: the measures run, when not all were. */
+  only?: string[];
   defaultCompression: string;
   /** Section 5's compressions, the default among them. */
   compressions: string[];
@@ -32,8 +34,8 @@ export interface RunFacts {
 export function summarize(s: Samples, run: RunFacts): string {
   const { scale, reps, defaultCompression } = run;
   const floor = s.m('floor');
-  const t = (id: string, what = '') => ({ what, value: s.m(id) });
-  const size = (id: string, what = '') => ({ what, value: s.m(id, 'archiveBytes') });
+  const t = (id: string, field = 'ms') => ({ value: s.m(id, field), samples: s.values(id, field) });
+  const size = (id: string) => t(id, 'archiveBytes');
   const vsFloor = (id: string) => s.m(id) / floor;
   const rows: Row[] = [
     row({ measure: 'extraction floor: `pg_dump -Fc -Z0 > /dev/null`', baseline: t('floor'), unit: 's', vsFloor: 1 }),
@@ -42,17 +44,17 @@ export function summarize(s: Samples, run: RunFacts): string {
     row({ measure: `archive: \`pg_dump -Fc\` vs ${defaultCompression} (default)`, baseline: size('script.backup'), pgkeeper: size('cli.backup'), unit: 'MB', target: { max: 1, text: '≤ script' } }),
     row({ measure: 'restore: restore.sh (dropdb, createdb, pg_restore) vs `pgkeeper restore latest --wait`', baseline: t('script.restore'), pgkeeper: t('cli.restore.disk'), unit: 's', target: { max: 1, text: 'no slower' } }),
     row({ measure: `backupDatabase (${defaultCompression}, verify full) vs bare pipeline`, baseline: t('bare.zstd'), pgkeeper: t('workflow.disk'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.disk') }),
-    row({ measure: '… its dump activity alone vs bare pipeline', baseline: t('bare.zstd'), pgkeeper: { what: '', value: s.m('workflow.disk', 'dumpMs') }, unit: 's' }),
-    row({ measure: '… fsync of the archive (in both)', baseline: { what: '', value: s.m('bare.zstd', 'fsyncMs') }, unit: 's' }),
+    row({ measure: '… its dump activity alone vs bare pipeline', baseline: t('bare.zstd'), pgkeeper: t('workflow.disk', 'dumpMs'), unit: 's' }),
+    row({ measure: '… fsync of the archive (in both)', baseline: t('bare.zstd', 'fsyncMs'), unit: 's' }),
     row({ measure: `backupDatabase with age vs bare pipeline with age`, baseline: t('bare.age'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.age') }),
     row({ measure: 'encryption: backupDatabase with age vs without', baseline: t('workflow.disk'), pgkeeper: t('workflow.age'), unit: 's', target: { max: 1.05, text: '≤ 1.05' } }),
     row({ measure: 'bare pipeline: with age vs without (reference)', baseline: t('bare.zstd'), pgkeeper: t('bare.age'), unit: 's' }),
     row({ measure: 'backup to S3 vs to disk (backupDatabase)', baseline: t('workflow.disk'), pgkeeper: t('workflow.s3'), unit: 's', target: { max: 1.1, text: '≤ 1.10' }, vsFloor: vsFloor('workflow.s3') }),
     row({ measure: 'restore from S3 vs from disk (`pgkeeper restore --wait`)', baseline: t('cli.restore.disk'), pgkeeper: t('cli.restore.s3'), unit: 's', target: { max: 1.1, text: '≤ 1.10' } }),
-    row({ measure: '… fetch phase alone (store → inverse filters → scratch file)', baseline: { what: '', value: s.m('cli.restore.disk', 'fetchMs') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'fetchMs') }, unit: 's' }),
-    row({ measure: 'worker peak RSS while uploading to S3', pgkeeper: { what: '', value: s.m('workflow.s3', 'peakRssBytes') }, unit: 'MB', target: { max: 200e6, text: '< 200 MB', strict: true } }),
-    row({ measure: '… the same worker idle (after its first backup)', pgkeeper: { what: '', value: run.idleRssBytes.s3 ?? Number.NaN }, unit: 'MB' }),
-    row({ measure: 'worker peak RSS: backup to disk; restore from S3', baseline: { what: '', value: s.m('workflow.disk', 'peakRssBytes') }, pgkeeper: { what: '', value: s.m('cli.restore.s3', 'peakRssBytes') }, unit: 'MB' }),
+    row({ measure: '… fetch phase alone (store → inverse filters → scratch file)', baseline: t('cli.restore.disk', 'fetchMs'), pgkeeper: t('cli.restore.s3', 'fetchMs'), unit: 's' }),
+    row({ measure: 'worker peak RSS while uploading to S3', pgkeeper: t('workflow.s3', 'peakRssBytes'), unit: 'MB', target: { max: 200e6, text: '< 200 MB', strict: true } }),
+    row({ measure: '… the same worker idle (after its first backup)', pgkeeper: { value: run.idleRssBytes.s3 ?? Number.NaN }, unit: 'MB' }),
+    row({ measure: 'worker peak RSS: backup to disk; restore from S3', baseline: t('workflow.disk', 'peakRssBytes'), pgkeeper: t('cli.restore.s3', 'peakRssBytes'), unit: 'MB' }),
   ];
 
   const base = { time: s.m('workflow.disk'), size: s.m('workflow.disk', 'archiveBytes') };
@@ -119,7 +121,7 @@ export function summarize(s: Samples, run: RunFacts): string {
     loadAverage: { start: run.loadAtStart.map((l) => round(l, 2)), end: run.loadAtEnd.map((l) => round(l, 2)), noisy },
     versions: run.versions,
     database: { name: run.database, scale, bytes: run.dbBytes },
-    settings: { reps, defaultCompression },
+    settings: { reps, defaultCompression, ...(run.only ? { only: run.only } : {}) },
     rows,
     compression: levels,
     idleWorkerRssBytes: run.idleRssBytes,
@@ -128,7 +130,7 @@ export function summarize(s: Samples, run: RunFacts): string {
   };
   const dir = path.join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, `${date.slice(0, 19).replace(/:/g, '')}-scale${scale}.json`);
+  const out = path.join(dir, `${date.slice(0, 19).replace(/:/g, '')}-scale${scale}${run.only ? '-partial' : ''}.json`);
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   return out;
 }
