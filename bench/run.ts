@@ -237,6 +237,11 @@ async function main(): Promise<void> {
       ['cli.restore.s3', () => cliRestore('cli.restore.s3', s3Worker)],
     ];
 
+    const selected = (measures: [string, () => Promise<void>][]) => (only ? measures.filter(([id]) => only.includes(id)) : measures);
+    const unknown = only?.filter((id) => ![...backupMeasures, ...restoreMeasures].some(([known]) => known === id));
+    if (unknown?.length) throw new UsageError(`--only: no measure named ${unknown.join(', ')}; the measures are ${[...backupMeasures, ...restoreMeasures].map(([id]) => id).join(', ')}`);
+    if (only?.includes('script.restore') && !only.includes('script.backup')) throw new UsageError('--only: script.restore restores the file script.backup writes; name both');
+
     // Warm up: the table's pages in the OS cache, each worker's first activity (JIT, connections,
     // tool checks) done, as on a worker that has been running for a while.
     log('warming up (not measured)...');
@@ -244,9 +249,6 @@ async function main(): Promise<void> {
     for (const w of workers) await runCli(w, ['backup', BENCH_DATABASE, '--wait']);
     for (const w of workers) idleRssBytes[w.name] = rssBytes(w.pid);
 
-    const selected = (measures: [string, () => Promise<void>][]) => (only ? measures.filter(([id]) => only.includes(id)) : measures);
-    const unknown = only?.filter((id) => ![...backupMeasures, ...restoreMeasures].some(([known]) => known === id));
-    if (unknown?.length) throw new Error(`--only: no measure named ${unknown.join(', ')}; the measures are ${[...backupMeasures, ...restoreMeasures].map(([id]) => id).join(', ')}`);
     const runReps = async (what: string, all: [string, () => Promise<void>][]) => {
       const measures = selected(all);
       if (measures.length === 0) return;
@@ -269,6 +271,7 @@ async function main(): Promise<void> {
       await runReps('restore', restoreMeasures);
     }
   } catch (err) {
+    if (err instanceof UsageError) throw err; // nothing ran: no logs or work to look at
     failed = true;
     for (const w of workers) process.stderr.write(`--- worker ${w.name}, last lines:\n${w.logTail()}\n`);
     throw err;
@@ -299,6 +302,9 @@ async function main(): Promise<void> {
   log(`the whole run took ${((performance.now() - startedMs) / 60_000).toFixed(1)} min`);
 }
 
+/** A mistake in the command line: said alone, without the workers' logs. */
+class UsageError extends Error {}
+
 function completed(result: BackupResult | BackupSkipped): BackupResult {
   if (result.status !== 'completed') throw new Error(`the backup was skipped: ${result.reason}`);
   return result;
@@ -310,6 +316,6 @@ function phases(result: BackupResult): Record<string, number> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.stderr.write(`bench: ${err instanceof UsageError ? err.message : ((err as Error).stack ?? String(err))}\n`);
   process.exit(1);
 });
