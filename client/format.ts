@@ -28,8 +28,22 @@ export function utcTime(iso: string): string {
   return iso.slice(0, 19).replace('T', ' ');
 }
 
-/** Fixed-width columns for listings. */
+/**
+ * Characters a terminal acts on or reorders instead of showing: C0 and C1 controls (a line break, an
+ * escape sequence), bidirectional marks and overrides, line and paragraph separators. A database
+ * name may hold any of them but C0 (PostgreSQL takes them, and refusing them now would hide
+ * existing backups of such names), and a failure's reason may hold a tab or a line break.
+ */
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/** `text` with each such character as an escape (`\n`, `\t`, `\u202e`): it can neither break a table's line nor print as other text. */
+export function showable(text: string): string {
+  return text.replace(UNSHOWABLE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** Fixed-width columns for listings; every cell shown with `showable`. */
 export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  const shown = rows.map((r) => r.map(showable));
+  const widths = shown[0]!.map((_, i) => Math.max(...shown.map((r) => (r[i] ?? '').length)));
+  return shown.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

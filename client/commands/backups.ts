@@ -9,7 +9,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
 import { checkInput, failedRun } from '../cli-error.js';
-import { formatBytes, table, utcTime } from '../format.js';
+import { formatBytes, showable, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
 export function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
@@ -62,7 +62,7 @@ export async function backupsCommand(client: Client, config: Config, database: s
     process.stdout.write(`\nroles and tablespaces (from backup --all; restore --globals <id> creates the missing ones first):\n${table(rows)}\n`);
   }
   for (const b of [...listing.backups, ...globals]) {
-    for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(`DAMAGED ${b.id} in ${l.store}: ${l.reason}\n`);
+    for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(showable(`DAMAGED ${b.id} in ${l.store}: ${l.reason}`) + '\n');
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
   for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not listed): ${u.reason}\n`);

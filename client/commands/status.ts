@@ -11,7 +11,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { scheduleTargetOf } from '../schedules.js';
-import { table } from '../format.js';
+import { showable, table } from '../format.js';
 import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
@@ -90,7 +90,7 @@ export async function statusCommand(client: Client, config: Config, database: st
       ]);
     }
     process.stdout.write(table(rows) + '\n');
-    for (const s of all) for (const d of s.damaged) process.stdout.write(`DAMAGED ${d.backupId}: ${d.reason}\n`);
+    for (const s of all) for (const d of s.damaged) process.stdout.write(showable(`DAMAGED ${d.backupId}: ${d.reason}`) + '\n');
   }
   return all.some((s) => state(s) !== 'ok' && state(s) !== '-') || statuses.length === 0 || listing.unreachable.length > 0 || (database === undefined && covered.attention);
 }

@@ -1,0 +1,28 @@
+/**
+ * What the CLI's listings print: a database name or a failure's reason holding characters a terminal
+ * acts on or reorders (controls, bidirectional overrides, line separators) is shown escaped, so it
+ * can neither break a table's line nor print as other text; every other character as it is.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { showable, table } from '../client/format.js';
+
+describe('CLI listings', () => {
+  it('escape controls, bidirectional marks and overrides, and line separators; leave every other character alone', () => {
+    assert.equal(showable('app\u202Egpj.exe'), 'app\\u202egpj.exe');
+    assert.equal(showable('a\u009B31mred'), 'a\\u009b31mred');
+    assert.equal(showable('one\u2028two\u2029three'), 'one\\u2028two\\u2029three');
+    assert.equal(showable('x\u2066y\u2069\u200E\u200F\u061C'), 'x\\u2066y\\u2069\\u200e\\u200f\\u061c');
+    assert.equal(showable('reason:\tpg_dump failed\nat line 2\u001b[0m\u007f'), 'reason:\\tpg_dump failed\\nat line 2\\u001b[0m\\u007f');
+    for (const text of ['app', 'données_été', 'תנועות', 'قاعدة', '数据库', 'app 💥', 'a"b\'c;d\\e', '\u00a0\u00ad\u200d']) assert.equal(showable(text), text);
+  });
+
+  it('a table keeps one line per row, aligned on what it shows', () => {
+    const printed = table([
+      ['DATABASE', 'STATUS'],
+      ['app\u202E', 'failed:\tdisk full\nretry'],
+      ['b', 'ok'],
+    ]);
+    assert.deepEqual(printed.split('\n'), ['DATABASE   STATUS', 'app\\u202e  failed:\\tdisk full\\nretry', 'b          ok']);
+  });
+});
