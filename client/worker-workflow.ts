@@ -12,10 +12,20 @@ const WORKFLOW_TASK_QUEUE = 1;
 /** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
 export const ACTIVITY_STARTED = 2;
 
+/** temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING */
+const WORKFLOW_RUNNING = 1;
+
 /** How long a question may wait for a worker to answer it. */
 const ASK_TIMEOUT_MS = 120_000;
 /** A question no worker has picked up by then is worth a word: the waiting would otherwise be silent. */
 const UNANSWERED_HINT_MS = 10_000;
+/**
+ * A question no worker has taken up by then never will be: a live worker's open poll takes a new
+ * task within milliseconds, so the pollers Temporal lists have stopped, frozen or lost their
+ * connection (it lists a worker killed a moment ago for minutes). Giving up then, not after the
+ * whole two minutes, is what an on-call person asking `status` in an incident needs.
+ */
+const UNTAKEN_MS = 30_000;
 
 const inWords = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 
@@ -37,11 +47,20 @@ export async function requireWorker(client: Client, config: Config, graceMs = 5_
   throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
 }
 
-/** Whether a worker is at work on the run: an activity of it (the listing) has started. */
-async function working(handle: WorkflowHandle): Promise<boolean> {
-  const { raw } = await handle.describe();
-  return (raw.pendingActivities ?? []).some((a) => a.state === ACTIVITY_STARTED);
+/**
+ * Whether a worker has taken the run up: done a first workflow task (the listing's activity is
+ * then pending), or the run is over. A task merely handed out proves nothing: a frozen worker's
+ * open poll is handed it too, and keeps it until it times out. A question Temporal cannot describe
+ * just now counts as taken: only a clear "nobody" ends the wait early.
+ */
+async function takenUp(handle: WorkflowHandle): Promise<boolean> {
+  const { raw } = await handle.describe().catch(() => ({ raw: undefined }));
+  if (!raw) return true;
+  return (raw.pendingActivities ?? []).length > 0 || raw.workflowExecutionInfo?.status !== WORKFLOW_RUNNING;
 }
+
+/** A wait that does not keep the process alive once the question is answered. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** A question no worker answered in time, though one polls the queue (stopped a moment ago, frozen, or older than this CLI). */
 export class NoAnswer extends CliError {}
@@ -49,8 +68,9 @@ export class NoAnswer extends CliError {}
 /**
  * Runs `workflow(input)` on the worker's queue and returns its result, within two minutes. A worker
  * that stopped a moment ago, froze or lost its connection can still be listed as polling: a
- * question no worker is at work on after 10 s gets a line on stderr (`hint: false`: the caller
- * says what it likes instead), and one that times out says that no worker answered (NoAnswer).
+ * question no worker has taken up after 10 s gets a line on stderr (`hint: false`: the caller
+ * says what it likes instead), one still untaken after 30 s is given up (NoAnswer), and so is one
+ * not answered within the timeout.
  */
 export async function askWorker<W extends Workflow>(
   client: Client,
@@ -67,22 +87,40 @@ export async function askWorker<W extends Workflow>(
     workflowId: `pgkeeper-ask:${queue}:${randomUUID()}`,
     workflowExecutionTimeout: timeoutMs,
   } as unknown as WorkflowStartOptions<W>);
-  const waiting = hint
-    ? setTimeout(() => {
-        void working(handle).then(
-          (yes) => yes || process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after ${inWords(timeoutMs)}\n`),
-          () => undefined,
-        );
-      }, UNANSWERED_HINT_MS)
-    : undefined;
+  const startedMs = Date.now();
+  let answered = false;
+  let gaveUp: NoAnswer | undefined;
+  const result = handle.result() as Promise<Awaited<ReturnType<W>>>;
+  result.catch(() => undefined); // a question given up below is terminated: its failure is not the news
+  // Rejects (NoAnswer) when no worker takes the question up in time; never resolves otherwise.
+  const untaken = new Promise<never>((_, reject) => {
+    void (async () => {
+      await sleep(UNANSWERED_HINT_MS);
+      if (answered || (await takenUp(handle))) return;
+      const givesUpMs = Math.min(UNTAKEN_MS, timeoutMs);
+      if (hint) process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up at ${inWords(givesUpMs)} unless one does\n`);
+      while (Date.now() - startedMs < givesUpMs) {
+        await sleep(1_000);
+        if (answered || (await takenUp(handle))) return;
+      }
+      if (givesUpMs >= timeoutMs) return; // the run's own timeout says it
+      gaveUp = new NoAnswer(
+        `no pgkeeper worker took this up within ${inWords(givesUpMs)} on task queue "${queue}", though Temporal lists one polling it (a worker that stopped, froze or lost its connection stays listed for minutes): start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`,
+      );
+      // Not left for a worker that comes back to answer to nobody.
+      await handle.terminate('no worker took the question up').catch(() => undefined);
+      reject(gaveUp);
+    })();
+  });
   try {
-    return (await handle.result()) as Awaited<ReturnType<W>>;
+    return await Promise.race([result, untaken]);
   } catch (err) {
+    if (gaveUp) throw gaveUp; // not the termination that follows from it, if that is heard first
     if (err instanceof WorkflowFailedError && err.cause instanceof TimeoutFailure) {
       throw new NoAnswer(`no pgkeeper worker answered on task queue "${queue}" within ${inWords(timeoutMs)}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
     }
     throw err;
   } finally {
-    clearTimeout(waiting);
+    answered = true;
   }
 }

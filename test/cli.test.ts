@@ -120,13 +120,36 @@ describe('pgkeeper CLI', () => {
       let stderr = '';
       asking.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       await waitFor('the waiting line', () => stderr.includes('waiting for a worker'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}; stderr: ${stderr}`));
-      assert.equal(stderr, `waiting for a worker on task queue "${own.temporal.taskQueue}": none has taken this up in 10 s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up after 2 min\n`);
+      assert.equal(stderr, `waiting for a worker on task queue "${own.temporal.taskQueue}": none has taken this up in 10 s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up at 30 s unless one does\n`);
       const answered = await withWorker(env, own, () => asking);
       assert.equal(answered.exitCode, 0, answered.stderr);
       assert.match(answered.stdout, /^no backups in file:\/\//m);
     } finally {
       await frozen.stop('SIGKILL');
     }
+  });
+
+  it('backups and status when the only worker listed was killed: given up after 30 s (not the whole 2 min), in one line naming the queue, the question not left behind', async () => {
+    const own = testConfig();
+    const queue = own.temporal.taskQueue;
+    const killed = await startWorkerWithEnv({ ...workerEnvironment(own), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' });
+    await requireWorker(env.client, own, 30_000);
+    await killed.stop('SIGKILL'); // Temporal goes on listing it as polling for minutes
+    const [listed, status] = await Promise.all([pgkeeper(['backups'], { TASK_QUEUE: queue }), pgkeeper(['status'], { TASK_QUEUE: queue })]);
+    for (const run of [listed, status]) {
+      assert.equal(run.exitCode, 1, `${run.stdout}${run.stderr}`);
+      const lines = String(run.stderr).trim().split('\n');
+      assert.equal(lines.length, 2, run.stderr);
+      assert.match(lines[0]!, /^waiting for a worker on task queue .*giving up at 30 s unless one does$/);
+      assert.equal(lines[1], `pgkeeper: no pgkeeper worker took this up within 30 s on task queue "${queue}", though Temporal lists one polling it (a worker that stopped, froze or lost its connection stays listed for minutes): start one (\`pgkeeper worker\`, or \`npm run up\`), or pick the queue with --queue / TASK_QUEUE`);
+    }
+    // The questions were terminated, so a worker that comes back has nothing stale to answer.
+    const stillOpen = async () => {
+      const open: string[] = [];
+      for await (const run of env.client.workflow.list({ query: `ExecutionStatus = 'Running'` })) if (run.workflowId.startsWith(`pgkeeper-ask:${queue}:`)) open.push(run.workflowId);
+      return open;
+    };
+    await waitFor('the questions to be terminated', async () => (await stillOpen()).length === 0).catch(async (err: unknown) => assert.fail(`${String(err)}: ${(await stillOpen()).join(', ')}`));
   });
 
   it('damaged backups: backups and status show DAMAGED with the reason; restore latest refuses with the command that restores the newest intact one', async () => {
