@@ -17,6 +17,7 @@ import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js
 import { quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
+import type { RestoreOptions } from '../common/restore-input.js';
 import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
@@ -34,9 +35,10 @@ export interface ResolveRequest {
   database?: string;
   /** Only this store (its URL). */
   store?: string;
-  /** For the message that names the command to run instead: the restore's target, and whether it replaces it. */
+  /** For the message that names the command to run instead: the restore's target, whether it replaces it, and its other options. */
   target?: string;
   replace?: boolean;
+  options?: RestoreOptions;
   /** A name unique to the run (its run id): the backup is pinned under it. */
   pin?: string;
 }
@@ -95,9 +97,19 @@ function damagedReason(seen: Sighting[]): string {
   return seen.map((s) => `${s.entry.reason} in ${s.store.url}`).join('; ');
 }
 
-function restoreCommand(id: string, target: string | undefined, replace = false): string {
+type Into = Pick<ResolveRequest, 'target' | 'replace' | 'options' | 'store'>;
+
+/** The command that restores `id` as the refused restore would have: same target, replace, store and options. */
+function restoreCommand(id: string, { target, replace, options = {}, store }: Into): string {
   const into = target === undefined ? '--target <target>' : `--target ${shellWord(target)}${replace ? ` --replace --confirm ${shellWord(target)}` : ''}`;
-  return id.startsWith('-') ? `pgkeeper restore ${into} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}`;
+  const rest = [
+    ...(options.jobs !== undefined ? [`--jobs ${options.jobs}`] : []),
+    ...(options.noOwner ? ['--no-owner'] : []),
+    ...(options.noPrivileges ? ['--no-privileges'] : []),
+    ...(options.globals !== undefined ? [`--globals ${shellWord(options.globals)}`] : []),
+    ...(store !== undefined ? [`--store ${shellWord(store)}`] : []),
+  ].map((flag) => ` ${flag}`).join('');
+  return id.startsWith('-') ? `pgkeeper restore ${into}${rest} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}${rest}`;
 }
 
 /** The archive of a manifest-less sighting (a run that did not finish, or a manifest removed), if it has one. */
@@ -105,7 +117,7 @@ function orphanArchive(sighting: Sighting): string | undefined {
   return sighting.entry.objects.find((o) => classifyKey(o.key)?.part === 'archive')?.key;
 }
 
-async function resolveLatest(stores: BackupStore[], database: string, into: Pick<ResolveRequest, 'target' | 'replace'>, warnings: string[]): Promise<ResolvedBackup> {
+async function resolveLatest(stores: BackupStore[], database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const byId = await sightings(stores, database, warnings, partial);
   const [newest] = byId;
@@ -120,7 +132,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Pick
     const newer = partial.filter((p) => p.entry.createdAtMs > good.entry.createdAtMs && orphanArchive(p)).sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs)[0];
     if (newer) {
       warnings.push(
-        `a newer archive, ${orphanArchive(newer)} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(orphanArchive(newer)!, into.target, into.replace)}`,
+        `a newer archive, ${orphanArchive(newer)} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(orphanArchive(newer)!, into)}`,
       );
     }
     return fromManifest(good.store, good.entry.manifest as BackupManifest);
@@ -129,13 +141,13 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Pick
   throw ApplicationFailure.nonRetryable(
     `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
       (fallback
-        ? `the newest complete one is ${fallback[0]} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`${restoreCommand(fallback[0], into.target, into.replace)}\``
+        ? `the newest complete one is ${fallback[0]} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`${restoreCommand(fallback[0], into)}\``
         : 'no complete backup of it exists'),
     FailureType.BackupDamaged,
   );
 }
 
-async function resolveId(stores: BackupStore[], id: string, database: string, into: Pick<ResolveRequest, 'target' | 'replace'>, warnings: string[]): Promise<ResolvedBackup> {
+async function resolveId(stores: BackupStore[], id: string, database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
@@ -146,7 +158,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
   const archive = unfinished && orphanArchive(unfinished);
   if (unfinished && archive) {
     throw ApplicationFailure.nonRetryable(
-      `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive, into.target, into.replace)}`,
+      `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive, into)}`,
       FailureType.BackupNotFound,
     );
   }

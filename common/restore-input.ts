@@ -71,6 +71,24 @@ export function keptName(target: string, epochMs: number): string {
   return `${target}_pre_restore_${stamp}`;
 }
 
+/** A restore's options besides its backup, target and store, as a command suggested in its place carries them. */
+export interface RestoreOptions {
+  /** Only when not the default. */
+  jobs?: number;
+  noOwner?: boolean;
+  noPrivileges?: boolean;
+  globals?: string;
+}
+
+export function restoreOptionsOf(req: NormalizedRestoreInput): RestoreOptions {
+  return {
+    ...(req.jobs !== DEFAULT_RESTORE_JOBS && { jobs: req.jobs }),
+    ...(req.noOwner && { noOwner: true }),
+    ...(req.noPrivileges && { noPrivileges: true }),
+    ...(req.globals !== undefined && { globals: req.globals }),
+  };
+}
+
 export function validateJobs(jobs: unknown, surface: InputSurface = jsonSurface): number {
   const value = jobs ?? DEFAULT_RESTORE_JOBS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {

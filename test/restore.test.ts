@@ -12,6 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { backupKeys } from '../common/backup-keys.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { databaseWorkflowId } from '../common/names.js';
+import { shellWord } from '../common/shell-word.js';
 import type { BackupResult } from '../common/types.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
 import { backupDir, uniqueName } from './helpers/config.js';
@@ -289,6 +290,12 @@ for (const kind of STORE_KINDS) {
         );
         // Replacing a database: the command given replaces it too (its source is left untouched by the refusal).
         await expectRefusal({ backup: plain.backupId, target: source, mode: 'replace', confirm: source }, 'BackupNotFound', new RegExp(`: pgkeeper restore \\S+ --target ${source} --replace --confirm ${source}$`));
+        // ...and with the options the restore was given, so the command does what was asked.
+        await expectRefusal(
+          { backup: plain.backupId, target: orphanId, jobs: 4, noOwner: true, noPrivileges: true, globals: 'latest', store: t.store.url },
+          'BackupNotFound',
+          new RegExp(`: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId} --jobs 4 --no-owner --no-privileges --globals latest --store ${shellWord(t.store.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+        );
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         const orphan = target('pgk_orphan');
         const restored = await runRestore(env, t.config, { backup: plain.archiveKey, target: orphan });

@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { keptName, normalizeRestoreInput, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
+import { keptName, normalizeRestoreInput, restoreOptionsOf, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import { FailureType } from '../common/errors.js';
 import { jsonSurface } from '../common/input-fields.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
@@ -47,7 +47,10 @@ async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
   const staging = stagingName(req.target, uuid4());
   const clock = phaseClock<RestorePhase>('resolving backup');
   setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
-  return withPinnedBackup({ backup: req.backup, database: req.database, store: req.store, target: req.target, ...(req.mode === 'replace' && { replace: true }) }, (backup) => restoreResolved(req, staging, clock, backup));
+  return withPinnedBackup(
+    { backup: req.backup, database: req.database, store: req.store, target: req.target, ...(req.mode === 'replace' && { replace: true }), options: restoreOptionsOf(req) },
+    (backup) => restoreResolved(req, staging, clock, backup),
+  );
 }
 
 async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup): Promise<RestoreResult> {
