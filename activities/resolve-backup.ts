@@ -129,10 +129,14 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   if (good) {
     // "latest" is the newest backup, and an archive without a manifest is none; but one newer than
     // it is what the person most likely meant, so the restore says so, with the command for it.
-    const newer = partial.filter((p) => p.entry.createdAtMs > good.entry.createdAtMs && orphanArchive(p)).sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs)[0];
+    const newer = partial
+      .filter((p) => p.entry.createdAtMs > good.entry.createdAtMs)
+      .sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs)
+      .map((p) => ({ store: p.store, archive: orphanArchive(p) }))
+      .find((p) => p.archive !== undefined);
     if (newer) {
       warnings.push(
-        `a newer archive, ${orphanArchive(newer)} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(orphanArchive(newer)!, into)}`,
+        `a newer archive, ${newer.archive} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(newer.archive!, into)}`,
       );
     }
     return fromManifest(good.store, good.entry.manifest as BackupManifest);
