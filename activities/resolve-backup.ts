@@ -22,7 +22,7 @@ import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { listEveryStore, type CatalogEntry } from './store/backup-catalog.js';
+import { listEveryStore, newestFirst, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -86,7 +86,7 @@ async function sightings(stores: BackupStore[], database: string, warnings: stri
     if (entry.status === 'partial') partial?.push({ store, entry });
     else byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
   }
-  return new Map([...byId].sort(([, a], [, b]) => b[0]!.entry.createdAtMs - a[0]!.entry.createdAtMs));
+  return new Map([...byId].sort(([, a], [, b]) => newestFirst(a[0]!.entry, b[0]!.entry)));
 }
 
 function intact(seen: Sighting[] | undefined): Sighting | undefined {
@@ -130,8 +130,8 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
     // "latest" is the newest backup, and an archive without a manifest is none; but one newer than
     // it is what the person most likely meant, so the restore says so, with the command for it.
     const newer = partial
-      .filter((p) => p.entry.createdAtMs > good.entry.createdAtMs)
-      .sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs)
+      .filter((p) => newestFirst(p.entry, good.entry) < 0)
+      .sort((a, b) => newestFirst(a.entry, b.entry))
       .map((p) => ({ store: p.store, archive: orphanArchive(p) }))
       .find((p) => p.archive !== undefined);
     if (newer) {

@@ -9,7 +9,8 @@
  *   keepWeekly N    likewise per ISO week (UTC)
  *   keepMonthly N   likewise per calendar month (UTC)
  *   maxAgeDays D    every backup younger than D days (the old RETENTION_DAYS)
- * Whatever the policy, the newest backup is always kept.
+ * Whatever the policy, the newest backup is always kept. Backups are given newest first; those
+ * of the same second keep that order.
  */
 
 export interface RetentionPolicy {
@@ -83,7 +84,8 @@ export function planRetention(
   policy: RetentionPolicy,
   nowMs: number,
 ): RetentionDecision[] {
-  const newestFirst = [...backups].sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+  // A stable sort: backups of one second keep the order given (the catalog's, which knows which came later).
+  const newestFirst = [...backups].sort((a, b) => b.createdAtMs - a.createdAtMs);
   const reasons = new Map(newestFirst.map((b) => [b.id, [] as string[]]));
   const noRule = Object.values(policy).every((v) => v === undefined);
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { applyRetention } from '../activities/apply-retention.js';
 import { openStore } from '../activities/store/open-stores.js';
@@ -14,7 +15,7 @@ import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import type { RetentionRequest, RetentionResult } from '../common/types.js';
 import { backupDir, uniqueName } from './helpers/config.js';
-import { writeFakeBackup } from './helpers/fake-backups.js';
+import { writeFakeBackup, writeFakeBackupAt } from './helpers/fake-backups.js';
 import { keysUnder, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dirs.js';
 
@@ -64,6 +65,18 @@ for (const kind of STORE_KINDS) {
       const result = await retain(t.config, { database: db });
       assert.deepEqual(result.stores[0]!.deleted, [older.id]);
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === newest.id)?.reasons, ['newest backup is always kept']);
+    });
+
+    it('two backups started in one second: the one written later is the newest, whatever the random part of their ids', async () => {
+      const db = uniqueName('twice');
+      const second = Math.floor(Date.now() / 1000) * 1000 - 3 * DAY;
+      // The random parts make the earlier backup's id sort after the later one's.
+      const earlier = await writeFakeBackupAt(t.store, db, second + 100, 'ffffffff');
+      await setTimeout(1100); // S3 dates objects to the second
+      const later = await writeFakeBackupAt(t.store, db, second + 900, '00000000');
+      const result = await retain(t.config, { database: db, policy: { keepLast: 1 } });
+      assert.deepEqual(result.stores[0]!.deleted, [earlier.id]);
+      assert.deepEqual((await keysUnder(t.store, `${db}/`)).filter((k) => k.endsWith('.manifest.json')), [`${db}/${later.id}.manifest.json`]);
     });
 
     it('a damaged backup (its archive gone) is never counted and never deleted: it stays for a person to see', async () => {

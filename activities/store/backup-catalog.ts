@@ -109,7 +109,24 @@ export async function listCatalog(store: BackupStore, folder: string, nowMs = Da
       ...(proof ? { drillProofKey: proof.key } : {}),
     });
   }
-  return entries.sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+  return entries.sort(newestFirst);
+}
+
+/** When a backup's own objects were last written (pins and drill proofs, written later by its readers, aside). */
+function writtenMs(entry: CatalogEntry): number {
+  const own = entry.objects.filter((o) => !['pin', 'drill'].includes(classifyKey(o.key)?.part ?? ''));
+  return Math.max(0, ...own.map((o) => o.modifiedMs));
+}
+
+/**
+ * Newest first. Ids carry the time to the second, and a small database's backup takes less than
+ * that. Two backups started in one second (runs of one database never overlap) are ordered by
+ * their manifests' start times, to the millisecond, or, when one has none, by when their objects
+ * were written; so "latest" and retention's "newest" are the later one, not a coin toss.
+ */
+export function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
+  const withinSecond = a.manifest && b.manifest ? Date.parse(b.manifest.startedAt) - Date.parse(a.manifest.startedAt) : writtenMs(b) - writtenMs(a);
+  return b.createdAtMs - a.createdAtMs || withinSecond || (a.id < b.id ? 1 : -1);
 }
 
 /** The complete backups of a database in a store, newest first. */

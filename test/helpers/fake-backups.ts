@@ -27,7 +27,11 @@ async function putBackup(store: BackupStore, folder: string, archive: Buffer, ma
 }
 
 export async function writeFakeBackup(store: BackupStore, database: string, ageDays: number, uuid = `${Math.floor(ageDays)}`.padStart(8, '0')): Promise<BackupManifest> {
-  const startedMs = Date.now() - ageDays * DAY_MS;
+  return writeFakeBackupAt(store, database, Date.now() - ageDays * DAY_MS, uuid);
+}
+
+/** A complete backup of `database` started at `startedMs`, its id's random part from `uuid`. */
+export async function writeFakeBackupAt(store: BackupStore, database: string, startedMs: number, uuid: string): Promise<BackupManifest> {
   const id = makeBackupId(database, startedMs, uuid);
   const archive = Buffer.from(`PGDMP fake archive of ${id}`);
   const manifest: BackupManifest = {
