@@ -9,7 +9,9 @@ import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import cliProgress from 'cli-progress';
 import { count, formatBytes } from './format.js';
-import { ACTIVITY_STARTED } from './worker-workflow.js';
+
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const ACTIVITY_STARTED = 2;
 
 interface Beat {
   bytes?: number;

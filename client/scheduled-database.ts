@@ -9,8 +9,8 @@ import type { Config } from '../common/config.js';
 import { listedNames } from '../common/names.js';
 import type { ServerDatabases } from '../common/types.js';
 import type { listDatabases } from '../workflows/list-databases.js';
-import { CliError, rootCauseMessage } from './cli-error.js';
-import { askWorker, NoAnswer, requireWorker } from './worker-workflow.js';
+import { rootCauseMessage } from './cli-error.js';
+import { askWorker, NoAnswer, NoWorker } from './worker-workflow.js';
 
 /**
  * A worker answers in well under a second, and one whose server is down fails as fast; Temporal
@@ -23,14 +23,9 @@ const QUESTION_TIMEOUT_MS = 15_000;
 export async function askServerDatabases(client: Client, config: Config): Promise<{ found: ServerDatabases } | { unanswered: string }> {
   const queue = config.temporal.taskQueue;
   try {
-    await requireWorker(client, config, 0);
+    return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: QUESTION_TIMEOUT_MS, hint: false, workerGraceMs: 0 }) };
   } catch (err) {
-    if (!(err instanceof CliError)) throw err;
-    return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
-  }
-  try {
-    return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: QUESTION_TIMEOUT_MS, hint: false }) };
-  } catch (err) {
+    if (err instanceof NoWorker) return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
     if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${QUESTION_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
     return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
   }

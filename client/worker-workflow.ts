@@ -9,8 +9,6 @@ import { CliError } from './cli-error.js';
 
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW */
 const WORKFLOW_TASK_QUEUE = 1;
-/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
-export const ACTIVITY_STARTED = 2;
 
 /** temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING */
 const WORKFLOW_RUNNING = 1;
@@ -35,6 +33,9 @@ const startWorker = '`pgkeeper worker`, or `npm run up`';
  * Fails unless a worker polls the task queue, after waiting up to `graceMs` for one: a worker
  * started a moment ago (a script's `pgkeeper worker &`, `npm run up`) polls within that.
  */
+/** No worker polls the task queue. */
+export class NoWorker extends CliError {}
+
 export async function requireWorker(client: Client, config: Config, graceMs = 5_000): Promise<void> {
   const queue = config.temporal.taskQueue;
   const deadline = Date.now() + graceMs;
@@ -44,7 +45,7 @@ export async function requireWorker(client: Client, config: Config, graceMs = 5_
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new CliError(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
+  throw new NoWorker(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
 }
 
 /**
@@ -77,9 +78,9 @@ export async function askWorker<W extends Workflow>(
   config: Config,
   type: string,
   input: Parameters<W>[0],
-  { timeoutMs = ASK_TIMEOUT_MS, hint = true }: { timeoutMs?: number; hint?: boolean } = {},
+  { timeoutMs = ASK_TIMEOUT_MS, hint = true, workerGraceMs }: { timeoutMs?: number; hint?: boolean; workerGraceMs?: number } = {},
 ): Promise<Awaited<ReturnType<W>>> {
-  await requireWorker(client, config);
+  await requireWorker(client, config, workerGraceMs);
   const queue = config.temporal.taskQueue;
   const handle = await client.workflow.start<W>(type, {
     args: input === undefined ? [] : [input],
