@@ -46,7 +46,8 @@ async function mergeStores<T extends { status: 'complete' | 'damaged'; locations
   return [...byId.values()];
 }
 
-const newestFirst = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1);
+/** A stable sort: backups of one second keep the order of the stores' catalogs, which know which came later. */
+const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
 
 export async function listBackups(config: Config, req: { database?: string }): Promise<BackupListing> {
   const stores = allStores(config);

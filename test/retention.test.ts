@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { applyRetention } from '../activities/apply-retention.js';
+import { listBackups } from '../activities/list-backups.js';
+import { resolveBackup } from '../activities/resolve-backup.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
@@ -67,13 +69,15 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === newest.id)?.reasons, ['newest backup is always kept']);
     });
 
-    it('two backups started in one second: the one written later is the newest, whatever the random part of their ids', async () => {
+    it('two backups started in one second: the one written later is the newest (listing, "latest", retention), whatever the random part of their ids', async () => {
       const db = uniqueName('twice');
       const second = Math.floor(Date.now() / 1000) * 1000 - 3 * DAY;
       // The random parts make the earlier backup's id sort after the later one's.
       const earlier = await writeFakeBackupAt(t.store, db, second + 100, 'ffffffff');
       await setTimeout(1100); // S3 dates objects to the second
       const later = await writeFakeBackupAt(t.store, db, second + 900, '00000000');
+      assert.deepEqual((await listBackups(t.config, { database: db })).backups.map((b) => b.id), [later.id, earlier.id]);
+      assert.equal((await resolveBackup(t.config, { backup: 'latest', database: db })).label, later.id);
       const result = await retain(t.config, { database: db, policy: { keepLast: 1 } });
       assert.deepEqual(result.stores[0]!.deleted, [earlier.id]);
       assert.deepEqual((await keysUnder(t.store, `${db}/`)).filter((k) => k.endsWith('.manifest.json')), [`${db}/${later.id}.manifest.json`]);
