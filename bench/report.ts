@@ -79,10 +79,10 @@ export function row(r: Omit<Row, 'ratio' | 'pass' | 'interval'>): Row {
     ...rest,
     ...(baseline ? { baseline: withoutSamples(baseline) } : {}),
     ...(pgkeeper ? { pgkeeper: withoutSamples(pgkeeper) } : {}),
-    ...(ratio !== undefined ? { ratio: round(ratio, 3) } : {}),
+    ...(ratio !== undefined && Number.isFinite(ratio) ? { ratio: round(ratio, 3) } : {}),
     ...(interval ? { interval } : {}),
     ...(pass !== undefined ? { pass } : {}),
-    ...(r.vsFloor !== undefined ? { vsFloor: round(r.vsFloor, 2) } : {}),
+    ...(r.vsFloor !== undefined && Number.isFinite(r.vsFloor) ? { vsFloor: round(r.vsFloor, 2) } : {}),
   };
 }
 

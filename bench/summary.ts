@@ -37,6 +37,9 @@ export function summarize(s: Samples, run: RunFacts): string {
   const t = (id: string, field = 'ms') => ({ value: s.m(id, field), samples: s.values(id, field) });
   const size = (id: string) => t(id, 'archiveBytes');
   const vsFloor = (id: string) => s.m(id) / floor;
+  const ran = (id: string) => Number.isFinite(s.m(id));
+  // A run with --only prints what it measured, not a table of n/a.
+  const measured = (r: Row) => [r.baseline, r.pgkeeper].some((side) => side && Number.isFinite(side.value));
   const rows: Row[] = [
     row({ measure: 'extraction floor: `pg_dump -Fc -Z0 > /dev/null`', baseline: t('floor'), unit: 's', vsFloor: 1 }),
     row({ measure: 'backup: backup.sh (`pg_dump -Fc`) vs `pgkeeper backup --wait`', baseline: t('script.backup'), pgkeeper: t('cli.backup'), unit: 's', target: { max: 0.5, text: '≥ 2× faster' }, vsFloor: vsFloor('cli.backup') }),
@@ -55,11 +58,12 @@ export function summarize(s: Samples, run: RunFacts): string {
     row({ measure: 'worker peak RSS while uploading to S3', pgkeeper: t('workflow.s3', 'peakRssBytes'), unit: 'MB', target: { max: 200e6, text: '< 200 MB', strict: true } }),
     row({ measure: '… the same worker idle (after its first backup)', pgkeeper: { value: run.idleRssBytes.s3 ?? Number.NaN }, unit: 'MB' }),
     row({ measure: 'worker peak RSS: backup to disk; restore from S3', baseline: t('workflow.disk', 'peakRssBytes'), pgkeeper: t('cli.restore.s3', 'peakRssBytes'), unit: 'MB' }),
-  ];
+  ].filter(measured);
 
   const base = { time: s.m('workflow.disk'), size: s.m('workflow.disk', 'archiveBytes') };
-  const levels = run.compressions.map((c) => {
+  const levels = run.compressions.flatMap((c) => {
     const id = c === defaultCompression ? 'workflow.disk' : `workflow.${c}`;
+    if (!ran(id)) return [];
     return { compression: c, default: c === defaultCompression, ms: s.m(id), archiveBytes: s.m(id, 'archiveBytes'), vsFloor: round(s.m(id) / floor, 2), timeVsDefault: round(s.m(id) / base.time, 3), sizeVsDefault: round(s.m(id, 'archiveBytes') / base.size, 3) };
   });
   const levelTable = markdownTable(
@@ -68,10 +72,10 @@ export function summarize(s: Samples, run: RunFacts): string {
       `${l.compression}${l.default ? ' (default)' : ''}${l.compression === 'gzip:6' ? ' (= `pg_dump -Fc`)' : ''}`,
       formatValue(l.ms, 's'),
       formatValue(l.archiveBytes, 'MB'),
-      `${l.vsFloor.toFixed(2)}×`,
-      l.timeVsDefault.toFixed(2),
-      l.sizeVsDefault.toFixed(2),
-      (l.archiveBytes / s.m('script.backup', 'archiveBytes')).toFixed(2),
+      Number.isFinite(l.vsFloor) ? `${l.vsFloor.toFixed(2)}×` : '',
+      fixed2(l.timeVsDefault),
+      fixed2(l.sizeVsDefault),
+      fixed2(l.archiveBytes / s.m('script.backup', 'archiveBytes')),
     ]),
   );
   const cpu = (id: string) => s.m(id, 'toolsCpu');
@@ -89,7 +93,9 @@ export function summarize(s: Samples, run: RunFacts): string {
       ['restore.sh', 'script.restore'],
       ['`pgkeeper restore --wait` (disk)', 'cli.restore.disk'],
       ['`pgkeeper restore --wait` (S3)', 'cli.restore.s3'],
-    ].map(([label, id]) => [label!, seconds(s.m(id!)), fmtCpu(cpu(id!)), fmtCpu(s.m(id!, 'workerCpu')), fmtCpu(s.m(id!, 'cliCpu')), fmtCpu(s.m(id!, 'temporalCpu')), fmtCpu(s.m(id!, 's3Cpu'))]),
+    ]
+      .filter(([, id]) => ran(id!))
+      .map(([label, id]) => [label!, seconds(s.m(id!)), fixed2(cpu(id!)), fixed2(s.m(id!, 'workerCpu')), fixed2(s.m(id!, 'cliCpu')), fixed2(s.m(id!, 'temporalCpu')), fixed2(s.m(id!, 's3Cpu'))]),
   );
   const phasesOf = (id: string) =>
     ['waitMs', 'dumpMs', 'publishMs', 'copyMs', 'retentionMs', 'totalMs'].map((p) => `${p.replace('Ms', '')} ${seconds(s.m(id, p))}`).join(', ');
@@ -103,13 +109,14 @@ export function summarize(s: Samples, run: RunFacts): string {
       '',
       comparisonTable(rows, reps),
       '',
-      levelTable,
-      '',
+      ...(levels.length ? [levelTable, ''] : []),
       cpuTable,
       '',
-      `backupDatabase phases (disk, medians): ${phasesOf('workflow.disk')}`,
-      `restore phases (disk, medians): fetch ${seconds(s.m('cli.restore.disk', 'fetchMs'))}, restore ${seconds(s.m('cli.restore.disk', 'restoreMs'))}, validate ${seconds(s.m('cli.restore.disk', 'validateMs'))}, workflow total ${seconds(s.m('cli.restore.disk', 'totalMs'))}`,
-      'Timelines of the last run of each (from workflow history):',
+      ...(ran('workflow.disk') ? [`backupDatabase phases (disk, medians): ${phasesOf('workflow.disk')}`] : []),
+      ...(ran('cli.restore.disk')
+        ? [`restore phases (disk, medians): fetch ${seconds(s.m('cli.restore.disk', 'fetchMs'))}, restore ${seconds(s.m('cli.restore.disk', 'restoreMs'))}, validate ${seconds(s.m('cli.restore.disk', 'validateMs'))}, workflow total ${seconds(s.m('cli.restore.disk', 'totalMs'))}`]
+        : []),
+      ...(Object.keys(run.timelines).length ? ['Timelines of the last run of each (from workflow history):'] : []),
       ...Object.entries(run.timelines).map(([id, tl]) => `  ${id}: ${formatTimeline(tl)}`),
       '',
     ].join('\n'),
@@ -135,7 +142,8 @@ export function summarize(s: Samples, run: RunFacts): string {
   return out;
 }
 
-function fmtCpu(x: number): string {
+/** Two decimals, or nothing for a measure that did not run. */
+function fixed2(x: number): string {
   return Number.isFinite(x) ? x.toFixed(2) : '';
 }
 
