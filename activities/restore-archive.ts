@@ -260,7 +260,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     const restoreStarted = Date.now();
     const stagingOid = await recreateStaging(config, req.staging, backup.properties);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
-    if (backup.properties) await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges });
+    if (backup.properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
     return { stagingOid, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);

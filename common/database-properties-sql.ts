@@ -92,8 +92,24 @@ function grantStatements(db: string, g: DatabaseGrant): string[] {
   ];
 }
 
-/** Statements for `database` (the staging database) that apply `p`, as `noOwner`/`noPrivileges` allow. */
-export function propertyStatements(database: string, p: DatabaseProperties, options: { noOwner: boolean; noPrivileges: boolean }): string[] {
+export interface PropertyOptions {
+  noOwner: boolean;
+  noPrivileges: boolean;
+}
+
+/**
+ * Without owner and privileges a restore needs no role of the server: the per-role settings of a
+ * role the server lacks are then left out (they would apply to no one), with a warning naming them.
+ */
+export function rolesOptional(options: PropertyOptions): boolean {
+  return options.noOwner && options.noPrivileges;
+}
+
+/**
+ * Statements for `database` (the staging database) that apply `p`, as `noOwner`/`noPrivileges`
+ * allow; per-role settings of the `absentRoles` left out.
+ */
+export function propertyStatements(database: string, p: DatabaseProperties, options: PropertyOptions & { absentRoles?: ReadonlySet<string> }): string[] {
   const db = quoteIdent(database);
   const out: string[] = [];
   if (!options.noOwner) out.push(`alter database ${db} owner to ${quoteIdent(p.owner)}`);
@@ -109,16 +125,18 @@ export function propertyStatements(database: string, p: DatabaseProperties, opti
     for (const g of p.grants) if (g.grantee !== p.owner) out.push(...grantStatements(db, g));
   }
   for (const s of p.settings) out.push(`alter database ${db} ${setClause(s)}`);
-  for (const { role, settings } of p.roleSettings) for (const s of settings) out.push(`alter role ${quoteIdent(role)} in database ${db} ${setClause(s)}`);
+  for (const { role, settings } of p.roleSettings) {
+    if (!options.absentRoles?.has(role)) for (const s of settings) out.push(`alter role ${quoteIdent(role)} in database ${db} ${setClause(s)}`);
+  }
   if (p.comment !== null) out.push(`comment on database ${db} is ${quoteLiteral(p.comment)}`);
   return out;
 }
 
 /** Roles the properties need on the target server, as `noOwner`/`noPrivileges` allow. */
-export function rolesNeeded(p: DatabaseProperties, options: { noOwner: boolean; noPrivileges: boolean }): string[] {
+export function rolesNeeded(p: DatabaseProperties, options: PropertyOptions): string[] {
   const roles = new Set<string>();
   if (!options.noOwner) roles.add(p.owner);
   if (!options.noPrivileges) for (const g of p.grants ?? []) if (g.grantee !== null && g.grantee !== p.owner) roles.add(g.grantee);
-  for (const { role } of p.roleSettings) roles.add(role);
+  if (!rolesOptional(options)) for (const { role } of p.roleSettings) roles.add(role);
   return [...roles];
 }

@@ -47,7 +47,11 @@ describe('database properties SQL', () => {
     const bare = propertyStatements('s', props, { noOwner: true, noPrivileges: true });
     assert.ok(!bare.some((s) => /owner to|grant|revoke/.test(s)), bare.join('\n'));
     assert.deepEqual(rolesNeeded(props, { noOwner: false, noPrivileges: false }).sort(), ['app_owner', 'reader']);
-    assert.deepEqual(rolesNeeded(props, { noOwner: true, noPrivileges: true }), ['reader'], 'per-role settings still need their role');
+    assert.deepEqual(rolesNeeded(props, { noOwner: true, noPrivileges: false }).sort(), ['reader'], 'per-role settings need their role');
+    assert.deepEqual(rolesNeeded(props, { noOwner: true, noPrivileges: true }), [], 'without owner and privileges no role is needed');
+    const absent = propertyStatements('s', props, { noOwner: true, noPrivileges: true, absentRoles: new Set(['reader']) });
+    assert.deepEqual(absent, bare.filter((s) => !/alter role "reader"/.test(s)), "an absent role's settings are left out, nothing else");
+    assert.notDeepEqual(absent, bare);
   });
 
   it('every setting value survives as a literal, whatever it holds', () => {

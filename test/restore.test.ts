@@ -133,7 +133,32 @@ for (const kind of STORE_KINDS) {
         // A role the database's properties need, missing on the server: named before anything is created.
         for (const name of [db, into, bare]) await dropDatabase(t.config, name);
         await sql(t.config, 'postgres', `drop role ${reader}`);
-        await expectRefusal({ backup: made.backupId, target: target('pgk_props_norole'), noOwner: true, noPrivileges: true }, 'RolesMissing', new RegExp(`roles missing on .*: "${reader}"`));
+        await expectRefusal({ backup: made.backupId, target: target('pgk_props_norole'), noOwner: true }, 'RolesMissing', new RegExp(`roles missing on .*: "${reader}"`));
+        // Without owner and privileges no role is asked for: the per-role settings of the missing one are left out, and said.
+        const roleless = target('pgk_props_roleless');
+        const result = await runRestore(env, t.config, { backup: made.backupId, target: roleless, noOwner: true, noPrivileges: true });
+        assert.deepEqual(
+          result.warnings.filter((w) => /settings for role/.test(w)),
+          [`the source's settings for role "${reader}" in the database (search_path=reports, public) were left out: no such role on ${t.config.db.host}:${t.config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET, or restore a globals backup first`],
+        );
+        const others = (want.settings as string[]).filter((line) => !line.startsWith(`${reader}:`));
+        assert.notDeepEqual(others, want.settings, 'the source had settings for the role');
+        assert.deepEqual((await databaseProperties(t.config, roleless)).settings, others, 'every other setting is restored');
+      });
+    });
+
+    it("a database's statement_timeout, which its restored copy inherits, does not reach pgkeeper's own sessions: backup, restore and exact row counts succeed", async () => {
+      const db = target('pgk_timeout');
+      await createDatabase(t.config, db);
+      await sql(t.config, db, `create table big as select g as id, repeat('x', 40) as pad from generate_series(1, 300000) g`);
+      await sql(t.config, 'postgres', `alter database ${db} set statement_timeout = '5ms'`);
+      await assert.rejects(sql(t.config, db, 'select count(*) from big'), /statement timeout/, 'the timeout bites an ordinary session');
+      await withWorker(env, t.config, async () => {
+        const made = await runBackup(env, t.config, db);
+        const into = target('pgk_timeout_back');
+        const result = await runRestore(env, t.config, { backup: made.backupId, target: into });
+        assert.equal(result.rows, 300000);
+        assert.deepEqual((await databaseProperties(t.config, into)).settings, ['(database): statement_timeout=5ms'], 'the setting itself is restored');
       });
     });
 

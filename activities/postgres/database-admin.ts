@@ -7,7 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../../common/config.js';
-import { createDatabaseOptions, LocaleProviderError, propertyStatements } from '../../common/database-properties-sql.js';
+import { createDatabaseOptions, LocaleProviderError, propertyStatements, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
 import { FailureType } from '../../common/errors.js';
 import type { DatabaseProperties } from '../../common/manifest.js';
 import { isStagingName } from '../../common/restore-input.js';
@@ -92,15 +92,20 @@ export async function recreateStaging(config: Config, staging: string, propertie
   });
 }
 
-/** Owner, privileges, settings, per-role settings and comment of the source, on the staging database. */
-export async function applyDatabaseProperties(
-  config: Config,
-  staging: string,
-  properties: DatabaseProperties,
-  options: { noOwner: boolean; noPrivileges: boolean },
-): Promise<void> {
+/**
+ * Owner, privileges, settings, per-role settings and comment of the source, on the staging
+ * database; returns warnings for the per-role settings left out (roles optional, and missing).
+ */
+export async function applyDatabaseProperties(config: Config, staging: string, properties: DatabaseProperties, options: PropertyOptions): Promise<string[]> {
   assertStagingName(config, staging);
-  await withAdmin(config, async (client) => {
-    for (const statement of propertyStatements(staging, properties, options)) await client.query(statement);
+  return withAdmin(config, async (client) => {
+    const wanted = properties.roleSettings.map((r) => r.role);
+    const present = rolesOptional(options) ? new Set((await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [wanted])).rows.map((r) => r.rolname)) : new Set(wanted);
+    const absent = properties.roleSettings.filter((r) => !present.has(r.role));
+    for (const statement of propertyStatements(staging, properties, { ...options, absentRoles: new Set(absent.map((r) => r.role)) })) await client.query(statement);
+    return absent.map(
+      ({ role, settings }) =>
+        `the source's settings for role "${role}" in the database (${settings.join('; ')}) were left out: no such role on ${config.db.host}:${config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET, or restore a globals backup first`,
+    );
   });
 }

@@ -3,6 +3,14 @@ import pg from 'pg';
 import type { Config } from '../../common/config.js';
 import type { ServerInfo, TableEstimate } from '../../common/manifest.js';
 
+/**
+ * pgkeeper's own sessions (these, and the pg tools' through PGOPTIONS) run without the timeouts a
+ * database or role may set, as pg_dump's own do: a `statement_timeout` on the database (which its
+ * restored copy inherits) would cancel the exact row count of a large table, and an
+ * `idle_in_transaction_session_timeout` the transaction whose snapshot the dump reads.
+ */
+export const SESSION_OPTIONS = '-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0';
+
 export async function withClient<T>(config: Config, database: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({
     host: config.db.host,
@@ -11,6 +19,7 @@ export async function withClient<T>(config: Config, database: string, use: (clie
     password: config.db.password,
     database,
     application_name: 'pgkeeper',
+    options: SESSION_OPTIONS,
     connectionTimeoutMillis: 10_000,
   });
   // Without a listener, an error after connect (server restart) would crash the worker.

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../common/config.js';
 import { FailureType } from '../../common/errors.js';
 import { toolFailure } from '../failures.js';
-import { readServerInfo, withClient } from './pg-client.js';
+import { readServerInfo, SESSION_OPTIONS, withClient } from './pg-client.js';
 import { toolEnvironment } from '../stream/tool-env.js';
 import type { ToolSpec } from '../stream/tool-process.js';
 
@@ -60,6 +60,7 @@ export function pgToolEnv(config: Config): Record<string, string> {
     PGUSER: config.db.user,
     PGAPPNAME: 'pgkeeper',
     PGCONNECT_TIMEOUT: '10',
+    PGOPTIONS: SESSION_OPTIONS,
   };
   if (config.db.password !== undefined) env.PGPASSWORD = config.db.password;
   return env;
