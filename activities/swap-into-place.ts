@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
+import { keptName } from '../common/restore-input.js';
 import { quoteIdent } from '../common/sql.js';
 import { failure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
@@ -20,7 +21,26 @@ export interface SwapRequest {
   stagingOid: number;
   target: string;
   mode: 'create' | 'replace';
-  kept: string;
+  /** When the previous database is kept (replace mode): its name says so, `<target>_pre_restore_<time>`. */
+  keptAtMs: number;
+}
+
+/** Seconds after the swap's time its kept name may move to, when the name for that time is taken. */
+const KEPT_CANDIDATES = 60;
+
+/**
+ * The names the previous database may be kept under: the one for the swap's time, then the same
+ * for each later second, for when a database has that name already (made by hand, or kept by a
+ * replace of a small database a moment before). Moving on beats failing a restore at its last step.
+ */
+async function takenKeptNames(client: pg.Client, req: SwapRequest): Promise<{ taken: string[]; free: string | undefined }> {
+  const taken: string[] = [];
+  for (let i = 0; i < KEPT_CANDIDATES; i += 1) {
+    const name = keptName(req.target, req.keptAtMs + i * 1000);
+    if ((await databaseOid(client, name)) === null) return { taken, free: name };
+    taken.push(name);
+  }
+  return { taken, free: undefined };
 }
 
 /** Ends every other session on `database`, waiting up to 5 s for each to be gone. */
@@ -81,9 +101,10 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
       // One query at a time: a pg client runs its queries in sequence anyway.
       const staging = await databaseOid(client, req.staging);
       const target = await databaseOid(client, req.target);
-      const kept = await databaseOid(client, req.kept);
+      const { taken, free } = await takenKeptNames(client, req);
       if (staging === null) {
-        if (target === req.stagingOid) return { keptPrevious: kept !== null ? req.kept : null }; // an earlier attempt swapped
+        // An earlier attempt swapped, keeping the previous database under the first free name.
+        if (target === req.stagingOid) return { keptPrevious: req.mode === 'replace' ? (taken.at(-1) ?? null) : null };
         throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; nothing was swapped. Run the restore again`);
       }
       if (target !== null && req.mode === 'create') {
@@ -97,11 +118,18 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
         await renameExclusively(client, [[req.staging, req.target]]);
         return { keptPrevious: null };
       }
+      if (free === undefined) {
+        throw failure(
+          config,
+          FailureType.RestoreFailed,
+          `databases named ${taken[0]} to ${taken.at(-1)} exist, so "${req.target}" cannot be kept under its pre-restore name; nothing was swapped. Drop or rename them, and run the restore again`,
+        );
+      }
       await renameExclusively(client, [
-        [req.target, req.kept],
+        [req.target, free],
         [req.staging, req.target],
       ]);
-      return { keptPrevious: req.kept };
+      return { keptPrevious: free };
     });
   } finally {
     stopHeartbeat();

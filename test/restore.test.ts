@@ -12,6 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { backupKeys } from '../common/backup-keys.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { databaseWorkflowId } from '../common/names.js';
+import { keptName } from '../common/restore-input.js';
 import { shellWord } from '../common/shell-word.js';
 import type { BackupResult } from '../common/types.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
@@ -209,6 +210,17 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
         const kept = await sql<{ n: string }>(t.config, result.keptPrevious!, 'select count(*) as n from audit.events where id = -1');
         assert.equal(kept[0]!.n, '1', 'the previous database is kept, with its own data');
+
+        // The pre-restore names of the next seconds already taken (by hand, or by a replace a moment
+        // before): the previous database is kept under the next free one, and the others are left alone.
+        const fromMs = Date.now();
+        const taken = Array.from({ length: 20 }, (_, i) => keptName(into, fromMs + i * 1000)).filter((name) => name !== result.keptPrevious);
+        for (const name of taken) await createDatabase(t.config, name);
+        const again = await runRestore(env, t.config, { backup: backup.backupId, target: into, mode: 'replace', confirm: into });
+        assert.match(again.keptPrevious!, new RegExp(`^${into}_pre_restore_\\d{14}$`));
+        assert.ok(![...taken, result.keptPrevious].includes(again.keptPrevious!), `kept under a free name: ${again.keptPrevious}`);
+        for (const name of taken) assert.deepEqual(await sql(t.config, name, 'select 1 as one from pg_class where relname = $1', ['events']), [], `${name} untouched`);
+        assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
       });
     });
 
