@@ -202,6 +202,48 @@ async function sidecarDisagrees(store: BackupStore, backup: ResolvedBackup): Pro
   ];
 }
 
+/** A fetch that found the bytes damaged: another store's copy may be whole. */
+function damaged(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
+}
+
+/**
+ * Fetches the archive into `scratch` from the backup's store or, when its bytes there turn out
+ * damaged (the manifest and sizes checked out, the checksum or a filter did not), from its copies
+ * in turn: the copy a restore needs most is the one read when the primary rotted. Each damaged
+ * store is named in a warning; `onBytes(-1)` starts the progress count again.
+ */
+async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch: string, cancel: AbortSignal, onBytes: (n: number) => void): Promise<{ store: BackupStore; warnings: string[] }> {
+  const urls = [backup.store, ...(backup.copies ?? [])];
+  const found: ApplicationFailure[] = [];
+  for (const url of urls) {
+    const store = namedStore(config, url);
+    try {
+      onBytes(-1);
+      await fetchArchive(
+        {
+          store,
+          key: backup.archiveKey,
+          label: backup.label,
+          filters: backup.filters,
+          identityFile: config.encryption.identityFile,
+          expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
+        },
+        { file: scratch },
+        cancel,
+        onBytes,
+      );
+      return { store, warnings: found.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} being damaged: ${err.message}`) };
+    } catch (err) {
+      if (!damaged(err)) throw err;
+      found.push(err);
+    }
+  }
+  const [first, ...more] = found;
+  if (more.length === 0) throw first!;
+  throw ApplicationFailure.nonRetryable(`${first!.message} (its copies are damaged too: ${more.map((f) => f.message).join('; ')})`, first!.type);
+}
+
 export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {
   const ctx = Context.current();
   const backup = req.backup;
@@ -221,22 +263,9 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     // The whole database, in the clear: readable by the worker's user only.
     await (await fs.open(scratch, 'w', 0o600)).close();
     const fetchStarted = Date.now();
-    const store = namedStore(config, backup.store);
-    await fetchArchive(
-      {
-        store,
-        key: backup.archiveKey,
-        label: backup.label,
-        filters: backup.filters,
-        identityFile: config.encryption.identityFile,
-        expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
-      },
-      { file: scratch },
-      ctx.cancellationSignal,
-      (n) => (bytes += n),
-    );
+    const { store, warnings } = await fetchFirstIntact(config, backup, scratch, ctx.cancellationSignal, (n) => (bytes = n < 0 ? 0 : bytes + n));
     const fetchMs = Date.now() - fetchStarted;
-    const warnings = await sidecarDisagrees(store, backup);
+    warnings.push(...(await sidecarDisagrees(store, backup)));
 
     phase = 'checking archive';
     const holds = await archiveDatabase(config, scratch, backup.label);
@@ -261,7 +290,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     const stagingOid = await recreateStaging(config, req.staging, backup.properties);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     if (backup.properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
-    return { stagingOid, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
+    return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);
     stopHeartbeat();

@@ -35,8 +35,10 @@ const KEPT_CANDIDATES = 60;
  */
 async function takenKeptNames(client: pg.Client, req: SwapRequest): Promise<{ taken: string[]; free: string | undefined }> {
   const taken: string[] = [];
+  // A swap scheduled by a run begun before keptAtMs existed carries none: now is as good a time.
+  const atMs = Number.isFinite(req.keptAtMs) ? req.keptAtMs : Date.now();
   for (let i = 0; i < KEPT_CANDIDATES; i += 1) {
-    const name = keptName(req.target, req.keptAtMs + i * 1000);
+    const name = keptName(req.target, atMs + i * 1000);
     if ((await databaseOid(client, name)) === null) return { taken, free: name };
     taken.push(name);
   }

@@ -124,6 +124,11 @@ export interface ResolvedBackup {
   database: string;
   /** The store it is read from (its URL). */
   store: string;
+  /**
+   * Other stores that hold it complete (manifest and sizes check out), read in order when the
+   * first one's bytes turn out damaged (a checksum or a filter fails). Absent: none, or --store.
+   */
+  copies?: string[];
   archiveKey: string;
   manifestKey: string | null;
   /** The stored bytes' size and SHA-256 (from the manifest, or a `.sha256` sidecar; null: none to check). */
@@ -166,6 +171,8 @@ export interface RestoreProgress {
 export interface StagingRestore {
   /** The staging database's OID: how a retried swap recognises that it already happened. */
   stagingOid: number;
+  /** The store the archive was read from: the backup's, or a copy when its bytes there were damaged. */
+  store: string;
   fetchMs: number;
   restoreMs: number;
   warnings: string[];

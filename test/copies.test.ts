@@ -95,6 +95,39 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
+  it('bytes found damaged as a restore or drill reads them (one byte changed: manifest and size still check out) are read from the copy, and the damaged store is named', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const flipByte = async (store: typeof copy, key: string) => {
+      const bytes = await readObject(store, key);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      await store.put(key, bytes);
+    };
+    await withWorker(env, t.config, async () => {
+      const backup = await runBackup(env, t.config, source);
+      await flipByte(t.store, backup.archiveKey);
+      const fellBack = new RegExp(`^${backup.backupId} was read from ${escaped(copy.url)}, its copy in ${escaped(t.store.url)} being damaged: `);
+      const into = uniqueName('pgk_rotted');
+      made.push(into);
+      const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
+      assert.equal(restored.backup.store, copy.url);
+      assert.equal(restored.warnings.filter((w) => fellBack.test(w)).length, 1, restored.warnings.join('\n'));
+      assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+
+      const drill = await env.client.workflow.execute(restoreDrill, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('drill') });
+      assert.equal(drill.store, copy.url, 'the proof is of the copy that was read');
+      assert.equal(drill.warnings.filter((w) => fellBack.test(w)).length, 1, drill.warnings.join('\n'));
+      assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.drill.json`));
+
+      // Both damaged: refused, the primary's damage first, the copy's after it; nothing created.
+      await flipByte(copy, backup.archiveKey);
+      const refused = await runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_rotted_both') }).catch((err: unknown) => err);
+      assert.ok(refused instanceof WorkflowFailedError, String(refused));
+      assert.match(rootFailure(refused).type ?? '', /^(CorruptArchive|ChecksumMismatch)$/);
+      assert.match(rootFailure(refused).message, new RegExp(`^${backup.backupId} (in ${escaped(t.store.url)}|does not match).* \\(its copies are damaged too: ${backup.backupId} (in ${escaped(copy.url)}|does not match)`));
+    });
+  });
+
   it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     await withWorker(env, t.config, async () => {

@@ -82,7 +82,8 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
       status: 'completed',
       target: req.target,
       mode: req.mode,
-      backup: { label: backup.label, database: backup.database, store: backup.store, checksum: backup.sha256 ? 'verified' : 'skipped' },
+      // `?? backup.store`: a run begun before the store read from was reported replays without it.
+      backup: { label: backup.label, database: backup.database, store: restored.store ?? backup.store, checksum: backup.sha256 ? 'verified' : 'skipped' },
       keptPrevious: swap.keptPrevious,
       globals,
       tables: validation.tables,

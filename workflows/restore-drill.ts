@@ -58,7 +58,8 @@ async function drill(jobs: number, backup: ResolvedBackup, clock: PhaseClock<str
   const proof = {
     backupId: backup.label,
     database: backup.database,
-    store: backup.store,
+    // The store whose bytes were proven (a copy, when the backup's own were damaged); see restore-database.ts for `??`.
+    store: restored.store ?? backup.store,
     provenAt: new Date(Date.now()).toISOString(),
     tables: validation.tables,
     rows: validation.rows,
