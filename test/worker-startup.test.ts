@@ -128,6 +128,9 @@ describe('worker start-up checks', () => {
     await refusal({ BACKUP_STORE: 's3://key:secret@bucket/p' }, /put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL/);
     mkdirSync(path.join(dir, 'same'));
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'same')}` }, /is named twice .* each copy must go to another store/);
+    // A copy that is the primary under another name: one store, however it is spelt.
+    symlinkSync(path.join(dir, 'same'), path.join(dir, 'link'));
+    await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: store file:\/\/\S*\/link lies inside store file:\/\/\S*\/same .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
   });
 
   it('a scratch directory that cannot be made or written is refused by name', async () => {

@@ -14,6 +14,8 @@ import { scratchDirectory } from '../activities/restore-archive.js';
 import { allStores } from '../activities/store/open-stores.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
+import { ConfigError } from '../common/config-error.js';
+import { checkStoresApart } from '../common/store-url.js';
 
 /** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there, a program it may run. */
 async function pgBinDirProblems(dir: string): Promise<string[]> {
@@ -32,6 +34,26 @@ async function pgBinDirProblems(dir: string): Promise<string[]> {
   ];
 }
 
+/**
+ * The stores' directories as they are on disk: a copy store that is a symbolic link to the primary
+ * (or into it) passes the configuration's check by name, and would be no copy at all.
+ */
+async function linkedStoreProblems(config: Config): Promise<string[]> {
+  const stores = [config.stores.primary, ...config.stores.copies];
+  const real = await Promise.all(stores.map(async (s) => (s.kind === 'file' ? { ...s, path: await fs.realpath(s.path).catch(() => s.path) } : s)));
+  try {
+    checkStoresApart(real);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const links = real.flatMap((r, i) => {
+      const given = stores[i]!;
+      return r.kind === 'file' && given.kind === 'file' && r.path !== given.path ? [`${r.url} is ${r.path}`] : [];
+    });
+    return [`${err.message}; symbolic links resolved: ${links.join(', ')}`];
+  }
+}
+
 /** Returns the problems that must stop the worker; logs the ones that may pass (a store down for a moment). */
 export async function startupProblems(config: Config, logger: Logger): Promise<string[]> {
   const problems: string[] = [];
@@ -40,6 +62,7 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
     else problems.push((err as Error).message);
   };
   for (const store of allStores(config)) await store.check().catch(note);
+  problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   await identityRecipients(config).catch(note);
   await scratchDirectory(config).catch(note);
