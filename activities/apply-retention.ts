@@ -51,9 +51,10 @@ function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
   return leftovers;
 }
 
-async function sweep(store: BackupStore, leftovers: Leftover[]): Promise<Leftover[]> {
-  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS)).map((key) => ({ key, reason: 'an unfinished write left by a crash, over a day old' }));
-  for (const { key } of leftovers) await store.delete(key);
+/** Removes the leftovers and the store's stale unfinished writes; a dry run only names them all. */
+async function sweep(store: BackupStore, leftovers: Leftover[], dryRun: boolean): Promise<Leftover[]> {
+  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS, '', { dryRun })).map((key) => ({ key, reason: 'an unfinished write left by a crash, over a day old' }));
+  if (!dryRun) for (const { key } of leftovers) await store.delete(key);
   return [...unfinished, ...leftovers];
 }
 
@@ -77,7 +78,7 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
   }
   // A backup retention deletes takes its pins with it: they are no leftovers to sweep again.
   const remaining = entries.filter((e) => !plan.some((d) => d.action === 'delete' && d.id === e.id));
-  const leftovers = dryRun ? leftoversOf(remaining, nowMs) : await sweep(store, leftoversOf(remaining, nowMs));
+  const leftovers = await sweep(store, leftoversOf(remaining, nowMs), dryRun);
   const damaged = entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' }));
   return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept: dryRun ? [] : leftovers.map((l) => l.key), leftovers, plan, damaged };
 }

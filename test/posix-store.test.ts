@@ -65,7 +65,10 @@ describe('posix store', () => {
     await fs.writeFile(fresh, 'half');
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
     utimesSync(old, twoDaysAgo, twoDaysAgo);
+    assert.deepEqual(await store.sweepUnfinished(86_400_000, '', { dryRun: true }), ['app/x.dump.0123456789ab.partial']);
+    assert.ok(await fs.stat(old), 'a dry run names it and leaves it');
     assert.deepEqual(await store.sweepUnfinished(86_400_000), ['app/x.dump.0123456789ab.partial']);
+    await assert.rejects(fs.stat(old));
     assert.ok(await fs.stat(fresh));
     assert.ok(await store.stat('app/a.manifest.json'), 'complete objects untouched');
   });

@@ -4,7 +4,7 @@
  * removes what crashed runs left once it is a day old: never anything younger, never a foreign file.
  */
 import assert from 'node:assert/strict';
-import { utimesSync } from 'node:fs';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
@@ -127,15 +127,20 @@ for (const kind of STORE_KINDS) {
       assert.ok(left.includes(backupKeys(db, young.id, []).archive), 'a leftover younger than a day may be a run still going');
       if (age(backupKeys(db, orphan.id, []).archive, 2) && age(backupKeys(db, orphan.id, []).sidecar, 2)) {
         // A dry run names what the sweep would remove, and why; it removes nothing.
+        const unfinished = `${db}/${orphan.id}.dump.zst.0123456789ab.partial`;
+        writeFileSync(path.join(backupDir(t.config), unfinished), 'half an archive');
+        age(unfinished, 2);
         const planned = await retain(t.config, { database: db, dryRun: true });
         const reason = `backup ${orphan.id} never got its manifest (its run did not finish), is over a day old, and a complete backup is newer`;
         const orphanKeys = [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort();
-        assert.deepEqual(planned.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), orphanKeys.map((key) => [key, reason]));
+        const expected = [...orphanKeys.map((key) => [key, reason]), [unfinished, 'an unfinished write left by a crash, over a day old']].sort();
+        assert.deepEqual(planned.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), expected);
         assert.deepEqual(planned.stores[0]!.swept, []);
-        assert.ok((await keysUnder(t.store, `${db}/`)).includes(orphanKeys[0]!), 'a dry run removes nothing');
+        assert.ok(existsSync(path.join(backupDir(t.config), unfinished)) && (await keysUnder(t.store, `${db}/`)).includes(orphanKeys[0]!), 'a dry run removes nothing');
         const swept = await retain(t.config, { database: db });
-        assert.deepEqual(swept.stores[0]!.swept.sort(), orphanKeys);
-        assert.deepEqual(swept.stores[0]!.leftovers?.map((l) => l.reason), [reason, reason]);
+        assert.deepEqual(swept.stores[0]!.swept.sort(), [...orphanKeys, unfinished].sort());
+        assert.deepEqual(swept.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), expected);
+        assert.ok(!existsSync(path.join(backupDir(t.config), unfinished)));
         assert.ok(!(await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, orphan.id, []).archive));
       } else {
         assert.deepEqual(result.stores[0]!.swept, [], 'objects written a moment ago are never swept');

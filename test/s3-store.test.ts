@@ -267,6 +267,8 @@ describe('S3 store', () => {
 
     assert.deepEqual(await store.sweepUnfinished(60 * 60_000), [], 'begun just now: kept');
     await new Promise((r) => setTimeout(r, 2_100)); // Initiated has whole seconds
+    assert.deepEqual(await store.sweepUnfinished(1_000, '', { dryRun: true }), ['app/left.dump']);
+    assert.deepEqual(await unfinishedUploads(server), ['backups/app/left.dump', 'elsewhere/left.dump'], 'a dry run names it and leaves it');
     assert.deepEqual(await store.sweepUnfinished(1_000), ['app/left.dump']);
     assert.deepEqual(await unfinishedUploads(server), ['elsewhere/left.dump']);
     await openS3Store(`s3://${server.bucket}`, { endpoint: server.endpoint, credentials: server.credentials }).sweepUnfinished(0);

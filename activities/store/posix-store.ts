@@ -163,7 +163,7 @@ export function openPosixStore(root: string): BackupStore {
       }
     },
 
-    async sweepUnfinished(olderThanMs: number, prefix = ''): Promise<string[]> {
+    async sweepUnfinished(olderThanMs: number, prefix = '', { dryRun = false } = {}): Promise<string[]> {
       assertStorePrefix(prefix);
       const removed: string[] = [];
       const visit = async (dir: string): Promise<void> => {
@@ -173,7 +173,7 @@ export function openPosixStore(root: string): BackupStore {
           else if (PARTIAL.test(entry.name) && keyOf(file).startsWith(prefix)) {
             const stat = await fs.stat(file).catch(() => undefined);
             if (stat && Date.now() - stat.mtimeMs > olderThanMs) {
-              await fs.rm(file, { force: true });
+              if (!dryRun) await fs.rm(file, { force: true });
               removed.push(keyOf(file));
             }
           }

@@ -133,7 +133,7 @@ export class S3Store implements BackupStore {
     await this.send({ doing: 'deleting', key }, () => this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }), answered(this.settings)));
   }
 
-  async sweepUnfinished(olderThanMs: number, prefix = ''): Promise<string[]> {
+  async sweepUnfinished(olderThanMs: number, prefix = '', { dryRun = false } = {}): Promise<string[]> {
     assertStorePrefix(prefix);
     const cutoff = Date.now() - olderThanMs;
     const swept: string[] = [];
@@ -150,7 +150,7 @@ export class S3Store implements BackupStore {
         // An upload with no start date cannot be known to be stale: it is left alone.
         if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated.getTime() > cutoff) continue;
         const key = upload.Key.slice(this.settings.prefix.length);
-        await this.send({ doing: 'aborting the unfinished upload of', key }, async () => {
+        if (!dryRun) await this.send({ doing: 'aborting the unfinished upload of', key }, async () => {
           try {
             await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: upload.Key, UploadId: upload.UploadId }), answered(this.settings));
           } catch (err) {

@@ -52,9 +52,10 @@ export interface BackupStore {
   delete(key: string): Promise<void>;
   /**
    * Removes unfinished writes (posix `.partial` files, S3 multipart uploads never completed) that
-   * started more than `olderThanMs` ago, of keys starting with `prefix` (default: all); returns their keys.
+   * started more than `olderThanMs` ago, of keys starting with `prefix` (default: all); returns their
+   * keys. With `dryRun`, removes nothing and returns the keys it would remove.
    */
-  sweepUnfinished(olderThanMs: number, prefix?: string): Promise<string[]>;
+  sweepUnfinished(olderThanMs: number, prefix?: string, options?: { dryRun?: boolean }): Promise<string[]>;
   /** Proves the store is reachable and writable with the configured credentials, or fails with one line naming what to fix. */
   check(): Promise<void>;
 }

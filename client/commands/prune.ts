@@ -31,7 +31,7 @@ export async function pruneCommand(client: Client, config: Config, database: str
     // What the sweep removes is no backup, but may be restorable by key: each named, with why.
     const leftovers = store.leftovers ?? []; // a worker older than this CLI gives keys only
     if (leftovers.length) {
-      process.stdout.write(dryRun ? 'the sweep would remove these (not backups, so no listing shows them), and any unfinished write over a day old:\n' : 'swept (not backups, so no listing shows them):\n');
+      process.stdout.write(dryRun ? 'the sweep would remove these (not backups, so no listing shows them):\n' : 'swept (not backups, so no listing shows them):\n');
       process.stdout.write(table(leftovers.map((l) => [`  ${l.key}`, l.reason])) + '\n');
     }
     if (!dryRun) {
