@@ -411,6 +411,7 @@ describe('pgkeeper CLI', () => {
     const cases: [string[], RegExp][] = [
       [['--cron', 'bogus'], /^pgkeeper: --cron "bogus": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
       [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
+      [['--every', '1s'], /^pgkeeper: --every 1s is shorter than a minute: each run would start before the last one ended; give 1m or more \(e\.g\. 6h\), or times with --cron$/],
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
       [['--cron', '0 3 * * *', '--every', '6h'], /^pgkeeper: give either --cron or --every, not both$/],
       [['--cron', 'CRON_TZ=Asia/Tokyo 0 2 * * *'], /^pgkeeper: --cron "CRON_TZ=Asia\/Tokyo 0 2 \* \* \*": conflicting timezone names; give the time zone with --timezone, not as CRON_TZ= in --cron$/],

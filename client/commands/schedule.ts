@@ -1,6 +1,7 @@
 /** `pgkeeper schedule ...`: create, list, describe, update, pause, unpause, trigger, backfill, delete. */
 import { Command } from 'commander';
 import type { Client, ScheduleHandle } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { InputError } from '../../common/errors.js';
@@ -47,7 +48,25 @@ function target(database: string | undefined, options: TargetOptions): ScheduleT
 }
 
 /** A setting given where it means nothing is a mistake to say, not to ignore. */
+/**
+ * The shortest --every: a backup or drill takes seconds at least, and runs more often would only
+ * queue behind each other (Temporal refuses nothing above zero).
+ */
+const MIN_INTERVAL_MS = 60_000;
+
+/** The interval in ms; Infinity for one the SDK cannot read, which it then refuses in words settingRefused maps to the flag. */
+function intervalMs(every: string): number {
+  try {
+    return msToNumber(every as `${number}s`);
+  } catch {
+    return Infinity;
+  }
+}
+
 function checkMeaningful(options: SettingOptions, t: ScheduleTarget): void {
+  if (options.every !== undefined && intervalMs(options.every) < MIN_INTERVAL_MS) {
+    throw new InputError(`--every ${options.every} is shorter than a minute: each run would start before the last one ended; give 1m or more (e.g. 6h), or times with --cron`);
+  }
   if (!('all' in t) && t.drill) {
     const backupOnly = (['retention', 'compression', 'compressLevel', 'verify'] as const).filter((flag) => options[flag] !== undefined);
     if (backupOnly.length) throw new InputError(`${backupOnly.map((flag) => (flag === 'compressLevel' ? '--compress-level' : `--${flag}`)).join(', ')}: a drill schedule restores backups and makes none; set them on the database's backup schedule`);
