@@ -41,6 +41,11 @@ export function showable(text: string): string {
   return text.replace(UNSHOWABLE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
+/** Lines for stdout, each shown with `showable`: a result that names a database prints it as it is, escaped. */
+export function showLines(lines: string[]): string {
+  return lines.map(showable).join('\n') + '\n';
+}
+
 /** Fixed-width columns for listings; every cell shown with `showable`. */
 export function table(rows: string[][]): string {
   const shown = rows.map((r) => r.map(showable));

@@ -11,6 +11,7 @@ import {
 import type { Config } from '../common/config.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { CliError } from './cli-error.js';
+import { showLines } from './format.js';
 import { workflowUrl } from './temporal.js';
 import { requireWorker } from './worker-workflow.js';
 
@@ -51,5 +52,5 @@ export function startOnDatabase<W extends Workflow>(client: Client, config: Conf
 
 /** Tells the user what started and where to watch it. */
 export function announceStart(config: Config, what: string, handle: { workflowId: string; firstExecutionRunId: string }): void {
-  process.stdout.write(`started ${what}\n  workflow  ${handle.workflowId}\n  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}\n`);
+  process.stdout.write(showLines([`started ${what}`, `  workflow  ${handle.workflowId}`, `  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}`]));
 }

@@ -39,7 +39,7 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
   }
   // The name is a directory under BACKUP_DIR: it must not be a path.
   if (name.includes('/') || name.includes('\\')) {
-    throw new InputError(`${field} ${quoteInput(name)} contains a slash; a database name cannot contain "/" or "\\"`);
+    throw new InputError(`${field} ${quoteInput(name)} contains a slash; PostgreSQL allows "/" and "\\" in names, pgkeeper does not (each database's backups are kept in a folder named after it): choose another name, or rename the database (ALTER DATABASE … RENAME TO …)`);
   }
   if (name.startsWith('.')) {
     throw new InputError(`${field} ${quoteInput(name)} starts with a dot; pgkeeper refuses such names because they would be hidden or relative paths on disk`);

@@ -43,6 +43,10 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   }
   // file:///path, or file://localhost/path (RFC 8089: the same host).
   const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length).replace(/^localhost(?=\/)/i, '')) : value;
+  if (value.startsWith('file://') && /[?#]/.test(value)) {
+    // A directory whose name holds ? or # is written as a plain path; in a URL they would be a query.
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: a file:// store takes no ?query or #fragment (only s3:// stores take ?endpoint= and ?region=); write file:///absolute/path`);
+  }
   if (value.startsWith('file://') && !raw.startsWith('/')) {
     // file://backups/x names a host "backups": not a directory here. A relative path is written without file://.
     throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a file URL of a directory; write file:///absolute/path (three slashes), or a plain path`);

@@ -1,11 +1,13 @@
 /**
- * What the CLI's listings print: a database name or a failure's reason holding characters a terminal
+ * What the CLI's listings and run results print: a database name or a failure's reason holding characters a terminal
  * acts on or reorders (controls, bidirectional overrides, line separators) is shown escaped, so it
  * can neither break a table's line nor print as other text; every other character as it is.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { showable, table } from '../client/format.js';
+import { printBackupResult } from '../client/commands/backup.js';
+import { showable, showLines, table } from '../client/format.js';
 
 describe('CLI listings', () => {
   it('escape controls, bidirectional marks and overrides, and line separators; leave every other character alone', () => {
@@ -24,5 +26,18 @@ describe('CLI listings', () => {
       ['b', 'ok'],
     ]);
     assert.deepEqual(printed.split('\n'), ['DATABASE   STATUS', 'app\\u202e  failed:\\tdisk full\\nretry', 'b          ok']);
+  });
+
+  it('a run\'s result names a database as listings do: each line escaped, one line each', () => {
+    assert.equal(showLines(['backup app\u202Egpj completed', '  sha256  abc']), 'backup app\\u202egpj completed\n  sha256  abc\n');
+    let written = '';
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, next) {
+        written += chunk.toString();
+        next();
+      },
+    });
+    printBackupResult({ status: 'skipped', database: 'app\u202Egpj', reason: 'a backup of "app\u202Egpj" is already running' }, out);
+    assert.equal(written, 'a backup of "app\\u202egpj" is already running\n');
   });
 });

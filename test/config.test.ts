@@ -42,6 +42,7 @@ describe('configuration', () => {
     ['DB_HOST', 'host with space', /DB_HOST must be a host name/],
     ['DB_HOST', '127.0.0.1/24', /DB_HOST must be a host name/],
     ['BACKUP_STORE', 'file://relative/backups', /BACKUP_STORE: "file:\/\/relative\/backups" is not a file URL of a directory; write file:\/\/\/absolute\/path \(three slashes\), or a plain path/],
+    ['BACKUP_COPIES', 'file:///tmp/x?x=1', /BACKUP_COPIES: "file:\/\/\/tmp\/x\?x=1": a file:\/\/ store takes no \?query or #fragment \(only s3:\/\/ stores take \?endpoint= and \?region=\); write file:\/\/\/absolute\/path$/],
   ] as const) {
     it(`a bad ${name} stops the worker with one line naming it`, () => {
       const run = runWorker({ [name]: value });

@@ -6,7 +6,7 @@ import type { BackupResult, BackupSkipped } from '../../common/types.js';
 import type { backupDatabase } from '../../workflows/backup-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { count, formatBytes, formatDuration } from '../format.js';
+import { count, formatBytes, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 
@@ -23,7 +23,7 @@ export function startBackup(client: Client, config: Config, input: BackupInput) 
 
 export function printBackupResult(result: BackupResult | BackupSkipped, out: NodeJS.WritableStream = process.stdout): void {
   if (result.status === 'skipped') {
-    out.write(`${result.reason}\n`);
+    out.write(showLines([result.reason]));
     return;
   }
   const deleted = result.retention.deleted.filter((d) => d.ids.length > 0);
@@ -33,7 +33,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
     ...swept.map((s) => `swept ${count(s.keys.length, 'leftover')} (unfinished writes, backups without a manifest, stale pins) in ${s.store}`),
   ];
   out.write(
-    [
+    showLines([
       `backup ${result.backupId} completed`,
       `  archive    ${result.archiveKey}`,
       ...result.stores.map((s) => `  ${s.role === 'primary' ? 'stored in ' : 'copied to '} ${s.store}`),
@@ -41,7 +41,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,
       `  retention  ${retention.length ? retention.join('; ') : 'nothing deleted'}`,
-    ].join('\n') + '\n',
+    ]),
   );
 }
 

@@ -5,7 +5,7 @@ import { normalizeDrillInput } from '../../common/drill-input.js';
 import type { restoreDrill } from '../../workflows/restore-drill.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { count, formatDuration } from '../format.js';
+import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart } from '../start-workflow.js';
 import { requireWorker } from '../worker-workflow.js';
@@ -24,8 +24,10 @@ export async function drillCommand(client: Client, config: Config, database: str
   try {
     const proof = await showProgress(handle, handle.result());
     process.stdout.write(
-      `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}\n` +
-        `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}\n`,
+      showLines([
+        `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}`,
+        `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}`,
+      ]),
     );
   } catch (err) {
     throw failedRun(`restore drill of "${database}" FAILED`, err);

@@ -6,7 +6,7 @@ import type { RestoreResult } from '../../common/types.js';
 import type { restoreDatabase } from '../../workflows/restore-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { count, formatDuration } from '../format.js';
+import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 
@@ -49,7 +49,7 @@ function printRestoreResult(result: RestoreResult): void {
   if (result.globals) lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}`);
   if (result.keptPrevious) lines.push(`  previous   kept as "${result.keptPrevious}" (drop it when you no longer need it)`);
   for (const warning of result.warnings) lines.push(`  warning    ${warning}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(showLines(lines));
 }
 
 export async function restoreCommand(connect: () => Promise<Client>, config: Config, backup: string, options: RestoreCommandOptions): Promise<void> {
