@@ -56,8 +56,10 @@ export async function readDatabaseSize(client: pg.Client): Promise<number> {
 export async function readTableEstimates(client: pg.Client): Promise<TableEstimate[]> {
   const { rows } = await client.query<{ schema: string; name: string; estimate: string | null }>(`
     select n.nspname as schema, c.relname as name,
+           -- reltuples is -1 until the table is first vacuumed or analyzed; n_live_tup then counts
+           -- what the statistics have been told, 0 for rows not reported yet: unknown, not empty.
            case when c.reltuples >= 0 then c.reltuples::bigint
-                else s.n_live_tup end as estimate
+                when s.n_live_tup > 0 then s.n_live_tup end as estimate
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace
       left join pg_stat_user_tables s on s.relid = c.oid
