@@ -404,6 +404,9 @@ describe('pgkeeper CLI', () => {
     ]) {
       assert.equal(oneLineError(await pgkeeper(['schedule', ...args])), expected, args.join(' '));
     }
+    // A backfill into the future would run at once, as if those times were past.
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    assert.match(oneLineError(await pgkeeper(['schedule', 'backfill', nothing, '--from', '2026-11-01T00:00:00Z', '--to', tomorrow])), /^pgkeeper: --to \S+ is in the future: a backfill takes runs the schedule missed; /);
   });
 
   it('a bad --cron, --every or --timezone: one line naming the flag and the form it takes, from create and from update', async () => {

@@ -261,6 +261,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const t = target(database, options);
       const [from, to] = [new Date(options.from), new Date(options.to)];
       if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to) throw new CliError('--from and --to must be ISO times with --from before --to');
+      // Temporal takes a range in the future and runs it at once, as if those times were past.
+      if (to.getTime() > Date.now()) throw new CliError(`--to ${to.toISOString()} is in the future: a backfill takes runs the schedule missed; the schedule itself takes those to come (\`pgkeeper schedule trigger\` runs one now)`);
       await run(async (client, config) => {
         const handle = lib.scheduleHandle(client, config, t);
         await lib.backfill(handle, from, to);
