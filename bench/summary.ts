@@ -38,8 +38,8 @@ export function summarize(s: Samples, run: RunFacts): string {
   const size = (id: string) => t(id, 'archiveBytes');
   const vsFloor = (id: string) => s.m(id) / floor;
   const ran = (id: string) => Number.isFinite(s.m(id));
-  // A run with --only prints what it measured, not a table of n/a.
-  const measured = (r: Row) => [r.baseline, r.pgkeeper].some((side) => side && Number.isFinite(side.value));
+  // A run with --only prints the rows it measured every side of, not a table of n/a.
+  const measured = (r: Row) => [r.baseline, r.pgkeeper].every((side) => !side || Number.isFinite(side.value));
   const rows: Row[] = [
     row({ measure: 'extraction floor: `pg_dump -Fc -Z0 > /dev/null`', baseline: t('floor'), unit: 's', vsFloor: 1 }),
     row({ measure: 'backup: backup.sh (`pg_dump -Fc`) vs `pgkeeper backup --wait`', baseline: t('script.backup'), pgkeeper: t('cli.backup'), unit: 's', target: { max: 0.5, text: '≥ 2× faster' }, vsFloor: vsFloor('cli.backup') }),
