@@ -46,8 +46,16 @@ async function mergeStores<T extends { status: 'complete' | 'damaged'; locations
   return [...byId.values()];
 }
 
-/** A stable sort: backups of one second keep the order of the stores' catalogs, which know which came later. */
-const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
+type Dated = { createdAt: string; finishedAt: string | null };
+
+/**
+ * Newest first. Backups of one second (ids are to the second) by when they finished, which their
+ * manifests say to the millisecond; a damaged one without keeps the order the catalogs gave (a stable sort).
+ */
+const newestFirst = (a: Dated, b: Dated) => {
+  const [x, y] = a.createdAt === b.createdAt && a.finishedAt && b.finishedAt ? [a.finishedAt, b.finishedAt] : [a.createdAt, b.createdAt];
+  return x < y ? 1 : x > y ? -1 : 0;
+};
 
 export async function listBackups(config: Config, req: { database?: string }): Promise<BackupListing> {
   const stores = allStores(config);

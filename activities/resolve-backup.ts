@@ -22,7 +22,7 @@ import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { listEveryStore, newestFirst, type CatalogEntry } from './store/backup-catalog.js';
+import { listEveryStore, newestFirst, pinRecord, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -135,8 +135,9 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   if (good) {
     // "latest" is the newest backup, and an archive without a manifest is none; but one newer than
     // it is what the person most likely meant, so the restore says so, with the command for it.
+    // A partial sighting of a backup intact elsewhere (a copy whose manifest is not written yet) is that backup.
     const newer = partial
-      .filter((p) => newestFirst(p.entry, good.entry) < 0)
+      .filter((p) => !byId.has(p.entry.id) && newestFirst(p.entry, good.entry) < 0)
       .sort((a, b) => newestFirst(a.entry, b.entry))
       .map((p) => ({ store: p.store, archive: orphanArchive(p) }))
       .find((p) => p.archive !== undefined);
@@ -266,8 +267,7 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
   await checkIdentity(config, backup);
   if (!req.pin || backup.kind !== 'manifest') return backup;
   const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);
-  const { workflowExecution } = Context.current().info;
-  await namedStore(config, backup.store).put(pinKey, JSON.stringify({ ...workflowExecution, pinnedAt: new Date().toISOString() }) + '\n');
+  await namedStore(config, backup.store).put(pinKey, pinRecord(Context.current().info.workflowExecution));
   return { ...backup, pinKey };
 }
 

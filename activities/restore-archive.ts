@@ -30,6 +30,7 @@ import { heartbeatEvery } from './heartbeat.js';
 import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
+import { pinRecord } from './store/backup-catalog.js';
 import { namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -218,8 +219,11 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
   const found: ApplicationFailure[] = [];
   for (const url of urls) {
     const store = namedStore(config, url);
+    // The backup is pinned where it was resolved; a copy read instead is pinned while it is read.
+    const pin = url !== backup.store && backup.pinKey ? backup.pinKey : undefined;
     try {
       onBytes(-1);
+      if (pin) await store.put(pin, pinRecord(Context.current().info.workflowExecution));
       await fetchArchive(
         {
           store,
@@ -237,6 +241,8 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
     } catch (err) {
       if (!damaged(err)) throw err;
       found.push(err);
+    } finally {
+      if (pin) await store.delete(pin).catch(() => undefined); // a stale pin expires on its own
     }
   }
   const [first, ...more] = found;

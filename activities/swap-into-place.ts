@@ -23,6 +23,8 @@ export interface SwapRequest {
   mode: 'create' | 'replace';
   /** When the previous database is kept (replace mode): its name says so, `<target>_pre_restore_<time>`. */
   keptAtMs: number;
+  /** That name, for a worker older than keptAtMs (a rolling upgrade), which takes it as it is. */
+  kept: string;
 }
 
 /** Seconds after the swap's time its kept name may move to, when the name for that time is taken. */
@@ -32,17 +34,32 @@ const KEPT_CANDIDATES = 60;
  * The names the previous database may be kept under: the one for the swap's time, then the same
  * for each later second, for when a database has that name already (made by hand, or kept by a
  * replace of a small database a moment before). Moving on beats failing a restore at its last step.
+ * A swap scheduled by a run begun before keptAtMs existed has its one name.
  */
-async function takenKeptNames(client: pg.Client, req: SwapRequest): Promise<{ taken: string[]; free: string | undefined }> {
-  const taken: string[] = [];
-  // A swap scheduled by a run begun before keptAtMs existed carries none: now is as good a time.
-  const atMs = Number.isFinite(req.keptAtMs) ? req.keptAtMs : Date.now();
-  for (let i = 0; i < KEPT_CANDIDATES; i += 1) {
-    const name = keptName(req.target, atMs + i * 1000);
-    if ((await databaseOid(client, name)) === null) return { taken, free: name };
-    taken.push(name);
+function keptCandidates(req: SwapRequest): string[] {
+  if (!Number.isFinite(req.keptAtMs)) return [req.kept];
+  return Array.from({ length: KEPT_CANDIDATES }, (_, i) => keptName(req.target, req.keptAtMs + i * 1000));
+}
+
+/** The first candidate no database has, and those before it (taken). */
+async function firstFreeName(client: pg.Client, candidates: string[]): Promise<{ taken: string[]; free: string | undefined }> {
+  for (const [i, name] of candidates.entries()) {
+    if ((await databaseOid(client, name)) === null) return { taken: candidates.slice(0, i), free: name };
   }
-  return { taken, free: undefined };
+  return { taken: candidates, free: undefined };
+}
+
+/**
+ * The candidate a finished swap kept the previous database under: renamed in the swap's own
+ * transaction, its catalog row carries the same xmin as the target's. A database that merely has
+ * a candidate's name (made by hand) does not.
+ */
+async function keptBySwap(client: pg.Client, target: string, candidates: string[]): Promise<string | null> {
+  const { rows } = await client.query<{ datname: string }>(
+    'select k.datname from pg_database k join pg_database t on t.xmin = k.xmin where t.datname = $1 and k.datname = any($2::text[])',
+    [target, candidates],
+  );
+  return rows[0]?.datname ?? null;
 }
 
 /** Ends every other session on `database`, waiting up to 5 s for each to be gone. */
@@ -103,10 +120,9 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
       // One query at a time: a pg client runs its queries in sequence anyway.
       const staging = await databaseOid(client, req.staging);
       const target = await databaseOid(client, req.target);
-      const { taken, free } = await takenKeptNames(client, req);
+      const candidates = keptCandidates(req);
       if (staging === null) {
-        // An earlier attempt swapped, keeping the previous database under the first free name.
-        if (target === req.stagingOid) return { keptPrevious: req.mode === 'replace' ? (taken.at(-1) ?? null) : null };
+        if (target === req.stagingOid) return { keptPrevious: await keptBySwap(client, req.target, candidates) }; // an earlier attempt swapped
         throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; nothing was swapped. Run the restore again`);
       }
       if (target !== null && req.mode === 'create') {
@@ -120,11 +136,12 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
         await renameExclusively(client, [[req.staging, req.target]]);
         return { keptPrevious: null };
       }
+      const { taken, free } = await firstFreeName(client, candidates);
       if (free === undefined) {
         throw failure(
           config,
           FailureType.RestoreFailed,
-          `databases named ${taken[0]} to ${taken.at(-1)} exist, so "${req.target}" cannot be kept under its pre-restore name; nothing was swapped. Drop or rename them, and run the restore again`,
+          `${taken.length === 1 ? `a database named ${taken[0]} exists` : `databases named ${taken[0]} to ${taken.at(-1)} exist`}, so "${req.target}" cannot be kept under its pre-restore name; nothing was swapped. Drop or rename them, and run the restore again`,
         );
       }
       await renameExclusively(client, [

@@ -4,7 +4,7 @@
  * until someone reads `pgkeeper status`), and `status` shows the databases an --all schedule backs
  * up. Not being able to ask (no worker yet, the server down) stops neither: it is said instead.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { listedNames } from '../common/names.js';
 import type { ServerDatabases } from '../common/types.js';
@@ -27,7 +27,9 @@ export async function askServerDatabases(client: Client, config: Config): Promis
   } catch (err) {
     if (err instanceof NoWorker) return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
     if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${QUESTION_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
-    return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
+    if (err instanceof WorkflowFailedError) return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
+    throw err; // Temporal itself (unreachable, no such namespace): the command's own failure
+
   }
 }
 

@@ -29,13 +29,13 @@ const inWords = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${m
 
 const startWorker = '`pgkeeper worker`, or `npm run up`';
 
+/** No worker polls the task queue. */
+export class NoWorker extends CliError {}
+
 /**
  * Fails unless a worker polls the task queue, after waiting up to `graceMs` for one: a worker
  * started a moment ago (a script's `pgkeeper worker &`, `npm run up`) polls within that.
  */
-/** No worker polls the task queue. */
-export class NoWorker extends CliError {}
-
 export async function requireWorker(client: Client, config: Config, graceMs = 5_000): Promise<void> {
   const queue = config.temporal.taskQueue;
   const deadline = Date.now() + graceMs;

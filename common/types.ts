@@ -171,8 +171,8 @@ export interface RestoreProgress {
 export interface StagingRestore {
   /** The staging database's OID: how a retried swap recognises that it already happened. */
   stagingOid: number;
-  /** The store the archive was read from: the backup's, or a copy when its bytes there were damaged. */
-  store: string;
+  /** The store the archive was read from: the backup's, or a copy when its bytes there were damaged (absent in results recorded before it was reported). */
+  store?: string;
   fetchMs: number;
   restoreMs: number;
   warnings: string[];

@@ -79,7 +79,7 @@ describe('notifications and metrics', () => {
     assert.equal(received.length, 1);
     const { path, body } = received[0]!;
     assert.equal(path, '/hooks/secret-token');
-    assert.match(String(body.text), new RegExp(`pgkeeper: drill of ${database} FAILED: ${backup.backupId} does not match its manifest`));
+    assert.match(String(body.text), new RegExp(`pgkeeper: drill of ${database} FAILED: ${backup.backupId} in \\S+ does not match its manifest`));
     const fields = body.pgkeeper as Record<string, unknown>;
     assert.equal(fields.database, database);
     assert.equal(fields.operation, 'drill');

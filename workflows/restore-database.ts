@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { normalizeRestoreInput, restoreOptionsOf, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
+import { keptName, normalizeRestoreInput, restoreOptionsOf, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import { FailureType } from '../common/errors.js';
 import { jsonSurface } from '../common/input-fields.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
@@ -75,7 +75,8 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
     clock.enter('validating');
     const validation = await validateStaging({ staging, manifest: backup.manifestKey ? { store: backup.store, key: backup.manifestKey, id: backup.label } : null });
     const validateMs = clock.enter('swapping in');
-    const swap = await swapIntoPlace({ staging, stagingOid: restored.stagingOid, target: req.target, mode: req.mode, keptAtMs: Date.now() });
+    const swappedAtMs = Date.now();
+    const swap = await swapIntoPlace({ staging, stagingOid: restored.stagingOid, target: req.target, mode: req.mode, keptAtMs: swappedAtMs, kept: keptName(req.target, swappedAtMs) });
     swapped = true;
     clock.enter('done');
     return {

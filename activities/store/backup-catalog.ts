@@ -19,6 +19,11 @@ import type { BackupStore, StoredObject } from './store.js';
 /** A pin older than this was left by a crashed run: it no longer protects anything. */
 export const STALE_PIN_MS = 3 * 86_400_000;
 
+/** What a pin holds: the run reading the backup (whose workflow a person can look up), and since when. */
+export function pinRecord(run: { workflowId: string; runId: string } | undefined): string {
+  return JSON.stringify({ ...run, pinnedAt: new Date().toISOString() }) + '\n';
+}
+
 export interface CatalogEntry {
   id: string;
   folder: string;
@@ -125,6 +130,7 @@ function writtenMs(entry: CatalogEntry): number {
  * were written; so "latest" and retention's "newest" are the later one, not a coin toss.
  */
 export function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
+  if (a.id === b.id) return 0; // one backup, seen in two stores
   const withinSecond = a.manifest && b.manifest ? Date.parse(b.manifest.startedAt) - Date.parse(a.manifest.startedAt) : writtenMs(b) - writtenMs(a);
   return b.createdAtMs - a.createdAtMs || withinSecond || (a.id < b.id ? 1 : -1);
 }

@@ -29,9 +29,9 @@ export interface FetchRequest {
   expected: { sizeBytes: number; sha256: string | null; plaintext: { sizeBytes: number; sha256: string } | null };
 }
 
-function mismatch(label: string, what: string, actual: Measured, expected: { sizeBytes: number; sha256: string }): ApplicationFailure {
+function mismatch(req: FetchRequest, what: string, actual: Measured, expected: { sizeBytes: number; sha256: string }): ApplicationFailure {
   return ApplicationFailure.nonRetryable(
-    `${label} does not match its manifest: the ${what} are ${actual.sizeBytes} bytes, sha256 ${actual.sha256.slice(0, 16)}…; expected ${expected.sizeBytes} bytes, ` +
+    `${req.label} in ${req.store.url} does not match its manifest: the ${what} are ${actual.sizeBytes} bytes, sha256 ${actual.sha256.slice(0, 16)}…; expected ${expected.sizeBytes} bytes, ` +
       `${expected.sha256.slice(0, 16)}…. It is damaged or was changed; restore another backup (pgkeeper backups lists them)`,
     FailureType.ChecksumMismatch,
   );
@@ -85,9 +85,9 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
   });
   const got = stored.result();
   if (got.sizeBytes !== req.expected.sizeBytes || (req.expected.sha256 !== null && got.sha256 !== req.expected.sha256)) {
-    throw mismatch(req.label, 'stored bytes', got, { sizeBytes: req.expected.sizeBytes, sha256: req.expected.sha256 ?? got.sha256 });
+    throw mismatch(req, 'stored bytes', got, { sizeBytes: req.expected.sizeBytes, sha256: req.expected.sha256 ?? got.sha256 });
   }
   if (plaintext && req.expected.plaintext && plaintext.result().sha256 !== req.expected.plaintext.sha256) {
-    throw mismatch(req.label, 'decrypted bytes', plaintext.result(), req.expected.plaintext);
+    throw mismatch(req, 'decrypted bytes', plaintext.result(), req.expected.plaintext);
   }
 }

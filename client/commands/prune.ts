@@ -4,7 +4,7 @@ import type { Config } from '../../common/config.js';
 import { describePolicy, type RetentionPolicy } from '../../common/retention-plan.js';
 import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
-import { table, utcTime } from '../format.js';
+import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 
 export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, dryRun: boolean): Promise<void> {
@@ -13,7 +13,7 @@ export async function pruneCommand(client: Client, config: Config, database: str
     throw failedRun(`prune of "${database}" failed`, err);
   });
   if (result.status === 'skipped') {
-    process.stdout.write(`${result.reason}\n`);
+    process.stdout.write(showLines([result.reason]));
     return;
   }
   process.stdout.write(`policy: ${describePolicy(result.policy)}${dryRun ? ' (dry run: nothing deleted)' : ''}\n`);

@@ -47,7 +47,6 @@ function target(database: string | undefined, options: TargetOptions): ScheduleT
   return { database, drill: options.drill === true };
 }
 
-/** A setting given where it means nothing is a mistake to say, not to ignore. */
 /**
  * The shortest --every: a backup or drill takes seconds at least, and runs more often would only
  * queue behind each other (Temporal refuses nothing above zero).
@@ -63,6 +62,7 @@ function intervalMs(every: string): number {
   }
 }
 
+/** A setting given where it means nothing (or cannot mean what it says) is a mistake to say, not to ignore. */
 function checkMeaningful(options: SettingOptions, t: ScheduleTarget): void {
   if (options.every !== undefined && intervalMs(options.every) < MIN_INTERVAL_MS) {
     throw new InputError(`--every ${options.every} is shorter than a minute: each run would start before the last one ended; give 1m or more (e.g. 6h), or times with --cron`);
