@@ -29,7 +29,6 @@ export async function askServerDatabases(client: Client, config: Config): Promis
     if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${QUESTION_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
     if (err instanceof WorkflowFailedError) return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
     throw err; // Temporal itself (unreachable, no such namespace): the command's own failure
-
   }
 }
 
