@@ -28,7 +28,7 @@ import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { sidecarHash } from './publish-backup.js';
-import { applyDatabaseProperties, recreateStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { pinRecord } from './store/backup-catalog.js';
 import { namedStore } from './store/open-stores.js';
@@ -119,7 +119,7 @@ async function checkRoles(config: Config, file: string, req: RestoreArchiveReque
   );
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
   const roles = [...new Set([...rolesReferenced(script), ...(req.backup.properties ? rolesNeeded(req.backup.properties, options) : [])])].sort();
-  const present = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [roles])).rows.map((r) => r.rolname)));
+  const present = await withAdmin(config, (client) => existingRoles(client, roles));
   const missing = roles.filter((r) => !present.has(r));
   if (missing.length > 0) {
     throw failure(

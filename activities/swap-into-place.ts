@@ -41,12 +41,12 @@ function keptCandidates(req: SwapRequest): string[] {
   return Array.from({ length: KEPT_CANDIDATES }, (_, i) => keptName(req.target, req.keptAtMs + i * 1000));
 }
 
-/** The first candidate no database has, and those before it (taken). */
+/** The first candidate no database has, and those before it (taken): one query for them all. */
 async function firstFreeName(client: pg.Client, candidates: string[]): Promise<{ taken: string[]; free: string | undefined }> {
-  for (const [i, name] of candidates.entries()) {
-    if ((await databaseOid(client, name)) === null) return { taken: candidates.slice(0, i), free: name };
-  }
-  return { taken: candidates, free: undefined };
+  const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname = any($1::text[])', [candidates]);
+  const existing = new Set(rows.map((r) => r.datname));
+  const i = candidates.findIndex((name) => !existing.has(name));
+  return i === -1 ? { taken: candidates, free: undefined } : { taken: candidates.slice(0, i), free: candidates[i] };
 }
 
 /**

@@ -30,6 +30,12 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
   return (await databaseOid(client, name)) !== null;
 }
 
+/** Which of `roles` exist on the server. */
+export async function existingRoles(client: pg.Client, roles: string[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [roles]);
+  return new Set(rows.map((r) => r.rolname));
+}
+
 export async function databaseOid(client: pg.Client, name: string): Promise<number | null> {
   const { rows } = await client.query<{ oid: string }>('select oid from pg_database where datname = $1', [name]);
   return rows[0] ? Number(rows[0].oid) : null;
@@ -100,7 +106,7 @@ export async function applyDatabaseProperties(config: Config, staging: string, p
   assertStagingName(config, staging);
   return withAdmin(config, async (client) => {
     const wanted = properties.roleSettings.map((r) => r.role);
-    const present = rolesOptional(options) ? new Set((await client.query<{ rolname: string }>('select rolname from pg_roles where rolname = any($1)', [wanted])).rows.map((r) => r.rolname)) : new Set(wanted);
+    const present = rolesOptional(options) ? await existingRoles(client, wanted) : new Set(wanted);
     const absent = properties.roleSettings.filter((r) => !present.has(r.role));
     for (const statement of propertyStatements(staging, properties, { ...options, absentRoles: new Set(absent.map((r) => r.role)) })) await client.query(statement);
     return absent.map(

@@ -131,8 +131,9 @@ function writtenMs(entry: CatalogEntry): number {
  */
 export function newestFirst(a: CatalogEntry, b: CatalogEntry): number {
   if (a.id === b.id) return 0; // one backup, seen in two stores
+  if (a.createdAtMs !== b.createdAtMs) return b.createdAtMs - a.createdAtMs;
   const withinSecond = a.manifest && b.manifest ? Date.parse(b.manifest.startedAt) - Date.parse(a.manifest.startedAt) : writtenMs(b) - writtenMs(a);
-  return b.createdAtMs - a.createdAtMs || withinSecond || (a.id < b.id ? 1 : -1);
+  return withinSecond || (a.id < b.id ? 1 : -1);
 }
 
 /** The complete backups of a database in a store, newest first. */
