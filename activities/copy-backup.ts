@@ -1,7 +1,7 @@
 /**
  * copyBackup: the 3-2-1 rule. Fills one copy store with every complete backup of a folder (a
- * database, or `.globals`) that the primary has and the copy lacks, newest first: so a copy that
- * failed last night is made by tonight's run. Each archive is streamed across, read back from the
+ * database, or `.globals`) that the primary has and the copy lacks (or holds damaged), newest
+ * first: so a copy that failed last night is made by tonight's run. Each archive is streamed across, read back from the
  * copy and hashed, and compared with the manifest before the copy's sidecar and manifest are
  * written: a copy is complete only once it is proven.
  */
@@ -69,6 +69,8 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       const manifestText = await from.getText(keys.manifest);
       if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
       await to.put(keys.manifest, manifestText);
+      // A copy found damaged there (damage-record.ts) is whole again: its record goes.
+      await to.delete(keys.damage);
       copied.push(entry.id);
     }
     return { store: to.url, copied };

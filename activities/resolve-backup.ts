@@ -93,8 +93,12 @@ function intact(seen: Sighting[] | undefined): Sighting | undefined {
   return seen?.find((s) => s.entry.status === 'complete');
 }
 
-/** The backup read from its first intact sighting, with the other intact ones as copies to fall back on. */
-function fromSightings(seen: Sighting[], good: Sighting): ResolvedBackup {
+/**
+ * The backup read from its first intact sighting, with the other intact ones as copies to fall
+ * back on; a damaged one passed over is said (3-2-1 no longer holds for it).
+ */
+function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): ResolvedBackup {
+  for (const s of seen.filter((s) => s.entry.status === 'damaged')) warnings.push(`${s.entry.id} is DAMAGED in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`);
   const copies = seen.filter((s) => s !== good && s.entry.status === 'complete').map((s) => s.store.url);
   return { ...fromManifest(good.store, good.entry.manifest as BackupManifest), ...(copies.length ? { copies } : {}) };
 }
@@ -146,7 +150,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
         `a newer archive, ${newer.archive} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(newer.archive!, into)}`,
       );
     }
-    return fromSightings(seen, good);
+    return fromSightings(seen, good, warnings);
   }
   const fallback = [...byId].find(([, s]) => intact(s));
   throw ApplicationFailure.nonRetryable(
@@ -162,7 +166,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
-  if (good) return fromSightings(seen!, good);
+  if (good) return fromSightings(seen!, good, warnings);
   if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
   // The objects of a run that never wrote its manifest are no backup, but their archive may restore by key.
   const unfinished = partial.find(({ entry }) => entry.id === id);

@@ -31,6 +31,7 @@ import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { pinRecord } from './store/backup-catalog.js';
+import { recordProvenDamage } from './store/damage-record.js';
 import { namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -212,11 +213,13 @@ function damaged(err: unknown): err is ApplicationFailure {
  * Fetches the archive into `scratch` from the backup's store or, when its bytes there turn out
  * damaged (the manifest and sizes checked out, the checksum or a filter did not), from its copies
  * in turn: the copy a restore needs most is the one read when the primary rotted. Each damaged
- * store is named in a warning; `onBytes(-1)` starts the progress count again.
+ * store is named in a warning, and the damage recorded there when proven (damage-record.ts);
+ * `onBytes(-1)` starts the progress count again.
  */
 async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch: string, cancel: AbortSignal, onBytes: (n: number) => void): Promise<{ store: BackupStore; warnings: string[] }> {
   const urls = [backup.store, ...(backup.copies ?? [])];
   const found: ApplicationFailure[] = [];
+  const recorded: string[] = [];
   for (const url of urls) {
     const store = namedStore(config, url);
     // The backup is pinned where it was resolved; a copy read instead is pinned while it is read.
@@ -237,10 +240,11 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
         cancel,
         onBytes,
       );
-      return { store, warnings: found.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} being damaged: ${err.message}`) };
+      return { store, warnings: [...found.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} being damaged: ${err.message}`), ...recorded] };
     } catch (err) {
       if (!damaged(err)) throw err;
       found.push(err);
+      recorded.push(...(await recordProvenDamage(store, backup, Context.current().info.workflowExecution, cancel)));
     } finally {
       if (pin) await store.delete(pin).catch(() => undefined); // a stale pin expires on its own
     }

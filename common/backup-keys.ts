@@ -6,6 +6,7 @@
  *   <database>/<id>.facts.json              what the dump learnt, until the manifest replaces it
  *   <database>/<id>.drill.json              proof of the last successful restore drill
  *   <database>/<id>.pin.<run>.json          a restore or drill is reading this backup
+ *   <database>/<id>.damaged.json            a restore or drill read the archive back damaged here
  *   .globals/globals-<stamp>-<hex>.sql[.age] (+ .sha256, .manifest.json): roles and tablespaces
  * A leading dot is never a valid pgkeeper database name, so `.globals` cannot collide with one.
  */
@@ -13,7 +14,7 @@ import { archiveSuffix, type FilterStep } from './filters.js';
 
 export const GLOBALS_FOLDER = '.globals';
 
-export type KeyPart = 'manifest' | 'archive' | 'sidecar' | 'facts' | 'drill' | 'pin';
+export type KeyPart = 'manifest' | 'archive' | 'sidecar' | 'facts' | 'drill' | 'pin' | 'damage';
 
 export interface BackupKeys {
   folder: string;
@@ -22,6 +23,7 @@ export interface BackupKeys {
   manifest: string;
   facts: string;
   drillProof: string;
+  damage: string;
   pin(pin: string): string;
 }
 
@@ -36,6 +38,7 @@ export function backupKeys(folder: string, id: string, filters: FilterStep[]): B
     manifest: `${base}.manifest.json`,
     facts: `${base}.facts.json`,
     drillProof: `${base}.drill.json`,
+    damage: `${base}.damaged.json`,
     pin: (pin) => `${base}.pin.${pin}.json`,
   };
 }
@@ -54,6 +57,7 @@ const PARTS: [KeyPart, string][] = [
   ['manifest', String.raw`\.manifest\.json`],
   ['facts', String.raw`\.facts\.json`],
   ['drill', String.raw`\.drill\.json`],
+  ['damage', String.raw`\.damaged\.json`],
   ['pin', String.raw`\.pin\.[A-Za-z0-9_-]+\.json`],
   ['sidecar', String.raw`\.(?:dump|sql)(?:\.zst|\.age)*\.sha256`],
   ['archive', String.raw`\.(?:dump|sql)(?:\.zst|\.age)*`],

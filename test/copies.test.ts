@@ -112,7 +112,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
-  it('bytes found damaged as a restore or drill reads them (one byte changed: manifest and size still check out) are read from the copy, and the damaged store is named', async () => {
+  it('bytes found damaged as a restore or drill reads them (one byte changed: manifest and size still check out) are read from the copy, and the damage is recorded where it was found', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     const flipByte = async (store: typeof copy, key: string) => {
@@ -120,6 +120,17 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
       await store.put(key, bytes);
     };
+    const locations = async (id: string) => {
+      const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
+      return listing.backups.find((b) => b.id === id)?.locations.map((l) => [l.store, l.status, l.reason ?? '']);
+    };
+    const cli = (...args: string[]) =>
+      execa(`${ROOT}/bin/pgkeeper`, args, {
+        reject: false,
+        extendEnv: false,
+        env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue },
+      });
+    const readBackDamaged = /^archive read back damaged on \d{4}-\d\d-\d\d \d\d:\d\d UTC by \S+: it reads back as \d+ bytes, sha256 [0-9a-f]{16}…; its manifest says \d+ bytes, [0-9a-f]{16}…$/;
     await withWorker(env, t.config, async () => {
       const backup = await runBackup(env, t.config, source);
       await flipByte(t.store, backup.archiveKey);
@@ -129,20 +140,45 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
       assert.equal(restored.backup.store, copy.url);
       assert.equal(restored.warnings.filter((w) => fellBack.test(w)).length, 1, restored.warnings.join('\n'));
+      assert.ok(restored.warnings.some((w) => w.startsWith(`${backup.backupId} is recorded as DAMAGED in ${t.store.url} `)), restored.warnings.join('\n'));
       assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
       assert.deepEqual((await keysUnder(copy, `${source}/`)).filter((k) => k.includes('.pin.')), [], 'the copy was pinned only while it was read');
 
+      // Recorded: listings and status say so (exit 3), and the next run goes to the copy at once.
+      const [primarySeen, copySeen] = (await locations(backup.backupId))!;
+      assert.deepEqual([primarySeen![0], primarySeen![1], copySeen], [t.store.url, 'damaged', [copy.url, 'complete', '']]);
+      assert.match(primarySeen![2]!, readBackDamaged);
+      const status = await cli('status', source);
+      assert.equal(status.exitCode, 3, status.stderr);
+      assert.match(status.stdout, new RegExp(`^DAMAGED ${backup.backupId}: archive read back damaged on `, 'm'));
       const drill = await env.client.workflow.execute(restoreDrill, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('drill') });
       assert.equal(drill.store, copy.url, 'the proof is of the copy that was read');
-      assert.equal(drill.warnings.filter((w) => fellBack.test(w)).length, 1, drill.warnings.join('\n'));
+      assert.deepEqual(drill.warnings.filter((w) => fellBack.test(w)), [], 'the damaged primary was not read again');
+      assert.ok(drill.warnings.some((w) => w.startsWith(`${backup.backupId} is DAMAGED in ${t.store.url} (archive read back damaged on `)), drill.warnings.join('\n'));
       assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.drill.json`));
 
-      // Both damaged: refused, the primary's damage first, the copy's after it; nothing created.
+      // The archive written again (here by hand, from the copy): the record no longer holds.
+      await t.store.put(backup.archiveKey, await readObject(copy, backup.archiveKey));
+      assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
+
+      // A damaged copy, found by a restore that names its store: recorded there, and made again by the next copy run.
       await flipByte(copy, backup.archiveKey);
-      const refused = await runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_rotted_both') }).catch((err: unknown) => err);
+      const named = await runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_rotted_copy'), store: copy.url }).catch((err: unknown) => err);
+      assert.ok(named instanceof WorkflowFailedError, String(named));
+      assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'damaged']);
+      const next = await runBackup(env, t.config, source);
+      assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
+      assert.ok(!(await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.damaged.json`), 'the record went with the damage');
+      assert.deepEqual(await readObject(copy, backup.archiveKey), await readObject(t.store, backup.archiveKey));
+
+      // Both damaged: refused, the primary's damage first, the copy's after it; nothing created; both recorded.
+      await flipByte(t.store, next.archiveKey);
+      await flipByte(copy, next.archiveKey);
+      const refused = await runRestore(env, t.config, { backup: next.backupId, target: uniqueName('pgk_rotted_both') }).catch((err: unknown) => err);
       assert.ok(refused instanceof WorkflowFailedError, String(refused));
       assert.match(rootFailure(refused).type ?? '', /^(CorruptArchive|ChecksumMismatch)$/);
-      assert.match(rootFailure(refused).message, new RegExp(`^${backup.backupId} in ${escaped(t.store.url)}(:| does not match) .* \\(its copies are damaged too: ${backup.backupId} in ${escaped(copy.url)}(:| does not match) `));
+      assert.match(rootFailure(refused).message, new RegExp(`^${next.backupId} in ${escaped(t.store.url)}(:| does not match) .* \\(its copies are damaged too: ${next.backupId} in ${escaped(copy.url)}(:| does not match) `));
+      assert.deepEqual((await locations(next.backupId))!.map(([, status]) => status), ['damaged', 'damaged']);
     });
   });
 

@@ -2,7 +2,9 @@
  * What a store holds, backup by backup. A backup is
  *   complete  when its manifest reads and names it, and every file it lists is there with its size;
  *   damaged   when its manifest exists but cannot be read or parsed, or a file it lists is missing
- *             or has another size: listed as DAMAGED, never restored, never counted by retention;
+ *             or has another size, or a restore or drill read its archive back with another
+ *             SHA-256 since it was last written (damage-record.ts): listed as DAMAGED, never
+ *             restored from this store, never counted by retention;
  *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
  *             swept by retention once it is a day old and a complete backup is newer.
  * Backups are ordered by the time in their id, so a damaged one still shows at its place.
@@ -14,6 +16,7 @@ import { FailureType } from '../../common/errors.js';
 import { globalsCreatedAtMs } from '../../common/globals.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
 import type { StoreUnreachable } from '../../common/types.js';
+import { damageReason } from './damage-record.js';
 import type { BackupStore, StoredObject } from './store.js';
 
 /** A pin older than this was left by a crashed run: it no longer protects anything. */
@@ -84,6 +87,8 @@ async function judge(store: BackupStore, folder: string, id: string, objects: St
     if (stored.sizeBytes !== file.sizeBytes) {
       return { status: 'damaged', reason: `archive ${file.name} is ${stored.sizeBytes} bytes, its manifest says ${file.sizeBytes}`, manifest };
     }
+    const found = await damageReason(store, objects, stored);
+    if (found) return { status: 'damaged', reason: found, manifest };
   }
   return { status: 'complete', manifest };
 }
@@ -117,9 +122,9 @@ export async function listCatalog(store: BackupStore, folder: string, nowMs = Da
   return entries.sort(newestFirst);
 }
 
-/** When a backup's own objects were last written (pins and drill proofs, written later by its readers, aside). */
+/** When a backup's own objects were last written (pins, drill proofs and damage records, written later by its readers, aside). */
 function writtenMs(entry: CatalogEntry): number {
-  const own = entry.objects.filter((o) => !['pin', 'drill'].includes(classifyKey(o.key)?.part ?? ''));
+  const own = entry.objects.filter((o) => !['pin', 'drill', 'damage'].includes(classifyKey(o.key)?.part ?? ''));
   return Math.max(0, ...own.map((o) => o.modifiedMs));
 }
 

@@ -1,0 +1,76 @@
+/**
+ * Damage a restore or drill found, recorded beside the backup in the store where it was found
+ * (`<id>.damaged.json`). Without it a drill that fell back to a copy passed with a warning nobody
+ * reads, and `status` went on saying "ok" about a primary whose archive had rotted.
+ *
+ * Recorded only when proven: the stored bytes, read once more, differ from what the manifest
+ * recorded. A filter failing on bytes that do match (a broken zstd on the worker, say) is not the
+ * store's damage, and records nothing. The record holds while the archive is not written again
+ * after it, so a copy run that replaces a damaged copy from an intact primary clears it.
+ */
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
+import { backupKeys, classifyKey } from '../../common/backup-keys.js';
+import { FailureType } from '../../common/errors.js';
+import type { ResolvedBackup } from '../../common/types.js';
+import { measureTap } from '../stream/taps.js';
+import type { BackupStore, StoredObject } from './store.js';
+
+interface DamageRecord {
+  foundAt: string;
+  /** The run that found it: its history holds the whole failure. */
+  by?: { workflowId: string; runId: string };
+  archive: string;
+  reason: string;
+}
+
+/** Why the stored bytes are not those the manifest recorded; undefined when they are. */
+async function provenDamage(store: BackupStore, key: string, expected: { sizeBytes: number; sha256: string }, signal: AbortSignal): Promise<string | undefined> {
+  const tap = measureTap(true);
+  tap.resume(); // only the count and the hash are wanted
+  await pipeline(await store.get(key, { signal }), tap, { signal });
+  const got = tap.result();
+  if (got.sizeBytes === expected.sizeBytes && got.sha256 === expected.sha256) return undefined;
+  return `it reads back as ${got.sizeBytes} bytes, sha256 ${got.sha256.slice(0, 16)}…; its manifest says ${expected.sizeBytes} bytes, ${expected.sha256.slice(0, 16)}…`;
+}
+
+/**
+ * After a fetch of `backup` from `store` failed on its bytes: reads them again and, if they are
+ * not what the manifest recorded, writes the damage record. Returns warnings for the run's result;
+ * a store this worker may only read (or one gone away) costs the record, never the restore.
+ */
+export async function recordProvenDamage(store: BackupStore, backup: ResolvedBackup, run: { workflowId: string; runId: string } | undefined, signal: AbortSignal): Promise<string[]> {
+  if (backup.kind !== 'manifest' || backup.sha256 === null) return [];
+  const key = backupKeys(backup.database, backup.label, backup.filters).damage;
+  try {
+    const reason = await provenDamage(store, backup.archiveKey, { sizeBytes: backup.sizeBytes, sha256: backup.sha256 }, signal);
+    if (reason === undefined) return [];
+    const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: backup.archiveKey.slice(backup.database.length + 1), reason };
+    await store.put(key, JSON.stringify(record, null, 2) + '\n');
+    return [`${backup.label} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`];
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return [`${backup.label} could not be recorded as damaged in ${store.url}: ${(err as Error).message}`];
+  }
+}
+
+/** The recorded damage of `archive` (one of the backup's `objects`), unless the archive was written again since. */
+export async function damageReason(store: BackupStore, objects: StoredObject[], archive: StoredObject): Promise<string | undefined> {
+  const marker = objects.find((o) => classifyKey(o.key)?.part === 'damage');
+  if (!marker || marker.modifiedMs < archive.modifiedMs) return undefined;
+  let text: string | undefined;
+  try {
+    text = await store.getText(marker.key);
+  } catch (err) {
+    // The store failing is not the backup being damaged: let the caller retry.
+    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
+  }
+  if (text === undefined) return `a restore or drill found its archive damaged (${marker.key}, unreadable)`;
+  try {
+    const record = JSON.parse(text) as Partial<DamageRecord>;
+    const by = record.by?.workflowId ? ` by ${record.by.workflowId}` : '';
+    return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason)}`;
+  } catch {
+    return `a restore or drill found its archive damaged (${marker.key}, unreadable)`;
+  }
+}
