@@ -209,16 +209,24 @@ function damaged(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
 }
 
+/** The store could not hand the bytes over (down, access refused, the object gone since the backup was resolved): a copy may. */
+const STORE_FAILURES = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreFailed, FailureType.StoreAccessDenied, FailureType.StoreMissing, FailureType.BackupNotFound]);
+function unreadable(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
+}
+
 /**
  * Fetches the archive into `scratch` from the backup's store or, when its bytes there turn out
- * damaged (the manifest and sizes checked out, the checksum or a filter did not), from its copies
- * in turn: the copy a restore needs most is the one read when the primary rotted. Each damaged
- * store is named in a warning, and the damage recorded there when proven (damage-record.ts);
- * `onBytes(-1)` starts the progress count again.
+ * damaged (the manifest and sizes checked out, the checksum or a filter did not) or the store
+ * cannot hand them over, from its copies in turn: the copy a restore needs most is the one read
+ * when the primary rotted or went away. Each store passed over is named in a warning, and damage
+ * is recorded where it was found, once proven (damage-record.ts). When none could be read, the
+ * failure is retried if a store's might be (one was down), else not. `onBytes(-1)` starts the
+ * progress count again.
  */
 async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch: string, cancel: AbortSignal, onBytes: (n: number) => void): Promise<{ store: BackupStore; warnings: string[] }> {
   const urls = [backup.store, ...(backup.copies ?? [])];
-  const found: ApplicationFailure[] = [];
+  const failed: ApplicationFailure[] = [];
   const recorded: string[] = [];
   for (const url of urls) {
     const store = namedStore(config, url);
@@ -240,18 +248,23 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
         cancel,
         onBytes,
       );
-      return { store, warnings: [...found.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} being damaged: ${err.message}`), ...recorded] };
+      const passedOver = failed.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
+      return { store, warnings: [...passedOver, ...recorded] };
     } catch (err) {
-      if (!damaged(err)) throw err;
-      found.push(err);
-      recorded.push(...(await recordProvenDamage(store, backup, Context.current().info.workflowExecution, cancel)));
+      if (damaged(err)) recorded.push(...(await recordProvenDamage(store, backup, Context.current().info.workflowExecution, cancel)));
+      else if (!(unreadable(err) && urls.length > 1)) throw err;
+      failed.push(err as ApplicationFailure);
     } finally {
       if (pin) await store.delete(pin).catch(() => undefined); // a stale pin expires on its own
     }
   }
-  const [first, ...more] = found;
+  const [first, ...more] = failed;
   if (more.length === 0) throw first!;
-  throw ApplicationFailure.nonRetryable(`${first!.message} (its copies are damaged too: ${more.map((f) => f.message).join('; ')})`, first!.type);
+  const lead = failed.find((f) => !f.nonRetryable) ?? first!;
+  const others = failed.filter((f) => f !== lead);
+  const note = lead === first && others.every(damaged) ? 'its copies are damaged too' : 'no other store could be read either';
+  const message = `${lead.message} (${note}: ${others.map((f) => f.message).join('; ')})`;
+  throw lead.nonRetryable ? ApplicationFailure.nonRetryable(message, lead.type) : ApplicationFailure.retryable(message, lead.type);
 }
 
 export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {

@@ -4,15 +4,22 @@
  * first store that has the backup intact, or from the store they name.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
+import { resolveBackup } from '../activities/resolve-backup.js';
+import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { databaseWorkflowId } from '../common/names.js';
+import { stagingName } from '../common/restore-input.js';
+import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
@@ -180,6 +187,26 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.match(rootFailure(refused).message, new RegExp(`^${next.backupId} in ${escaped(t.store.url)}(:| does not match) .* \\(its copies are damaged too: ${next.backupId} in ${escaped(copy.url)}(:| does not match) `));
       assert.deepEqual((await locations(next.backupId))!.map(([, status]) => status), ['damaged', 'damaged']);
     });
+  });
+
+  it('a store that cannot hand the archive over once resolved (gone, down) is passed over for the copy; a restore with no copy to read fails as before', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    const resolved = (await new MockActivityEnvironment().run(resolveBackup, t.config, { backup: backup.backupId, database: source })) as ResolvedBackup;
+    assert.deepEqual([resolved.store, resolved.copies], [t.store.url, [copy.url]]);
+    await t.store.delete(backup.archiveKey); // after the backup was resolved: as a store gone away would
+    const staging = stagingName(uniqueName('pgk_unreadable'), randomUUID());
+    made.push(staging);
+    const restore = (backup: ResolvedBackup) =>
+      new MockActivityEnvironment().run(restoreIntoStaging, t.config, { backup, staging, jobs: 1, noOwner: false, noPrivileges: false }) as Promise<StagingRestore>;
+    const restored = await restore(resolved);
+    assert.equal(restored.store, copy.url);
+    assert.ok(restored.warnings.some((w) => w.startsWith(`${backup.backupId} was read from ${copy.url}, its copy in ${t.store.url} not being readable: `)), restored.warnings.join('\n'));
+    assert.deepEqual(await tableFingerprints(t.config, staging), await tableFingerprints(t.config, source));
+    assert.equal(await t.store.stat(`${source}/${backup.backupId}.damaged.json`), undefined, 'a missing archive is no damage to record');
+
+    const { copies: _, ...primaryOnly } = resolved;
+    await assert.rejects(restore(primaryOnly), (err: ApplicationFailure) => err.type === 'BackupNotFound' && err.message.startsWith(`${backup.archiveKey} does not exist in ${t.store.url}`));
   });
 
   it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {
