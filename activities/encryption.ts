@@ -59,13 +59,18 @@ async function identityKind(file: string): Promise<'encrypted' | 'ssh' | 'other'
   return /^-----BEGIN (OPENSSH|RSA) PRIVATE KEY-----|^ssh-/.test(head) ? 'ssh' : 'other';
 }
 
+/** Derived keys by file and version (inode, size, mtime): a key file replaced, removed or garbled after the worker started is read again. */
 const identityKeys = new Map<string, Promise<string[]>>();
 
 /** The public keys of the identities in AGE_IDENTITY_FILE ([] when unset). */
 export async function identityRecipients(config: Config): Promise<string[]> {
   const file = config.encryption.identityFile;
   if (!file) return [];
-  let keys = identityKeys.get(file);
+  const version = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
+    throw ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${file} cannot be read (${err.code ?? String(err)}); point it at the file age-keygen wrote, readable by the worker's user`, FailureType.InvalidInput);
+  });
+  const cacheKey = `${file}\0${version.ino}:${version.size}:${version.mtimeMs}`;
+  let keys = identityKeys.get(cacheKey);
   if (!keys) {
     keys = (async () => {
       const result = await execa('age-keygen', ['-y', file], { reject: false, stdin: 'ignore', env: toolEnvironment(), extendEnv: false });
@@ -83,8 +88,9 @@ export async function identityRecipients(config: Config): Promise<string[]> {
       }
       return String(result.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
     })();
-    identityKeys.set(file, keys);
-    keys.catch(() => identityKeys.delete(file));
+    for (const older of identityKeys.keys()) if (older.startsWith(`${file}\0`)) identityKeys.delete(older);
+    identityKeys.set(cacheKey, keys);
+    keys.catch(() => identityKeys.delete(cacheKey));
   }
   return keys;
 }

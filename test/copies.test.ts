@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
@@ -178,14 +180,23 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.ok(!(await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.damaged.json`), 'the record went with the damage');
       assert.deepEqual(await readObject(copy, backup.archiveKey), await readObject(t.store, backup.archiveKey));
 
-      // Both damaged: refused, the primary's damage first, the copy's after it; nothing created; both recorded.
+      // Both damaged, the copy rotting on the S3 server's disk (the checksum the server stored with
+      // it no longer matches): refused, the primary's damage first, the copy's after it; both recorded.
       await flipByte(t.store, next.archiveKey);
-      await flipByte(copy, next.archiveKey);
+      const onDisk = path.join(s3.dir, s3.bucket, 'offsite', next.archiveKey);
+      const rotted = readFileSync(onDisk);
+      rotted[rotted.length >> 1]! ^= 0xff;
+      writeFileSync(onDisk, rotted);
       const refused = await runRestore(env, t.config, { backup: next.backupId, target: uniqueName('pgk_rotted_both') }).catch((err: unknown) => err);
       assert.ok(refused instanceof WorkflowFailedError, String(refused));
       assert.match(rootFailure(refused).type ?? '', /^(CorruptArchive|ChecksumMismatch)$/);
-      assert.match(rootFailure(refused).message, new RegExp(`^${next.backupId} in ${escaped(t.store.url)}(:| does not match) .* \\(its copies are damaged too: ${next.backupId} in ${escaped(copy.url)}(:| does not match) `));
-      assert.deepEqual((await locations(next.backupId))!.map(([, status]) => status), ['damaged', 'damaged']);
+      assert.match(
+        rootFailure(refused).message,
+        new RegExp(`^${next.backupId} in ${escaped(t.store.url)}(:| does not match) .* \\(its copies are damaged too: reading ${escaped(next.archiveKey)} in ${escaped(copy.url)}: the bytes \\S+ returned do not match the checksum stored with the object \\(x-amz-checksum-crc32 `),
+      );
+      const [primaryRot, copyRot] = (await locations(next.backupId))!;
+      assert.deepEqual([primaryRot![1], copyRot![1]], ['damaged', 'damaged']);
+      assert.match(copyRot![2]!, /: it reads back failing the store's own checksum \(/);
     });
   });
 

@@ -9,8 +9,10 @@ import { promises as fs, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
+import { fetchArchive } from '../activities/stream/fetch-archive.js';
 import { backupKeys } from '../common/backup-keys.js';
 import { parseManifest, type BackupManifest, type GlobalsManifest } from '../common/manifest.js';
 import { backupCluster } from '../workflows/index.js';
@@ -140,6 +142,47 @@ describe('encryption with age', () => {
     manifest.filters = [{ filter: 'lz4', level: 1 } as never, ...manifest.filters];
     await store.put(manifestKey, JSON.stringify(manifest));
     await refused(host, { backup: truncated.backupId, target: uniqueName('pgk_enc_lz4') }, 'BackupDamaged', /unknown filter "lz4" .* upgrade pgkeeper on the worker/);
+  });
+
+  it('an identity file removed or garbled after the worker started: one clear failure naming AGE_IDENTITY_FILE, never damage, and the worker lives on', async () => {
+    const file = path.join(keys, 'changing.txt');
+    writeFileSync(file, readFileSync(oldKey.file, 'utf8'), { mode: 0o600 });
+    const host = worker({ ENCRYPT_RECIPIENTS: oldKey.recipient, AGE_IDENTITY_FILE: file });
+    const store = openStore(host.stores.primary);
+    await withWorker(env, host, async () => {
+      const backup = await runBackup(env, host, source);
+      const first = uniqueName('pgk_enc_id');
+      made.push(first);
+      await runRestore(env, host, { backup: backup.backupId, target: first }); // the worker has read the identity once
+      const fails = async (message: RegExp) => {
+        const err = await runRestore(env, host, { backup: backup.backupId, target: uniqueName('pgk_enc_id_gone') }).catch((e: unknown) => e);
+        assert.ok(err instanceof WorkflowFailedError, String(err));
+        assert.equal(rootFailure(err).type, 'InvalidInput', rootFailure(err).message);
+        assert.match(rootFailure(err).message, message);
+      };
+      writeFileSync(file, 'not a key\n');
+      await fails(new RegExp(`^AGE_IDENTITY_FILE ${file} is not a readable age identity file \\(`));
+      await fs.rm(file);
+      await fails(new RegExp(`^AGE_IDENTITY_FILE ${file} cannot be read \\(ENOENT\\)`));
+      assert.equal(await store.stat(`${source}/${backup.backupId}.damaged.json`), undefined, 'a key problem is not damage');
+
+      // Past the check (as when the file goes between it and age): age's own failure, the same cause, and no crash.
+      const scratchFile = path.join(scratch, 'probe.dump');
+      const manifest = parseManifest((await readObject(store, `${source}/${backup.backupId}.manifest.json`)).toString(), backup.backupId) as BackupManifest;
+      const read = fetchArchive(
+        { store, key: backup.archiveKey, label: backup.backupId, filters: manifest.filters, identityFile: file, expected: { sizeBytes: manifest.files[0]!.sizeBytes, sha256: manifest.files[0]!.sha256, plaintext: manifest.plaintext } },
+        { file: scratchFile },
+        new AbortController().signal,
+        () => undefined,
+      );
+      await assert.rejects(read, (err: ApplicationFailure) => err.type === 'InvalidInput' && err.message.startsWith(`AGE_IDENTITY_FILE ${file} cannot be read as an age identity (`));
+      await fs.rm(scratchFile, { force: true });
+
+      writeFileSync(file, readFileSync(oldKey.file, 'utf8'), { mode: 0o600 });
+      const again = uniqueName('pgk_enc_id_back');
+      made.push(again);
+      assert.equal((await runRestore(env, host, { backup: backup.backupId, target: again })).backup.label, backup.backupId, 'the same worker restores once the file is back');
+    });
   });
 
   it('globals backups (role password hashes) are encrypted too', async () => {

@@ -4,7 +4,7 @@
  * reads, and `status` went on saying "ok" about a primary whose archive had rotted.
  *
  * Recorded only when proven: the stored bytes, read once more, differ from what the manifest
- * recorded. A filter failing on bytes that do match (a broken zstd on the worker, say) is not the
+ * recorded (or fail an S3 store's own checksum again). A filter failing on bytes that do match (a broken zstd on the worker, say) is not the
  * store's damage, and records nothing. The record holds while the archive is not written again
  * after it, so a copy run that replaces a damaged copy from an intact primary clears it.
  */
@@ -28,7 +28,13 @@ interface DamageRecord {
 async function provenDamage(store: BackupStore, key: string, expected: { sizeBytes: number; sha256: string }, signal: AbortSignal): Promise<string | undefined> {
   const tap = measureTap(true);
   tap.resume(); // only the count and the hash are wanted
-  await pipeline(await store.get(key, { signal }), tap, { signal });
+  try {
+    await pipeline(await store.get(key, { signal }), tap, { signal });
+  } catch (err) {
+    // An S3 store's own checksum failing again is proof enough (s3-failure.ts).
+    if (err instanceof ApplicationFailure && err.type === FailureType.ChecksumMismatch) return `it reads back failing the store's own checksum (${err.message})`;
+    throw err;
+  }
   const got = tap.result();
   if (got.sizeBytes === expected.sizeBytes && got.sha256 === expected.sha256) return undefined;
   return `it reads back as ${got.sizeBytes} bytes, sha256 ${got.sha256.slice(0, 16)}…; its manifest says ${expected.sizeBytes} bytes, ${expected.sha256.slice(0, 16)}…`;

@@ -66,6 +66,16 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
   const endpoint = endpointLabel(settings);
   const detail = status !== undefined ? `${name}, HTTP ${status}` : (code ?? name);
 
+  // The SDK checks the bytes it receives against the checksum the server stored with the object
+  // (pgkeeper writes with CRC32): they differ only when the object rotted in the store.
+  const checksum = /^Checksum mismatch: expected "([^"]*)" but received "([^"]*)" in response header "([^"]*)"/.exec((err as Error | undefined)?.message ?? '');
+  if (checksum) {
+    const [, stored, computed, header] = checksum;
+    return ApplicationFailure.nonRetryable(
+      `${what}: the bytes ${endpoint} returned do not match the checksum stored with the object (${header} ${stored}, the bytes give ${computed}); the object is damaged in the store`,
+      FailureType.ChecksumMismatch,
+    );
+  }
   if (name === 'NoSuchBucket') {
     return ApplicationFailure.nonRetryable(
       `bucket "${settings.bucket}" does not exist on ${endpoint} (${what}); create it, or fix the bucket in BACKUP_STORE / BACKUP_COPIES`,

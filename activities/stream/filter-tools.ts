@@ -61,8 +61,18 @@ export function inverseTool(step: FilterStep, identityFile: string | undefined):
     name: 'age',
     file: 'age',
     args: ['--decrypt', '--identity', identityFile],
-    classify: ({ stderr }) => (/no identity matched/i.test(stderr) ? identityMissing(step.recipients, identityFile) : damaged('age cannot decrypt the archive', stderr)),
+    classify: ({ stderr }) =>
+      /no identity matched/i.test(stderr)
+        ? identityMissing(step.recipients, identityFile)
+        : stderr.includes(`reading "${identityFile}"`)
+          ? identityUnreadable(identityFile, withoutReportLine(stderr))
+          : damaged('age cannot decrypt the archive', stderr),
   };
+}
+
+/** The identity file itself, not the archive, is what age could not read. */
+export function identityUnreadable(identityFile: string, detail: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${identityFile} cannot be read as an age identity (${detail || 'no message'}); point it at the file age-keygen wrote, readable by the worker's user`, FailureType.InvalidInput);
 }
 
 export function identityMissing(recipients: string[], identityFile: string | undefined): ApplicationFailure {

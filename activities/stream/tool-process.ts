@@ -159,5 +159,10 @@ export function startTool(run: StreamRun, spec: ToolSpec, stdin: 'pipe' | 'ignor
 /** A filter tool (zstd, age) as one duplex stage: bytes in through stdin, out through stdout. */
 export function toolStage(run: StreamRun, spec: ToolSpec): { stage: Duplex; done: Promise<string> } {
   const tool = startTool(run, spec, 'pipe');
-  return { stage: Duplex.from({ writable: tool.stdin as unknown as NodeJS.WritableStream, readable: tool.output! }), done: tool.done };
+  const stage = Duplex.from({ writable: tool.stdin as unknown as NodeJS.WritableStream, readable: tool.output! });
+  // A tool that fails before the stage is piped (age with an unreadable identity exits at once,
+  // while the store is still being asked for the archive) errors the stage with no one listening:
+  // that must not take the worker down. `done` carries the failure; a pipeline still sees it.
+  stage.on('error', () => undefined);
+  return { stage, done: tool.done };
 }

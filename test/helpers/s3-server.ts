@@ -20,6 +20,8 @@ export interface S3Server {
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
   /** A bucket created at start, empty. */
   readonly bucket: string;
+  /** The backend's directory: an object is the file `<dir>/<bucket>/<key>` (a test rots one there, behind the server's back). */
+  readonly dir: string;
   /** An SDK client with the server's credentials, for setting up and inspecting what a test needs. */
   readonly client: S3Client;
   /** The running server's process id (benchmarks read its CPU time). */
@@ -106,6 +108,7 @@ export async function startS3Server(): Promise<S3Server> {
     region,
     credentials,
     bucket,
+    dir,
     client,
     pid: () => child?.pid,
     pause: () => child?.pid !== undefined && stopProcess(child.pid),
