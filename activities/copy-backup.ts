@@ -15,6 +15,7 @@ import { validateDatabaseName } from '../common/names.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { sidecarText } from './publish-backup.js';
 import { listCatalog } from './store/backup-catalog.js';
+import { recordProvenDamage } from './store/damage-record.js';
 import { namedStore, primaryStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { measureTap } from './stream/taps.js';
@@ -29,6 +30,8 @@ export interface CopyRequest {
 export interface CopyResult {
   store: string;
   copied: string[];
+  /** Backups whose primary archive a copy found damaged (and recorded so): never copied, nor failing the run. */
+  skipped: { id: string; reason: string }[];
 }
 
 async function hashOf(store: BackupStore, key: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ sizeBytes: number; sha256: string }> {
@@ -50,19 +53,46 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
     const present = new Set((await listCatalog(to, req.folder)).filter((e) => e.status === 'complete').map((e) => e.id));
     const missing = (await listCatalog(from, req.folder)).filter((e) => e.status === 'complete' && !present.has(e.id));
     const copied: string[] = [];
+    const skipped: CopyResult['skipped'] = [];
     for (const entry of missing) {
       current = entry.id;
       const manifest = entry.manifest!;
       const keys = backupKeys(req.folder, entry.id, manifest.filters);
       const file = manifest.files[0]!;
-      await to.put(keys.archive, await from.get(keys.archive, { signal: ctx.cancellationSignal }), { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes });
+      // The primary's bytes are hashed as they go: a copy that reads back wrong because its source
+      // rotted is the primary's damage, not the copy's, and must not fail every later run.
+      const read = measureTap(true);
+      const reading = pipeline(await from.get(keys.archive, { signal: ctx.cancellationSignal }), read, { signal: ctx.cancellationSignal });
+      const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes });
+      const [readOutcome, putOutcome] = await Promise.allSettled([reading, putting]);
+      const sourceFailed = readOutcome.status === 'rejected' ? (readOutcome.reason as unknown) : undefined;
+      const rotted = sourceFailed
+        ? sourceFailed instanceof ApplicationFailure && sourceFailed.type === FailureType.ChecksumMismatch // an S3 store's own checksum
+        : read.result().sha256 !== file.sha256 || read.result().sizeBytes !== file.sizeBytes;
+      if (rotted) {
+        await to.delete(keys.archive);
+        const expected = { folder: req.folder, id: entry.id, archiveKey: keys.archive, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+        const found = await recordProvenDamage(from, expected, ctx.info.workflowExecution, ctx.cancellationSignal);
+        if (found.verdict === 'damaged') {
+          skipped.push({ id: entry.id, reason: `its archive in ${from.url} is DAMAGED (${found.reason}), so it was not copied${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` });
+          continue;
+        }
+        throw ApplicationFailure.retryable(
+          `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
+          FailureType.StoreFailed,
+        );
+      }
+      // The source's own failure (classified) is the cause; a store that gave up reading it follows from it.
+      if (sourceFailed instanceof ApplicationFailure) throw sourceFailed;
+      if (putOutcome.status === 'rejected') throw putOutcome.reason;
+      if (sourceFailed) throw sourceFailed;
       const proven = await hashOf(to, keys.archive, ctx.cancellationSignal, (n) => (bytes += n));
       if (proven.sha256 !== file.sha256 || proven.sizeBytes !== file.sizeBytes) {
         await to.delete(keys.archive);
-        // Retried: a copy garbled on its way (or a source damaged since listing) may read right next time.
+        // Retried (not ChecksumMismatch, which is final): a copy garbled on its way may read right next time.
         throw ApplicationFailure.retryable(
           `the copy of ${entry.id} in ${to.url} reads back as ${proven.sizeBytes} bytes, sha256 ${proven.sha256.slice(0, 12)}…; its manifest says ${file.sizeBytes} bytes, ${file.sha256.slice(0, 12)}…; the copy was removed`,
-          FailureType.ChecksumMismatch,
+          FailureType.StoreFailed,
         );
       }
       await to.put(keys.sidecar, sidecarText(file.sha256, file.name));
@@ -73,7 +103,7 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       await to.delete(keys.damage);
       copied.push(entry.id);
     }
-    return { store: to.url, copied };
+    return { store: to.url, copied, skipped };
   } finally {
     stopHeartbeat();
   }

@@ -31,7 +31,7 @@ import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { pinRecord } from './store/backup-catalog.js';
-import { recordProvenDamage } from './store/damage-record.js';
+import { expectedArchive, recordProvenDamage } from './store/damage-record.js';
 import { namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -216,6 +216,20 @@ function unreadable(err: unknown): err is ApplicationFailure {
 }
 
 /**
+ * A read that failed on bytes a second read found intact (they match the manifest): nothing is
+ * damaged in the store, so its copies are not tried (they hold the same bytes) and nothing is
+ * recorded. A tool failing here (zstd, age) or a garbled first read: retried.
+ */
+function intactAfterAll(err: ApplicationFailure, url: string, backup: ResolvedBackup): ApplicationFailure {
+  const tools = backup.filters.map((f) => f.filter).join(' and ');
+  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '');
+  return ApplicationFailure.retryable(
+    `${what}; yet its stored bytes in ${url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
+    FailureType.PgToolFailed,
+  );
+}
+
+/**
  * Fetches the archive into `scratch` from the backup's store or, when its bytes there turn out
  * damaged (the manifest and sizes checked out, the checksum or a filter did not) or the store
  * cannot hand them over, from its copies in turn: the copy a restore needs most is the one read
@@ -251,8 +265,13 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
       const passedOver = failed.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
       return { store, warnings: [...passedOver, ...recorded] };
     } catch (err) {
-      if (damaged(err)) recorded.push(...(await recordProvenDamage(store, backup, Context.current().info.workflowExecution, cancel)));
-      else if (!(unreadable(err) && urls.length > 1)) throw err;
+      const expected = expectedArchive(backup);
+      if (damaged(err) && expected) {
+        const found = await recordProvenDamage(store, expected, Context.current().info.workflowExecution, cancel);
+        recorded.push(...found.warnings);
+        // Its bytes are as written: every copy holds the same, so the fault is in the reading.
+        if (found.verdict === 'intact') throw intactAfterAll(err, url, backup);
+      } else if (!damaged(err) && !(unreadable(err) && urls.length > 1)) throw err;
       failed.push(err as ApplicationFailure);
     } finally {
       if (pin) await store.delete(pin).catch(() => undefined); // a stale pin expires on its own

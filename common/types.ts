@@ -41,6 +41,8 @@ export interface StoreOutcome {
   role: 'primary' | 'copy';
   status: 'stored' | 'copied' | 'failed';
   reason?: string;
+  /** Copies: older backups not copied because their primary archive was found damaged (and recorded so). */
+  skipped?: { id: string; reason: string }[];
 }
 
 /** An object the retention sweep removes, and why. */

@@ -19,6 +19,7 @@ import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { resolveBackup } from '../activities/resolve-backup.js';
 import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
+import type { BackupStore } from '../activities/store/store.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
@@ -57,6 +58,13 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     await t?.stop();
     await s3?.stop();
   });
+
+  /** One byte changed, the size kept: only a checksum can tell. */
+  const flipByte = async (store: BackupStore, key: string) => {
+    const bytes = await readObject(store, key);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    await store.put(key, bytes);
+  };
 
   it('a backup lands in both stores, byte for byte, and the listing says where it exists', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
@@ -124,11 +132,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
   it('bytes found damaged as a restore or drill reads them (one byte changed: manifest and size still check out) are read from the copy, and the damage is recorded where it was found', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const flipByte = async (store: typeof copy, key: string) => {
-      const bytes = await readObject(store, key);
-      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-      await store.put(key, bytes);
-    };
     const locations = async (id: string) => {
       const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
       return listing.backups.find((b) => b.id === id)?.locations.map((l) => [l.store, l.status, l.reason ?? '']);
@@ -197,6 +200,26 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       const [primaryRot, copyRot] = (await locations(next.backupId))!;
       assert.deepEqual([primaryRot![1], copyRot![1]], ['damaged', 'damaged']);
       assert.match(copyRot![2]!, /: it reads back failing the store's own checksum \(/);
+    });
+  });
+
+  it('a copy run that finds an older backup damaged in the primary records it there and copies the rest: later runs neither fail on it nor blame the copy', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    await withWorker(env, t.config, async () => {
+      const older = await runBackup(env, t.config, source);
+      // Its primary archive rots, and the copy store never had it (a copy store added since, say).
+      await flipByte(t.store, older.archiveKey);
+      for (const key of await keysUnder(copy, `${source}/${older.backupId}.`)) await copy.delete(key);
+      const next = await runBackup(env, t.config, source);
+      const [, copied] = next.stores;
+      assert.equal(copied!.status, 'copied');
+      assert.deepEqual(copied!.skipped?.map((k) => k.id), [older.backupId]);
+      assert.match(copied!.skipped![0]!.reason, new RegExp(`^its archive in ${t.store.url.replace(/[/.]/g, '\\$&')} is DAMAGED \\(it reads back as \\d+ bytes, sha256 [0-9a-f]{16}…; its manifest says `));
+      assert.deepEqual(await keysUnder(copy, `${source}/${older.backupId}.`), [], 'nothing of it in the copy');
+      assert.ok(await t.store.stat(`${source}/${older.backupId}.damaged.json`), 'recorded in the primary');
+      assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${next.backupId}.manifest.json`), 'the new backup is copied');
+      const after = await runBackup(env, t.config, source);
+      assert.deepEqual(after.stores.map((s) => [s.status, s.skipped]), [['stored', undefined], ['copied', undefined]], 'not tried again');
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * The damage record on a real file system: written only when the stored bytes, read again, are not
  * those the manifest recorded (a filter failing on intact bytes is no damage of the store's), and
- * holding only until the archive is written again. End to end (a restore falling back to a copy,
+ * holding only while the archive is the one found damaged (same size and modification time). End to end (a restore falling back to a copy,
  * status, the copy run mending a copy): copies.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -11,9 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { damageReason, recordProvenDamage } from '../activities/store/damage-record.js';
+import { damageReason, recordProvenDamage, type ArchiveExpected } from '../activities/store/damage-record.js';
 import { openPosixStore } from '../activities/store/posix-store.js';
-import type { ResolvedBackup } from '../common/types.js';
 
 describe('damage record', () => {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-damage-'));
@@ -22,44 +21,28 @@ describe('damage record', () => {
 
   const id = 'app-20261206T100000Z-0123abcd';
   const bytes = Buffer.from('an archive, as it was written');
-  const backup: ResolvedBackup = {
-    kind: 'manifest',
-    label: id,
-    database: 'app',
-    store: store.url,
-    archiveKey: `app/${id}.dump.zst`,
-    manifestKey: `app/${id}.manifest.json`,
-    sizeBytes: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    filters: [{ filter: 'zstd', level: 1 }],
-    plaintext: null,
-    dumpBytes: null,
-    tocEntries: null,
-    properties: null,
-    pinKey: null,
-    warnings: [],
-  };
+  const archive: ArchiveExpected = { folder: 'app', id, archiveKey: `app/${id}.dump.zst`, sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   const run = { workflowId: 'restore-app-1', runId: 'r1' };
   const record = `app/${id}.damaged.json`;
   const reasonNow = async () => {
     const objects = await store.list('app/');
-    return damageReason(store, objects, objects.find((o) => o.key === backup.archiveKey)!);
+    return damageReason(store, objects, objects.find((o) => o.key === archive.archiveKey)!);
   };
 
-  it('records nothing when the stored bytes are those the manifest recorded, nor for an archive without one', async () => {
-    await store.put(backup.archiveKey, bytes);
-    assert.deepEqual(await recordProvenDamage(store, backup, run, new AbortController().signal), []);
-    assert.deepEqual(await recordProvenDamage(store, { ...backup, kind: 'loose', sha256: null }, run, new AbortController().signal), []);
+  it('records nothing when the stored bytes are those the manifest recorded', async () => {
+    await store.put(archive.archiveKey, bytes);
+    assert.deepEqual(await recordProvenDamage(store, archive, run, new AbortController().signal), { verdict: 'intact', warnings: [] });
     assert.equal(await store.stat(record), undefined);
     assert.equal(await reasonNow(), undefined);
   });
 
-  it('records bytes that differ, with what they read back as; the record lapses once the archive is written again', async () => {
+  it('records bytes that differ, with what they read back as; the record lapses once the archive is another', async () => {
     const damaged = Buffer.from(bytes);
     damaged[3]! ^= 0xff;
-    await store.put(backup.archiveKey, damaged);
-    const warnings = await recordProvenDamage(store, backup, run, new AbortController().signal);
-    assert.deepEqual(warnings, [
+    await store.put(archive.archiveKey, damaged);
+    const found = await recordProvenDamage(store, archive, run, new AbortController().signal);
+    assert.equal(found.verdict, 'damaged');
+    assert.deepEqual(found.warnings, [
       `${id} is recorded as DAMAGED in ${store.url} (${record}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`,
     ]);
     const written = JSON.parse((await store.getText(record))!) as Record<string, unknown>;
@@ -67,24 +50,30 @@ describe('damage record', () => {
     const actual = createHash('sha256').update(damaged).digest('hex');
     assert.match(
       (await reasonNow()) ?? '',
-      new RegExp(`^archive read back damaged on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC by restore-app-1: it reads back as ${bytes.length} bytes, sha256 ${actual.slice(0, 16)}…; its manifest says ${bytes.length} bytes, ${backup.sha256!.slice(0, 16)}…$`),
+      new RegExp(`^archive read back damaged on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC by restore-app-1: it reads back as ${bytes.length} bytes, sha256 ${actual.slice(0, 16)}…; its manifest says ${bytes.length} bytes, ${archive.sha256.slice(0, 16)}…$`),
     );
 
-    await setTimeout(20); // the rewrite is later than the record, to the millisecond
-    await store.put(backup.archiveKey, bytes);
+    // Mended by `cp -p` from an intact copy: the bytes and the copy's older modification time.
+    const file = path.join(parent, 'store', archive.archiveKey);
+    await fs.writeFile(file, bytes);
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await fs.utimes(file, anHourAgo, anHourAgo);
     assert.equal(await reasonNow(), undefined);
   });
 
-  it('a record that cannot be read still says the archive was found damaged', async () => {
-    await store.put(backup.archiveKey, bytes);
+  it('a record that cannot be read still says the archive was found damaged, unless the archive is newer', async () => {
+    await store.put(archive.archiveKey, bytes);
     await setTimeout(20);
     await store.put(record, 'not json');
     assert.equal(await reasonNow(), `a restore or drill found its archive damaged (${record}, unreadable)`);
+    await setTimeout(20);
+    await store.put(archive.archiveKey, bytes);
+    assert.equal(await reasonNow(), undefined);
   });
 
   it('a cancelled re-read is the cancellation, not a warning', async () => {
     const cancelled = new AbortController();
     cancelled.abort();
-    await assert.rejects(recordProvenDamage(store, backup, run, cancelled.signal), { name: 'AbortError' });
+    await assert.rejects(recordProvenDamage(store, archive, run, cancelled.signal), { name: 'AbortError' });
   });
 });

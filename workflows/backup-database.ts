@@ -60,8 +60,9 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
   const copies = await Promise.all(
     published.copies.map(async (store): Promise<StoreOutcome> => {
       try {
-        await copyBackup({ folder: database, store });
-        return { store, role: 'copy', status: 'copied' };
+        const { skipped } = await copyBackup({ folder: database, store });
+        // Older backups whose primary archive the copy found damaged: recorded there, said here.
+        return { store, role: 'copy', status: 'copied', ...(skipped?.length ? { skipped } : {}) };
       } catch (err) {
         return { store, role: 'copy', status: 'failed', reason: rootCauseMessage(err) };
       }

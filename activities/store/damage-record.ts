@@ -5,12 +5,13 @@
  *
  * Recorded only when proven: the stored bytes, read once more, differ from what the manifest
  * recorded (or fail an S3 store's own checksum again). A filter failing on bytes that do match (a broken zstd on the worker, say) is not the
- * store's damage, and records nothing. The record holds while the archive is not written again
- * after it, so a copy run that replaces a damaged copy from an intact primary clears it.
+ * store's damage, and records nothing. The record holds while the archive is the one found
+ * damaged, so a copy run that replaces a damaged copy from an intact primary clears it (and
+ * removes it).
  */
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { backupKeys, classifyKey } from '../../common/backup-keys.js';
+import { classifyKey } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import type { ResolvedBackup } from '../../common/types.js';
 import { measureTap } from '../stream/taps.js';
@@ -21,6 +22,8 @@ interface DamageRecord {
   /** The run that found it: its history holds the whole failure. */
   by?: { workflowId: string; runId: string };
   archive: string;
+  /** The archive's size and modification time when found damaged: the record holds while they are the same. */
+  archiveVersion: string;
   reason: string;
 }
 
@@ -40,30 +43,59 @@ async function provenDamage(store: BackupStore, key: string, expected: { sizeByt
   return `it reads back as ${got.sizeBytes} bytes, sha256 ${got.sha256.slice(0, 16)}…; its manifest says ${expected.sizeBytes} bytes, ${expected.sha256.slice(0, 16)}…`;
 }
 
+/** A backup's archive as its manifest recorded it. */
+export interface ArchiveExpected {
+  /** The database's name, or `.globals`. */
+  folder: string;
+  id: string;
+  archiveKey: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+/** The archive as a restore resolved it; undefined when there is no manifest to hold it against. */
+export function expectedArchive(backup: ResolvedBackup): ArchiveExpected | undefined {
+  if (backup.kind !== 'manifest' || backup.sha256 === null) return undefined;
+  return { folder: backup.database, id: backup.label, archiveKey: backup.archiveKey, sizeBytes: backup.sizeBytes, sha256: backup.sha256 };
+}
+
+const version = (o: StoredObject | undefined) => (o ? `${o.sizeBytes}:${o.modifiedMs}` : 'gone');
+
+/** What a second read of an archive found: damaged (why), intact, or nothing (the read itself failed). */
+export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'unknown' };
+
 /**
- * After a fetch of `backup` from `store` failed on its bytes: reads them again and, if they are
- * not what the manifest recorded, writes the damage record. Returns warnings for the run's result;
- * a store this worker may only read (or one gone away) costs the record, never the restore.
+ * After a read of `archive` from `store` failed on its bytes: reads them again and, if they are
+ * not what the manifest recorded, writes the damage record. A store this worker may only read (or
+ * one gone away) costs the record, said in `warnings`, never the run.
  */
-export async function recordProvenDamage(store: BackupStore, backup: ResolvedBackup, run: { workflowId: string; runId: string } | undefined, signal: AbortSignal): Promise<string[]> {
-  if (backup.kind !== 'manifest' || backup.sha256 === null) return [];
-  const key = backupKeys(backup.database, backup.label, backup.filters).damage;
+export async function recordProvenDamage(store: BackupStore, archive: ArchiveExpected, run: { workflowId: string; runId: string } | undefined, signal: AbortSignal): Promise<Verdict & { warnings: string[] }> {
+  const key = `${archive.folder}/${archive.id}.damaged.json`;
+  let verdict: Verdict = { verdict: 'unknown' };
   try {
-    const reason = await provenDamage(store, backup.archiveKey, { sizeBytes: backup.sizeBytes, sha256: backup.sha256 }, signal);
-    if (reason === undefined) return [];
-    const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: backup.archiveKey.slice(backup.database.length + 1), reason };
+    const before = await store.stat(archive.archiveKey);
+    const reason = await provenDamage(store, archive.archiveKey, archive, signal);
+    verdict = reason === undefined ? { verdict: 'intact' } : { verdict: 'damaged', reason };
+    const after = await store.stat(archive.archiveKey);
+    // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
+    if (reason === undefined || !after || version(before) !== version(after)) return { ...verdict, warnings: [] };
+    const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: archive.archiveKey.slice(archive.folder.length + 1), archiveVersion: version(after), reason };
     await store.put(key, JSON.stringify(record, null, 2) + '\n');
-    return [`${backup.label} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`];
+    return { ...verdict, warnings: [`${archive.id} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`] };
   } catch (err) {
     if (signal.aborted) throw err;
-    return [`${backup.label} could not be recorded as damaged in ${store.url}: ${(err as Error).message}`];
+    return { ...verdict, warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${(err as Error).message}`] };
   }
 }
 
-/** The recorded damage of `archive` (one of the backup's `objects`), unless the archive was written again since. */
+/**
+ * The recorded damage of `archive` (one of the backup's `objects`), while the archive is the one
+ * found damaged (same size and modification time): one written again since (mended, or only
+ * touched) is judged afresh by the next read.
+ */
 export async function damageReason(store: BackupStore, objects: StoredObject[], archive: StoredObject): Promise<string | undefined> {
   const marker = objects.find((o) => classifyKey(o.key)?.part === 'damage');
-  if (!marker || marker.modifiedMs < archive.modifiedMs) return undefined;
+  if (!marker) return undefined;
   let text: string | undefined;
   try {
     text = await store.getText(marker.key);
@@ -71,12 +103,14 @@ export async function damageReason(store: BackupStore, objects: StoredObject[], 
     // The store failing is not the backup being damaged: let the caller retry.
     if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
   }
-  if (text === undefined) return `a restore or drill found its archive damaged (${marker.key}, unreadable)`;
+  let record: Partial<DamageRecord> | undefined;
   try {
-    const record = JSON.parse(text) as Partial<DamageRecord>;
-    const by = record.by?.workflowId ? ` by ${record.by.workflowId}` : '';
-    return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason)}`;
+    record = text === undefined ? undefined : (JSON.parse(text) as Partial<DamageRecord>);
   } catch {
-    return `a restore or drill found its archive damaged (${marker.key}, unreadable)`;
+    record = undefined;
   }
+  if (!record || typeof record !== 'object') return marker.modifiedMs >= archive.modifiedMs ? `a restore or drill found its archive damaged (${marker.key}, unreadable)` : undefined;
+  if (record.archiveVersion !== version(archive)) return undefined;
+  const by = record.by?.workflowId ? ` by ${record.by.workflowId}` : '';
+  return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason)}`;
 }

@@ -36,7 +36,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
     showLines([
       `backup ${result.backupId} completed`,
       `  archive    ${result.archiveKey}`,
-      ...result.stores.map((s) => `  ${s.role === 'primary' ? 'stored in ' : 'copied to '} ${s.store}`),
+      ...result.stores.flatMap((s) => [`  ${s.role === 'primary' ? 'stored in ' : 'copied to '} ${s.store}`, ...(s.skipped ?? []).map((k) => `  NOT COPIED ${k.id}: ${k.reason}`)]),
       `  size       ${formatBytes(result.sizeBytes)} (${result.compression}${result.encrypted ? ', age-encrypted' : ''}, ${count(result.tables, 'table')}, verify ${result.verify})`,
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,

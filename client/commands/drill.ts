@@ -27,6 +27,8 @@ export async function drillCommand(client: Client, config: Config, database: str
       showLines([
         `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}`,
         `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}`,
+        // A drill is how damage is found: a store passed over for a damaged copy is said, as restore says it.
+        ...proof.warnings.map((w) => `  warning    ${w}`),
       ]),
     );
   } catch (err) {
