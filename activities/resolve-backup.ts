@@ -22,7 +22,7 @@ import type { ResolvedBackup } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { listEveryStore, newestFirst, pinRecord, type CatalogEntry } from './store/backup-catalog.js';
+import { listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -271,7 +271,13 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
   await checkIdentity(config, backup);
   if (!req.pin || backup.kind !== 'manifest') return backup;
   const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);
-  await namedStore(config, backup.store).put(pinKey, pinRecord(Context.current().info.workflowExecution));
+  try {
+    await namedStore(config, backup.store).put(pinKey, pinRecord(Context.current().info.workflowExecution));
+  } catch (err) {
+    // A worker that may only read the store still restores: nothing to unpin afterwards.
+    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
+    return { ...backup, warnings: [...backup.warnings, unpinnedWarning(backup.store, err)] };
+  }
   return { ...backup, pinKey };
 }
 

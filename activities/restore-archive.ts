@@ -30,7 +30,7 @@ import { heartbeatEvery } from './heartbeat.js';
 import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
-import { pinRecord } from './store/backup-catalog.js';
+import { pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive, recordProvenDamage } from './store/damage-record.js';
 import { namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
@@ -215,6 +215,21 @@ function unreadable(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
 }
 
+/** Pins `pinKey` in each copy store; one that cannot be written (down, read-only to this worker) is said, not fatal. */
+async function pinCopies(config: Config, copies: string[], pinKey: string): Promise<{ pinned: string[]; warnings: string[] }> {
+  const pinned: string[] = [];
+  const warnings: string[] = [];
+  for (const url of copies) {
+    try {
+      await namedStore(config, url).put(pinKey, pinRecord(Context.current().info.workflowExecution));
+      pinned.push(url);
+    } catch (err) {
+      warnings.push(unpinnedWarning(url, err));
+    }
+  }
+  return { pinned, warnings };
+}
+
 /**
  * A read that failed on bytes a second read found intact (they match the manifest): nothing is
  * damaged in the store, so its copies are not tried (they hold the same bytes) and nothing is
@@ -242,40 +257,43 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
   const urls = [backup.store, ...(backup.copies ?? [])];
   const failed: ApplicationFailure[] = [];
   const recorded: string[] = [];
-  for (const url of urls) {
-    const store = namedStore(config, url);
-    // The backup is pinned where it was resolved; a copy read instead is pinned while it is read.
-    const pin = url !== backup.store && backup.pinKey ? backup.pinKey : undefined;
-    try {
-      onBytes(-1);
-      if (pin) await store.put(pin, pinRecord(Context.current().info.workflowExecution));
-      await fetchArchive(
-        {
-          store,
-          key: backup.archiveKey,
-          label: backup.label,
-          filters: backup.filters,
-          identityFile: config.encryption.identityFile,
-          expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
-        },
-        { file: scratch },
-        cancel,
-        onBytes,
-      );
-      const passedOver = failed.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
-      return { store, warnings: [...passedOver, ...recorded] };
-    } catch (err) {
-      const expected = expectedArchive(backup);
-      if (damaged(err) && expected) {
-        const found = await recordProvenDamage(store, expected, Context.current().info.workflowExecution, cancel);
-        recorded.push(...found.warnings);
-        // Its bytes are as written: every copy holds the same, so the fault is in the reading.
-        if (found.verdict === 'intact') throw intactAfterAll(err, url, backup);
-      } else if (!damaged(err) && !(unreadable(err) && urls.length > 1)) throw err;
-      failed.push(err as ApplicationFailure);
-    } finally {
-      if (pin) await store.delete(pin).catch(() => undefined); // a stale pin expires on its own
+  // The backup is pinned where it was resolved; its copies are pinned while this reads, so the copy
+  // to fall back on is still there when the primary turns out damaged (a prune of a copy store may run meanwhile).
+  const pins = backup.pinKey ? await pinCopies(config, backup.copies ?? [], backup.pinKey) : { pinned: [], warnings: [] };
+  try {
+    for (const url of urls) {
+      const store = namedStore(config, url);
+      try {
+        onBytes(-1);
+        await fetchArchive(
+          {
+            store,
+            key: backup.archiveKey,
+            label: backup.label,
+            filters: backup.filters,
+            identityFile: config.encryption.identityFile,
+            expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
+          },
+          { file: scratch },
+          cancel,
+          onBytes,
+        );
+        const passedOver = failed.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
+        return { store, warnings: [...passedOver, ...recorded, ...pins.warnings] };
+      } catch (err) {
+        const expected = expectedArchive(backup);
+        if (damaged(err) && expected) {
+          const found = await recordProvenDamage(store, expected, Context.current().info.workflowExecution, cancel);
+          recorded.push(...found.warnings);
+          // Its bytes are as written: every copy holds the same, so the fault is in the reading.
+          if (found.verdict === 'intact') throw intactAfterAll(err, url, backup);
+        } else if (!damaged(err) && !(unreadable(err) && urls.length > 1)) throw err;
+        failed.push(err as ApplicationFailure);
+      }
     }
+  } finally {
+    // A stale pin expires on its own.
+    await Promise.all(pins.pinned.map((url) => namedStore(config, url).delete(backup.pinKey!).catch(() => undefined)));
   }
   const [first, ...more] = failed;
   if (more.length === 0) throw first!;

@@ -7,7 +7,8 @@
 import { ConfigError } from './config-error.js';
 
 export type StoreSpec =
-  | { kind: 'file'; url: string; path: string }
+  /** `variable`: the setting that names it (BACKUP_STORE, BACKUP_DIR, BACKUP_COPIES), for messages that say what to change. */
+  | { kind: 'file'; url: string; path: string; variable: string }
   | { kind: 's3'; url: string; bucket: string; prefix: string; endpoint: string | undefined; region: string | undefined };
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -53,7 +54,7 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   }
   if (raw === '') throw new ConfigError(`invalid configuration: ${variable}: the store's directory is empty; write file:///var/backups/pgkeeper or a path`);
   const path = resolvePath(raw).replace(/\/+$/, '') || '/';
-  return { kind: 'file', url: `file://${path}`, path };
+  return { kind: 'file', url: `file://${path}`, path, variable };
 }
 
 /** Where a store keeps its objects, as a path: two stores overlap when one's is, or holds, the other's. */

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
-import { resolveBackup } from '../activities/resolve-backup.js';
+import { resolveBackup, unpinBackup } from '../activities/resolve-backup.js';
 import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
 import type { BackupStore } from '../activities/store/store.js';
@@ -27,6 +28,7 @@ import { applyRetention, listBackups, restoreDrill } from '../workflows/index.js
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
@@ -167,6 +169,9 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.equal(drill.store, copy.url, 'the proof is of the copy that was read');
       assert.deepEqual(drill.warnings.filter((w) => fellBack.test(w)), [], 'the damaged primary was not read again');
       assert.ok(drill.warnings.some((w) => w.startsWith(`${backup.backupId} is DAMAGED in ${t.store.url} (archive read back damaged on `)), drill.warnings.join('\n'));
+      const drilled = await cli('drill', source, '--wait');
+      assert.equal(drilled.exitCode, 0, drilled.stderr);
+      assert.match(drilled.stdout, new RegExp(`^  warning    ${backup.backupId} is DAMAGED in ${escaped(t.store.url)} \\(archive read back damaged on `, 'm'), 'drill --wait says so');
       assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.drill.json`));
 
       // The archive written again (here by hand, from the copy): the record no longer holds.
@@ -241,6 +246,34 @@ describe('verified copies (a local primary, an S3 copy)', () => {
 
     const { copies: _, ...primaryOnly } = resolved;
     await assert.rejects(restore(primaryOnly), (err: ApplicationFailure) => err.type === 'BackupNotFound' && err.message.startsWith(`${backup.archiveKey} does not exist in ${t.store.url}`));
+  });
+
+  it('while a restore reads the primary its copies are pinned too, so a prune of a copy store cannot take the copy it may fall back on', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    const pin = `run-${randomUUID()}`;
+    const resolved = (await new MockActivityEnvironment().run(resolveBackup, t.config, { backup: backup.backupId, database: source, pin })) as ResolvedBackup;
+    // A zstd that takes two seconds to start decompressing: the read of the primary outlasts a heartbeat.
+    const bin = tempDir('slow-zstd');
+    const zstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'zstd'), `#!/bin/sh\n[ "$1" = -d ] && sleep 2\nexec ${zstd} "$@"\n`, { mode: 0o755 });
+    const pinsInCopy = () => keysUnder(copy, `${source}/${backup.backupId}.pin.`);
+    const seen: Promise<string[]>[] = [];
+    const activity = new MockActivityEnvironment();
+    activity.on('heartbeat', () => seen.push(pinsInCopy()));
+    const staging = stagingName(uniqueName('pgk_pinned'), randomUUID());
+    made.push(staging);
+    const path0 = process.env.PATH;
+    process.env.PATH = `${bin}:${path0}`;
+    try {
+      const restored = (await activity.run(restoreIntoStaging, t.config, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false })) as StagingRestore;
+      assert.equal(restored.store, t.store.url);
+    } finally {
+      process.env.PATH = path0;
+      await new MockActivityEnvironment().run(unpinBackup, t.config, { store: resolved.store, pinKey: resolved.pinKey! });
+    }
+    assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');
+    assert.deepEqual(await pinsInCopy(), [], 'and unpinned after it');
   });
 
   it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {

@@ -51,7 +51,7 @@ describe('fault: disk full', () => {
       assert.ok(err instanceof WorkflowFailedError);
       const failure = rootFailure(err);
       assert.equal(failure.type, 'DiskFull', failure.message);
-      assert.match(failure.message, new RegExp(`^no space left on device while writing ${large}/.*\\.dump\\.zst in file://${mountPoint}; free space there or point BACKUP_STORE/BACKUP_DIR at a larger disk$`));
+      assert.match(failure.message, new RegExp(`^no space left on device while writing ${large}/.*\\.dump\\.zst in file://${mountPoint}; free space there or point BACKUP_DIR at a larger disk$`));
 
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       const dumpScheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dumpDatabase');

@@ -122,7 +122,8 @@ describe('worker start-up checks', () => {
   it('stores that cannot be used are refused by name', async () => {
     const dir = tempDir('stores');
     writeFileSync(path.join(dir, 'a-file'), '');
-    await refusal({ BACKUP_DIR: path.join(dir, 'a-file', 'backups') }, /cannot use file:\/\/.*a-file\/backups as the store .* point BACKUP_STORE\/BACKUP_DIR at one the worker can write/);
+    await refusal({ BACKUP_DIR: path.join(dir, 'a-file', 'backups') }, /cannot use file:\/\/.*a-file\/backups as the store .* point BACKUP_DIR at one the worker can write/);
+    await refusal({ BACKUP_DIR: path.join(dir, 'primary'), BACKUP_COPIES: path.join(dir, 'a-file', 'copies') }, /cannot use file:\/\/.*a-file\/copies as the store .* point BACKUP_COPIES at one the worker can write/);
     await refusal({ BACKUP_STORE: 's3://b/p', BACKUP_DIR: dir }, /set BACKUP_STORE or BACKUP_DIR, not both/);
     await refusal({ BACKUP_STORE: 'ftp://x/y' }, /unsupported store "ftp:\/\/"/);
     await refusal({ BACKUP_STORE: 's3://key:secret@bucket/p' }, /put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL/);

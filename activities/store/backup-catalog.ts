@@ -27,6 +27,11 @@ export function pinRecord(run: { workflowId: string; runId: string } | undefined
   return JSON.stringify({ ...run, pinnedAt: new Date().toISOString() }) + '\n';
 }
 
+/** A pin that could not be written (a store this worker may only read, say): the read goes on, unprotected from retention there. */
+export function unpinnedWarning(url: string, err: unknown): string {
+  return `the backup could not be pinned in ${url} (${(err as Error).message}), so a prune there may delete it while this run reads it`;
+}
+
 export interface CatalogEntry {
   id: string;
   folder: string;

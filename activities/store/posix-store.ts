@@ -21,7 +21,8 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
 }
 
-export function openPosixStore(root: string): BackupStore {
+/** `variable`: the setting that names the store, said in messages about what to change. */
+export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR'): BackupStore {
   const url = `file://${root}`;
   const fileOf = (key: string) => path.join(root, ...checkKey(key).split('/'));
   const keyOf = (file: string) => path.relative(root, file).split(path.sep).join('/');
@@ -32,11 +33,12 @@ export function openPosixStore(root: string): BackupStore {
     switch (code(err)) {
       case 'ENOSPC':
       case 'EDQUOT':
-        return ApplicationFailure.nonRetryable(`no space left on device while ${doing} in ${url}; free space there or point BACKUP_STORE/BACKUP_DIR at a larger disk`, FailureType.DiskFull);
+        return ApplicationFailure.nonRetryable(`no space left on device while ${doing} in ${url}; free space there or point ${variable} at a larger disk`, FailureType.DiskFull);
+      case 'EROFS':
+        return ApplicationFailure.nonRetryable(`${url} is on a read-only file system (${doing}); mount it writable for the worker, or change ${variable}`, FailureType.StoreAccessDenied);
       case 'EACCES':
       case 'EPERM':
-      case 'EROFS':
-        return ApplicationFailure.nonRetryable(`permission denied while ${doing} in ${url}; let the worker's user write there, or change BACKUP_STORE/BACKUP_DIR`, FailureType.StoreAccessDenied);
+        return ApplicationFailure.nonRetryable(`permission denied while ${doing} in ${url}; let the worker's user write there, or change ${variable}`, FailureType.StoreAccessDenied);
       default:
         return err;
     }
@@ -191,7 +193,7 @@ export function openPosixStore(root: string): BackupStore {
         const known = failure(err, 'opening the store');
         if (known instanceof ApplicationFailure) throw known;
         throw ApplicationFailure.nonRetryable(
-          `cannot use ${url} as the store (${code(err) ?? (err as Error).message}); create that directory, or point BACKUP_STORE/BACKUP_DIR at one the worker can write`,
+          `cannot use ${url} as the store (${code(err) ?? (err as Error).message}); create that directory, or point ${variable} at one the worker can write`,
           FailureType.StoreMissing,
         );
       }
