@@ -19,6 +19,7 @@ import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
 import { listCatalog } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
+import { readFirstIntact } from './store/read-first-intact.js';
 import { fetchArchive } from './stream/fetch-archive.js';
 
 export interface ApplyGlobalsResult {
@@ -27,14 +28,17 @@ export interface ApplyGlobalsResult {
   warnings: string[];
 }
 
-async function findGlobals(config: Config, wanted: string): Promise<{ store: BackupStore; manifest: GlobalsManifest; warnings: string[] }> {
+/** The globals backup wanted, with every store that holds it complete (in the order restores read them). */
+async function findGlobals(config: Config, wanted: string): Promise<{ stores: BackupStore[]; manifest: GlobalsManifest; warnings: string[] }> {
   let newest: { store: BackupStore; manifest: GlobalsManifest; createdAtMs: number } | undefined;
   const damaged: { id: string; createdAtMs: number; reason: string }[] = [];
+  const holding = new Map<string, BackupStore[]>();
   for (const store of allStores(config)) {
     for (const entry of await listCatalog(store, GLOBALS_FOLDER)) {
       if (wanted !== 'latest' && entry.id !== wanted) continue;
       if (entry.status === 'damaged') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: `${entry.reason} in ${store.url}` });
       if (entry.status !== 'complete') continue;
+      holding.set(entry.id, [...(holding.get(entry.id) ?? []), store]);
       if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
     }
   }
@@ -50,33 +54,30 @@ async function findGlobals(config: Config, wanted: string): Promise<{ store: Bac
   // "latest" passing over a damaged newer one says so: those roles may be missing from the older one.
   const newer = damaged.filter((d, i) => d.createdAtMs > newest.createdAtMs && d.id !== newest.manifest.id && damaged.findIndex((o) => o.id === d.id) === i);
   const warnings = newer.length ? [`globals: the newer ${describe(newer)} is DAMAGED; applied the older ${newest.manifest.id}`] : [];
-  return { ...newest, warnings };
+  return { stores: holding.get(newest.manifest.id)!, manifest: newest.manifest, warnings };
 }
 
 export async function applyGlobals(config: Config, req: { globals: string }): Promise<ApplyGlobalsResult> {
-  const { store, manifest, warnings: passedOver } = await findGlobals(config, req.globals);
+  const { stores, manifest, warnings: passedOver } = await findGlobals(config, req.globals);
   const keys = backupKeys(GLOBALS_FOLDER, manifest.id, manifest.filters);
-  const chunks: Buffer[] = [];
-  const collect = new Writable({
-    write(chunk: Buffer, _encoding, next) {
-      chunks.push(chunk);
-      next();
-    },
-  });
   const file = manifest.files[0]!;
-  await fetchArchive(
-    {
-      store,
-      key: keys.archive,
-      label: `globals backup ${manifest.id}`,
-      filters: manifest.filters,
-      identityFile: config.encryption.identityFile,
-      expected: { sizeBytes: file.sizeBytes, sha256: file.sha256, plaintext: manifest.plaintext },
-    },
-    collect,
-    Context.current().cancellationSignal,
-    () => undefined,
-  );
+  const label = `globals backup ${manifest.id}`;
+  const cancel = Context.current().cancellationSignal;
+  let chunks: Buffer[] = [];
+  const read = async (store: BackupStore) => {
+    chunks = [];
+    const collect = new Writable({
+      write(chunk: Buffer, _encoding, next) {
+        chunks.push(chunk);
+        next();
+      },
+    });
+    const expected = { sizeBytes: file.sizeBytes, sha256: file.sha256, plaintext: manifest.plaintext };
+    await fetchArchive({ store, key: keys.archive, label, filters: manifest.filters, identityFile: config.encryption.identityFile, expected }, collect, cancel, () => undefined);
+  };
+  // As a restore reads its archive: a damaged or unreadable globals backup is read from its copy.
+  const archive = { folder: GLOBALS_FOLDER, id: manifest.id, archiveKey: keys.archive, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+  const { warnings: fellBack } = await readFirstIntact({ label, filters: manifest.filters, archive, stores }, read, cancel);
   const existing = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles')).rows.map((r) => r.rolname)));
   const { script, created } = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);
   // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
@@ -86,5 +87,5 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
     .split('\n')
     .filter((line) => /ERROR:/.test(line))
     .map((line) => `globals: ${line.replace(/^psql:[^:]*:\d+: /, '')}`);
-  return { id: manifest.id, created, warnings: [...passedOver, ...psqlErrors] };
+  return { id: manifest.id, created, warnings: [...passedOver, ...fellBack.map((w) => `globals: ${w}`), ...psqlErrors] };
 }

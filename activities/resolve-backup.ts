@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { parseBackupId } from '../common/backup-id.js';
 import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
-import type { Config } from '../common/config.js';
+import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js';
 import { quoteInput } from '../common/input-fields.js';
@@ -107,10 +107,11 @@ function damagedReason(seen: Sighting[]): string {
   return seen.map((s) => `${s.entry.reason} in ${s.store.url}`).join('; ');
 }
 
-type Into = Pick<ResolveRequest, 'target' | 'replace' | 'options' | 'store'>;
+/** `queue`: this worker's task queue when it is not the default one, which the command must then name. */
+type Into = Pick<ResolveRequest, 'target' | 'replace' | 'options' | 'store'> & { queue?: string };
 
-/** The command that restores `id` as the refused restore would have: same target, replace, store and options. */
-function restoreCommand(id: string, { target, replace, options = {}, store }: Into): string {
+/** The command that restores `id` as the refused restore would have: same target, replace, store, options and queue. */
+function restoreCommand(id: string, { target, replace, options = {}, store, queue }: Into): string {
   const into = target === undefined ? '--target <target>' : `--target ${shellWord(target)}${replace ? ` --replace --confirm ${shellWord(target)}` : ''}`;
   const rest = [
     ...(options.jobs !== undefined ? [`--jobs ${options.jobs}`] : []),
@@ -118,6 +119,7 @@ function restoreCommand(id: string, { target, replace, options = {}, store }: In
     ...(options.noPrivileges ? ['--no-privileges'] : []),
     ...(options.globals !== undefined ? [`--globals ${shellWord(options.globals)}`] : []),
     ...(store !== undefined ? [`--store ${shellWord(store)}`] : []),
+    ...(queue !== undefined ? [`--queue ${shellWord(queue)}`] : []),
   ].map((flag) => ` ${flag}`).join('');
   return id.startsWith('-') ? `pgkeeper restore ${into}${rest} ${lastArgument(id)}` : `pgkeeper restore ${shellWord(id)} ${into}${rest}`;
 }
@@ -257,15 +259,16 @@ async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<vo
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
   const warnings: string[] = [];
+  const into: Into = { ...req, ...(config.temporal.taskQueue !== DEFAULT_TASK_QUEUE ? { queue: config.temporal.taskQueue } : {}) };
   const found = await rejectingInput(config, async () => {
     const stores = req.store ? [namedStore(config, req.store)] : allStores(config);
-    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), req, warnings);
+    if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), into, warnings);
     if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req);
     const { id, database } = parseBackupId(req.backup);
     if (req.database !== undefined && req.database !== database) {
       throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
     }
-    return resolveId(stores, id, database, req, warnings);
+    return resolveId(stores, id, database, into, warnings);
   });
   const backup = { ...found, warnings: [...warnings, ...found.warnings] };
   await checkIdentity(config, backup);

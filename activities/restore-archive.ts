@@ -31,7 +31,8 @@ import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { pinRecord, unpinnedWarning } from './store/backup-catalog.js';
-import { expectedArchive, recordProvenDamage } from './store/damage-record.js';
+import { expectedArchive } from './store/damage-record.js';
+import { readFirstIntact } from './store/read-first-intact.js';
 import { namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -204,17 +205,6 @@ async function sidecarDisagrees(store: BackupStore, backup: ResolvedBackup): Pro
   ];
 }
 
-/** A fetch that found the bytes damaged: another store's copy may be whole. */
-function damaged(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
-}
-
-/** The store could not hand the bytes over (down, access refused, the object gone since the backup was resolved): a copy may. */
-const STORE_FAILURES = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreFailed, FailureType.StoreAccessDenied, FailureType.StoreMissing, FailureType.BackupNotFound]);
-function unreadable(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
-}
-
 /** Pins `pinKey` in each copy store; one that cannot be written (down, read-only to this worker) is said, not fatal. */
 async function pinCopies(config: Config, copies: string[], pinKey: string): Promise<{ pinned: string[]; warnings: string[] }> {
   const pinned: string[] = [];
@@ -231,77 +221,26 @@ async function pinCopies(config: Config, copies: string[], pinKey: string): Prom
 }
 
 /**
- * A read that failed on bytes a second read found intact (they match the manifest): nothing is
- * damaged in the store, so its copies are not tried (they hold the same bytes) and nothing is
- * recorded. A tool failing here (zstd, age) or a garbled first read: retried.
- */
-function intactAfterAll(err: ApplicationFailure, url: string, backup: ResolvedBackup): ApplicationFailure {
-  const tools = backup.filters.map((f) => f.filter).join(' and ');
-  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '');
-  return ApplicationFailure.retryable(
-    `${what}; yet its stored bytes in ${url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
-    FailureType.PgToolFailed,
-  );
-}
-
-/**
- * Fetches the archive into `scratch` from the backup's store or, when its bytes there turn out
- * damaged (the manifest and sizes checked out, the checksum or a filter did not) or the store
- * cannot hand them over, from its copies in turn: the copy a restore needs most is the one read
- * when the primary rotted or went away. Each store passed over is named in a warning, and damage
- * is recorded where it was found, once proven (damage-record.ts). When none could be read, the
- * failure is retried if a store's might be (one was down), else not. `onBytes(-1)` starts the
- * progress count again.
+ * Fetches the archive into `scratch` from the first store that holds it intact (read-first-intact.ts).
+ * The backup is pinned where it was resolved; its copies are pinned while this reads, so the copy
+ * to fall back on is still there when the primary turns out damaged (a prune of a copy store may
+ * run meanwhile). `onBytes(-1)` starts the progress count again.
  */
 async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch: string, cancel: AbortSignal, onBytes: (n: number) => void): Promise<{ store: BackupStore; warnings: string[] }> {
-  const urls = [backup.store, ...(backup.copies ?? [])];
-  const failed: ApplicationFailure[] = [];
-  const recorded: string[] = [];
-  // The backup is pinned where it was resolved; its copies are pinned while this reads, so the copy
-  // to fall back on is still there when the primary turns out damaged (a prune of a copy store may run meanwhile).
   const pins = backup.pinKey ? await pinCopies(config, backup.copies ?? [], backup.pinKey) : { pinned: [], warnings: [] };
   try {
-    for (const url of urls) {
-      const store = namedStore(config, url);
-      try {
-        onBytes(-1);
-        await fetchArchive(
-          {
-            store,
-            key: backup.archiveKey,
-            label: backup.label,
-            filters: backup.filters,
-            identityFile: config.encryption.identityFile,
-            expected: { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext },
-          },
-          { file: scratch },
-          cancel,
-          onBytes,
-        );
-        const passedOver = failed.map((err, i) => `${backup.label} was read from ${url}, its copy in ${urls[i]} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
-        return { store, warnings: [...passedOver, ...recorded, ...pins.warnings] };
-      } catch (err) {
-        const expected = expectedArchive(backup);
-        if (damaged(err) && expected) {
-          const found = await recordProvenDamage(store, expected, Context.current().info.workflowExecution, cancel);
-          recorded.push(...found.warnings);
-          // Its bytes are as written: every copy holds the same, so the fault is in the reading.
-          if (found.verdict === 'intact') throw intactAfterAll(err, url, backup);
-        } else if (!damaged(err) && !(unreadable(err) && urls.length > 1)) throw err;
-        failed.push(err as ApplicationFailure);
-      }
-    }
+    const target = { label: backup.label, filters: backup.filters, archive: expectedArchive(backup), stores: [backup.store, ...(backup.copies ?? [])].map((url) => namedStore(config, url)) };
+    const expected = { sizeBytes: backup.sizeBytes, sha256: backup.sha256, plaintext: backup.plaintext };
+    const read = async (store: BackupStore) => {
+      onBytes(-1);
+      await fetchArchive({ store, key: backup.archiveKey, label: backup.label, filters: backup.filters, identityFile: config.encryption.identityFile, expected }, { file: scratch }, cancel, onBytes);
+    };
+    const found = await readFirstIntact(target, read, cancel);
+    return { store: found.store, warnings: [...found.warnings, ...pins.warnings] };
   } finally {
     // A stale pin expires on its own.
     await Promise.all(pins.pinned.map((url) => namedStore(config, url).delete(backup.pinKey!).catch(() => undefined)));
   }
-  const [first, ...more] = failed;
-  if (more.length === 0) throw first!;
-  const lead = failed.find((f) => !f.nonRetryable) ?? first!;
-  const others = failed.filter((f) => f !== lead);
-  const note = lead === first && others.every(damaged) ? 'its copies are damaged too' : 'no other store could be read either';
-  const message = `${lead.message} (${note}: ${others.map((f) => f.message).join('; ')})`;
-  throw lead.nonRetryable ? ApplicationFailure.nonRetryable(message, lead.type) : ApplicationFailure.retryable(message, lead.type);
 }
 
 export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequest): Promise<StagingRestore> {

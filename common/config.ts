@@ -10,6 +10,9 @@ import { checkStoresApart, parseStoreUrl, type StoreSpec } from './store-url.js'
 export { ConfigError };
 import { parseTemporalSecurity, type TemporalSecurity } from './temporal-security.js';
 
+/** The task queue when TASK_QUEUE (or --queue) is not set: a command for another queue must name it. */
+export const DEFAULT_TASK_QUEUE = 'pgkeeper';
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 const port = (name: string) =>
@@ -53,7 +56,7 @@ const envSchema = z.object({
     .regex(/^[^\s:]+:\d{1,5}$/, { error: 'TEMPORAL_ADDRESS must be host:port (e.g. 127.0.0.1:7233)' })
     .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty('TEMPORAL_NAMESPACE', 'default').default('default'),
-  TASK_QUEUE: nonEmpty('TASK_QUEUE', 'pgkeeper').default('pgkeeper'),
+  TASK_QUEUE: nonEmpty('TASK_QUEUE', DEFAULT_TASK_QUEUE).default(DEFAULT_TASK_QUEUE),
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),

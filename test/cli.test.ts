@@ -13,6 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { BackupListing } from '../common/types.js';
+import { shellWord } from '../common/shell-word.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
@@ -183,7 +184,7 @@ describe('pgkeeper CLI', () => {
       const target = uniqueName('pgk_cli_never');
       const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
       assert.match(line, new RegExp(`^pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${damaged.id}, is DAMAGED \\(${reason.source}`));
-      assert.ok(line.endsWith(`the newest complete one is ${intact.id} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`pgkeeper restore ${intact.id} --target ${target}\``), line);
+      assert.ok(line.endsWith(`the newest complete one is ${intact.id} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`pgkeeper restore ${intact.id} --target ${target} --queue ${shellWord(queue)}\``), line);
     });
   });
 

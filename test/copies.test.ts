@@ -17,6 +17,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
+import { applyGlobals, type ApplyGlobalsResult } from '../activities/apply-globals.js';
 import { resolveBackup, unpinBackup } from '../activities/resolve-backup.js';
 import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
@@ -24,7 +25,7 @@ import type { BackupStore } from '../activities/store/store.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
-import { applyRetention, listBackups, restoreDrill } from '../workflows/index.js';
+import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
@@ -274,6 +275,21 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     }
     assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');
     assert.deepEqual(await pinsInCopy(), [], 'and unpinned after it');
+  });
+
+  it('a globals backup damaged in the primary is read from its copy when a restore applies it, and recorded', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const cluster = await withWorker(env, t.config, () =>
+      env.client.workflow.execute(backupCluster, { args: [{ include: [source] }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') }),
+    );
+    const id = cluster.globals.id!;
+    const [archiveKey] = (await keysUnder(t.store, `.globals/${id}.sql`)).filter((k) => !k.endsWith('.sha256'));
+    assert.ok((await keysUnder(copy, '.globals/')).includes(archiveKey!), 'copied');
+    await flipByte(t.store, archiveKey!);
+    const applied = (await new MockActivityEnvironment().run(applyGlobals, t.config, { globals: id })) as ApplyGlobalsResult;
+    assert.equal(applied.id, id);
+    assert.ok(applied.warnings.some((w) => w.startsWith(`globals: globals backup ${id} was read from ${copy.url}, its copy in ${t.store.url} being damaged: `)), applied.warnings.join('\n'));
+    assert.ok(await t.store.stat(`.globals/${id}.damaged.json`), 'recorded in the primary');
   });
 
   it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {

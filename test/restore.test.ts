@@ -324,15 +324,15 @@ for (const kind of STORE_KINDS) {
         await expectRefusal(
           { backup: plain.backupId, target: orphanId },
           'BackupNotFound',
-          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish, or the manifest was removed\\), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its \\.sha256 sidecar: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId}$`),
+          new RegExp(`^${plain.backupId} in ${t.store.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} has no manifest \\(its run did not finish, or the manifest was removed\\), so it is no backup pgkeeper vouches for; its archive can still be restored by key, checked against its \\.sha256 sidecar: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId} --queue ${shellWord(t.config.temporal.taskQueue).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
         );
         // Replacing a database: the command given replaces it too (its source is left untouched by the refusal).
-        await expectRefusal({ backup: plain.backupId, target: source, mode: 'replace', confirm: source }, 'BackupNotFound', new RegExp(`: pgkeeper restore \\S+ --target ${source} --replace --confirm ${source}$`));
+        await expectRefusal({ backup: plain.backupId, target: source, mode: 'replace', confirm: source }, 'BackupNotFound', new RegExp(`: pgkeeper restore \\S+ --target ${source} --replace --confirm ${source} --queue ${shellWord(t.config.temporal.taskQueue).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
         // ...and with the options the restore was given, so the command does what was asked.
         await expectRefusal(
           { backup: plain.backupId, target: orphanId, jobs: 4, noOwner: true, noPrivileges: true, globals: 'latest', store: t.store.url },
           'BackupNotFound',
-          new RegExp(`: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId} --jobs 4 --no-owner --no-privileges --globals latest --store ${shellWord(t.store.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+          new RegExp(`: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId} --jobs 4 --no-owner --no-privileges --globals latest --store ${shellWord(t.store.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --queue ${shellWord(t.config.temporal.taskQueue).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
         );
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         const orphan = target('pgk_orphan');
@@ -347,7 +347,7 @@ for (const kind of STORE_KINDS) {
         assert.notEqual(latest.backup.label, plain.backupId);
         assert.deepEqual(
           latest.warnings.filter((w) => /manifest/.test(w)),
-          [`a newer archive, ${plain.archiveKey} in ${t.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${latest.backup.label}; to restore that archive instead: pgkeeper restore ${plain.archiveKey} --target ${pastOrphan}`],
+          [`a newer archive, ${plain.archiveKey} in ${t.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${latest.backup.label}; to restore that archive instead: pgkeeper restore ${plain.archiveKey} --target ${pastOrphan} --queue ${shellWord(t.config.temporal.taskQueue)}`],
         );
       });
     });

@@ -1,0 +1,80 @@
+/**
+ * Reading a backup's archive from the first store that holds it intact: its own store first, then
+ * its copies in turn, when the bytes turn out damaged (the manifest and sizes checked out, the
+ * checksum or a filter did not) or the store cannot hand them over (down, access refused, the
+ * object gone since the backup was found). The copy a restore needs most is the one read when the
+ * primary rotted or went away. Each store passed over is named in a warning, and damage is
+ * recorded where it was found, once proven (damage-record.ts).
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../../common/errors.js';
+import type { FilterStep } from '../../common/filters.js';
+import { recordProvenDamage, type ArchiveExpected } from './damage-record.js';
+import type { BackupStore } from './store.js';
+
+/** A read that found the bytes damaged: another store's copy may be whole. */
+function damaged(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
+}
+
+/** The store could not hand the bytes over: a copy may. */
+const STORE_FAILURES = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreFailed, FailureType.StoreAccessDenied, FailureType.StoreMissing, FailureType.BackupNotFound]);
+function unreadable(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
+}
+
+/**
+ * A read that failed on bytes a second read found intact (they match the manifest): nothing is
+ * damaged in the store, so its copies are not tried (they hold the same bytes) and nothing is
+ * recorded. A tool failing here (zstd, age) or a garbled first read: retried.
+ */
+function intactAfterAll(err: ApplicationFailure, url: string, filters: FilterStep[]): ApplicationFailure {
+  const tools = filters.map((f) => f.filter).join(' and ');
+  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '');
+  return ApplicationFailure.retryable(
+    `${what}; yet its stored bytes in ${url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
+    FailureType.PgToolFailed,
+  );
+}
+
+export interface IntactRead {
+  /** For messages: the backup id, or "globals backup <id>". */
+  label: string;
+  filters: FilterStep[];
+  /** What its manifest recorded; undefined (a loose archive): nothing to prove damage against, nothing recorded. */
+  archive: ArchiveExpected | undefined;
+  /** Its store first, then the stores holding copies. */
+  stores: BackupStore[];
+}
+
+/**
+ * Runs `read` on each store in turn until one succeeds; returns that store and the warnings. When
+ * none could be read, the failure is retried if a store's might be (one was down), else not.
+ */
+export async function readFirstIntact(target: IntactRead, read: (store: BackupStore) => Promise<void>, cancel: AbortSignal): Promise<{ store: BackupStore; warnings: string[] }> {
+  const failed: ApplicationFailure[] = [];
+  const recorded: string[] = [];
+  for (const store of target.stores) {
+    try {
+      await read(store);
+      const passedOver = failed.map((err, i) => `${target.label} was read from ${store.url}, its copy in ${target.stores[i]!.url} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
+      return { store, warnings: [...passedOver, ...recorded] };
+    } catch (err) {
+      if (damaged(err) && target.archive) {
+        const found = await recordProvenDamage(store, target.archive, Context.current().info.workflowExecution, cancel);
+        recorded.push(...found.warnings);
+        // Its bytes are as written: every copy holds the same, so the fault is in the reading.
+        if (found.verdict === 'intact') throw intactAfterAll(err, store.url, target.filters);
+      } else if (!damaged(err) && !(unreadable(err) && target.stores.length > 1)) throw err;
+      failed.push(err as ApplicationFailure);
+    }
+  }
+  const [first, ...more] = failed;
+  if (more.length === 0) throw first!;
+  const lead = failed.find((f) => !f.nonRetryable) ?? first!;
+  const others = failed.filter((f) => f !== lead);
+  const note = lead === first && others.every(damaged) ? 'its copies are damaged too' : 'no other store could be read either';
+  const message = `${lead.message} (${note}: ${others.map((f) => f.message).join('; ')})`;
+  throw lead.nonRetryable ? ApplicationFailure.nonRetryable(message, lead.type) : ApplicationFailure.retryable(message, lead.type);
+}
