@@ -164,12 +164,22 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   );
 }
 
-async function resolveId(stores: BackupStore[], id: string, database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
+/** `elsewhere`: the stores a restore naming one store (--store) leaves out, asked only when the backup is damaged in it. */
+async function resolveId(stores: BackupStore[], id: string, database: string, into: Into, warnings: string[], elsewhere: BackupStore[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
   const good = intact(seen);
   if (good) return fromSightings(seen!, good, warnings);
-  if (seen) throw ApplicationFailure.nonRetryable(`backup ${id} is DAMAGED (${damagedReason(seen)}); restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`, FailureType.BackupDamaged);
+  if (seen) {
+    const there = (await listEveryStore(elsewhere, database, 'report')).found.find(({ entry }) => entry.id === id && entry.status === 'complete');
+    throw ApplicationFailure.nonRetryable(
+      `backup ${id} is DAMAGED (${damagedReason(seen)}); ` +
+        (there
+          ? `it is intact in ${there.store.url}: restore it from there with \`${restoreCommand(id, { ...into, store: there.store.url })}\``
+          : `restore another backup (\`pgkeeper backups ${lastArgument(database)}\` lists them)`),
+      FailureType.BackupDamaged,
+    );
+  }
   // The objects of a run that never wrote its manifest are no backup, but their archive may restore by key.
   const unfinished = partial.find(({ entry }) => entry.id === id);
   const archive = unfinished && orphanArchive(unfinished);
@@ -193,7 +203,7 @@ function keyIn(stores: BackupStore[], backup: string): { key: string; stores: Ba
   throw new InputError(`${quoteInput(backup)} leaves the local store${stores.length > 1 ? 's' : ''} (${stores.map((s) => s.url).join(', ')}); give a backup id or a path inside the store`);
 }
 
-async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<ResolvedBackup> {
+async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into): Promise<ResolvedBackup> {
   if (req.backup.endsWith('.partial')) throw new InputError(`${quoteInput(req.backup)} is an unfinished file (a dump still being written, or left by a crash); it is never restored`);
   const filters = filtersFromName(req.backup);
   if (!filters) throw new InputError(`${quoteInput(req.backup)} is not an archive (a name ending .dump, .dump.zst, .dump.age or .dump.zst.age); give a backup id or the key of an archive`);
@@ -204,7 +214,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest): Promise<R
     if (!object) continue;
     // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
     if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
-      return resolveId([store], classified.id, parseBackupId(classified.id).database, req, []);
+      return resolveId([store], classified.id, parseBackupId(classified.id).database, into, [], []);
     }
     const name = key.split('/').pop()!;
     // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
@@ -263,12 +273,12 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
   const found = await rejectingInput(config, async () => {
     const stores = req.store ? [namedStore(config, req.store)] : allStores(config);
     if (req.backup === 'latest') return resolveLatest(stores, validateDatabaseName(req.database), into, warnings);
-    if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req);
+    if (req.backup.includes('/') || filtersFromName(req.backup) || req.backup.endsWith('.partial')) return resolveKey(stores, req, into);
     const { id, database } = parseBackupId(req.backup);
     if (req.database !== undefined && req.database !== database) {
       throw new InputError(`backup ${id} is a backup of "${database}", not of "${req.database}"; leave out "database" or pick another backup`);
     }
-    return resolveId(stores, id, database, into, warnings);
+    return resolveId(stores, id, database, into, warnings, req.store ? allStores(config).filter((s) => !stores.includes(s)) : []);
   });
   const backup = { ...found, warnings: [...warnings, ...found.warnings] };
   await checkIdentity(config, backup);

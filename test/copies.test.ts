@@ -24,6 +24,7 @@ import { openStore } from '../activities/store/open-stores.js';
 import type { BackupStore } from '../activities/store/store.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
+import { shellWord } from '../common/shell-word.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
@@ -184,6 +185,14 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       const named = await runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_rotted_copy'), store: copy.url }).catch((err: unknown) => err);
       assert.ok(named instanceof WorkflowFailedError, String(named));
       assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'damaged']);
+      const again = uniqueName('pgk_rotted_copy');
+      const pointed = await runRestore(env, t.config, { backup: backup.backupId, target: again, store: copy.url }).catch((err: unknown) => err);
+      assert.ok(pointed instanceof WorkflowFailedError, String(pointed));
+      assert.equal(rootFailure(pointed).type, 'BackupDamaged');
+      assert.ok(
+        rootFailure(pointed).message.endsWith(`; it is intact in ${t.store.url}: restore it from there with \`pgkeeper restore ${backup.backupId} --target ${again} --store ${shellWord(t.store.url)} --queue ${shellWord(t.config.temporal.taskQueue)}\``),
+        rootFailure(pointed).message,
+      );
       const next = await runBackup(env, t.config, source);
       assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
       assert.ok(!(await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.damaged.json`), 'the record went with the damage');

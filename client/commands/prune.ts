@@ -24,7 +24,7 @@ export async function pruneCommand(client: Client, config: Config, database: str
     const lines = [
       ...store.plan.map((d) => ({ id: d.id, createdAt: d.createdAt, action: d.action, why: d.reasons.join('; ') })),
       // A damaged backup is never counted nor deleted by retention: shown in its place, for a person to look at.
-      ...damaged.map((d) => ({ id: d.id, createdAt: d.createdAt, action: 'DAMAGED', why: `${d.reason}; not counted nor deleted by retention: inspect it, then delete its files by hand` })),
+      ...damaged.map((d) => ({ id: d.id, createdAt: d.createdAt, action: 'DAMAGED', why: `${d.reason}; not counted nor deleted by retention: copy its archive back from a store that holds it intact, or delete its files by hand` })),
     ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
     process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');
