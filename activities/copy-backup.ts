@@ -63,7 +63,10 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       // rotted is the primary's damage, not the copy's, and must not fail every later run.
       const read = measureTap(true);
       const reading = pipeline(await from.get(keys.archive, { signal: ctx.cancellationSignal }), read, { signal: ctx.cancellationSignal });
-      const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes });
+      const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes }).catch((err: unknown) => {
+        read.destroy(); // so the read of the primary ends too, whatever the store did with its body
+        throw err;
+      });
       const [readOutcome, putOutcome] = await Promise.allSettled([reading, putting]);
       const sourceFailed = readOutcome.status === 'rejected' ? (readOutcome.reason as unknown) : undefined;
       const rotted = sourceFailed

@@ -6,7 +6,7 @@
  *   <database>/<id>.facts.json              what the dump learnt, until the manifest replaces it
  *   <database>/<id>.drill.json              proof of the last successful restore drill
  *   <database>/<id>.pin.<run>.json          a restore or drill is reading this backup
- *   <database>/<id>.damaged.json            a restore or drill read the archive back damaged here
+ *   <database>/<id>.damaged.json            a restore, drill or copy run read the archive back damaged here
  *   .globals/globals-<stamp>-<hex>.sql[.age] (+ .sha256, .manifest.json): roles and tablespaces
  * A leading dot is never a valid pgkeeper database name, so `.globals` cannot collide with one.
  */
@@ -38,7 +38,7 @@ export function backupKeys(folder: string, id: string, filters: FilterStep[]): B
     manifest: `${base}.manifest.json`,
     facts: `${base}.facts.json`,
     drillProof: `${base}.drill.json`,
-    damage: `${base}.damaged.json`,
+    damage: damageKey(folder, id),
     pin: (pin) => `${base}.pin.${pin}.json`,
   };
 }
@@ -46,6 +46,11 @@ export function backupKeys(folder: string, id: string, filters: FilterStep[]): B
 /** The `sha256sum -c` sidecar of an archive: beside it, its name plus `.sha256`. */
 export function sidecarKey(archiveKey: string): string {
   return `${archiveKey}.sha256`;
+}
+
+/** Where a read that found the archive damaged records it (activities/store/damage-record.ts). */
+export function damageKey(folder: string, id: string): string {
+  return `${folder}/${id}.damaged.json`;
 }
 
 export function manifestKey(folder: string, id: string): string {

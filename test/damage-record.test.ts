@@ -65,7 +65,7 @@ describe('damage record', () => {
     await store.put(archive.archiveKey, bytes);
     await setTimeout(20);
     await store.put(record, 'not json');
-    assert.equal(await reasonNow(), `a restore or drill found its archive damaged (${record}, unreadable)`);
+    assert.equal(await reasonNow(), `a read found its archive damaged (${record}, unreadable)`);
     await setTimeout(20);
     await store.put(archive.archiveKey, bytes);
     assert.equal(await reasonNow(), undefined);

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { forwardTool, zstdInputBytes } from '../activities/stream/filter-tools.js';
+import { forwardTool, inverseTool, zstdInputBytes } from '../activities/stream/filter-tools.js';
 
 describe('zstd size summary', () => {
   it('gives exactly the bytes zstd read, whatever their number', () => {
@@ -27,5 +27,18 @@ describe('zstd size summary', () => {
       () => zstdInputBytes('*** Zstandard CLI (64-bit) v1.3.0\n'),
       (err: unknown) => err instanceof ApplicationFailure && err.nonRetryable && /zstd printed no size summary .*install zstd 1.4 or newer/.test(err.message),
     );
+  });
+});
+
+describe('zstd -d on a full disk', () => {
+  it('is DiskFull naming SCRATCH_DIR, not a damaged archive', () => {
+    const compressed = spawnSync('zstd', ['-q', '-c'], { input: randomBytes(1 << 20) }).stdout;
+    const tool = inverseTool({ filter: 'zstd', level: 1 }, undefined);
+    // /dev/full: every write fails with ENOSPC, as a scratch disk filled by someone else would.
+    const run = spawnSync('sh', ['-c', `exec ${tool.file} ${tool.args.join(' ')} > /dev/full`], { input: compressed });
+    assert.notEqual(run.status, 0);
+    const failure = tool.classify({ exitCode: run.status ?? undefined, stderr: String(run.stderr).trim() });
+    assert.equal(failure.type, 'DiskFull', failure.message);
+    assert.match(failure.message, /^no space left on device while zstd wrote the decompressed archive into the scratch file \(.*\); free space in SCRATCH_DIR or point it at a larger disk$/);
   });
 });

@@ -2,8 +2,8 @@
  * What a store holds, backup by backup. A backup is
  *   complete  when its manifest reads and names it, and every file it lists is there with its size;
  *   damaged   when its manifest exists but cannot be read or parsed, or a file it lists is missing
- *             or has another size, or a restore or drill read its archive back with another
- *             SHA-256 since it was last written (damage-record.ts): listed as DAMAGED, never
+ *             or has another size, or a restore, drill or copy run read its archive back with
+ *             another SHA-256 and it was not written since (damage-record.ts): listed as DAMAGED, never
  *             restored from this store, never counted by retention;
  *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
  *             swept by retention once it is a day old and a complete backup is newer.

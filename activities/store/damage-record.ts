@@ -1,17 +1,18 @@
 /**
- * Damage a restore or drill found, recorded beside the backup in the store where it was found
- * (`<id>.damaged.json`). Without it a drill that fell back to a copy passed with a warning nobody
- * reads, and `status` went on saying "ok" about a primary whose archive had rotted.
+ * Damage a restore, drill or copy run found, recorded beside the backup in the store where it was
+ * found (`<id>.damaged.json`). Without it a drill that fell back to a copy passed with a warning
+ * nobody reads, and `status` went on saying "ok" about a primary whose archive had rotted.
  *
  * Recorded only when proven: the stored bytes, read once more, differ from what the manifest
- * recorded (or fail an S3 store's own checksum again). A filter failing on bytes that do match (a broken zstd on the worker, say) is not the
- * store's damage, and records nothing. The record holds while the archive is the one found
- * damaged, so a copy run that replaces a damaged copy from an intact primary clears it (and
+ * recorded. A filter failing on bytes that do match (a broken zstd on the worker, say), or an S3
+ * server whose own checksum fails on bytes that match, is not the store's damage: nothing is
+ * recorded. The record holds while the archive is the one found damaged (its size and
+ * modification time as listed), so a copy run that replaces a damaged copy clears it (and
  * removes it).
  */
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { classifyKey } from '../../common/backup-keys.js';
+import { classifyKey, damageKey } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import type { ResolvedBackup } from '../../common/types.js';
 import { measureTap } from '../stream/taps.js';
@@ -34,9 +35,10 @@ async function provenDamage(store: BackupStore, key: string, expected: { sizeByt
   try {
     await pipeline(await store.get(key, { signal }), tap, { signal });
   } catch (err) {
-    // An S3 store's own checksum failing again is proof enough (s3-failure.ts).
-    if (err instanceof ApplicationFailure && err.type === FailureType.ChecksumMismatch) return `it reads back failing the store's own checksum (${err.message})`;
-    throw err;
+    // An S3 store's own checksum failing (s3-failure.ts) comes at the end, every byte read: the
+    // manifest still judges them (a server may hold a wrong checksum for right bytes).
+    const whole = err instanceof ApplicationFailure && err.type === FailureType.ChecksumMismatch && tap.result().sizeBytes === expected.sizeBytes;
+    if (!whole) throw err;
   }
   const got = tap.result();
   if (got.sizeBytes === expected.sizeBytes && got.sha256 === expected.sha256) return undefined;
@@ -61,6 +63,11 @@ export function expectedArchive(backup: ResolvedBackup): ArchiveExpected | undef
 
 const version = (o: StoredObject | undefined) => (o ? `${o.sizeBytes}:${o.modifiedMs}` : 'gone');
 
+/** The archive as a listing sees it: the catalog compares the record with a listing, and S3 dates a HEAD to the second only. */
+async function listed(store: BackupStore, key: string): Promise<StoredObject | undefined> {
+  return (await store.list(key)).find((o) => o.key === key);
+}
+
 /** What a second read of an archive found: damaged (why), intact, or nothing (the read itself failed). */
 export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'unknown' };
 
@@ -70,13 +77,13 @@ export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intac
  * one gone away) costs the record, said in `warnings`, never the run.
  */
 export async function recordProvenDamage(store: BackupStore, archive: ArchiveExpected, run: { workflowId: string; runId: string } | undefined, signal: AbortSignal): Promise<Verdict & { warnings: string[] }> {
-  const key = `${archive.folder}/${archive.id}.damaged.json`;
+  const key = damageKey(archive.folder, archive.id);
   let verdict: Verdict = { verdict: 'unknown' };
   try {
-    const before = await store.stat(archive.archiveKey);
+    const before = await listed(store, archive.archiveKey);
     const reason = await provenDamage(store, archive.archiveKey, archive, signal);
     verdict = reason === undefined ? { verdict: 'intact' } : { verdict: 'damaged', reason };
-    const after = await store.stat(archive.archiveKey);
+    const after = await listed(store, archive.archiveKey);
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
     if (reason === undefined || !after || version(before) !== version(after)) return { ...verdict, warnings: [] };
     const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: archive.archiveKey.slice(archive.folder.length + 1), archiveVersion: version(after), reason };
@@ -96,20 +103,17 @@ export async function recordProvenDamage(store: BackupStore, archive: ArchiveExp
 export async function damageReason(store: BackupStore, objects: StoredObject[], archive: StoredObject): Promise<string | undefined> {
   const marker = objects.find((o) => classifyKey(o.key)?.part === 'damage');
   if (!marker) return undefined;
-  let text: string | undefined;
-  try {
-    text = await store.getText(marker.key);
-  } catch (err) {
-    // The store failing is not the backup being damaged: let the caller retry.
-    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
-  }
+  // The store failing is not the backup being damaged: the caller retries. A record gone since the
+  // listing (a copy run mending the copy) is none.
+  const text = await store.getText(marker.key);
+  if (text === undefined) return undefined;
   let record: Partial<DamageRecord> | undefined;
   try {
-    record = text === undefined ? undefined : (JSON.parse(text) as Partial<DamageRecord>);
+    record = JSON.parse(text) as Partial<DamageRecord>;
   } catch {
     record = undefined;
   }
-  if (!record || typeof record !== 'object') return marker.modifiedMs >= archive.modifiedMs ? `a restore or drill found its archive damaged (${marker.key}, unreadable)` : undefined;
+  if (!record || typeof record !== 'object') return marker.modifiedMs >= archive.modifiedMs ? `a read found its archive damaged (${marker.key}, unreadable)` : undefined;
   if (record.archiveVersion !== version(archive)) return undefined;
   const by = record.by?.workflowId ? ` by ${record.by.workflowId}` : '';
   return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason)}`;

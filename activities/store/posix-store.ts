@@ -112,6 +112,8 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
         await syncDir(path.dirname(file));
         return { sizeBytes: size };
       } catch (err) {
+        // A body nobody reads any more (the directory could not be made, say) must not hold its writer up.
+        if (body instanceof Readable) body.destroy();
         await fs.rm(partial, { force: true });
         throw failure(err, `writing ${key}`);
       }

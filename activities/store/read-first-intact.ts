@@ -72,9 +72,9 @@ export async function readFirstIntact(target: IntactRead, read: (store: BackupSt
   }
   const [first, ...more] = failed;
   if (more.length === 0) throw first!;
-  const lead = failed.find((f) => !f.nonRetryable) ?? first!;
-  const others = failed.filter((f) => f !== lead);
-  const note = lead === first && others.every(damaged) ? 'its copies are damaged too' : 'no other store could be read either';
-  const message = `${lead.message} (${note}: ${others.map((f) => f.message).join('; ')})`;
-  throw lead.nonRetryable ? ApplicationFailure.nonRetryable(message, lead.type) : ApplicationFailure.retryable(message, lead.type);
+  // The first store's failure leads the message; a store that may answer later makes it a retry.
+  const retry = failed.find((f) => !f.nonRetryable);
+  const note = [first, ...more].every(damaged) ? 'its copies are damaged too' : 'no other store could be read either';
+  const message = `${first!.message} (${note}: ${more.map((f) => f.message).join('; ')})`;
+  throw retry ? ApplicationFailure.retryable(message, retry.type) : ApplicationFailure.nonRetryable(message, first!.type);
 }

@@ -67,12 +67,14 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
   const detail = status !== undefined ? `${name}, HTTP ${status}` : (code ?? name);
 
   // The SDK checks the bytes it receives against the checksum the server stored with the object
-  // (pgkeeper writes with CRC32): they differ only when the object rotted in the store.
+  // (pgkeeper writes with CRC32; a multipart object's composite checksum is not checked on a read):
+  // the object rotted in the store, or the server holds a wrong checksum. The manifest's SHA-256
+  // tells which before anything is recorded (damage-record.ts).
   const checksum = /^Checksum mismatch: expected "([^"]*)" but received "([^"]*)" in response header "([^"]*)"/.exec((err as Error | undefined)?.message ?? '');
   if (checksum) {
     const [, stored, computed, header] = checksum;
     return ApplicationFailure.nonRetryable(
-      `${what}: the bytes ${endpoint} returned do not match the checksum stored with the object (${header} ${stored}, the bytes give ${computed}); the object is damaged in the store`,
+      `${what}: the bytes ${endpoint} returned do not match the checksum stored with the object (${header} ${stored}, the bytes give ${computed}); the object is damaged in the store, or its checksum is`,
       FailureType.ChecksumMismatch,
     );
   }

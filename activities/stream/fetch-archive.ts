@@ -45,6 +45,9 @@ function mismatch(req: FetchRequest, what: string, actual: Measured, expected: {
  */
 export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
+  // Asked for before any tool starts: a store that cannot hand the archive over (and a restore then
+  // reads a copy) leaves no zstd or age behind waiting on its stdin.
+  const source = await req.store.get(req.key, { signal: cancel });
   const run = new StreamRun(cancel);
   const stored = measureTap(true);
   const progress = new Transform({
@@ -58,21 +61,28 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
   const plaintext = req.expected.plaintext ? measureTap(true) : undefined;
   const inverse = [...req.filters].reverse();
   let sink: NodeJS.WritableStream | undefined = 'file' in into ? undefined : into;
-  inverse.forEach((step, i) => {
-    const tapped = step.filter === 'age' && plaintext;
-    if (i === inverse.length - 1 && !sink && !tapped) {
-      const tool = startTool(run, { ...inverseTool(step, req.identityFile), stdoutFile: (into as { file: string }).file }, 'pipe');
-      sink = tool.stdin;
-      dones.push(tool.done);
-      return;
-    }
-    const { stage, done } = toolStage(run, inverseTool(step, req.identityFile));
-    stages.push(stage);
-    dones.push(done);
-    if (tapped) stages.push(plaintext);
-  });
+  try {
+    inverse.forEach((step, i) => {
+      const tapped = step.filter === 'age' && plaintext;
+      if (i === inverse.length - 1 && !sink && !tapped) {
+        const tool = startTool(run, { ...inverseTool(step, req.identityFile), stdoutFile: (into as { file: string }).file }, 'pipe');
+        sink = tool.stdin;
+        dones.push(tool.done);
+        return;
+      }
+      const { stage, done } = toolStage(run, inverseTool(step, req.identityFile));
+      stages.push(stage);
+      dones.push(done);
+      if (tapped) stages.push(plaintext);
+    });
+  } catch (err) {
+    // No identity to decrypt with, say: nothing may stay open, no tool already started may stay running.
+    source.destroy();
+    run.fail(err);
+    await Promise.allSettled(dones);
+    throw err;
+  }
   sink ??= createWriteStream((into as { file: string }).file, { mode: 0o600 }); // no filter to write it: this process does
-  const source = await req.store.get(req.key, { signal: run.signal });
   // The store going away mid-download is the cause; the decompressor then failing on the cut input follows from it.
   source.on('error', (err: unknown) => run.fail(err, Rank.Store));
   const piping = pipeline([source, ...stages, sink], { signal: run.signal }).catch((err: unknown) => run.fail(err));

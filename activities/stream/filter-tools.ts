@@ -54,7 +54,16 @@ export function zstdInputBytes(stderr: string): number {
 
 export function inverseTool(step: FilterStep, identityFile: string | undefined): ToolSpec {
   if (step.filter === 'zstd') {
-    return { name: 'zstd', file: 'zstd', args: ['-d', '-q', '-c'], classify: ({ stderr }) => damaged('zstd cannot decompress the archive', stderr) };
+    return {
+      name: 'zstd',
+      file: 'zstd',
+      args: ['-d', '-q', '-c'],
+      // It writes the scratch file itself: a full disk is its error too, and no damage of the archive.
+      classify: ({ stderr }) =>
+        /no space left on device/i.test(stderr)
+          ? ApplicationFailure.nonRetryable(`no space left on device while zstd wrote the decompressed archive into the scratch file (${stderr}); free space in SCRATCH_DIR or point it at a larger disk`, FailureType.DiskFull)
+          : damaged('zstd cannot decompress the archive', stderr),
+    };
   }
   if (!identityFile) throw identityMissing(step.recipients, identityFile);
   return {
