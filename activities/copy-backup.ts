@@ -1,9 +1,10 @@
 /**
  * copyBackup: the 3-2-1 rule. Fills one copy store with every complete backup of a folder (a
  * database, or `.globals`) that the primary has and the copy lacks (or holds damaged), newest
- * first: so a copy that failed last night is made by tonight's run. Each archive is streamed across, read back from the
- * copy and hashed, and compared with the manifest before the copy's sidecar and manifest are
- * written: a copy is complete only once it is proven.
+ * first: so a copy that failed last night is made by tonight's run. Each archive is streamed
+ * across, read back from the copy and hashed, and compared with the manifest before the copy's
+ * sidecar and manifest are written: a copy is complete only once it is proven. A primary archive
+ * found damaged on the way is recorded so (damage-record.ts) and left out, not copied.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';

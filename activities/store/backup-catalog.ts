@@ -3,8 +3,8 @@
  *   complete  when its manifest reads and names it, and every file it lists is there with its size;
  *   damaged   when its manifest exists but cannot be read or parsed, or a file it lists is missing
  *             or has another size, or a restore, drill or copy run read its archive back with
- *             another SHA-256 and it was not written since (damage-record.ts): listed as DAMAGED, never
- *             restored from this store, never counted by retention;
+ *             another SHA-256 and it was not written since (damage-record.ts): listed as
+ *             DAMAGED, never restored from this store, never counted by retention;
  *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
  *             swept by retention once it is a day old and a complete backup is newer.
  * Backups are ordered by the time in their id, so a damaged one still shows at its place.
