@@ -89,8 +89,13 @@ async function sightings(stores: BackupStore[], database: string, warnings: stri
   return new Map([...byId].sort(([, a], [, b]) => newestFirst(a[0]!.entry, b[0]!.entry)));
 }
 
-function intact(seen: Sighting[] | undefined): Sighting | undefined {
-  return seen?.find((s) => s.entry.status === 'complete');
+/**
+ * The first sighting to read. A restore that names its store (--store) reads a backup damaged
+ * there only by a damage record again: so a person checks a store mended by hand, and a verified
+ * read clears the record (read-first-intact.ts).
+ */
+function intact(seen: Sighting[] | undefined, named = false): Sighting | undefined {
+  return seen?.find((s) => s.entry.status === 'complete' || (named && s.entry.recorded));
 }
 
 /**
@@ -98,7 +103,13 @@ function intact(seen: Sighting[] | undefined): Sighting | undefined {
  * back on; a damaged one passed over is said (3-2-1 no longer holds for it).
  */
 function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): ResolvedBackup {
-  for (const s of seen.filter((s) => s.entry.status === 'damaged')) warnings.push(`${s.entry.id} is DAMAGED in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`);
+  for (const s of seen.filter((s) => s.entry.status === 'damaged')) {
+    warnings.push(
+      s === good
+        ? `${s.entry.id} is recorded as DAMAGED in ${s.store.url} (${s.entry.reason}); read again there, as asked: a verified read clears the record`
+        : `${s.entry.id} is DAMAGED in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`,
+    );
+  }
   const copies = seen.filter((s) => s !== good && s.entry.status === 'complete').map((s) => s.store.url);
   return { ...fromManifest(good.store, good.entry.manifest as BackupManifest), ...(copies.length ? { copies } : {}) };
 }
@@ -137,7 +148,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
     throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${lastArgument(database)}\` first`, FailureType.BackupNotFound);
   }
   const [id, seen] = newest;
-  const good = intact(seen);
+  const good = intact(seen, into.store !== undefined);
   if (good) {
     // "latest" is the newest backup, and an archive without a manifest is none; but one newer than
     // it is what the person most likely meant, so the restore says so, with the command for it.
@@ -168,7 +179,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
 async function resolveId(stores: BackupStore[], id: string, database: string, into: Into, warnings: string[], elsewhere: BackupStore[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
   const seen = (await sightings(stores, database, warnings, partial)).get(id);
-  const good = intact(seen);
+  const good = intact(seen, into.store !== undefined);
   if (good) return fromSightings(seen!, good, warnings);
   if (seen) {
     const there = (await listEveryStore(elsewhere, database, 'report')).found.find(({ entry }) => entry.id === id && entry.status === 'complete');

@@ -20,6 +20,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { sidecarKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
+import { shellWord } from '../common/shell-word.js';
 import { rolesNeeded } from '../common/database-properties-sql.js';
 import { FailureType } from '../common/errors.js';
 import { rolesReferenced } from '../common/schema-roles.js';
@@ -30,10 +31,10 @@ import { heartbeatEvery } from './heartbeat.js';
 import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
-import { pinRecord, unpinnedWarning } from './store/backup-catalog.js';
+import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
 import { readFirstIntact } from './store/read-first-intact.js';
-import { namedStore } from './store/open-stores.js';
+import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
 
@@ -221,6 +222,20 @@ async function pinCopies(config: Config, copies: string[], pinKey: string): Prom
 }
 
 /**
+ * A restore that named its store (--store) and found the archive damaged there: if another store
+ * holds the backup intact, the refusal says so, and how to read it from there.
+ */
+async function withIntactElsewhere(config: Config, backup: ResolvedBackup, err: unknown): Promise<unknown> {
+  const isDamage = err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
+  if (!isDamage || backup.copies !== undefined || backup.kind !== 'manifest') return err;
+  const others = allStores(config).filter((s) => s.url !== backup.store);
+  const { found } = await listEveryStore(others, backup.database, 'report').catch(() => ({ found: [] }));
+  const there = found.find(({ entry }) => entry.id === backup.label && entry.status === 'complete');
+  if (!there) return err;
+  return ApplicationFailure.nonRetryable(`${err.message}; it is intact in ${there.store.url}: restore it from there (--store ${shellWord(there.store.url)})`, err.type);
+}
+
+/**
  * Fetches the archive into `scratch` from the first store that holds it intact (read-first-intact.ts).
  * The backup is pinned where it was resolved; its copies are pinned while this reads, so the copy
  * to fall back on is still there when the primary turns out damaged (a prune of a copy store may
@@ -235,7 +250,9 @@ async function fetchFirstIntact(config: Config, backup: ResolvedBackup, scratch:
       onBytes(-1);
       await fetchArchive({ store, key: backup.archiveKey, label: backup.label, filters: backup.filters, identityFile: config.encryption.identityFile, expected }, { file: scratch }, cancel, onBytes);
     };
-    const found = await readFirstIntact(target, read, cancel);
+    const found = await readFirstIntact(target, read, cancel).catch(async (err: unknown) => {
+      throw await withIntactElsewhere(config, backup, err);
+    });
     return { store: found.store, warnings: [...found.warnings, ...pins.warnings] };
   } finally {
     // A stale pin expires on its own.

@@ -180,19 +180,29 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       await t.store.put(backup.archiveKey, await readObject(copy, backup.archiveKey));
       assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
 
-      // A damaged copy, found by a restore that names its store: recorded there, and made again by the next copy run.
+      // Mended with its modification time kept as it was (cp -p from a copy with the same time): the
+      // record still holds; a restore naming that store reads it again, and the verified read clears it.
+      const recordKey = `${source}/${backup.backupId}.damaged.json`;
+      const [listed] = (await t.store.list(backup.archiveKey)).filter((o) => o.key === backup.archiveKey);
+      const stale = JSON.parse((await t.store.getText(recordKey))!) as Record<string, unknown>;
+      await t.store.put(recordKey, JSON.stringify({ ...stale, archiveVersion: `${listed!.sizeBytes}:${listed!.modifiedMs}` }));
+      assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['damaged', 'complete']);
+      const rechecked = uniqueName('pgk_rechecked');
+      made.push(rechecked);
+      const reread = await runRestore(env, t.config, { backup: backup.backupId, target: rechecked, store: t.store.url });
+      assert.equal(reread.backup.store, t.store.url);
+      assert.ok(reread.warnings.some((w) => w.startsWith(`${backup.backupId} is recorded as DAMAGED in ${t.store.url} (`)), reread.warnings.join('\n'));
+      assert.equal(await t.store.stat(recordKey), undefined, 'the verified read cleared the record');
+      assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
+
+      // A damaged copy, found by a restore that names its store: recorded there, the intact store
+      // named in the refusal, and the copy made again by the next copy run.
       await flipByte(copy, backup.archiveKey);
       const named = await runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_rotted_copy'), store: copy.url }).catch((err: unknown) => err);
       assert.ok(named instanceof WorkflowFailedError, String(named));
+      assert.match(rootFailure(named).type ?? '', /^(CorruptArchive|ChecksumMismatch)$/);
+      assert.ok(rootFailure(named).message.endsWith(`; it is intact in ${t.store.url}: restore it from there (--store ${shellWord(t.store.url)})`), rootFailure(named).message);
       assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'damaged']);
-      const again = uniqueName('pgk_rotted_copy');
-      const pointed = await runRestore(env, t.config, { backup: backup.backupId, target: again, store: copy.url }).catch((err: unknown) => err);
-      assert.ok(pointed instanceof WorkflowFailedError, String(pointed));
-      assert.equal(rootFailure(pointed).type, 'BackupDamaged');
-      assert.ok(
-        rootFailure(pointed).message.endsWith(`; it is intact in ${t.store.url}: restore it from there with \`pgkeeper restore ${backup.backupId} --target ${again} --store ${shellWord(t.store.url)} --queue ${shellWord(t.config.temporal.taskQueue)}\``),
-        rootFailure(pointed).message,
-      );
       const next = await runBackup(env, t.config, source);
       assert.deepEqual((await locations(backup.backupId))!.map(([, status]) => status), ['complete', 'complete']);
       assert.ok(!(await keysUnder(copy, `${source}/`)).includes(`${source}/${backup.backupId}.damaged.json`), 'the record went with the damage');
@@ -254,6 +264,13 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     assert.deepEqual(await tableFingerprints(t.config, staging), await tableFingerprints(t.config, source));
     assert.equal(await t.store.stat(`${source}/${backup.backupId}.damaged.json`), undefined, 'a missing archive is no damage to record');
 
+    // Named now, that store's backup is DAMAGED (its archive missing): refused, naming the store that has it.
+    await assert.rejects(
+      new MockActivityEnvironment().run(resolveBackup, t.config, { backup: backup.backupId, store: t.store.url, target: staging }),
+      (err: ApplicationFailure) =>
+        err.type === 'BackupDamaged' &&
+        err.message.endsWith(`; it is intact in ${copy.url}: restore it from there with \`pgkeeper restore ${backup.backupId} --target ${staging} --store ${shellWord(copy.url)} --queue ${shellWord(t.config.temporal.taskQueue)}\``),
+    );
     const { copies: _, ...primaryOnly } = resolved;
     await assert.rejects(restore(primaryOnly), (err: ApplicationFailure) => err.type === 'BackupNotFound' && err.message.startsWith(`${backup.archiveKey} does not exist in ${t.store.url}`));
   });

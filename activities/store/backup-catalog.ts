@@ -39,6 +39,8 @@ export interface CatalogEntry {
   status: 'complete' | 'damaged' | 'partial';
   /** Why it is damaged (or partial). */
   reason?: string;
+  /** Damaged only by a damage record (damage-record.ts): a read that names this store checks it again. */
+  recorded?: boolean;
   manifest?: BackupManifest | GlobalsManifest;
   /** Every object belonging to the backup, pins and proofs included. */
   objects: StoredObject[];
@@ -75,7 +77,7 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
   }
 }
 
-async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest'>> {
+async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded'>> {
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
   if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
@@ -93,7 +95,7 @@ async function judge(store: BackupStore, folder: string, id: string, objects: St
       return { status: 'damaged', reason: `archive ${file.name} is ${stored.sizeBytes} bytes, its manifest says ${file.sizeBytes}`, manifest };
     }
     const found = await damageReason(store, objects, stored);
-    if (found) return { status: 'damaged', reason: found, manifest };
+    if (found) return { status: 'damaged', reason: found, manifest, recorded: true };
   }
   return { status: 'complete', manifest };
 }

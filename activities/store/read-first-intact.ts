@@ -8,6 +8,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { damageKey } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import type { FilterStep } from '../../common/filters.js';
 import { recordProvenDamage, type ArchiveExpected } from './damage-record.js';
@@ -24,16 +25,28 @@ function unreadable(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
 }
 
+/** The S3 server's own checksum failed (s3-failure.ts), not pgkeeper's SHA-256 or a filter. */
+function serverChecksum(err: ApplicationFailure): boolean {
+  return err.type === FailureType.ChecksumMismatch && err.message.includes('the checksum stored with the object');
+}
+
 /**
- * A read that failed on bytes a second read found intact (they match the manifest): nothing is
- * damaged in the store, so its copies are not tried (they hold the same bytes) and nothing is
- * recorded. A tool failing here (zstd, age) or a garbled first read: retried.
+ * A read that failed on bytes a second read found intact (they match the manifest) and no other
+ * store to read: nothing is damaged, nothing is recorded. A tool failing here (zstd, age) or a
+ * garbled first read: retried. An S3 server holding a wrong checksum for right bytes: it will
+ * fail the same way again, so said at once, with the way to mend it.
  */
-function intactAfterAll(err: ApplicationFailure, url: string, filters: FilterStep[]): ApplicationFailure {
+function intactAfterAll(err: ApplicationFailure, store: BackupStore, key: string, filters: FilterStep[]): ApplicationFailure {
+  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or its checksum is$/, '');
+  if (serverChecksum(err)) {
+    return ApplicationFailure.nonRetryable(
+      `${what}; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes. Copy the object onto itself so that the server computes it afresh (aws s3 cp ${store.url}/${key} ${store.url}/${key} --checksum-algorithm CRC32), or restore from another store`,
+      FailureType.StoreFailed,
+    );
+  }
   const tools = filters.map((f) => f.filter).join(' and ');
-  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '');
   return ApplicationFailure.retryable(
-    `${what}; yet its stored bytes in ${url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
+    `${what}; yet its stored bytes in ${store.url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
     FailureType.PgToolFailed,
   );
 }
@@ -58,14 +71,18 @@ export async function readFirstIntact(target: IntactRead, read: (store: BackupSt
   for (const store of target.stores) {
     try {
       await read(store);
+      // Read whole and verified: a damage record there (a store mended by hand since) is wrong now.
+      if (target.archive) await store.delete(damageKey(target.archive.folder, target.archive.id)).catch(() => undefined);
       const passedOver = failed.map((err, i) => `${target.label} was read from ${store.url}, its copy in ${target.stores[i]!.url} ${damaged(err) ? 'being damaged' : 'not being readable'}: ${err.message}`);
       return { store, warnings: [...passedOver, ...recorded] };
     } catch (err) {
       if (damaged(err) && target.archive) {
         const found = await recordProvenDamage(store, target.archive, Context.current().info.workflowExecution, cancel);
         recorded.push(...found.warnings);
-        // Its bytes are as written: every copy holds the same, so the fault is in the reading.
-        if (found.verdict === 'intact') throw intactAfterAll(err, store.url, target.filters);
+        // Its bytes are as written: every copy holds the same, so a tool's fault would repeat there;
+        // a server's wrong checksum would not.
+        const last = store === target.stores[target.stores.length - 1];
+        if (found.verdict === 'intact' && (last || !serverChecksum(err))) throw intactAfterAll(err, store, target.archive.archiveKey, target.filters);
       } else if (!damaged(err) && !(unreadable(err) && target.stores.length > 1)) throw err;
       failed.push(err as ApplicationFailure);
     }
