@@ -248,6 +248,20 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
+  it('an S3 server holding a wrong checksum for intact bytes: nothing is recorded, and the refusal says how to have it computed afresh', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    // versitygw keeps an object's checksums in an extended attribute of its file.
+    const onDisk = path.join(s3.dir, s3.bucket, 'offsite', backup.archiveKey);
+    const wrongChecksum = "import json, os, sys; p = sys.argv[1]; d = json.loads(os.getxattr(p, 'user.checksums')); d['CRC32'] = 'AAAAAA=='; os.setxattr(p, 'user.checksums', json.dumps(d).encode())";
+    execFileSync('python3', ['-c', wrongChecksum, onDisk]);
+    const refused = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: backup.backupId, target: uniqueName('pgk_wrong_crc'), store: copy.url })).catch((err: unknown) => err);
+    assert.ok(refused instanceof WorkflowFailedError, String(refused));
+    assert.equal(rootFailure(refused).type, 'StoreFailed', rootFailure(refused).message);
+    assert.match(rootFailure(refused).message, /; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes\. Copy the object onto itself .*--checksum-algorithm CRC32\), or restore from another store$/);
+    assert.equal(await copy.stat(`${source}/${backup.backupId}.damaged.json`), undefined, 'intact bytes are not recorded as damaged');
+  });
+
   it('a store that cannot hand the archive over once resolved (gone, down) is passed over for the copy; a restore with no copy to read fails as before', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
