@@ -33,7 +33,7 @@ import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } fr
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
-import { readFirstIntact } from './store/read-first-intact.js';
+import { damaged, readFirstIntact } from './store/read-first-intact.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -226,8 +226,7 @@ async function pinCopies(config: Config, copies: string[], pinKey: string): Prom
  * holds the backup intact, the refusal says so, and how to read it from there.
  */
 async function withIntactElsewhere(config: Config, backup: ResolvedBackup, err: unknown): Promise<unknown> {
-  const isDamage = err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
-  if (!isDamage || backup.copies !== undefined || backup.kind !== 'manifest') return err;
+  if (!damaged(err) || backup.copies !== undefined || backup.kind !== 'manifest') return err;
   const others = allStores(config).filter((s) => s.url !== backup.store);
   const { found } = await listEveryStore(others, backup.database, 'report').catch(() => ({ found: [] }));
   const there = found.find(({ entry }) => entry.id === backup.label && entry.status === 'complete');

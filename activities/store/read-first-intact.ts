@@ -15,7 +15,7 @@ import { recordProvenDamage, type ArchiveExpected } from './damage-record.js';
 import type { BackupStore } from './store.js';
 
 /** A read that found the bytes damaged: another store's copy may be whole. */
-function damaged(err: unknown): err is ApplicationFailure {
+export function damaged(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && (err.type === FailureType.ChecksumMismatch || err.type === FailureType.CorruptArchive);
 }
 
