@@ -8,6 +8,7 @@
 import { Context } from '@temporalio/activity';
 import type { Config } from '../common/config.js';
 import type { OutcomeReport } from '../common/outcome-report.js';
+import type { VerifyInput } from '../common/verify-input.js';
 import type { DrillProof, DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
 import { applyGlobals } from './apply-globals.js';
 import { applyRetention } from './apply-retention.js';
@@ -26,6 +27,7 @@ import { resolveBackup, unpinBackup, type ResolveRequest } from './resolve-backu
 import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
 import { swapIntoPlace, type SwapRequest } from './swap-into-place.js';
 import { validateStaging, type ValidateRequest } from './validate-restore.js';
+import { verifyArchives } from './verify-archives.js';
 import { waitForDatabase, type WaitRequest } from './wait-for-database.js';
 
 /**
@@ -60,6 +62,7 @@ export function createActivities(config: Config) {
     copyBackup: (req: CopyRequest) => copyBackup(config, req),
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
     listBackups: alive('listBackups', (req: { database?: string }) => listBackups(config, req)),
+    verifyArchives: (req: VerifyInput) => verifyArchives(config, req),
     // restore
     resolveBackup: alive('resolveBackup', (req: ResolveRequest) => resolveBackup(config, req)),
     unpinBackup: alive('unpinBackup', (req: { store: string; pinKey: string }) => unpinBackup(config, req)),

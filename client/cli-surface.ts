@@ -36,6 +36,9 @@ export const cliSurface: InputSurface = {
   },
 };
 
+/** Commands that take the database as their argument (`pgkeeper drill app`), not as `--database`. */
+export const databaseArgumentSurface: InputSurface = { ...cliSurface, field: (name) => (name === 'database' ? 'database' : cliSurface.field(name)) };
+
 /** What to do next, in flags, for failures whose fix is a CLI option (the worker's message names the JSON fields). */
 export function cliHint(type: string | undefined, target?: string): string | undefined {
   switch (type) {

@@ -35,6 +35,7 @@ const commands = {
   restore: command(() => import('./commands/restore.js')),
   setup: command(() => import('./commands/setup.js')),
   status: command(() => import('./commands/status.js')),
+  verify: command(() => import('./commands/verify.js')),
 };
 
 let queueOption: string | undefined;
@@ -197,6 +198,17 @@ export function buildProgram(): Command {
     .action(async (database: string, options: { wait?: boolean; store?: string; jobs?: number }) => {
       const config = loadConfig();
       await (await commands.drill()).drillCommand(await connectClient(config), config, database, options);
+    });
+
+  program
+    .command('verify')
+    .description('read every stored archive back (in every store, or --store) and check it against its manifest; damage found is recorded, so status reports it; exit code 3 when any needs attention')
+    .argument('[database]', 'only this database\'s backups (default: every backup, globals included)')
+    .option('--store <url>', 'only this store')
+    .option('-w, --wait', 'wait and print what was found')
+    .action(async (database: string | undefined, options: { wait?: boolean; store?: string }) => {
+      const config = loadConfig();
+      if (await (await commands.verify()).verifyCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
     });
 
   program

@@ -226,8 +226,10 @@ export interface DrillProof {
 
 export interface DrillResult extends DrillProof {
   status: 'completed';
-  /** false when retention deleted the backup during the drill: the proof is in this result only. */
+  /** false when the proof is in this result (and the workflow's history) only; proofNotRecorded says why. */
   proofRecorded: boolean;
+  /** Retention deleted the backup during the drill, or the store may only be read by this worker. */
+  proofNotRecorded?: string;
 }
 
 /** One backup as `pgkeeper backups` shows it, across every store. */
@@ -263,6 +265,29 @@ export interface ListedGlobals {
 export interface StoreUnreachable {
   store: string;
   reason: string;
+}
+
+/** One archive of one backup in one store, as `pgkeeper verify` read it back. */
+export interface VerifiedArchive {
+  id: string;
+  /** The database's name, or `.globals`. */
+  folder: string;
+  store: string;
+  /** intact: its bytes are those its manifest recorded; unreadable: the store did not hand them over. */
+  verdict: 'intact' | 'damaged' | 'unreadable';
+  reason?: string;
+  /** As its manifest recorded; absent when the manifest could not be read. */
+  sizeBytes?: number;
+}
+
+export interface VerifyResult {
+  /** The stores verified (all of the worker's, or the one named). */
+  stores: string[];
+  unreachable: StoreUnreachable[];
+  archives: VerifiedArchive[];
+  bytesRead: number;
+  durationMs: number;
+  warnings: string[];
 }
 
 export interface BackupListing {

@@ -21,7 +21,6 @@ import { applyGlobals, type ApplyGlobalsResult } from '../activities/apply-globa
 import { resolveBackup, unpinBackup } from '../activities/resolve-backup.js';
 import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
-import type { BackupStore } from '../activities/store/store.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
 import { shellWord } from '../common/shell-word.js';
@@ -29,7 +28,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
-import { keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
@@ -62,13 +61,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     await t?.stop();
     await s3?.stop();
   });
-
-  /** One byte changed, the size kept: only a checksum can tell. */
-  const flipByte = async (store: BackupStore, key: string) => {
-    const bytes = await readObject(store, key);
-    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-    await store.put(key, bytes);
-  };
 
   it('a backup lands in both stores, byte for byte, and the listing says where it exists', async () => {
     const copy = openStore(t.config.stores.copies[0]!);

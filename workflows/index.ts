@@ -6,3 +6,4 @@ export { applyRetention } from './apply-retention.js';
 export { restoreDrill } from './restore-drill.js';
 export { listBackups } from './list-backups.js';
 export { listDatabases } from './list-databases.js';
+export { verifyBackups } from './verify-backups.js';

@@ -67,6 +67,6 @@ async function drill(jobs: number, backup: ResolvedBackup, clock: PhaseClock<str
     durationsMs: { fetch: restored.fetchMs, restore: restored.restoreMs, validate: validateMs, total: Date.now() - startedMs },
     workflow: { workflowId, runId },
   };
-  const { recorded } = await recordDrillProof(proof);
-  return { status: 'completed', ...proof, proofRecorded: recorded };
+  const recording = await recordDrillProof(proof);
+  return { status: 'completed', ...proof, proofRecorded: recording.recorded, ...(recording.recorded ? {} : { proofNotRecorded: recording.why }) };
 }

@@ -29,9 +29,9 @@ interface DamageRecord {
 }
 
 /** Why the stored bytes are not those the manifest recorded; undefined when they are. */
-async function provenDamage(store: BackupStore, key: string, expected: { sizeBytes: number; sha256: string }, signal: AbortSignal): Promise<string | undefined> {
+async function provenDamage(store: BackupStore, key: string, expected: { sizeBytes: number; sha256: string }, signal: AbortSignal, onBytes: (n: number) => void): Promise<string | undefined> {
   const tap = measureTap(true);
-  tap.resume(); // only the count and the hash are wanted
+  tap.on('data', (chunk: Buffer) => onBytes(chunk.length)); // only the count and the hash are wanted
   try {
     await pipeline(await store.get(key, { signal }), tap, { signal });
   } catch (err) {
@@ -69,19 +69,25 @@ async function listed(store: BackupStore, key: string): Promise<StoredObject | u
 }
 
 /** What a second read of an archive found: damaged (why), intact, or nothing (the read itself failed). */
-export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'unknown' };
+export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'unknown'; error: string };
 
 /**
  * After a read of `archive` from `store` failed on its bytes: reads them again and, if they are
  * not what the manifest recorded, writes the damage record. A store this worker may only read (or
  * one gone away) costs the record, said in `warnings`, never the run.
  */
-export async function recordProvenDamage(store: BackupStore, archive: ArchiveExpected, run: { workflowId: string; runId: string } | undefined, signal: AbortSignal): Promise<Verdict & { warnings: string[] }> {
+export async function recordProvenDamage(
+  store: BackupStore,
+  archive: ArchiveExpected,
+  run: { workflowId: string; runId: string } | undefined,
+  signal: AbortSignal,
+  onBytes: (n: number) => void = () => undefined,
+): Promise<Verdict & { warnings: string[] }> {
   const key = damageKey(archive.folder, archive.id);
-  let verdict: Verdict = { verdict: 'unknown' };
+  let verdict: Verdict | undefined;
   try {
     const before = await listed(store, archive.archiveKey);
-    const reason = await provenDamage(store, archive.archiveKey, archive, signal);
+    const reason = await provenDamage(store, archive.archiveKey, archive, signal, onBytes);
     verdict = reason === undefined ? { verdict: 'intact' } : { verdict: 'damaged', reason };
     const after = await listed(store, archive.archiveKey);
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
@@ -91,7 +97,8 @@ export async function recordProvenDamage(store: BackupStore, archive: ArchiveExp
     return { ...verdict, warnings: [`${archive.id} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`] };
   } catch (err) {
     if (signal.aborted) throw err;
-    return { ...verdict, warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${(err as Error).message}`] };
+    const error = (err as Error).message;
+    return { ...(verdict ?? { verdict: 'unknown', error }), warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${error}`] };
   }
 }
 

@@ -4,7 +4,7 @@ import type { Config } from '../../common/config.js';
 import { normalizeDrillInput } from '../../common/drill-input.js';
 import type { restoreDrill } from '../../workflows/restore-drill.js';
 import { checkInput, failedRun } from '../cli-error.js';
-import { cliSurface } from '../cli-surface.js';
+import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart } from '../start-workflow.js';
@@ -12,7 +12,7 @@ import { requireWorker } from '../worker-workflow.js';
 
 export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
-  checkInput(() => normalizeDrillInput(input, cliSurface));
+  checkInput(() => normalizeDrillInput(input, databaseArgumentSurface));
   await requireWorker(client, config);
   const handle = await client.workflow.start<typeof restoreDrill>('restoreDrill', {
     args: [input],
@@ -26,7 +26,7 @@ export async function drillCommand(client: Client, config: Config, database: str
     process.stdout.write(
       showLines([
         `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}`,
-        `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : 'not recorded: the backup was deleted by retention during the drill'}`,
+        `  proof      ${proof.proofRecorded ? `${proof.database}/${proof.backupId}.drill.json in ${proof.store}` : `not recorded: ${proof.proofNotRecorded ?? 'see the workflow history'}`}`,
         // A drill is how damage is found: a store passed over for a damaged copy is said, as restore says it.
         ...proof.warnings.map((w) => `  warning    ${w}`),
       ]),

@@ -59,3 +59,10 @@ export async function readObject(store: BackupStore, key: string): Promise<Buffe
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** One byte changed, the size kept: only a checksum can tell. */
+export async function flipByte(store: BackupStore, key: string): Promise<void> {
+  const bytes = await readObject(store, key);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  await store.put(key, bytes);
+}

@@ -1,0 +1,52 @@
+/**
+ * `pgkeeper verify [database]`: read every stored archive back and hold it against its manifest,
+ * in every store (or `--store`), recording damage where it is found. With `--wait`, what was found;
+ * exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not answer.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../common/config.js';
+import type { VerifyResult } from '../../common/types.js';
+import { normalizeVerifyInput } from '../../common/verify-input.js';
+import type { verifyBackups } from '../../workflows/verify-backups.js';
+import { checkInput, failedRun } from '../cli-error.js';
+import { databaseArgumentSurface } from '../cli-surface.js';
+import { count, formatBytes, formatDuration, showable, showLines } from '../format.js';
+import { showProgress } from '../progress.js';
+import { announceStart } from '../start-workflow.js';
+import { requireWorker } from '../worker-workflow.js';
+
+export function verifyLines(result: VerifyResult): string[] {
+  const bad = result.archives.filter((a) => a.verdict !== 'intact');
+  const intact = result.archives.length - bad.length;
+  const verdicts = [`${intact} intact`, ...(['damaged', 'unreadable'] as const).map((v) => [v, bad.filter((a) => a.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v.toUpperCase()}`)];
+  return [
+    result.archives.length === 0
+      ? `no backups to verify in ${result.stores.join(', ')}`
+      : `verified ${count(result.archives.length, 'archive')} in ${count(result.stores.length - result.unreachable.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
+    ...bad.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason ?? '')}`),
+    ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)} (its archives were not read)`),
+    ...result.warnings.map((w) => `  warning     ${showable(w)}`),
+  ];
+}
+
+/** Returns whether something needs attention (exit code 3). */
+export async function verifyCommand(client: Client, config: Config, database: string | undefined, options: { wait?: boolean; store?: string }): Promise<boolean> {
+  const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
+  checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
+  await requireWorker(client, config);
+  const handle = await client.workflow.start<typeof verifyBackups>('verifyBackups', {
+    args: [input],
+    taskQueue: config.temporal.taskQueue,
+    workflowId: `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}:${new Date().toISOString()}`,
+  });
+  announceStart(config, `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`, handle);
+  if (!options.wait) return false;
+  let result: VerifyResult;
+  try {
+    result = await showProgress(handle, handle.result());
+  } catch (err) {
+    throw failedRun('verify FAILED', err);
+  }
+  process.stdout.write(showLines(verifyLines(result)));
+  return result.unreachable.length > 0 || result.archives.some((a) => a.verdict !== 'intact');
+}

@@ -1,0 +1,86 @@
+/**
+ * A worker that may only read its store (here a read-only bind mount of the backup directory, as a
+ * restore worker kept apart from the backups' writer would have): restores and drills still work,
+ * and what they could not write (the pin, the drill's proof) is said in their results, never a
+ * failed run. A backup there fails at once with the cause and the fix.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { execa } from 'execa';
+import { openStore } from '../activities/store/open-stores.js';
+import { databaseWorkflowId } from '../common/names.js';
+import { backupDatabase, restoreDrill } from '../workflows/index.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
+import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { keysUnder } from './helpers/stores.js';
+import { tempDir } from './helpers/temp-dirs.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+describe('a store this worker may only read', () => {
+  let env: TestWorkflowEnvironment;
+  const writer = testConfig();
+  const readOnlyDir = path.join(tempDir('read-only'), 'backups');
+  const reader = testConfig({ BACKUP_DIR: readOnlyDir });
+  const source = uniqueName('pgk_ro');
+  const into = uniqueName('pgk_ro_restored');
+  let mounted = false;
+
+  before(async () => {
+    env = await startDevServer();
+    await seedDatabase(writer, source);
+    execFileSync('mkdir', [readOnlyDir]);
+    execFileSync('mount', ['--bind', backupDir(writer), readOnlyDir]);
+    mounted = true;
+    execFileSync('mount', ['-o', 'remount,ro,bind', readOnlyDir]);
+  });
+  after(async () => {
+    if (mounted) execFileSync('umount', [readOnlyDir]);
+    for (const db of [source, into]) await dropDatabase(writer, db);
+    await env?.teardown();
+  });
+
+  it('restore and drill read it; the pin and the proof they cannot write are warnings and reasons, not failures; a backup is refused with the fix', async () => {
+    const backup = await withWorker(env, writer, () => runBackup(env, writer, source));
+    const store = openStore(reader.stores.primary);
+    const before = await keysUnder(store, `${source}/`);
+
+    await withWorker(env, reader, async () => {
+      const restored = await runRestore(env, reader, { backup: 'latest', database: source, target: into });
+      assert.equal(restored.backup.label, backup.backupId);
+      assert.deepEqual(await tableFingerprints(reader, into), await tableFingerprints(reader, source));
+      assert.ok(
+        restored.warnings.some((w) => w.startsWith(`the backup could not be pinned in ${store.url} (${store.url} is on a read-only file system`)),
+        restored.warnings.join('\n'),
+      );
+
+      const drill = await env.client.workflow.execute(restoreDrill, { args: [{ database: source }], taskQueue: reader.temporal.taskQueue, workflowId: uniqueName('drill') });
+      assert.equal(drill.backupId, backup.backupId);
+      assert.equal(drill.proofRecorded, false);
+      assert.match(drill.proofNotRecorded ?? '', new RegExp(`^the store refused it: ${store.url} is on a read-only file system \\(writing ${source}/.*\\.drill\\.json\\); mount it writable`));
+
+      const drilled = await execa(`${ROOT}/bin/pgkeeper`, ['drill', source, '--wait'], {
+        reject: false,
+        extendEnv: false,
+        env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: reader.temporal.taskQueue },
+      });
+      assert.equal(drilled.exitCode, 0, drilled.stderr);
+      assert.match(drilled.stdout, /^restore of .* proven: /m);
+      assert.match(drilled.stdout, /^ {2}proof {6}not recorded: the store refused it: file:\/\/.* is on a read-only file system/m);
+
+      const err = await env.client.workflow
+        .execute(backupDatabase, { args: [{ database: source }], taskQueue: reader.temporal.taskQueue, workflowId: databaseWorkflowId(reader.temporal.taskQueue, source) })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      assert.match(rootFailure(err).message, new RegExp(`^${store.url} is on a read-only file system \\(.*\\); mount it writable for the worker, or change BACKUP_DIR$`));
+    });
+    assert.deepEqual(await keysUnder(store, `${source}/`), before, 'nothing was written, nothing removed');
+  });
+});
