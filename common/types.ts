@@ -203,6 +203,8 @@ export interface ClusterDatabaseOutcome {
   sizeBytes?: number;
   /** Why it was skipped or failed. */
   reason?: string;
+  /** Older backups a copy run left out, their primary archive found damaged (StoreOutcome.skipped). */
+  notCopied?: { id: string; store: string; reason: string }[];
 }
 
 export interface ClusterResult {

@@ -237,6 +237,13 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.ok((await keysUnder(copy, `${source}/`)).includes(`${source}/${next.backupId}.manifest.json`), 'the new backup is copied');
       const after = await runBackup(env, t.config, source);
       assert.deepEqual(after.stores.map((s) => [s.status, s.skipped]), [['stored', undefined], ['copied', undefined]], 'not tried again');
+
+      // The same found by a whole-server backup: its result says so per database.
+      await flipByte(t.store, after.archiveKey);
+      for (const key of await keysUnder(copy, `${source}/${after.backupId}.`)) await copy.delete(key);
+      const cluster = await env.client.workflow.execute(backupCluster, { args: [{ include: [source] }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') });
+      assert.equal(cluster.databases[0]!.status, 'completed');
+      assert.deepEqual(cluster.databases[0]!.notCopied?.map((k) => [k.id, k.store]), [[after.backupId, copy.url]]);
     });
   });
 

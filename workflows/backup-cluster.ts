@@ -109,7 +109,8 @@ async function backUpOne(database: string, taskQueue: string, req: NormalizedClu
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
     if (result.status === 'skipped') return { database, status: 'skipped', reason: result.reason };
-    return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes };
+    const notCopied = result.stores.flatMap((s) => (s.skipped ?? []).map((k) => ({ ...k, store: s.store })));
+    return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes, ...(notCopied.length ? { notCopied } : {}) };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       return { database, status: 'skipped', reason: `skipped: ${busyReason(database, workflowId)}` };

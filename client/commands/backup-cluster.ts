@@ -7,7 +7,7 @@ import type { ClusterResult } from '../../common/types.js';
 import type { backupCluster } from '../../workflows/backup-cluster.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { formatBytes, table } from '../format.js';
+import { formatBytes, showLines, table } from '../format.js';
 import { announceStart, startExclusive } from '../start-workflow.js';
 
 export interface ClusterCommandOptions {
@@ -24,7 +24,8 @@ function printClusterResult(result: ClusterResult): void {
   const rows = [['DATABASE', 'OUTCOME', 'BACKUP / REASON', 'SIZE']];
   rows.push(['(globals)', result.globals.status, result.globals.id ?? result.globals.reason ?? '', '']);
   for (const d of result.databases) rows.push([d.database, d.status, d.backupId ?? d.reason ?? '', d.sizeBytes === undefined ? '' : formatBytes(d.sizeBytes)]);
-  process.stdout.write(table(rows) + '\n');
+  const notCopied = result.databases.flatMap((d) => (d.notCopied ?? []).map((k) => `NOT COPIED ${k.id} to ${k.store}: ${k.reason}`));
+  process.stdout.write(table(rows) + '\n' + (notCopied.length ? showLines(notCopied) : ''));
 }
 
 export async function clusterCommand(connect: () => Promise<Client>, config: Config, options: ClusterCommandOptions): Promise<void> {
