@@ -18,7 +18,7 @@ export interface RunRecord {
   parentWorkflowId: string | undefined;
 }
 
-const OPERATIONS: Operation[] = ['backup', 'restore', 'cluster', 'retention', 'drill'];
+const OPERATIONS: Operation[] = ['backup', 'restore', 'cluster', 'retention', 'drill', 'verify'];
 
 /** Runs read at most when filtering by a name client-side: the newest of them are what history shows. */
 const MAX_SCANNED = 5000;

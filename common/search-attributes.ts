@@ -15,7 +15,7 @@ export const PGK_STARTED_BY = defineSearchAttributeKey('PgkStartedBy', SearchAtt
 
 export const SEARCH_ATTRIBUTES = [PGK_DATABASE, PGK_OPERATION, PGK_BACKUP_ID, PGK_OUTCOME, PGK_STARTED_BY];
 
-export type Operation = 'backup' | 'restore' | 'cluster' | 'retention' | 'drill';
+export type Operation = 'backup' | 'restore' | 'cluster' | 'retention' | 'drill' | 'verify';
 /** 'dry-run': a retention run that only planned (prune --dry-run), so history never shows it as having deleted. */
 export type Outcome = 'running' | 'completed' | 'dry-run' | 'skipped' | 'failed' | 'cancelled';
 

@@ -7,16 +7,17 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { openStore } from '../activities/store/open-stores.js';
-import { listBackups } from '../workflows/index.js';
+import { listBackups, verifyBackups } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { flipByte, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
-import { runBackup } from './helpers/workflows.js';
+import { rootFailure, runBackup } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -73,6 +74,15 @@ describe('pgkeeper verify', () => {
         new RegExp(`^  DAMAGED     ${older.backupId} in ${escaped(copy.url)}: it reads back as \\d+ bytes, sha256 [0-9a-f]{16}…; its manifest says \\d+ bytes, [0-9a-f]{16}…$`, 'm'),
       );
       assert.match(found.stdout, new RegExp(`^  warning     ${older.backupId} is recorded as DAMAGED in ${escaped(copy.url)} `, 'm'));
+      // The run itself failed (so it notifies, and history shows it), its first line the damage.
+      const failed = await env.client.workflow
+        .execute(verifyBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('verify') })
+        .catch((e: unknown) => e);
+      assert.ok(failed instanceof WorkflowFailedError, String(failed));
+      assert.equal(rootFailure(failed).type, 'BackupDamaged');
+      assert.match(rootFailure(failed).message, new RegExp(`^verify of 4 archives in ${escaped(t.store.url)}, ${escaped(copy.url)}: ${older.backupId} DAMAGED in ${escaped(copy.url)} \\(it reads back as `));
+      const history = await cli('history', source);
+      assert.match(history.stdout, /\bverify\b.*\bfailed\b/, history.stdout);
       const recordKey = `${source}/${older.backupId}.damaged.json`;
       assert.ok(await copy.stat(recordKey), 'the damage is recorded where it was found');
       const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });

@@ -1,13 +1,19 @@
 /**
  * verifyBackups: read every stored archive back and hold it against its manifest, in every store
  * (or one), recording damage where it is found (activities/verify-archives.ts). Started by
- * `pgkeeper verify` or from the UI; one activity, retried as a whole if its worker dies.
+ * `pgkeeper verify`, from the UI or a schedule; one activity, retried as a whole if its worker dies.
+ * Damage found, an archive that could not be read or a store that did not answer fails the run
+ * (as a failed drill does), so it notifies and shows in `pgkeeper history`; the whole result
+ * travels in the failure's details.
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { FailureType } from '../common/errors.js';
+import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { VerifyResult } from '../common/types.js';
 import { normalizeVerifyInput, type VerifyInput } from '../common/verify-input.js';
 import { longRunning } from './activity-options.js';
+import { audited } from './audit.js';
 import { phaseClock } from './phase-clock.js';
 import { rejectInput } from './reject-input.js';
 
@@ -15,9 +21,35 @@ const { verifyArchives } = proxyActivities<Activities>(longRunning);
 
 const verifyProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
-export async function verifyBackups(input: VerifyInput = {}): Promise<VerifyResult> {
-  const req = rejectInput(() => normalizeVerifyInput(input));
-  const clock = phaseClock('reading the archives back');
-  setHandler(verifyProgressQuery, () => clock.current());
-  return verifyArchives(req);
+/** What needs a person, one phrase each; the first few named, the rest counted. */
+function problems(result: VerifyResult): string[] {
+  const all = [
+    ...result.archives.filter((a) => a.verdict !== 'intact').map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason ?? ''})`),
+    ...result.unreachable.map((u) => `${u.store} did not answer (${u.reason})`),
+  ];
+  return all.length > 5 ? [...all.slice(0, 5), `and ${all.length - 5} more`] : all;
+}
+
+export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]): Promise<VerifyResult> {
+  const req = rejectInput(() => normalizeVerifyInput(input), { operation: 'verify', input, extra, databaseField: 'database' });
+  return audited(
+    'verify',
+    req.database ?? ALL_DATABASES,
+    async () => {
+      const clock = phaseClock('reading the archives back');
+      setHandler(verifyProgressQuery, () => clock.current());
+      const result = await verifyArchives(req);
+      const found = problems(result);
+      if (found.length > 0) {
+        throw ApplicationFailure.create({
+          message: `verify of ${result.archives.length} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
+          type: FailureType.BackupDamaged,
+          nonRetryable: true,
+          details: [result],
+        });
+      }
+      return result;
+    },
+    () => ({ outcome: 'completed' }),
+  );
 }

@@ -1,10 +1,12 @@
 /**
  * `pgkeeper verify [database]`: read every stored archive back and hold it against its manifest,
  * in every store (or `--store`), recording damage where it is found. With `--wait`, what was found;
- * exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not answer.
+ * exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not
+ * answer: the run failed then, and its details hold the whole result.
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
+import { rootCauseDetails } from '../../common/failure-message.js';
 import type { VerifyResult } from '../../common/types.js';
 import { normalizeVerifyInput } from '../../common/verify-input.js';
 import type { verifyBackups } from '../../workflows/verify-backups.js';
@@ -41,12 +43,14 @@ export async function verifyCommand(client: Client, config: Config, database: st
   });
   announceStart(config, `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`, handle);
   if (!options.wait) return false;
-  let result: VerifyResult;
   try {
-    result = await showProgress(handle, handle.result());
+    process.stdout.write(showLines(verifyLines(await showProgress(handle, handle.result()))));
+    return false;
   } catch (err) {
-    throw failedRun('verify FAILED', err);
+    // What needs attention fails the run (so it notifies); the whole result is in its details.
+    const found = rootCauseDetails(err)?.[0] as VerifyResult | undefined;
+    if (!found?.archives) throw failedRun('verify FAILED', err);
+    process.stdout.write(showLines(verifyLines(found)));
+    return true;
   }
-  process.stdout.write(showLines(verifyLines(result)));
-  return result.unreachable.length > 0 || result.archives.some((a) => a.verdict !== 'intact');
 }
