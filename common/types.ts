@@ -142,8 +142,10 @@ export interface ResolvedBackup {
   dumpBytes: number | null;
   tocEntries: number | null;
   properties: DatabaseProperties | null;
-  /** The marker that keeps retention away while the run reads the backup. */
+  /** The marker that keeps retention away while the run reads the backup: its key in the backup's store and in its copies'. */
   pinKey: string | null;
+  /** The backup's own store refused the pin (one this worker may only read): nothing to remove there; its copies are still pinned. */
+  unpinned?: true;
   warnings: string[];
 }
 

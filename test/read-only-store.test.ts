@@ -6,14 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
+import { resolveBackup } from '../activities/resolve-backup.js';
+import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { databaseWorkflowId } from '../common/names.js';
+import { stagingName } from '../common/restore-input.js';
+import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { backupDatabase, restoreDrill } from '../workflows/index.js';
 import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
@@ -26,9 +32,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 describe('a store this worker may only read', () => {
   let env: TestWorkflowEnvironment;
-  const writer = testConfig();
+  // A copy store both may write: a restore pins the copy it may fall back on even where it cannot pin the backup itself.
+  const copyDir = `file://${path.join(tempDir('copy'), 'offsite')}`;
+  const writer = testConfig({ BACKUP_COPIES: copyDir });
   const readOnlyDir = path.join(tempDir('read-only'), 'backups');
-  const reader = testConfig({ BACKUP_DIR: readOnlyDir });
+  const reader = testConfig({ BACKUP_DIR: readOnlyDir, BACKUP_COPIES: copyDir });
   const source = uniqueName('pgk_ro');
   const into = uniqueName('pgk_ro_restored');
   let mounted = false;
@@ -82,5 +90,34 @@ describe('a store this worker may only read', () => {
       assert.match(rootFailure(err).message, new RegExp(`^${store.url} is on a read-only file system \\(.*\\); mount it writable for the worker, or change BACKUP_DIR$`));
     });
     assert.deepEqual(await keysUnder(store, `${source}/`), before, 'nothing was written, nothing removed');
+  });
+
+  it('the copies are pinned while the backup is read, though its own store refused the pin', async () => {
+    const backup = await withWorker(env, writer, () => runBackup(env, writer, source));
+    const copy = openStore(reader.stores.copies[0]!);
+    const resolved = (await new MockActivityEnvironment().run(resolveBackup, reader, { backup: backup.backupId, database: source, pin: randomUUID() })) as ResolvedBackup;
+    assert.equal(resolved.store, `file://${readOnlyDir}`);
+    assert.equal(resolved.unpinned, true);
+    assert.ok(resolved.pinKey);
+    // A zstd that takes two seconds to start decompressing: the read outlasts a heartbeat.
+    const bin = tempDir('slow-zstd');
+    const zstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'zstd'), `#!/bin/sh\n[ "$1" = -d ] && sleep 2\nexec ${zstd} "$@"\n`, { mode: 0o755 });
+    const pinsInCopy = () => keysUnder(copy, `${source}/${backup.backupId}.pin.`);
+    const seen: Promise<string[]>[] = [];
+    const activity = new MockActivityEnvironment();
+    activity.on('heartbeat', () => seen.push(pinsInCopy()));
+    const staging = stagingName(into, randomUUID());
+    const path0 = process.env.PATH;
+    process.env.PATH = `${bin}:${path0}`;
+    try {
+      const restored = (await activity.run(restoreIntoStaging, reader, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false })) as StagingRestore;
+      assert.equal(restored.store, resolved.store);
+    } finally {
+      process.env.PATH = path0;
+      await dropDatabase(reader, staging);
+    }
+    assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');
+    assert.deepEqual(await pinsInCopy(), [], 'and unpinned after it');
   });
 });

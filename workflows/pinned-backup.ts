@@ -20,7 +20,7 @@ export async function withPinnedBackup<T>(request: Omit<ResolveRequest, 'pin'>, 
     return await use(backup);
   } finally {
     // A pin left behind expires and is swept by retention: it never fails this run.
-    if (backup.pinKey) await cleanUp(() => unpinBackup({ store: backup.store, pinKey: backup.pinKey! }), true);
+    if (backup.pinKey && !backup.unpinned) await cleanUp(() => unpinBackup({ store: backup.store, pinKey: backup.pinKey! }), true);
   }
 }
 
