@@ -285,6 +285,8 @@ export interface VerifiedArchive {
 }
 
 export interface VerifyResult {
+  /** The database whose backups were verified; absent: every backup. */
+  database?: string;
   /** The stores verified (all of the worker's, or the one named). */
   stores: string[];
   unreachable: StoreUnreachable[];

@@ -5,17 +5,23 @@
  * again is removed; a store that does not answer is said, and all of these exit 3.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { rm, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { openStore } from '../activities/store/open-stores.js';
+import { verifyArchives } from '../activities/verify-archives.js';
+import type { VerifyResult } from '../common/types.js';
 import { listBackups, verifyBackups } from '../workflows/index.js';
-import { uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
-import { flipByte, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure, runBackup } from './helpers/workflows.js';
 
@@ -123,12 +129,73 @@ describe('pgkeeper verify', () => {
       assert.equal(badName.exitCode, 1, badName.stderr);
       assert.match(badName.stderr, /^pgkeeper: database "a\/b" contains a slash; /);
 
+      // The store named as BACKUP_COPIES spells it (with its ?endpoint=).
+      const asConfigured = await cli('verify', source, '--store', `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint}`, '--wait');
+      assert.equal(asConfigured.exitCode, 0, asConfigured.stderr);
+      assert.match(asConfigured.stdout, /^verified 2 archives in 1 store: 2 intact /m);
+      // A database backed up nowhere (a misspelt name in a cron line) needs attention too.
+      const typo = await cli('verify', `${source}_typo`, '--wait');
+      assert.equal(typo.exitCode, 3, typo.stderr);
+      assert.match(typo.stdout, new RegExp(`^no backups of "${source}_typo" in ${escaped(t.store.url)}, ${escaped(copy.url)}$`, 'm'));
+    });
+
+    // A copy store whose bucket does not exist: said, and the other stores verified all the same.
+    const missingBucket = testConfig({
+      BACKUP_DIR: backupDir(t.config),
+      BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint},s3://no-such-bucket/x?endpoint=${s3.endpoint}`,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    });
+    await withWorker(env, missingBucket, async () => {
+      const partly = await cli('verify', source, '--wait', '--queue', missingBucket.temporal.taskQueue);
+      assert.equal(partly.exitCode, 3, partly.stderr);
+      assert.match(partly.stdout, /^verified 4 archives in 2 stores: 4 intact /m);
+      assert.match(partly.stdout, /^ {2}UNREACHABLE s3:\/\/no-such-bucket\/x: bucket "no-such-bucket" does not exist on .* \(its archives were not read\)$/m);
+    });
+
+    await withWorker(env, t.config, async () => {
       // The copy store down: the primary is verified, the copy named as not read.
       await s3.kill();
       const down = await cli('verify', source, '--wait');
       assert.equal(down.exitCode, 3, down.stderr);
       assert.match(down.stdout, /^verified 2 archives in 1 store: 2 intact /m);
       assert.match(down.stdout, new RegExp(`^  UNREACHABLE ${escaped(copy.url)}: .* \\(its archives were not read\\)$`, 'm'));
+      // Only that store asked for: said at once, not retried for minutes.
+      const none = await cli('verify', source, '--store', copy.url, '--wait');
+      assert.equal(none.exitCode, 3, none.stderr);
+      assert.match(none.stdout, new RegExp(`^no store could be read\n  UNREACHABLE ${escaped(copy.url)}: `, 'm'));
     });
+  });
+
+  it('a backup deleted while verify runs (retention, say) is said as gone, not reported UNREADABLE', async () => {
+    // A large sparse archive read first (folders are read in name order), so the deletion lands mid-run.
+    const big = uniqueName('pgk_a');
+    const small = uniqueName('pgk_z');
+    const manifest = await writeFakeBackup(t.store, big, 1);
+    const archive = path.join(backupDir(t.config), big, manifest.files[0]!.name);
+    const BIG = 3 * 1024 ** 3;
+    await truncate(archive, 0); // zeros only, so the hash below is theirs
+    await truncate(archive, BIG);
+    const hash = createHash('sha256');
+    const zeros = Buffer.alloc(64 * 1024 ** 2);
+    for (let done = 0; done < BIG; done += zeros.length) hash.update(zeros);
+    const manifestPath = path.join(backupDir(t.config), big, `${manifest.id}.manifest.json`);
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, files: [{ ...manifest.files[0]!, sizeBytes: BIG, sha256: hash.digest('hex') }] }));
+    const gone = await writeFakeBackup(t.store, small, 1);
+
+    const activity = new MockActivityEnvironment();
+    let deleted: Promise<void> | undefined;
+    activity.on('heartbeat', (details: { phase?: string }) => {
+      if (deleted || !details.phase?.startsWith(`reading ${big}/`)) return;
+      deleted = (async () => {
+        for (const key of await keysUnder(t.store, `${small}/`)) await t.store.delete(key);
+      })();
+    });
+    const result = (await activity.run(verifyArchives, t.config, { store: t.store.url })) as VerifyResult;
+    await deleted;
+    assert.ok(deleted, 'the deletion happened while the big archive was read');
+    assert.deepEqual(result.archives.filter((a) => a.folder === big || a.folder === small).map((a) => [a.folder, a.verdict, a.reason]), [[big, 'intact', undefined]]);
+    assert.ok(result.warnings.includes(`${gone.id} was deleted from ${t.store.url} while verify ran (retention, say): not checked`), result.warnings.join('\n'));
+    await rm(path.join(backupDir(t.config), big), { recursive: true });
   });
 });

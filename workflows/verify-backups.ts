@@ -21,11 +21,15 @@ const { verifyArchives } = proxyActivities<Activities>(longRunning);
 
 const verifyProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
-/** What needs a person, one phrase each; the first few named, the rest counted. */
+/**
+ * What needs a person, one phrase each; the first few named, the rest counted. A database named
+ * but backed up nowhere is one (a misspelt name in a cron line must not pass for ever).
+ */
 function problems(result: VerifyResult): string[] {
   const all = [
     ...result.archives.filter((a) => a.verdict !== 'intact').map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason ?? ''})`),
-    ...result.unreachable.map((u) => `${u.store} did not answer (${u.reason})`),
+    ...result.unreachable.map((u) => `${u.store} could not be read (${u.reason})`),
+    ...(result.database !== undefined && result.archives.length === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
   ];
   return all.length > 5 ? [...all.slice(0, 5), `and ${all.length - 5} more`] : all;
 }
@@ -43,7 +47,7 @@ export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]
       if (found.length > 0) {
         throw ApplicationFailure.create({
           message: `verify of ${result.archives.length} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
-          type: FailureType.BackupDamaged,
+          type: result.archives.some((a) => a.verdict !== 'intact') ? FailureType.BackupDamaged : result.unreachable.length > 0 ? FailureType.StoreUnavailable : FailureType.BackupNotFound,
           nonRetryable: true,
           details: [result],
         });

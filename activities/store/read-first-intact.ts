@@ -21,7 +21,7 @@ export function damaged(err: unknown): err is ApplicationFailure {
 
 /** The store could not hand the bytes over: a copy may. */
 const STORE_FAILURES = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreFailed, FailureType.StoreAccessDenied, FailureType.StoreMissing, FailureType.BackupNotFound]);
-function unreadable(err: unknown): err is ApplicationFailure {
+export function unreadable(err: unknown): err is ApplicationFailure {
   return err instanceof ApplicationFailure && STORE_FAILURES.has(err.type ?? '');
 }
 

@@ -21,10 +21,14 @@ export function verifyLines(result: VerifyResult): string[] {
   const bad = result.archives.filter((a) => a.verdict !== 'intact');
   const intact = result.archives.length - bad.length;
   const verdicts = [`${intact} intact`, ...(['damaged', 'unreadable'] as const).map((v) => [v, bad.filter((a) => a.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v.toUpperCase()}`)];
+  const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
+  const of = result.database !== undefined ? ` of "${result.database}"` : '';
   return [
     result.archives.length === 0
-      ? `no backups to verify in ${result.stores.join(', ')}`
-      : `verified ${count(result.archives.length, 'archive')} in ${count(result.stores.length - result.unreachable.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
+      ? read.length === 0
+        ? `no store could be read`
+        : `no backups${of} in ${read.join(', ')}`
+      : `verified ${count(result.archives.length, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
     ...bad.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason ?? '')}`),
     ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)} (its archives were not read)`),
     ...result.warnings.map((w) => `  warning     ${showable(w)}`),
