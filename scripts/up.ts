@@ -263,6 +263,7 @@ async function main(): Promise<void> {
       `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
       `  bin/pgkeeper restore latest --database ${database} --target ${await freeCopyName(config, database)} --wait   a safe restore into a new database`,
       '  bin/pgkeeper status                     last backup, last proven restore, next run',
+      `  bin/pgkeeper verify ${database} --wait   read every stored archive back against its manifest`,
       `  in the UI: Workflows -> the run above -> its history, input and result`,
       'Ctrl-C stops the worker and the servers (state is kept in .data/).',
       '',
