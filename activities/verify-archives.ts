@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { damageKey, GLOBALS_FOLDER, manifestKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { isDatabaseName } from '../common/names.js';
-import type { StoreUnreachable, VerifiedArchive, VerifyResult } from '../common/types.js';
+import type { ArchiveProblem, StoreUnreachable, VerifyResult } from '../common/types.js';
 import type { VerifyInput } from '../common/verify-input.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { databaseFolders, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
@@ -62,34 +62,35 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   try {
     const { planned, unreachable } = await plan(stores, req.database);
     totalBytes = planned.filter((p) => readable(p.entry)).reduce((sum, p) => sum + p.entry.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
-    const archives: VerifiedArchive[] = [];
+    let intact = 0;
+    const problems: ArchiveProblem[] = [];
     const warnings: string[] = [];
     for (const { store, entry } of planned) {
       const base = { id: entry.id, folder: entry.folder, store: store.url };
       if (!readable(entry)) {
         // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
-        archives.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
+        problems.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
         continue;
       }
-      const files = entry.manifest!.files;
-      const verdicts: VerifiedArchive[] = [];
-      const found: string[] = [];
-      for (const file of files) {
+      const found: ArchiveProblem[] = [];
+      const recorded: string[] = [];
+      for (const file of entry.manifest!.files) {
         phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
         const archive = { folder: entry.folder, id: entry.id, archiveKey: `${entry.folder}/${file.name}`, sizeBytes: file.sizeBytes, sha256: file.sha256 };
         const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (bytesRead += n));
-        if (read.verdict === 'damaged') found.push(...read.warnings);
-        verdicts.push({ ...base, sizeBytes: file.sizeBytes, ...(read.verdict === 'intact' ? { verdict: 'intact' } : read.verdict === 'damaged' ? { verdict: 'damaged', reason: read.reason } : { verdict: 'unreadable', reason: read.error }) });
+        if (read.verdict === 'damaged') recorded.push(...read.warnings);
+        if (read.verdict !== 'intact') found.push({ ...base, ...(read.verdict === 'damaged' ? { verdict: 'damaged', reason: read.reason } : { verdict: 'unreadable', reason: read.error }) });
       }
       // Deleted since it was listed (retention ran meanwhile): gone, not damaged.
-      if (verdicts.some((v) => v.verdict === 'unreadable') && !(await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true))) {
+      if (found.some((p) => p.verdict === 'unreadable') && !(await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true))) {
         warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
         continue;
       }
-      archives.push(...verdicts);
-      if (!entry.recorded) warnings.push(...found); // recorded before: nothing new to say
+      intact += entry.manifest!.files.length - found.length;
+      problems.push(...found);
+      if (!entry.recorded) warnings.push(...recorded); // recorded before: nothing new to say
       // Mended since it was recorded (copied back by hand with its old time, say): the record is wrong now.
-      if (entry.recorded && verdicts.every((v) => v.verdict === 'intact')) {
+      if (entry.recorded && found.length === 0) {
         await store.delete(damageKey(entry.folder, entry.id)).then(
           () => warnings.push(`${entry.id} reads back whole in ${store.url} now: its damage record was removed`),
           (err: Error) => warnings.push(`${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`),
@@ -100,7 +101,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       ...(req.database !== undefined ? { database: req.database } : {}),
       stores: stores.map((s) => s.url),
       unreachable,
-      archives,
+      intact,
+      problems,
       bytesRead,
       durationMs: Date.now() - startedMs,
       warnings,

@@ -271,26 +271,30 @@ export interface StoreUnreachable {
   reason: string;
 }
 
-/** One archive of one backup in one store, as `pgkeeper verify` read it back. */
-export interface VerifiedArchive {
+/** An archive of one backup in one store that `pgkeeper verify` did not find whole. */
+export interface ArchiveProblem {
   id: string;
   /** The database's name, or `.globals`. */
   folder: string;
   store: string;
-  /** intact: its bytes are those its manifest recorded; unreadable: the store did not hand them over. */
-  verdict: 'intact' | 'damaged' | 'unreadable';
-  reason?: string;
-  /** As its manifest recorded; absent when the manifest could not be read. */
-  sizeBytes?: number;
+  /** damaged: not the bytes its manifest recorded (or listed so); unreadable: the store did not hand them over. */
+  verdict: 'damaged' | 'unreadable';
+  reason: string;
 }
 
+/**
+ * What `pgkeeper verify` found. Intact archives are counted, not listed: a worker with hundreds of
+ * databases and copies must not outgrow Temporal's payload limit with a list of good news.
+ */
 export interface VerifyResult {
   /** The database whose backups were verified; absent: every backup. */
   database?: string;
   /** The stores verified (all of the worker's, or the one named). */
   stores: string[];
   unreachable: StoreUnreachable[];
-  archives: VerifiedArchive[];
+  /** Archives that read back as their manifests recorded them. */
+  intact: number;
+  problems: ArchiveProblem[];
   bytesRead: number;
   durationMs: number;
   warnings: string[];

@@ -194,7 +194,9 @@ describe('pgkeeper verify', () => {
     const result = (await activity.run(verifyArchives, t.config, { store: t.store.url })) as VerifyResult;
     await deleted;
     assert.ok(deleted, 'the deletion happened while the big archive was read');
-    assert.deepEqual(result.archives.filter((a) => a.folder === big || a.folder === small).map((a) => [a.folder, a.verdict, a.reason]), [[big, 'intact', undefined]]);
+    assert.deepEqual(result.problems, []);
+    assert.ok(result.intact >= 1);
+    assert.ok(result.bytesRead >= BIG, 'the big archive was read whole');
     assert.ok(result.warnings.includes(`${gone.id} was deleted from ${t.store.url} while verify ran (retention, say): not checked`), result.warnings.join('\n'));
     await rm(path.join(backupDir(t.config), big), { recursive: true });
   });

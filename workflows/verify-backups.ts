@@ -27,9 +27,9 @@ const verifyProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string 
  */
 function problems(result: VerifyResult): string[] {
   const all = [
-    ...result.archives.filter((a) => a.verdict !== 'intact').map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason ?? ''})`),
+    ...result.problems.map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason})`),
     ...result.unreachable.map((u) => `${u.store} could not be read (${u.reason})`),
-    ...(result.database !== undefined && result.archives.length === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
+    ...(result.database !== undefined && result.intact + result.problems.length === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
   ];
   return all.length > 5 ? [...all.slice(0, 5), `and ${all.length - 5} more`] : all;
 }
@@ -46,8 +46,8 @@ export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]
       const found = problems(result);
       if (found.length > 0) {
         throw ApplicationFailure.create({
-          message: `verify of ${result.archives.length} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
-          type: result.archives.some((a) => a.verdict !== 'intact') ? FailureType.BackupDamaged : result.unreachable.length > 0 ? FailureType.StoreUnavailable : FailureType.BackupNotFound,
+          message: `verify of ${result.intact + result.problems.length} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
+          type: result.problems.length > 0 ? FailureType.BackupDamaged : result.unreachable.length > 0 ? FailureType.StoreUnavailable : FailureType.BackupNotFound,
           nonRetryable: true,
           details: [result],
         });

@@ -18,18 +18,23 @@ import { announceStart } from '../start-workflow.js';
 import { requireWorker } from '../worker-workflow.js';
 
 export function verifyLines(result: VerifyResult): string[] {
-  const bad = result.archives.filter((a) => a.verdict !== 'intact');
-  const intact = result.archives.length - bad.length;
-  const verdicts = [`${intact} intact`, ...(['damaged', 'unreadable'] as const).map((v) => [v, bad.filter((a) => a.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v.toUpperCase()}`)];
+  const total = result.intact + result.problems.length;
+  const verdicts = [
+    `${result.intact} intact`,
+    ...(['damaged', 'unreadable'] as const).flatMap((v) => {
+      const n = result.problems.filter((a) => a.verdict === v).length;
+      return n > 0 ? [`${n} ${v.toUpperCase()}`] : [];
+    }),
+  ];
   const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
   const of = result.database !== undefined ? ` of "${result.database}"` : '';
   return [
-    result.archives.length === 0
+    total === 0
       ? read.length === 0
-        ? `no store could be read`
+        ? 'no store could be read'
         : `no backups${of} in ${read.join(', ')}`
-      : `verified ${count(result.archives.length, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
-    ...bad.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason ?? '')}`),
+      : `verified ${count(total, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
+    ...result.problems.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason)}`),
     ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)} (its archives were not read)`),
     ...result.warnings.map((w) => `  warning     ${showable(w)}`),
   ];
@@ -53,7 +58,7 @@ export async function verifyCommand(client: Client, config: Config, database: st
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
     const found = rootCauseDetails(err)?.[0] as VerifyResult | undefined;
-    if (!found?.archives) throw failedRun('verify FAILED', err);
+    if (!found?.problems) throw failedRun('verify FAILED', err);
     process.stdout.write(showLines(verifyLines(found)));
     return true;
   }
