@@ -82,7 +82,7 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
           continue;
         }
         throw ApplicationFailure.retryable(
-          `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
+          `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
           FailureType.StoreFailed,
         );
       }

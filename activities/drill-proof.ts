@@ -1,10 +1,10 @@
 /** recordDrillProof: `<backup id>.drill.json` next to the backup in the store it was read from: the evidence that it restores. */
+import { ApplicationFailure } from '@temporalio/common';
 import { manifestKey } from '../common/backup-keys.js';
 import { parseBackupId } from '../common/backup-id.js';
 import type { Config } from '../common/config.js';
-import type { DrillProof } from '../common/types.js';
-import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors.js';
+import type { DrillProof } from '../common/types.js';
 import { rejectingInput } from './failures.js';
 import { namedStore } from './store/open-stores.js';
 

@@ -301,7 +301,7 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
     // A worker that may only read the store still restores: nothing to unpin there afterwards
     // (the copies, which may be writable, are pinned with the same key while it reads).
     if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
-    return { ...backup, pinKey, unpinned: true, warnings: [...backup.warnings, unpinnedWarning(backup.store, err)] };
+    return { ...backup, pinKey, pinRefused: true, warnings: [...backup.warnings, unpinnedWarning(backup.store, err)] };
   }
   return { ...backup, pinKey };
 }

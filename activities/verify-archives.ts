@@ -9,8 +9,10 @@
  * and the bytes a restore would read are exactly the ones checked.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { damageKey, GLOBALS_FOLDER, manifestKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
 import { isDatabaseName } from '../common/names.js';
 import type { ArchiveProblem, StoreUnreachable, VerifyResult } from '../common/types.js';
 import type { VerifyInput } from '../common/verify-input.js';
@@ -21,35 +23,36 @@ import { allStores, namedStore } from './store/open-stores.js';
 import { unreadable } from './store/read-first-intact.js';
 import type { BackupStore } from './store/store.js';
 
-interface Planned {
-  store: BackupStore;
-  entry: CatalogEntry;
-}
+/** Problems listed one by one; more are counted (`pgkeeper backups` lists every DAMAGED one). */
+const MAX_LISTED_PROBLEMS = 100;
+
+/** The store itself failing (not one object): its other archives would fail the same way. */
+const STORE_WIDE = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreAccessDenied, FailureType.StoreMissing]);
 
 /**
- * Every backup to read, store by store. A store that cannot be listed (down, its bucket missing,
- * access refused) is noted with the reason and the others are verified all the same.
+ * A store's backups to read, or why it cannot be listed (down, its bucket missing, access
+ * refused): then none of it is read, and the other stores are verified all the same.
  */
-async function plan(stores: BackupStore[], database: string | undefined): Promise<{ planned: Planned[]; unreachable: StoreUnreachable[] }> {
-  const planned: Planned[] = [];
-  const unreachable: StoreUnreachable[] = [];
-  for (const store of stores) {
-    try {
-      const folders = database !== undefined ? [database] : [...(await databaseFolders(store)).filter(isDatabaseName), GLOBALS_FOLDER];
-      for (const folder of folders) {
-        // Unfinished uploads are not backups (retention removes them); nothing to hold them against.
-        for (const entry of await listCatalog(store, folder)) if (entry.status !== 'partial') planned.push({ store, entry });
-      }
-    } catch (err) {
-      if (!unreadable(err)) throw err;
-      unreachable.push({ store: store.url, reason: err.message });
-    }
+async function plan(store: BackupStore, database: string | undefined): Promise<CatalogEntry[] | StoreUnreachable> {
+  try {
+    const folders = database !== undefined ? [database] : [...(await databaseFolders(store)).filter(isDatabaseName), GLOBALS_FOLDER];
+    const entries: CatalogEntry[] = [];
+    // Unfinished uploads are not backups (retention removes them); nothing to hold them against.
+    for (const folder of folders) entries.push(...(await listCatalog(store, folder)).filter((e) => e.status !== 'partial'));
+    return entries;
+  } catch (err) {
+    if (!unreadable(err)) throw err;
+    return { store: store.url, reason: `${err.message}; none of its archives were read` };
   }
-  return { planned, unreachable };
 }
 
 /** Read whole: complete backups, and those damaged only by a record (judged again by this read). */
 const readable = (entry: CatalogEntry) => entry.status === 'complete' || entry.recorded === true;
+
+/** Deleted since it was listed (retention ran meanwhile): gone, not damaged. */
+async function gone(store: BackupStore, entry: CatalogEntry): Promise<boolean> {
+  return !(await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true));
+}
 
 export async function verifyArchives(config: Config, req: VerifyInput): Promise<VerifyResult> {
   const startedMs = Date.now();
@@ -59,42 +62,70 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   let bytesRead = 0;
   let totalBytes: number | undefined;
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: bytesRead, totalBytes }));
+  const unreachable: StoreUnreachable[] = [];
+  let intact = 0;
+  const problems: ArchiveProblem[] = [];
+  const warnings: string[] = [];
   try {
-    const { planned, unreachable } = await plan(stores, req.database);
-    totalBytes = planned.filter((p) => readable(p.entry)).reduce((sum, p) => sum + p.entry.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
-    let intact = 0;
-    const problems: ArchiveProblem[] = [];
-    const warnings: string[] = [];
-    for (const { store, entry } of planned) {
-      const base = { id: entry.id, folder: entry.folder, store: store.url };
-      if (!readable(entry)) {
-        // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
-        problems.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
-        continue;
-      }
-      const found: ArchiveProblem[] = [];
-      const recorded: string[] = [];
-      for (const file of entry.manifest!.files) {
-        phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
-        const archive = { folder: entry.folder, id: entry.id, archiveKey: `${entry.folder}/${file.name}`, sizeBytes: file.sizeBytes, sha256: file.sha256 };
-        const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (bytesRead += n));
-        if (read.verdict === 'damaged') recorded.push(...read.warnings);
-        if (read.verdict !== 'intact') found.push({ ...base, ...(read.verdict === 'damaged' ? { verdict: 'damaged', reason: read.reason } : { verdict: 'unreadable', reason: read.error }) });
-      }
-      // Deleted since it was listed (retention ran meanwhile): gone, not damaged.
-      if (found.some((p) => p.verdict === 'unreadable') && !(await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true))) {
-        warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
-        continue;
-      }
-      intact += entry.manifest!.files.length - found.length;
-      problems.push(...found);
-      if (!entry.recorded) warnings.push(...recorded); // recorded before: nothing new to say
-      // Mended since it was recorded (copied back by hand with its old time, say): the record is wrong now.
-      if (entry.recorded && found.length === 0) {
-        await store.delete(damageKey(entry.folder, entry.id)).then(
-          () => warnings.push(`${entry.id} reads back whole in ${store.url} now: its damage record was removed`),
-          (err: Error) => warnings.push(`${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`),
-        );
+    const planned: [BackupStore, CatalogEntry[]][] = [];
+    for (const store of stores) {
+      const entries = await plan(store, req.database);
+      if (Array.isArray(entries)) planned.push([store, entries]);
+      else unreachable.push(entries);
+    }
+    totalBytes = planned.flatMap(([, entries]) => entries.filter(readable)).reduce((sum, e) => sum + e.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
+
+    for (const [store, entries] of planned) {
+      for (const [index, entry] of entries.entries()) {
+        const base = { id: entry.id, folder: entry.folder, store: store.url };
+        if (!readable(entry)) {
+          // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
+          if (await gone(store, entry)) warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
+          else problems.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
+          continue;
+        }
+        const found: ArchiveProblem[] = [];
+        const recorded: string[] = [];
+        let changed = false;
+        let storeFailure: ApplicationFailure | undefined;
+        for (const file of entry.manifest!.files) {
+          phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
+          const archive = { folder: entry.folder, id: entry.id, archiveKey: `${entry.folder}/${file.name}`, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+          const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (bytesRead += n));
+          if (read.verdict === 'damaged') {
+            recorded.push(...read.warnings);
+            found.push({ ...base, verdict: 'damaged', reason: read.reason });
+          } else if (read.verdict === 'changed') {
+            changed = true;
+          } else if (read.verdict === 'unknown') {
+            if (read.error instanceof ApplicationFailure && STORE_WIDE.has(read.error.type ?? '')) storeFailure = read.error;
+            found.push({ ...base, verdict: 'unreadable', reason: read.error.message });
+          }
+        }
+        if (storeFailure) {
+          // Every later read would wait out the same failure and say it again.
+          unreachable.push({ store: store.url, reason: `${storeFailure.message}; ${entries.length - index} of its ${entries.length} backups were not read` });
+          break;
+        }
+        if (found.some((p) => p.verdict === 'unreadable') && (await gone(store, entry))) {
+          warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
+          continue;
+        }
+        if (changed) {
+          // Written again while it was read (a copy run mending it): read next time.
+          warnings.push(`${entry.id} was written again in ${store.url} while verify read it: not checked`);
+          continue;
+        }
+        intact += entry.manifest!.files.length - found.length;
+        problems.push(...found);
+        if (!entry.recorded) warnings.push(...recorded); // recorded before: nothing new to say
+        // Mended since it was recorded (copied back by hand with its old time, say): the record is wrong now.
+        if (entry.recorded && found.length === 0) {
+          await store.delete(damageKey(entry.folder, entry.id)).then(
+            () => warnings.push(`${entry.id} reads back whole in ${store.url} now: its damage record was removed`),
+            (err: Error) => warnings.push(`${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`),
+          );
+        }
       }
     }
     return {
@@ -102,7 +133,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       stores: stores.map((s) => s.url),
       unreachable,
       intact,
-      problems,
+      problems: problems.slice(0, MAX_LISTED_PROBLEMS),
+      problemsNotListed: Math.max(0, problems.length - MAX_LISTED_PROBLEMS),
       bytesRead,
       durationMs: Date.now() - startedMs,
       warnings,

@@ -197,7 +197,7 @@ export function buildProgram(): Command {
     .option('-w, --wait', 'wait and print the proof')
     .action(async (database: string, options: { wait?: boolean; store?: string; jobs?: number }) => {
       const config = loadConfig();
-      await (await commands.drill()).drillCommand(await connectClient(config), config, database, options);
+      await (await commands.drill()).drillCommand(() => connectClient(config), config, database, options);
     });
 
   program
@@ -208,7 +208,7 @@ export function buildProgram(): Command {
     .option('-w, --wait', 'wait and print what was found')
     .action(async (database: string | undefined, options: { wait?: boolean; store?: string }) => {
       const config = loadConfig();
-      if (await (await commands.verify()).verifyCommand(await connectClient(config), config, database, options)) process.exitCode = 3;
+      if (await (await commands.verify()).verifyCommand(() => connectClient(config), config, database, options)) process.exitCode = 3;
     });
 
   program

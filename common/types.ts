@@ -145,7 +145,7 @@ export interface ResolvedBackup {
   /** The marker that keeps retention away while the run reads the backup: its key in the backup's store and in its copies'. */
   pinKey: string | null;
   /** The backup's own store refused the pin (one this worker may only read): nothing to remove there; its copies are still pinned. */
-  unpinned?: true;
+  pinRefused?: true;
   warnings: string[];
 }
 
@@ -294,7 +294,10 @@ export interface VerifyResult {
   unreachable: StoreUnreachable[];
   /** Archives that read back as their manifests recorded them. */
   intact: number;
+  /** The first problems found, each with why... */
   problems: ArchiveProblem[];
+  /** ...and how many more there were (`pgkeeper backups` lists every DAMAGED one). */
+  problemsNotListed: number;
   bytesRead: number;
   durationMs: number;
   warnings: string[];

@@ -61,6 +61,28 @@ describe('damage record', () => {
     assert.equal(await reasonNow(), undefined);
   });
 
+  it('bytes written again while they were read (a copy run mending them) are "changed": nothing recorded, nothing judged', async () => {
+    await fs.rm(path.join(parent, 'store', record), { force: true });
+    const damaged = Buffer.from(bytes);
+    damaged[5]! ^= 0xff;
+    await store.put(archive.archiveKey, damaged);
+    // The mend lands after the damaged bytes were read, before the listing that follows the read.
+    let listings = 0;
+    const mending = {
+      ...store,
+      list: async (prefix: string) => {
+        if (++listings === 2) {
+          const file = path.join(parent, 'store', archive.archiveKey);
+          await fs.writeFile(file, bytes);
+          await fs.utimes(file, new Date(), new Date(Date.now() + 5_000)); // another version, however fast the read
+        }
+        return store.list(prefix);
+      },
+    };
+    assert.deepEqual(await recordProvenDamage(mending, archive, run, new AbortController().signal), { verdict: 'changed', warnings: [] });
+    assert.equal(await store.stat(record), undefined);
+  });
+
   it('a record that cannot be read still says the archive was found damaged, unless the archive is newer', async () => {
     await store.put(archive.archiveKey, bytes);
     await setTimeout(20);

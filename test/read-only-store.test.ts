@@ -68,6 +68,9 @@ describe('a store this worker may only read', () => {
         restored.warnings.some((w) => w.startsWith(`the backup could not be pinned in ${store.url} (${store.url} is on a read-only file system`)),
         restored.warnings.join('\n'),
       );
+      const history = await env.client.workflow.getHandle(databaseWorkflowId(reader.temporal.taskQueue, into)).fetchHistory();
+      const activities = history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+      assert.ok(activities.includes('resolveBackup') && !activities.includes('unpinBackup'), `no pin to remove: ${activities.join(', ')}`);
 
       const drill = await env.client.workflow.execute(restoreDrill, { args: [{ database: source }], taskQueue: reader.temporal.taskQueue, workflowId: uniqueName('drill') });
       assert.equal(drill.backupId, backup.backupId);
@@ -97,7 +100,7 @@ describe('a store this worker may only read', () => {
     const copy = openStore(reader.stores.copies[0]!);
     const resolved = (await new MockActivityEnvironment().run(resolveBackup, reader, { backup: backup.backupId, database: source, pin: randomUUID() })) as ResolvedBackup;
     assert.equal(resolved.store, `file://${readOnlyDir}`);
-    assert.equal(resolved.unpinned, true);
+    assert.equal(resolved.pinRefused, true);
     assert.ok(resolved.pinKey);
     // A zstd that takes two seconds to start decompressing: the read outlasts a heartbeat.
     const bin = tempDir('slow-zstd');

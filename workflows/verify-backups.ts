@@ -25,17 +25,29 @@ const verifyProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string 
  * What needs a person, one phrase each; the first few named, the rest counted. A database named
  * but backed up nowhere is one (a misspelt name in a cron line must not pass for ever).
  */
-function problems(result: VerifyResult): string[] {
+function needsAttention(result: VerifyResult): string[] {
   const all = [
     ...result.problems.map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason})`),
     ...result.unreachable.map((u) => `${u.store} could not be read (${u.reason})`),
-    ...(result.database !== undefined && result.intact + result.problems.length === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
+    ...(result.database !== undefined && archivesOf(result) === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
   ];
-  return all.length > 5 ? [...all.slice(0, 5), `and ${all.length - 5} more`] : all;
+  const more = all.length - 5 + result.problemsNotListed;
+  return more > 0 ? [...all.slice(0, 5), `and ${more} more`] : all;
+}
+
+const archivesOf = (result: VerifyResult) => result.intact + result.problems.length + result.problemsNotListed;
+
+/** Damage first: it is what the person must act on; a store failing to answer is not the backups' fault. */
+function failureType(result: VerifyResult): FailureType {
+  if (result.problems.some((a) => a.verdict === 'damaged') || result.problemsNotListed > 0) return FailureType.BackupDamaged;
+  if (result.problems.length > 0 || result.unreachable.length > 0) return FailureType.StoreUnavailable;
+  return FailureType.BackupNotFound;
 }
 
 export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]): Promise<VerifyResult> {
-  const req = rejectInput(() => normalizeVerifyInput(input), { operation: 'verify', input, extra, databaseField: 'database' });
+  // A refused run is filed under the database it names, or under (all) as a whole-store run is.
+  const named = typeof input === 'object' && input !== null && 'database' in input;
+  const req = rejectInput(() => normalizeVerifyInput(input), { operation: 'verify', input, extra, ...(named ? { databaseField: 'database' } : { database: ALL_DATABASES }) });
   return audited(
     'verify',
     req.database ?? ALL_DATABASES,
@@ -43,11 +55,11 @@ export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]
       const clock = phaseClock('reading the archives back');
       setHandler(verifyProgressQuery, () => clock.current());
       const result = await verifyArchives(req);
-      const found = problems(result);
+      const found = needsAttention(result);
       if (found.length > 0) {
         throw ApplicationFailure.create({
-          message: `verify of ${result.intact + result.problems.length} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
-          type: result.problems.length > 0 ? FailureType.BackupDamaged : result.unreachable.length > 0 ? FailureType.StoreUnavailable : FailureType.BackupNotFound,
+          message: `verify of ${archivesOf(result)} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
+          type: failureType(result),
           nonRetryable: true,
           details: [result],
         });

@@ -68,8 +68,11 @@ async function listed(store: BackupStore, key: string): Promise<StoredObject | u
   return (await store.list(key)).find((o) => o.key === key);
 }
 
-/** What a second read of an archive found: damaged (why), intact, or nothing (the read itself failed). */
-export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'unknown'; error: string };
+/**
+ * What a second read of an archive found: damaged (why), intact, changed (written again or deleted
+ * while it was read: what was read is no longer there to judge), or nothing (the read itself failed).
+ */
+export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'changed' } | { verdict: 'unknown'; error: Error };
 
 /**
  * After a read of `archive` from `store` failed on its bytes: reads them again and, if they are
@@ -88,17 +91,18 @@ export async function recordProvenDamage(
   try {
     const before = await listed(store, archive.archiveKey);
     const reason = await provenDamage(store, archive.archiveKey, archive, signal, onBytes);
-    verdict = reason === undefined ? { verdict: 'intact' } : { verdict: 'damaged', reason };
+    if (reason === undefined) return { verdict: 'intact', warnings: [] };
     const after = await listed(store, archive.archiveKey);
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
-    if (reason === undefined || !after || version(before) !== version(after)) return { ...verdict, warnings: [] };
+    if (!after || version(before) !== version(after)) return { verdict: 'changed', warnings: [] };
+    verdict = { verdict: 'damaged', reason };
     const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: archive.archiveKey.slice(archive.folder.length + 1), archiveVersion: version(after), reason };
     await store.put(key, JSON.stringify(record, null, 2) + '\n');
     return { ...verdict, warnings: [`${archive.id} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`] };
   } catch (err) {
     if (signal.aborted) throw err;
-    const error = (err as Error).message;
-    return { ...(verdict ?? { verdict: 'unknown', error }), warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${error}`] };
+    const error = err as Error;
+    return { ...(verdict ?? { verdict: 'unknown', error }), warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${error.message}`] };
   }
 }
 

@@ -5,7 +5,7 @@ import type { Config } from '../../common/config.js';
 import type { BackupResult, BackupSkipped } from '../../common/types.js';
 import type { backupDatabase } from '../../workflows/backup-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
-import { cliSurface } from '../cli-surface.js';
+import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
@@ -52,7 +52,7 @@ export async function backupCommand(connect: () => Promise<Client>, config: Conf
     ...(options.compressLevel !== undefined ? { compressLevel: options.compressLevel } : {}),
     ...(options.verify !== undefined ? { verify: options.verify as BackupInput['verify'] } : {}),
   };
-  checkInput(() => normalizeBackupInput(input, cliSurface));
+  checkInput(() => normalizeBackupInput(input, databaseArgumentSurface));
   const handle = await startBackup(await connect(), config, input);
   announceStart(config, `backup of "${database}"`, handle);
   if (!options.wait) return;

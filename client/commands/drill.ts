@@ -10,9 +10,10 @@ import { showProgress } from '../progress.js';
 import { announceStart } from '../start-workflow.js';
 import { requireWorker } from '../worker-workflow.js';
 
-export async function drillCommand(client: Client, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
+export async function drillCommand(connect: () => Promise<Client>, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
   checkInput(() => normalizeDrillInput(input, databaseArgumentSurface));
+  const client = await connect(); // after the input checks: a mistyped name is said even with Temporal down
   await requireWorker(client, config);
   const handle = await client.workflow.start<typeof restoreDrill>('restoreDrill', {
     args: [input],

@@ -18,13 +18,14 @@ import { announceStart } from '../start-workflow.js';
 import { requireWorker } from '../worker-workflow.js';
 
 export function verifyLines(result: VerifyResult): string[] {
-  const total = result.intact + result.problems.length;
+  const total = result.intact + result.problems.length + result.problemsNotListed;
   const verdicts = [
     `${result.intact} intact`,
     ...(['damaged', 'unreadable'] as const).flatMap((v) => {
       const n = result.problems.filter((a) => a.verdict === v).length;
       return n > 0 ? [`${n} ${v.toUpperCase()}`] : [];
     }),
+    ...(result.problemsNotListed > 0 ? [`${result.problemsNotListed} more not listed`] : []),
   ];
   const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
   const of = result.database !== undefined ? ` of "${result.database}"` : '';
@@ -35,15 +36,17 @@ export function verifyLines(result: VerifyResult): string[] {
         : `no backups${of} in ${read.join(', ')}`
       : `verified ${count(total, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
     ...result.problems.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason)}`),
-    ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)} (its archives were not read)`),
+    ...(result.problemsNotListed > 0 ? [`  … and ${result.problemsNotListed} more (\`pgkeeper backups\` lists every DAMAGED one)`] : []),
+    ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)}`),
     ...result.warnings.map((w) => `  warning     ${showable(w)}`),
   ];
 }
 
 /** Returns whether something needs attention (exit code 3). */
-export async function verifyCommand(client: Client, config: Config, database: string | undefined, options: { wait?: boolean; store?: string }): Promise<boolean> {
+export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; store?: string }): Promise<boolean> {
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
+  const client = await connect(); // after the input checks: a mistyped name is said even with Temporal down
   await requireWorker(client, config);
   const handle = await client.workflow.start<typeof verifyBackups>('verifyBackups', {
     args: [input],
