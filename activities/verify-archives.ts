@@ -10,7 +10,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { damageKey, GLOBALS_FOLDER, manifestKey } from '../common/backup-keys.js';
+import { classifyKey, damageKey, GLOBALS_FOLDER, manifestKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { isDatabaseName } from '../common/names.js';
@@ -20,7 +20,7 @@ import { heartbeatEvery } from './heartbeat.js';
 import { databaseFolders, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
 import { recordProvenDamage } from './store/damage-record.js';
 import { allStores, namedStore } from './store/open-stores.js';
-import { unreadable } from './store/read-first-intact.js';
+import { unreadable, wrongServerChecksum } from './store/read-first-intact.js';
 import type { BackupStore } from './store/store.js';
 
 /** Problems listed one by one; more are counted (`pgkeeper backups` lists every DAMAGED one). */
@@ -68,10 +68,12 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   const warnings: string[] = [];
   try {
     const planned: [BackupStore, CatalogEntry[]][] = [];
+    const empty: string[] = [];
     for (const store of stores) {
       const entries = await plan(store, req.database);
-      if (Array.isArray(entries)) planned.push([store, entries]);
-      else unreachable.push(entries);
+      if (!Array.isArray(entries)) unreachable.push(entries);
+      else if (entries.length === 0) empty.push(store.url); // unmounted, a wrong prefix, copies never made: as wrong as damage
+      else planned.push([store, entries]);
     }
     totalBytes = planned.flatMap(([, entries]) => entries.filter(readable)).reduce((sum, e) => sum + e.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
 
@@ -95,6 +97,9 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
           if (read.verdict === 'damaged') {
             recorded.push(...read.warnings);
             found.push({ ...base, verdict: 'damaged', reason: read.reason });
+          } else if (read.verdict === 'intact' && read.serverChecksum) {
+            // A restore would be refused these right bytes: mended by hand, never recorded as damage.
+            found.push({ ...base, verdict: 'unreadable', reason: wrongServerChecksum(read.serverChecksum, store, archive.archiveKey) });
           } else if (read.verdict === 'changed') {
             changed = true;
           } else if (read.verdict === 'unknown') {
@@ -119,8 +124,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
         intact += entry.manifest!.files.length - found.length;
         problems.push(...found);
         if (!entry.recorded) warnings.push(...recorded); // recorded before: nothing new to say
-        // Mended since it was recorded (copied back by hand with its old time, say): the record is wrong now.
-        if (entry.recorded && found.length === 0) {
+        // Mended since it was recorded (copied back by hand, with its old time or a new one): the record is wrong now.
+        if (found.length === 0 && entry.objects.some((o) => classifyKey(o.key)?.part === 'damage')) {
           await store.delete(damageKey(entry.folder, entry.id)).then(
             () => warnings.push(`${entry.id} reads back whole in ${store.url} now: its damage record was removed`),
             (err: Error) => warnings.push(`${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`),
@@ -132,6 +137,7 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       ...(req.database !== undefined ? { database: req.database } : {}),
       stores: stores.map((s) => s.url),
       unreachable,
+      empty,
       intact,
       problems: problems.slice(0, MAX_LISTED_PROBLEMS),
       problemsNotListed: Math.max(0, problems.length - MAX_LISTED_PROBLEMS),

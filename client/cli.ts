@@ -202,10 +202,10 @@ export function buildProgram(): Command {
 
   program
     .command('verify')
-    .description('read every stored archive back (in every store, or --store) and check it against its manifest; damage found is recorded, so status reports it; exit code 3 when any needs attention')
+    .description('read every stored archive back (in every store, or --store) and check it against its manifest; damage found is recorded, so status reports it')
     .argument('[database]', 'only this database\'s backups (default: every backup, globals included)')
-    .option('--store <url>', 'only this store')
-    .option('-w, --wait', 'wait and print what was found')
+    .option('--store <url>', 'only this store (its URL as `pgkeeper backups` shows it, or as BACKUP_STORE/BACKUP_COPIES spell it)')
+    .option('-w, --wait', 'wait and print what was found; exit code 3 when anything needs attention (damaged, unreadable, a store not readable or holding no backups)')
     .action(async (database: string | undefined, options: { wait?: boolean; store?: string }) => {
       const config = loadConfig();
       if (await (await commands.verify()).verifyCommand(() => connectClient(config), config, database, options)) process.exitCode = 3;

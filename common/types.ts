@@ -292,6 +292,8 @@ export interface VerifyResult {
   /** The stores verified (all of the worker's, or the one named). */
   stores: string[];
   unreachable: StoreUnreachable[];
+  /** Stores that answered holding no backup (of the database): unmounted, a wrong prefix, copies never made. */
+  empty: string[];
   /** Archives that read back as their manifests recorded them. */
   intact: number;
   /** The first problems found, each with why... */

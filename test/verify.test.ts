@@ -5,6 +5,7 @@
  * again is removed; a store that does not answer is said, and all of these exit 3.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import { writeFakeBackup } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure, runBackup } from './helpers/workflows.js';
 
@@ -86,7 +88,10 @@ describe('pgkeeper verify', () => {
         .catch((e: unknown) => e);
       assert.ok(failed instanceof WorkflowFailedError, String(failed));
       assert.equal(rootFailure(failed).type, 'BackupDamaged');
-      assert.match(rootFailure(failed).message, new RegExp(`^verify of 4 archives in ${escaped(t.store.url)}, ${escaped(copy.url)}: ${older.backupId} DAMAGED in ${escaped(copy.url)} \\(it reads back as `));
+      assert.equal(
+        rootFailure(failed).message,
+        `verify found 1 DAMAGED among 4 archives: ${older.backupId} DAMAGED in ${copy.url}. \`pgkeeper verify --wait\` says why for each; \`pgkeeper backups\` shows where each backup is intact`,
+      );
       const history = await cli('history', source);
       assert.match(history.stdout, /\bverify\b.*\bfailed\b/, history.stdout);
       const recordKey = `${source}/${older.backupId}.damaged.json`;
@@ -120,6 +125,26 @@ describe('pgkeeper verify', () => {
       assert.match(mended.stdout, new RegExp(`^  warning     ${older.backupId} reads back whole in ${escaped(copy.url)} now: its damage record was removed$`, 'm'));
       assert.equal(await copy.stat(recordKey), undefined);
       assert.equal((await cli('status', source)).exitCode, 0);
+      // A record left over from before the archive was written again (it lapsed): removed as well.
+      await copy.put(recordKey, JSON.stringify({ ...stale, archiveVersion: '1:1' }));
+      const lapsed = await cli('verify', source, '--store', copy.url, '--wait');
+      assert.equal(lapsed.exitCode, 0, lapsed.stderr);
+      assert.equal(await copy.stat(recordKey), undefined);
+
+      // An S3 server holding a wrong checksum for intact bytes: a restore would be refused them, so
+      // verify says so, with the mend; nothing is recorded as damage.
+      const onDisk = path.join(s3.dir, s3.bucket, 'offsite', newer.archiveKey);
+      const checksums = execFileSync('python3', ['-c', "import os, sys; sys.stdout.write(os.getxattr(sys.argv[1], 'user.checksums').decode())", onDisk], { encoding: 'utf8' });
+      const setChecksums = (json: string) => execFileSync('python3', ['-c', "import os, sys; os.setxattr(sys.argv[1], 'user.checksums', sys.argv[2].encode())", onDisk, json]);
+      setChecksums(JSON.stringify({ ...(JSON.parse(checksums) as Record<string, string>), CRC32: 'AAAAAA==' }));
+      const wrongCrc = await cli('verify', source, '--store', copy.url, '--wait');
+      setChecksums(checksums);
+      assert.equal(wrongCrc.exitCode, 3, wrongCrc.stderr);
+      assert.match(
+        wrongCrc.stdout,
+        new RegExp(`^  UNREADABLE  ${newer.backupId} in ${escaped(copy.url)}: .*; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes\\. Copy the object onto itself .* --checksum-algorithm CRC32\\)$`, 'm'),
+      );
+      assert.equal(await copy.stat(`${source}/${newer.backupId}.damaged.json`), undefined, 'not recorded as damage');
 
       // Input a worker does not know: one line naming the problem and the fix.
       const unknownStore = await cli('verify', '--store', 's3://elsewhere/pg', '--wait');
@@ -128,6 +153,8 @@ describe('pgkeeper verify', () => {
       const badName = await cli('verify', 'a/b', '--wait');
       assert.equal(badName.exitCode, 1, badName.stderr);
       assert.match(badName.stderr, /^pgkeeper: database "a\/b" contains a slash; /);
+      const temporalDown = await execa(`${ROOT}/bin/pgkeeper`, ['verify', 'a/b'], { reject: false, extendEnv: false, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+      assert.match(temporalDown.stderr, /^pgkeeper: database "a\/b" contains a slash; /, 'the input is checked before Temporal is asked');
 
       // The store named as BACKUP_COPIES spells it (with its ?endpoint=).
       const asConfigured = await cli('verify', source, '--store', `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint}`, '--wait');
@@ -140,9 +167,10 @@ describe('pgkeeper verify', () => {
     });
 
     // A copy store whose bucket does not exist: said, and the other stores verified all the same.
+    const emptyDir = path.join(tempDir('empty-copy'), 'offsite');
     const missingBucket = testConfig({
       BACKUP_DIR: backupDir(t.config),
-      BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint},s3://no-such-bucket/x?endpoint=${s3.endpoint}`,
+      BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint},s3://no-such-bucket/x?endpoint=${s3.endpoint},file://${emptyDir}`,
       AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     });
@@ -151,6 +179,8 @@ describe('pgkeeper verify', () => {
       assert.equal(partly.exitCode, 3, partly.stderr);
       assert.match(partly.stdout, /^verified 4 archives in 2 stores: 4 intact /m);
       assert.match(partly.stdout, /^ {2}UNREACHABLE s3:\/\/no-such-bucket\/x: bucket "no-such-bucket" does not exist on .*; none of its archives were read$/m);
+      // A store holding nothing (unmounted, a wrong prefix, copies never made) is as wrong.
+      assert.match(partly.stdout, new RegExp(`^ {2}EMPTY {7}file://${escaped(emptyDir)}: no backups of "${source}" there$`, 'm'));
     });
 
     await withWorker(env, t.config, async () => {

@@ -21,21 +21,34 @@ const { verifyArchives } = proxyActivities<Activities>(longRunning);
 
 const verifyProgressQuery = defineQuery<{ phase: string; phaseStartedAt: string }>('progress');
 
-/**
- * What needs a person, one phrase each; the first few named, the rest counted. A database named
- * but backed up nowhere is one (a misspelt name in a cron line must not pass for ever).
- */
-function needsAttention(result: VerifyResult): string[] {
-  const all = [
-    ...result.problems.map((a) => `${a.id} ${a.verdict.toUpperCase()} in ${a.store} (${a.reason})`),
-    ...result.unreachable.map((u) => `${u.store} could not be read (${u.reason})`),
-    ...(result.database !== undefined && archivesOf(result) === 0 && result.unreachable.length === 0 ? [`no backups of "${result.database}" in ${result.stores.join(', ')}`] : []),
-  ];
-  const more = all.length - 5 + result.problemsNotListed;
-  return more > 0 ? [...all.slice(0, 5), `and ${more} more`] : all;
-}
-
 const archivesOf = (result: VerifyResult) => result.intact + result.problems.length + result.problemsNotListed;
+
+/**
+ * The failure's message when something needs a person, else undefined: the counts first, then
+ * the first few by name (the reasons are in the result, in the failure's details), then where to
+ * look. A store holding no backup is one (unmounted, a wrong prefix; a database name misspelt in a
+ * cron line), as is a store that could not be read.
+ */
+function attentionMessage(result: VerifyResult): string | undefined {
+  const of = result.database !== undefined ? ` of "${result.database}"` : '';
+  const count = (n: number, what: string) => (n > 0 ? [`${n} ${what}`] : []);
+  const damaged = result.problems.filter((p) => p.verdict === 'damaged').length;
+  const counts = [
+    ...count(damaged, 'DAMAGED'),
+    ...count(result.problems.length - damaged, 'UNREADABLE'),
+    ...count(result.problemsNotListed, 'more problems'),
+    ...count(result.unreachable.length, `store${result.unreachable.length > 1 ? 's' : ''} not readable`),
+    ...count(result.empty.length, `store${result.empty.length > 1 ? 's' : ''} holding no backups${of}`),
+  ];
+  if (counts.length === 0) return undefined;
+  const named = [
+    ...result.problems.map((p) => `${p.id} ${p.verdict.toUpperCase()} in ${p.store}`),
+    ...result.unreachable.map((u) => `${u.store} not readable (${u.reason})`),
+    ...result.empty.map((store) => `no backups${of} in ${store}`),
+  ];
+  const shown = named.length > 5 ? [...named.slice(0, 5), `and ${named.length - 5} more`] : named;
+  return `verify found ${counts.join(', ')} among ${archivesOf(result)} archives: ${shown.join('; ')}. \`pgkeeper verify --wait\` says why for each; \`pgkeeper backups\` shows where each backup is intact`;
+}
 
 /** Damage first: it is what the person must act on; a store failing to answer is not the backups' fault. */
 function failureType(result: VerifyResult): FailureType {
@@ -55,10 +68,10 @@ export async function verifyBackups(input: VerifyInput = {}, ...extra: unknown[]
       const clock = phaseClock('reading the archives back');
       setHandler(verifyProgressQuery, () => clock.current());
       const result = await verifyArchives(req);
-      const found = needsAttention(result);
-      if (found.length > 0) {
+      const message = attentionMessage(result);
+      if (message !== undefined) {
         throw ApplicationFailure.create({
-          message: `verify of ${archivesOf(result)} archives in ${result.stores.join(', ')}: ${found.join('; ')}`,
+          message,
           type: failureType(result),
           nonRetryable: true,
           details: [result],

@@ -28,8 +28,18 @@ interface DamageRecord {
   reason: string;
 }
 
-/** Why the stored bytes are not those the manifest recorded; undefined when they are. */
-async function provenDamage(store: BackupStore, key: string, expected: { sizeBytes: number; sha256: string }, signal: AbortSignal, onBytes: (n: number) => void): Promise<string | undefined> {
+/**
+ * Why the stored bytes are not those the manifest recorded (`damaged`); when they are, the S3
+ * server's own checksum failure on them, if it failed (`serverChecksum`: the server holds a wrong one).
+ */
+async function provenDamage(
+  store: BackupStore,
+  key: string,
+  expected: { sizeBytes: number; sha256: string },
+  signal: AbortSignal,
+  onBytes: (n: number) => void,
+): Promise<{ damaged?: string; serverChecksum?: string }> {
+  let serverChecksum: string | undefined;
   const tap = measureTap(true);
   tap.on('data', (chunk: Buffer) => onBytes(chunk.length)); // only the count and the hash are wanted
   try {
@@ -39,10 +49,11 @@ async function provenDamage(store: BackupStore, key: string, expected: { sizeByt
     // manifest still judges them (a server may hold a wrong checksum for right bytes).
     const whole = err instanceof ApplicationFailure && err.type === FailureType.ChecksumMismatch && tap.result().sizeBytes === expected.sizeBytes;
     if (!whole) throw err;
+    serverChecksum = err.message;
   }
   const got = tap.result();
-  if (got.sizeBytes === expected.sizeBytes && got.sha256 === expected.sha256) return undefined;
-  return `it reads back as ${got.sizeBytes} bytes, sha256 ${got.sha256.slice(0, 16)}…; its manifest says ${expected.sizeBytes} bytes, ${expected.sha256.slice(0, 16)}…`;
+  if (got.sizeBytes === expected.sizeBytes && got.sha256 === expected.sha256) return serverChecksum ? { serverChecksum } : {};
+  return { damaged: `it reads back as ${got.sizeBytes} bytes, sha256 ${got.sha256.slice(0, 16)}…; its manifest says ${expected.sizeBytes} bytes, ${expected.sha256.slice(0, 16)}…` };
 }
 
 /** A backup's archive as its manifest recorded it. */
@@ -72,7 +83,12 @@ async function listed(store: BackupStore, key: string): Promise<StoredObject | u
  * What a second read of an archive found: damaged (why), intact, changed (written again or deleted
  * while it was read: what was read is no longer there to judge), or nothing (the read itself failed).
  */
-export type Verdict = { verdict: 'damaged'; reason: string } | { verdict: 'intact' } | { verdict: 'changed' } | { verdict: 'unknown'; error: Error };
+export type Verdict =
+  | { verdict: 'damaged'; reason: string }
+  /** serverChecksum: the S3 server's own checksum failed on these right bytes (it holds a wrong one), its message. */
+  | { verdict: 'intact'; serverChecksum?: string }
+  | { verdict: 'changed' }
+  | { verdict: 'unknown'; error: Error };
 
 /**
  * After a read of `archive` from `store` failed on its bytes: reads them again and, if they are
@@ -90,8 +106,8 @@ export async function recordProvenDamage(
   let verdict: Verdict | undefined;
   try {
     const before = await listed(store, archive.archiveKey);
-    const reason = await provenDamage(store, archive.archiveKey, archive, signal, onBytes);
-    if (reason === undefined) return { verdict: 'intact', warnings: [] };
+    const { damaged: reason, serverChecksum } = await provenDamage(store, archive.archiveKey, archive, signal, onBytes);
+    if (reason === undefined) return { verdict: 'intact', ...(serverChecksum ? { serverChecksum } : {}), warnings: [] };
     const after = await listed(store, archive.archiveKey);
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
     if (!after || version(before) !== version(after)) return { verdict: 'changed', warnings: [] };
@@ -102,7 +118,8 @@ export async function recordProvenDamage(
   } catch (err) {
     if (signal.aborted) throw err;
     const error = err as Error;
-    return { ...(verdict ?? { verdict: 'unknown', error }), warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${error.message}`] };
+    if (verdict) return { ...verdict, warnings: [`${archive.id} is DAMAGED in ${store.url} but could not be recorded there, so \`pgkeeper status\` does not show it: ${error.message}`] };
+    return { verdict: 'unknown', error, warnings: [`${archive.id} could not be recorded as damaged in ${store.url}: ${error.message}`] };
   }
 }
 

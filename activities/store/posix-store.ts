@@ -70,7 +70,8 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     }
   }
 
-  async function walk(dir: string, out: StoredObject[]): Promise<void> {
+  /** Files under `dir` whose keys start with `prefix`; only those are stat'ed (one backup's keys in a folder of thousands). */
+  async function walk(dir: string, out: StoredObject[], prefix: string): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -80,10 +81,12 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     }
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(file, out);
-      else if (entry.isFile() && !PARTIAL.test(entry.name)) {
+      const key = keyOf(file);
+      if (entry.isDirectory()) {
+        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(file, out, prefix);
+      } else if (entry.isFile() && !PARTIAL.test(entry.name) && key.startsWith(prefix)) {
         const stat = await fs.stat(file).catch(() => undefined);
-        if (stat) out.push({ key: keyOf(file), sizeBytes: stat.size, modifiedMs: stat.mtimeMs });
+        if (stat) out.push({ key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs });
       }
     }
   }
@@ -146,8 +149,8 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     async list(prefix: string): Promise<StoredObject[]> {
       const out: StoredObject[] = [];
       const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-      await walk(folder ? fileOf(folder) : root, out);
-      return out.filter((o) => o.key.startsWith(prefix));
+      await walk(folder ? fileOf(folder) : root, out, prefix);
+      return out;
     },
 
     async listFolders(prefix: string): Promise<string[]> {

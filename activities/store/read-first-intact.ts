@@ -30,6 +30,14 @@ function serverChecksum(err: ApplicationFailure): boolean {
   return err.type === FailureType.ChecksumMismatch && err.message.includes('the checksum stored with the object');
 }
 
+/** `failed` (an S3 server's checksum failing on `key`), for bytes that match their manifest: what is wrong and how to mend it. */
+export function wrongServerChecksum(failed: string, store: BackupStore, key: string): string {
+  return (
+    `${failed.replace(/; the object is damaged in the store, or its checksum is$/, '')}; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes. ` +
+    `Copy the object onto itself so that the server computes it afresh (aws s3 cp ${store.url}/${key} ${store.url}/${key} --checksum-algorithm CRC32)`
+  );
+}
+
 /**
  * A read that failed on bytes a second read found intact (they match the manifest) and no other
  * store to read: nothing is damaged, nothing is recorded. A tool failing here (zstd, age) or a
@@ -38,12 +46,7 @@ function serverChecksum(err: ApplicationFailure): boolean {
  */
 function intactAfterAll(err: ApplicationFailure, store: BackupStore, key: string, filters: FilterStep[]): ApplicationFailure {
   const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or its checksum is$/, '');
-  if (serverChecksum(err)) {
-    return ApplicationFailure.nonRetryable(
-      `${what}; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes. Copy the object onto itself so that the server computes it afresh (aws s3 cp ${store.url}/${key} ${store.url}/${key} --checksum-algorithm CRC32), or restore from another store`,
-      FailureType.StoreFailed,
-    );
-  }
+  if (serverChecksum(err)) return ApplicationFailure.nonRetryable(`${wrongServerChecksum(what, store, key)}, or restore from another store`, FailureType.StoreFailed);
   const tools = filters.map((f) => f.filter).join(' and ');
   return ApplicationFailure.retryable(
     `${what}; yet its stored bytes in ${store.url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,

@@ -27,17 +27,18 @@ export function verifyLines(result: VerifyResult): string[] {
     }),
     ...(result.problemsNotListed > 0 ? [`${result.problemsNotListed} more not listed`] : []),
   ];
-  const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
+  const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s) && !result.empty.includes(s));
   const of = result.database !== undefined ? ` of "${result.database}"` : '';
   return [
     total === 0
-      ? read.length === 0
+      ? result.unreachable.length === result.stores.length
         ? 'no store could be read'
-        : `no backups${of} in ${read.join(', ')}`
+        : `no backups${of} in ${result.stores.filter((s) => !result.unreachable.some((u) => u.store === s)).join(', ')}`
       : `verified ${count(total, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
     ...result.problems.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason)}`),
     ...(result.problemsNotListed > 0 ? [`  … and ${result.problemsNotListed} more (\`pgkeeper backups\` lists every DAMAGED one)`] : []),
     ...result.unreachable.map((u) => `  UNREACHABLE ${u.store}: ${showable(u.reason)}`),
+    ...(total > 0 ? result.empty.map((store) => `  EMPTY       ${store}: no backups${of} there`) : []),
     ...result.warnings.map((w) => `  warning     ${showable(w)}`),
   ];
 }
