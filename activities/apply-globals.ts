@@ -19,6 +19,7 @@ import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
 import { listCatalog } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
+import { manifestArchive } from './store/damage-record.js';
 import { readFirstIntact } from './store/read-first-intact.js';
 import { fetchArchive } from './stream/fetch-archive.js';
 
@@ -76,7 +77,7 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
     await fetchArchive({ store, key: keys.archive, label, filters: manifest.filters, identityFile: config.encryption.identityFile, expected }, collect, cancel, () => undefined);
   };
   // As a restore reads its archive: a damaged or unreadable globals backup is read from its copy.
-  const archive = { folder: GLOBALS_FOLDER, id: manifest.id, archiveKey: keys.archive, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+  const archive = manifestArchive(GLOBALS_FOLDER, manifest.id, file);
   const { warnings: fellBack } = await readFirstIntact({ label, filters: manifest.filters, archive, stores }, read, cancel);
   const existing = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles')).rows.map((r) => r.rolname)));
   const { script, created } = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);

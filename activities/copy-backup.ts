@@ -16,7 +16,7 @@ import { validateDatabaseName } from '../common/names.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { sidecarText } from './publish-backup.js';
 import { listCatalog } from './store/backup-catalog.js';
-import { recordProvenDamage } from './store/damage-record.js';
+import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { namedStore, primaryStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { measureTap } from './stream/taps.js';
@@ -75,7 +75,7 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
         : read.result().sha256 !== file.sha256 || read.result().sizeBytes !== file.sizeBytes;
       if (rotted) {
         await to.delete(keys.archive);
-        const expected = { folder: req.folder, id: entry.id, archiveKey: keys.archive, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+        const expected = manifestArchive(req.folder, entry.id, file);
         const found = await recordProvenDamage(from, expected, ctx.info.workflowExecution, ctx.cancellationSignal);
         if (found.verdict === 'damaged') {
           skipped.push({ id: entry.id, reason: `its archive in ${from.url} is DAMAGED (${found.reason}), so it was not copied${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` });

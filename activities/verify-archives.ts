@@ -18,7 +18,7 @@ import type { ArchiveProblem, StoreUnreachable, VerifyResult } from '../common/t
 import type { VerifyInput } from '../common/verify-input.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { databaseFolders, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
-import { recordProvenDamage } from './store/damage-record.js';
+import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import { unreadable, wrongServerChecksum } from './store/read-first-intact.js';
 import type { BackupStore } from './store/store.js';
@@ -49,9 +49,10 @@ async function plan(store: BackupStore, database: string | undefined): Promise<C
 /** Read whole: complete backups, and those damaged only by a record (judged again by this read). */
 const readable = (entry: CatalogEntry) => entry.status === 'complete' || entry.recorded === true;
 
-/** Deleted since it was listed (retention ran meanwhile): gone, not damaged. */
-async function gone(store: BackupStore, entry: CatalogEntry): Promise<boolean> {
-  return !(await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true));
+/** Deleted since it was listed (retention ran meanwhile): gone, not damaged; the warning that says so. */
+async function deletedMeanwhile(store: BackupStore, entry: CatalogEntry): Promise<string | undefined> {
+  if (await store.stat(manifestKey(entry.folder, entry.id)).catch(() => true)) return undefined;
+  return `${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`;
 }
 
 export async function verifyArchives(config: Config, req: VerifyInput): Promise<VerifyResult> {
@@ -82,7 +83,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
         const base = { id: entry.id, folder: entry.folder, store: store.url };
         if (!readable(entry)) {
           // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
-          if (await gone(store, entry)) warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
+          const deleted = await deletedMeanwhile(store, entry);
+          if (deleted) warnings.push(deleted);
           else problems.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
           continue;
         }
@@ -92,7 +94,7 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
         let storeFailure: ApplicationFailure | undefined;
         for (const file of entry.manifest!.files) {
           phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
-          const archive = { folder: entry.folder, id: entry.id, archiveKey: `${entry.folder}/${file.name}`, sizeBytes: file.sizeBytes, sha256: file.sha256 };
+          const archive = manifestArchive(entry.folder, entry.id, file);
           const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (bytesRead += n));
           if (read.verdict === 'damaged') {
             recorded.push(...read.warnings);
@@ -112,8 +114,9 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
           unreachable.push({ store: store.url, reason: `${storeFailure.message}; ${entries.length - index} of its ${entries.length} backups were not read` });
           break;
         }
-        if (found.some((p) => p.verdict === 'unreadable') && (await gone(store, entry))) {
-          warnings.push(`${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`);
+        const deleted = found.some((p) => p.verdict === 'unreadable') ? await deletedMeanwhile(store, entry) : undefined;
+        if (deleted) {
+          warnings.push(deleted);
           continue;
         }
         if (changed) {

@@ -29,9 +29,9 @@ import { applyRetention, backupCluster, listBackups, restoreDrill } from '../wor
 import { uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
-import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
+import { withSlowZstdDecompression } from './helpers/slow-zstd.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -293,23 +293,17 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
     const pin = `run-${randomUUID()}`;
     const resolved = (await new MockActivityEnvironment().run(resolveBackup, t.config, { backup: backup.backupId, database: source, pin })) as ResolvedBackup;
-    // A zstd that takes two seconds to start decompressing: the read of the primary outlasts a heartbeat.
-    const bin = tempDir('slow-zstd');
-    const zstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
-    writeFileSync(path.join(bin, 'zstd'), `#!/bin/sh\n[ "$1" = -d ] && sleep 2\nexec ${zstd} "$@"\n`, { mode: 0o755 });
     const pinsInCopy = () => keysUnder(copy, `${source}/${backup.backupId}.pin.`);
     const seen: Promise<string[]>[] = [];
     const activity = new MockActivityEnvironment();
     activity.on('heartbeat', () => seen.push(pinsInCopy()));
     const staging = stagingName(uniqueName('pgk_pinned'), randomUUID());
     made.push(staging);
-    const path0 = process.env.PATH;
-    process.env.PATH = `${bin}:${path0}`;
     try {
-      const restored = (await activity.run(restoreIntoStaging, t.config, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false })) as StagingRestore;
+      // The read of the primary outlasts a heartbeat.
+      const restored = (await withSlowZstdDecompression(() => activity.run(restoreIntoStaging, t.config, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false }))) as StagingRestore;
       assert.equal(restored.store, t.store.url);
     } finally {
-      process.env.PATH = path0;
       await new MockActivityEnvironment().run(unpinBackup, t.config, { store: resolved.store, pinKey: resolved.pinKey! });
     }
     assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +23,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { backupDatabase, restoreDrill } from '../workflows/index.js';
 import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { withSlowZstdDecompression } from './helpers/slow-zstd.js';
 import { keysUnder } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
@@ -44,7 +45,7 @@ describe('a store this worker may only read', () => {
   before(async () => {
     env = await startDevServer();
     await seedDatabase(writer, source);
-    execFileSync('mkdir', [readOnlyDir]);
+    mkdirSync(readOnlyDir);
     execFileSync('mount', ['--bind', backupDir(writer), readOnlyDir]);
     mounted = true;
     execFileSync('mount', ['-o', 'remount,ro,bind', readOnlyDir]);
@@ -102,22 +103,16 @@ describe('a store this worker may only read', () => {
     assert.equal(resolved.store, `file://${readOnlyDir}`);
     assert.equal(resolved.pinRefused, true);
     assert.ok(resolved.pinKey);
-    // A zstd that takes two seconds to start decompressing: the read outlasts a heartbeat.
-    const bin = tempDir('slow-zstd');
-    const zstd = execFileSync('sh', ['-c', 'command -v zstd'], { encoding: 'utf8' }).trim();
-    writeFileSync(path.join(bin, 'zstd'), `#!/bin/sh\n[ "$1" = -d ] && sleep 2\nexec ${zstd} "$@"\n`, { mode: 0o755 });
     const pinsInCopy = () => keysUnder(copy, `${source}/${backup.backupId}.pin.`);
     const seen: Promise<string[]>[] = [];
     const activity = new MockActivityEnvironment();
     activity.on('heartbeat', () => seen.push(pinsInCopy()));
     const staging = stagingName(into, randomUUID());
-    const path0 = process.env.PATH;
-    process.env.PATH = `${bin}:${path0}`;
     try {
-      const restored = (await activity.run(restoreIntoStaging, reader, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false })) as StagingRestore;
+      // The read outlasts a heartbeat.
+      const restored = (await withSlowZstdDecompression(() => activity.run(restoreIntoStaging, reader, { backup: resolved, staging, jobs: 1, noOwner: false, noPrivileges: false }))) as StagingRestore;
       assert.equal(restored.store, resolved.store);
     } finally {
-      process.env.PATH = path0;
       await dropDatabase(reader, staging);
     }
     assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, damageKey } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
+import type { ManifestFile } from '../../common/manifest.js';
 import type { ResolvedBackup } from '../../common/types.js';
 import { measureTap } from '../stream/taps.js';
 import type { BackupStore, StoredObject } from './store.js';
@@ -64,6 +65,11 @@ export interface ArchiveExpected {
   archiveKey: string;
   sizeBytes: number;
   sha256: string;
+}
+
+/** A file of backup `id` in `folder` as its manifest lists it. */
+export function manifestArchive(folder: string, id: string, file: ManifestFile): ArchiveExpected {
+  return { folder, id, archiveKey: `${folder}/${file.name}`, sizeBytes: file.sizeBytes, sha256: file.sha256 };
 }
 
 /** The archive as a restore resolved it; undefined when there is no manifest to hold it against. */

@@ -7,20 +7,13 @@ import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
-import { announceStart } from '../start-workflow.js';
-import { requireWorker } from '../worker-workflow.js';
+import { startAnnounced } from '../start-workflow.js';
 
 export async function drillCommand(connect: () => Promise<Client>, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
   checkInput(() => normalizeDrillInput(input, databaseArgumentSurface));
-  const client = await connect(); // after the input checks: a mistyped name is said even with Temporal down
-  await requireWorker(client, config);
-  const handle = await client.workflow.start<typeof restoreDrill>('restoreDrill', {
-    args: [input],
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `pgkeeper-drill:${config.temporal.taskQueue}:${database}:${new Date().toISOString()}`,
-  });
-  announceStart(config, `restore drill of "${database}"`, handle);
+  // Connected after the input checks: a mistyped name is said even with Temporal down.
+  const handle = await startAnnounced<typeof restoreDrill>(await connect(), config, 'restoreDrill', input, `pgkeeper-drill:${config.temporal.taskQueue}:${database}`, `restore drill of "${database}"`);
   if (!options.wait) return;
   try {
     const proof = await showProgress(handle, handle.result());

@@ -14,8 +14,7 @@ import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, showable, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
-import { announceStart } from '../start-workflow.js';
-import { requireWorker } from '../worker-workflow.js';
+import { startAnnounced } from '../start-workflow.js';
 
 export function verifyLines(result: VerifyResult): string[] {
   const total = result.intact + result.problems.length + result.problemsNotListed;
@@ -27,13 +26,14 @@ export function verifyLines(result: VerifyResult): string[] {
     }),
     ...(result.problemsNotListed > 0 ? [`${result.problemsNotListed} more not listed`] : []),
   ];
-  const read = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s) && !result.empty.includes(s));
+  const answered = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
+  const read = answered.filter((s) => !result.empty.includes(s));
   const of = result.database !== undefined ? ` of "${result.database}"` : '';
   return [
     total === 0
-      ? result.unreachable.length === result.stores.length
+      ? answered.length === 0
         ? 'no store could be read'
-        : `no backups${of} in ${result.stores.filter((s) => !result.unreachable.some((u) => u.store === s)).join(', ')}`
+        : `no backups${of} in ${answered.join(', ')}`
       : `verified ${count(total, 'archive')} in ${count(read.length, 'store')}: ${verdicts.join(', ')} (${formatBytes(result.bytesRead)} read in ${formatDuration(result.durationMs)})`,
     ...result.problems.map((a) => `  ${a.verdict.toUpperCase().padEnd(11)} ${a.id} in ${a.store}: ${showable(a.reason)}`),
     ...(result.problemsNotListed > 0 ? [`  … and ${result.problemsNotListed} more (\`pgkeeper backups\` lists every DAMAGED one)`] : []),
@@ -47,14 +47,9 @@ export function verifyLines(result: VerifyResult): string[] {
 export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; store?: string }): Promise<boolean> {
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
-  const client = await connect(); // after the input checks: a mistyped name is said even with Temporal down
-  await requireWorker(client, config);
-  const handle = await client.workflow.start<typeof verifyBackups>('verifyBackups', {
-    args: [input],
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}:${new Date().toISOString()}`,
-  });
-  announceStart(config, `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`, handle);
+  // Connected after the input checks: a mistyped name is said even with Temporal down.
+  const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
+  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what);
   if (!options.wait) return false;
   try {
     process.stdout.write(showLines(verifyLines(await showProgress(handle, handle.result()))));
