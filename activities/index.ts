@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { Config } from '../common/config.js';
 import type { OutcomeReport } from '../common/outcome-report.js';
 import type { VerifyInput } from '../common/verify-input.js';
-import type { DrillProof, DumpRequest, PublishRequest, RetentionRequest } from '../common/types.js';
+import type { DrillProof, DumpRequest, ListingCursor, PublishRequest, RetentionRequest } from '../common/types.js';
 import { applyGlobals } from './apply-globals.js';
 import { applyRetention } from './apply-retention.js';
 import { checkTarget } from './check-target.js';
@@ -61,7 +61,7 @@ export function createActivities(config: Config) {
     publishBackup: alive('publishBackup', (req: PublishRequest) => publishBackup(config, req)),
     copyBackup: (req: CopyRequest) => copyBackup(config, req),
     applyRetention: (req: RetentionRequest) => applyRetention(config, req),
-    listBackups: alive('listBackups', (req: { database?: string }) => listBackups(config, req)),
+    listBackups: alive('listBackups', (req: { database?: string; from?: ListingCursor }) => listBackups(config, req)),
     verifyArchives: (req: VerifyInput) => verifyArchives(config, req),
     // restore
     resolveBackup: alive('resolveBackup', (req: ResolveRequest) => resolveBackup(config, req)),

@@ -237,23 +237,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to their pipes: process.exit drops what a
+ * pipe has not yet taken, so `pgkeeper backups --json | jq` would read a listing cut off at 64 kB.
+ * (An empty write's callback runs after every earlier write is flushed, or failed.)
+ */
+async function exit(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   dropServerNameWarning();
   try {
     await buildProgram().parseAsync(process.argv);
-    process.exit(process.exitCode ?? 0); // gRPC connections would otherwise keep the process alive
+    await exit(Number(process.exitCode ?? 0)); // gRPC connections would otherwise keep the process alive
   } catch (err) {
     if (err instanceof CliError) {
       process.stderr.write(`pgkeeper: ${err.message}\n`);
-      process.exit(err.exitCode);
+      await exit(err.exitCode);
     }
     const namespace = namespaceMissingMessage(err);
     if (namespace) {
       process.stderr.write(`pgkeeper: ${namespace}\n`);
-      process.exit(2);
+      await exit(2);
     }
     process.stderr.write(`pgkeeper: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
+    await exit(1);
   }
 }
 

@@ -312,6 +312,21 @@ export interface BackupListing {
   backups: ListedBackup[];
   /** Globals backups, newest first; listed only when no database is asked for. */
   globals: ListedGlobals[];
+  /**
+   * Where the next page starts (ask again with it as `from`), or null when this was the last; a
+   * worker older than paging leaves it out (it answers in one).
+   */
+  next?: ListingCursor | null;
+}
+
+/**
+ * Where a page of a listing starts: the folder (a database's, or `.globals` after them all), and
+ * within it the backups whose ids sort after `after`. Ids, not positions: a backup made or deleted
+ * between two pages moves no other from one page to the next.
+ */
+export interface ListingCursor {
+  folder: string;
+  after?: string;
 }
 
 /** The databases on the worker's server, and which server. */

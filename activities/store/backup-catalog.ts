@@ -100,26 +100,30 @@ async function judge(store: BackupStore, folder: string, id: string, objects: St
   return { status: 'complete', manifest };
 }
 
-/** Every backup in `folder` (a database's name or `.globals`), newest first. */
-export async function listCatalog(store: BackupStore, folder: string, nowMs = Date.now()): Promise<CatalogEntry[]> {
+/** A store's objects in `folder` (a database's name or `.globals`), by backup id; objects that are not pgkeeper's left out. */
+export async function groupFolder(store: BackupStore, folder: string): Promise<Map<string, StoredObject[]>> {
   const groups = new Map<string, StoredObject[]>();
   for (const object of await store.list(`${folder}/`)) {
     const key = classifyKey(object.key);
     if (!key || key.folder !== folder) continue; // not pgkeeper's (a user's notes, a seed-style dump)
+    if (createdAtMs(folder, key.id) === undefined) continue;
     const group = groups.get(key.id) ?? [];
     group.push(object);
     groups.set(key.id, group);
   }
+  return groups;
+}
+
+/** The backups whose objects `groupFolder` found, each judged (its manifest read), newest first. */
+export async function judgeGroups(store: BackupStore, folder: string, groups: Map<string, StoredObject[]>, nowMs = Date.now()): Promise<CatalogEntry[]> {
   const entries: CatalogEntry[] = [];
   for (const [id, objects] of groups) {
-    const created = createdAtMs(folder, id);
-    if (created === undefined) continue;
     const pins = objects.filter((o) => classifyKey(o.key)?.part === 'pin');
     const proof = objects.find((o) => classifyKey(o.key)?.part === 'drill');
     entries.push({
       id,
       folder,
-      createdAtMs: created,
+      createdAtMs: createdAtMs(folder, id)!,
       ...(await judge(store, folder, id, objects)),
       objects,
       activePins: pins.filter((p) => nowMs - p.modifiedMs < STALE_PIN_MS).map((p) => p.key),
@@ -127,6 +131,11 @@ export async function listCatalog(store: BackupStore, folder: string, nowMs = Da
     });
   }
   return entries.sort(newestFirst);
+}
+
+/** Every backup in `folder` (a database's name or `.globals`), newest first. */
+export async function listCatalog(store: BackupStore, folder: string, nowMs = Date.now()): Promise<CatalogEntry[]> {
+  return judgeGroups(store, folder, await groupFolder(store, folder), nowMs);
 }
 
 /** When a backup's own objects were last written (pins, drill proofs and damage records, written later by its readers, aside). */

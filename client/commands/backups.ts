@@ -5,6 +5,7 @@
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
+import { joinListingPages } from '../../common/listing-pages.js';
 import { validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
@@ -12,10 +13,18 @@ import { checkInput, failedRun } from '../cli-error.js';
 import { formatBytes, showable, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
-export function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
-  return askWorker<typeof listBackups>(client, config, 'listBackups', database === undefined ? {} : { database }).catch((err: unknown) => {
+/** Every page of the listing (common/listing-pages.ts), joined. */
+export async function fetchListing(client: Client, config: Config, database?: string): Promise<BackupListing> {
+  const pages: BackupListing[] = [];
+  try {
+    do {
+      const from = pages.at(-1)?.next;
+      pages.push(await askWorker<typeof listBackups>(client, config, 'listBackups', { ...(database === undefined ? {} : { database }), ...(from ? { from } : {}) }));
+    } while (pages.at(-1)!.next);
+  } catch (err) {
     throw err instanceof WorkflowFailedError ? failedRun('listing the backups failed', err) : err;
-  });
+  }
+  return joinListingPages(pages);
 }
 
 /** Where a backup is: "primary" and the copies, each marked when damaged there. */
