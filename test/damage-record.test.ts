@@ -66,17 +66,17 @@ describe('damage record', () => {
     const damaged = Buffer.from(bytes);
     damaged[5]! ^= 0xff;
     await store.put(archive.archiveKey, damaged);
-    // The mend lands after the damaged bytes were read, before the listing that follows the read.
-    let listings = 0;
+    // The mend lands after the damaged bytes were read, before the look at the archive that follows the read.
+    let looks = 0;
     const mending = {
       ...store,
-      list: async (prefix: string) => {
-        if (++listings === 2) {
+      statAsListed: async (key: string) => {
+        if (++looks === 2) {
           const file = path.join(parent, 'store', archive.archiveKey);
           await fs.writeFile(file, bytes);
           await fs.utimes(file, new Date(), new Date(Date.now() + 5_000)); // another version, however fast the read
         }
-        return store.list(prefix);
+        return store.statAsListed(key);
       },
     };
     assert.deepEqual(await recordProvenDamage(mending, archive, run, new AbortController().signal), { verdict: 'changed', warnings: [] });

@@ -80,11 +80,6 @@ export function expectedArchive(backup: ResolvedBackup): ArchiveExpected | undef
 
 const version = (o: StoredObject | undefined) => (o ? `${o.sizeBytes}:${o.modifiedMs}` : 'gone');
 
-/** The archive as a listing sees it: the catalog compares the record with a listing, and S3 dates a HEAD to the second only. */
-async function listed(store: BackupStore, key: string): Promise<StoredObject | undefined> {
-  return (await store.list(key)).find((o) => o.key === key);
-}
-
 /**
  * What a second read of an archive found: damaged (why), intact, changed (written again or deleted
  * while it was read: what was read is no longer there to judge), or nothing (the read itself failed).
@@ -111,10 +106,10 @@ export async function recordProvenDamage(
   const key = damageKey(archive.folder, archive.id);
   let verdict: Verdict | undefined;
   try {
-    const before = await listed(store, archive.archiveKey);
+    const before = await store.statAsListed(archive.archiveKey);
     const { damaged: reason, serverChecksum } = await provenDamage(store, archive.archiveKey, archive, signal, onBytes);
     if (reason === undefined) return { verdict: 'intact', ...(serverChecksum ? { serverChecksum } : {}), warnings: [] };
-    const after = await listed(store, archive.archiveKey);
+    const after = await store.statAsListed(archive.archiveKey);
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
     if (!after || version(before) !== version(after)) return { verdict: 'changed', warnings: [] };
     verdict = { verdict: 'damaged', reason };

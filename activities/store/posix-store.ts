@@ -146,6 +146,10 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
       return stat?.isFile() ? { key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs } : undefined;
     },
 
+    statAsListed(key: string): Promise<StoredObject | undefined> {
+      return this.stat(key); // a listing dates files exactly as stat does
+    },
+
     async list(prefix: string): Promise<StoredObject[]> {
       const out: StoredObject[] = [];
       const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';

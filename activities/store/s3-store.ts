@@ -98,6 +98,10 @@ export class S3Store implements BackupStore {
     }
   }
 
+  async statAsListed(key: string): Promise<StoredObject | undefined> {
+    return (await this.list(key)).find((o) => o.key === key);
+  }
+
   async list(prefix: string): Promise<StoredObject[]> {
     assertStorePrefix(prefix);
     const objects: StoredObject[] = [];

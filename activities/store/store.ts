@@ -44,6 +44,12 @@ export interface BackupStore {
   /** A small object (manifest, sidecar, marker) as text; undefined when it does not exist. */
   getText(key: string): Promise<string | undefined>;
   stat(key: string): Promise<StoredObject | undefined>;
+  /**
+   * The object at `key` as list() describes it, or undefined: for comparing with a listing (an S3
+   * HEAD dates an object to the second, a listing to the millisecond). A file store stats the one
+   * file, where a listing of its folder reads every entry of the directory.
+   */
+  statAsListed(key: string): Promise<StoredObject | undefined>;
   /** Every complete object whose key starts with `prefix`, recursively, in no particular order. */
   list(prefix: string): Promise<StoredObject[]>;
   /** The next path segments below `prefix` (`""` for the top): the databases of a store. */
