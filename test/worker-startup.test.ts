@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -144,5 +144,14 @@ describe('worker start-up checks', () => {
     // Under /proc, Node's own recursive mkdir spins for ever; these must fail at once.
     await refusal({ SCRATCH_DIR: '/proc/pgkeeper-scratch' }, /^pgkeeper worker: cannot use \/proc\/pgkeeper-scratch as the scratch directory \(ENOENT\)/);
     await refusal({ BACKUP_DIR: '/proc/pgkeeper-backups/x' }, /^pgkeeper worker: .*file:\/\/\/proc\/pgkeeper-backups\/x/);
+  });
+
+  it('a checkout run from its sources before `npm run build`: one line saying to build, not a stack trace', async () => {
+    const checkout = tempDir('unbuilt');
+    for (const entry of ['bin', 'client', 'common', 'worker', 'activities', 'workflows', 'package.json', 'tsconfig.json']) cpSync(path.join(ROOT, entry), path.join(checkout, entry), { recursive: true });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+    const run = await execa(path.join(checkout, 'bin', 'pgkeeper'), ['worker'], { reject: false, timeout: 60_000, extendEnv: false, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, BACKUP_DIR: path.join(checkout, 'backups') } });
+    assert.equal(run.exitCode, 2, run.stderr);
+    assert.equal(run.stderr.trim(), `pgkeeper worker: the workflow bundle ${checkout}/dist/workflow-bundle.js is missing: run \`npm run build\` first`);
   });
 });

@@ -2,6 +2,7 @@
  * The worker process: validate the environment, install pino as Temporal's logger, connect,
  * run until SIGINT/SIGTERM (the Runtime turns those into a graceful shutdown).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, parseConfig } from '../common/config.js';
@@ -11,9 +12,10 @@ import { namespaceMissingMessage } from '../client/namespace-missing.js';
 import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
-import { createWorker } from './create-worker.js';
+import { BundleMissingError, createWorker } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
 import { startupProblems } from './startup-checks.js';
+import { WORKFLOW_BUNDLE } from './workflows-path.js';
 
 /** A configuration error: one plain line each, before anything else, and exit code 2 (like a bad variable). */
 function refuse(...lines: string[]): never {
@@ -22,6 +24,8 @@ function refuse(...lines: string[]): never {
 }
 
 export async function runWorker(): Promise<void> {
+  // Before anything else: a fresh clone run from its sources has no bundle until it is built.
+  if (!existsSync(WORKFLOW_BUNDLE)) refuse(new BundleMissingError().message);
   let config;
   let connectionOptions: TemporalConnectionOptions;
   try {
