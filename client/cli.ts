@@ -249,6 +249,14 @@ async function exit(code: number): Promise<never> {
 
 async function main(): Promise<void> {
   dropServerNameWarning();
+  // A reader that stops early (`pgkeeper backups | head`) closes the pipe: what it did not want is
+  // not an error, and no stack trace follows it.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(Number(process.exitCode ?? 0));
+    });
+  }
   try {
     await buildProgram().parseAsync(process.argv);
     await exit(Number(process.exitCode ?? 0)); // gRPC connections would otherwise keep the process alive

@@ -149,15 +149,15 @@ describe('the listing in pages', () => {
       await env?.teardown();
     });
 
-    it('backups and status over a store whose listing takes several pages: every backup once, newest first; status finds the newest on the last page', async () => {
+    it('backups and status over a store whose listing takes several pages: every backup once, newest first, whole through a pipe (and quiet into one closed early); status finds the newest on the last page', async () => {
       const config = testConfig();
       const database = uniqueName('pgk_many');
       const written = ids(await writeBackups(config, database, 1_400));
       await writeFakeGlobals(openStore(config.stores.primary), 1);
       const firstPage = await listBackups(config, {});
       assert.ok(firstPage.next, `the listing of 1,400 backups fits one page of ${LISTING_PAGE_BYTES} bytes: the test no longer pages`);
-      const pgkeeper = (args: string[]) =>
-        execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, extendEnv: false, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      const vars = { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue };
+      const pgkeeper = (args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, extendEnv: false, env: vars });
       await withWorker(env, config, async () => {
         const json = await pgkeeper(['backups', '--json']);
         assert.equal(json.exitCode, 0, json.stderr);
@@ -169,6 +169,14 @@ describe('the listing in pages', () => {
         );
         assert.equal(listing.globals.length, 1);
         assert.equal('next' in listing, false);
+
+        // A reader that stops early closes the pipe: no error, no stack trace, the exit code it would have had.
+        const head = await execa('bash', ['-c', `"${ROOT}/bin/pgkeeper" backups --json | head -c 100 >/dev/null; exit \${PIPESTATUS[0]}`], {
+          reject: false,
+          extendEnv: false,
+          env: vars,
+        });
+        assert.deepEqual([head.exitCode, head.stderr], [0, '']);
 
         const table = await pgkeeper(['backups', database]);
         assert.equal(table.exitCode, 0, table.stderr);
