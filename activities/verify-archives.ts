@@ -55,98 +55,171 @@ async function deletedMeanwhile(store: BackupStore, entry: CatalogEntry): Promis
   return `${entry.id} was deleted from ${store.url} while verify ran (retention, say): not checked`;
 }
 
+/** Warnings listed one by one (heartbeated with the rest of the progress); more are counted. */
+const MAX_LISTED_WARNINGS = 100;
+
+/**
+ * What an attempt has done, heartbeated: one whose worker died, or whose 24 h ran out on a store
+ * of many terabytes, is retried, and the retry goes on from here rather than read it all again.
+ * Stores before `storeIndex` are finished; in that store, the backups up to `folder`/`id` (in
+ * reading order: the plan's folders, ids ascending, so a backup made meanwhile comes later).
+ */
+interface VerifyProgress {
+  startedMs: number;
+  storeIndex: number;
+  folder?: string;
+  id?: string;
+  bytesRead: number;
+  intact: number;
+  problems: ArchiveProblem[];
+  problemsNotListed: number;
+  unreachable: StoreUnreachable[];
+  empty: string[];
+  warnings: string[];
+  warningsNotListed: number;
+}
+
+/** The previous attempt's progress, if it was verifying the same stores. */
+function resumed(stores: BackupStore[]): VerifyProgress | undefined {
+  const details = Context.current().info.heartbeatDetails as { resume?: VerifyProgress; stores?: string[] } | undefined;
+  return details?.resume && details.stores?.join('\n') === stores.map((s) => s.url).join('\n') ? details.resume : undefined;
+}
+
+/** Reading order within a store: the databases' folders by name, then the globals; each folder's backups by id. */
+function readingOrder(a: { folder: string; id: string }, b: { folder: string; id: string }): number {
+  const key = (e: { folder: string; id: string }) => [e.folder === GLOBALS_FOLDER ? 1 : 0, e.folder, e.id] as const;
+  const [x, y] = [key(a), key(b)];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  return 0;
+}
+
 export async function verifyArchives(config: Config, req: VerifyInput): Promise<VerifyResult> {
-  const startedMs = Date.now();
   const ctx = Context.current();
   const stores = req.store !== undefined ? [namedStore(config, req.store)] : allStores(config);
-  let phase = 'listing the stores';
-  let bytesRead = 0;
+  const progress: VerifyProgress = resumed(stores) ?? {
+    startedMs: Date.now(),
+    storeIndex: 0,
+    bytesRead: 0,
+    intact: 0,
+    problems: [],
+    problemsNotListed: 0,
+    unreachable: [],
+    empty: [],
+    warnings: [],
+    warningsNotListed: 0,
+  };
+  let phase = progress.storeIndex > 0 || progress.id !== undefined ? 'listing the stores (going on from where the last attempt stopped)' : 'listing the stores';
   let totalBytes: number | undefined;
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: bytesRead, totalBytes }));
-  const unreachable: StoreUnreachable[] = [];
-  let intact = 0;
-  const problems: ArchiveProblem[] = [];
-  const warnings: string[] = [];
-  try {
-    const planned: [BackupStore, CatalogEntry[]][] = [];
-    const empty: string[] = [];
-    for (const store of stores) {
-      const entries = await plan(store, req.database);
-      if (!Array.isArray(entries)) unreachable.push(entries);
-      else if (entries.length === 0) empty.push(store.url); // unmounted, a wrong prefix, copies never made: as wrong as damage
-      else planned.push([store, entries]);
+  // Bytes read of the backup being read now: counted in the progress once it is judged, so a retry starts from the bytes of those it skips.
+  let reading = 0;
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: progress.bytesRead + reading, totalBytes, stores: stores.map((s) => s.url), resume: progress }));
+  const problem = (p: ArchiveProblem) => (progress.problems.length < MAX_LISTED_PROBLEMS ? progress.problems.push(p) : progress.problemsNotListed++);
+  const warn = (w: string) => (progress.warnings.length < MAX_LISTED_WARNINGS ? progress.warnings.push(w) : progress.warningsNotListed++);
+  /**
+   * Reads one backup's archives and counts what it found, after its last wait; returns the
+   * failure of the store itself, if that is what a read ran into.
+   */
+  const readEntry = async (store: BackupStore, entry: CatalogEntry): Promise<ApplicationFailure | undefined> => {
+    const base = { id: entry.id, folder: entry.folder, store: store.url };
+    if (!readable(entry)) {
+      // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
+      const deleted = await deletedMeanwhile(store, entry);
+      if (deleted) warn(deleted);
+      else problem({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
+      return undefined;
     }
-    totalBytes = planned.flatMap(([, entries]) => entries.filter(readable)).reduce((sum, e) => sum + e.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
+    const found: ArchiveProblem[] = [];
+    const recorded: string[] = [];
+    let changed = false;
+    for (const file of entry.manifest!.files) {
+      phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
+      const archive = manifestArchive(entry.folder, entry.id, file);
+      const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (reading += n));
+      if (read.verdict === 'damaged') {
+        recorded.push(...read.warnings);
+        found.push({ ...base, verdict: 'damaged', reason: read.reason });
+      } else if (read.verdict === 'intact' && read.serverChecksum) {
+        // A restore would be refused these right bytes: mended by hand, never recorded as damage.
+        found.push({ ...base, verdict: 'unreadable', reason: wrongServerChecksum(read.serverChecksum, store, archive.archiveKey) });
+      } else if (read.verdict === 'changed') {
+        changed = true;
+      } else if (read.verdict === 'unknown') {
+        if (read.error instanceof ApplicationFailure && STORE_WIDE.has(read.error.type ?? '')) return read.error;
+        found.push({ ...base, verdict: 'unreadable', reason: read.error.message });
+      }
+    }
+    const deleted = found.some((p) => p.verdict === 'unreadable') ? await deletedMeanwhile(store, entry) : undefined;
+    if (deleted) {
+      warn(deleted);
+      return undefined;
+    }
+    if (changed) {
+      // Written again while it was read (a copy run mending it): read next time.
+      warn(`${entry.id} was written again in ${store.url} while verify read it: not checked`);
+      return undefined;
+    }
+    // Mended since it was recorded (copied back by hand, with its old time or a new one): the record is wrong now.
+    const mended =
+      found.length === 0 && entry.objects.some((o) => classifyKey(o.key)?.part === 'damage')
+        ? await store.delete(damageKey(entry.folder, entry.id)).then(
+            () => `${entry.id} reads back whole in ${store.url} now: its damage record was removed`,
+            (err: Error) => `${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`,
+          )
+        : undefined;
+    progress.intact += entry.manifest!.files.length - found.length;
+    found.forEach(problem);
+    if (!entry.recorded) recorded.forEach(warn); // recorded before: nothing new to say
+    if (mended) warn(mended);
+    return undefined;
+  };
+  try {
+    // Every store is listed first, for the total; what a store's listing found is added to the
+    // result when its turn comes, so an attempt that dies first does not leave it counted twice.
+    const planned: [number, BackupStore, CatalogEntry[] | StoreUnreachable][] = [];
+    for (const [index, store] of stores.entries()) {
+      if (index < progress.storeIndex) continue;
+      const entries = await plan(store, req.database);
+      // In the store the last attempt was reading, what it had not judged yet.
+      const position = index === progress.storeIndex && progress.folder !== undefined ? { folder: progress.folder, id: progress.id! } : undefined;
+      planned.push([index, store, Array.isArray(entries) ? entries.sort(readingOrder).filter((e) => !position || readingOrder(e, position) > 0) : entries]);
+    }
+    totalBytes =
+      progress.bytesRead +
+      planned
+        .flatMap(([, , entries]) => (Array.isArray(entries) ? entries.filter(readable) : []))
+        .reduce((sum, e) => sum + e.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
 
-    for (const [store, entries] of planned) {
-      for (const [index, entry] of entries.entries()) {
-        const base = { id: entry.id, folder: entry.folder, store: store.url };
-        if (!readable(entry)) {
-          // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
-          const deleted = await deletedMeanwhile(store, entry);
-          if (deleted) warnings.push(deleted);
-          else problems.push({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
-          continue;
-        }
-        const found: ArchiveProblem[] = [];
-        const recorded: string[] = [];
-        let changed = false;
-        let storeFailure: ApplicationFailure | undefined;
-        for (const file of entry.manifest!.files) {
-          phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
-          const archive = manifestArchive(entry.folder, entry.id, file);
-          const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (bytesRead += n));
-          if (read.verdict === 'damaged') {
-            recorded.push(...read.warnings);
-            found.push({ ...base, verdict: 'damaged', reason: read.reason });
-          } else if (read.verdict === 'intact' && read.serverChecksum) {
-            // A restore would be refused these right bytes: mended by hand, never recorded as damage.
-            found.push({ ...base, verdict: 'unreadable', reason: wrongServerChecksum(read.serverChecksum, store, archive.archiveKey) });
-          } else if (read.verdict === 'changed') {
-            changed = true;
-          } else if (read.verdict === 'unknown') {
-            if (read.error instanceof ApplicationFailure && STORE_WIDE.has(read.error.type ?? '')) storeFailure = read.error;
-            found.push({ ...base, verdict: 'unreadable', reason: read.error.message });
+    for (const [storeIndex, store, listed] of planned) {
+      if (!Array.isArray(listed)) progress.unreachable.push(listed);
+      // Unmounted, a wrong prefix, copies never made: as wrong as damage (not a store a retry found read to the end).
+      else if (listed.length === 0 && !(storeIndex === progress.storeIndex && progress.id !== undefined)) progress.empty.push(store.url);
+      else {
+        for (const [index, entry] of listed.entries()) {
+          const storeFailure = await readEntry(store, entry);
+          progress.bytesRead += reading;
+          reading = 0;
+          if (storeFailure) {
+            // Every later read would wait out the same failure and say it again.
+            progress.unreachable.push({ store: store.url, reason: `${storeFailure.message}; ${listed.length - index} of the ${listed.length} backups to read were not read` });
+            break;
           }
-        }
-        if (storeFailure) {
-          // Every later read would wait out the same failure and say it again.
-          unreachable.push({ store: store.url, reason: `${storeFailure.message}; ${entries.length - index} of its ${entries.length} backups were not read` });
-          break;
-        }
-        const deleted = found.some((p) => p.verdict === 'unreadable') ? await deletedMeanwhile(store, entry) : undefined;
-        if (deleted) {
-          warnings.push(deleted);
-          continue;
-        }
-        if (changed) {
-          // Written again while it was read (a copy run mending it): read next time.
-          warnings.push(`${entry.id} was written again in ${store.url} while verify read it: not checked`);
-          continue;
-        }
-        intact += entry.manifest!.files.length - found.length;
-        problems.push(...found);
-        if (!entry.recorded) warnings.push(...recorded); // recorded before: nothing new to say
-        // Mended since it was recorded (copied back by hand, with its old time or a new one): the record is wrong now.
-        if (found.length === 0 && entry.objects.some((o) => classifyKey(o.key)?.part === 'damage')) {
-          await store.delete(damageKey(entry.folder, entry.id)).then(
-            () => warnings.push(`${entry.id} reads back whole in ${store.url} now: its damage record was removed`),
-            (err: Error) => warnings.push(`${entry.id} reads back whole in ${store.url} now, but its damage record could not be removed: ${err.message}`),
-          );
+          // Judged and counted (no heartbeat comes between the two): a retry goes on after it.
+          Object.assign(progress, { storeIndex, folder: entry.folder, id: entry.id });
         }
       }
+      Object.assign(progress, { storeIndex: storeIndex + 1, folder: undefined, id: undefined });
     }
     return {
       ...(req.database !== undefined ? { database: req.database } : {}),
       stores: stores.map((s) => s.url),
-      unreachable,
-      empty,
-      intact,
-      problems: problems.slice(0, MAX_LISTED_PROBLEMS),
-      problemsNotListed: Math.max(0, problems.length - MAX_LISTED_PROBLEMS),
-      bytesRead,
-      durationMs: Date.now() - startedMs,
-      warnings,
+      unreachable: progress.unreachable,
+      empty: progress.empty,
+      intact: progress.intact,
+      problems: progress.problems,
+      problemsNotListed: progress.problemsNotListed,
+      bytesRead: progress.bytesRead,
+      durationMs: Date.now() - progress.startedMs,
+      warnings: progress.warningsNotListed > 0 ? [...progress.warnings, `and ${progress.warningsNotListed} more warnings like these`] : progress.warnings,
     };
   } finally {
     stopHeartbeat();

@@ -9,17 +9,19 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { openStore } from '../activities/store/open-stores.js';
+import { damageKey } from '../common/backup-keys.js';
 import { verifyArchives } from '../activities/verify-archives.js';
 import type { VerifyResult } from '../common/types.js';
 import { listBackups, verifyBackups } from '../workflows/index.js';
 import { backupDir, testConfig, uniqueName } from './helpers/config.js';
-import { writeFakeBackup } from './helpers/fake-backups.js';
+import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
@@ -230,5 +232,62 @@ describe('pgkeeper verify', () => {
     assert.ok(result.bytesRead >= BIG, 'the big archive was read whole');
     assert.ok(result.warnings.includes(`${gone.id} was deleted from ${t.store.url} while verify ran (retention, say): not checked`), result.warnings.join('\n'));
     await rm(path.join(backupDir(t.config), big), { recursive: true });
+  });
+
+  it('an attempt cut short (its worker died) is retried from where it stopped: nothing read twice, nothing found twice, nothing left out', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const [a, b] = [uniqueName('pgk_resume_a'), uniqueName('pgk_resume_b')];
+    // In reading order (folders by name, ids oldest first): a large damaged one, a large one, then the rest.
+    const damaged = await writeFakeBackup(store, a, 3);
+    const large = await writeFakeBackup(store, a, 2);
+    await writeFakeBackup(store, a, 1);
+    await writeFakeBackup(store, b, 1);
+    await writeFakeGlobals(store, 1);
+    const LARGE = 1024 ** 3;
+    const hash = createHash('sha256');
+    const zeros = Buffer.alloc(64 * 1024 ** 2);
+    for (let done = 0; done < LARGE; done += zeros.length) hash.update(zeros);
+    const zerosHash = hash.digest('hex');
+    for (const manifest of [damaged, large]) {
+      const archive = path.join(backupDir(config), a, manifest.files[0]!.name);
+      await truncate(archive, 0); // zeros only, so their hash is the one above
+      await truncate(archive, LARGE);
+      await writeFile(path.join(backupDir(config), a, `${manifest.id}.manifest.json`), JSON.stringify({ ...manifest, files: [{ ...manifest.files[0]!, sizeBytes: LARGE, sha256: zerosHash }] }));
+    }
+    await writeFile(path.join(backupDir(config), a, damaged.files[0]!.name), 'x', { flag: 'r+' }); // one byte changed, the size the same
+
+    // The first attempt ends (cancelled, as a dead worker's would) once it reads the large one; the
+    // retry gets its last heartbeat, as Temporal hands a retry the last heartbeat of the attempt before.
+    const first = new MockActivityEnvironment();
+    let last: unknown;
+    first.on('heartbeat', (details: { phase?: string }) => {
+      if (last !== undefined) return;
+      if (details.phase?.startsWith(`reading ${a}/${large.files[0]!.name}`)) {
+        last = JSON.parse(JSON.stringify(details)); // as Temporal keeps it: serialized then
+        first.cancel();
+      }
+    });
+    await first.run(verifyArchives, config, {}).then(
+      () => assert.fail('the first attempt was to be cut short'),
+      () => undefined,
+    );
+    assert.equal((last as { resume?: { id?: string } }).resume?.id, damaged.id, 'the damaged one judged, the large one not yet');
+    // Damage found is recorded with when it was found; a second read of it would write the record again.
+    const recorded = await store.getText(damageKey(a, damaged.id));
+    assert.match(recorded ?? '', /"foundAt"/);
+    await setTimeout(5);
+
+    const retry = new MockActivityEnvironment({ heartbeatDetails: last });
+    const result = (await retry.run(verifyArchives, config, {})) as VerifyResult;
+    assert.deepEqual(
+      result.problems.map((p) => [p.id, p.verdict]),
+      [[damaged.id, 'damaged']],
+      'found once, by the first attempt',
+    );
+    assert.equal(await store.getText(damageKey(a, damaged.id)), recorded, 'the retry did not read the damaged one again');
+    assert.equal(result.intact, 4, 'the large one, the two after it and the globals');
+    assert.ok(result.bytesRead >= 2 * LARGE && result.bytesRead < 2 * LARGE + 10_000, `each read once (the damaged one by the first attempt only): ${result.bytesRead}`);
+    await rm(path.join(backupDir(config), a), { recursive: true });
   });
 });

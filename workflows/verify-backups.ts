@@ -1,7 +1,8 @@
 /**
  * verifyBackups: read every stored archive back and hold it against its manifest, in every store
  * (or one), recording damage where it is found (activities/verify-archives.ts). Started by
- * `pgkeeper verify`, from the UI or a schedule; one activity, retried as a whole if its worker dies.
+ * `pgkeeper verify`, from the UI or a schedule; one activity, whose retry (its worker died) goes on
+ * where the last attempt stopped.
  * Damage found, an archive that could not be read or a store that did not answer fails the run
  * (as a failed drill does), so it notifies and shows in `pgkeeper history`; the whole result
  * travels in the failure's details.
