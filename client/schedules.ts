@@ -1,6 +1,7 @@
 /**
  * Temporal Schedules for pgkeeper: one schedule per database (`pgkeeper-backup:<queue>:<db>`) or
- * one for the whole server (`pgkeeper-cluster:<queue>`). Overlap SKIP (a run still going makes the
+ * one for the whole server (`pgkeeper-cluster:<queue>`); restore drills of a database
+ * (`pgkeeper-drill:<queue>:<db>`); reading the stores back (`pgkeeper-verify:<queue>[:<db>]`). Overlap SKIP (a run still going makes the
  * next one skip), an explicit catch-up window, optional jitter. The schedule starts the workflow
  * under its own timestamped id; the workflow then takes the database's lock, so a manual run and
  * a scheduled run of one database never overlap either.
@@ -24,11 +25,21 @@ export function isScheduleNotFound(err: unknown): err is ScheduleNotFoundError {
   return err instanceof ScheduleNotFoundError;
 }
 
-/** What a schedule runs: backups of one database, of all of them (`--all`), or restore drills of one (`drill`). */
-export type ScheduleTarget = { database: string; drill?: boolean } | { all: true };
+/**
+ * What a schedule runs: backups of one database, of all of them (`--all`), restore drills of one
+ * (`drill`), or `pgkeeper verify` of one database's archives or of every one (`verify`).
+ */
+export type ScheduleTarget = { database: string; drill?: boolean } | { all: true } | { verify: true; database?: string };
 
 /** Drills default to weekly, Sunday 05:00: a restore is heavier than a backup. */
 export const DEFAULT_DRILL_CRON = '0 5 * * 0';
+/** Reading every archive back defaults to weekly too, Saturday 05:00: apart from the drills. */
+export const DEFAULT_VERIFY_CRON = '0 5 * * 6';
+
+/** The database whose backups the schedule makes, if it is a backup schedule of one. */
+export function backedUpDatabase(target: ScheduleTarget): string | undefined {
+  return 'verify' in target || 'all' in target || target.drill ? undefined : target.database;
+}
 
 export interface ScheduleSettings {
   cron?: string;
@@ -45,11 +56,13 @@ export interface ScheduleSettings {
 export function scheduleId(config: Config, target: ScheduleTarget): string {
   const queue = config.temporal.taskQueue;
   if ('all' in target) return `pgkeeper-cluster:${queue}`;
+  if ('verify' in target) return `pgkeeper-verify:${queue}${target.database === undefined ? '' : `:${validateDatabaseName(target.database)}`}`;
   return `pgkeeper-${target.drill ? 'drill' : 'backup'}:${queue}:${validateDatabaseName(target.database)}`;
 }
 
 function describeTarget(target: ScheduleTarget): string {
   if ('all' in target) return 'backup of all databases';
+  if ('verify' in target) return `verify (every archive read back) of ${target.database === undefined ? 'every backup' : `the backups of database "${target.database}"`}`;
   return `${target.drill ? 'restore drill' : 'backup'} of database "${target.database}"`;
 }
 
@@ -70,6 +83,10 @@ function scheduleAction(config: Config, target: ScheduleTarget, settings: Schedu
     ...(settings.retention ? { retention: settings.retention } : {}),
   };
   const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
+  if ('verify' in target) {
+    const input = target.database === undefined ? {} : { database: target.database };
+    return { ...base, workflowType: 'verifyBackups', args: [input], workflowId: `pgkeeper-scheduled-verify:${config.temporal.taskQueue}:${target.database ?? 'all'}` };
+  }
   if (!('all' in target) && target.drill) {
     return { ...base, workflowType: 'restoreDrill', args: [{ database: target.database }], workflowId: `pgkeeper-scheduled-drill:${config.temporal.taskQueue}:${target.database}` };
   }
@@ -81,10 +98,10 @@ function scheduleAction(config: Config, target: ScheduleTarget, settings: Schedu
 export async function createSchedule(client: Client, config: Config, target: ScheduleTarget, settings: ScheduleSettings): Promise<ScheduleHandle> {
   return client.schedule.create({
     scheduleId: scheduleId(config, target),
-    spec: scheduleSpec(settings, !('all' in target) && target.drill ? DEFAULT_DRILL_CRON : DEFAULT_CRON),
+    spec: scheduleSpec(settings, 'verify' in target ? DEFAULT_VERIFY_CRON : !('all' in target) && target.drill ? DEFAULT_DRILL_CRON : DEFAULT_CRON),
     action: scheduleAction(config, target, settings),
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
-    memo: { pgkeeper: 'all' in target ? { all: true } : { database: target.database } },
+    memo: { pgkeeper: 'all' in target ? { all: true } : 'verify' in target ? { verify: true, ...(target.database === undefined ? {} : { database: target.database }) } : { database: target.database } },
     state: { note: settings.note ?? `pgkeeper ${describeTarget(target)}` },
   });
 }
@@ -136,6 +153,12 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
 export function scheduleTargetOf(id: string, queue: string, memo?: Record<string, unknown>): ScheduleTarget | undefined {
   if (id === `pgkeeper-cluster:${queue}`) return { all: true };
   const memoDatabase = (memo?.pgkeeper as { database?: unknown } | undefined)?.database;
+  if (id === `pgkeeper-verify:${queue}`) return memoDatabase === undefined ? { verify: true } : undefined;
+  if (id.startsWith(`pgkeeper-verify:${queue}:`)) {
+    const database = id.slice(`pgkeeper-verify:${queue}:`.length);
+    // Always made with its memo: "prod:eu"'s schedule of every backup is not "prod"'s of database "eu".
+    return memoDatabase === database ? { verify: true, database } : undefined;
+  }
   for (const [prefix, drill] of [[`pgkeeper-backup:${queue}:`, false], [`pgkeeper-drill:${queue}:`, true]] as const) {
     if (!id.startsWith(prefix)) continue;
     const database = id.slice(prefix.length);

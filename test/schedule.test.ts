@@ -8,6 +8,7 @@ import { completeBackups } from '../activities/store/backup-catalog.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { createSchedule, scheduleHandle, triggerNow } from '../client/schedules.js';
 import { testConfig, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
 import type { Config } from '../common/config.js';
 import { dropDatabase, holdTableLock, seedDatabase } from './helpers/postgres.js';
 import { waitFor } from './helpers/processes.js';
@@ -82,6 +83,46 @@ describe('backup schedules', () => {
       assert.equal(await backupsOf(locked), 1, 'exactly one backup: the skipped trigger did nothing');
       await scheduleHandle(env.client, config, { database: locked }).delete();
     });
+  });
+
+  it('--verify-stores schedules pgkeeper verify, of one database\'s backups or of every one; backup settings and --drill beside it are refused; list and trigger find it', async () => {
+    const db = uniqueName('pgk_sched_verify');
+    await writeFakeBackup(store, db, 1);
+    const cli = (...args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+    const queue = config.temporal.taskQueue;
+    for (const [args, refused] of [
+      [['--verify-stores'], /^pgkeeper: --verify-stores: give the database whose backups to read back, or --all for every backup in every store$/],
+      [[db, '--verify-stores', '--drill'], /^pgkeeper: give --drill \(restore drills\) or --verify-stores \(reading the stores back\), not both$/],
+      [[db, '--verify-stores', '--retention', 'keepLast=3', '--compression', 'none'], /^pgkeeper: --retention, --compression: a --verify-stores schedule reads backups back and makes none; set them on the backup schedule$/],
+    ] as const) {
+      const result = await cli('schedule', 'create', ...args);
+      assert.equal(result.exitCode, 1, result.stderr);
+      assert.match(result.stderr.trim(), refused);
+    }
+    assert.equal((await cli('schedule', 'list')).stdout.includes('pgkeeper-verify'), false, 'nothing was created');
+
+    const one = await cli('schedule', 'create', db, '--verify-stores');
+    assert.match(one.stdout, new RegExp(`^created schedule pgkeeper-verify:${queue}:${db}; next run \\S+T05:00:00.000Z$`, 'm'), one.stderr);
+    assert.equal(new Date(one.stdout.match(/next run (\S+)/)![1]!).getUTCDay(), 6, 'Saturdays by default');
+    const all = await cli('schedule', 'create', '--all', '--verify-stores');
+    assert.match(all.stdout, new RegExp(`^created schedule pgkeeper-verify:${queue}; next run `, 'm'), all.stderr);
+    try {
+      assert.match((await cli('schedule', 'describe', db, '--verify-stores')).stdout, new RegExp(`^input      \\{"database":"${db}"\\}$`, 'm'));
+      assert.match((await cli('schedule', 'describe', '--all', '--verify-stores')).stdout, /^input      \{\}$/m);
+      await waitFor('both to be listed', async () => {
+        const listed = (await cli('schedule', 'list')).stdout;
+        return listed.includes(`pgkeeper-verify:${queue}:${db} `) && new RegExp(`^pgkeeper-verify:${queue} `, 'm').test(listed);
+      });
+      await withWorker(env, config, async () => {
+        assert.equal((await cli('schedule', 'trigger', db, '--verify-stores')).exitCode, 0);
+        await waitFor('the verify run the trigger started to complete', async () => /^\S+ \S+\s+verify\s+\S+\s+schedule\s+completed/m.test((await cli('history', db)).stdout), 60_000);
+        const status = await cli('status', db);
+        assert.match(status.stdout, new RegExp(`^${db}\\s.*\\bno schedule\\b`, 'm'), `a verify schedule is not a backup schedule: ${status.stderr}`);
+      });
+    } finally {
+      await cli('schedule', 'delete', db, '--verify-stores');
+      await cli('schedule', 'delete', '--all', '--verify-stores');
+    }
   });
 
   it('schedule list shows the schedules of its own task queue only, not those of a queue whose name starts the same', async () => {

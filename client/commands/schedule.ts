@@ -19,6 +19,7 @@ let lib: typeof import('../schedules.js');
 interface TargetOptions {
   all?: boolean;
   drill?: boolean;
+  verifyStores?: boolean;
 }
 
 interface SettingOptions {
@@ -41,6 +42,11 @@ export interface ScheduleCommandContext {
 
 function target(database: string | undefined, options: TargetOptions): ScheduleTarget {
   if (options.all && database) throw new CliError('give a database or --all, not both');
+  if (options.drill && options.verifyStores) throw new CliError('give --drill (restore drills) or --verify-stores (reading the stores back), not both');
+  if (options.verifyStores) {
+    if (!database && !options.all) throw new CliError('--verify-stores: give the database whose backups to read back, or --all for every backup in every store');
+    return database ? { verify: true, database } : { verify: true };
+  }
   if (options.all && options.drill) throw new CliError('--drill schedules restore drills of one database; give the database');
   if (options.all) return { all: true };
   if (!database) throw new CliError('give the database to schedule, or --all for every database on the server');
@@ -67,9 +73,10 @@ function checkMeaningful(options: SettingOptions, t: ScheduleTarget): void {
   if (options.every !== undefined && intervalMs(options.every) < MIN_INTERVAL_MS) {
     throw new InputError(`--every ${options.every} is shorter than a minute: each run would start before the last one ended; give 1m or more (e.g. 6h), or times with --cron`);
   }
-  if (!('all' in t) && t.drill) {
+  if ('verify' in t || (!('all' in t) && t.drill)) {
     const backupOnly = (['retention', 'compression', 'compressLevel', 'verify'] as const).filter((flag) => options[flag] !== undefined);
-    if (backupOnly.length) throw new InputError(`${backupOnly.map((flag) => (flag === 'compressLevel' ? '--compress-level' : `--${flag}`)).join(', ')}: a drill schedule restores backups and makes none; set them on the database's backup schedule`);
+    const kind = 'verify' in t ? 'a --verify-stores schedule reads backups back' : 'a drill schedule restores backups';
+    if (backupOnly.length) throw new InputError(`${backupOnly.map((flag) => (flag === 'compressLevel' ? '--compress-level' : `--${flag}`)).join(', ')}: ${kind} and makes none; set them on the backup schedule`);
   }
   if (options.timezone === undefined) return;
   if (options.timezone.trim() === '') throw new InputError('--timezone is empty: give an IANA time zone such as Europe/Amsterdam or UTC, or leave it out (UTC)');
@@ -158,14 +165,23 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   };
 
   withSettingOptions(
-    schedule.command('create').description('create a backup schedule for a database, or --all').argument('[database]').option('--all', 'one schedule for every database, plus globals').option('--drill', 'schedule restore drills instead of backups (default weekly, Sunday 05:00)').option('--note <text>', 'shown in the UI'),
+    schedule
+      .command('create')
+      .description('create a backup schedule for a database, or --all')
+      .argument('[database]')
+      .option('--all', 'one schedule for every database, plus globals')
+      .option('--drill', 'schedule restore drills instead of backups (default weekly, Sunday 05:00)')
+      .option('--verify-stores', 'schedule `pgkeeper verify` instead: every archive of the database (or with --all, every one) read back in every store (default weekly, Saturday 05:00)')
+      .option('--note <text>', 'shown in the UI'),
     ctx.integer,
   ).action(async (database: string | undefined, options: SettingOptions & TargetOptions) => {
     const t = target(database, options);
     const s = settings(options, t);
     await run(async (client, config) => {
       // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
-      const check = 'database' in t && !t.drill ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, t.database) : undefined;
+      // (Not for a verify: the backups of a database dropped since are worth reading back too.)
+      const backedUp = lib.backedUpDatabase(t);
+      const check = backedUp !== undefined ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, backedUp) : undefined;
       if (check?.kind === 'missing') throw new CliError(`${check.message}; nothing was created`);
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
         if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
@@ -208,6 +224,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       .argument('[database]')
       .option('--all', 'the schedule of every database')
       .option('--drill', 'the restore-drill schedule of the database')
+      .option('--verify-stores', 'the verify schedule of the database (with --all, of every backup)')
       .action(async (database: string | undefined, options: TargetOptions & Record<string, string>) => {
         const t = target(database, options);
         await run(async (client, config) => {
@@ -228,7 +245,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       ...d.info.recentActions.slice(-5).map((a) => `recent     ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
     ].join('\n');
   });
-  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all').option('--drill'), ctx.integer).action(
+  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all').option('--drill').option('--verify-stores'), ctx.integer).action(
     async (database: string | undefined, options: SettingOptions & TargetOptions) => {
       const t = target(database, options);
       const s = settings(options, t);
@@ -255,6 +272,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     .argument('[database]')
     .option('--all')
     .option('--drill')
+    .option('--verify-stores')
     .requiredOption('--from <time>', 'ISO time, e.g. 2026-11-20T00:00:00Z')
     .requiredOption('--to <time>', 'ISO time')
     .action(async (database: string | undefined, options: TargetOptions & { from: string; to: string }) => {

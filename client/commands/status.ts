@@ -10,7 +10,7 @@ import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
 import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
-import { scheduleTargetOf } from '../schedules.js';
+import { backedUpDatabase, scheduleTargetOf } from '../schedules.js';
 import { showable, table } from '../format.js';
 import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
@@ -33,7 +33,8 @@ async function scheduledDatabases(client: Client, config: Config): Promise<strin
   const names: string[] = [];
   for await (const s of client.schedule.list()) {
     const target = scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo);
-    if (target && 'database' in target && !target.drill) names.push(target.database);
+    const database = target && backedUpDatabase(target);
+    if (database !== undefined) names.push(database);
   }
   return names;
 }
