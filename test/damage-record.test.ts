@@ -53,6 +53,12 @@ describe('damage record', () => {
       new RegExp(`^archive read back damaged on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC by restore-app-1: it reads back as ${bytes.length} bytes, sha256 ${actual.slice(0, 16)}…; its manifest says ${bytes.length} bytes, ${archive.sha256.slice(0, 16)}…$`),
     );
 
+    // Read again (a weekly verify): the first finding stands, when and by which run.
+    await setTimeout(5);
+    const again = await recordProvenDamage(store, archive, { workflowId: 'verify-2', runId: 'r2' }, new AbortController().signal);
+    assert.deepEqual(again, { verdict: 'damaged', reason: found.verdict === 'damaged' ? found.reason : '', warnings: [] });
+    assert.deepEqual(JSON.parse((await store.getText(record))!), written);
+
     // Mended by `cp -p` from an intact copy: the bytes and the copy's older modification time.
     const file = path.join(parent, 'store', archive.archiveKey);
     await fs.writeFile(file, bytes);

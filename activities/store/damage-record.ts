@@ -91,6 +91,15 @@ export type Verdict =
   | { verdict: 'changed' }
   | { verdict: 'unknown'; error: Error };
 
+/** Whether `text` is a damage record of the archive version `archiveVersion`. */
+function recordsVersion(text: string | undefined, archiveVersion: string): boolean {
+  try {
+    return text !== undefined && (JSON.parse(text) as Partial<DamageRecord>).archiveVersion === archiveVersion;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * After a read of `archive` from `store` failed on its bytes: reads them again and, if they are
  * not what the manifest recorded, writes the damage record. A store this worker may only read (or
@@ -113,6 +122,8 @@ export async function recordProvenDamage(
     // Written again meanwhile (a copy run mending it): what was read is no longer there to record.
     if (!after || version(before) !== version(after)) return { verdict: 'changed', warnings: [] };
     verdict = { verdict: 'damaged', reason };
+    // Found before in this very archive (a weekly verify reads it again): the first finding stands, when and by which run.
+    if (recordsVersion(await store.getText(key).catch(() => undefined), version(after))) return { ...verdict, warnings: [] };
     const record: DamageRecord = { foundAt: new Date().toISOString(), ...(run ? { by: run } : {}), archive: archive.archiveKey.slice(archive.folder.length + 1), archiveVersion: version(after), reason };
     await store.put(key, JSON.stringify(record, null, 2) + '\n');
     return { ...verdict, warnings: [`${archive.id} is recorded as DAMAGED in ${store.url} (${key}), so \`pgkeeper status\` reports it until its archive there is written again (the next copy run does that for a copy store)`] };
