@@ -427,7 +427,7 @@ describe('pgkeeper CLI', () => {
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     assert.equal(
       oneLineError(await pgkeeper(['schedule', 'create', scheduled, '--drill', '--retention', 'keepLast=3', '--verify', 'toc'])),
-      'pgkeeper: --retention, --verify: a drill schedule restores backups and makes none; set them on the database\'s backup schedule',
+      'pgkeeper: --retention, --verify: a drill schedule restores backups and makes none; set them on the backup schedule',
     );
     // A calendar no date matches: a schedule that never runs is refused, and none is left behind.
     const never = '--cron "0 2 30 2 *" matches no date that exists';
