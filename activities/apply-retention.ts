@@ -60,27 +60,56 @@ async function sweep(store: BackupStore, leftovers: Leftover[], dryRun: boolean)
 
 async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
   const entries = await listCatalog(store, folder, nowMs);
-  const complete = entries.filter((e) => e.status === 'complete');
+  const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
   const plan = planRetention(
-    complete.map((e) => ({ id: e.id, createdAtMs: e.createdAtMs })),
+    [...complete.values()].map((e) => ({ id: e.id, createdAtMs: e.createdAtMs })),
     policy,
     nowMs,
   ).map((d) => {
-    const pinned = complete.find((e) => e.id === d.id)!.activePins.length > 0;
+    const pinned = complete.get(d.id)!.activePins.length > 0;
     return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: ['pinned: a restore or drill is reading it'] } : d;
   });
   const deleted: string[] = [];
   if (!dryRun) {
     for (const decision of plan.filter((d) => d.action === 'delete')) {
-      for (const key of deleteOrder(complete.find((e) => e.id === decision.id)!)) await store.delete(key);
+      for (const key of deleteOrder(complete.get(decision.id)!)) await store.delete(key);
       deleted.push(decision.id);
     }
   }
   // A backup retention deletes takes its pins with it: they are no leftovers to sweep again.
-  const remaining = entries.filter((e) => !plan.some((d) => d.action === 'delete' && d.id === e.id));
-  const leftovers = await sweep(store, leftoversOf(remaining, nowMs), dryRun);
-  const damaged = entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' }));
-  return { store: store.url, kept: plan.filter((d) => d.action === 'keep').length, deleted, swept: dryRun ? [] : leftovers.map((l) => l.key), leftovers, plan, damaged };
+  const deleting = new Set(plan.filter((d) => d.action === 'delete').map((d) => d.id));
+  const remaining = entries.filter((e) => !deleting.has(e.id));
+  const leftovers = bounded(await sweep(store, leftoversOf(remaining, nowMs), dryRun), MAX_LISTED_OTHERS);
+  const damaged = bounded(
+    entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' })),
+    MAX_LISTED_OTHERS,
+  );
+  const listedDeleted = bounded(deleted, MAX_LISTED_DECISIONS);
+  // Every deletion first (what a dry run is read for), then the newest kept; shown newest first.
+  const shown = new Set([...plan.filter((d) => d.action === 'delete'), ...plan.filter((d) => d.action === 'keep')].slice(0, MAX_LISTED_DECISIONS));
+  const notShown = plan.filter((d) => !shown.has(d));
+  return {
+    store: store.url,
+    kept: plan.filter((d) => d.action === 'keep').length,
+    deleted: listedDeleted.listed,
+    ...(listedDeleted.notListed ? { deletedNotListed: listedDeleted.notListed } : {}),
+    swept: dryRun ? [] : leftovers.listed.map((l) => l.key),
+    leftovers: leftovers.listed,
+    ...(leftovers.notListed ? { sweptNotListed: leftovers.notListed } : {}),
+    plan: plan.filter((d) => shown.has(d)),
+    ...(notShown.length ? { planNotListed: { keep: notShown.filter((d) => d.action === 'keep').length, delete: notShown.filter((d) => d.action === 'delete').length } } : {}),
+    damaged: damaged.listed,
+    ...(damaged.notListed ? { damagedNotListed: damaged.notListed } : {}),
+  };
+}
+
+/** Decisions (and deleted ids) listed per store: about 100 kB. */
+const MAX_LISTED_DECISIONS = 1_000;
+/** Damaged backups and leftovers listed per store, each with its reason. */
+const MAX_LISTED_OTHERS = 100;
+
+function bounded<T>(items: T[], max: number): { listed: T[]; notListed: number } {
+  return { listed: items.slice(0, max), notListed: Math.max(0, items.length - max) };
 }
 
 export async function applyRetention(config: Config, req: RetentionRequest): Promise<RetentionResult> {

@@ -51,17 +51,28 @@ export interface Leftover {
   reason: string;
 }
 
+/**
+ * Retention on one store. Its lists are bounded (Temporal refuses a result over 2 MB, and a store
+ * keeping a backup a minute for a week holds 10,000): each says how many it leaves out.
+ */
 export interface StoreRetention {
   store: string;
   kept: number;
   deleted: string[];
+  deletedNotListed?: number;
   /** Unfinished writes and leftovers of crashed runs removed by the sweep. */
   swept: string[];
   /** The same with the reason for each; in a dry run, what the sweep would remove (unfinished writes aside). */
   leftovers?: Leftover[];
+  /** How many more `swept` and `leftovers` leave out. */
+  sweptNotListed?: number;
+  /** The decisions, newest first: every deletion, then the newest of those kept, up to the bound. */
   plan: RetentionDecision[];
+  /** Decisions `plan` leaves out (all of them backups kept, unless deletions alone pass the bound). */
+  planNotListed?: { keep: number; delete: number };
   /** Damaged backups: never counted nor deleted by retention, left for a person to look at. */
   damaged: { id: string; createdAt: string; reason: string }[];
+  damagedNotListed?: number;
 }
 
 export interface RetentionRequest {
@@ -114,7 +125,7 @@ export interface BackupResult {
   tables: number;
   durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
   /** `swept`: leftovers the sweep removed (unfinished writes, objects of backups without a manifest, stale pins). */
-  retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[] }[]; swept: { store: string; keys: string[] }[] };
+  retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[]; notListed?: number }[]; swept: { store: string; keys: string[] }[] };
 }
 
 /** The archive a restore or drill reads: a complete pgkeeper backup, or a loose archive without manifest. */

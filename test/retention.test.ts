@@ -176,3 +176,22 @@ describe('retention on a primary store and a copy store', () => {
     assert.deepEqual(result.stores[1]!.deleted, [], 'on the copy store the old backup is the newest it has');
   });
 });
+
+describe('retention over thousands of backups', () => {
+  it('its result stays bounded (Temporal refuses one over 2 MB): every deletion listed first, the newest kept after, the rest counted', async () => {
+    const t = await storeUnderTest('file');
+    const db = uniqueName('many');
+    const startMs = Date.now();
+    for (let i = 0; i < 1_150; i++) await writeFakeBackupAt(t.store, db, startMs - (1 + i) * 3_600_000, `${i}`.padStart(8, '0'));
+    const plan = (await retain(t.config, { database: db, policy: { keepLast: 100 }, dryRun: true })).stores[0]!;
+    assert.deepEqual([plan.plan.length, plan.planNotListed], [1_000, { keep: 100, delete: 50 }]);
+    assert.ok(plan.plan.every((d) => d.action === 'delete'), 'the deletions before the backups kept');
+    assert.equal(plan.kept, 100);
+
+    const applied = (await retain(t.config, { database: db, policy: { keepLast: 100 } })).stores[0]!;
+    assert.deepEqual([applied.deleted.length, applied.deletedNotListed, applied.kept], [1_000, 50, 100]);
+    assert.equal((await keysUnder(t.store, `${db}/`)).filter((k) => k.endsWith('.manifest.json')).length, 100, 'all 1,050 deleted, though 1,000 are listed');
+    const again = (await retain(t.config, { database: db, policy: { keepLast: 100 }, dryRun: true })).stores[0]!;
+    assert.deepEqual([again.plan.length, again.planNotListed], [100, undefined]);
+  });
+});

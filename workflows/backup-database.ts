@@ -97,6 +97,6 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     verify: verifyMode,
     tables: dump.tableCount,
     durationsMs: { wait: waitMs, dump: dump.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
-    retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted })), swept: pruned.stores.map((s) => ({ store: s.store, keys: s.swept })) },
+    retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted, ...(s.deletedNotListed ? { notListed: s.deletedNotListed } : {}) })), swept: pruned.stores.map((s) => ({ store: s.store, keys: s.swept })) },
   };
 }

@@ -29,7 +29,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
   const deleted = result.retention.deleted.filter((d) => d.ids.length > 0);
   const swept = (result.retention.swept ?? []).filter((s) => s.keys.length > 0); // none from a worker older than this CLI
   const retention = [
-    ...deleted.map((d) => `deleted ${d.ids.join(', ')} in ${d.store}`),
+    ...deleted.map((d) => `deleted ${d.ids.join(', ')}${d.notListed ? ` and ${d.notListed} more` : ''} in ${d.store}`),
     ...swept.map((s) => `swept ${count(s.keys.length, 'leftover')} (unfinished writes, backups without a manifest, stale pins) in ${s.store}`),
   ];
   out.write(

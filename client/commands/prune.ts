@@ -4,6 +4,7 @@ import type { Config } from '../../common/config.js';
 import { describePolicy, type RetentionPolicy } from '../../common/retention-plan.js';
 import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
+import { lastArgument } from '../../common/shell-word.js';
 import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 
@@ -28,15 +29,23 @@ export async function pruneCommand(client: Client, config: Config, database: str
     ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
     process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');
+    const notListed = [
+      ...(store.planNotListed?.delete ? [`${store.planNotListed.delete} more deleted`] : []),
+      ...(store.planNotListed?.keep ? [`${store.planNotListed.keep} older kept`] : []),
+      ...(store.damagedNotListed ? [`${store.damagedNotListed} more DAMAGED (\`pgkeeper backups ${lastArgument(database)}\` lists them)`] : []),
+    ];
+    if (notListed.length) process.stdout.write(`and ${notListed.join(', ')}, not listed\n`);
     // What the sweep removes is no backup, but may be restorable by key: each named, with why.
     const leftovers = store.leftovers ?? []; // a worker older than this CLI gives keys only
     if (leftovers.length) {
       process.stdout.write(dryRun ? 'the sweep would remove these (not backups, so no listing shows them):\n' : 'swept (not backups, so no listing shows them):\n');
       process.stdout.write(table(leftovers.map((l) => [`  ${l.key}`, l.reason])) + '\n');
+      if (store.sweptNotListed) process.stdout.write(`  and ${store.sweptNotListed} more, not listed\n`);
     }
     if (!dryRun) {
-      const left = damaged.length ? `, ${damaged.length} DAMAGED left alone` : '';
-      process.stdout.write(`deleted ${store.deleted.length}, kept ${store.kept}${left}${store.swept.length ? `, swept ${store.swept.length} leftovers` : ''}\n`);
+      const [deletedCount, damagedCount, sweptCount] = [store.deleted.length + (store.deletedNotListed ?? 0), damaged.length + (store.damagedNotListed ?? 0), store.swept.length + (store.sweptNotListed ?? 0)];
+      const left = damagedCount ? `, ${damagedCount} DAMAGED left alone` : '';
+      process.stdout.write(`deleted ${deletedCount}, kept ${store.kept}${left}${sweptCount ? `, swept ${sweptCount} leftovers` : ''}\n`);
     }
   }
 }
