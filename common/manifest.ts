@@ -4,6 +4,7 @@
  * fits later) and the filter chain; version 1 manifests (pgkeeper before stores and filters) are
  * read and converted. Everything here is plain data: it also travels in workflow results.
  */
+import { quoteInput } from './input-fields.js';
 import { checkFilterChain, type FilterStep } from './filters.js';
 
 export interface ManifestFile {
@@ -110,7 +111,7 @@ function fileList(raw: Record<string, unknown>): ManifestFile[] {
     return [{ name: String(raw.file), sizeBytes: Number(raw.sizeBytes), sha256: String(raw.sha256) }];
   }
   const files = need(Array.isArray(raw.files) && raw.files.length > 0, raw.files as ManifestFile[], 'it lists no files');
-  for (const f of files) need(typeof f?.name === 'string' && Number.isInteger(f.sizeBytes) && /^[0-9a-f]{64}$/.test(String(f.sha256)), f, 'a file entry lacks name, size or sha256');
+  for (const f of files) need(typeof f?.name === 'string' && f.name.length <= 255 && Number.isInteger(f.sizeBytes) && /^[0-9a-f]{64}$/.test(String(f.sha256)), f, 'a file entry lacks name, size or sha256');
   return files;
 }
 
@@ -123,8 +124,10 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
     throw new ManifestError(`not valid JSON (${(err as Error).message.split("\n")[0]!.replace(/, ".*/s, "")})`);
   }
   need(typeof raw === 'object' && raw !== null, raw, 'not a JSON object');
-  need(raw.manifestVersion === 1 || raw.manifestVersion === 2, raw, `unknown manifestVersion ${JSON.stringify(raw.manifestVersion)}`);
-  need(raw.id === expectedId, raw, `it names backup ${JSON.stringify(raw.id)}, not ${expectedId}`);
+  // Values echoed shortened: one manifest's megabytes must not become every listing's reason.
+  need(raw.manifestVersion === 1 || raw.manifestVersion === 2, raw, `unknown manifestVersion ${quoteInput(raw.manifestVersion)}`);
+  need(raw.id === expectedId, raw, `it names backup ${quoteInput(raw.id)}, not ${expectedId}`);
+  need(raw.finishedAt === undefined || (typeof raw.finishedAt === 'string' && !Number.isNaN(Date.parse(raw.finishedAt))), raw, 'finishedAt is not a time');
   need(typeof raw.startedAt === 'string' && !Number.isNaN(Date.parse(raw.startedAt)), raw, 'startedAt is missing or not a time');
   const files = fileList(raw);
   let filters: FilterStep[];
@@ -135,10 +138,13 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
   }
   const plaintext = (raw.plaintext as BackupManifest['plaintext'] | undefined) ?? null;
   if (raw.kind === 'globals') {
+    need(Number.isInteger(raw.roles), raw, `roles ${quoteInput(raw.roles)} is not a count`);
     return { ...(raw as unknown as GlobalsManifest), manifestVersion: 2, files, filters, plaintext };
   }
   need(typeof raw.database === 'string', raw, 'database is missing');
   const v1 = raw.manifestVersion === 1;
+  need(v1 || (typeof raw.compression === 'string' && raw.compression.length <= 32), raw, `compression ${quoteInput(raw.compression)} is not a compression setting`);
+  need(raw.verify === undefined || raw.verify === 'full' || raw.verify === 'toc', raw, `verify ${quoteInput(raw.verify)} is neither "full" nor "toc"`);
   return {
     ...(raw as unknown as BackupManifest),
     manifestVersion: 2,

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups } from '../activities/list-backups.js';
+import { groupFolder, judgeGroups } from '../activities/store/backup-catalog.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
@@ -126,6 +127,33 @@ describe('the listing in pages', () => {
     const fromGone = await listBackups(config, { from: { folder: 'pgk_moves_b0', after: 'pgk_moves_b0-20260101T000000Z-00000000' } }, Number.POSITIVE_INFINITY);
     assert.deepEqual(fromGone.backups.map((x) => x.database).sort(), [c, c, c, c]);
     assert.equal((await listBackups(config, { from: { folder: GLOBALS_FOLDER } }, Number.POSITIVE_INFINITY)).backups.length, 0);
+  });
+
+  it('a manifest of megabytes is one DAMAGED backup with a reason of a line, not a listing too large to return; one deleted while it is listed is no backup', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const db = 'pgk_pages_hostile';
+    const [huge, gone, fine] = await writeBackups(config, db, 3);
+    for (const [field, value] of [['manifestVersion', 'V'.repeat(3e6)], ['compression', 'z'.repeat(3e6)]] as const) {
+      await store.put(`${db}/${huge!.id}.manifest.json`, JSON.stringify({ ...huge, [field]: value }));
+      const listing = await listBackups(config, { database: db });
+      const listed = listing.backups.find((x) => x.id === huge!.id)!;
+      assert.equal(listed.status, 'damaged');
+      assert.ok(JSON.stringify(listing).length < 10_000, `${field}: ${JSON.stringify(listing).length} bytes`);
+      assert.match(listed.locations[0]!.reason!, new RegExp(`^manifest unreadable: (unknown manifestVersion|compression) "[VZz]{60}"… \\(3000000 characters\\)`, 'i'));
+    }
+
+    // Retention deletes a backup's manifest first, between the listing of the folder and the reading of its manifests.
+    const groups = await groupFolder(store, db);
+    await store.delete(`${db}/${gone!.id}.manifest.json`);
+    const judged = await judgeGroups(store, db, groups);
+    assert.deepEqual(
+      judged.filter((e) => e.id !== huge!.id).map((e) => [e.id, e.status]),
+      [
+        [fine!.id, 'complete'],
+        [gone!.id, 'partial'],
+      ].sort((a, b) => (a[0]! < b[0]! ? 1 : -1)),
+    );
   });
 
   it('a cursor that is not one a listing gave is refused, naming the field and the fix', () => {

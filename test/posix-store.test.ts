@@ -35,6 +35,20 @@ describe('posix store', () => {
     await assert.rejects(store.get('app/a.dump'), (err: ApplicationFailure) => err.type === 'BackupNotFound');
   });
 
+  it('a folder not there holds nothing; a root not there (a disk not mounted) is a store not answering, not an empty one', async () => {
+    const away = openPosixStore(path.join(parent, 'unmounted'));
+    await away.put('app/a.dump', 'x');
+    assert.deepEqual(await away.list('other/'), []);
+    await fs.rm(path.join(parent, 'unmounted'), { recursive: true });
+    for (const listing of [away.list('app/'), away.listFolders('')]) {
+      await assert.rejects(listing, (err: ApplicationFailure) => {
+        assert.equal(err.type, 'StoreUnavailable');
+        assert.equal(err.message, `${away.url} is not there (${path.join(parent, 'unmounted')} is no directory: a disk not mounted, a path moved?); mount it, or change BACKUP_STORE/BACKUP_DIR`);
+        return true;
+      });
+    }
+  });
+
   it('an object is invisible while written and after an aborted write', async () => {
     const body = new PassThrough();
     const controller = new AbortController();

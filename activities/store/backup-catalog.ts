@@ -14,6 +14,7 @@ import { parseBackupId } from '../../common/backup-id.js';
 import { classifyKey, GLOBALS_FOLDER } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import { globalsCreatedAtMs } from '../../common/globals.js';
+import { quoteInput } from '../../common/input-fields.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
 import type { StoreUnreachable } from '../../common/types.js';
 import { damageReason } from './damage-record.js';
@@ -59,7 +60,8 @@ function createdAtMs(folder: string, id: string): number | undefined {
   }
 }
 
-async function readManifest(store: BackupStore, key: string, id: string): Promise<BackupManifest | GlobalsManifest | string> {
+/** The manifest, why it cannot be read, or undefined when it is gone since the listing. */
+async function readManifest(store: BackupStore, key: string, id: string): Promise<BackupManifest | GlobalsManifest | string | undefined> {
   let text: string | undefined;
   try {
     text = await store.getText(key);
@@ -68,7 +70,7 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
     if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
     return `manifest unreadable: ${(err as Error).message}`;
   }
-  if (text === undefined) return 'manifest disappeared while listing';
+  if (text === undefined) return undefined;
   try {
     return parseManifest(text, id);
   } catch (err) {
@@ -82,11 +84,13 @@ async function judge(store: BackupStore, folder: string, id: string, objects: St
   const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
   if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
   const manifest = await readManifest(store, manifestObject.key, id);
+  // Deleted since the listing (retention deletes the manifest first): what is left is no backup.
+  if (manifest === undefined) return { status: 'partial', reason: 'its manifest was deleted while it was listed (retention, say)' };
   if (typeof manifest === 'string') return { status: 'damaged', reason: manifest };
   const expectedKind = folder === GLOBALS_FOLDER ? 'globals' : 'database';
   if (manifest.kind !== expectedKind) return { status: 'damaged', reason: `manifest unreadable: it describes a ${manifest.kind} backup, not a ${expectedKind} backup`, manifest };
   if (manifest.kind === 'database' && manifest.database !== folder) {
-    return { status: 'damaged', reason: `manifest names database "${manifest.database}", but it is in folder "${folder}"`, manifest };
+    return { status: 'damaged', reason: `manifest names database ${quoteInput(manifest.database)}, but it is in folder "${folder}"`, manifest };
   }
   for (const file of manifest.files) {
     const stored = byKey.get(`${folder}/${file.name}`);

@@ -155,6 +155,7 @@ export async function damageReason(store: BackupStore, objects: StoredObject[], 
   }
   if (!record || typeof record !== 'object') return marker.modifiedMs >= archive.modifiedMs ? `a read found its archive damaged (${marker.key}, unreadable)` : undefined;
   if (record.archiveVersion !== version(archive)) return undefined;
-  const by = record.by?.workflowId ? ` by ${record.by.workflowId}` : '';
-  return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason)}`;
+  // Cut to a line: a record is a file anyone with access to the store may have written.
+  const by = record.by?.workflowId ? ` by ${String(record.by.workflowId).slice(0, 200)}` : '';
+  return `archive read back damaged on ${String(record.foundAt).slice(0, 16).replace('T', ' ')} UTC${by}: ${String(record.reason).slice(0, 500)}`;
 }

@@ -44,6 +44,16 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     }
   };
 
+  /**
+   * A folder that is not there holds nothing; a store whose root is not there is not answering (a
+   * disk not mounted, a path moved): said, so a listing does not read it as a store with no backups.
+   */
+  async function missing(err: unknown): Promise<never[]> {
+    if (code(err) !== 'ENOENT' && code(err) !== 'ENOTDIR') throw failure(err, 'listing');
+    if (await fs.stat(root).then((st) => st.isDirectory(), () => false)) return [];
+    throw ApplicationFailure.retryable(`${url} is not there (${root} is no directory: a disk not mounted, a path moved?); mount it, or change ${variable}`, FailureType.StoreUnavailable);
+  }
+
   /** The real path of `key`, refused when a symlink takes it outside the root. */
   async function realFile(key: string): Promise<string | undefined> {
     const file = fileOf(key);
@@ -72,13 +82,7 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
 
   /** Files under `dir` whose keys start with `prefix`; only those are stat'ed (one backup's keys in a folder of thousands). */
   async function walk(dir: string, out: StoredObject[], prefix: string): Promise<void> {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return;
-      throw failure(err, 'listing');
-    }
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(missing);
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
       const key = keyOf(file);
@@ -159,10 +163,7 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
 
     async listFolders(prefix: string): Promise<string[]> {
       const dir = prefix ? fileOf(prefix.replace(/\/$/, '')) : root;
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
-        if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return [];
-        throw failure(err, 'listing');
-      });
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(missing);
       return entries.filter((e) => e.isDirectory()).map((e) => e.name);
     },
 
