@@ -109,7 +109,7 @@ const FOLDER_MIN_BYTES = 2_000;
 
 /**
  * One page of the listing (common/listing-pages.ts): folder by folder (the databases in order, then
- * the globals), each folder's backups by id, until `pageBytes` of records; `next` says where the
+ * the globals), each folder's backups newest first, until `pageBytes` of records; `next` says where the
  * following page starts. A page holds at least one backup, however large, so paging always ends.
  */
 export async function listBackups(config: Config, req: { database?: string; from?: ListingCursor }, pageBytes = LISTING_PAGE_BYTES): Promise<BackupListing> {
@@ -158,13 +158,14 @@ export async function listBackups(config: Config, req: { database?: string; from
     }
     const after = req.from?.folder === folder ? req.from.after : undefined;
     const held = await holdings(folder);
-    const ids = [...new Set(held.flatMap((h) => [...h.groups.keys()]))].filter((id) => after === undefined || id > after).sort();
+    // Newest first (ids carry the time), so the first page a person asks for shows the latest backups.
+    const ids = [...new Set(held.flatMap((h) => [...h.groups.keys()]))].filter((id) => after === undefined || id < after).sort().reverse();
     let lastOnPage = after;
     // A few hundred at a time: a page that fills stops reading manifests soon after.
     for (let at = 0; at < ids.length && !next; at += JUDGED_AT_ONCE) {
       const found = await judged(folder, held, ids.slice(at, at + JUDGED_AT_ONCE));
       const merged: Merged<ListedBackup | ListedGlobals>[] = folder === GLOBALS_FOLDER ? globalsBackups(found) : databaseBackups(found, folder);
-      for (const { listed, proofs } of merged.sort((a, b) => (a.listed.id < b.listed.id ? -1 : 1))) {
+      for (const { listed, proofs } of merged.sort((a, b) => (a.listed.id < b.listed.id ? 1 : -1))) {
         const bytes = Buffer.byteLength(JSON.stringify(listed)) + PROOF_BYTES;
         if (used > 0 && used + bytes > pageBytes) {
           next = { folder, ...(lastOnPage === undefined ? {} : { after: lastOnPage }) };

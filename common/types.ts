@@ -332,7 +332,7 @@ export interface BackupListing {
 
 /**
  * Where a page of a listing starts: the folder (a database's, or `.globals` after them all), and
- * within it the backups whose ids sort after `after`. Ids, not positions: a backup made or deleted
+ * within it the backups older than `after` (ids carry the time). Ids, not positions: a backup made or deleted
  * between two pages moves no other from one page to the next.
  */
 export interface ListingCursor {

@@ -110,18 +110,17 @@ describe('the listing in pages', () => {
     const first = await listBackups(config, { database: undefined }, 1_200);
     const shown = first.backups.map((x) => x.id);
     assert.ok(first.next?.folder === a && shown.length > 0 && shown.length < 6, `the first page ends inside ${a}: ${JSON.stringify(first.next)}`);
-    // Retention deletes the oldest of a (on the first page, ids in ascending order) and one not yet shown;
-    // a backup run adds a newer one to a, after the cursor, and one to c.
-    const oldest = aIds.at(-1)!;
-    const unshown = aIds.find((id) => !shown.includes(id))!;
-    assert.ok(shown.includes(oldest));
-    for (const id of [oldest, unshown]) for (const object of await store.list(`${a}/${id}`)) await store.delete(object.key);
-    const newer = (await writeFakeBackupAt(store, a, Date.now(), 'ffffffff')).id;
+    // Retention deletes the oldest of a (not shown yet: a page goes newest first) and one shown;
+    // a backup run adds one to a (newer than the page's end: it is not in this listing) and one to c.
+    const [newest, oldest] = [aIds[0]!, aIds.at(-1)!];
+    assert.deepEqual([shown.includes(newest), shown.includes(oldest)], [true, false]);
+    for (const id of [oldest, newest]) for (const object of await store.list(`${a}/${id}`)) await store.delete(object.key);
+    await writeFakeBackupAt(store, a, Date.now(), 'ffffffff');
     const newInC = (await writeFakeBackupAt(store, c, Date.now(), 'eeeeeeee')).id;
     const rest: BackupListing[] = [];
     for (let from: ListingCursor | null | undefined = first.next; from; from = rest.at(-1)!.next) rest.push(await listBackups(config, { from }, 1_200));
     const listed = joinListingPages([first, ...rest]).backups.map((x) => x.id);
-    assert.deepEqual([...listed].sort(), [...aIds.filter((id) => id !== unshown), newer, ...bIds, ...cIds, newInC].sort());
+    assert.deepEqual([...listed].sort(), [...aIds.filter((id) => id !== oldest), ...bIds, ...cIds, newInC].sort());
 
     // The cursor's folder emptied meanwhile: the page starts at the next one that sorts after it.
     const fromGone = await listBackups(config, { from: { folder: 'pgk_moves_b0', after: 'pgk_moves_b0-20260101T000000Z-00000000' } }, Number.POSITIVE_INFINITY);
@@ -177,7 +176,7 @@ describe('the listing in pages', () => {
       await env?.teardown();
     });
 
-    it('backups and status over a store whose listing takes several pages: every backup once, newest first, whole through a pipe (and quiet into one closed early); status finds the newest on the last page', async () => {
+    it('backups and status over a store whose listing takes several pages: every backup once, newest first, whole through a pipe (and quiet into one closed early); the first page starts with the newest', async () => {
       const config = testConfig();
       const database = uniqueName('pgk_many');
       const written = ids(await writeBackups(config, database, 1_400));
@@ -210,7 +209,8 @@ describe('the listing in pages', () => {
         assert.equal(table.exitCode, 0, table.stderr);
         assert.equal(table.stdout.split('\n').filter((line) => line.startsWith(`${database}-`)).length, 1_400);
 
-        // The newest backup is on the last page (a page lists a folder's backups oldest first).
+        // Its newest backup is the first thing the first page shows (from the UI too).
+        assert.equal(firstPage.backups[0]?.id, written[0]);
         const status = await pgkeeper(['status', database, '--json']);
         assert.deepEqual(
           (JSON.parse(status.stdout) as { database: string; lastSuccessfulBackup: { backupId: string } | null }[]).map((s) => [s.database, s.lastSuccessfulBackup?.backupId]),
