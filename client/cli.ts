@@ -247,20 +247,29 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * The output could not be written. A reader that stops early (`pgkeeper backups | head`) closes
+ * the pipe: what it did not want is no error, and the exit code is the one it would have been.
+ * Anything else (a full disk, `> /dev/full`) is one line and exit 1, never a stack trace.
+ */
+function outputFailed(err: NodeJS.ErrnoException): never {
+  if (err.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
+  try {
+    process.stderr.write(`pgkeeper: the output could not be written (${err.code ?? err.message}): ${err.code === 'ENOSPC' ? 'the disk it goes to is full' : err.message}\n`);
+  } finally {
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
   dropServerNameWarning();
-  // A reader that stops early (`pgkeeper backups | head`) closes the pipe: what it did not want is
-  // not an error, and no stack trace follows it.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(Number(process.exitCode ?? 0));
-    });
-  }
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', outputFailed);
   try {
     await buildProgram().parseAsync(process.argv);
     await exit(Number(process.exitCode ?? 0)); // gRPC connections would otherwise keep the process alive
   } catch (err) {
+    // Writing to a file is synchronous: its failure (a full disk) is thrown where the output was written.
+    if ((err as NodeJS.ErrnoException).syscall === 'write') outputFailed(err as NodeJS.ErrnoException);
     if (err instanceof CliError) {
       process.stderr.write(`pgkeeper: ${err.message}\n`);
       await exit(err.exitCode);

@@ -176,6 +176,12 @@ describe('audit: search attributes, root causes, history, status', () => {
       assert.ok(twice instanceof WorkflowFailedError);
       assert.equal(rootFailure(twice).type, 'InvalidInput');
       assert.match(rootFailure(twice).message, /^the input is one JSON object holding every field; this run was started with 2 inputs: put their fields into the first and start it again$/);
+      // A listing too (it would list the first input's database), though it is no operation of the history's.
+      const listedTwice = await env.client.workflow
+        .execute('listBackups', { args: [{ database: named }, { database: 'other' }], taskQueue: config.temporal.taskQueue, workflowId: uniqueName('list-twice') })
+        .catch((e: unknown) => e);
+      assert.ok(listedTwice instanceof WorkflowFailedError);
+      assert.match(rootFailure(listedTwice).message, /^the input is one JSON object holding every field; this run was started with 2 inputs/);
     });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(typo)), { database: named, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });
     assert.deepEqual(await attributesOf(env.client.workflow.getHandle(bare)), { database: undefined, operation: 'backup', outcome: 'failed', backupId: undefined, startedBy: 'manual' });

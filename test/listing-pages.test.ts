@@ -176,7 +176,7 @@ describe('the listing in pages', () => {
       await env?.teardown();
     });
 
-    it('backups and status over a store whose listing takes several pages: every backup once, newest first, whole through a pipe (and quiet into one closed early); the first page starts with the newest', async () => {
+    it('backups and status over a store whose listing takes several pages: every backup once, newest first, whole through a pipe (quiet into one closed early, one line into a full disk); the first page starts with the newest', async () => {
       const config = testConfig();
       const database = uniqueName('pgk_many');
       const written = ids(await writeBackups(config, database, 1_400));
@@ -204,6 +204,9 @@ describe('the listing in pages', () => {
           env: vars,
         });
         assert.deepEqual([head.exitCode, head.stderr], [0, '']);
+        // Output to a full disk: one line and exit 1, not a stack trace.
+        const full = await execa('bash', ['-c', `"${ROOT}/bin/pgkeeper" backups > /dev/full`], { reject: false, extendEnv: false, env: vars });
+        assert.deepEqual([full.exitCode, full.stderr], [1, 'pgkeeper: the output could not be written (ENOSPC): the disk it goes to is full']);
 
         const table = await pgkeeper(['backups', database]);
         assert.equal(table.exitCode, 0, table.stderr);

@@ -14,12 +14,15 @@ import { rejectInput } from './reject-input.js';
 
 const activities = proxyActivities<Activities>(quick);
 
-export async function listBackups(input: { database?: string; from?: ListingCursor } = {}): Promise<BackupListing> {
-  const request = rejectInput(() => {
-    const value = checkFields(input ?? {}, ['database', 'from'], 'listBackups', '{"database": "app"}');
-    const database = value.database === undefined ? undefined : validateDatabaseName(value.database);
-    const from = value.from === undefined ? undefined : validateListingCursor(value.from, database);
-    return { ...(database === undefined ? {} : { database }), ...(from === undefined ? {} : { from }) };
-  });
+export async function listBackups(input: { database?: string; from?: ListingCursor } = {}, ...extra: unknown[]): Promise<BackupListing> {
+  const request = rejectInput(
+    () => {
+      const value = checkFields(input ?? {}, ['database', 'from'], 'listBackups', '{"database": "app"}');
+      const database = value.database === undefined ? undefined : validateDatabaseName(value.database);
+      const from = value.from === undefined ? undefined : validateListingCursor(value.from, database);
+      return { ...(database === undefined ? {} : { database }), ...(from === undefined ? {} : { from }) };
+    },
+    { input, extra },
+  );
   return activities.listBackups(request);
 }

@@ -5,9 +5,12 @@ import { isDatabaseName } from '../common/names.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
 
-/** Which run a refused input belongs to: its operation, and the database it names when it names one as a string. */
+/**
+ * Which run a refused input belongs to: its operation (none for a question such as a listing,
+ * which `pgkeeper history` does not show), and the database it names when it names one as a string.
+ */
 export interface RefusedRun {
-  operation: Operation;
+  operation?: Operation;
   input: unknown;
   /** The field that names the database ("database"; "target" for a restore)... */
   databaseField?: string;
@@ -36,7 +39,7 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     // Behind a patch: a refused run of an older worker, replayed for a query, made no such command.
-    if (run && patched('audit-refused-input')) {
+    if (run?.operation && patched('audit-refused-input')) {
       const named = run.database ?? (run.databaseField && typeof run.input === 'object' && run.input !== null ? (run.input as Record<string, unknown>)[run.databaseField] : undefined);
       // Only a valid name: the refused input may be anything, and an attribute over Temporal's size
       // limit would fail the workflow task for ever instead of the run.
