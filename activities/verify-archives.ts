@@ -73,6 +73,9 @@ interface VerifyProgress {
   intact: number;
   problems: ArchiveProblem[];
   problemsNotListed: number;
+  /** Every problem counted, listed or not. */
+  damaged: number;
+  unreadable: number;
   unreachable: StoreUnreachable[];
   empty: string[];
   warnings: string[];
@@ -103,6 +106,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
     intact: 0,
     problems: [],
     problemsNotListed: 0,
+    damaged: 0,
+    unreadable: 0,
     unreachable: [],
     empty: [],
     warnings: [],
@@ -113,7 +118,11 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   // Bytes read of the backup being read now: counted in the progress once it is judged, so a retry starts from the bytes of those it skips.
   let reading = 0;
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: progress.bytesRead + reading, totalBytes, stores: stores.map((s) => s.url), resume: progress }));
-  const problem = (p: ArchiveProblem) => (progress.problems.length < MAX_LISTED_PROBLEMS ? progress.problems.push(p) : progress.problemsNotListed++);
+  const problem = (p: ArchiveProblem) => {
+    progress[p.verdict]++;
+    if (progress.problems.length < MAX_LISTED_PROBLEMS) progress.problems.push(p);
+    else progress.problemsNotListed++;
+  };
   const warn = (w: string) => (progress.warnings.length < MAX_LISTED_WARNINGS ? progress.warnings.push(w) : progress.warningsNotListed++);
   /**
    * Reads one backup's archives and counts what it found, after its last wait; returns the
@@ -217,6 +226,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       intact: progress.intact,
       problems: progress.problems,
       problemsNotListed: progress.problemsNotListed,
+      damaged: progress.damaged,
+      unreadable: progress.unreadable,
       bytesRead: progress.bytesRead,
       durationMs: Date.now() - progress.startedMs,
       warnings: progress.warningsNotListed > 0 ? [...progress.warnings, `and ${progress.warningsNotListed} more warnings like these`] : progress.warnings,

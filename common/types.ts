@@ -311,6 +311,9 @@ export interface VerifyResult {
   problems: ArchiveProblem[];
   /** ...and how many more there were (`pgkeeper backups` lists every DAMAGED one). */
   problemsNotListed: number;
+  /** Every archive found DAMAGED, and every one UNREADABLE, listed or not (absent from an older worker's result). */
+  damaged?: number;
+  unreadable?: number;
   bytesRead: number;
   durationMs: number;
   warnings: string[];

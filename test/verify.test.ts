@@ -15,6 +15,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { openStore } from '../activities/store/open-stores.js';
+import { verifyLines } from '../client/commands/verify.js';
 import { damageKey } from '../common/backup-keys.js';
 import { verifyArchives } from '../activities/verify-archives.js';
 import type { VerifyResult } from '../common/types.js';
@@ -231,6 +232,23 @@ describe('pgkeeper verify', () => {
     assert.ok(result.bytesRead >= BIG, 'the big archive was read whole');
     assert.ok(result.warnings.includes(`${gone.id} was deleted from ${t.store.url} while verify ran (retention, say): not checked`), result.warnings.join('\n'));
     await rm(path.join(backupDir(t.config), big), { recursive: true });
+  });
+
+  it('more problems than it lists: every one counted, the first 100 listed, and the summary says both', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const db = uniqueName('pgk_many_damaged');
+    for (let i = 0; i < 105; i++) {
+      const manifest = await writeFakeBackup(store, db, 1 + i / 24, `${i}`.padStart(8, '0'));
+      await truncate(path.join(backupDir(config), db, manifest.files[0]!.name), 3); // the wrong size: damaged as listed
+    }
+    await writeFakeBackup(store, db, 10);
+    const result = (await new MockActivityEnvironment().run(verifyArchives, config, { database: db })) as VerifyResult;
+    assert.deepEqual([result.intact, result.damaged, result.unreadable, result.problems.length, result.problemsNotListed], [1, 105, 0, 100, 5]);
+    const lines = verifyLines(result);
+    assert.match(lines[0]!, /^verified 106 archives in 1 store: 1 intact, 105 DAMAGED \(100 listed\) /);
+    assert.equal(lines.filter((l) => l.startsWith('  DAMAGED ')).length, 100);
+    assert.ok(lines.includes('  … and 5 more (`pgkeeper backups` lists every DAMAGED one)'), lines.slice(-3).join('\n'));
   });
 
   it('an attempt cut short (its worker died) is retried from where it stopped: nothing read twice, nothing found twice, nothing left out', async () => {

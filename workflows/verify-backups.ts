@@ -33,11 +33,12 @@ const archivesOf = (result: VerifyResult) => result.intact + result.problems.len
 function attentionMessage(result: VerifyResult): string | undefined {
   const of = result.database !== undefined ? ` of "${result.database}"` : '';
   const count = (n: number, what: string) => (n > 0 ? [`${n} ${what}`] : []);
-  const damaged = result.problems.filter((p) => p.verdict === 'damaged').length;
+  const damaged = result.damaged ?? result.problems.filter((p) => p.verdict === 'damaged').length;
+  const unreadable = result.unreadable ?? result.problems.length - damaged;
   const counts = [
     ...count(damaged, 'DAMAGED'),
-    ...count(result.problems.length - damaged, 'UNREADABLE'),
-    ...count(result.problemsNotListed, 'more problems'),
+    ...count(unreadable, 'UNREADABLE'),
+    ...(result.damaged === undefined ? count(result.problemsNotListed, 'more problems') : []),
     ...count(result.unreachable.length, `store${result.unreachable.length > 1 ? 's' : ''} not readable`),
     ...count(result.empty.length, `store${result.empty.length > 1 ? 's' : ''} holding no backups${of}`),
   ];

@@ -21,10 +21,12 @@ export function verifyLines(result: VerifyResult): string[] {
   const verdicts = [
     `${result.intact} intact`,
     ...(['damaged', 'unreadable'] as const).flatMap((v) => {
-      const n = result.problems.filter((a) => a.verdict === v).length;
-      return n > 0 ? [`${n} ${v.toUpperCase()}`] : [];
+      const listed = result.problems.filter((a) => a.verdict === v).length;
+      const n = result[v] ?? listed;
+      return n > 0 ? [`${n} ${v.toUpperCase()}${n > listed ? ` (${listed} listed)` : ''}`] : [];
     }),
-    ...(result.problemsNotListed > 0 ? [`${result.problemsNotListed} more not listed`] : []),
+    // An older worker's result does not say of which kind the problems not listed are.
+    ...(result.problemsNotListed > 0 && result.damaged === undefined ? [`${result.problemsNotListed} more not listed`] : []),
   ];
   const answered = result.stores.filter((s) => !result.unreachable.some((u) => u.store === s));
   const read = answered.filter((s) => !result.empty.includes(s));
