@@ -103,6 +103,9 @@ async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.
   const finished = done.finally(() => {
     settled = true;
   });
+  // Handled at once: a run that fails while the first snapshot is asked for must not be an
+  // unhandled rejection (a stack dump); its failure is returned below all the same.
+  finished.catch(() => undefined);
   let lastPhase: string | undefined;
   let lastError: string | undefined;
   let lastPrintMs = 0;
