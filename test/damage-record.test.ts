@@ -10,13 +10,14 @@ import { promises as fs, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { damageReason, recordProvenDamage, type ArchiveExpected } from '../activities/store/damage-record.js';
 import { openPosixStore } from '../activities/store/posix-store.js';
 
 describe('damage record', () => {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-damage-'));
   const store = openPosixStore(path.join(parent, 'store'));
+  before(() => store.check()); // makes the root, as the worker's start-up check does
   after(async () => fs.rm(parent, { recursive: true, force: true }));
 
   const id = 'app-20261206T100000Z-0123abcd';

@@ -35,18 +35,22 @@ describe('posix store', () => {
     await assert.rejects(store.get('app/a.dump'), (err: ApplicationFailure) => err.type === 'BackupNotFound');
   });
 
-  it('a folder not there holds nothing; a root not there (a disk not mounted) is a store not answering, not an empty one', async () => {
+  it('a folder not there holds nothing; a root not there (a disk not mounted) is a store not answering, not an empty one, and is not made again by a write', async () => {
     const away = openPosixStore(path.join(parent, 'unmounted'));
+    await away.check(); // the worker's start-up check makes the root; nothing else does
     await away.put('app/a.dump', 'x');
     assert.deepEqual(await away.list('other/'), []);
+    assert.equal(await away.stat('app/gone.dump'), undefined);
     await fs.rm(path.join(parent, 'unmounted'), { recursive: true });
-    for (const listing of [away.list('app/'), away.listFolders('')]) {
-      await assert.rejects(listing, (err: ApplicationFailure) => {
+    // Reading, looking and writing alike: a write must not make the root again (backups under an unmounted disk's mount point, the others hidden).
+    for (const asking of [() => away.list('app/'), () => away.listFolders(''), () => away.stat('app/a.dump'), () => away.getText('app/a.dump'), () => away.get('app/a.dump'), () => away.put('app/b.dump', 'y')]) {
+      await assert.rejects(asking(), (err: ApplicationFailure) => {
         assert.equal(err.type, 'StoreUnavailable');
         assert.equal(err.message, `${away.url} is not there (${path.join(parent, 'unmounted')} is no directory: a disk not mounted, a path moved?); mount it, or change BACKUP_STORE/BACKUP_DIR`);
         return true;
       });
     }
+    assert.equal(await fs.stat(path.join(parent, 'unmounted')).catch(() => 'not there'), 'not there');
   });
 
   it('an object is invisible while written and after an aborted write', async () => {

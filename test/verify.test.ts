@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { rm, truncate, writeFile } from 'node:fs/promises';
+import { rename, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -170,6 +171,7 @@ describe('pgkeeper verify', () => {
 
     // A copy store whose bucket does not exist: said, and the other stores verified all the same.
     const emptyDir = path.join(tempDir('empty-copy'), 'offsite');
+    mkdirSync(emptyDir); // as a worker's start-up check makes it: a root not there is a store not answering
     const missingBucket = testConfig({
       BACKUP_DIR: backupDir(t.config),
       BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint},s3://no-such-bucket/x?endpoint=${s3.endpoint},file://${emptyDir}`,
@@ -232,6 +234,45 @@ describe('pgkeeper verify', () => {
     assert.ok(result.bytesRead >= BIG, 'the big archive was read whole');
     assert.ok(result.warnings.includes(`${gone.id} was deleted from ${t.store.url} while verify ran (retention, say): not checked`), result.warnings.join('\n'));
     await rm(path.join(backupDir(t.config), big), { recursive: true });
+  });
+
+  it('a store whose root goes away while verify reads it (a disk unmounted) is UNREACHABLE with what was not read, not a store whose backups were all deleted', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const [a, b] = [uniqueName('pgk_gone_a'), uniqueName('pgk_gone_b')];
+    const big = await writeFakeBackup(store, a, 3); // read first: ids oldest first, folders by name
+    await writeFakeBackup(store, a, 2);
+    await writeFakeBackup(store, a, 1);
+    await writeFakeBackup(store, b, 1);
+    const BIG = 2 * 1024 ** 3;
+    const hash = createHash('sha256');
+    const zeros = Buffer.alloc(64 * 1024 ** 2);
+    for (let done = 0; done < BIG; done += zeros.length) hash.update(zeros);
+    const archive = path.join(backupDir(config), a, big.files[0]!.name);
+    await truncate(archive, 0);
+    await truncate(archive, BIG);
+    await writeFile(path.join(backupDir(config), a, `${big.id}.manifest.json`), JSON.stringify({ ...big, files: [{ ...big.files[0]!, sizeBytes: BIG, sha256: hash.digest('hex') }] }));
+
+    const root = backupDir(config);
+    const activity = new MockActivityEnvironment();
+    let moved: Promise<void> | undefined;
+    activity.on('heartbeat', (details: { phase?: string }) => {
+      if (!moved && details.phase?.startsWith(`reading ${a}/${big.files[0]!.name}`)) moved = rename(root, `${root}.away`);
+    });
+    try {
+      const result = (await activity.run(verifyArchives, config, {})) as VerifyResult;
+      assert.ok(moved, 'the root went away while the big archive was read');
+      assert.deepEqual(result.warnings, [], 'nothing said to be deleted');
+      assert.deepEqual(
+        result.unreachable.map((u) => [u.store, u.reason.replace(/ \(.*\)/, '')]),
+        [[store.url, `${store.url} is not there; mount it, or change BACKUP_DIR; 3 of the 4 backups to read were not read`]],
+      );
+      assert.equal(result.intact, 1, 'the big one, read whole through its open file');
+    } finally {
+      await moved;
+      await rename(`${root}.away`, root).catch(() => undefined);
+      await rm(path.join(root, a), { recursive: true });
+    }
   });
 
   it('more problems than it lists: every one counted, the first 100 listed, and the summary says both', async () => {

@@ -50,7 +50,17 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
    */
   async function missing(err: unknown): Promise<never[]> {
     if (code(err) !== 'ENOENT' && code(err) !== 'ENOTDIR') throw failure(err, 'listing');
-    if (await fs.stat(root).then((st) => st.isDirectory(), () => false)) return [];
+    await rootThere();
+    return [];
+  }
+
+  /**
+   * Throws unless the root is there. Checked where a file is not found (it is gone, or the whole
+   * store is) and before a write: made once, by the worker's start-up check, never again by a write,
+   * which would put backups under an unmounted disk's mount point and hide the others.
+   */
+  async function rootThere(): Promise<void> {
+    if (await fs.stat(root).then((st) => st.isDirectory(), () => false)) return;
     throw ApplicationFailure.retryable(`${url} is not there (${root} is no directory: a disk not mounted, a path moved?); mount it, or change ${variable}`, FailureType.StoreUnavailable);
   }
 
@@ -103,6 +113,7 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
       const file = fileOf(key);
       const partial = `${file}.${randomBytes(6).toString('hex')}.partial`;
       try {
+        await rootThere();
         await makeDirectories(path.dirname(file), 0o750);
         // Backups hold the whole database (or role password hashes): readable by the worker's user and group only.
         const out = createWriteStream(partial, { mode: 0o640, highWaterMark: 1 << 20 });
@@ -128,26 +139,31 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
 
     async get(key: string, options?: { signal?: AbortSignal }): Promise<Readable> {
       const file = await realFile(key);
-      if (!file) throw ApplicationFailure.nonRetryable(`${key} does not exist in ${url}`, FailureType.BackupNotFound);
+      if (!file) {
+        await rootThere();
+        throw ApplicationFailure.nonRetryable(`${key} does not exist in ${url}`, FailureType.BackupNotFound);
+      }
       // 1 MiB reads: twice the hashing throughput of the default 64 KiB chunks.
       return createReadStream(file, { highWaterMark: 1 << 20, ...(options?.signal ? { signal: options.signal } : {}) });
     },
 
     async getText(key: string): Promise<string | undefined> {
       const file = await realFile(key);
-      if (!file) return undefined;
       try {
-        return await fs.readFile(file, 'utf8');
+        if (file) return await fs.readFile(file, 'utf8');
       } catch (err) {
-        if (code(err) === 'ENOENT') return undefined;
-        throw failure(err, `reading ${key}`);
+        if (code(err) !== 'ENOENT') throw failure(err, `reading ${key}`);
       }
+      await rootThere();
+      return undefined;
     },
 
     async stat(key: string): Promise<StoredObject | undefined> {
       const file = await realFile(key);
       const stat = file ? await fs.stat(file).catch(() => undefined) : undefined;
-      return stat?.isFile() ? { key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs } : undefined;
+      if (stat?.isFile()) return { key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs };
+      await rootThere();
+      return undefined;
     },
 
     statAsListed(key: string): Promise<StoredObject | undefined> {
