@@ -85,8 +85,10 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
     MAX_LISTED_OTHERS,
   );
   const listedDeleted = bounded(deleted, MAX_LISTED_DECISIONS);
-  // Every deletion first (what a dry run is read for), then the newest kept; shown newest first.
-  const shown = new Set([...plan.filter((d) => d.action === 'delete'), ...plan.filter((d) => d.action === 'keep')].slice(0, MAX_LISTED_DECISIONS));
+  // The newest kept (what survives), every deletion (what a dry run is read for), then the other
+  // kept, up to the bound; shown newest first.
+  const [keeps, deletions] = [plan.filter((d) => d.action === 'keep'), plan.filter((d) => d.action === 'delete')];
+  const shown = new Set([...keeps.slice(0, NEWEST_KEPT_LISTED), ...deletions, ...keeps.slice(NEWEST_KEPT_LISTED)].slice(0, MAX_LISTED_DECISIONS));
   const notShown = plan.filter((d) => !shown.has(d));
   return {
     store: store.url,
@@ -105,6 +107,8 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
 
 /** Decisions (and deleted ids) listed per store: about 100 kB. */
 const MAX_LISTED_DECISIONS = 1_000;
+/** The newest backups kept are listed whatever else is. */
+const NEWEST_KEPT_LISTED = 100;
 /** Damaged backups and leftovers listed per store, each with its reason. */
 const MAX_LISTED_OTHERS = 100;
 

@@ -164,7 +164,7 @@ export function buildProgram(): Command {
       const config = loadConfig();
       checkInput(() => validateDatabaseName(database));
       const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!, cliSurface));
-      await (await commands.prune()).pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true);
+      if (await (await commands.prune()).pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true)) process.exitCode = 3;
     });
 
   program

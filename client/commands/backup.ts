@@ -29,7 +29,8 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
   const deleted = result.retention.deleted.filter((d) => d.ids.length > 0);
   const swept = (result.retention.swept ?? []).filter((s) => s.keys.length > 0); // none from a worker older than this CLI
   const retention = [
-    ...deleted.map((d) => `deleted ${d.ids.join(', ')}${d.notListed ? ` and ${d.notListed} more` : ''} in ${d.store}`),
+    // A few ids, then a count: a first run of a tighter policy may delete thousands.
+    ...deleted.map((d) => `deleted ${d.ids.slice(0, 5).join(', ')}${d.ids.length + (d.notListed ?? 0) > 5 ? ` and ${d.ids.length + (d.notListed ?? 0) - 5} more` : ''} in ${d.store}`),
     ...swept.map((s) => `swept ${count(s.keys.length, 'leftover')} (unfinished writes, backups without a manifest, stale pins) in ${s.store}`),
   ];
   out.write(

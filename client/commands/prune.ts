@@ -8,14 +8,15 @@ import { lastArgument } from '../../common/shell-word.js';
 import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 
-export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, dryRun: boolean): Promise<void> {
+/** Returns whether the plan needs attention (exit 3, as `backups`): a store did not answer, so it was not planned. */
+export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, dryRun: boolean): Promise<boolean> {
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
   const result = await handle.result().catch((err: unknown) => {
     throw failedRun(`prune of "${database}" failed`, err);
   });
   if (result.status === 'skipped') {
     process.stdout.write(showLines([result.reason]));
-    return;
+    return false;
   }
   process.stdout.write(`policy: ${describePolicy(result.policy)}${dryRun ? ' (dry run: nothing deleted)' : ''}\n`);
   for (const u of result.unreachable ?? []) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);
@@ -30,8 +31,8 @@ export async function pruneCommand(client: Client, config: Config, database: str
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
     process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');
     const notListed = [
-      ...(store.planNotListed?.delete ? [`${store.planNotListed.delete} more deleted`] : []),
-      ...(store.planNotListed?.keep ? [`${store.planNotListed.keep} older kept`] : []),
+      ...(store.planNotListed?.delete ? [`${store.planNotListed.delete} more ${dryRun ? 'to delete' : 'deleted'}`] : []),
+      ...(store.planNotListed?.keep ? [`${store.planNotListed.keep} more kept`] : []),
       ...(store.damagedNotListed ? [`${store.damagedNotListed} more DAMAGED (\`pgkeeper backups ${lastArgument(database)}\` lists them)`] : []),
     ];
     if (notListed.length) process.stdout.write(`and ${notListed.join(', ')}, not listed\n`);
@@ -48,4 +49,5 @@ export async function pruneCommand(client: Client, config: Config, database: str
       process.stdout.write(`deleted ${deletedCount}, kept ${store.kept}${left}${sweptCount ? `, swept ${sweptCount} leftovers` : ''}\n`);
     }
   }
+  return (result.unreachable ?? []).length > 0;
 }

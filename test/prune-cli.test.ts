@@ -1,0 +1,44 @@
+/**
+ * `pgkeeper prune` from the command line when a store does not answer: the plan of the others is
+ * printed, the store is named, and the exit code says the plan is not whole (3, as `backups`).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { openStore } from '../activities/store/open-stores.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { writeFakeBackup } from './helpers/fake-backups.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { tempDir } from './helpers/temp-dirs.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+describe('prune from the command line', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await startDevServer();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  it('a copy store not there: the primary planned, the copy named, exit 3', async () => {
+    const copyDir = path.join(tempDir('copy'), 'offsite');
+    mkdirSync(copyDir);
+    const config = testConfig({ BACKUP_COPIES: `file://${copyDir}`, RETENTION_DAYS: '7' });
+    const db = uniqueName('pgk_prune');
+    const old = await writeFakeBackup(openStore(config.stores.primary), db, 30);
+    await writeFakeBackup(openStore(config.stores.primary), db, 1);
+    rmSync(copyDir, { recursive: true }); // a disk not mounted
+    await withWorker(env, config, async () => {
+      const plan = await execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--dry-run'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      assert.equal(plan.exitCode, 3, plan.stderr);
+      assert.match(plan.stdout, new RegExp(`^${old.id}\\s.*\\sdelete\\s`, 'm'));
+      assert.match(plan.stderr, new RegExp(`^store file://${copyDir} did not answer \\(not planned\\): file://${copyDir} is not there `, 'm'));
+    });
+  });
+});
