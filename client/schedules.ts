@@ -171,6 +171,26 @@ export function scheduleHandle(client: Client, config: Config, target: ScheduleT
   return client.schedule.getHandle(scheduleId(config, target));
 }
 
+/** One string per target, to tell two apart. */
+function targetKey(target: ScheduleTarget): string {
+  if ('all' in target) return 'all';
+  if ('verify' in target) return `verify:${target.database ?? ''}`;
+  return `${target.drill ? 'drill' : 'backup'}:${target.database}`;
+}
+
+/**
+ * The handle of `target`'s schedule on this queue, once its memo says it is that one: queue names
+ * may hold ':', so "prod:eu"'s schedule of every backup has the id of "prod"'s for database "eu".
+ * One that is another queue's is not found here, and is left alone.
+ */
+export async function ownScheduleHandle(client: Client, config: Config, target: ScheduleTarget): Promise<ScheduleHandle> {
+  const handle = scheduleHandle(client, config, target);
+  const { memo } = await handle.describe();
+  const found = scheduleTargetOf(handle.scheduleId, config.temporal.taskQueue, memo);
+  if (!found || targetKey(found) !== targetKey(target)) throw new ScheduleNotFoundError(`schedule ${handle.scheduleId} is another task queue's`, handle.scheduleId);
+  return handle;
+}
+
 export async function triggerNow(handle: ScheduleHandle): Promise<void> {
   // The API's default is ALLOW_ALL; a backup still running must make this one skip instead.
   await handle.trigger(ScheduleOverlapPolicy.SKIP);

@@ -125,6 +125,26 @@ describe('backup schedules', () => {
     }
   });
 
+  it('a queue whose name holds ":" does not reach another queue\'s schedule of the same id: describe and delete say there is none, and leave it', async () => {
+    const base = config.temporal.taskQueue;
+    const [prod, prodEu] = [`${base}-p`, `${base}-p:eu`];
+    const cli = (queue: string, ...args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: queue } });
+    const made = await cli(prodEu, 'schedule', 'create', '--all', '--verify-stores');
+    assert.match(made.stdout, new RegExp(`^created schedule pgkeeper-verify:${base}-p:eu; `), made.stderr);
+    try {
+      // "prod"'s verify schedule of database "eu" would have that id.
+      for (const command of ['describe', 'delete', 'pause']) {
+        const reached = await cli(prod, 'schedule', command, 'eu', '--verify-stores');
+        assert.equal(reached.exitCode, 1, reached.stdout);
+        assert.match(reached.stderr.trim(), new RegExp(`^pgkeeper: schedule pgkeeper-verify:${base}-p:eu does not exist on task queue "${base}-p"; `));
+      }
+      const own = await cli(prodEu, 'schedule', 'describe', '--all', '--verify-stores');
+      assert.match(own.stdout, /\(active: pgkeeper verify \(every archive read back\) of every backup\)/, own.stderr);
+    } finally {
+      await cli(prodEu, 'schedule', 'delete', '--all', '--verify-stores');
+    }
+  });
+
   it('schedule list shows the schedules of its own task queue only, not those of a queue whose name starts the same', async () => {
     // Three queues whose names share a prefix, as "prod", "prod2" and "prod:eu" would.
     const queue = (suffix: string): Config => ({ ...config, temporal: { ...config.temporal, taskQueue: `${config.temporal.taskQueue}${suffix}` } });

@@ -228,7 +228,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       .action(async (database: string | undefined, options: TargetOptions & Record<string, string>) => {
         const t = target(database, options);
         await run(async (client, config) => {
-          process.stdout.write((await act(lib.scheduleHandle(client, config, t), options)) + '\n');
+          process.stdout.write((await act(await lib.ownScheduleHandle(client, config, t), options)) + '\n');
         })();
       });
 
@@ -250,7 +250,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       const t = target(database, options);
       const s = settings(options, t);
       await run(async (client, config) => {
-        const handle = lib.scheduleHandle(client, config, t);
+        const handle = await lib.ownScheduleHandle(client, config, t);
         await lib.updateSchedule(handle, config, t, s).catch((err: unknown) => {
           const refused = settingRefused(err, options);
           // As for create: a missing namespace or schedule is said by main() and run(); anything else in the SDK's words, one line.
@@ -282,7 +282,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       // Temporal takes a range in the future and runs it at once, as if those times were past.
       if (to.getTime() > Date.now()) throw new CliError(`--to ${to.toISOString()} is in the future: a backfill takes runs the schedule missed; the schedule itself takes those to come (\`pgkeeper schedule trigger\` runs one now)`);
       await run(async (client, config) => {
-        const handle = lib.scheduleHandle(client, config, t);
+        const handle = await lib.ownScheduleHandle(client, config, t);
         await lib.backfill(handle, from, to);
         process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: the times due in it are taken now, at most one run (overlap SKIP; none if no time is due or a run is going), working on the database as it is now, not as it was then\n`);
       })();
