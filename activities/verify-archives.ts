@@ -199,9 +199,14 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
         .reduce((sum, e) => sum + e.manifest!.files.reduce((s, f) => s + f.sizeBytes, 0), 0);
 
     for (const [storeIndex, store, listed] of planned) {
-      if (!Array.isArray(listed)) progress.unreachable.push(listed);
+      // The store the last attempt was reading, part of it read already.
+      const resumedIn = storeIndex === progress.storeIndex && progress.id !== undefined;
+      if (!Array.isArray(listed)) {
+        const rest = `its archives after ${progress.folder}/${progress.id} (in name order) were not read`;
+        progress.unreachable.push(resumedIn ? { ...listed, reason: listed.reason.replace(/none of its archives were read$/, rest) } : listed);
+      }
       // Unmounted, a wrong prefix, copies never made: as wrong as damage (not a store a retry found read to the end).
-      else if (listed.length === 0 && !(storeIndex === progress.storeIndex && progress.id !== undefined)) progress.empty.push(store.url);
+      else if (listed.length === 0 && !resumedIn) progress.empty.push(store.url);
       else {
         for (const [index, entry] of listed.entries()) {
           const storeFailure = await readEntry(store, entry);
