@@ -224,6 +224,9 @@ export function buildProgram(): Command {
     .description('run a worker: executes pgkeeper workflows and the pg tools for TASK_QUEUE (--queue)')
     .action(async () => {
       if (queueOption) process.env.TASK_QUEUE = queueOption;
+      // The worker's logger outlives a log reader that went away (a log shipper that died): it must
+      // go on backing up, not exit as a command whose reader stopped early does.
+      for (const stream of [process.stdout, process.stderr]) stream.off('error', outputFailed);
       const { runWorker } = await import('../worker/run-worker.js');
       await runWorker();
     });
@@ -243,7 +246,8 @@ export function buildProgram(): Command {
  * (An empty write's callback runs after every earlier write is flushed, or failed.)
  */
 async function exit(code: number): Promise<never> {
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  const flushed = (stream: NodeJS.WriteStream) => new Promise((resolve) => (stream.destroyed ? resolve(undefined) : stream.write('', resolve)));
+  await Promise.all([process.stdout, process.stderr].map(flushed));
   process.exit(code);
 }
 
