@@ -62,7 +62,8 @@ const MAX_LISTED_WARNINGS = 100;
  * What an attempt has done, heartbeated: one whose worker died, or whose 24 h ran out on a store
  * of many terabytes, is retried, and the retry goes on from here rather than read it all again.
  * Stores before `storeIndex` are finished; in that store, the backups up to `folder`/`id` (in
- * reading order: the plan's folders, ids ascending, so a backup made meanwhile comes later).
+ * reading order: the plan's folders, ids ascending, so a backup made meanwhile in a folder not
+ * finished comes later; a folder made meanwhile that sorts before the position waits for the next verify).
  */
 interface VerifyProgress {
   startedMs: number;
@@ -117,7 +118,7 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   let totalBytes: number | undefined;
   // Bytes read of the backup being read now: counted in the progress once it is judged, so a retry starts from the bytes of those it skips.
   let reading = 0;
-  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: progress.bytesRead + reading, totalBytes, stores: stores.map((s) => s.url), resume: progress }));
+  const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase, bytes: progress.bytesRead + reading, totalBytes, stores: stores.map((s) => s.url), resume: structuredClone(progress) }));
   const problem = (p: ArchiveProblem) => {
     progress[p.verdict]++;
     if (progress.problems.length < MAX_LISTED_PROBLEMS) progress.problems.push(p);
@@ -217,7 +218,7 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
             progress.unreachable.push({ store: store.url, reason: `${storeFailure.message}; ${listed.length - index} of the ${listed.length} backups to read were not read` });
             break;
           }
-          // Judged and counted (no heartbeat comes between the two): a retry goes on after it.
+          // Judged and counted, in the same turn of the event loop (heartbeats are copies taken in other turns): a retry goes on after it.
           Object.assign(progress, { storeIndex, folder: entry.folder, id: entry.id });
         }
       }

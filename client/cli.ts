@@ -253,11 +253,12 @@ async function exit(code: number): Promise<never> {
 
 /**
  * The output could not be written. A reader that stops early (`pgkeeper backups | head`) closes
- * the pipe: what it did not want is no error, and the exit code is the one it would have been.
+ * the pipe: what it did not want is no error, and the command goes on to its own end and exit
+ * code (`backup --wait | head -1` still says, by its exit code, how the backup ended).
  * Anything else (a full disk, `> /dev/full`) is one line and exit 1, never a stack trace.
  */
-function outputFailed(err: NodeJS.ErrnoException): never {
-  if (err.code === 'EPIPE') process.exit(Number(process.exitCode ?? 0));
+function outputFailed(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
   try {
     process.stderr.write(`pgkeeper: the output could not be written (${err.code ?? err.message}): ${err.code === 'ENOSPC' ? 'the disk it goes to is full' : err.message}\n`);
   } finally {
@@ -273,7 +274,10 @@ async function main(): Promise<void> {
     await exit(Number(process.exitCode ?? 0)); // gRPC connections would otherwise keep the process alive
   } catch (err) {
     // Writing to a file is synchronous: its failure (a full disk) is thrown where the output was written.
-    if ((err as NodeJS.ErrnoException).syscall === 'write') outputFailed(err as NodeJS.ErrnoException);
+    if ((err as NodeJS.ErrnoException | undefined)?.syscall === 'write') {
+      outputFailed(err as NodeJS.ErrnoException);
+      await exit(1);
+    }
     if (err instanceof CliError) {
       process.stderr.write(`pgkeeper: ${err.message}\n`);
       await exit(err.exitCode);

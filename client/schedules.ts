@@ -85,7 +85,8 @@ function scheduleAction(config: Config, target: ScheduleTarget, settings: Schedu
   const base = { type: 'startWorkflow' as const, taskQueue: config.temporal.taskQueue };
   if ('verify' in target) {
     const input = target.database === undefined ? {} : { database: target.database };
-    return { ...base, workflowType: 'verifyBackups', args: [input], workflowId: `pgkeeper-scheduled-verify:${config.temporal.taskQueue}:${target.database ?? 'all'}` };
+    // Every backup's own id, not ':all': a database may be named "all".
+    return { ...base, workflowType: 'verifyBackups', args: [input], workflowId: `pgkeeper-scheduled-verify:${config.temporal.taskQueue}${target.database === undefined ? '' : `:${target.database}`}` };
   }
   if (!('all' in target) && target.drill) {
     return { ...base, workflowType: 'restoreDrill', args: [{ database: target.database }], workflowId: `pgkeeper-scheduled-drill:${config.temporal.taskQueue}:${target.database}` };

@@ -30,7 +30,7 @@ export async function applyRetention(input: ApplyRetentionInput, ...extra: unkno
       const result = await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun, unreachable: 'report' });
       const down = result.unreachable ?? [];
       if (down.length > 0 && !req.dryRun) {
-        const ran = result.stores.map((s) => `${s.store} (deleted ${s.deleted.length})`).join(', ');
+        const ran = result.stores.map((s) => `${s.store} (deleted ${s.deleted.length + (s.deletedNotListed ?? 0)})`).join(', ');
         throw ApplicationFailure.nonRetryable(
           `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it answers`,
           FailureType.StoreUnavailable,

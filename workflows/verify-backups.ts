@@ -54,7 +54,8 @@ function attentionMessage(result: VerifyResult): string | undefined {
 
 /** Damage first: it is what the person must act on; a store failing to answer is not the backups' fault. */
 function failureType(result: VerifyResult): FailureType {
-  if (result.problems.some((a) => a.verdict === 'damaged') || result.problemsNotListed > 0) return FailureType.BackupDamaged;
+  const damaged = result.damaged ?? result.problems.filter((a) => a.verdict === 'damaged').length + result.problemsNotListed;
+  if (damaged > 0) return FailureType.BackupDamaged;
   if (result.problems.length > 0 || result.unreachable.length > 0) return FailureType.StoreUnavailable;
   return FailureType.BackupNotFound;
 }

@@ -64,6 +64,14 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     throw ApplicationFailure.retryable(`${url} is not there (${root} is no directory: a disk not mounted, a path moved?); mount it, or change ${variable}`, FailureType.StoreUnavailable);
   }
 
+  async function stat(key: string): Promise<StoredObject | undefined> {
+    const file = await realFile(key);
+    const found = file ? await fs.stat(file).catch(() => undefined) : undefined;
+    if (found?.isFile()) return { key, sizeBytes: found.size, modifiedMs: found.mtimeMs };
+    await rootThere();
+    return undefined;
+  }
+
   /** The real path of `key`, refused when a symlink takes it outside the root. */
   async function realFile(key: string): Promise<string | undefined> {
     const file = fileOf(key);
@@ -158,16 +166,10 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
       return undefined;
     },
 
-    async stat(key: string): Promise<StoredObject | undefined> {
-      const file = await realFile(key);
-      const stat = file ? await fs.stat(file).catch(() => undefined) : undefined;
-      if (stat?.isFile()) return { key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs };
-      await rootThere();
-      return undefined;
-    },
+    stat,
 
     statAsListed(key: string): Promise<StoredObject | undefined> {
-      return this.stat(key); // a listing dates files exactly as stat does
+      return stat(key); // a listing dates files exactly as stat does
     },
 
     async list(prefix: string): Promise<StoredObject[]> {
@@ -188,6 +190,7 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
         await fs.unlink(fileOf(key));
       } catch (err) {
         if (code(err) !== 'ENOENT') throw failure(err, `deleting ${key}`);
+        await rootThere(); // gone with the whole store is not deleted
       }
     },
 

@@ -6,10 +6,11 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { joinListingPages } from '../../common/listing-pages.js';
+import { PGKEEPER_VERSION } from '../version.js';
 import { validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
-import { checkInput, failedRun } from '../cli-error.js';
+import { checkInput, CliError, failedRun } from '../cli-error.js';
 import { formatBytes, showable, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
@@ -20,6 +21,8 @@ export async function fetchListing(client: Client, config: Config, database?: st
     do {
       const from = pages.at(-1)?.next;
       pages.push(await askWorker<typeof listBackups>(client, config, 'listBackups', { ...(database === undefined ? {} : { database }), ...(from ? { from } : {}) }));
+      // A worker that answers the same page again would be asked for ever.
+      if (from && JSON.stringify(pages.at(-1)!.next) === JSON.stringify(from)) throw new CliError(`the worker's listing does not advance past ${JSON.stringify(from)}: its pgkeeper and this CLI's (${PGKEEPER_VERSION}) may differ; upgrade them together`);
     } while (pages.at(-1)!.next);
   } catch (err) {
     throw err instanceof WorkflowFailedError ? failedRun('listing the backups failed', err) : err;
