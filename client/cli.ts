@@ -160,11 +160,12 @@ export function buildProgram(): Command {
     .argument('<database>')
     .option('--retention <rules>', 'e.g. keepDaily=7,keepWeekly=4 (default: maxAgeDays=RETENTION_DAYS)')
     .option('--dry-run', 'print the plan, delete nothing')
-    .action(async (database: string, options: { retention?: string; dryRun?: boolean }) => {
+    .option('--json', 'the plan and what was done as JSON')
+    .action(async (database: string, options: { retention?: string; dryRun?: boolean; json?: boolean }) => {
       const config = loadConfig();
       checkInput(() => validateDatabaseName(database));
       const policy = options.retention === undefined ? undefined : checkInput(() => parseRetentionSpec(options.retention!, cliSurface));
-      if (await (await commands.prune()).pruneCommand(await connectClient(config), config, database, policy, options.dryRun === true)) process.exitCode = 3;
+      if (await (await commands.prune()).pruneCommand(await connectClient(config), config, database, policy, { dryRun: options.dryRun === true, json: options.json === true })) process.exitCode = 3;
     });
 
   program
@@ -206,7 +207,8 @@ export function buildProgram(): Command {
     .argument('[database]', 'only this database\'s backups (default: every backup, globals included)')
     .option('--store <url>', 'only this store (its URL as `pgkeeper backups` shows it, or as BACKUP_STORE/BACKUP_COPIES spell it)')
     .option('-w, --wait', 'wait and print what was found; exit code 3 when anything needs attention (damaged, unreadable, a store not readable or holding no backups)')
-    .action(async (database: string | undefined, options: { wait?: boolean; store?: string }) => {
+    .option('--json', 'wait and print what was found as JSON (exit codes as --wait)')
+    .action(async (database: string | undefined, options: { wait?: boolean; json?: boolean; store?: string }) => {
       const config = loadConfig();
       if (await (await commands.verify()).verifyCommand(() => connectClient(config), config, database, options)) process.exitCode = 3;
     });
@@ -268,6 +270,8 @@ function outputFailed(err: NodeJS.ErrnoException): void {
 
 async function main(): Promise<void> {
   dropServerNameWarning();
+  // Before parsing, so help and usage errors written to a closed pipe are covered too; the worker,
+  // the one command that must outlive its reader, takes them off again.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', outputFailed);
   try {
     await buildProgram().parseAsync(process.argv);

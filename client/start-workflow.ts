@@ -54,18 +54,27 @@ export function startOnDatabase<W extends Workflow>(client: Client, config: Conf
  * A run of its own (a drill, a verify: several may run at once), under `idPrefix` and the time;
  * started once a worker polls the queue, and said to the user.
  */
-export async function startAnnounced<W extends Workflow>(client: Client, config: Config, type: string, input: Parameters<W>[0], idPrefix: string, what: string) {
+export async function startAnnounced<W extends Workflow>(
+  client: Client,
+  config: Config,
+  type: string,
+  input: Parameters<W>[0],
+  idPrefix: string,
+  what: string,
+  /** stderr when stdout is for a machine (`--json`). */
+  announceTo: NodeJS.WritableStream = process.stdout,
+) {
   await requireWorker(client, config);
   const handle = await client.workflow.start<W>(type, {
     args: [input],
     taskQueue: config.temporal.taskQueue,
     workflowId: `${idPrefix}:${new Date().toISOString()}`,
   } as unknown as WorkflowStartOptions<W>);
-  announceStart(config, what, handle);
+  announceStart(config, what, handle, announceTo);
   return handle;
 }
 
 /** Tells the user what started and where to watch it. */
-export function announceStart(config: Config, what: string, handle: { workflowId: string; firstExecutionRunId: string }): void {
-  process.stdout.write(showLines([`started ${what}`, `  workflow  ${handle.workflowId}`, `  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}`]));
+export function announceStart(config: Config, what: string, handle: { workflowId: string; firstExecutionRunId: string }, to: NodeJS.WritableStream = process.stdout): void {
+  to.write(showLines([`started ${what}`, `  workflow  ${handle.workflowId}`, `  ui        ${workflowUrl(config, handle.workflowId, handle.firstExecutionRunId)}`]));
 }

@@ -10,7 +10,9 @@
  *   .globals/globals-<stamp>-<hex>.sql[.age] (+ .sha256, .manifest.json): roles and tablespaces
  * A leading dot is never a valid pgkeeper database name, so `.globals` cannot collide with one.
  */
+import { parseBackupId } from './backup-id.js';
 import { archiveSuffix, type FilterStep } from './filters.js';
+import { globalsCreatedAtMs } from './globals.js';
 
 export const GLOBALS_FOLDER = '.globals';
 
@@ -51,6 +53,20 @@ export function sidecarKey(archiveKey: string): string {
 /** Where a read that found the archive damaged records it (activities/store/damage-record.ts). */
 export function damageKey(folder: string, id: string): string {
   return `${folder}/${id}.damaged.json`;
+}
+
+/**
+ * When backup `id` of `folder` was made, from its id; undefined for an id that is not of that
+ * folder (`app-…` found in `billing/`), which no listing takes for one of its backups.
+ */
+export function createdAtMsIn(folder: string, id: string): number | undefined {
+  if (folder === GLOBALS_FOLDER) return globalsCreatedAtMs(id);
+  try {
+    const parsed = parseBackupId(id);
+    return parsed.database === folder ? parsed.createdAtMs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function manifestKey(folder: string, id: string): string {

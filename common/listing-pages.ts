@@ -4,11 +4,9 @@
  * cluster's databases, kept a month) would not fit in one. The worker answers one page at a time
  * and says where the next starts; the CLI asks until none remains and joins them.
  */
-import { parseBackupId } from './backup-id.js';
-import { GLOBALS_FOLDER } from './backup-keys.js';
+import { createdAtMsIn, GLOBALS_FOLDER } from './backup-keys.js';
 import { InputError } from './errors.js';
-import { globalsCreatedAtMs } from './globals.js';
-import { quoteInput } from './input-fields.js';
+import { checkFields, quoteInput } from './input-fields.js';
 import { validateDatabaseName } from './names.js';
 import type { BackupListing, ListingCursor } from './types.js';
 
@@ -32,24 +30,12 @@ export function listedNewestFirst(a: Dated, b: Dated): number {
  */
 export function validateListingCursor(cursor: unknown, database: string | undefined): ListingCursor {
   const example = `{"folder": "app", "after": "app-20261124T020000Z-1a2b3c4d"}, as a listing's "next" gives it`;
-  if (typeof cursor !== 'object' || cursor === null || Array.isArray(cursor)) throw new InputError(`from must be an object such as ${example}; got ${quoteInput(cursor)}`);
-  const { folder, after, ...rest } = cursor as Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw new InputError(`unknown field ${quoteInput(unknown)} in from; it takes "folder" and "after", e.g. ${example}`);
+  const { folder, after } = checkFields(cursor, ['folder', 'after'], 'the cursor "from"', example);
   if (folder !== GLOBALS_FOLDER) validateDatabaseName(folder, 'from.folder');
   if (database !== undefined && folder !== database) throw new InputError(`from.folder is ${quoteInput(folder)}, but this listing is of database "${database}": pass the "next" of a listing of "${database}"`);
-  if (after === undefined || after === null) return { folder: folder as string };
-  const ofFolder = typeof after === 'string' && (folder === GLOBALS_FOLDER ? globalsCreatedAtMs(after) !== undefined : isIdOf(after, folder as string));
-  if (!ofFolder) throw new InputError(`from.after must be the id of a backup in folder ${quoteInput(folder)}, as a listing's "next" gives it; got ${quoteInput(after)}`);
+  if (after === undefined) return { folder: folder as string };
+  if (typeof after !== 'string' || createdAtMsIn(folder as string, after) === undefined) throw new InputError(`from.after must be the id of a backup in folder ${quoteInput(folder)}, as a listing's "next" gives it; got ${quoteInput(after)}`);
   return { folder: folder as string, after: after as string };
-}
-
-function isIdOf(id: string, database: string): boolean {
-  try {
-    return parseBackupId(id).database === database;
-  } catch {
-    return false;
-  }
 }
 
 /**

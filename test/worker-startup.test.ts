@@ -134,6 +134,14 @@ describe('worker start-up checks', () => {
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: store file:\/\/\S*\/link lies inside store file:\/\/\S*\/same .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
   });
 
+  it('an S3 store that does not answer yet: the worker says so first and starts anyway (no SDK notice about Node versions above it)', async () => {
+    const run = await startWorker({ BACKUP_STORE: 's3://bucket/p', AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+    assert.doesNotMatch(run.stderr, /NodeVersionSupportWarning/);
+    const [first, second] = `${run.stdout}\n${run.stderr}`.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.match(first ?? '', /^S3 endpoint http:\/\/127\.0\.0\.1:1 unavailable \(ECONNREFUSED\) while writing \S+ in s3:\/\/bucket\/p; .*\(the worker starts anyway; runs retry\)$/);
+    assert.match(second ?? '', /^cannot reach Temporal at 127\.0\.0\.1:1 /, 'it went on to connect');
+  });
+
   it('a scratch directory that cannot be made or written is refused by name', async () => {
     const dir = tempDir('scratch');
     writeFileSync(path.join(dir, 'a-file'), '');

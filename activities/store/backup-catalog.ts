@@ -10,18 +10,19 @@
  * Backups are ordered by the time in their id, so a damaged one still shows at its place.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { parseBackupId } from '../../common/backup-id.js';
-import { classifyKey, GLOBALS_FOLDER } from '../../common/backup-keys.js';
+import { classifyKey, createdAtMsIn, GLOBALS_FOLDER } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
-import { globalsCreatedAtMs } from '../../common/globals.js';
 import { quoteInput } from '../../common/input-fields.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
 import type { StoreUnreachable } from '../../common/types.js';
+import { mapAtOnce } from '../map-at-once.js';
 import { damageReason } from './damage-record.js';
 import type { BackupStore, StoredObject } from './store.js';
 
 /** A pin older than this was left by a crashed run: it no longer protects anything. */
 export const STALE_PIN_MS = 3 * 86_400_000;
+/** Backups judged (their manifests read) at a time: enough to hide a bucket's round trips, few enough to leave it room. */
+const JUDGED_AT_ONCE = 8;
 
 /** What a pin holds: the run reading the backup (whose workflow a person can look up), and since when. */
 export function pinRecord(run: { workflowId: string; runId: string } | undefined): string {
@@ -48,16 +49,6 @@ export interface CatalogEntry {
   /** Pins of runs reading it now (stale ones excluded). */
   activePins: string[];
   drillProofKey?: string;
-}
-
-function createdAtMs(folder: string, id: string): number | undefined {
-  if (folder === GLOBALS_FOLDER) return globalsCreatedAtMs(id);
-  try {
-    const parsed = parseBackupId(id);
-    return parsed.database === folder ? parsed.createdAtMs : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The manifest, why it cannot be read, or undefined when it is gone since the listing. */
@@ -110,7 +101,7 @@ export async function groupFolder(store: BackupStore, folder: string): Promise<M
   for (const object of await store.list(`${folder}/`)) {
     const key = classifyKey(object.key);
     if (!key || key.folder !== folder) continue; // not pgkeeper's (a user's notes, a seed-style dump)
-    if (createdAtMs(folder, key.id) === undefined) continue;
+    if (createdAtMsIn(folder, key.id) === undefined) continue;
     const group = groups.get(key.id) ?? [];
     group.push(object);
     groups.set(key.id, group);
@@ -120,20 +111,20 @@ export async function groupFolder(store: BackupStore, folder: string): Promise<M
 
 /** The backups whose objects `groupFolder` found, each judged (its manifest read), newest first. */
 export async function judgeGroups(store: BackupStore, folder: string, groups: Map<string, StoredObject[]>, nowMs = Date.now()): Promise<CatalogEntry[]> {
-  const entries: CatalogEntry[] = [];
-  for (const [id, objects] of groups) {
+  // Manifests read a few at a time: one after another, each waits on its round trip to a bucket.
+  const entries = await mapAtOnce([...groups], JUDGED_AT_ONCE, async ([id, objects]): Promise<CatalogEntry> => {
     const pins = objects.filter((o) => classifyKey(o.key)?.part === 'pin');
     const proof = objects.find((o) => classifyKey(o.key)?.part === 'drill');
-    entries.push({
+    return {
       id,
       folder,
-      createdAtMs: createdAtMs(folder, id)!,
+      createdAtMs: createdAtMsIn(folder, id)!,
       ...(await judge(store, folder, id, objects)),
       objects,
       activePins: pins.filter((p) => nowMs - p.modifiedMs < STALE_PIN_MS).map((p) => p.key),
       ...(proof ? { drillProofKey: proof.key } : {}),
-    });
-  }
+    };
+  });
   return entries.sort(newestFirst);
 }
 

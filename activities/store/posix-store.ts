@@ -14,8 +14,11 @@ import { FailureType } from '../../common/errors.js';
 import type { BackupStore, PutOptions, StoredObject } from './store.js';
 import { assertStorePrefix, checkKey } from './store-key.js';
 import { makeDirectories } from '../make-directories.js';
+import { mapAtOnce } from '../map-at-once.js';
 
 const PARTIAL = /\.[0-9a-f]{12}\.partial$/;
+/** Files stat'ed at once while listing (libuv runs four at a time; more keeps its queue full). */
+const STATS_AT_ONCE = 32;
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
@@ -101,16 +104,19 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
   /** Files under `dir` whose keys start with `prefix`; only those are stat'ed (one backup's keys in a folder of thousands). */
   async function walk(dir: string, out: StoredObject[], prefix: string): Promise<void> {
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch(missing);
+    const files: { file: string; key: string }[] = [];
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
       const key = keyOf(file);
       if (entry.isDirectory()) {
         if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(file, out, prefix);
       } else if (entry.isFile() && !PARTIAL.test(entry.name) && key.startsWith(prefix)) {
-        const stat = await fs.stat(file).catch(() => undefined);
-        if (stat) out.push({ key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs });
+        files.push({ file, key });
       }
     }
+    // Many at once: one after another, a folder of thousands of backups took seconds to list.
+    const stats = await mapAtOnce(files, STATS_AT_ONCE, ({ file }) => fs.stat(file).catch(() => undefined));
+    stats.forEach((stat, i) => stat && out.push({ key: files[i]!.key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs }));
   }
 
   return {

@@ -9,11 +9,16 @@ import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 
 /** Returns whether the plan needs attention (exit 3, as `backups`): a store did not answer, so it was not planned. */
-export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, dryRun: boolean): Promise<boolean> {
+export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, options: { dryRun: boolean; json: boolean }): Promise<boolean> {
+  const { dryRun } = options;
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
   const result = await handle.result().catch((err: unknown) => {
     throw failedRun(`prune of "${database}" failed`, err);
   });
+  if (options.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return result.status !== 'skipped' && (result.unreachable ?? []).length > 0;
+  }
   if (result.status === 'skipped') {
     process.stdout.write(showLines([result.reason]));
     return false;

@@ -1,7 +1,7 @@
 /**
  * `pgkeeper verify [database]`: read every stored archive back and hold it against its manifest,
- * in every store (or `--store`), recording damage where it is found. With `--wait`, what was found;
- * exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not
+ * in every store (or `--store`), recording damage where it is found. With `--wait`, what was found
+ * (with `--json`, which waits too, the whole result as JSON, for monitoring); exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not
  * answer: the run failed then, and its details hold the whole result.
  */
 import type { Client } from '@temporalio/client';
@@ -46,21 +46,22 @@ export function verifyLines(result: VerifyResult): string[] {
 }
 
 /** Returns whether something needs attention (exit code 3). */
-export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; store?: string }): Promise<boolean> {
+export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; json?: boolean; store?: string }): Promise<boolean> {
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
   // Connected after the input checks: a mistyped name is said even with Temporal down.
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
-  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what);
-  if (!options.wait) return false;
+  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, options.json ? process.stderr : process.stdout);
+  if (!options.wait && !options.json) return false;
+  const print = (result: VerifyResult) => process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : showLines(verifyLines(result)));
   try {
-    process.stdout.write(showLines(verifyLines(await showProgress(handle, handle.result()))));
+    print(await showProgress(handle, handle.result()));
     return false;
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
     const found = rootCauseDetails(err)?.[0] as VerifyResult | undefined;
     if (!found?.problems) throw failedRun('verify FAILED', err);
-    process.stdout.write(showLines(verifyLines(found)));
+    print(found);
     return true;
   }
 }
