@@ -102,8 +102,8 @@ function globalsBackups(found: Found[]): Merged<ListedGlobals>[] {
 
 /** Room kept on a page for what a backup's record gains once it is on it (when a drill last proved it). */
 const PROOF_BYTES = 48;
-/** Backups judged (their manifests read) at a time within a folder. */
-const JUDGED_AT_ONCE = 256;
+/** Backups of a folder judged per batch (judgeGroups reads their manifests a few at a time): a page that fills stops soon after. */
+const JUDGED_PER_BATCH = 256;
 /** A page with less room left than this ends before the next folder rather than list it for nothing. */
 const FOLDER_MIN_BYTES = 2_000;
 
@@ -162,8 +162,8 @@ export async function listBackups(config: Config, req: { database?: string; from
     const ids = [...new Set(held.flatMap((h) => [...h.groups.keys()]))].filter((id) => after === undefined || id < after).sort().reverse();
     let lastOnPage = after;
     // A few hundred at a time: a page that fills stops reading manifests soon after.
-    for (let at = 0; at < ids.length && !next; at += JUDGED_AT_ONCE) {
-      const found = await judged(folder, held, ids.slice(at, at + JUDGED_AT_ONCE));
+    for (let at = 0; at < ids.length && !next; at += JUDGED_PER_BATCH) {
+      const found = await judged(folder, held, ids.slice(at, at + JUDGED_PER_BATCH));
       const merged: Merged<ListedBackup | ListedGlobals>[] = folder === GLOBALS_FOLDER ? globalsBackups(found) : databaseBackups(found, folder);
       for (const { listed, proofs } of merged.sort((a, b) => (a.listed.id < b.listed.id ? 1 : -1))) {
         const bytes = Buffer.byteLength(JSON.stringify(listed)) + PROOF_BYTES;

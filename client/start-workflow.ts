@@ -61,8 +61,8 @@ export async function startAnnounced<W extends Workflow>(
   input: Parameters<W>[0],
   idPrefix: string,
   what: string,
-  /** stderr when stdout is for a machine (`--json`). */
-  announceTo: NodeJS.WritableStream = process.stdout,
+  /** Elsewhere (or nowhere: null) when stdout is for a machine (`--json`). */
+  announceTo: NodeJS.WritableStream | null = process.stdout,
 ) {
   await requireWorker(client, config);
   const handle = await client.workflow.start<W>(type, {
@@ -70,7 +70,7 @@ export async function startAnnounced<W extends Workflow>(
     taskQueue: config.temporal.taskQueue,
     workflowId: `${idPrefix}:${new Date().toISOString()}`,
   } as unknown as WorkflowStartOptions<W>);
-  announceStart(config, what, handle, announceTo);
+  if (announceTo) announceStart(config, what, handle, announceTo);
   return handle;
 }
 

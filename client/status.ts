@@ -12,7 +12,7 @@ import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName, listedNames } from '../common/names.js';
 import { isStagingName } from '../common/restore-input.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
-import type { BackupListing, ListedBackup } from '../common/types.js';
+import type { BackupListing, ListedBackup, StoreUnreachable } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
 import { scheduleHandle, type ScheduleTarget } from './schedules.js';
 import { listRuns } from './visibility.js';
@@ -25,6 +25,8 @@ interface Health {
   schedule: { id: string; nextRun: string | null; intervalMs: number | null; paused: boolean } | null;
   /** The newest good backup is older than the schedule's interval allows (1.5 intervals), or there is none. */
   stale: boolean | null;
+  /** Stores that did not answer: their copies are not counted above (so `--json` says why it exited 3). */
+  unreachable: StoreUnreachable[];
 }
 
 export interface DatabaseStatus extends Health {
@@ -88,7 +90,7 @@ function soonest(found: (DescribedSchedule | null)[]): Health['schedule'] {
 type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 'locations'>;
 
 /** What the stores' copies (newest first) and the last run say, against what the schedule promises. */
-function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, schedule: Health['schedule'], nowMs: number): Health {
+function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, schedule: Health['schedule'], nowMs: number): Health {
   const newestGood = backups.find((b) => b.status === 'complete');
   const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
@@ -98,6 +100,7 @@ function health(backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, s
     damaged,
     schedule,
     stale: schedule?.intervalMs ? ageMs > STALE_AFTER_INTERVALS * schedule.intervalMs : null,
+    unreachable: listing.unreachable,
   };
 }
 
@@ -117,7 +120,7 @@ export async function databaseStatus(
   return {
     kind: 'database',
     database,
-    ...health(backups, runs, schedule, nowMs),
+    ...health(listing, backups, runs, schedule, nowMs),
     lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
   };
 }
@@ -128,7 +131,7 @@ export async function globalsStatus(client: Client, config: Config, listing: Bac
   const schedule = soonest([await schedules({ all: true })]);
   if (globals.length === 0 && !schedule) return null;
   const runs = await listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1);
-  return { kind: 'globals', database: null, ...health(globals, runs, schedule, nowMs) };
+  return { kind: 'globals', database: null, ...health(listing, globals, runs, schedule, nowMs) };
 }
 
 /** What the --all schedule backs up, as far as status can tell. */

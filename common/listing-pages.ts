@@ -30,12 +30,13 @@ export function listedNewestFirst(a: Dated, b: Dated): number {
  */
 export function validateListingCursor(cursor: unknown, database: string | undefined): ListingCursor {
   const example = `{"folder": "app", "after": "app-20261124T020000Z-1a2b3c4d"}, as a listing's "next" gives it`;
-  const { folder, after } = checkFields(cursor, ['folder', 'after'], 'the cursor "from"', example);
+  const { folder, after } = checkFields(cursor, ['folder', 'after'], '"from"', example);
   if (folder !== GLOBALS_FOLDER) validateDatabaseName(folder, 'from.folder');
   if (database !== undefined && folder !== database) throw new InputError(`from.folder is ${quoteInput(folder)}, but this listing is of database "${database}": pass the "next" of a listing of "${database}"`);
-  if (after === undefined) return { folder: folder as string };
-  if (typeof after !== 'string' || createdAtMsIn(folder as string, after) === undefined) throw new InputError(`from.after must be the id of a backup in folder ${quoteInput(folder)}, as a listing's "next" gives it; got ${quoteInput(after)}`);
-  return { folder: folder as string, after: after as string };
+  const name = folder as string; // validated above
+  if (after === undefined) return { folder: name };
+  if (typeof after !== 'string' || createdAtMsIn(name, after) === undefined) throw new InputError(`from.after must be the id of a backup in folder ${quoteInput(folder)}, as a listing's "next" gives it; got ${quoteInput(after)}`);
+  return { folder: name, after };
 }
 
 /**

@@ -349,6 +349,15 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         assert.equal(listed.exitCode, 3, listed.stderr);
         assert.match(listed.stdout, new RegExp(`^${backup.backupId}\\s+${source}\\s+ok\\s`, 'm'));
         assert.match(listed.stderr, new RegExp(`^store ${copy.url.replace(/[/.?]/g, '\\$&')} did not answer \\(its copies are not listed\\): `));
+        // status --json says so in each record, not only by its exit code and on stderr.
+        const status = await execa(`${ROOT}/bin/pgkeeper`, ['status', source, '--json'], {
+          reject: false,
+          extendEnv: false,
+          env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue },
+        });
+        assert.equal(status.exitCode, 3, status.stderr);
+        const [record] = JSON.parse(status.stdout) as { database: string; lastSuccessfulBackup: { backupId: string }; unreachable: { store: string }[] }[];
+        assert.deepEqual([record?.database, record?.lastSuccessfulBackup.backupId, record?.unreachable.map((u) => u.store)], [source, backup.backupId, [copy.url]]);
         // A worker whose only store is down fails the listing, naming the store, rather than list nothing.
         await assert.rejects(
           listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),

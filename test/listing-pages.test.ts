@@ -157,8 +157,8 @@ describe('the listing in pages', () => {
 
   it('a cursor that is not one a listing gave is refused, naming the field and the fix', () => {
     const refused = (cursor: unknown, database: string | undefined, pattern: RegExp) => assert.throws(() => validateListingCursor(cursor, database), (err: Error) => err instanceof InputError && pattern.test(err.message));
-    refused('app', undefined, /^the cursor "from" takes one object, e\.g\. \{"folder": "app", "after": .*as a listing's "next" gives it; got "app"$/);
-    refused({ folder: 'app', afterr: 'x' }, undefined, /^unknown field "afterr" in the input of the cursor "from"; did you mean "after"\?$/);
+    refused('app', undefined, /^"from" takes one object, e\.g\. \{"folder": "app", "after": .*as a listing's "next" gives it; got "app"$/);
+    refused({ folder: 'app', afterr: 'x' }, undefined, /^unknown field "afterr" in the input of "from"; did you mean "after"\?$/);
     refused({ folder: 'other' }, 'app', /^from\.folder is "other", but this listing is of database "app": pass the "next" of a listing of "app"$/);
     refused({ folder: 'app', after: 'other-20261124T020000Z-1a2b3c4d' }, undefined, /^from\.after must be the id of a backup in folder "app"/);
     refused({ folder: GLOBALS_FOLDER, after: 'app-20261124T020000Z-1a2b3c4d' }, undefined, /^from\.after must be the id of a backup in folder "\.globals"/);

@@ -53,6 +53,24 @@ describe('posix store', () => {
     assert.equal(await fs.stat(path.join(parent, 'unmounted')).catch(() => 'not there'), 'not there');
   });
 
+  it('a root that goes away while a folder is listed fails the listing; it never comes back short', async () => {
+    const moving = path.join(parent, 'moving');
+    await fs.mkdir(path.join(moving, 'app'), { recursive: true });
+    const names = Array.from({ length: 3000 }, (_, i) => `app/f${i}.dump`);
+    await Promise.all(names.map((key) => fs.writeFile(path.join(moving, key), '')));
+    const seen: string[] = [];
+    // Moved at ten moments (before, during and after the files are looked at): the listing is
+    // whole, or fails as the store not answering; a short one would read as backups deleted.
+    for (let i = 0; i < 10; i++) {
+      const listing = openPosixStore(moving).list('app/');
+      await new Promise((r) => setTimeout(r, i * 8));
+      await fs.rename(moving, `${moving}-away`);
+      seen.push(await listing.then((l) => (l.length === names.length ? 'whole' : `short: ${l.length}`), (err: ApplicationFailure) => err.type ?? err.message));
+      await fs.rename(`${moving}-away`, moving);
+    }
+    assert.deepEqual(seen.filter((s) => s !== 'whole' && s !== 'StoreUnavailable'), []);
+  });
+
   it('an object is invisible while written and after an aborted write', async () => {
     const body = new PassThrough();
     const controller = new AbortController();

@@ -45,6 +45,7 @@ describe('prune from the command line', () => {
       const result = JSON.parse(asJson.stdout) as RetentionResult;
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === old.id)?.action, 'delete');
       assert.deepEqual(result.unreachable?.map((u) => u.store), [`file://${copyDir}`]);
+      assert.match(asJson.stderr, new RegExp(`^store file://${copyDir} did not answer \\(not planned\\): `), 'why it exits 3, on stderr too');
     });
   });
 });

@@ -15,7 +15,7 @@ import { FailureType } from '../../common/errors.js';
 import { quoteInput } from '../../common/input-fields.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
 import type { StoreUnreachable } from '../../common/types.js';
-import { mapAtOnce } from '../map-at-once.js';
+import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
 import { damageReason } from './damage-record.js';
 import type { BackupStore, StoredObject } from './store.js';
 
@@ -112,7 +112,7 @@ export async function groupFolder(store: BackupStore, folder: string): Promise<M
 /** The backups whose objects `groupFolder` found, each judged (its manifest read), newest first. */
 export async function judgeGroups(store: BackupStore, folder: string, groups: Map<string, StoredObject[]>, nowMs = Date.now()): Promise<CatalogEntry[]> {
   // Manifests read a few at a time: one after another, each waits on its round trip to a bucket.
-  const entries = await mapAtOnce([...groups], JUDGED_AT_ONCE, async ([id, objects]): Promise<CatalogEntry> => {
+  const entries = await mapWithConcurrency([...groups], JUDGED_AT_ONCE, async ([id, objects]): Promise<CatalogEntry> => {
     const pins = objects.filter((o) => classifyKey(o.key)?.part === 'pin');
     const proof = objects.find((o) => classifyKey(o.key)?.part === 'drill');
     return {

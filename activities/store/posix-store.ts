@@ -14,7 +14,7 @@ import { FailureType } from '../../common/errors.js';
 import type { BackupStore, PutOptions, StoredObject } from './store.js';
 import { assertStorePrefix, checkKey } from './store-key.js';
 import { makeDirectories } from '../make-directories.js';
-import { mapAtOnce } from '../map-at-once.js';
+import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
 
 const PARTIAL = /\.[0-9a-f]{12}\.partial$/;
 /** Files stat'ed at once while listing (libuv runs four at a time; more keeps its queue full). */
@@ -115,7 +115,10 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
       }
     }
     // Many at once: one after another, a folder of thousands of backups took seconds to list.
-    const stats = await mapAtOnce(files, STATS_AT_ONCE, ({ file }) => fs.stat(file).catch(() => undefined));
+    const stats = await mapWithConcurrency(files, STATS_AT_ONCE, ({ file }) => fs.stat(file).catch(() => undefined));
+    // A file gone since the folder was read was deleted (retention), unless the whole store went
+    // with it (a disk unmounted mid-listing): then the listing is not short, it failed.
+    if (stats.includes(undefined)) await rootThere();
     stats.forEach((stat, i) => stat && out.push({ key: files[i]!.key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs }));
   }
 

@@ -15,16 +15,18 @@ export async function pruneCommand(client: Client, config: Config, database: str
   const result = await handle.result().catch((err: unknown) => {
     throw failedRun(`prune of "${database}" failed`, err);
   });
+  const unreachable = result.status === 'skipped' ? [] : (result.unreachable ?? []);
+  // On stderr in either form: why the exit code is 3.
+  for (const u of unreachable) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);
   if (options.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    return result.status !== 'skipped' && (result.unreachable ?? []).length > 0;
+    return unreachable.length > 0;
   }
   if (result.status === 'skipped') {
     process.stdout.write(showLines([result.reason]));
     return false;
   }
   process.stdout.write(`policy: ${describePolicy(result.policy)}${dryRun ? ' (dry run: nothing deleted)' : ''}\n`);
-  for (const u of result.unreachable ?? []) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);
   for (const store of result.stores) {
     process.stdout.write(`\n${store.store}\n`);
     const damaged = store.damaged ?? []; // a worker older than this CLI reports none
@@ -54,5 +56,5 @@ export async function pruneCommand(client: Client, config: Config, database: str
       process.stdout.write(`deleted ${deletedCount}, kept ${store.kept}${left}${sweptCount ? `, swept ${sweptCount} leftovers` : ''}\n`);
     }
   }
-  return (result.unreachable ?? []).length > 0;
+  return unreachable.length > 0;
 }

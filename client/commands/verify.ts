@@ -50,12 +50,15 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
   // Connected after the input checks: a mistyped name is said even with Temporal down.
+  // With --json, stdout is the result alone; the start and progress go to a terminal's stderr, and
+  // nowhere when stderr is a file or pipe (a cron job's mail), whose first line is then the cause.
+  const chatter = !options.json ? process.stdout : process.stderr.isTTY ? process.stderr : null;
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
-  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, options.json ? process.stderr : process.stdout);
+  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, chatter);
   if (!options.wait && !options.json) return false;
   const print = (result: VerifyResult) => process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : showLines(verifyLines(result)));
   try {
-    print(await showProgress(handle, handle.result()));
+    print(await (chatter ? showProgress(handle, handle.result()) : handle.result()));
     return false;
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.

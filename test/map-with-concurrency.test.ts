@@ -1,14 +1,14 @@
-/** mapAtOnce: the bounded concurrency that lists and judges thousands of backups. */
+/** mapWithConcurrency: a cluster's databases a few at a time; thousands of backups listed and judged. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mapAtOnce } from '../activities/map-at-once.js';
+import { mapWithConcurrency } from '../common/map-with-concurrency.js';
 
-describe('mapAtOnce', () => {
+describe('mapWithConcurrency', () => {
   it('keeps the items\' order and never runs more than the limit at a time', async () => {
     let running = 0;
     let most = 0;
-    const results = await mapAtOnce([30, 5, 20, 1, 10, 2, 15], 3, async (ms) => {
+    const results = await mapWithConcurrency([30, 5, 20, 1, 10, 2, 15], 3, async (ms) => {
       most = Math.max(most, ++running);
       await sleep(ms);
       running--;
@@ -21,7 +21,7 @@ describe('mapAtOnce', () => {
   it('the first failure rejects once the calls under way settle, and no further call starts', async () => {
     const started: number[] = [];
     const finished: number[] = [];
-    const outcome = mapAtOnce([1, 2, 3, 4, 5, 6], 2, async (n) => {
+    const outcome = mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (n) => {
       started.push(n);
       await sleep(n === 1 ? 5 : 20);
       if (n === 1) throw new Error('store did not answer');
@@ -33,7 +33,19 @@ describe('mapAtOnce', () => {
     assert.deepEqual(finished, [2], 'the call under way was waited for');
   });
 
+  it('the failure first in time is the one thrown, whichever item it came from', async () => {
+    const outcome = mapWithConcurrency([50, 5], 2, async (ms) => {
+      await sleep(ms);
+      throw new Error(`failed after ${ms} ms`);
+    });
+    await assert.rejects(outcome, /^Error: failed after 5 ms$/);
+  });
+
+  it('a limit below one is a mistake, not an empty result', async () => {
+    await assert.rejects(mapWithConcurrency([1, 2], 0, async (n) => n), RangeError);
+  });
+
   it('nothing to do: an empty result, no call', async () => {
-    assert.deepEqual(await mapAtOnce([], 4, async () => assert.fail('called')), []);
+    assert.deepEqual(await mapWithConcurrency([], 4, async () => assert.fail('called')), []);
   });
 });
