@@ -118,6 +118,17 @@ describe('backup schedules', () => {
         await waitFor('the verify run the trigger started to complete', async () => /^\S+ \S+\s+verify\s+\S+\s+schedule\s+completed/m.test((await cli('history', db)).stdout), 60_000);
         const status = await cli('status', db);
         assert.match(status.stdout, new RegExp(`^${db}\\s.*\\bno schedule\\b`, 'm'), `a verify schedule is not a backup schedule: ${status.stderr}`);
+        // A name neither on the server nor in any store is a typo: refused, nothing made. One with
+        // backups but no database (dropped since) is taken without a word.
+        const typo = await cli('schedule', 'create', `${db}x`, '--verify-stores');
+        assert.equal(typo.exitCode, 1, typo.stderr);
+        assert.match(typo.stderr.trim(), new RegExp(`^pgkeeper: no store holds a backup of "${db}x", and database "${db}x" does not exist on \\S+ \\(databases there: .*\\); check the name; nothing was created$`));
+        assert.equal((await cli('schedule', 'list')).stdout.includes(`${db}x`), false);
+        const dropped = uniqueName('pgk_sched_dropped');
+        await writeFakeBackup(store, dropped, 2);
+        const kept = await cli('schedule', 'create', dropped, '--verify-stores');
+        assert.deepEqual([kept.exitCode, kept.stderr], [0, '']);
+        await cli('schedule', 'delete', dropped, '--verify-stores');
       });
     } finally {
       await cli('schedule', 'delete', db, '--verify-stores');

@@ -179,9 +179,12 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const s = settings(options, t);
     await run(async (client, config) => {
       // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
-      // (Not for a verify: the backups of a database dropped since are worth reading back too.)
+      // (A verify's: nor in any store, since the backups of a database dropped since are worth reading back too.)
       const backedUp = lib.backedUpDatabase(t);
-      const check = backedUp !== undefined ? await (await import('../scheduled-database.js')).checkScheduledDatabase(client, config, backedUp) : undefined;
+      const verified = 'verify' in t ? t.database : undefined;
+      const checks = await import('../scheduled-database.js');
+      const check =
+        backedUp !== undefined ? await checks.checkScheduledDatabase(client, config, backedUp) : verified !== undefined ? await checks.checkVerifiedDatabase(client, config, verified) : undefined;
       if (check?.kind === 'missing') throw new CliError(`${check.message}; nothing was created`);
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
         if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);

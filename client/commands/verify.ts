@@ -1,8 +1,9 @@
 /**
  * `pgkeeper verify [database]`: read every stored archive back and hold it against its manifest,
  * in every store (or `--store`), recording damage where it is found. With `--wait`, what was found
- * (with `--json`, which waits too, the whole result as JSON, for monitoring); exit code 3 (as `status`) when an archive is damaged or could not be read, or a store did not
- * answer: the run failed then, and its details hold the whole result.
+ * (with `--json`, which waits too, the whole result as JSON, for monitoring); exit code 3 (as
+ * `status`) when an archive is damaged or could not be read, or a store did not answer: the run
+ * failed then, and its details hold the whole result.
  */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
@@ -49,10 +50,10 @@ export function verifyLines(result: VerifyResult): string[] {
 export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; json?: boolean; store?: string }): Promise<boolean> {
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
-  // Connected after the input checks: a mistyped name is said even with Temporal down.
   // With --json, stdout is the result alone; the start and progress go to a terminal's stderr, and
   // nowhere when stderr is a file or pipe (a cron job's mail), whose first line is then the cause.
   const chatter = !options.json ? process.stdout : process.stderr.isTTY ? process.stderr : null;
+  // Connected after the input checks: a mistyped name is said even with Temporal down.
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
   const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, chatter);
   if (!options.wait && !options.json) return false;
