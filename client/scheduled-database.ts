@@ -21,14 +21,14 @@ import { askWorker, NoAnswer, NoWorker } from './worker-workflow.js';
 const QUESTION_TIMEOUT_MS = 15_000;
 
 /** The server's databases, or why they could not be had (in words that follow "because"). */
-export async function askServerDatabases(client: Client, config: Config): Promise<{ found: ServerDatabases } | { unanswered: string }> {
+export async function askServerDatabases(client: Client, config: Config): Promise<{ found: ServerDatabases } | { unanswered: string; workerAnswered?: true }> {
   const queue = config.temporal.taskQueue;
   try {
     return { found: await askWorker<typeof listDatabases>(client, config, 'listDatabases', undefined, { timeoutMs: QUESTION_TIMEOUT_MS, hint: false, workerGraceMs: 0 }) };
   } catch (err) {
     if (err instanceof NoWorker) return { unanswered: `no pgkeeper worker polls task queue "${queue}"` };
     if (err instanceof NoAnswer) return { unanswered: `the worker on task queue "${queue}" did not answer within ${QUESTION_TIMEOUT_MS / 1000} s: it may be busy, stopping, or older than this CLI` };
-    if (err instanceof WorkflowFailedError) return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}` };
+    if (err instanceof WorkflowFailedError) return { unanswered: `the worker could not list its server's databases: ${rootCauseMessage(err)}`, workerAnswered: true };
     throw err; // Temporal itself (unreachable, no such namespace): the command's own failure
   }
 }
@@ -43,25 +43,40 @@ export async function checkScheduledDatabase(client: Client, config: Config, dat
 }
 
 /**
- * For a verify schedule of one database. One dropped since still has backups worth reading back, so
- * only a name that is neither on the server nor in any store is refused: a typo would otherwise
- * make a schedule that fails every week, having read nothing.
+ * For a schedule that reads a database's backups (a verify, a drill). One dropped since still has
+ * backups worth reading, so only a name that is neither on the server nor in any store is refused:
+ * a typo would otherwise make a schedule that fails every week, having read nothing.
  */
-export async function checkVerifiedDatabase(client: Client, config: Config, database: string): Promise<DatabaseCheck> {
-  const unchecked = (why: string): DatabaseCheck => ({ kind: 'unchecked', note: `whether any store holds backups of "${database}" was not checked (${why}); its scheduled verify fails while none does` });
+export async function checkBackedUpDatabase(client: Client, config: Config, database: string, run: 'verify' | 'drill'): Promise<DatabaseCheck> {
   const asked = await askServerDatabases(client, config);
+  if ('found' in asked && asked.found.databases.includes(database)) return { kind: 'present' };
+  // Asked even with the server down (the stores alone can say the name is right), not of a worker
+  // that is absent or did not answer (a second wait for nothing).
+  const stored = 'found' in asked || asked.workerAnswered ? await askStores(client, config, database) : false;
+  if (stored === true) return { kind: 'present' };
+  const unchecked = (why: string): DatabaseCheck => ({
+    kind: 'unchecked',
+    note: `whether database "${database}" exists or has backups was not checked (${why}); its scheduled ${run} fails while no store holds a backup of it`,
+  });
   if ('unanswered' in asked) return unchecked(asked.unanswered);
-  if (asked.found.databases.includes(database)) return { kind: 'present' };
+  if (stored !== false) return unchecked(stored.unanswered);
+  return { kind: 'missing', message: `no store holds a backup of "${database}" (\`pgkeeper backups\` lists what they hold), and ${notOnServer(asked.found, database)}; check the name` };
+}
+
+/** Whether a store holds a backup of `database` (the first page of its listing), or why that is not known. */
+async function askStores(client: Client, config: Config, database: string): Promise<boolean | { unanswered: string }> {
   let page: BackupListing;
   try {
     page = await askWorker<typeof listBackups>(client, config, 'listBackups', { database }, { timeoutMs: QUESTION_TIMEOUT_MS, hint: false, workerGraceMs: 0 });
   } catch (err) {
-    if (err instanceof NoWorker || err instanceof NoAnswer || err instanceof WorkflowFailedError) return unchecked(`the worker could not list the stores: ${err instanceof WorkflowFailedError ? rootCauseMessage(err) : err.message}`);
+    if (err instanceof NoWorker) return { unanswered: `no pgkeeper worker polls task queue "${config.temporal.taskQueue}"` };
+    if (err instanceof NoAnswer) return { unanswered: `the worker did not list the stores within ${QUESTION_TIMEOUT_MS / 1000} s` };
+    if (err instanceof WorkflowFailedError) return { unanswered: `the worker could not list the stores: ${rootCauseMessage(err)}` };
     throw err;
   }
-  if (page.backups.length > 0) return { kind: 'present' };
-  if (page.unreachable.length > 0) return unchecked(`store ${page.unreachable[0]!.store} did not answer`);
-  return { kind: 'missing', message: `no store holds a backup of "${database}", and ${notOnServer(asked.found, database)}; check the name` };
+  if (page.backups.length > 0) return true;
+  if (page.unreachable.length > 0) return { unanswered: page.unreachable.map((u) => `store ${u.store} did not answer: ${u.reason}`).join('; ') };
+  return false;
 }
 
 function notOnServer(found: ServerDatabases, database: string): string {

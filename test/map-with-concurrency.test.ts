@@ -33,12 +33,15 @@ describe('mapWithConcurrency', () => {
     assert.deepEqual(finished, [2], 'the call under way was waited for');
   });
 
-  it('the failure first in time is the one thrown, whichever item it came from', async () => {
+  it('the failure first in time is the one thrown, whichever item it came from, once the later one has settled', async () => {
+    const settled: number[] = [];
     const outcome = mapWithConcurrency([50, 5], 2, async (ms) => {
       await sleep(ms);
+      settled.push(ms);
       throw new Error(`failed after ${ms} ms`);
     });
     await assert.rejects(outcome, /^Error: failed after 5 ms$/);
+    assert.deepEqual(settled, [5, 50], 'the call under way was waited for');
   });
 
   it('a limit below one is a mistake, not an empty result', async () => {

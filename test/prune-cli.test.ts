@@ -27,7 +27,7 @@ describe('prune from the command line', () => {
     await env?.teardown();
   });
 
-  it('a copy store not there: the primary planned, the copy named, exit 3', async () => {
+  it('a copy store not there: the primary planned (and pruned), the copy named, exit 3 (a real prune fails: exit 1)', async () => {
     const copyDir = path.join(tempDir('copy'), 'offsite');
     mkdirSync(copyDir);
     const config = testConfig({ BACKUP_COPIES: `file://${copyDir}`, RETENTION_DAYS: '7' });
@@ -46,6 +46,12 @@ describe('prune from the command line', () => {
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === old.id)?.action, 'delete');
       assert.deepEqual(result.unreachable?.map((u) => u.store), [`file://${copyDir}`]);
       assert.match(asJson.stderr, new RegExp(`^store file://${copyDir} did not answer \\(not planned\\): `), 'why it exits 3, on stderr too');
+      // A real prune fails, naming the store first; --json still prints what was done on the others.
+      const pruned = await execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--json'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      assert.equal(pruned.exitCode, 1, pruned.stderr);
+      assert.match(pruned.stderr, new RegExp(`^pgkeeper: prune of "${db}" failed: file://${copyDir} is not there `));
+      const done = JSON.parse(pruned.stdout) as RetentionResult;
+      assert.deepEqual([done.stores.map((s) => s.deleted), done.unreachable?.map((u) => u.store)], [[[old.id]], [`file://${copyDir}`]]);
     });
   });
 });

@@ -87,6 +87,7 @@ describe('backup schedules', () => {
 
   it('--verify-stores schedules pgkeeper verify, of one database\'s backups or of every one; backup settings and --drill beside it are refused; list and trigger find it', async () => {
     const db = uniqueName('pgk_sched_verify');
+    const dropped = uniqueName('pgk_sched_dropped'); // backups in the store, no database on the server
     await writeFakeBackup(store, db, 1);
     const cli = (...args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
     const queue = config.temporal.taskQueue;
@@ -122,17 +123,21 @@ describe('backup schedules', () => {
         // backups but no database (dropped since) is taken without a word.
         const typo = await cli('schedule', 'create', `${db}x`, '--verify-stores');
         assert.equal(typo.exitCode, 1, typo.stderr);
-        assert.match(typo.stderr.trim(), new RegExp(`^pgkeeper: no store holds a backup of "${db}x", and database "${db}x" does not exist on \\S+ \\(databases there: .*\\); check the name; nothing was created$`));
+        assert.match(typo.stderr.trim(), new RegExp(`^pgkeeper: no store holds a backup of "${db}x" \\(\`pgkeeper backups\` lists what they hold\\), and database "${db}x" does not exist on \\S+ \\(databases there: .*\\); check the name; nothing was created$`));
         assert.equal((await cli('schedule', 'list')).stdout.includes(`${db}x`), false);
-        const dropped = uniqueName('pgk_sched_dropped');
         await writeFakeBackup(store, dropped, 2);
-        const kept = await cli('schedule', 'create', dropped, '--verify-stores');
-        assert.deepEqual([kept.exitCode, kept.stderr], [0, '']);
-        await cli('schedule', 'delete', dropped, '--verify-stores');
+        for (const kind of ['--verify-stores', '--drill']) {
+          const kept = await cli('schedule', 'create', dropped, kind);
+          assert.deepEqual([kept.exitCode, kept.stderr], [0, ''], kind);
+          const refused = await cli('schedule', 'create', `${db}x`, kind);
+          assert.match(refused.stderr.trim(), new RegExp(`^pgkeeper: no store holds a backup of "${db}x" .*; check the name; nothing was created$`), kind);
+        }
       });
     } finally {
       await cli('schedule', 'delete', db, '--verify-stores');
       await cli('schedule', 'delete', '--all', '--verify-stores');
+      await cli('schedule', 'delete', dropped, '--verify-stores');
+      await cli('schedule', 'delete', dropped, '--drill');
     }
   });
 

@@ -85,16 +85,19 @@ describe('pgkeeper verify', () => {
         new RegExp(`^  DAMAGED     ${older.backupId} in ${escaped(copy.url)}: it reads back as \\d+ bytes, sha256 [0-9a-f]{16}…; its manifest says \\d+ bytes, [0-9a-f]{16}…$`, 'm'),
       );
       assert.match(found.stdout, new RegExp(`^  warning     ${older.backupId} is recorded as DAMAGED in ${escaped(copy.url)} `, 'm'));
-      // For monitoring: the whole result as JSON on stdout (it waits); nothing on stderr (a cron
-      // job's mail) but a failure, which then comes first.
+      // For monitoring: the whole result as JSON on stdout (it waits); on stderr (a cron job's
+      // mail) the report when something needs attention, a failure naming the run, or nothing.
       const asJson = await cli('verify', source, '--json');
       assert.equal(asJson.exitCode, 3, asJson.stderr);
       const result = JSON.parse(asJson.stdout) as VerifyResult;
       assert.deepEqual([result.intact, result.damaged, result.problems.map((p) => [p.id, p.store, p.verdict])], [3, 1, [[older.backupId, copy.url, 'damaged']]]);
-      assert.equal(asJson.stderr, '');
+      assert.match(asJson.stderr, /^verified 4 archives in 2 stores: 3 intact, 1 DAMAGED /);
+      assert.match(asJson.stderr, new RegExp(`^  DAMAGED     ${older.backupId} in `, 'm'));
+      const cleanJson = await cli('verify', source, '--store', t.store.url, '--json');
+      assert.deepEqual([cleanJson.exitCode, cleanJson.stderr, (JSON.parse(cleanJson.stdout) as VerifyResult).intact], [0, '', 2]);
       const unknownJson = await cli('verify', source, '--json', '--store', 's3://elsewhere/pg');
       assert.deepEqual([unknownJson.exitCode, unknownJson.stdout], [1, '']);
-      assert.match(unknownJson.stderr, /^pgkeeper: verify FAILED: store "s3:\/\/elsewhere\/pg" is not one of this worker's stores/);
+      assert.match(unknownJson.stderr, /^pgkeeper: verify FAILED \(workflow pgkeeper-verify:\S+\): store "s3:\/\/elsewhere\/pg" is not one of this worker's stores/);
       // The run itself failed (so it notifies, and history shows it), its first line the damage.
       const failed = await env.client.workflow
         .execute(verifyBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('verify') })

@@ -31,10 +31,13 @@ export async function applyRetention(input: ApplyRetentionInput, ...extra: unkno
       const down = result.unreachable ?? [];
       if (down.length > 0 && !req.dryRun) {
         const ran = result.stores.map((s) => `${s.store} (deleted ${s.deleted.length + (s.deletedNotListed ?? 0)})`).join(', ');
-        throw ApplicationFailure.nonRetryable(
-          `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it answers`,
-          FailureType.StoreUnavailable,
-        );
+        // What was done on the stores that answered travels in the details (`prune --json` prints it).
+        throw ApplicationFailure.create({
+          message: `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it answers`,
+          type: FailureType.StoreUnavailable,
+          nonRetryable: true,
+          details: [result],
+        });
       }
       return { status: 'completed', dryRun: req.dryRun, ...result };
     },

@@ -115,9 +115,16 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
       }
     }
     // Many at once: one after another, a folder of thousands of backups took seconds to list.
-    const stats = await mapWithConcurrency(files, STATS_AT_ONCE, ({ file }) => fs.stat(file).catch(() => undefined));
+    const stats = await mapWithConcurrency(files, STATS_AT_ONCE, ({ file }) =>
+      fs.stat(file).catch((err: unknown) => {
+        if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return undefined;
+        throw failure(err, 'listing'); // unreadable is not gone: the backup would read as missing a file
+      }),
+    );
     // A file gone since the folder was read was deleted (retention), unless the whole store went
-    // with it (a disk unmounted mid-listing): then the listing is not short, it failed.
+    // with it (a path moved, a disk unmounted from above the root): then the listing is not short,
+    // it failed. (A root that is itself the mount point stays there, empty: the README says to
+    // put the store below one.)
     if (stats.includes(undefined)) await rootThere();
     stats.forEach((stat, i) => stat && out.push({ key: files[i]!.key, sizeBytes: stat.size, modifiedMs: stat.mtimeMs }));
   }

@@ -4,6 +4,8 @@ import type { Config } from '../../common/config.js';
 import { describePolicy, type RetentionPolicy } from '../../common/retention-plan.js';
 import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
+import { rootCauseDetails } from '../../common/failure-message.js';
+import type { RetentionResult } from '../../common/types.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
@@ -13,6 +15,9 @@ export async function pruneCommand(client: Client, config: Config, database: str
   const { dryRun } = options;
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
   const result = await handle.result().catch((err: unknown) => {
+    // A store did not answer: what was done on the others is in the failure's details.
+    const done = options.json ? (rootCauseDetails(err)?.[0] as RetentionResult | undefined) : undefined;
+    if (done?.stores) process.stdout.write(JSON.stringify(done, null, 2) + '\n');
     throw failedRun(`prune of "${database}" failed`, err);
   });
   const unreachable = result.status === 'skipped' ? [] : (result.unreachable ?? []);

@@ -179,12 +179,17 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const s = settings(options, t);
     await run(async (client, config) => {
       // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
-      // (A verify's: nor in any store, since the backups of a database dropped since are worth reading back too.)
+      // A verify or drill schedule reads backups, and a dropped database's are worth reading too: its
+      // name is refused only when it is neither on the server nor in any store.
       const backedUp = lib.backedUpDatabase(t);
-      const verified = 'verify' in t ? t.database : undefined;
+      const read = 'verify' in t ? t.database : !('all' in t) && t.drill ? t.database : undefined;
       const checks = await import('../scheduled-database.js');
       const check =
-        backedUp !== undefined ? await checks.checkScheduledDatabase(client, config, backedUp) : verified !== undefined ? await checks.checkVerifiedDatabase(client, config, verified) : undefined;
+        backedUp !== undefined
+          ? await checks.checkScheduledDatabase(client, config, backedUp)
+          : read !== undefined
+            ? await checks.checkBackedUpDatabase(client, config, read, 'verify' in t ? 'verify' : 'drill')
+            : undefined;
       if (check?.kind === 'missing') throw new CliError(`${check.message}; nothing was created`);
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
         if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);

@@ -51,7 +51,8 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
   checkInput(() => normalizeVerifyInput(input, databaseArgumentSurface));
   // With --json, stdout is the result alone; the start and progress go to a terminal's stderr, and
-  // nowhere when stderr is a file or pipe (a cron job's mail), whose first line is then the cause.
+  // nowhere when stderr is a file or pipe (a cron job's mail): it holds the report when something
+  // needs attention, a failure (the workflow named), or nothing.
   const chatter = !options.json ? process.stdout : process.stderr.isTTY ? process.stderr : null;
   // Connected after the input checks: a mistyped name is said even with Temporal down.
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
@@ -64,8 +65,10 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
     const found = rootCauseDetails(err)?.[0] as VerifyResult | undefined;
-    if (!found?.problems) throw failedRun('verify FAILED', err);
+    if (!found?.problems) throw failedRun(chatter ? 'verify FAILED' : `verify FAILED (workflow ${handle.workflowId})`, err);
     print(found);
+    // The report for a person (warnings aside), whatever reads the JSON.
+    if (options.json) process.stderr.write(showLines(verifyLines({ ...found, warnings: [] })));
     return true;
   }
 }
