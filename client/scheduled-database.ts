@@ -54,12 +54,19 @@ export async function checkBackedUpDatabase(client: Client, config: Config, data
   // that is absent or did not answer (a second wait for nothing).
   const stored = 'found' in asked || asked.workerAnswered ? await askStores(client, config, database) : false;
   if (stored === true) return { kind: 'present' };
-  const unchecked = (why: string): DatabaseCheck => ({
-    kind: 'unchecked',
-    note: `whether database "${database}" exists or has backups was not checked (${why}); its scheduled ${run} fails while no store holds a backup of it`,
-  });
-  if ('unanswered' in asked) return unchecked(asked.unanswered);
-  if (stored !== false) return unchecked(stored.unanswered);
+  // Says what is known, and what was not checked.
+  const unchecked = (known: string): DatabaseCheck => ({ kind: 'unchecked', note: `${known}; its scheduled ${run} fails while no store holds a backup of it` });
+  if ('unanswered' in asked) {
+    if (stored === false) {
+      return unchecked(
+        asked.workerAnswered
+          ? `no store holds a backup of "${database}"; whether it exists on the server was not checked (${asked.unanswered})`
+          : `whether database "${database}" exists or has backups was not checked (${asked.unanswered})`,
+      );
+    }
+    return unchecked(`whether database "${database}" exists or has backups was not checked (${asked.unanswered}; ${stored.unanswered})`);
+  }
+  if (stored !== false) return unchecked(`${notOnServer(asked.found, database)}; whether a store holds a backup of it was not checked (${stored.unanswered})`);
   return { kind: 'missing', message: `no store holds a backup of "${database}" (\`pgkeeper backups\` lists what they hold), and ${notOnServer(asked.found, database)}; check the name` };
 }
 

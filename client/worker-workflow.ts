@@ -60,6 +60,33 @@ async function takenUp(handle: WorkflowHandle): Promise<boolean> {
   return (raw.pendingActivities ?? []).length > 0 || raw.workflowExecutionInfo?.status !== WORKFLOW_RUNNING;
 }
 
+/**
+ * For a run the caller waits on with no progress to show (prune; verify --json into a file): one
+ * line on stderr when no worker has worked on it after 10 s (Temporal lists a worker that stopped
+ * a moment ago for minutes), where the wait would otherwise be silent. The run stays queued for the
+ * next worker, and the caller goes on waiting. Returns what stops the watch.
+ */
+export function sayIfUntaken(handle: WorkflowHandle, config: Config): () => void {
+  const timer = setTimeout(() => {
+    void workedOn(handle).then((worked) => {
+      if (worked) return;
+      process.stderr.write(
+        `waiting for a worker on task queue "${config.temporal.taskQueue}": none has taken ${handle.workflowId} up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); ` +
+          `it starts once a worker polls the queue (${startWorker}). Ctrl-C stops the waiting, not the run\n`,
+      );
+    });
+  }, UNANSWERED_HINT_MS);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
+/** Whether a worker has done a workflow task of the run (between two activities, none is pending), or it is over. */
+async function workedOn(handle: WorkflowHandle): Promise<boolean> {
+  if (await takenUp(handle)) return true;
+  const history = await handle.fetchHistory().catch(() => undefined);
+  return !history || (history.events ?? []).some((e) => e.workflowTaskCompletedEventAttributes);
+}
+
 /** A wait that does not keep the process alive once the question is answered. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 

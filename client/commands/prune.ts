@@ -4,22 +4,27 @@ import type { Config } from '../../common/config.js';
 import { describePolicy, type RetentionPolicy } from '../../common/retention-plan.js';
 import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
-import { rootCauseDetails } from '../../common/failure-message.js';
+import { rootCauseDetails, rootCauseMessage } from '../../common/failure-message.js';
 import type { RetentionResult } from '../../common/types.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
+import { sayIfUntaken } from '../worker-workflow.js';
 
 /** Returns whether the plan needs attention (exit 3, as `backups`): a store did not answer, so it was not planned. */
 export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, options: { dryRun: boolean; json: boolean }): Promise<boolean> {
   const { dryRun } = options;
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
-  const result = await handle.result().catch((err: unknown) => {
-    // A store did not answer: what was done on the others is in the failure's details.
-    const done = options.json ? (rootCauseDetails(err)?.[0] as RetentionResult | undefined) : undefined;
-    if (done?.stores) process.stdout.write(JSON.stringify(done, null, 2) + '\n');
-    throw failedRun(`prune of "${database}" failed`, err);
-  });
+  const stopHint = sayIfUntaken(handle, config); // no progress is shown: a wait for no worker would be silent
+  const result = await handle
+    .result()
+    .catch((err: unknown) => {
+      // A store did not answer: what was done on the others is in the failure's details.
+      const done = options.json ? (rootCauseDetails(err)?.[0] as RetentionResult | undefined) : undefined;
+      if (done?.stores) process.stdout.write(JSON.stringify({ status: 'failed', dryRun, error: rootCauseMessage(err), ...done }, null, 2) + '\n');
+      throw failedRun(`prune of "${database}" failed`, err);
+    })
+    .finally(stopHint);
   const unreachable = result.status === 'skipped' ? [] : (result.unreachable ?? []);
   // On stderr in either form: why the exit code is 3.
   for (const u of unreachable) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);

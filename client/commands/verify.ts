@@ -16,6 +16,7 @@ import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, showable, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
+import { sayIfUntaken } from '../worker-workflow.js';
 
 export function verifyLines(result: VerifyResult): string[] {
   const total = result.intact + result.problems.length + result.problemsNotListed;
@@ -60,7 +61,7 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   if (!options.wait && !options.json) return false;
   const print = (result: VerifyResult) => process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : showLines(verifyLines(result)));
   try {
-    print(await (chatter ? showProgress(handle, handle.result()) : handle.result()));
+    print(await (chatter ? showProgress(handle, handle.result()) : handle.result().finally(sayIfUntaken(handle, config))));
     return false;
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
