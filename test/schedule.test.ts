@@ -105,6 +105,8 @@ describe('backup schedules', () => {
     const one = await cli('schedule', 'create', db, '--verify-stores');
     assert.match(one.stdout, new RegExp(`^created schedule pgkeeper-verify:${queue}:${db}; next run \\S+T05:00:00.000Z$`, 'm'), one.stderr);
     assert.equal(new Date(one.stdout.match(/next run (\S+)/)![1]!).getUTCDay(), 6, 'Saturdays by default');
+    const again = await cli('schedule', 'create', db, '--verify-stores'); // said at once, the worker not asked
+    assert.deepEqual([again.exitCode, again.stderr.trim()], [1, `pgkeeper: schedule pgkeeper-verify:${queue}:${db} already exists; change it with \`pgkeeper schedule update\``]);
     const all = await cli('schedule', 'create', '--all', '--verify-stores');
     assert.match(all.stdout, new RegExp(`^created schedule pgkeeper-verify:${queue}; next run `, 'm'), all.stderr);
     try {

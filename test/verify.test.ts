@@ -124,7 +124,7 @@ describe('pgkeeper verify', () => {
       assert.equal(status.exitCode, 3, status.stderr);
 
       // Only the primary: nothing wrong there.
-      const primaryOnly = await cli('verify', source, '--store', t.store.url, '--wait');
+      const primaryOnly = await cli('verify', source, '--store', `${fileURLToPath(t.store.url)}/`, '--wait'); // as BACKUP_DIR spells it
       assert.equal(primaryOnly.exitCode, 0, primaryOnly.stderr);
       assert.match(primaryOnly.stdout, /^verified 2 archives in 1 store: 2 intact /m);
 

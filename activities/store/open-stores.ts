@@ -40,12 +40,13 @@ export function allStores(config: Config): BackupStore[] {
 
 /** The configured store an input names by its URL. */
 export function namedStore(config: Config, url: string): BackupStore {
-  // As shown by `pgkeeper backups`, or as written in BACKUP_COPIES (its ?endpoint= left out of the label).
-  const label = url.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  // As shown by `pgkeeper backups`, as written in BACKUP_COPIES (its ?endpoint= left out of the
+  // label), or a directory's path as BACKUP_DIR gives it.
+  const label = (url.startsWith('/') ? `file://${url}` : url).replace(/[?#].*$/, '').replace(/\/+$/, '');
   const store = allStores(config).find((s) => s.url === url || s.url === label);
   if (!store) {
     throw ApplicationFailure.nonRetryable(
-      `store ${quoteInput(url)} is not one of this worker's stores (${allStores(config).map((s) => s.url).join(', ')}); see BACKUP_STORE and BACKUP_COPIES`,
+      `store ${quoteInput(url)} is not one of this worker's stores (${allStores(config).map((s) => s.url).join(', ')}); see BACKUP_STORE and BACKUP_COPIES (BACKUP_DIR: the primary as a directory's path)`,
       FailureType.InvalidInput,
     );
   }

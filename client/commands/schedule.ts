@@ -178,6 +178,9 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     const t = target(database, options);
     const s = settings(options, t);
     await run(async (client, config) => {
+      // Said at once, before the worker is asked anything (which may wait 15 s for one that stopped).
+      const exists = () => new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
+      if (await lib.scheduleHandle(client, config, t).describe().then(() => true, () => false)) throw exists();
       // Asked before anything is made: a schedule of a database that is not there must never fire, not even once.
       // A verify or drill schedule reads backups, and a dropped database's are worth reading too: its
       // name is refused only when it is neither on the server nor in any store.
@@ -192,7 +195,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
             : undefined;
       if (check?.kind === 'missing') throw new CliError(`${check.message}; nothing was created`);
       const handle = await lib.createSchedule(client, config, t, s).catch((err: Error) => {
-        if (/already (exists|registered)/i.test(err.message)) throw new CliError(`schedule ${lib.scheduleId(config, t)} already exists; change it with \`pgkeeper schedule update\``);
+        if (/already (exists|registered)/i.test(err.message)) throw exists(); // made meanwhile
         const refused = settingRefused(err, options);
         // A missing namespace is main()'s to say (exit 2); anything else in the SDK's words.
         throw refused instanceof CliError || namespaceMissingMessage(err) ? refused : new CliError(err.message);
