@@ -9,6 +9,7 @@ import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import cliProgress from 'cli-progress';
 import { count, formatBytes } from './format.js';
+import { sayIfUntaken } from './worker-workflow.js';
 
 /** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
 const ACTIVITY_STARTED = 2;
@@ -64,8 +65,12 @@ function describe(s: ProgressSnapshot, rate: number | undefined): string {
   return parts.join(' | ');
 }
 
-/** Polls the workflow until `done` settles, rendering progress on `stream` (stderr by default). */
-export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
+/**
+ * Polls the workflow until `done` settles, rendering progress on `stream` (stderr by default). A run
+ * no worker of task queue `queue` has taken up after 10 s gets a line saying so: it would otherwise
+ * sit at "starting" with no reason given.
+ */
+export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, queue: string, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
   const bar = stream.isTTY
     ? new cliProgress.SingleBar(
         {
@@ -88,13 +93,21 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
     process.exit(130);
   };
   if (ownsInterrupt) process.once('SIGINT', detach);
+  // In a terminal, short enough for the bar's one line (cut at its width; nothing can be written
+  // above it: the bar goes back to where it started when it stops), until progress replaces it.
+  const stopHint = sayIfUntaken(handle, queue, (line) =>
+    bar ? bar.update(0, { text: `no worker has taken this up yet (task queue "${queue}"): start one with \`pgkeeper worker\``, known: false }) : stream.write(`${clock(Date.now())} ${line}\n`),
+  );
   try {
     return await poll(handle, done, stream, bar);
   } finally {
+    stopHint();
     process.removeListener('SIGINT', detach);
     bar?.stop();
   }
 }
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 /** The polling itself: a snapshot every second (terminal) or two, until `done` settles. */
 async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.WriteStream, bar: cliProgress.SingleBar | undefined): Promise<T> {
@@ -121,7 +134,7 @@ async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.
         bar.setTotal(known ? s.total! : 1);
         bar.update(known ? Math.min(s.done!, s.total!) : 0, { text, known });
       } else if (s.phase !== lastPhase || now - lastPrintMs >= 10_000 || (s.lastError !== undefined && s.lastError !== lastError)) {
-        stream.write(`${new Date(now).toISOString().slice(11, 19)} ${text}\n`);
+        stream.write(`${clock(now)} ${text}\n`);
         lastPhase = s.phase;
         lastError = s.lastError;
         lastPrintMs = now;

@@ -60,20 +60,20 @@ async function takenUp(handle: WorkflowHandle): Promise<boolean> {
   return (raw.pendingActivities ?? []).length > 0 || raw.workflowExecutionInfo?.status !== WORKFLOW_RUNNING;
 }
 
+/** The start of the line said when no worker has taken `what` up after 10 s. */
+const noneTookUp = (queue: string, what: string) =>
+  `waiting for a worker on task queue "${queue}": none has taken ${what} up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago)`;
+
 /**
- * For a run the caller waits on with no progress to show (prune; verify --json into a file): one
- * line on stderr when no worker has worked on it after 10 s (Temporal lists a worker that stopped
- * a moment ago for minutes), where the wait would otherwise be silent. The run stays queued for the
- * next worker, and the caller goes on waiting. Returns what stops the watch.
+ * For a run the caller waits on: one line, given to `say`, when no worker has worked on it after
+ * 10 s (Temporal lists a worker that stopped a moment ago for minutes), where the wait would
+ * otherwise say nothing. The run stays queued for the next worker, and the caller goes on waiting.
+ * Returns what stops the watch.
  */
-export function sayIfUntaken(handle: WorkflowHandle, config: Config): () => void {
+export function sayIfUntaken(handle: WorkflowHandle, queue: string, say: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): () => void {
   const timer = setTimeout(() => {
     void workedOn(handle).then((worked) => {
-      if (worked) return;
-      process.stderr.write(
-        `waiting for a worker on task queue "${config.temporal.taskQueue}": none has taken ${handle.workflowId} up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); ` +
-          `it starts once a worker polls the queue (${startWorker}). Ctrl-C stops the waiting, not the run\n`,
-      );
+      if (!worked) say(`${noneTookUp(queue, handle.workflowId)}; it starts once a worker polls the queue (${startWorker}). Ctrl-C stops the waiting, not the run`);
     });
   }, UNANSWERED_HINT_MS);
   timer.unref();
@@ -126,7 +126,7 @@ export async function askWorker<W extends Workflow>(
       await sleep(UNANSWERED_HINT_MS);
       if (answered || (await takenUp(handle))) return;
       const givesUpMs = Math.min(UNTAKEN_MS, timeoutMs);
-      if (hint) process.stderr.write(`waiting for a worker on task queue "${queue}": none has taken this up in ${UNANSWERED_HINT_MS / 1000} s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up at ${inWords(givesUpMs)} unless one does\n`);
+      if (hint) process.stderr.write(`${noneTookUp(queue, 'this')}; giving up at ${inWords(givesUpMs)} unless one does\n`);
       while (Date.now() - startedMs < givesUpMs) {
         await sleep(1_000);
         if (answered || (await takenUp(handle))) return;

@@ -247,7 +247,7 @@ async function main(): Promise<void> {
   say(`backing up "${database}"`);
   const handle = await startBackup(client, config, { database });
   try {
-    printBackupResult(await showProgress(handle, handle.result(), process.stdout));
+    printBackupResult(await showProgress(handle, handle.result(), config.temporal.taskQueue, process.stdout));
   } catch (err) {
     say(`the first backup failed: ${rootCauseMessage(err)}`);
   }

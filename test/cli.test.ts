@@ -122,6 +122,8 @@ describe('pgkeeper CLI', () => {
       asking.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       await waitFor('the waiting line', () => stderr.includes('waiting for a worker'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}; stderr: ${stderr}`));
       assert.equal(stderr, `waiting for a worker on task queue "${own.temporal.taskQueue}": none has taken this up in 10 s (Temporal lists one: it may have stopped or lost its connection a moment ago); giving up at 30 s unless one does\n`);
+      // Its open polls, each handed a task it would keep until that times out, die with it.
+      await frozen.stop('SIGKILL');
       const answered = await withWorker(env, own, () => asking);
       assert.equal(answered.exitCode, 0, answered.stderr);
       assert.match(answered.stdout, /^no backups in file:\/\//m);

@@ -22,7 +22,7 @@ describe('progress', () => {
       };
       const handle = { query: slow, describe: slow } as unknown as WorkflowHandle;
       const output = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-      await assert.rejects(showProgress(handle, Promise.reject(new Error('no backup of "nosuchdb"')), output as NodeJS.WriteStream), /no backup of "nosuchdb"/);
+      await assert.rejects(showProgress(handle, Promise.reject(new Error('no backup of "nosuchdb"')), "q", output as NodeJS.WriteStream), /no backup of "nosuchdb"/);
       await setTimeout(50);
       assert.deepEqual(unhandled, []);
     } finally {

@@ -11,13 +11,10 @@ import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
 import type { RetentionResult } from '../common/types.js';
-import { requireWorker } from '../client/worker-workflow.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup } from './helpers/fake-backups.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { tempDir } from './helpers/temp-dirs.js';
-import { waitFor } from './helpers/processes.js';
-import { startWorkerWithEnv } from './helpers/worker-with-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -28,27 +25,6 @@ describe('prune from the command line', () => {
   });
   after(async () => {
     await env?.teardown();
-  });
-
-  it('the only worker listed is frozen: a line says none has taken the prune up, and it runs once a worker polls', async () => {
-    const config = testConfig(); // a queue of its own
-    const db = uniqueName('pgk_prune_wait');
-    await writeFakeBackup(openStore(config.stores.primary), db, 1);
-    const frozen = await startWorkerWithEnv({ ...workerEnvironment(config), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' });
-    await requireWorker(env.client, config, 30_000); // it polls
-    frozen.signal('SIGSTOP'); // as a worker whose host froze or lost the network: its polls stay open
-    try {
-      const pruning = execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--dry-run', '--json'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
-      let stderr = '';
-      pruning.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await waitFor('the waiting line', () => stderr.includes('waiting for a worker'), 30_000).catch((err: unknown) => assert.fail(`${String(err)}; stderr: ${stderr}`));
-      assert.match(stderr, new RegExp(`^waiting for a worker on task queue "${config.temporal.taskQueue}": none has taken pgkeeper:\\S+ up in 10 s .*Ctrl-C stops the waiting, not the run\n$`));
-      const pruned = await withWorker(env, config, () => pruning);
-      assert.equal(pruned.exitCode, 0, pruned.stderr);
-      assert.equal((JSON.parse(pruned.stdout) as { status: string }).status, 'completed');
-    } finally {
-      await frozen.stop('SIGKILL');
-    }
   });
 
   it('a copy store not there: the primary planned (and pruned), the copy named, exit 3 (a real prune fails: exit 1)', async () => {

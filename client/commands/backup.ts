@@ -58,7 +58,7 @@ export async function backupCommand(connect: () => Promise<Client>, config: Conf
   announceStart(config, `backup of "${database}"`, handle);
   if (!options.wait) return;
   try {
-    printBackupResult(await showProgress(handle, handle.result()));
+    printBackupResult(await showProgress(handle, handle.result(), config.temporal.taskQueue));
   } catch (err) {
     throw failedRun(`backup of "${database}" failed`, err);
   }

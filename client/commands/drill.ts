@@ -16,7 +16,7 @@ export async function drillCommand(connect: () => Promise<Client>, config: Confi
   const handle = await startAnnounced<typeof restoreDrill>(await connect(), config, 'restoreDrill', input, `pgkeeper-drill:${config.temporal.taskQueue}:${database}`, `restore drill of "${database}"`);
   if (!options.wait) return;
   try {
-    const proof = await showProgress(handle, handle.result());
+    const proof = await showProgress(handle, handle.result(), config.temporal.taskQueue);
     process.stdout.write(
       showLines([
         `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}`,

@@ -15,7 +15,7 @@ import { sayIfUntaken } from '../worker-workflow.js';
 export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, options: { dryRun: boolean; json: boolean }): Promise<boolean> {
   const { dryRun } = options;
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
-  const stopHint = sayIfUntaken(handle, config); // no progress is shown: a wait for no worker would be silent
+  const stopHint = sayIfUntaken(handle, config.temporal.taskQueue); // no progress is shown: a wait for no worker would be silent
   const result = await handle
     .result()
     .catch((err: unknown) => {

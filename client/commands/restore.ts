@@ -59,7 +59,7 @@ export async function restoreCommand(connect: () => Promise<Client>, config: Con
   announceStart(config, `restore of ${backup} into "${input.target}"`, handle);
   if (!options.wait) return;
   try {
-    printRestoreResult(await showProgress(handle, handle.result()));
+    printRestoreResult(await showProgress(handle, handle.result(), config.temporal.taskQueue));
   } catch (err) {
     throw failedRun(`restore into "${input.target}" failed`, err, input.target);
   }

@@ -61,7 +61,7 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   if (!options.wait && !options.json) return false;
   const print = (result: VerifyResult) => process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : showLines(verifyLines(result)));
   try {
-    print(await (chatter ? showProgress(handle, handle.result()) : handle.result().finally(sayIfUntaken(handle, config))));
+    print(await (chatter ? showProgress(handle, handle.result(), config.temporal.taskQueue) : handle.result().finally(sayIfUntaken(handle, config.temporal.taskQueue))));
     return false;
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
