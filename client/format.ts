@@ -52,3 +52,16 @@ export function table(rows: string[][]): string {
   const widths = shown[0]!.map((_, i) => Math.max(...shown.map((r) => (r[i] ?? '').length)));
   return shown.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
+
+/** A result for a machine: JSON on stdout, nothing else there. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Stores that did not answer, a line each on stderr in every output form (`--json` included): why
+ * the exit code is 3, and what that leaves out (`leftOut`: "its copies are not listed", say).
+ */
+export function sayUnreachable(unreachable: { store: string; reason: string }[], leftOut: string): void {
+  if (unreachable.length > 0) process.stderr.write(showLines(unreachable.map((u) => `store ${u.store} did not answer (${leftOut}): ${u.reason}`)));
+}

@@ -11,7 +11,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
 import { checkInput, CliError, failedRun } from '../cli-error.js';
-import { formatBytes, showable, table, utcTime } from '../format.js';
+import { formatBytes, printJson, sayUnreachable, showable, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
 /** Every page of the listing (common/listing-pages.ts), joined. */
@@ -43,11 +43,11 @@ export async function backupsCommand(client: Client, config: Config, database: s
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
   const listing = await fetchListing(client, config, database);
   const attention = listing.unreachable.length > 0 || [...listing.backups, ...(listing.globals ?? [])].some((b) => b.locations.some((l) => l.status === 'damaged'));
-  // Said on stderr in every form, --json included (as status and prune do): why the exit code is 3.
-  const sayUnreachable = () => listing.unreachable.forEach((u) => process.stderr.write(`store ${u.store} did not answer (its copies are not listed): ${u.reason}\n`));
+  // After the listing in every form, --json included: why the exit code is 3.
+  const unreachable = () => sayUnreachable(listing.unreachable, 'its copies are not listed');
   if (options.json) {
-    process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
-    sayUnreachable();
+    printJson(listing);
+    unreachable();
     return attention;
   }
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
@@ -80,6 +80,6 @@ export async function backupsCommand(client: Client, config: Config, database: s
     for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(showable(`DAMAGED ${b.id} in ${l.store}: ${l.reason}`) + '\n');
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
-  sayUnreachable();
+  unreachable();
   return attention;
 }

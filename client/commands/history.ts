@@ -1,14 +1,13 @@
 /** `pgkeeper history [database]`: who ran what, when, how it ended. From Temporal visibility. */
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
-import { formatDuration, table, utcTime } from '../format.js';
+import { formatDuration, printJson, table, utcTime } from '../format.js';
 import { listRuns } from '../visibility.js';
 
 export async function historyCommand(client: Client, config: Config, database: string | undefined, options: { limit: number; json?: boolean }): Promise<void> {
   const runs = await listRuns(client, config, { database }, options.limit);
   if (options.json) {
-    process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
-    return;
+    return printJson(runs);
   }
   if (runs.length === 0) {
     process.stdout.write(`no pgkeeper runs${database ? ` for "${database}"` : ''} on task queue ${config.temporal.taskQueue}\n`);

@@ -7,7 +7,7 @@ import { failedRun } from '../cli-error.js';
 import { rootCauseDetails, rootCauseMessage } from '../../common/failure-message.js';
 import type { RetentionResult } from '../../common/types.js';
 import { lastArgument } from '../../common/shell-word.js';
-import { showLines, table, utcTime } from '../format.js';
+import { printJson, sayUnreachable, showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
 
@@ -21,15 +21,14 @@ export async function pruneCommand(client: Client, config: Config, database: str
     .catch((err: unknown) => {
       // A store did not answer: what was done on the others is in the failure's details.
       const done = options.json ? (rootCauseDetails(err)?.[0] as RetentionResult | undefined) : undefined;
-      if (done?.stores) process.stdout.write(JSON.stringify({ status: 'failed', dryRun, error: rootCauseMessage(err), ...done }, null, 2) + '\n');
+      if (done?.stores) printJson({ status: 'failed', dryRun, error: rootCauseMessage(err), ...done });
       throw failedRun(`prune of "${database}" failed`, err);
     })
     .finally(stopHint);
   const unreachable = result.status === 'skipped' ? [] : (result.unreachable ?? []);
-  // On stderr in either form: why the exit code is 3.
-  for (const u of unreachable) process.stderr.write(`store ${u.store} did not answer (not planned): ${u.reason}\n`);
+  sayUnreachable(unreachable, 'not planned');
   if (options.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    printJson(result);
     return unreachable.length > 0;
   }
   if (result.status === 'skipped') {

@@ -7,7 +7,7 @@ import type { Config } from '../../common/config.js';
 import { InputError } from '../../common/errors.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { table } from '../format.js';
+import { printJson, table } from '../format.js';
 import { durationText, timingText } from '../schedule-timing.js';
 import { namespaceMissingMessage } from '../namespace-missing.js';
 import { parseCompression } from '../../common/filters.js';
@@ -222,7 +222,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
           if (!lib.scheduleTargetOf(s.scheduleId, config.temporal.taskQueue, s.memo)) continue; // another queue's, or not pgkeeper's
           found.push({ scheduleId: s.scheduleId, paused: s.state.paused, nextRun: s.info?.nextActionTimes?.[0]?.toISOString() ?? null });
         }
-        if (options.json) return void process.stdout.write(JSON.stringify(found, null, 2) + '\n');
+        if (options.json) return printJson(found);
         const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)'], ...found.map((s) => [s.scheduleId, s.paused ? 'paused' : 'active', s.nextRun?.slice(0, 19) ?? '-'])];
         process.stdout.write(found.length === 0 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
       })(),

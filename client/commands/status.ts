@@ -11,7 +11,7 @@ import { validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { backedUpDatabase, scheduleTargetOf } from '../schedules.js';
-import { showable, table } from '../format.js';
+import { printJson, sayUnreachable, showable, table } from '../format.js';
 import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { fetchListing } from './backups.js';
 
@@ -68,12 +68,12 @@ export async function statusCommand(client: Client, config: Config, database: st
     database === undefined ? globalsStatus(client, config, listing, nowMs, schedules) : null,
   ]);
   const all = globals ? [...statuses, globals] : statuses;
-  for (const u of listing.unreachable) process.stderr.write(`store ${u.store} did not answer (its copies are not counted): ${u.reason}\n`);
+  sayUnreachable(listing.unreachable, 'its copies are not counted');
   // The --all schedule as a whole is a matter for the status of every database, not of one.
   if (database === undefined && covered.note) process.stderr.write(`note: ${covered.note}\n`);
   const neverBackedUp = statuses.filter((s) => s.lastSuccessfulBackup === null && s.damaged.length === 0);
   if (options.json) {
-    process.stdout.write(JSON.stringify(all, null, 2) + '\n');
+    printJson(all);
   } else if (statuses.length === 0 && !globals) {
     process.stdout.write(`no backups in ${listing.stores.join(', ')} yet; start one with \`pgkeeper backup <database>\`\n`);
   } else if (database && neverBackedUp.length === 1 && statuses[0]!.lastRun === null) {

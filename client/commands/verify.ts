@@ -13,7 +13,7 @@ import { normalizeVerifyInput } from '../../common/verify-input.js';
 import type { verifyBackups } from '../../workflows/verify-backups.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
-import { count, formatBytes, formatDuration, showable, showLines } from '../format.js';
+import { count, formatBytes, formatDuration, printJson, showable, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
@@ -59,7 +59,7 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
   const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, chatter);
   if (!options.wait && !options.json) return false;
-  const print = (result: VerifyResult) => process.stdout.write(options.json ? JSON.stringify(result, null, 2) + '\n' : showLines(verifyLines(result)));
+  const print = (result: VerifyResult) => (options.json ? printJson(result) : process.stdout.write(showLines(verifyLines(result))));
   try {
     print(await (chatter ? showProgress(handle, handle.result(), config.temporal.taskQueue) : handle.result().finally(sayIfUntaken(handle, config.temporal.taskQueue))));
     return false;
