@@ -6,9 +6,7 @@ import { listRuns } from '../visibility.js';
 
 export async function historyCommand(client: Client, config: Config, database: string | undefined, options: { limit: number; json?: boolean }): Promise<void> {
   const runs = await listRuns(client, config, { database }, options.limit);
-  if (options.json) {
-    return printJson(runs);
-  }
+  if (options.json) return printJson(runs);
   if (runs.length === 0) {
     process.stdout.write(`no pgkeeper runs${database ? ` for "${database}"` : ''} on task queue ${config.temporal.taskQueue}\n`);
     return;
