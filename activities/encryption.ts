@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { toolEnvironment } from './stream/tool-env.js';
-import { AGE_RECIPIENT, privateKeyAsRecipient, privateKeyIn, type Config } from '../common/config.js';
+import { AGE_RECIPIENT, privateKeyAsRecipient, privateKeyIn, recipientKey, type Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 
 /** The recipients every new backup is encrypted to: ENCRYPT_RECIPIENTS' keys, or the keys in its file. */
@@ -25,7 +25,8 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   const keys = text
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map(recipientKey);
   // Not in comment lines, which may say where a private key is kept; age-keygen writes the key on a line of its own.
   if (privateKeyIn(keys.join('\n'))) throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${privateKeyAsRecipient(setting.file)}`, FailureType.InvalidInput);
   const bad = keys.find((k) => !AGE_RECIPIENT.test(k));
@@ -34,6 +35,18 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
     throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: ${setting.file} must list age public keys (age1…), one per line${found}`, FailureType.InvalidInput);
   }
   return keys;
+}
+
+/**
+ * Why age refuses `recipients`, or undefined: a key of the right shape may still be mistyped (its
+ * bech32 checksum wrong), which only age tells, by encrypting nothing to it. For the worker's start,
+ * so such a key is one line then, not a failed backup at night.
+ */
+export async function recipientsRefused(recipients: string[]): Promise<string | undefined> {
+  if (recipients.length === 0) return undefined;
+  const result = await execa('age', ['--encrypt', ...recipients.flatMap((r) => ['--recipient', r])], { reject: false, input: '', stdout: 'ignore', env: toolEnvironment(), extendEnv: false });
+  if (!result.failed || result.code === 'ENOENT') return undefined; // a missing age is said by the tool check
+  return `ENCRYPT_RECIPIENTS: age refuses the keys (${ageError(String(result.stderr))}); check each one against \`age-keygen -y <identity file>\`, which prints the right public key`;
 }
 
 /** age's own first error line, without its program prefix; not its closing "report unexpected errors" line. */
@@ -53,8 +66,7 @@ async function identityKind(file: string): Promise<'encrypted' | 'ssh' | 'other'
         await h.close();
       }
     },
-    () => '',
-  );
+  ).catch(() => '');
   if (head.startsWith('age-encryption.org/') || head.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')) return 'encrypted';
   return /^-----BEGIN (OPENSSH|RSA) PRIVATE KEY-----|^ssh-/.test(head) ? 'ssh' : 'other';
 }
@@ -62,13 +74,13 @@ async function identityKind(file: string): Promise<'encrypted' | 'ssh' | 'other'
 /** Derived keys by file and version (inode, size, mtime): a key file replaced, removed or garbled after the worker started is read again. */
 const identityKeys = new Map<string, Promise<string[]>>();
 
-/** The public keys of the identities in AGE_IDENTITY_FILE ([] when unset). */
-export async function identityRecipients(config: Config): Promise<string[]> {
-  const file = config.encryption.identityFile;
+/** The public keys of the identities in `file`, AGE_IDENTITY_FILE ([] when unset). */
+export async function identityRecipients(file: string | undefined): Promise<string[]> {
   if (!file) return [];
   const version = await fs.stat(file).catch((err: NodeJS.ErrnoException) => {
     throw ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${file} cannot be read (${err.code ?? String(err)}); point it at the file age-keygen wrote, readable by the worker's user`, FailureType.InvalidInput);
   });
+  if (!version.isFile()) throw ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${file} is ${version.isDirectory() ? 'a directory' : 'not a regular file'}; point it at the file age-keygen wrote`, FailureType.InvalidInput);
   const cacheKey = `${file}\0${version.ino}:${version.size}:${version.mtimeMs}`;
   let keys = identityKeys.get(cacheKey);
   if (!keys) {

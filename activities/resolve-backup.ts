@@ -274,8 +274,8 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into
 async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<void> {
   if (!isEncrypted(backup.filters)) return;
   const recipients = recipientsOf(backup.filters);
-  const mine = await identityRecipients(config);
-  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients, config.encryption.identityFile);
+  const mine = await identityRecipients(config.encryption.identityFile);
+  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients, config.encryption.identityFile, backup.label);
 }
 
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {

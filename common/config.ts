@@ -94,6 +94,12 @@ export interface Config {
 const DEFAULT_BACKUP_DIR = '.data/backups';
 /** age's X25519 recipients: "age1" and 58 bech32 characters. */
 export const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
+/**
+ * A recipient as age-keygen prints it: bech32 is read in either case (age takes AGE1… too), and
+ * the lower-case form is what an identity's public key is compared with.
+ */
+export const recipientKey = (token: string) => (/^age1/i.test(token) ? token.toLowerCase() : token);
 /**
  * Whether `text` holds an age private key where public keys belong: said without echoing any of it.
  * Anywhere in it, not only as a word of its own: a key pasted in quotes or after `key=` is one too.
@@ -122,8 +128,10 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
 
 function parseRecipients(value: string | undefined, resolvePath: (p: string) => string): RecipientsSetting | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  const tokens = value.split(/[\s,]+/).filter(Boolean);
+  const tokens = value.split(/[\s,]+/).filter(Boolean).map(recipientKey);
   if (privateKeyIn(value)) throw new ConfigError(`invalid configuration: ${privateKeyAsRecipient('ENCRYPT_RECIPIENTS')}`);
+  // "$KEY1,$KEY2" with both unset: encryption was meant, and would silently be off.
+  if (tokens.length === 0) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS is ${JSON.stringify(value)}, which lists no key: give age public keys (age1…) or the path of a file listing them, or unset it to store backups unencrypted`);
   if (tokens.every((t) => t.startsWith('age1'))) {
     const bad = tokens.find((t) => !AGE_RECIPIENT.test(t));
     if (bad) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS: "${bad.slice(0, 20)}…" is not an age public key (age1 followed by 58 characters, as age-keygen prints)`);

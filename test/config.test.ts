@@ -58,6 +58,11 @@ describe('configuration', () => {
     for (const host of ['db.example.com', '10.0.0.5', '::1', 'fe80::1%eth0', '2001:db8::5432', '/var/run/postgresql', '/run/pg:5432']) assert.equal(parseConfig({ DB_HOST: host }).db.host, host);
   });
 
+  it('ENCRYPT_RECIPIENTS keys are read in either case (bech32), kept as age-keygen prints them', () => {
+    const key = 'age13tehs76zl9rthlm9jvt5cv2xtzckqcxuzg4rmutrtwernag7uv3su25e2s';
+    assert.deepEqual(parseConfig({ ENCRYPT_RECIPIENTS: `${key.toUpperCase()}, ${key}` }).encryption.recipients, { keys: [key, key] });
+  });
+
   it('a file store is a plain path, file:///path or file://localhost/path', () => {
     for (const value of ['/var/backups/pgk', 'file:///var/backups/pgk', 'file://localhost/var/backups/pgk']) {
       assert.equal(parseConfig({ BACKUP_STORE: value }).stores.primary.url, 'file:///var/backups/pgk', value);

@@ -130,6 +130,23 @@ describe('encryption with age', () => {
     await store.put(flipped.archiveKey, bytes);
     await refused(host, { backup: flipped.backupId, target: uniqueName('pgk_enc_flip') }, 'CorruptArchive', new RegExp(`^${flipped.backupId} in ${store.url}: age cannot decrypt the archive \\((?!.*report unexpected).*\\): the archive is damaged or was changed; restore another backup, or this one from another store if it has a copy$`));
 
+    // Damage in the header (this key's wrapped file key): age matches no identity, though the
+    // manifest lists this worker's key. Damage, recorded, and the intact copy restores; not a key to fix.
+    const copying = worker({ ENCRYPT_RECIPIENTS: oldKey.recipient, AGE_IDENTITY_FILE: oldKey.file, BACKUP_COPIES: tempDir('enc-copy') });
+    await withWorker(env, copying, async () => {
+      const header = await runBackup(env, copying, source);
+      const stored = await readObject(store, header.archiveKey);
+      const wrapped = stored.indexOf('\n', stored.indexOf('-> X25519')) + 5;
+      stored[wrapped] = stored[wrapped] === 0x41 ? 0x42 : 0x41; // base64 'A' <-> 'B'
+      await store.put(header.archiveKey, stored);
+      const target = uniqueName('pgk_enc_header');
+      made.push(target);
+      const restored = await runRestore(env, copying, { backup: header.backupId, target });
+      assert.equal(restored.backup.store, copying.stores.copies[0]!.url);
+      assert.match(restored.warnings.join('\n'), /age cannot decrypt the archive with AGE_IDENTITY_FILE, whose key its manifest lists among the recipients \(.*no identity matched/);
+      assert.ok(await store.stat(`${source}/${header.backupId}.damaged.json`), 'the damage is recorded where it was found');
+    });
+
     const truncated = await withWorker(env, host, () => runBackup(env, host, source));
     const manifestKey = `${source}/${truncated.backupId}.manifest.json`;
     const manifest = JSON.parse((await readObject(store, manifestKey)).toString()) as BackupManifest;
@@ -166,7 +183,7 @@ describe('encryption with age', () => {
       await fails(new RegExp(`^AGE_IDENTITY_FILE ${file} cannot be read \\(ENOENT\\)`));
       assert.equal(await store.stat(`${source}/${backup.backupId}.damaged.json`), undefined, 'a key problem is not damage');
 
-      // Past the check (as when the file goes between it and age): age's own failure, the same cause, and no crash.
+      // Read with fetchArchive itself (a globals backup's only check is there): the same cause, before any tool starts, and no crash.
       const scratchFile = path.join(scratch, 'probe.dump');
       const manifest = parseManifest((await readObject(store, `${source}/${backup.backupId}.manifest.json`)).toString(), backup.backupId) as BackupManifest;
       const read = fetchArchive(
@@ -175,7 +192,7 @@ describe('encryption with age', () => {
         new AbortController().signal,
         () => undefined,
       );
-      await assert.rejects(read, (err: ApplicationFailure) => err.type === 'InvalidInput' && err.message.startsWith(`AGE_IDENTITY_FILE ${file} cannot be read as an age identity (`));
+      await assert.rejects(read, (err: ApplicationFailure) => err.type === 'InvalidInput' && err.message.startsWith(`AGE_IDENTITY_FILE ${file} cannot be read (ENOENT)`));
       await fs.rm(scratchFile, { force: true });
 
       writeFileSync(file, readFileSync(oldKey.file, 'utf8'), { mode: 0o600 });

@@ -97,6 +97,12 @@ describe('worker start-up checks', () => {
     const key = path.join(dir, 'key.txt');
     execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', key], { encoding: 'utf8' }).trim();
+    // "$KEY1,$KEY2" with both unset: encryption was meant, and is not silently off.
+    await refusal({ ENCRYPT_RECIPIENTS: ' , ,' }, /ENCRYPT_RECIPIENTS is " , ,", which lists no key: give age public keys/);
+    // One character off keeps the shape of a key; only age, asked at start, knows its checksum is wrong.
+    const typo = `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`;
+    await refusal({ ENCRYPT_RECIPIENTS: `${recipient},${typo}` }, new RegExp(`^pgkeeper worker: ENCRYPT_RECIPIENTS: age refuses the keys \\(malformed recipient "${typo}": invalid checksum\\); check each one`));
+    await refusal({ AGE_IDENTITY_FILE: dir }, /AGE_IDENTITY_FILE .*keys\S* is a directory; point it at the file age-keygen wrote$/);
     writeFileSync(path.join(dir, 'commented.txt'), `${recipient} # ops laptop\n`);
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'commented.txt') }, /commented\.txt must list age public keys \(age1…\), one per line; a comment goes on a line of its own, starting with #$/);
     // An identity kept encrypted (as `age -p` leaves it): nobody can type its passphrase for the worker.

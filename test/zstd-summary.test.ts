@@ -33,7 +33,7 @@ describe('zstd size summary', () => {
 describe('zstd -d on a full disk', () => {
   it('is DiskFull naming SCRATCH_DIR, not a damaged archive', () => {
     const compressed = spawnSync('zstd', ['-q', '-c'], { input: randomBytes(1 << 20) }).stdout;
-    const tool = inverseTool({ filter: 'zstd', level: 1 }, undefined);
+    const tool = inverseTool({ filter: 'zstd', level: 1 }, undefined, 'app-20261207T000000Z-00000000');
     // /dev/full: every write fails with ENOSPC, as a scratch disk filled by someone else would.
     const run = spawnSync('sh', ['-c', `exec ${tool.file} ${tool.args.join(' ')} > /dev/full`], { input: compressed });
     assert.notEqual(run.status, 0);

@@ -8,7 +8,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { encryptionRecipients, identityRecipients } from '../activities/encryption.js';
+import { encryptionRecipients, identityRecipients, recipientsRefused } from '../activities/encryption.js';
 import { PG_TOOLS } from '../activities/postgres/pg-tools.js';
 import { scratchDirectory } from '../activities/restore-archive.js';
 import { allStores } from '../activities/store/open-stores.js';
@@ -64,9 +64,11 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   for (const store of allStores(config)) await store.check().catch(note);
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
-  await identityRecipients(config).catch(note);
+  await identityRecipients(config.encryption.identityFile).catch(note);
   await scratchDirectory(config).catch(note);
   await requireTools([...(recipients.length ? ['age'] : []), 'zstd']).catch(note);
+  const refused = await recipientsRefused(recipients);
+  if (refused) problems.push(refused);
   if (config.pgBinDir) problems.push(...(await pgBinDirProblems(config.pgBinDir)));
   return problems;
 }

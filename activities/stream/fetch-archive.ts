@@ -10,9 +10,10 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/errors.js';
-import type { FilterStep } from '../../common/filters.js';
+import { recipientsOf, type FilterStep } from '../../common/filters.js';
+import { identityRecipients } from '../encryption.js';
 import type { BackupStore } from '../store/store.js';
-import { inverseTool } from './filter-tools.js';
+import { identityMissing, inverseTool } from './filter-tools.js';
 import { Rank, StreamRun } from './stream-run.js';
 import { measureTap, type Measured } from './taps.js';
 import { requireFilterTools } from './tool-check.js';
@@ -43,8 +44,22 @@ function mismatch(req: FetchRequest, what: string, actual: Measured, expected: {
  * (zstd -d) writes the file itself: the decompressed archive, the bulk of the bytes, never passes
  * through this process.
  */
+/**
+ * Whether AGE_IDENTITY_FILE holds a key the manifest lists among the archive's recipients: said
+ * before anything is read when it holds none (a globals backup is not checked earlier), and, when
+ * it does, age failing to match it is damage (filter-tools.ts). False when none are recorded.
+ */
+async function identityListed(req: FetchRequest): Promise<boolean> {
+  const recipients = recipientsOf(req.filters);
+  if (recipients.length === 0) return false;
+  const mine = await identityRecipients(req.identityFile);
+  if (!recipients.some((r) => mine.includes(r))) throw identityMissing(recipients, req.identityFile, req.label);
+  return true;
+}
+
 export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
+  const listed = await identityListed(req);
   // Asked for before any tool starts: a store that cannot hand the archive over (and a restore then
   // reads a copy) leaves no zstd or age behind waiting on its stdin.
   const source = await req.store.get(req.key, { signal: cancel });
@@ -65,12 +80,12 @@ export async function fetchArchive(req: FetchRequest, into: { file: string } | W
     inverse.forEach((step, i) => {
       const tapped = step.filter === 'age' && plaintext;
       if (i === inverse.length - 1 && !sink && !tapped) {
-        const tool = startTool(run, { ...inverseTool(step, req.identityFile), stdoutFile: (into as { file: string }).file }, 'pipe');
+        const tool = startTool(run, { ...inverseTool(step, req.identityFile, req.label, listed), stdoutFile: (into as { file: string }).file }, 'pipe');
         sink = tool.stdin;
         dones.push(tool.done);
         return;
       }
-      const { stage, done } = toolStage(run, inverseTool(step, req.identityFile));
+      const { stage, done } = toolStage(run, inverseTool(step, req.identityFile, req.label, listed));
       stages.push(stage);
       dones.push(done);
       if (tapped) stages.push(plaintext);

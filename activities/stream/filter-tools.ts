@@ -52,7 +52,12 @@ export function zstdInputBytes(stderr: string): number {
   return Number(match[1]);
 }
 
-export function inverseTool(step: FilterStep, identityFile: string | undefined): ToolSpec {
+/**
+ * `identityListed`: the manifest lists a key of AGE_IDENTITY_FILE among the archive's recipients
+ * (checked before the chain starts), so age matching none of them is damage to the archive's
+ * header, worth its copy, not a key to fix.
+ */
+export function inverseTool(step: FilterStep, identityFile: string | undefined, label: string, identityListed = false): ToolSpec {
   if (step.filter === 'zstd') {
     return {
       name: 'zstd',
@@ -65,14 +70,16 @@ export function inverseTool(step: FilterStep, identityFile: string | undefined):
           : damaged('zstd cannot decompress the archive', stderr),
     };
   }
-  if (!identityFile) throw identityMissing(step.recipients, identityFile);
+  if (!identityFile) throw identityMissing(step.recipients, identityFile, label);
   return {
     name: 'age',
     file: 'age',
     args: ['--decrypt', '--identity', identityFile],
     classify: ({ stderr }) =>
       /no identity matched/i.test(stderr)
-        ? identityMissing(step.recipients, identityFile)
+        ? identityListed
+          ? damaged('age cannot decrypt the archive with AGE_IDENTITY_FILE, whose key its manifest lists among the recipients', stderr)
+          : identityMissing(step.recipients, identityFile, label)
         : stderr.includes(`reading "${identityFile}"`)
           ? identityUnreadable(identityFile, withoutReportLine(stderr))
           : damaged('age cannot decrypt the archive', stderr),
@@ -84,12 +91,13 @@ export function identityUnreadable(identityFile: string, detail: string): Applic
   return ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${identityFile} cannot be read as an age identity (${detail || 'no message'}); point it at the file age-keygen wrote, readable by the worker's user`, FailureType.InvalidInput);
 }
 
-export function identityMissing(recipients: string[], identityFile: string | undefined): ApplicationFailure {
-  const list = recipients.length ? recipients.join(', ') : 'recipients not recorded';
+/** `label`: the backup (its id, or key), or "globals backup <id>". */
+export function identityMissing(recipients: string[], identityFile: string | undefined, label: string): ApplicationFailure {
+  const encrypted = recipients.length ? `${label} is encrypted to ${recipients.join(', ')}` : `${label} is encrypted (to keys not recorded: it has no manifest)`;
   return ApplicationFailure.nonRetryable(
     identityFile
-      ? `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE on this worker holds none of their identities; point AGE_IDENTITY_FILE at the matching age identity (private key) file`
-      : `the backup is encrypted to ${list}, and AGE_IDENTITY_FILE is not set on this worker; set it on the worker that restores to the matching age identity (private key) file`,
+      ? `${encrypted}, and AGE_IDENTITY_FILE on this worker holds none of their identities; point AGE_IDENTITY_FILE at the matching age identity (private key) file`
+      : `${encrypted}, and AGE_IDENTITY_FILE is not set on this worker; set it on the worker that restores to the matching age identity (private key) file`,
     FailureType.IdentityMissing,
   );
 }
