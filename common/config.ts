@@ -72,6 +72,9 @@ const envSchema = z.object({
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The variables parseConfig reads (Temporal's security ones are in temporal-security.ts). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
 /** age recipients (public keys) named in the environment, or the file that lists them (read by the worker at start). */
 export type RecipientsSetting = { keys: string[] } | { file: string };
 

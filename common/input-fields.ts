@@ -48,15 +48,15 @@ function distance(a: string, b: string): number {
   return previous[y.length]!;
 }
 
-/** The known name closest to `name`, if it is close enough to be a typo. */
-export function nearest(name: string, known: readonly string[]): string | undefined {
+/** The known name closest to `name`, if it is close enough to be a typo (within `maxDistance` edits, by default a third of its length). */
+export function nearest(name: string, known: readonly string[], maxDistance?: number): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
     const d = distance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+  return best !== undefined && bestDistance <= (maxDistance ?? Math.max(2, Math.floor(best.length / 3))) ? best : undefined;
 }
 
 /**

@@ -58,6 +58,12 @@ const INLINE_PEM: Record<string, string> = {
   TEMPORAL_TLS_KEY_DATA: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
 };
 
+/** The variables this module takes, and those it refuses by name: for the worker's look for misspelt ones. */
+export const TEMPORAL_SECURITY_VARIABLES = {
+  taken: ['TEMPORAL_TLS', ...Object.values(FILE_VARIABLES).flat(), 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY', 'TEMPORAL_API_KEY_FILE'],
+  refused: ['TEMPORAL_TLS_DISABLE_HOST_VERIFICATION', ...Object.keys(INLINE_PEM)],
+};
+
 function fail(message: string): never {
   throw new ConfigError(`invalid configuration: ${message}`);
 }

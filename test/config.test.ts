@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../common/config.js';
+import { lookalikeVariables } from '../worker/lookalike-variables.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -61,6 +62,28 @@ describe('configuration', () => {
   it('ENCRYPT_RECIPIENTS keys are read in either case (bech32), kept as age-keygen prints them', () => {
     const key = 'age13tehs76zl9rthlm9jvt5cv2xtzckqcxuzg4rmutrtwernag7uv3su25e2s';
     assert.deepEqual(parseConfig({ ENCRYPT_RECIPIENTS: `${key.toUpperCase()}, ${key}` }).encryption.recipients, { keys: [key, key] });
+  });
+
+  it('a variable that looks like a setting but is none is warned about, naming the one meant; other programs\' variables are left alone', () => {
+    const warnings = lookalikeVariables({
+      ENCRYPT_RECIPIENT: 'age1…', // cut short: backups would be stored unencrypted
+      AGE_IDENTITY: '/keys/id.txt',
+      TEMPORAL_ADRESS: 'temporal:7233', // a typo
+      COMPRESSION: 'zstd:9',
+      TEMPORAL_TLS_CA_DATA: 'pem', // refused by name elsewhere, never suggested
+      PG_MAJOR: '15', // the postgres image's
+      DB_NAME: 'app',
+      LOG_FORMAT: 'json',
+      TEMPORAL_CLI_ADDRESS: 'x',
+      PATH: '/usr/bin',
+      ENCRYPT_RECIPIENTS: 'age1…',
+    });
+    assert.deepEqual(warnings, [
+      'AGE_IDENTITY is not a pgkeeper setting (ignored); did you mean AGE_IDENTITY_FILE?',
+      'COMPRESSION is not a pgkeeper setting (ignored): compression is chosen per run, with --compression (backup, schedule create) or the workflow input\'s "compression"',
+      'ENCRYPT_RECIPIENT is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
+      'TEMPORAL_ADRESS is not a pgkeeper setting (ignored); did you mean TEMPORAL_ADDRESS?',
+    ]);
   });
 
   it('a file store is a plain path, file:///path or file://localhost/path', () => {

@@ -14,6 +14,7 @@ import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
 import { BundleMissingError, createWorker } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
+import { lookalikeVariables } from './lookalike-variables.js';
 import { startupProblems } from './startup-checks.js';
 import { WORKFLOW_BUNDLE } from './workflows-path.js';
 
@@ -40,6 +41,7 @@ export async function runWorker(): Promise<void> {
   // before the worker's own first line (a refused credential, say): it is logged below instead.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const logger = createLogger(config.logLevel);
+  for (const warning of lookalikeVariables(process.env)) logger.warn(warning);
   installRuntime(logger, config.metricsAddress);
   const problems = await startupProblems(config, logger);
   if (problems.length > 0) refuse(...problems);
