@@ -7,7 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import { isEncrypted } from '../common/filters.js';
+import { isEncrypted, recipientsOf } from '../common/filters.js';
 import { GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { BackupManifest, GlobalsManifest } from '../common/manifest.js';
 import { isDatabaseName, validateDatabaseName } from '../common/names.js';
@@ -78,13 +78,14 @@ function databaseBackups(found: Found[], database: string): Merged<ListedBackup>
       sha256: null,
       compression: null,
       encrypted: null,
+      recipients: null,
       verify: null,
       finishedAt: null,
       lastProvenAt: null,
     }),
     (manifest) => {
       const m = manifest as BackupManifest;
-      return { sizeBytes: m.files[0]!.sizeBytes, sha256: m.files[0]!.sha256, compression: m.compression, encrypted: isEncrypted(m.filters), verify: m.verify, finishedAt: m.finishedAt };
+      return { sizeBytes: m.files[0]!.sizeBytes, sha256: m.files[0]!.sha256, compression: m.compression, encrypted: isEncrypted(m.filters), recipients: recipientsOf(m.filters), verify: m.verify, finishedAt: m.finishedAt };
     },
   );
 }
@@ -92,10 +93,10 @@ function databaseBackups(found: Found[], database: string): Merged<ListedBackup>
 function globalsBackups(found: Found[]): Merged<ListedGlobals>[] {
   return mergeStores<ListedGlobals>(
     found,
-    (entry) => ({ id: entry.id, createdAt: new Date(entry.createdAtMs).toISOString(), status: 'damaged', locations: [], sizeBytes: null, encrypted: null, roles: null, finishedAt: null }),
+    (entry) => ({ id: entry.id, createdAt: new Date(entry.createdAtMs).toISOString(), status: 'damaged', locations: [], sizeBytes: null, encrypted: null, recipients: null, roles: null, finishedAt: null }),
     (manifest) => {
       const m = manifest as GlobalsManifest;
-      return { sizeBytes: m.files[0]!.sizeBytes, encrypted: isEncrypted(m.filters), roles: m.roles, finishedAt: m.finishedAt };
+      return { sizeBytes: m.files[0]!.sizeBytes, encrypted: isEncrypted(m.filters), recipients: recipientsOf(m.filters), roles: m.roles, finishedAt: m.finishedAt };
     },
   );
 }

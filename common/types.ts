@@ -259,6 +259,8 @@ export interface ListedBackup {
   sha256: string | null;
   compression: string | null;
   encrypted: boolean | null;
+  /** The age public keys it is encrypted to ([]: not encrypted): which identity a restore needs, through a key rotation. */
+  recipients: string[] | null;
   verify: 'full' | 'toc' | null;
   finishedAt: string | null;
   lastProvenAt: string | null;
@@ -272,6 +274,7 @@ export interface ListedGlobals {
   locations: ListedBackup['locations'];
   sizeBytes: number | null;
   encrypted: boolean | null;
+  recipients: ListedBackup['recipients'];
   roles: number | null;
   finishedAt: string | null;
 }

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { openStore } from '../activities/store/open-stores.js';
 import { fetchArchive } from '../activities/stream/fetch-archive.js';
 import { backupKeys } from '../common/backup-keys.js';
@@ -77,6 +78,10 @@ describe('encryption with age', () => {
     assert.match(manifest.plaintext?.sha256 ?? '', /^[0-9a-f]{64}$/, 'the archive before encryption has its own checksum');
     const stored = await readObject(store, result.archiveKey);
     assert.ok(stored.subarray(0, 40).toString().startsWith('age-encryption.org/v1'), 'the age v1 format');
+
+    // Which identity a restore needs, without opening the manifest: the listing names the keys.
+    const listed = (await listEveryBackup(backupHost, { database: source })).backups.find((b) => b.id === result.backupId);
+    assert.deepEqual(listed?.recipients, [oldKey.recipient, newKey.recipient]);
 
     const dir = path.join(backups, source);
     execFileSync('sha256sum', ['-c', `${result.backupId}.dump.zst.age.sha256`], { cwd: dir });
