@@ -5,6 +5,7 @@
  * created whether a backup can be decrypted here. The identity's contents never leave the file.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { toolEnvironment } from './stream/tool-env.js';
@@ -20,7 +21,13 @@ export async function encryptionRecipients(config: Config): Promise<string[]> {
   try {
     text = await fs.readFile(setting.file, 'utf8');
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: cannot read ${setting.file} (${(err as NodeJS.ErrnoException).code ?? String(err)}); give age public keys or a readable file of them`, FailureType.InvalidInput);
+    const code = (err as NodeJS.ErrnoException).code;
+    // A key mistyped at its start ("agel…") is taken for a file name: say what it was meant to be.
+    const name = path.basename(setting.file);
+    if (code === 'ENOENT' && /^age/i.test(name) && name.length >= 50) {
+      throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: "${name.slice(0, 20)}…" is neither an age public key ("age1" and 58 characters, as age-keygen prints) nor a file that exists`, FailureType.InvalidInput);
+    }
+    throw ApplicationFailure.nonRetryable(`ENCRYPT_RECIPIENTS: cannot read ${setting.file} (${code ?? String(err)}); give age public keys or a readable file of them`, FailureType.InvalidInput);
   }
   const keys = text
     .split('\n')

@@ -102,6 +102,7 @@ describe('worker start-up checks', () => {
     // One character off keeps the shape of a key; only age, asked at start, knows its checksum is wrong.
     const typo = `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`;
     await refusal({ ENCRYPT_RECIPIENTS: `${recipient},${typo}` }, new RegExp(`^pgkeeper worker: ENCRYPT_RECIPIENTS: age refuses the keys \\(malformed recipient "${typo}": invalid checksum\\); check each one`));
+    await refusal({ ENCRYPT_RECIPIENTS: `agel${recipient.slice(4)}` }, /^pgkeeper worker: ENCRYPT_RECIPIENTS: "agel\S{16}…" is neither an age public key \("age1" and 58 characters, as age-keygen prints\) nor a file that exists$/);
     await refusal({ AGE_IDENTITY_FILE: dir }, /AGE_IDENTITY_FILE .*keys\S* is a directory; point it at the file age-keygen wrote$/);
     writeFileSync(path.join(dir, 'commented.txt'), `${recipient} # ops laptop\n`);
     await refusal({ ENCRYPT_RECIPIENTS: path.join(dir, 'commented.txt') }, /commented\.txt must list age public keys \(age1…\), one per line; a comment goes on a line of its own, starting with #$/);
