@@ -18,7 +18,7 @@ import { quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
-import type { ResolvedBackup } from '../common/types.js';
+import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
@@ -78,9 +78,10 @@ interface Sighting {
  * stores that did not answer are named in `warnings`. Partial ones (a backup still being written,
  * or cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
  */
-async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[]): Promise<Map<string, Sighting[]>> {
+async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[], silent?: StoreUnreachable[]): Promise<Map<string, Sighting[]>> {
   const { found, unreachable } = await listEveryStore(stores, database);
-  for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
+  if (silent) silent.push(...unreachable);
+  else for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
   for (const { store, entry } of found) {
     if (entry.status === 'partial') partial?.push({ store, entry });
@@ -142,8 +143,25 @@ function orphanArchive(sighting: Sighting): string | undefined {
 
 async function resolveLatest(stores: BackupStore[], database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
   const partial: Sighting[] = [];
-  const byId = await sightings(stores, database, warnings, partial);
+  const silent: StoreUnreachable[] = [];
+  const byId = await sightings(stores, database, warnings, partial, silent);
   const [newest] = byId;
+  for (const u of silent) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
+  // Backups are written to the primary first and copied from it, so a copy down hides nothing
+  // newer. The primary down does: the copies may lack the newest (a copy run that failed), and
+  // "latest" taken from them could put an older backup in place of a live database. The person
+  // picks, knowing that. (stores[0] is the primary unless --store named one store.)
+  const primarySilent = stores.length > 1 && silent.find((u) => u.store === stores[0]!.url);
+  if (primarySilent) {
+    const older = [...byId].find(([, seen]) => intact(seen));
+    throw ApplicationFailure.nonRetryable(
+      `the primary store ${primarySilent.store} did not answer (${primarySilent.reason}), so which backup of "${database}" is the latest is not known; ` +
+        (older
+          ? `the newest the other stores hold is ${older[0]} in ${intact(older[1])!.store.url}: restore it by its id if it will do (\`${restoreCommand(older[0], into)}\`), or try again once the store answers`
+          : 'no other store holds a complete backup of it: try again once the store answers'),
+      FailureType.StoreUnavailable,
+    );
+  }
   if (!newest) {
     throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${lastArgument(database)}\` first`, FailureType.BackupNotFound);
   }

@@ -32,11 +32,13 @@ const ROW_DRIFT_ALLOWED = 1_000;
 
 export async function validateStaging(config: Config, req: ValidateRequest): Promise<RestoreValidation> {
   assertStagingName(config, req.staging);
-  const manifest = req.manifest ? await readManifest(config, req.manifest) : undefined;
   const counts = new Map<string, number>();
-  // Counting a big table takes a while: heartbeats keep the activity alive and cancellable.
+  // Counting a big table takes a while, and a store may be slow to hand the manifest over:
+  // heartbeats keep the activity alive and cancellable, so its own failure is the one heard.
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'validating', items: counts.size }));
+  let manifest: BackupManifest | undefined;
   try {
+    manifest = req.manifest ? await readManifest(config, req.manifest) : undefined;
     await withClient(config, req.staging, async (client) => {
       for (const t of await readTableEstimates(client)) {
         const { rows } = await client.query<{ n: string }>(`select count(*) as n from ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
@@ -44,7 +46,7 @@ export async function validateStaging(config: Config, req: ValidateRequest): Pro
       }
     });
   } catch (err) {
-    throw pgClientFailure(config, req.staging, err);
+    throw pgClientFailure(config, req.staging, err); // a store's failure passes as it is
   } finally {
     stopHeartbeat();
   }

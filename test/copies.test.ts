@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -14,10 +14,14 @@ import { setTimeout } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { execa } from 'execa';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { listBackups as listEveryBackup } from '../activities/list-backups.js';
 import { applyGlobals, type ApplyGlobalsResult } from '../activities/apply-globals.js';
+import { createActivities } from '../activities/index.js';
+import type { ValidateRequest } from '../activities/validate-restore.js';
+import { WORKFLOW_BUNDLE } from '../worker/workflows-path.js';
 import { resolveBackup, unpinBackup } from '../activities/resolve-backup.js';
 import { restoreIntoStaging } from '../activities/restore-archive.js';
 import { openStore } from '../activities/store/open-stores.js';
@@ -27,7 +31,7 @@ import { shellWord } from '../common/shell-word.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
-import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { databaseExists, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
@@ -323,6 +327,52 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     assert.equal(applied.id, id);
     assert.ok(applied.warnings.some((w) => w.startsWith(`globals: globals backup ${id} was read from ${copy.url}, its copy in ${t.store.url} being damaged: `)), applied.warnings.join('\n'));
     assert.ok(await t.store.stat(`.globals/${id}.damaged.json`), 'recorded in the primary');
+  });
+
+  it('an archive read from the copy (damaged in the primary): the restore validates with the manifest of the store it read, not of one that may have stopped answering since', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    await flipByte(t.store, backup.archiveKey);
+    const real = createActivities(t.config);
+    const asked: ValidateRequest[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: t.config.temporal.namespace,
+      taskQueue: t.config.temporal.taskQueue,
+      workflowBundle: { codePath: WORKFLOW_BUNDLE },
+      activities: { ...real, validateStaging: (req: ValidateRequest) => (asked.push(req), real.validateStaging(req)) },
+    });
+    const into = uniqueName('pgk_validate_copy');
+    made.push(into);
+    const restored = await worker.runUntil(() => runRestore(env, t.config, { backup: backup.backupId, target: into }));
+    assert.equal(restored.backup.store, copy.url);
+    assert.deepEqual(asked.map((r) => r.manifest?.store), [copy.url]);
+  });
+
+  it('the primary not answering: "latest" is refused (the copies may lack the newest), naming the newest the copy holds; by its id, that one restores from the copy', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const primaryDir = fileURLToPath(t.store.url);
+    await withWorker(env, t.config, async () => {
+      const backup = await runBackup(env, t.config, source);
+      renameSync(primaryDir, `${primaryDir}.unmounted`); // a disk not mounted
+      try {
+        const into = uniqueName('pgk_primary_down');
+        const err = await runRestore(env, t.config, { backup: 'latest', database: source, target: into }).catch((e: unknown) => e);
+        assert.ok(err instanceof WorkflowFailedError, String(err));
+        assert.equal(rootFailure(err).type, 'StoreUnavailable');
+        assert.match(
+          rootFailure(err).message,
+          new RegExp(`^the primary store ${t.store.url} did not answer \\(.*\\), so which backup of "${source}" is the latest is not known; the newest the other stores hold is ${backup.backupId} in ${copy.url.replace(/[/.?]/g, '\\$&')}: restore it by its id if it will do \\(\`pgkeeper restore ${backup.backupId} --target ${into}( --queue \\S+)?\`\\)`),
+        );
+        assert.equal(await databaseExists(t.config, into), false, 'nothing created');
+        made.push(into);
+        const restored = await runRestore(env, t.config, { backup: backup.backupId, target: into });
+        assert.equal(restored.backup.store, copy.url);
+        assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+      } finally {
+        renameSync(`${primaryDir}.unmounted`, primaryDir);
+      }
+    });
   });
 
   it('a copy store that does not answer never stops a restore from the primary; listings say it is down', async () => {

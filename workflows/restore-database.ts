@@ -73,7 +73,8 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
     clock.enter('restoring into staging');
     const restored = await restoreIntoStaging({ backup, staging, jobs: req.jobs, noOwner: req.noOwner, noPrivileges: req.noPrivileges });
     clock.enter('validating');
-    const validation = await validateStaging({ staging, manifest: backup.manifestKey ? { store: backup.store, key: backup.manifestKey, id: backup.label } : null });
+    // The manifest from the store the archive was read from: the backup's may have stopped answering since.
+    const validation = await validateStaging({ staging, manifest: backup.manifestKey ? { store: restored.store ?? backup.store, key: backup.manifestKey, id: backup.label } : null });
     const validateMs = clock.enter('swapping in');
     const swappedAtMs = Date.now();
     const swap = await swapIntoPlace({ staging, stagingOid: restored.stagingOid, target: req.target, mode: req.mode, keptAtMs: swappedAtMs, kept: keptName(req.target, swappedAtMs) });
