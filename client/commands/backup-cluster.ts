@@ -9,6 +9,7 @@ import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { formatBytes, showLines, table } from '../format.js';
 import { announceStart, startExclusive } from '../start-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 export interface ClusterCommandOptions {
   include?: string[];
@@ -43,7 +44,7 @@ export async function clusterCommand(connect: () => Promise<Client>, config: Con
   announceStart(config, 'backup of all databases', handle);
   if (!options.wait) return;
   try {
-    printClusterResult(await handle.result());
+    printClusterResult(await workflowOutcome(handle, config.temporal.address));
   } catch (err) {
     // The per-database outcomes travel in the failure's details.
     const details = rootCauseDetails(err)?.[0] as ClusterResult | undefined;

@@ -9,6 +9,7 @@ import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 export interface BackupCommandOptions {
   compression?: string;
@@ -58,7 +59,7 @@ export async function backupCommand(connect: () => Promise<Client>, config: Conf
   announceStart(config, `backup of "${database}"`, handle);
   if (!options.wait) return;
   try {
-    printBackupResult(await showProgress(handle, handle.result(), config.temporal.taskQueue));
+    printBackupResult(await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue));
   } catch (err) {
     throw failedRun(`backup of "${database}" failed`, err);
   }

@@ -8,6 +8,7 @@ import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 export async function drillCommand(connect: () => Promise<Client>, config: Config, database: string, options: { wait?: boolean; store?: string; jobs?: number }): Promise<void> {
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
@@ -16,7 +17,7 @@ export async function drillCommand(connect: () => Promise<Client>, config: Confi
   const handle = await startAnnounced<typeof restoreDrill>(await connect(), config, 'restoreDrill', input, `pgkeeper-drill:${config.temporal.taskQueue}:${database}`, `restore drill of "${database}"`);
   if (!options.wait) return;
   try {
-    const proof = await showProgress(handle, handle.result(), config.temporal.taskQueue);
+    const proof = await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue);
     process.stdout.write(
       showLines([
         `restore of ${proof.backupId} (from ${proof.store}) proven: ${count(proof.tables, 'table')}, ${count(proof.rows, 'row')} in ${formatDuration(proof.durationsMs.total)}`,

@@ -10,14 +10,14 @@ import { lastArgument } from '../../common/shell-word.js';
 import { printJson, sayUnreachable, showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 /** Returns whether the plan needs attention (exit 3, as `backups`): a store did not answer, so it was not planned. */
 export async function pruneCommand(client: Client, config: Config, database: string, policy: RetentionPolicy | undefined, options: { dryRun: boolean; json: boolean }): Promise<boolean> {
   const { dryRun } = options;
   const handle = await startOnDatabase<typeof applyRetention>(client, config, 'applyRetention', { database, ...(policy ? { policy } : {}), dryRun }, database);
   const stopHint = sayIfUntaken(handle, config.temporal.taskQueue); // no progress is shown: a wait for no worker would be silent
-  const result = await handle
-    .result()
+  const result = await workflowOutcome(handle, config.temporal.address)
     .catch((err: unknown) => {
       // A store did not answer: what was done on the others is in the failure's details.
       const done = options.json ? (rootCauseDetails(err)?.[0] as RetentionResult | undefined) : undefined;

@@ -9,6 +9,7 @@ import { cliSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 export interface RestoreCommandOptions {
   target: string;
@@ -59,7 +60,7 @@ export async function restoreCommand(connect: () => Promise<Client>, config: Con
   announceStart(config, `restore of ${backup} into "${input.target}"`, handle);
   if (!options.wait) return;
   try {
-    printRestoreResult(await showProgress(handle, handle.result(), config.temporal.taskQueue));
+    printRestoreResult(await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue));
   } catch (err) {
     throw failedRun(`restore into "${input.target}" failed`, err, input.target);
   }

@@ -17,6 +17,7 @@ import { count, formatBytes, formatDuration, printJson, showable, showLines } fr
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
+import { workflowOutcome } from '../workflow-outcome.js';
 
 export function verifyLines(result: VerifyResult): string[] {
   const total = result.intact + result.problems.length + result.problemsNotListed;
@@ -61,7 +62,8 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   if (!options.wait && !options.json) return false;
   const print = (result: VerifyResult) => (options.json ? printJson(result) : process.stdout.write(showLines(verifyLines(result))));
   try {
-    print(await (chatter ? showProgress(handle, handle.result(), config.temporal.taskQueue) : handle.result().finally(sayIfUntaken(handle, config.temporal.taskQueue))));
+    const outcome = workflowOutcome(handle, config.temporal.address);
+    print(await (chatter ? showProgress(handle, outcome, config.temporal.taskQueue) : outcome.finally(sayIfUntaken(handle, config.temporal.taskQueue))));
     return false;
   } catch (err) {
     // What needs attention fails the run (so it notifies); the whole result is in its details.
