@@ -99,7 +99,7 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
     bar ? bar.update(0, { text: `no worker has taken this up yet (task queue "${queue}"): start one with \`pgkeeper worker\``, known: false }) : stream.write(`${clock(Date.now())} ${line}\n`),
   );
   try {
-    return await poll(handle, done, stream, bar);
+    return await poll(handle, done, queue, stream, bar);
   } finally {
     stopHint();
     process.removeListener('SIGINT', detach);
@@ -109,8 +109,14 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
 
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
+/**
+ * Only a worker answers the progress query: one silent this long after answering has most likely
+ * stopped (killed, its host gone), and the run waits for the next. Said, or the wait is silent.
+ */
+export const WORKER_SILENT_MS = 30_000;
+
 /** The polling itself: a snapshot every second (terminal) or two, until `done` settles. */
-async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.WriteStream, bar: cliProgress.SingleBar | undefined): Promise<T> {
+async function poll<T>(handle: WorkflowHandle, done: Promise<T>, queue: string, stream: NodeJS.WriteStream, bar: cliProgress.SingleBar | undefined): Promise<T> {
   const pollMs = bar ? 1_000 : 2_000;
   let settled = false;
   const finished = done.finally(() => {
@@ -123,10 +129,21 @@ async function poll<T>(handle: WorkflowHandle, done: Promise<T>, stream: NodeJS.
   let lastError: string | undefined;
   let lastPrintMs = 0;
   let previous: { done?: number; atMs: number } | undefined;
+  let answeredAtMs: number | undefined;
+  let saidSilent = false;
   while (!settled) {
     const s = await progressSnapshot(handle);
     const now = Date.now();
+    if (!s && answeredAtMs !== undefined && !saidSilent && now - answeredAtMs >= WORKER_SILENT_MS) {
+      saidSilent = true;
+      const line = `no worker has answered for ${Math.round((now - answeredAtMs) / 1000)} s: it may have stopped or lost its connection; the run goes on once one polls task queue "${queue}" (start one: \`pgkeeper worker\`)`;
+      if (bar) bar.update(0, { text: line, known: false });
+      else stream.write(`${clock(now)} ${line}\n`);
+      lastPhase = undefined; // the next answer is shown, whatever its phase
+    }
     if (s) {
+      answeredAtMs = now;
+      saidSilent = false;
       const rate = previous?.done !== undefined && s.done !== undefined ? ((s.done - previous.done) * 1000) / Math.max(1, now - previous.atMs) : undefined;
       const text = describe(s, rate);
       if (bar) {
