@@ -72,6 +72,7 @@ function databaseBackups(found: Found[], database: string): Merged<ListedBackup>
       id: entry.id,
       database,
       createdAt: new Date(entry.createdAtMs).toISOString(),
+      snapshotAt: null,
       status: 'damaged',
       locations: [],
       sizeBytes: null,
@@ -85,7 +86,7 @@ function databaseBackups(found: Found[], database: string): Merged<ListedBackup>
     }),
     (manifest) => {
       const m = manifest as BackupManifest;
-      return { sizeBytes: m.files[0]!.sizeBytes, sha256: m.files[0]!.sha256, compression: m.compression, encrypted: isEncrypted(m.filters), recipients: recipientsOf(m.filters), verify: m.verify, finishedAt: m.finishedAt };
+      return { snapshotAt: m.startedAt, sizeBytes: m.files[0]!.sizeBytes, sha256: m.files[0]!.sha256, compression: m.compression, encrypted: isEncrypted(m.filters), recipients: recipientsOf(m.filters), verify: m.verify, finishedAt: m.finishedAt };
     },
   );
 }

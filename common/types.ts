@@ -251,7 +251,10 @@ export interface DrillResult extends DrillProof {
 export interface ListedBackup {
   id: string;
   database: string;
+  /** The time in its id: when its run started. */
   createdAt: string;
+  /** When the data was read (the dump's snapshot): later than createdAt when a dump was retried, after a worker died, say. */
+  snapshotAt: string | null;
   /** complete on at least one store; damaged: on none (and damaged on some). */
   status: 'complete' | 'damaged';
   locations: { store: string; status: 'complete' | 'damaged'; reason?: string }[];

@@ -80,6 +80,9 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') }),
     );
     assert.deepEqual(listing.stores, [t.store.url, copy.url]);
+    // When the data was read, as the manifest records it (a retried dump reads later than its id says).
+    const manifest = JSON.parse((await readObject(t.store, `${source}/${result.backupId}.manifest.json`)).toString()) as { startedAt: string };
+    assert.equal(listing.backups[0]?.snapshotAt, manifest.startedAt);
     assert.deepEqual(listing.backups.map((b) => [b.id, b.status, b.locations.map((l) => `${l.store}:${l.status}`)]), [
       [result.backupId, 'complete', [`${t.store.url}:complete`, `${copy.url}:complete`]],
     ]);

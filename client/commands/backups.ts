@@ -62,7 +62,7 @@ export async function backupsCommand(client: Client, config: Config, database: s
         b.database,
         b.status === 'complete' ? 'ok' : 'DAMAGED',
         b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes),
-        utcTime(b.createdAt),
+        utcTime(b.snapshotAt ?? b.createdAt), // when the data was read: a retried dump read it later than its id says
         b.compression === null ? '-' : `${b.compression}${b.encrypted ? '+age' : ''}`,
         locations(listing, b),
       ]);
