@@ -20,11 +20,10 @@ import { dumpGlobals } from './dump-globals.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { listBackups } from './list-backups.js';
 import { listClusterDatabases, listServerDatabases } from './list-databases.js';
-import { dropStaging } from './postgres/database-admin.js';
 import { publishBackup } from './publish-backup.js';
 import { notifyOutcome, recordOutcomeMetrics } from './report-outcome.js';
 import { resolveBackup, unpinBackup, type ResolveRequest } from './resolve-backup.js';
-import { restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
+import { dropStagingAndScratch, restoreIntoStaging, type RestoreArchiveRequest } from './restore-archive.js';
 import { swapIntoPlace, type SwapRequest } from './swap-into-place.js';
 import { validateStaging, type ValidateRequest } from './validate-restore.js';
 import { verifyArchives } from './verify-archives.js';
@@ -70,7 +69,7 @@ export function createActivities(config: Config) {
     restoreIntoStaging: (req: RestoreArchiveRequest) => restoreIntoStaging(config, req),
     validateStaging: (req: ValidateRequest) => validateStaging(config, req),
     swapIntoPlace: (req: SwapRequest) => swapIntoPlace(config, req),
-    dropStagingDatabase: alive('dropStagingDatabase', (req: { staging: string }) => dropStaging(config, req.staging)),
+    dropStagingDatabase: alive('dropStagingDatabase', (req: { staging: string }) => dropStagingAndScratch(config, req.staging)),
     applyGlobals: alive('applyGlobals', (req: { globals: string }) => applyGlobals(config, req)),
     recordDrillProof: alive('recordDrillProof', (proof: DrillProof) => recordDrillProof(config, proof)),
     // whole server

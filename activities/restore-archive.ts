@@ -29,7 +29,7 @@ import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { sidecarHash } from './publish-backup.js';
-import { applyDatabaseProperties, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropStaging, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -54,6 +54,18 @@ const SCRATCH_MARGIN_BYTES = 64 * 1024 * 1024;
 
 /** A connection problem may pass (server restarting): worth a retry from scratch. */
 const TRANSIENT = /could not connect|connection to server .* failed|server closed the connection|terminating connection|the database system is (starting up|shutting down)/i;
+
+const scratchFile = (dir: string, staging: string) => path.join(dir, `${SCRATCH_PREFIX}${staging}.dump`);
+
+/**
+ * With its staging database, when a run is cleaned up (failed, cancelled): the scratch file of a
+ * worker killed mid-restore, which nothing else would remove for days. Its pg_restore, orphaned,
+ * keeps reading what it opened.
+ */
+export async function dropStagingAndScratch(config: Config, staging: string): Promise<void> {
+  await fs.rm(scratchFile(config.scratchDir ?? os.tmpdir(), staging), { force: true });
+  await dropStaging(config, staging);
+}
 
 async function sweepScratch(dir: string): Promise<void> {
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
@@ -263,7 +275,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   const ctx = Context.current();
   const backup = req.backup;
   const dir = await scratchDirectory(config);
-  const scratch = path.join(dir, `${SCRATCH_PREFIX}${req.staging}.dump`);
+  const scratch = scratchFile(dir, req.staging);
   let phase = 'fetching archive';
   let bytes = 0;
   let items = 0;

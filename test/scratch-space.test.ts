@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { dropStagingAndScratch } from '../activities/restore-archive.js';
+import { stagingName } from '../common/restore-input.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { openStore } from '../activities/store/open-stores.js';
 import type { BackupManifest } from '../common/manifest.js';
@@ -37,6 +42,16 @@ describe('scratch space and old backups', () => {
     for (const db of [large, small, ...made]) await dropDatabase(config, db);
     await env?.teardown();
     execFileSync('umount', [tiny]);
+  });
+
+  it('cleaning up a run a killed worker left (then cancelled, or failed) removes its scratch file with its staging database', async () => {
+    const staging = stagingName(uniqueName('pgk_left'), randomUUID());
+    await createDatabase(config, staging);
+    const file = path.join(tiny, `pgkeeper-scratch-${staging}.dump`);
+    await fs.writeFile(file, 'the decompressed archive of a killed worker');
+    await new MockActivityEnvironment().run(dropStagingAndScratch, config, staging);
+    assert.equal(await fs.stat(file).catch(() => undefined), undefined, 'scratch file removed');
+    assert.ok(!(await listDatabases(config)).includes(staging), 'staging database dropped');
   });
 
   it('a restore that needs more scratch space than SCRATCH_DIR has fails before downloading, naming both sizes', async () => {
