@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { completeBackups } from '../activities/store/backup-catalog.js';
 import { backupKeys } from '../common/backup-keys.js';
 import { databaseWorkflowId } from '../common/names.js';
@@ -199,6 +200,23 @@ describe('fault: worker killed while restoring (file store)', () => {
     assert.equal(result.target, target);
     assert.ok(await attemptsOf(handle, 'restoreIntoStaging') >= 2, 'the restore into staging was retried');
     assert.deepEqual(await tableFingerprints(t.config, target), await tableFingerprints(t.config, big));
+    assert.deepEqual(await stagingDatabases(t.config, target), [], 'no staging database left');
+    assert.deepEqual(await fs.readdir(scratch), [], 'no scratch file left');
+  });
+
+  it('SIGKILL mid-restore, then cancelled: the run ends cancelled (not failed by the timeout that follows); no staging database, no scratch file left', async () => {
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, big));
+    const target = `${big}_cancelled`;
+    const first = await spawnWorker(env.address, t.config);
+    const handle = await startRestore(env, t.config, { backup: backup.backupId, target });
+    await waitFor('pg_restore to run into staging', () => toolsInGroup(first.child.pid!).some((l) => l.startsWith('pg_restore ') && l.includes(`${target}_restoring_`)), 120_000);
+    await killWorker(first);
+    assert.ok((await fs.readdir(scratch)).length > 0, 'the killed worker left its scratch file');
+    await handle.cancel();
+    const err = await withWorker(env, t.config, () => handle.result()).catch((e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    assert.equal(await databaseExists(t.config, target), false);
     assert.deepEqual(await stagingDatabases(t.config, target), [], 'no staging database left');
     assert.deepEqual(await fs.readdir(scratch), [], 'no scratch file left');
   });

@@ -7,7 +7,7 @@
  * run with its root cause as the top message.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { isCancellation, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, isCancellation, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation, type Outcome } from '../common/search-attributes.js';
@@ -61,9 +61,12 @@ export async function audited<R>(operation: Operation, database: string, body: (
     await report(summary);
     return result;
   } catch (err) {
-    const outcome = isCancellation(err) ? 'cancelled' : 'failed';
+    // Cancelled while a step could not hear it (its worker dead, so the step timed out instead):
+    // the person's cancel is the outcome, not the timeout that followed from it.
+    const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
+    const outcome = cancelled ? 'cancelled' : 'failed';
     upsertSearchAttributes([{ key: PGK_OUTCOME, value: outcome }]);
-    if (outcome === 'cancelled') throw err;
+    if (cancelled) throw isCancellation(err) ? err : new CancelledFailure(`cancelled (${rootCauseMessage(err)})`);
     await report({ outcome }, rootCauseMessage(err));
     throw withRootCause(err);
   }
