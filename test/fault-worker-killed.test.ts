@@ -181,13 +181,19 @@ describe('fault: worker killed while restoring (file store)', () => {
     await t?.stop();
   });
 
-  it('SIGKILL mid-restore: the target is untouched; the second attempt fetches afresh (not the dead worker\'s scratch file); no staging is left', async () => {
+  /** A restore of a fresh backup into `target`, its worker killed while pg_restore runs into staging. */
+  async function restoreKilled(target: string) {
     const backup = await withWorker(env, t.config, () => runBackup(env, t.config, big));
-    const target = `${big}_copy`;
     const first = await spawnWorker(env.address, t.config);
     const handle = await startRestore(env, t.config, { backup: backup.backupId, target });
     await waitFor('pg_restore to run into staging', () => toolsInGroup(first.child.pid!).some((l) => l.startsWith('pg_restore ') && l.includes(`${target}_restoring_`)), 120_000);
     await killWorker(first);
+    return handle;
+  }
+
+  it('SIGKILL mid-restore: the target is untouched; the second attempt fetches afresh (not the dead worker\'s scratch file); no staging is left', async () => {
+    const target = `${big}_copy`;
+    const handle = await restoreKilled(target);
     assert.equal(await databaseExists(t.config, target), false, 'the target does not exist while the restore is interrupted');
 
     // The dead worker could not remove its scratch file. Spoil it: a retry that read it instead
@@ -205,12 +211,8 @@ describe('fault: worker killed while restoring (file store)', () => {
   });
 
   it('SIGKILL mid-restore, then cancelled: the run ends cancelled (not failed by the timeout that follows); no staging database, no scratch file left', async () => {
-    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, big));
     const target = `${big}_cancelled`;
-    const first = await spawnWorker(env.address, t.config);
-    const handle = await startRestore(env, t.config, { backup: backup.backupId, target });
-    await waitFor('pg_restore to run into staging', () => toolsInGroup(first.child.pid!).some((l) => l.startsWith('pg_restore ') && l.includes(`${target}_restoring_`)), 120_000);
-    await killWorker(first);
+    const handle = await restoreKilled(target);
     assert.ok((await fs.readdir(scratch)).length > 0, 'the killed worker left its scratch file');
     await handle.cancel();
     const err = await withWorker(env, t.config, () => handle.result()).catch((e: unknown) => e);
