@@ -14,15 +14,15 @@ import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
 import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js';
-import { quoteInput } from '../common/input-fields.js';
+import { nearest, quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
-import { validateDatabaseName } from '../common/names.js';
+import { listedNames, validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { identityRecipients } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
+import { databaseFolders, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -163,7 +163,14 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
     );
   }
   if (!newest) {
-    throw ApplicationFailure.nonRetryable(`no backup of "${database}" in ${stores.map((s) => s.url).join(', ')}; run \`pgkeeper backup ${lastArgument(database)}\` first`, FailureType.BackupNotFound);
+    // A name mistyped is likelier than a database never backed up, once the stores hold others.
+    const held = [...new Set((await Promise.all(stores.map((s) => databaseFolders(s).catch(() => [])))).flat())].sort();
+    const meant = nearest(database, held);
+    const others = held.length === 0 ? '' : meant ? `; did you mean "${meant}"? (backups there are of ${listedNames(held)})` : `; backups there are of ${listedNames(held)}`;
+    throw ApplicationFailure.nonRetryable(
+      `no backup of "${database}" in ${stores.filter((s) => !silent.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}${others}; if the name is right, run \`pgkeeper backup ${lastArgument(database)}\` first`,
+      FailureType.BackupNotFound,
+    );
   }
   const [id, seen] = newest;
   const good = intact(seen, into.store !== undefined);

@@ -144,7 +144,7 @@ describe('audit: search attributes, root causes, history, status', () => {
         .catch((e: unknown) => e),
     );
     assert.ok(err instanceof WorkflowFailedError, String(err));
-    const reason = new RegExp(`^no backup of "${never}" in file://\\S+; run \`pgkeeper backup ${never}\` first$`);
+    const reason = new RegExp(`^no backup of "${never}" in file://\\S+(; .*)?; if the name is right, run \`pgkeeper backup ${never}\` first$`);
     assert.match(err.cause!.message, reason, 'the run\'s own failure is the reason, not "Child Workflow execution failed"');
     assert.equal((err.cause as { type?: string }).type, 'BackupNotFound');
     const handle = env.client.workflow.getHandle(uiId);

@@ -352,6 +352,16 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     assert.deepEqual(asked.map((r) => r.manifest?.store), [copy.url]);
   });
 
+  it('"latest" of a name no store holds, when they hold others: the nearest is suggested, and the names listed', async () => {
+    await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    const typo = `${source.slice(0, -1)}_`;
+    await assert.rejects(new MockActivityEnvironment().run(resolveBackup, t.config, { backup: 'latest', database: typo }), (err: ApplicationFailure) => {
+      assert.equal(err.type, 'BackupNotFound');
+      assert.match(err.message, new RegExp(`^no backup of "${typo}" in ${t.store.url}, \\S+; did you mean "${source}"\\? \\(backups there are of .*"${source}".*\\); if the name is right, run \`pgkeeper backup ${typo}\` first$`));
+      return true;
+    });
+  });
+
   it('the primary not answering: "latest" is refused (the copies may lack the newest), naming the newest the copy holds; by its id, that one restores from the copy', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const primaryDir = fileURLToPath(t.store.url);
