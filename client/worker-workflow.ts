@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TimeoutFailure, WorkflowFailedError, type Client, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import type { Config } from '../common/config.js';
+import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { CliError } from './cli-error.js';
 
 /** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW */
@@ -38,14 +38,17 @@ export class NoWorker extends CliError {}
  */
 export async function requireWorker(client: Client, config: Config, graceMs = 5_000): Promise<void> {
   const queue = config.temporal.taskQueue;
+  const polled = async (name: string) =>
+    Boolean((await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name }, taskQueueType: WORKFLOW_TASK_QUEUE })).pollers?.length);
   const deadline = Date.now() + graceMs;
   for (;;) {
-    const { pollers } = await client.workflowService.describeTaskQueue({ namespace: config.temporal.namespace, taskQueue: { name: queue }, taskQueueType: WORKFLOW_TASK_QUEUE });
-    if (pollers?.length) return;
+    if (await polled(queue)) return;
     if (Date.now() >= deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new NoWorker(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
+  // A queue mistyped (or one TASK_QUEUE left set) while a worker polls the default one: say so.
+  const atDefault = queue !== DEFAULT_TASK_QUEUE && (await polled(DEFAULT_TASK_QUEUE)) ? ` (one polls "${DEFAULT_TASK_QUEUE}": is that the queue you meant?)` : '';
+  throw new NoWorker(`no pgkeeper worker polls task queue "${queue}" on ${config.temporal.address}${atDefault}: start one (${startWorker}), or pick the queue with --queue / TASK_QUEUE`);
 }
 
 /**

@@ -109,6 +109,11 @@ describe('pgkeeper CLI', () => {
         assert.match(listed.stdout, /^stores: /m);
       }
     });
+    // A worker on the default queue (this test's own Temporal): the line says so.
+    await withWorker(env, { ...config, temporal: { ...config.temporal, taskQueue: 'pgkeeper' } }, async () => {
+      const line = oneLineError(await pgkeeper(['backups', '--queue', idle]));
+      assert.match(line, new RegExp(`^pgkeeper: no pgkeeper worker polls task queue "${idle}" on ${env.address} \\(one polls "pgkeeper": is that the queue you meant\\?\\): start one`));
+    });
   });
 
   it('backups while the only worker listed is frozen (Temporal lists it as polling): a line says no worker has taken the question up; a worker that starts then answers it', async () => {
