@@ -57,9 +57,18 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
   return { done, stdout: child.stdout };
 }
 
-/** Named pipes in a fresh private directory; `remove()` deletes them. */
+const PIPES_PREFIX = 'pgkeeper-stream-';
+/** Longer than any dump may run (its activity's 24 h): a directory this old was left by a killed worker. */
+const STALE_PIPES_MS = 2 * 86_400_000;
+
+/** Named pipes in a fresh private directory; `remove()` deletes them. Those a killed worker left go first. */
 export async function namedPipes(names: string[]): Promise<{ paths: Record<string, string>; remove(): Promise<void> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgkeeper-stream-'));
+  for (const name of (await fs.readdir(os.tmpdir()).catch(() => [] as string[])).filter((n) => n.startsWith(PIPES_PREFIX))) {
+    const left = path.join(os.tmpdir(), name);
+    const stat = await fs.stat(left).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > STALE_PIPES_MS) await fs.rm(left, { recursive: true, force: true });
+  }
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), PIPES_PREFIX));
   const paths = Object.fromEntries(names.map((n) => [n, path.join(dir, n)]));
   await execa('mkfifo', ['-m', '0600', ...Object.values(paths)]);
   return { paths, remove: () => fs.rm(dir, { recursive: true, force: true }) };
