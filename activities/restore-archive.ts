@@ -37,6 +37,7 @@ import { damaged, readFirstIntact } from './store/read-first-intact.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
+import { sweepStale } from './sweep-stale.js';
 
 export interface RestoreArchiveRequest {
   backup: ResolvedBackup;
@@ -65,15 +66,6 @@ const scratchFile = (dir: string, staging: string) => path.join(dir, `${SCRATCH_
 export async function dropStagingAndScratch(config: Config, staging: string): Promise<void> {
   await fs.rm(scratchFile(config.scratchDir ?? os.tmpdir(), staging), { force: true });
   await dropStaging(config, staging);
-}
-
-async function sweepScratch(dir: string): Promise<void> {
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (!name.startsWith(SCRATCH_PREFIX)) continue;
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > STALE_SCRATCH_MS) await fs.rm(file, { force: true });
-  }
 }
 
 const SCRATCH_PATH_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOENT', 'ELOOP', 'ENAMETOOLONG']);
@@ -285,7 +277,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   // pg_restore -j reopens the file in each job: keep it fresh so no other run's sweep takes it for a leftover.
   const touch = setInterval(() => void fs.utimes(scratch, new Date(), new Date()).catch(() => undefined), 60_000);
   try {
-    await sweepScratch(dir);
+    await sweepStale(dir, SCRATCH_PREFIX, STALE_SCRATCH_MS);
     await checkFreeSpace(config, dir, backup);
     // The whole database, in the clear: readable by the worker's user only.
     await (await fs.open(scratch, 'w', 0o600)).close();

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { FailureType } from '../../common/errors.js';
+import { sweepStale } from '../sweep-stale.js';
 import type { StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
 import { settleFailure, stopOnAbort, toolMissing, type ToolSpec } from './tool-process.js';
@@ -63,11 +64,7 @@ const STALE_PIPES_MS = 2 * 86_400_000;
 
 /** Named pipes in a fresh private directory; `remove()` deletes them. Those a killed worker left go first. */
 export async function namedPipes(names: string[]): Promise<{ paths: Record<string, string>; remove(): Promise<void> }> {
-  for (const name of (await fs.readdir(os.tmpdir()).catch(() => [] as string[])).filter((n) => n.startsWith(PIPES_PREFIX))) {
-    const left = path.join(os.tmpdir(), name);
-    const stat = await fs.stat(left).catch(() => undefined);
-    if (stat && Date.now() - stat.mtimeMs > STALE_PIPES_MS) await fs.rm(left, { recursive: true, force: true });
-  }
+  await sweepStale(os.tmpdir(), PIPES_PREFIX, STALE_PIPES_MS);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), PIPES_PREFIX));
   const paths = Object.fromEntries(names.map((n) => [n, path.join(dir, n)]));
   await execa('mkfifo', ['-m', '0600', ...Object.values(paths)]);
