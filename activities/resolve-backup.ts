@@ -75,13 +75,13 @@ interface Sighting {
 
 /**
  * Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first;
- * stores that did not answer are named in `warnings`. Partial ones (a backup still being written,
+ * stores that did not answer are named in `warnings` (and go to `silent` when asked for). Partial ones (a backup still being written,
  * or cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
  */
 async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[], silent?: StoreUnreachable[]): Promise<Map<string, Sighting[]>> {
   const { found, unreachable } = await listEveryStore(stores, database);
-  if (silent) silent.push(...unreachable);
-  else for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
+  silent?.push(...unreachable);
+  for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
   for (const { store, entry } of found) {
     if (entry.status === 'partial') partial?.push({ store, entry });
@@ -146,7 +146,6 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   const silent: StoreUnreachable[] = [];
   const byId = await sightings(stores, database, warnings, partial, silent);
   const [newest] = byId;
-  for (const u of silent) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   // Backups are written to the primary first and copied from it, so a copy down hides nothing
   // newer. The primary down does: the copies may lack the newest (a copy run that failed), and
   // "latest" taken from them could put an older backup in place of a live database. The person

@@ -20,11 +20,13 @@ function notReached(err: unknown): boolean {
 export async function workflowOutcome<R>(handle: { workflowId: string; result(): Promise<R> }, address: string): Promise<R> {
   let lostAtMs: number | undefined;
   for (;;) {
+    const askedAtMs = Date.now();
     try {
       return await handle.result();
     } catch (err) {
       if (!notReached(err)) throw err;
-      lostAtMs ??= Date.now();
+      // A wait that went on for a while before failing was answered: this is a new outage.
+      if (lostAtMs === undefined || Date.now() - askedAtMs > 30_000) lostAtMs = Date.now();
       if (Date.now() - lostAtMs >= RECONNECT_FOR_MS) {
         throw new CliError(
           `lost the connection to Temporal at ${address} for ${RECONNECT_FOR_MS / 60_000} min while waiting (${(err as Error).message.split('\n')[0]}); workflow ${handle.workflowId} goes on there: \`pgkeeper history\`, or the ui link above, tells how it ends`,

@@ -39,12 +39,6 @@ function mismatch(req: FetchRequest, what: string, actual: Measured, expected: {
 }
 
 /**
- * Streams the archive into `into` (a file, emptied or created 0600, or a stream); `onBytes`
- * counts stored bytes as they arrive (for progress). Into a file, the last tool of the chain
- * (zstd -d) writes the file itself: the decompressed archive, the bulk of the bytes, never passes
- * through this process.
- */
-/**
  * Whether AGE_IDENTITY_FILE holds a key the manifest lists among the archive's recipients: said
  * before anything is read when it holds none (a globals backup is not checked earlier), and, when
  * it does, age failing to match it is damage (filter-tools.ts). False when none are recorded.
@@ -57,6 +51,12 @@ async function identityListed(req: FetchRequest): Promise<boolean> {
   return true;
 }
 
+/**
+ * Streams the archive into `into` (a file, emptied or created 0600, or a stream); `onBytes`
+ * counts stored bytes as they arrive (for progress). Into a file, the last tool of the chain
+ * (zstd -d) writes the file itself: the decompressed archive, the bulk of the bytes, never passes
+ * through this process.
+ */
 export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
   const listed = await identityListed(req);
