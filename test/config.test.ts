@@ -75,6 +75,7 @@ describe('configuration', () => {
       DB_NAME: 'app',
       LOG_FORMAT: 'json',
       TEMPORAL_CLI_ADDRESS: 'x',
+      TEMPORAL_CLI: '/root/.cache/pgkeeper/temporal-v1.5.1/temporal', // npm run up's own, which its worker inherits
       PATH: '/usr/bin',
       ENCRYPT_RECIPIENTS: 'age1…',
     });

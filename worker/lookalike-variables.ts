@@ -8,8 +8,11 @@ import { CONFIG_VARIABLES } from '../common/config.js';
 import { nearest } from '../common/input-fields.js';
 import { TEMPORAL_SECURITY_VARIABLES } from '../common/temporal-security.js';
 
-/** What may be meant; with `npm run up`'s own (scripts/up.ts), which the worker it starts inherits. */
-const TAKEN = [...CONFIG_VARIABLES, ...TEMPORAL_SECURITY_VARIABLES.taken, 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT'];
+/**
+ * What may be meant; with those of `npm run up` (scripts/up.ts, and TEMPORAL_CLI, the Temporal
+ * CLI's path that scripts/ensure-deps.sh exports), which the worker it starts inherits.
+ */
+const TAKEN = [...CONFIG_VARIABLES, ...TEMPORAL_SECURITY_VARIABLES.taken, 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'TEMPORAL_CLI'];
 /** Refused by name when set (temporal-security.ts): never suggested. */
 const KNOWN = [...TAKEN, ...TEMPORAL_SECURITY_VARIABLES.refused];
 const firstWord = (name: string) => name.split('_')[0]!;
