@@ -9,8 +9,10 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { toolEnvironment } from './stream/tool-env.js';
+import { identityMissing } from './stream/filter-tools.js';
 import { AGE_RECIPIENT, privateKeyAsRecipient, privateKeyIn, recipientKey, type Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
+import { isEncrypted, recipientsOf, type FilterStep } from '../common/filters.js';
 
 /** The recipients every new backup is encrypted to: ENCRYPT_RECIPIENTS' keys, or the keys in its file. */
 export async function encryptionRecipients(config: Config): Promise<string[]> {
@@ -112,4 +114,18 @@ export async function identityRecipients(file: string | undefined): Promise<stri
     keys.catch(() => identityKeys.delete(cacheKey));
   }
   return keys;
+}
+
+/**
+ * Said before anything is created or read: an encrypted backup needs AGE_IDENTITY_FILE to hold a
+ * key among its recipients (any key, when none are recorded: an archive with no manifest). True
+ * when the manifest lists one of the worker's keys, so age then matching none is damage to the
+ * archive's header, worth its copy, not a key to fix (filter-tools.ts).
+ */
+export async function requireIdentityFor(filters: FilterStep[], identityFile: string | undefined, label: string): Promise<boolean> {
+  if (!isEncrypted(filters)) return false;
+  const recipients = recipientsOf(filters);
+  const mine = await identityRecipients(identityFile);
+  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients, identityFile, label);
+  return recipients.length > 0;
 }

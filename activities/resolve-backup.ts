@@ -13,20 +13,19 @@ import { parseBackupId } from '../common/backup-id.js';
 import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
 import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
-import { filtersFromName, isEncrypted, recipientsOf } from '../common/filters.js';
+import { filtersFromName } from '../common/filters.js';
 import { nearest, quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { listedNames, validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
-import { identityRecipients } from './encryption.js';
+import { requireIdentityFor } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
 import { databaseFolders, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
-import { identityMissing } from './stream/filter-tools.js';
 import { lastArgument, shellWord } from '../common/shell-word.js';
 
 
@@ -73,21 +72,25 @@ interface Sighting {
   entry: CatalogEntry;
 }
 
-/**
- * Every sighting of every backup of `database`, across `stores`, grouped by id, newest id first;
- * stores that did not answer are named in `warnings` (and go to `silent` when asked for). Partial ones (a backup still being written,
- * or cut short) are no backups: they go to `partial` when asked for, to be named in a refusal.
- */
-async function sightings(stores: BackupStore[], database: string, warnings: string[], partial?: Sighting[], silent?: StoreUnreachable[]): Promise<Map<string, Sighting[]>> {
+/** What the stores hold of one database: `byId` groups every sighting by id, newest id first. */
+interface Sightings {
+  byId: Map<string, Sighting[]>;
+  /** Objects of backups still being written or cut short: no backups, but named in a refusal. */
+  partial: Sighting[];
+  /** Stores that did not answer; each is named in `warnings` too. */
+  silent: StoreUnreachable[];
+}
+
+async function sightings(stores: BackupStore[], database: string, warnings: string[]): Promise<Sightings> {
   const { found, unreachable } = await listEveryStore(stores, database);
-  silent?.push(...unreachable);
   for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
+  const partial: Sighting[] = [];
   for (const { store, entry } of found) {
-    if (entry.status === 'partial') partial?.push({ store, entry });
+    if (entry.status === 'partial') partial.push({ store, entry });
     else byId.set(entry.id, [...(byId.get(entry.id) ?? []), { store, entry }]);
   }
-  return new Map([...byId].sort(([, a], [, b]) => newestFirst(a[0]!.entry, b[0]!.entry)));
+  return { byId: new Map([...byId].sort(([, a], [, b]) => newestFirst(a[0]!.entry, b[0]!.entry))), partial, silent: unreachable };
 }
 
 /**
@@ -142,9 +145,7 @@ function orphanArchive(sighting: Sighting): string | undefined {
 }
 
 async function resolveLatest(stores: BackupStore[], database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
-  const partial: Sighting[] = [];
-  const silent: StoreUnreachable[] = [];
-  const byId = await sightings(stores, database, warnings, partial, silent);
+  const { byId, partial, silent } = await sightings(stores, database, warnings);
   const [newest] = byId;
   // Backups are written to the primary first and copied from it, so a copy down hides nothing
   // newer. The primary down does: the copies may lack the newest (a copy run that failed), and
@@ -201,8 +202,8 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
 
 /** `elsewhere`: the stores a restore naming one store (--store) leaves out, asked only when the backup is damaged in it. */
 async function resolveId(stores: BackupStore[], id: string, database: string, into: Into, warnings: string[], elsewhere: BackupStore[]): Promise<ResolvedBackup> {
-  const partial: Sighting[] = [];
-  const seen = (await sightings(stores, database, warnings, partial)).get(id);
+  const { byId, partial } = await sightings(stores, database, warnings);
+  const seen = byId.get(id);
   const good = intact(seen, into.store !== undefined);
   if (good) return fromSightings(seen!, good, warnings);
   if (seen) {
@@ -294,14 +295,6 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into
   throw new InputError(`no archive ${quoteInput(key)} in ${candidates.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups\``);
 }
 
-/** An encrypted backup needs an identity that matches one of its recipients: said before anything is created. */
-async function checkIdentity(config: Config, backup: ResolvedBackup): Promise<void> {
-  if (!isEncrypted(backup.filters)) return;
-  const recipients = recipientsOf(backup.filters);
-  const mine = await identityRecipients(config.encryption.identityFile);
-  if (mine.length === 0 || (recipients.length > 0 && !recipients.some((r) => mine.includes(r)))) throw identityMissing(recipients, config.encryption.identityFile, backup.label);
-}
-
 export async function resolveBackup(config: Config, req: ResolveRequest): Promise<ResolvedBackup> {
   const warnings: string[] = [];
   const into: Into = { ...req, ...(config.temporal.taskQueue !== DEFAULT_TASK_QUEUE ? { queue: config.temporal.taskQueue } : {}) };
@@ -316,7 +309,7 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
     return resolveId(stores, id, database, into, warnings, req.store ? allStores(config).filter((s) => !stores.includes(s)) : []);
   });
   const backup = { ...found, warnings: [...warnings, ...found.warnings] };
-  await checkIdentity(config, backup);
+  await requireIdentityFor(backup.filters, config.encryption.identityFile, backup.label);
   if (!req.pin || backup.kind !== 'manifest') return backup;
   const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);
   try {

@@ -7,6 +7,7 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../common/config.js';
 import { listedNames } from '../common/names.js';
+import { lastArgument } from '../common/shell-word.js';
 import type { BackupListing, ServerDatabases } from '../common/types.js';
 import type { listBackups } from '../workflows/list-backups.js';
 import type { listDatabases } from '../workflows/list-databases.js';
@@ -45,15 +46,21 @@ export async function checkScheduledDatabase(client: Client, config: Config, dat
 /**
  * For a schedule that reads a database's backups (a verify, a drill). One dropped since still has
  * backups worth reading, so only a name that is neither on the server nor in any store is refused:
- * a typo would otherwise make a schedule that fails every week, having read nothing.
+ * a typo would otherwise make a schedule that fails every week, having read nothing. One on the
+ * server with no backup yet is taken, with a note.
  */
 export async function checkBackedUpDatabase(client: Client, config: Config, database: string, run: 'verify' | 'drill'): Promise<DatabaseCheck> {
   const asked = await askServerDatabases(client, config);
-  if ('found' in asked && asked.found.databases.includes(database)) return { kind: 'present' };
   // Asked even with the server down (the stores alone can say the name is right), not of a worker
   // that is absent or did not answer (a second wait for nothing).
   const stored = 'found' in asked || asked.workerAnswered ? await askStores(client, config, database) : false;
   if (stored === true) return { kind: 'present' };
+  if ('found' in asked && asked.found.databases.includes(database)) {
+    // The name is right; the schedule is kept, since a backup may well come first, but said.
+    if (stored !== false) return { kind: 'present' };
+    const backup = `\`pgkeeper backup ${lastArgument(database)}\`, or a backup schedule: \`pgkeeper schedule create ${lastArgument(database)}\``;
+    return { kind: 'unchecked', note: `no store holds a backup of "${database}" yet: its scheduled ${run} fails until one is made (${backup})` };
+  }
   // Says what is known, and what was not checked.
   const unchecked = (known: string): DatabaseCheck => ({ kind: 'unchecked', note: `${known}; its scheduled ${run} fails while no store holds a backup of it` });
   if ('unanswered' in asked) {

@@ -75,6 +75,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** The variables parseConfig reads (Temporal's security ones are in temporal-security.ts). */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
+/**
+ * Read by `npm run up` (scripts/up.ts) alone: where its dev server listens. The worker it starts
+ * inherits them, and TEMPORAL_CLI (the Temporal CLI's path, exported by scripts/ensure-deps.sh).
+ */
+export const UP_PORT_VARIABLES = ['TEMPORAL_PORT', 'TEMPORAL_UI_PORT'] as const;
+
 /** age recipients (public keys) named in the environment, or the file that lists them (read by the worker at start). */
 export type RecipientsSetting = { keys: string[] } | { file: string };
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
-import { ConfigError, parseConfig, type Config } from '../common/config.js';
+import { ConfigError, parseConfig, UP_PORT_VARIABLES, type Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { devServerSearchAttributeArgs } from '../common/search-attributes.js';
 import { rootCauseMessage } from '../common/failure-message.js';
@@ -74,7 +74,7 @@ function startChild(name: string, command: string, args: string[], env: NodeJS.P
 /** TEMPORAL_PORT / TEMPORAL_UI_PORT: where this script's dev server listens (and so TEMPORAL_ADDRESS / TEMPORAL_UI_URL). */
 function temporalEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['TEMPORAL_PORT', 'TEMPORAL_UI_PORT']) {
+  for (const name of UP_PORT_VARIABLES) {
     const value = env[name];
     if (value !== undefined && !/^\d{1,5}$/.test(value)) throw new ConfigError(`invalid configuration: ${name} must be a port number (e.g. 7243); got ${JSON.stringify(value)}`);
   }

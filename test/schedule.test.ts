@@ -88,6 +88,7 @@ describe('backup schedules', () => {
   it('--verify-stores schedules pgkeeper verify, of one database\'s backups or of every one; backup settings and --drill beside it are refused; list and trigger find it', async () => {
     const db = uniqueName('pgk_sched_verify');
     const dropped = uniqueName('pgk_sched_dropped'); // backups in the store, no database on the server
+    const fresh = uniqueName('pgk_sched_fresh'); // on the server, no backup yet
     await writeFakeBackup(store, db, 1);
     const cli = (...args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
     const queue = config.temporal.taskQueue;
@@ -134,12 +135,19 @@ describe('backup schedules', () => {
           const refused = await cli('schedule', 'create', `${db}x`, kind);
           assert.match(refused.stderr.trim(), new RegExp(`^pgkeeper: no store holds a backup of "${db}x" .*; check the name; nothing was created$`), kind);
         }
+        // A database on the server with no backup yet: made (a backup may come first), and said.
+        await seedDatabase(config, fresh);
+        const noted = await cli('schedule', 'create', fresh, '--drill');
+        assert.equal(noted.exitCode, 0, noted.stderr);
+        assert.equal(noted.stderr.trim(), `note: no store holds a backup of "${fresh}" yet: its scheduled drill fails until one is made (\`pgkeeper backup ${fresh}\`, or a backup schedule: \`pgkeeper schedule create ${fresh}\`)`);
       });
     } finally {
       await cli('schedule', 'delete', db, '--verify-stores');
       await cli('schedule', 'delete', '--all', '--verify-stores');
       await cli('schedule', 'delete', dropped, '--verify-stores');
       await cli('schedule', 'delete', dropped, '--drill');
+      await cli('schedule', 'delete', fresh, '--drill');
+      await dropDatabase(config, fresh);
     }
   });
 

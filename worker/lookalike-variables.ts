@@ -4,15 +4,12 @@
  * unencrypted, saying only "encryption": "off". Warned about, not refused: an environment holds
  * other programs' variables too, and only names that share a first word with pgkeeper's are looked at.
  */
-import { CONFIG_VARIABLES } from '../common/config.js';
+import { CONFIG_VARIABLES, UP_PORT_VARIABLES } from '../common/config.js';
 import { nearest } from '../common/input-fields.js';
 import { TEMPORAL_SECURITY_VARIABLES } from '../common/temporal-security.js';
 
-/**
- * What may be meant; with those of `npm run up` (scripts/up.ts, and TEMPORAL_CLI, the Temporal
- * CLI's path that scripts/ensure-deps.sh exports), which the worker it starts inherits.
- */
-const TAKEN = [...CONFIG_VARIABLES, ...TEMPORAL_SECURITY_VARIABLES.taken, 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'TEMPORAL_CLI'];
+/** What may be meant; with those of `npm run up`, which the worker it starts inherits. */
+const TAKEN = [...CONFIG_VARIABLES, ...TEMPORAL_SECURITY_VARIABLES.taken, ...UP_PORT_VARIABLES, 'TEMPORAL_CLI'];
 /** Refused by name when set (temporal-security.ts): never suggested. */
 const KNOWN = [...TAKEN, ...TEMPORAL_SECURITY_VARIABLES.refused];
 const firstWord = (name: string) => name.split('_')[0]!;

@@ -10,10 +10,10 @@ import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../common/errors.js';
-import { recipientsOf, type FilterStep } from '../../common/filters.js';
-import { identityRecipients } from '../encryption.js';
+import type { FilterStep } from '../../common/filters.js';
+import { requireIdentityFor } from '../encryption.js';
 import type { BackupStore } from '../store/store.js';
-import { identityMissing, inverseTool } from './filter-tools.js';
+import { inverseTool } from './filter-tools.js';
 import { Rank, StreamRun } from './stream-run.js';
 import { measureTap, type Measured } from './taps.js';
 import { requireFilterTools } from './tool-check.js';
@@ -39,19 +39,6 @@ function mismatch(req: FetchRequest, what: string, actual: Measured, expected: {
 }
 
 /**
- * Whether AGE_IDENTITY_FILE holds a key the manifest lists among the archive's recipients: said
- * before anything is read when it holds none (a globals backup is not checked earlier), and, when
- * it does, age failing to match it is damage (filter-tools.ts). False when none are recorded.
- */
-async function identityListed(req: FetchRequest): Promise<boolean> {
-  const recipients = recipientsOf(req.filters);
-  if (recipients.length === 0) return false;
-  const mine = await identityRecipients(req.identityFile);
-  if (!recipients.some((r) => mine.includes(r))) throw identityMissing(recipients, req.identityFile, req.label);
-  return true;
-}
-
-/**
  * Streams the archive into `into` (a file, emptied or created 0600, or a stream); `onBytes`
  * counts stored bytes as they arrive (for progress). Into a file, the last tool of the chain
  * (zstd -d) writes the file itself: the decompressed archive, the bulk of the bytes, never passes
@@ -59,7 +46,8 @@ async function identityListed(req: FetchRequest): Promise<boolean> {
  */
 export async function fetchArchive(req: FetchRequest, into: { file: string } | Writable, cancel: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   await requireFilterTools(req.filters);
-  const listed = await identityListed(req);
+  // A globals backup is not checked earlier (resolveBackup checks database backups).
+  const listed = await requireIdentityFor(req.filters, req.identityFile, req.label);
   // Asked for before any tool starts: a store that cannot hand the archive over (and a restore then
   // reads a copy) leaves no zstd or age behind waiting on its stdin.
   const source = await req.store.get(req.key, { signal: cancel });
