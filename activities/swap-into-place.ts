@@ -5,6 +5,7 @@
  * database's OID now being the target's. Heartbeats throughout, so a dead worker is noticed in
  * seconds, not after a long timeout.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
@@ -84,14 +85,17 @@ const SWAP_ATTEMPTS = 20;
 /**
  * Renames in one transaction, after ending the sessions on both databases. A client that
  * reconnects in between makes the rename fail; then it is simply tried again. No database setting
- * is changed on the way, so a worker dying here leaves nothing to undo.
+ * is changed on the way, so a worker dying here leaves nothing to undo. A cancellation is heard up
+ * to the commit: a person who cancels while the swap waits for clients keeps the database they have.
  */
-async function renameExclusively(client: pg.Client, renames: [from: string, to: string][]): Promise<void> {
+async function renameExclusively(client: pg.Client, renames: [from: string, to: string][], cancel: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    if (cancel.aborted) throw cancel.reason;
     for (const [from] of renames) await endConnections(client, from);
     try {
       await client.query('begin');
       for (const [from, to] of renames) await client.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+      if (cancel.aborted) throw cancel.reason;
       await client.query('commit');
       return;
     } catch (err) {
@@ -115,6 +119,7 @@ async function renameExclusively(client: pg.Client, renames: [from: string, to: 
 export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{ keptPrevious: string | null }> {
   assertStagingName(config, req.staging);
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: 'swapping in' }));
+  const cancel = Context.current().cancellationSignal;
   try {
     return await withAdmin(config, async (client) => {
       // One query at a time: a pg client runs its queries in sequence anyway.
@@ -133,7 +138,7 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
         );
       }
       if (target === null) {
-        await renameExclusively(client, [[req.staging, req.target]]);
+        await renameExclusively(client, [[req.staging, req.target]], cancel);
         return { keptPrevious: null };
       }
       const { taken, free } = await firstFreeName(client, candidates);
@@ -144,10 +149,14 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
           `${taken.length === 1 ? `a database named ${taken[0]} exists` : `databases named ${taken[0]} to ${taken.at(-1)} exist`}, so "${req.target}" cannot be kept under its pre-restore name; nothing was swapped. Drop or rename them, and run the restore again`,
         );
       }
-      await renameExclusively(client, [
-        [req.target, free],
-        [req.staging, req.target],
-      ]);
+      await renameExclusively(
+        client,
+        [
+          [req.target, free],
+          [req.staging, req.target],
+        ],
+        cancel,
+      );
       return { keptPrevious: free };
     });
   } finally {

@@ -1,7 +1,8 @@
 /**
  * Faults: the worker killed with SIGKILL, its whole process group at once (pg tools, zstd and age go
  * with it, as when the machine goes away), in the middle of each step that matters: the dump's
- * upload, publishing, the restore into staging, a swap that waits for clients to let go. Every
+ * upload, publishing, the restore into staging, a swap that waits for clients to let go (and a
+ * cancel there, with no worker killed). Every
  * activity heartbeats, so a second worker takes the step over once the 30 s heartbeat timeout
  * notices the dead one: each test takes about that long. Publishing and the swap are over in
  * milliseconds, so the first worker is made to hold them (PGKEEPER_TEST_HOLD) or kept busy by a
@@ -256,6 +257,36 @@ describe('fault: worker killed while restoring (file store)', () => {
     } finally {
       if (!clientsStopped) await clients.stop();
       await present.stop();
+    }
+  });
+
+  it('cancelled while the swap waits for clients: the run ends cancelled and the live database stays, though the clients let go before the attempt ends; nothing kept, no staging', async () => {
+    const live = uniqueName('pgk_kill_cancel');
+    await createLive(t.config, live);
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, small));
+    const liveBefore = await tableFingerprints(t.config, live);
+    const clients = keepConnecting(t.config, live);
+    let clientsStopped = false;
+    try {
+      await withWorker(env, t.config, async () => {
+        const handle = await startRestore(env, t.config, { backup: backup.backupId, target: live, mode: 'replace', confirm: live });
+        await waitFor('the swap to wait for the clients', async () => (await sql(t.config, 'postgres', `select 1 from pg_stat_activity where state = 'active' and query ilike 'alter database%rename%'`)).length > 0, 120_000);
+        await handle.cancel();
+        // Let go once the cancel has reached the activity (heartbeats carry it back within the
+        // worker's 3 s throttle), while its attempt still goes on: a swap deaf to it renames now.
+        await new Promise((r) => setTimeout(r, 4_000));
+        await clients.stop();
+        clientsStopped = true;
+        const err = await handle.result().catch((e: unknown) => e);
+        assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, err instanceof Error ? String(err) : `ended with ${JSON.stringify(err)}`);
+        assert.equal((await handle.describe()).status.name, 'CANCELLED');
+      });
+      assert.deepEqual(await tableFingerprints(t.config, live), liveBefore, 'the live database is the one it was');
+      assert.deepEqual((await listDatabases(t.config)).filter((n) => n.startsWith(`${live}_pre_restore_`)), [], 'nothing kept: nothing was swapped');
+      assert.deepEqual(await stagingDatabases(t.config, live), [], 'no staging database left');
+    } finally {
+      if (!clientsStopped) await clients.stop();
+      await dropDatabase(t.config, live);
     }
   });
 
