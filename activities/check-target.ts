@@ -1,12 +1,33 @@
-/** checkTarget: before anything is fetched or created, a create-mode restore into an existing database is refused. */
+/**
+ * checkTarget: before anything is fetched or created, a create-mode restore into an existing
+ * database is refused, and so is a replace of one that does not exist: a name off by its case or
+ * its Unicode form would otherwise become a second database beside the live one, "restored".
+ */
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
+import { nearest } from '../common/input-fields.js';
 import { failure } from './failures.js';
-import { databaseExists, withAdmin } from './postgres/database-admin.js';
+import { withAdmin } from './postgres/database-admin.js';
+
+/** The database `target` may have been meant for, among `names`: the same but for Unicode form or case, or a near one. */
+function meantFor(target: string, names: string[]): string | undefined {
+  return names.find((n) => n.normalize('NFC') === target.normalize('NFC')) ?? names.find((n) => n.toLowerCase() === target.toLowerCase()) ?? nearest(target, names);
+}
 
 export async function checkTarget(config: Config, req: { target: string; mode: 'create' | 'replace' }): Promise<void> {
-  if (req.mode !== 'create') return;
-  if (await withAdmin(config, (client) => databaseExists(client, req.target))) {
+  const names = await withAdmin(config, async (client) => (await client.query<{ datname: string }>('select datname from pg_database where not datistemplate')).rows.map((r) => r.datname));
+  const exists = names.includes(req.target);
+  if (req.mode === 'create' && exists) {
     throw failure(config, FailureType.TargetExists, `database "${req.target}" already exists and the restore would create it; restore into another target, or replace it (with confirmation)`);
+  }
+  if (req.mode === 'replace' && !exists) {
+    const meant = meantFor(req.target, names);
+    const same = meant !== undefined && meant.normalize('NFC') === req.target.normalize('NFC') ? ' (the same letters, in another Unicode form)' : '';
+    throw failure(
+      config,
+      FailureType.DatabaseMissing,
+      `database "${req.target}" does not exist on ${config.db.host}:${config.db.port}, so there is nothing to replace and nothing was changed. ` +
+        `${meant !== undefined ? `Did you mean "${meant}"${same}? ` : ''}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
+    );
   }
 }

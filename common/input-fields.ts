@@ -53,6 +53,9 @@ export function nearest(name: string, known: readonly string[], maxDistance?: nu
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
+    // Names further apart in length than any typo are passed over unmeasured: a field name of a
+    // megabyte (pasted by mistake) would otherwise hold a workflow task for seconds.
+    if (Math.abs(name.length - candidate.length) > (maxDistance ?? Math.max(2, Math.floor(candidate.length / 3)))) continue;
     const d = distance(name, candidate);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
