@@ -248,16 +248,17 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into
   for (const store of candidates) {
     const object = await store.stat(key);
     if (!object) continue;
-    // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
-    if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
-      return resolveId([store], classified.id, parseBackupId(classified.id).database, into, [], []);
-    }
     const name = key.split('/').pop()!;
-    // Named by pgkeeper (its manifest gone) or by backup.sh: the name says which database it holds.
+    // Named by pgkeeper or by backup.sh: the name says which database it holds, and a "database"
+    // given beside it must agree, as it must beside an id.
     const seed = SEED_NAME.exec(name);
     const named = classified?.part === 'archive' ? parseBackupId(classified.id).database : seed ? validateDatabaseName(seed[1], 'database part of the file name') : undefined;
     if (named !== undefined && req.database !== undefined && named !== req.database) {
       throw new InputError(`${quoteInput(req.backup)} is named for database "${named}", not "${req.database}"; leave "database" out, or give the archive of "${req.database}"`);
+    }
+    // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
+    if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {
+      return resolveId([store], classified.id, named!, into, [], []);
     }
     const database = named ?? req.database;
     if (database === undefined) {

@@ -317,6 +317,8 @@ for (const kind of STORE_KINDS) {
         );
         assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
 
+        // A pgkeeper archive by key, beside a "database" it is not a backup of: refused, as by id.
+        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_key_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
         // A pgkeeper archive whose manifest is gone: by id, no backup, but the refusal gives its key;
         // by key, its own name says which database it holds.
         await t.store.delete(`${source}/${plain.backupId}.manifest.json`);
