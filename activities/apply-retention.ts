@@ -51,9 +51,13 @@ function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
   return leftovers;
 }
 
-/** Removes the leftovers and the store's stale unfinished writes; a dry run only names them all. */
-async function sweep(store: BackupStore, leftovers: Leftover[], dryRun: boolean): Promise<Leftover[]> {
-  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS, '', { dryRun })).map((key) => ({ key, reason: 'an unfinished write left by a crash, over a day old' }));
+/**
+ * Removes the leftovers and the stale unfinished writes in `folder`; a dry run only names them all.
+ * Only the folder's: another database's run may write for longer than a day (a copy of a huge
+ * database to a slow store), and only its own database's runs are known not to be going on.
+ */
+async function sweep(store: BackupStore, folder: string, leftovers: Leftover[], dryRun: boolean): Promise<Leftover[]> {
+  const unfinished = (await store.sweepUnfinished(LEFTOVER_AGE_MS, `${folder}/`, { dryRun })).map((key) => ({ key, reason: 'an unfinished write left by a crash, over a day old' }));
   if (!dryRun) for (const { key } of leftovers) await store.delete(key);
   return [...unfinished, ...leftovers];
 }
@@ -79,7 +83,7 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
   // A backup retention deletes takes its pins with it: they are no leftovers to sweep again.
   const deleting = new Set(plan.filter((d) => d.action === 'delete').map((d) => d.id));
   const remaining = entries.filter((e) => !deleting.has(e.id));
-  const leftovers = bounded(await sweep(store, leftoversOf(remaining, nowMs), dryRun), MAX_LISTED_OTHERS);
+  const leftovers = bounded(await sweep(store, folder, leftoversOf(remaining, nowMs), dryRun), MAX_LISTED_OTHERS);
   const damaged = bounded(
     entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged' })),
     MAX_LISTED_OTHERS,

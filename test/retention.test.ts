@@ -4,7 +4,7 @@
  * removes what crashed runs left once it is a day old: never anything younger, never a foreign file.
  */
 import assert from 'node:assert/strict';
-import { existsSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -128,6 +128,11 @@ for (const kind of STORE_KINDS) {
         const unfinished = `${db}/${orphan.id}.dump.zst.0123456789ab.partial`;
         writeFileSync(path.join(backupDir(t.config), unfinished), 'half an archive');
         age(unfinished, 2);
+        // Another database's run, as old: not this retention's to judge (it may still be going).
+        const foreign = `${uniqueName('crashed_other')}/x-20260101T000000Z-0123abcd.dump.zst.0123456789ab.partial`;
+        mkdirSync(path.join(backupDir(t.config), path.dirname(foreign)));
+        writeFileSync(path.join(backupDir(t.config), foreign), 'half of another database');
+        age(foreign, 2);
         const planned = await retain(t.config, { database: db, dryRun: true });
         const reason = `backup ${orphan.id} never got its manifest (its run did not finish), is over a day old, and a complete backup is newer`;
         const orphanKeys = [backupKeys(db, orphan.id, []).archive, backupKeys(db, orphan.id, []).sidecar].sort();
@@ -139,6 +144,8 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(swept.stores[0]!.swept.sort(), [...orphanKeys, unfinished].sort());
         assert.deepEqual(swept.stores[0]!.leftovers?.map((l) => [l.key, l.reason]).sort(), expected);
         assert.ok(!existsSync(path.join(backupDir(t.config), unfinished)));
+        assert.ok(existsSync(path.join(backupDir(t.config), foreign)), 'another database\'s unfinished write is left alone');
+        rmSync(path.join(backupDir(t.config), path.dirname(foreign)), { recursive: true });
         assert.ok(!(await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, orphan.id, []).archive));
       } else {
         assert.deepEqual(result.stores[0]!.swept, [], 'objects written a moment ago are never swept');
