@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseRetentionSpec } from '../common/backup-input.js';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
+import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
@@ -282,9 +283,10 @@ async function main(): Promise<void> {
       outputFailed(err as NodeJS.ErrnoException);
       await exit(1);
     }
-    if (err instanceof CliError) {
+    if (err instanceof CliError || err instanceof InputError) {
+      // An InputError is a CliError not yet caught as one (a name checked deep in a command).
       process.stderr.write(`pgkeeper: ${err.message}\n`);
-      await exit(err.exitCode);
+      await exit(err instanceof CliError ? err.exitCode : 1);
     }
     const namespace = namespaceMissingMessage(err);
     if (namespace) {

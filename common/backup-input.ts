@@ -88,15 +88,23 @@ export function normalizeBackupInput(input: unknown, surface: InputSurface = jso
   };
 }
 
-/** `keepDaily=7,keepWeekly=4,maxAgeDays=90` (the CLI's --retention) -> a validated policy. */
+/**
+ * `keepDaily=7,keepWeekly=4,maxAgeDays=90` (the CLI's --retention) -> a validated policy. Strict:
+ * it deletes backups, so `keepLast=3=9`, a rule given twice or `1e2` is a mistake to say, and an
+ * empty one (a shell variable not set) would keep only the newest backup.
+ */
 export function parseRetentionSpec(spec: string, surface: InputSurface = jsonSurface): RetentionPolicy {
-  const policy: Record<string, number> = {};
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [key, value] = part.split('=');
-    if (!key || value === undefined || value.trim() === '' || Number.isNaN(Number(value))) {
-      throw new InputError(`${surface.field('retention')} ${quoteInput(part)} is not rule=number; write e.g. keepDaily=7,keepWeekly=4,keepMonthly=12,maxAgeDays=90`);
-    }
-    policy[key.trim()] = Number(value);
+  const example = 'keepDaily=7,keepWeekly=4,keepMonthly=12,maxAgeDays=90';
+  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) {
+    throw new InputError(`${surface.field('retention')} is empty: a policy with no rule would keep only the newest backup; give rules, e.g. ${example}, or leave it out (the worker's RETENTION_DAYS)`);
+  }
+  const policy: Record<string, number> = Object.create(null);
+  for (const part of parts) {
+    const rule = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
+    if (!rule) throw new InputError(`${surface.field('retention')} ${quoteInput(part)} is not rule=whole number; write e.g. ${example}`);
+    if (Object.hasOwn(policy, rule[1]!)) throw new InputError(`${surface.field('retention')} gives ${rule[1]} twice; give each rule once`);
+    policy[rule[1]!] = Number(rule[2]);
   }
   return validateRetentionPolicy(policy, surface);
 }

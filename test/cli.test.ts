@@ -411,7 +411,11 @@ describe('pgkeeper CLI', () => {
       ['delete', nothing],
     ]) {
       assert.equal(oneLineError(await pgkeeper(['schedule', ...args])), expected, args.join(' '));
+      // A name no database can have: the name's own problem, one line, from every subcommand.
+      const blank = [args[0]!, `${nothing} `, ...args.slice(2)];
+      assert.equal(oneLineError(await pgkeeper(['schedule', ...blank])), `pgkeeper: database "${nothing} " starts or ends with white space; remove it`, blank.join(' '));
     }
+    assert.equal(oneLineError(await pgkeeper(['schedule', 'update', nothing])), 'pgkeeper: nothing to change: give what to change (--cron, --every, --timezone, --jitter, --retention, --compression, --verify or --note)');
     // A backfill into the future would run at once, as if those times were past.
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
     assert.match(oneLineError(await pgkeeper(['schedule', 'backfill', nothing, '--from', '2026-11-01T00:00:00Z', '--to', tomorrow])), /^pgkeeper: --to \S+ is in the future: a backfill takes runs the schedule missed; /);
@@ -420,7 +424,8 @@ describe('pgkeeper CLI', () => {
   it('a bad --cron, --every or --timezone: one line naming the flag and the form it takes, from create and from update', async () => {
     const scheduled = uniqueName('pgk_cli_sched');
     const cases: [string[], RegExp][] = [
-      [['--cron', 'bogus'], /^pgkeeper: --cron "bogus": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
+      [['--cron', '0 25 * * *'], /^pgkeeper: --cron "0 25 \* \* \*": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
+      [['--cron', 'bogus'], /^pgkeeper: --cron "bogus" has 1 field; give the five of cron: /],
       [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
       [['--every', '1s'], /^pgkeeper: --every 1s is shorter than a minute: each run would start before the last one ended; give 1m or more \(e\.g\. 6h\), or times with --cron$/],
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],
@@ -430,6 +435,15 @@ describe('pgkeeper CLI', () => {
       [['--timezone', 'Europe/Amsterdam '], /^pgkeeper: --timezone "Europe\/Amsterdam " has white space around it; give the zone alone, such as Europe\/Amsterdam$/],
       [['--timezone', 'Local'], /^pgkeeper: --timezone Local is the Temporal server host's own zone, whatever that is; give an IANA time zone/],
       [['--every', '6h', '--timezone', 'Europe/Amsterdam'], /^pgkeeper: --timezone applies to --cron only: --every 6h runs at fixed intervals, whatever the time zone; leave --timezone out, or give the times with --cron$/],
+      // Temporal takes a seconds field, a year field and @every, each a way round --every's minute.
+      [['--cron', '*/5 * * * * * *'], /^pgkeeper: --cron "\*\/5 \* \* \* \* \* \*" has 7 fields; give the five of cron: minute hour day-of-month month day-of-week \(e\.g\. "0 2 \* \* \*"\), with no seconds or years$/],
+      [['--cron', '@every 5s'], /^pgkeeper: --cron "@every 5s": give a fixed interval with --every instead \(e\.g\. --every 6h\)$/],
+      [['--jitter=-10m'], /^pgkeeper: --jitter -10m is negative: it is how much later, at most, a run may start at random; give e\.g\. 10m, or 0 for none$/],
+      // --retention deletes backups: what it does not say exactly is refused.
+      [['--retention', ''], /^pgkeeper: --retention is empty: a policy with no rule would keep only the newest backup; give rules, /],
+      [['--retention', 'keepLast=3=9'], /^pgkeeper: --retention "keepLast=3=9" is not rule=whole number; write e\.g\. keepDaily=7,/],
+      [['--retention', 'keepLast=1e2'], /^pgkeeper: --retention "keepLast=1e2" is not rule=whole number; /],
+      [['--retention', 'keepLast=3,keepLast=99'], /^pgkeeper: --retention gives keepLast twice; give each rule once$/],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     assert.equal(

@@ -5,6 +5,7 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import { parseRetentionSpec, validateVerify } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
 import { InputError } from '../../common/errors.js';
+import { validateDatabaseName } from '../../common/names.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { printJson, table } from '../format.js';
@@ -42,6 +43,8 @@ export interface ScheduleCommandContext {
 
 function target(database: string | undefined, options: TargetOptions): ScheduleTarget {
   if (options.all && database) throw new CliError('give a database or --all, not both');
+  // Said before Temporal is asked anything, as for every other command.
+  if (database !== undefined) checkInput(() => validateDatabaseName(database));
   if (options.drill && options.verifyStores) throw new CliError('give --drill (restore drills) or --verify-stores (reading the stores back), not both');
   if (options.verifyStores) {
     if (!database && !options.all) throw new CliError('--verify-stores: give the database whose backups to read back, or --all for every backup in every store');
@@ -68,10 +71,33 @@ function intervalMs(every: string): number {
   }
 }
 
+/** Temporal's shorthands that name a calendar; its `@every` is --every's, which checks the interval. */
+const CRON_SHORTHANDS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/**
+ * --cron in the five fields of cron (Temporal also reads a seconds field and a year field, and
+ * `@every`: each would let runs start every few seconds, past --every's minute).
+ */
+function checkCronFields(cron: string): void {
+  const fields = cron.replace(/#.*$/, '').trim().split(/\s+/).filter((f) => !/^(CRON_)?TZ=/.test(f));
+  if (fields[0] === '@every') throw new InputError(`--cron ${JSON.stringify(cron)}: give a fixed interval with --every instead (e.g. --every 6h)`);
+  // An empty one is said in Temporal's words, which settingRefused maps to the flag.
+  if (fields[0] === '' || (fields.length === 1 && CRON_SHORTHANDS.includes(fields[0]!))) return;
+  if (fields.length !== 5) {
+    throw new InputError(
+      `--cron ${JSON.stringify(cron)} has ${fields.length} field${fields.length === 1 ? '' : 's'}; give the five of cron: minute hour day-of-month month day-of-week (e.g. "0 2 * * *"), with no seconds or years`,
+    );
+  }
+}
+
 /** A setting given where it means nothing (or cannot mean what it says) is a mistake to say, not to ignore. */
 function checkMeaningful(options: SettingOptions, t: ScheduleTarget): void {
   if (options.every !== undefined && intervalMs(options.every) < MIN_INTERVAL_MS) {
     throw new InputError(`--every ${options.every} is shorter than a minute: each run would start before the last one ended; give 1m or more (e.g. 6h), or times with --cron`);
+  }
+  if (options.cron !== undefined) checkCronFields(options.cron);
+  if (options.jitter !== undefined && intervalMs(options.jitter) < 0) {
+    throw new InputError(`--jitter ${options.jitter} is negative: it is how much later, at most, a run may start at random; give e.g. 10m, or 0 for none`);
   }
   if ('verify' in t || (!('all' in t) && t.drill)) {
     const backupOnly = (['retention', 'compression', 'compressLevel', 'verify'] as const).filter((flag) => options[flag] !== undefined);
@@ -260,6 +286,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
     async (database: string | undefined, options: SettingOptions & TargetOptions) => {
       const t = target(database, options);
       const s = settings(options, t);
+      // "updated" for a command that changed nothing would say a fix was made that was not.
+      if (Object.values(s).every((v) => v === undefined)) throw new CliError('nothing to change: give what to change (--cron, --every, --timezone, --jitter, --retention, --compression, --verify or --note)');
       await run(async (client, config) => {
         const handle = await lib.ownScheduleHandle(client, config, t);
         await lib.updateSchedule(handle, config, t, s).catch((err: unknown) => {
