@@ -127,6 +127,8 @@ for (const kind of STORE_KINDS) {
           [{ database: '../etc' }, /contains a slash/],
           [{ database: source, compression: 'zstd:42' }, /zstd levels go from 1 to 19/],
           [{ database: source, compresslevel: 9 }, /unknown field "compresslevel" .* did you mean "compressLevel"\?/],
+          // A form's empty object: no rule would keep only the newest backup.
+          [{ database: source, retention: {} }, /^"retention" has no rule: it would keep only the newest backup and delete the rest; /],
         ] as const) {
           await assert.rejects(backUp(input), (err: WorkflowFailedError) => {
             // The workflow's own failure message is the reason: what the Temporal UI shows first.

@@ -11,14 +11,14 @@ import type { RetentionResult } from '../common/types.js';
 import { quick } from './activity-options.js';
 import { audited } from './audit.js';
 import { busyReason, runUnderDatabaseLock } from './database-lock.js';
-import { rejectInput } from './reject-input.js';
+import { rejectInput, requireRetentionRule } from './reject-input.js';
 
 const { applyRetention: pruneBackups } = proxyActivities<Activities>(quick);
 
 export type ApplyRetentionResult = (RetentionResult & { status: 'completed'; dryRun: boolean }) | { status: 'skipped'; reason: string };
 
 export async function applyRetention(input: ApplyRetentionInput, ...extra: unknown[]): Promise<ApplyRetentionResult> {
-  const req = rejectInput(() => normalizeRetentionInput(input), { operation: 'retention', input, extra, databaseField: 'database' });
+  const req = rejectInput(() => requireRetentionRule(normalizeRetentionInput(input), 'policy'), { operation: 'retention', input, extra, databaseField: 'database' });
   return audited(
     'retention',
     req.database,

@@ -29,7 +29,7 @@ import { longRunning, quick } from './activity-options.js';
 import { audited } from './audit.js';
 import { backupDatabase } from './backup-database.js';
 import { busyReason } from './database-lock.js';
-import { rejectInput } from './reject-input.js';
+import { rejectInput, requireRetentionRule } from './reject-input.js';
 
 const { listClusterDatabases, dumpGlobals } = proxyActivities<Activities>(quick);
 const { copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
@@ -37,7 +37,7 @@ const { copyBackup, applyRetention } = proxyActivities<Activities>(longRunning);
 const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number; databasesTotal: number }>('progress');
 
 export async function backupCluster(input: ClusterInput = {}, ...extra: unknown[]): Promise<ClusterResult> {
-  const req = rejectInput(() => normalizeClusterInput(input), { operation: 'cluster', input, extra, database: ALL_DATABASES });
+  const req = rejectInput(() => requireRetentionRule(normalizeClusterInput(input), 'retention'), { operation: 'cluster', input, extra, database: ALL_DATABASES });
   return audited('cluster', ALL_DATABASES, () => backUpCluster(req), () => ({ outcome: 'completed' }));
 }
 

@@ -16,7 +16,7 @@ import { longRunning, quick, waiting } from './activity-options.js';
 import { audited, auditBackupId } from './audit.js';
 import { busyReason, runUnderDatabaseLock } from './database-lock.js';
 import { phaseClock } from './phase-clock.js';
-import { rejectInput } from './reject-input.js';
+import { rejectInput, requireRetentionRule } from './reject-input.js';
 
 const backupProgressQuery = defineQuery<BackupProgress>('progress');
 
@@ -24,7 +24,7 @@ const { dumpDatabase, copyBackup, applyRetention } = proxyActivities<Activities>
 const { publishBackup } = proxyActivities<Activities>(quick);
 
 export async function backupDatabase(input: BackupInput, ...extra: unknown[]): Promise<BackupResult | BackupSkipped> {
-  const req = rejectInput(() => normalizeBackupInput(input), { operation: 'backup', input, extra, databaseField: 'database' });
+  const req = rejectInput(() => requireRetentionRule(normalizeBackupInput(input), 'retention'), { operation: 'backup', input, extra, databaseField: 'database' });
   return audited(
     'backup',
     req.database,

@@ -2,6 +2,7 @@ import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio
 import { FailureType, InputError } from '../common/errors.js';
 import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName } from '../common/names.js';
+import type { RetentionPolicy } from '../common/retention-plan.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
 
@@ -53,4 +54,17 @@ export function rejectInput<T>(validate: () => T, run?: RefusedRun): T {
     }
     throw ApplicationFailure.nonRetryable(err.message, FailureType.InvalidInput);
   }
+}
+
+/**
+ * A retention policy with no rule (`{}`, a form's empty object) keeps only the newest backup and
+ * deletes the rest: refused, naming `field`. Behind a patch: a run an older worker began with one
+ * replays as it ran.
+ */
+export function requireRetentionRule<T extends { [K in F]?: RetentionPolicy }, F extends string>(normalized: T, field: F): T {
+  const policy = normalized[field];
+  if (policy && Object.keys(policy).length === 0 && patched('retention-needs-a-rule')) {
+    throw new InputError(`"${field}" has no rule: it would keep only the newest backup and delete the rest; give rules, e.g. {"keepDaily": 7, "keepWeekly": 4}, or leave "${field}" out (the worker's RETENTION_DAYS)`);
+  }
+  return normalized;
 }
