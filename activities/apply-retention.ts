@@ -62,6 +62,28 @@ async function sweep(store: BackupStore, folder: string, leftovers: Leftover[], 
   return [...unfinished, ...leftovers];
 }
 
+const PINNED = 'pinned: a restore or drill is reading it';
+
+/**
+ * Deletes a backup unless a restore or drill pinned it after the listing. The pins are looked at
+ * again just before the manifest goes and once more just after: a pin written before that second
+ * look puts the manifest back and keeps the backup. One written later finds no manifest, so that
+ * restore refuses, rather than lose its archive halfway through.
+ */
+async function deleteUnlessPinned(store: BackupStore, folder: string, entry: CatalogEntry): Promise<boolean> {
+  const [manifestKey, ...rest] = deleteOrder(entry);
+  const pinned = async () => (await store.list(`${folder}/${entry.id}.pin.`)).some((p) => Date.now() - p.modifiedMs < STALE_PIN_MS);
+  if (await pinned()) return false;
+  const manifest = await store.getText(manifestKey!);
+  await store.delete(manifestKey!);
+  if (manifest !== undefined && (await pinned())) {
+    await store.put(manifestKey!, manifest);
+    return false;
+  }
+  for (const key of rest) await store.delete(key);
+  return true;
+}
+
 async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
   const entries = await listCatalog(store, folder, nowMs);
   const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
@@ -71,13 +93,13 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
     nowMs,
   ).map((d) => {
     const pinned = complete.get(d.id)!.activePins.length > 0;
-    return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: ['pinned: a restore or drill is reading it'] } : d;
+    return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: [PINNED] } : d;
   });
   const deleted: string[] = [];
   if (!dryRun) {
     for (const decision of plan.filter((d) => d.action === 'delete')) {
-      for (const key of deleteOrder(complete.get(decision.id)!)) await store.delete(key);
-      deleted.push(decision.id);
+      if (await deleteUnlessPinned(store, folder, complete.get(decision.id)!)) deleted.push(decision.id);
+      else Object.assign(decision, { action: 'keep', reasons: [PINNED] });
     }
   }
   // A backup retention deletes takes its pins with it: they are no leftovers to sweep again.

@@ -97,6 +97,36 @@ for (const kind of STORE_KINDS) {
       assert.ok((await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, newest.id, []).manifest), 'left for a human');
     });
 
+    it('a pin written after retention listed the store keeps the backup: one seen before its manifest goes, and one written just after (the manifest is put back)', async () => {
+      const db = uniqueName('late_pin');
+      await writeFakeBackup(t.store, db, 1);
+      const before = await writeFakeBackup(t.store, db, 60); // pinned once retention has listed, before it deletes
+      const after = await writeFakeBackup(t.store, db, 61); // pinned the moment its manifest is deleted
+      const manifests = [before, after].map((b) => backupKeys(db, b.id, []).manifest);
+      const manifestText = await t.store.getText(manifests[1]!);
+      // The activity reads the same store object: a restore resolving at these moments is played here.
+      const { list, delete: remove } = t.store;
+      t.store.list = async (prefix) => {
+        if (prefix === `${db}/${before.id}.pin.`) await t.store.put(backupKeys(db, before.id, []).pin('late-run'), '{}');
+        return list.call(t.store, prefix);
+      };
+      t.store.delete = async (key) => {
+        await remove.call(t.store, key);
+        if (key === manifests[1]) await t.store.put(backupKeys(db, after.id, []).pin('racing-run'), '{}');
+      };
+      let result: RetentionResult;
+      try {
+        result = await retain(t.config, { database: db });
+      } finally {
+        Object.assign(t.store, { list, delete: remove });
+      }
+      assert.deepEqual(result.stores[0]!.deleted, []);
+      for (const b of [before, after]) assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === b.id)?.reasons, ['pinned: a restore or drill is reading it'], b.id);
+      const left = await keysUnder(t.store, `${db}/`);
+      for (const b of [before, after]) for (const key of [backupKeys(db, b.id, []).manifest, backupKeys(db, b.id, []).archive]) assert.ok(left.includes(key), `${key} kept`);
+      assert.equal(await t.store.getText(manifests[1]!), manifestText, 'the manifest put back is the one deleted');
+    });
+
     it('a backup pinned by a running restore is kept whatever the policy; a stale pin is swept and protects nothing', async () => {
       const db = uniqueName('pinned');
       await writeFakeBackup(t.store, db, 1);
