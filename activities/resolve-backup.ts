@@ -313,13 +313,23 @@ export async function resolveBackup(config: Config, req: ResolveRequest): Promis
   await requireIdentityFor(backup.filters, config.encryption.identityFile, backup.label);
   if (!req.pin || backup.kind !== 'manifest') return backup;
   const pinKey = backupKeys(backup.database, backup.label, backup.filters).pin(req.pin);
+  const store = namedStore(config, backup.store);
   try {
-    await namedStore(config, backup.store).put(pinKey, pinRecord(Context.current().info.workflowExecution));
+    await store.put(pinKey, pinRecord(Context.current().info.workflowExecution));
   } catch (err) {
     // A worker that may only read the store still restores: nothing to unpin there afterwards
     // (the copies, which may be writable, are pinned with the same key while it reads).
     if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
     return { ...backup, pinKey, pinRefused: true, warnings: [...backup.warnings, unpinnedWarning(backup.store, err)] };
+  }
+  // Read after the pin is written: a retention that deleted the manifest before it could see the
+  // pin deletes the rest too (apply-retention.ts), so the restore stops here, not halfway through.
+  if (backup.manifestKey && !(await store.stat(backup.manifestKey))) {
+    await store.delete(pinKey).catch(() => undefined);
+    throw ApplicationFailure.nonRetryable(
+      `${backup.label} was deleted from ${backup.store} (by retention, say) as this restore picked it; nothing was changed. Restore another backup (\`pgkeeper backups ${lastArgument(backup.database)}\` lists them)`,
+      FailureType.BackupNotFound,
+    );
   }
   return { ...backup, pinKey };
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { applyRetention } from '../activities/apply-retention.js';
 import { listBackups } from '../activities/list-backups.js';
@@ -125,6 +126,28 @@ for (const kind of STORE_KINDS) {
       const left = await keysUnder(t.store, `${db}/`);
       for (const b of [before, after]) for (const key of [backupKeys(db, b.id, []).manifest, backupKeys(db, b.id, []).archive]) assert.ok(left.includes(key), `${key} kept`);
       assert.equal(await t.store.getText(manifests[1]!), manifestText, 'the manifest put back is the one deleted');
+    });
+
+    it('a restore that pins a backup after retention\'s last look refuses at once (it would lose its archive halfway through), and takes its pin back', async () => {
+      const db = uniqueName('lost_pin');
+      const backup = await writeFakeBackup(t.store, db, 60);
+      const { put } = t.store;
+      // Retention deletes the manifest the moment the pin is written, seeing no pin.
+      t.store.put = async (key, body, options) => {
+        const written = await put.call(t.store, key, body, options);
+        if (key.includes('.pin.')) await t.store.delete(backupKeys(db, backup.id, []).manifest);
+        return written;
+      };
+      try {
+        await assert.rejects(new MockActivityEnvironment().run(resolveBackup, t.config, { backup: backup.id, database: db, pin: 'run-late' }), (err: ApplicationFailure) => {
+          assert.equal(err.type, 'BackupNotFound');
+          assert.match(err.message, new RegExp(`^${backup.id} was deleted from \\S+ \\(by retention, say\\) as this restore picked it; nothing was changed\\. Restore another backup`));
+          return true;
+        });
+      } finally {
+        t.store.put = put;
+      }
+      assert.deepEqual(await keysUnder(t.store, `${db}/${backup.id}.pin.`), [], 'the pin is taken back');
     });
 
     it('a backup pinned by a running restore is kept whatever the policy; a stale pin is swept and protects nothing', async () => {
