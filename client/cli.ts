@@ -4,13 +4,14 @@
  * without a server, and loads no workflow or worker code unless `pgkeeper worker` runs.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseRetentionSpec } from '../common/backup-input.js';
 import { ConfigError, parseConfig, type Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import { checkInput, CliError } from './cli-error.js';
 import { cliSurface } from './cli-surface.js';
+import { integer, names } from './option-parsers.js';
 import { namespaceMissingMessage } from './namespace-missing.js';
 import { dropServerNameWarning } from './quiet-warnings.js';
 import { PGKEEPER_VERSION } from './version.js';
@@ -49,18 +50,6 @@ function loadConfig(): Config {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;
   }
-}
-
-function list(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
-}
-
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
-    return n;
-  };
 }
 
 const ENVIRONMENT_HELP = `
@@ -103,8 +92,8 @@ export function buildProgram(): Command {
     .description('back up one database, or --all of them plus roles: pg_dump streamed through zstd (and age) into the store, verified, copied, pruned')
     .argument('[database]', 'database to back up')
     .option('--all', 'every database on the server (templates excluded) and the globals (roles, tablespaces)')
-    .option('--include <names>', 'with --all: only these, comma-separated, * allowed', list)
-    .option('--exclude <names>', 'with --all: not these, comma-separated, * allowed', list)
+    .option('--include <names>', 'with --all: only these, comma-separated (or the option repeated), * allowed', names)
+    .option('--exclude <names>', 'with --all: not these, comma-separated (or the option repeated), * allowed', names)
     .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))
     .option('--compression <kind:level>', 'zstd:N, N 1-19 (default zstd:1, on the stream), gzip:N, N 0-9 (pg_dump\'s own: a plain pg_restore archive) or none')
     .addOption(new Option('-z, --compress-level <0-9>', 'older form of --compression gzip:N').argParser(integer(0, 9)).hideHelp())
