@@ -263,6 +263,11 @@ for (const kind of STORE_KINDS) {
       const listing = await fetchListingWithWorker();
       const status = await databaseStatus(env.client, t.config, listing, database);
       assert.deepEqual(status.lastProvenRestore, { at: proof.provenAt, backupId: backup.backupId });
+      // The table names the backup proven, as it does the last good one: not always the newest.
+      const text = await withWorker(env, t.config, () =>
+        execa(`${ROOT}/bin/pgkeeper`, ['status', database], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } }),
+      );
+      assert.match(text.stdout, new RegExp(`^${database}\\s.*\\s${proof.provenAt.slice(0, 16).replace('T', ' ')} ${backup.backupId}\\s`, 'm'), text.stdout + text.stderr);
       assert.equal(notifications.length, 0, 'no notification for a success (NOTIFY_ON=failure)');
     });
 

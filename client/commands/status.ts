@@ -85,7 +85,8 @@ export async function statusCommand(client: Client, config: Config, database: st
         s.kind === 'database' ? s.database : '(globals)',
         s.lastRun ? `${when(s.lastRun.at)} ${s.lastRun.outcome}` : '-',
         s.lastSuccessfulBackup ? `${when(s.lastSuccessfulBackup.at)} ${s.lastSuccessfulBackup.backupId}` : 'never',
-        s.kind === 'database' ? when(s.lastProvenRestore?.at) : '-',
+        // Which backup was proven, as for the last good one: it is not always the newest.
+        s.kind === 'database' ? (s.lastProvenRestore ? `${when(s.lastProvenRestore.at)} ${s.lastProvenRestore.backupId}` : 'never') : '-',
         s.schedule ? (s.schedule.paused ? 'paused' : when(s.schedule.nextRun ?? undefined)) : 'no schedule',
         state(s),
       ]);
