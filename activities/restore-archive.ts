@@ -18,7 +18,6 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { sidecarKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { shellWord } from '../common/shell-word.js';
 import { rolesNeeded } from '../common/database-properties-sql.js';
@@ -28,12 +27,12 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { sidecarHash } from './publish-backup.js';
 import { applyDatabaseProperties, dropStaging, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
 import { damaged, readFirstIntact } from './store/read-first-intact.js';
+import { sidecarWarning } from './store/sidecar-check.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
@@ -194,22 +193,6 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
   }
 }
 
-/**
- * The `.sha256` sidecar is what `sha256sum -c` reads where pgkeeper is not: one that disagrees with
- * the archive just verified against its manifest would send a person after a damage there is none
- * of. Said as a warning (the restore itself is sound); none for a sidecar that is missing.
- */
-async function sidecarDisagrees(store: BackupStore, backup: ResolvedBackup): Promise<string[]> {
-  if (backup.kind !== 'manifest' || backup.sha256 === null) return [];
-  const sidecar = sidecarKey(backup.archiveKey);
-  const text = await store.getText(sidecar).catch(() => undefined);
-  if (text === undefined || sidecarHash(text) === backup.sha256) return [];
-  return [
-    `${sidecar} in ${store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ` +
-      `write it again (sha256sum ${path.posix.basename(backup.archiveKey)} > ${path.posix.basename(sidecar)}, in the backup's folder)`,
-  ];
-}
-
 /** Pins `pinKey` in each copy store; one that cannot be written (down, read-only to this worker) is said, not fatal. */
 async function pinCopies(config: Config, copies: string[], pinKey: string): Promise<{ pinned: string[]; warnings: string[] }> {
   const pinned: string[] = [];
@@ -284,7 +267,9 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     const fetchStarted = Date.now();
     const { store, warnings } = await fetchFirstIntact(config, backup, scratch, ctx.cancellationSignal, (n) => (bytes = n < 0 ? 0 : bytes + n));
     const fetchMs = Date.now() - fetchStarted;
-    warnings.push(...(await sidecarDisagrees(store, backup)));
+    // None for a sidecar that is missing: the restore is no audit (verify says it).
+    const sidecar = backup.kind === 'manifest' && backup.sha256 !== null ? await sidecarWarning(store, backup.archiveKey, backup.sha256) : undefined;
+    if (sidecar) warnings.push(sidecar);
 
     phase = 'checking archive';
     const holds = await archiveDatabase(config, scratch, backup.label);

@@ -21,6 +21,7 @@ import { databaseFolders, listCatalog, type CatalogEntry } from './store/backup-
 import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import { unreadable, wrongServerChecksum } from './store/read-first-intact.js';
+import { sidecarWarning } from './store/sidecar-check.js';
 import type { BackupStore } from './store/store.js';
 
 /** Problems listed one by one; more are counted (`pgkeeper backups` lists every DAMAGED one). */
@@ -140,11 +141,15 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
     }
     const found: ArchiveProblem[] = [];
     const recorded: string[] = [];
+    const sidecars: string[] = [];
     let changed = false;
     for (const file of entry.manifest!.files) {
       phase = `reading ${entry.folder}/${file.name} in ${store.url}`;
       const archive = manifestArchive(entry.folder, entry.id, file);
       const read = await recordProvenDamage(store, archive, ctx.info.workflowExecution, ctx.cancellationSignal, (n) => (reading += n));
+      // The sidecar of bytes just proven whole: what `sha256sum -c` would check them with.
+      const sidecar = read.verdict === 'intact' ? await sidecarWarning(store, archive.archiveKey, file.sha256, true) : undefined;
+      if (sidecar) sidecars.push(sidecar);
       if (read.verdict === 'damaged') {
         recorded.push(...read.warnings);
         found.push({ ...base, verdict: 'damaged', reason: read.reason });
@@ -179,6 +184,7 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
     progress.intact += entry.manifest!.files.length - found.length;
     found.forEach(problem);
     if (!entry.recorded) recorded.forEach(warn); // recorded before: nothing new to say
+    sidecars.forEach(warn);
     if (mended) warn(mended);
     return undefined;
   };

@@ -17,7 +17,7 @@ import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporal
 import { execa } from 'execa';
 import { openStore } from '../activities/store/open-stores.js';
 import { verifyLines } from '../client/commands/verify.js';
-import { damageKey } from '../common/backup-keys.js';
+import { backupKeys, damageKey, sidecarKey } from '../common/backup-keys.js';
 import { verifyArchives } from '../activities/verify-archives.js';
 import type { VerifyResult } from '../common/types.js';
 import { listBackups, verifyBackups } from '../workflows/index.js';
@@ -286,6 +286,24 @@ describe('pgkeeper verify', () => {
       await rename(`${root}.away`, root).catch(() => undefined);
       await rm(path.join(root, a), { recursive: true });
     }
+  });
+
+  it('a .sha256 sidecar that disagrees with its intact archive, or is missing, is a warning with the mend (sha256sum -c is the restore without pgkeeper); the archive counts intact', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const db = uniqueName('pgk_sidecars');
+    const [wrong, missing, right] = [await writeFakeBackup(store, db, 3), await writeFakeBackup(store, db, 2), await writeFakeBackup(store, db, 1)];
+    const sidecarOf = (m: typeof wrong) => sidecarKey(backupKeys(db, m.id, []).archive);
+    await store.put(sidecarOf(wrong), `${'0'.repeat(64)}  ${wrong.files[0]!.name}\n`);
+    await store.delete(sidecarOf(missing));
+    const result = (await new MockActivityEnvironment().run(verifyArchives, config, { database: db })) as VerifyResult;
+    assert.deepEqual([result.intact, result.problems], [3, []]);
+    const mend = (m: typeof wrong) => `write it again (sha256sum ${m.files[0]!.name} > ${m.files[0]!.name}.sha256, in the backup's folder)`;
+    assert.deepEqual(result.warnings, [
+      `${sidecarOf(wrong)} in ${store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ${mend(wrong)}`,
+      `${sidecarOf(missing)} is missing in ${store.url}: \`sha256sum -c\` has nothing to check the archive with; ${mend(missing)}`,
+    ]);
+    assert.ok(!result.warnings.some((w) => w.includes(right.id)));
   });
 
   it('more problems than it lists: every one counted, the first 100 listed, and the summary says both', async () => {
