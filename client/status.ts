@@ -33,6 +33,8 @@ export interface DatabaseStatus extends Health {
   kind: 'database';
   database: string;
   lastProvenRestore: { at: string; backupId: string } | null;
+  /** The last restore drill, whatever its outcome: a weekly drill that fails every week needs attention. */
+  lastDrill: { at: string; outcome: string; workflowId: string } | null;
 }
 
 /** The globals backups: `backup --all` writes them, its schedule (if any) promises them. */
@@ -113,7 +115,13 @@ export async function databaseStatus(
   schedules = scheduleLookup(client, config),
   coverage: Promise<AllCoverage> = allScheduleCoverage(client, config, schedules, { ask: false }),
 ): Promise<DatabaseStatus> {
-  const [runs, own, all, covered] = await Promise.all([listRuns(client, config, { database, operations: ['backup'] }, 1), schedules({ database }), schedules({ all: true }), coverage]);
+  const [runs, drills, own, all, covered] = await Promise.all([
+    listRuns(client, config, { database, operations: ['backup'] }, 1),
+    listRuns(client, config, { database, operations: ['drill'] }, 1),
+    schedules({ database }),
+    schedules({ all: true }),
+    coverage,
+  ]);
   const schedule = soonest([own, covered.covers(database) ? all : null]);
   const backups = listing.backups.filter((b) => b.database === database);
   const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
@@ -122,6 +130,7 @@ export async function databaseStatus(
     database,
     ...health(listing, backups, runs, schedule, nowMs),
     lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
+    lastDrill: drills[0] ? { at: drills[0].startTime.toISOString(), outcome: drills[0].outcome, workflowId: drills[0].workflowId } : null,
   };
 }
 

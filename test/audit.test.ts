@@ -296,6 +296,17 @@ for (const kind of STORE_KINDS) {
       // Never silently proving the older backup instead.
       assert.equal(await t.store.getText(backupKeys(database, intact.id, []).drillProof), proofBefore);
       await t.store.delete(backupKeys(database, damaged.id, []).manifest);
+
+      // Its damaged backup gone, status still needs attention: the last drill failed (a weekly drill
+      // failing every week must not leave status green).
+      const listing = await fetchListingWithWorker();
+      await waitFor('the failed drill to be listed', async () => (await databaseStatus(env.client, t.config, listing, database)).lastDrill?.workflowId === workflowId);
+      assert.equal((await databaseStatus(env.client, t.config, listing, database)).lastDrill?.outcome, 'failed');
+      const text = await withWorker(env, t.config, () =>
+        execa(`${ROOT}/bin/pgkeeper`, ['status', database], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } }),
+      );
+      assert.equal(text.exitCode, 3, text.stdout + text.stderr);
+      assert.match(text.stdout, new RegExp(`^${database}\\s.*\\sLAST DRILL FAILED$`, 'm'));
     });
   });
 }

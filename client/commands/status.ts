@@ -25,6 +25,7 @@ function state(s: DatabaseStatus | GlobalsStatus): string {
   if (s.damaged.length) return 'DAMAGED';
   if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
   if (s.lastRun?.outcome === 'failed') return 'LAST RUN FAILED';
+  if (s.kind === 'database' && s.lastDrill?.outcome === 'failed') return 'LAST DRILL FAILED';
   return s.stale === null ? '-' : s.stale ? 'STALE' : 'ok';
 }
 
