@@ -22,6 +22,11 @@ interface Health {
   lastSuccessfulBackup: { at: string; backupId: string } | null;
   /** Every damaged copy, in any store: a backup lost, or one of its copies (3-2-1 no longer holds). */
   damaged: { backupId: string; reason: string }[];
+  /**
+   * Stores that answered and hold no copy of the newest good backup (removed by hand, a store
+   * added since): 3-2-1 does not hold for it either. Not said while a run (which copies) is going on.
+   */
+  missingIn: string[];
   schedule: { id: string; nextRun: string | null; intervalMs: number | null; paused: boolean } | null;
   /** The newest good backup is older than the schedule's interval allows (1.5 intervals), or there is none. */
   stale: boolean | null;
@@ -100,6 +105,10 @@ function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnT
     lastRun: runs[0] ? { at: runs[0].startTime.toISOString(), outcome: runs[0].outcome, workflowId: runs[0].workflowId } : null,
     lastSuccessfulBackup: newestGood ? { at: newestGood.finishedAt ?? newestGood.createdAt, backupId: newestGood.id } : null,
     damaged,
+    missingIn:
+      newestGood && runs[0]?.outcome !== 'running'
+        ? listing.stores.filter((store) => !listing.unreachable.some((u) => u.store === store) && !newestGood.locations.some((l) => l.store === store))
+        : [],
     schedule,
     stale: schedule?.intervalMs ? ageMs > STALE_AFTER_INTERVALS * schedule.intervalMs : null,
     unreachable: listing.unreachable,

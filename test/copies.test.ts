@@ -40,6 +40,8 @@ import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 describe('verified copies (a local primary, an S3 copy)', () => {
   let env: TestWorkflowEnvironment;
   let t: StoreUnderTest;
@@ -88,6 +90,23 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     ]);
   });
 
+  it('the newest backup missing from a store that answers (removed by hand, a store added since): status says COPY MISSING (exit 3) until the next backup writes every store', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const cli = (...args: string[]) =>
+      execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
+    await withWorker(env, t.config, async () => {
+      const newest = await runBackup(env, t.config, source);
+      for (const key of await keysUnder(copy, `${source}/${newest.backupId}.`)) await copy.delete(key);
+      const missing = await cli('status', source);
+      assert.equal(missing.exitCode, 3, missing.stdout + missing.stderr);
+      assert.match(missing.stdout, new RegExp(`^${source}\\s.*\\sCOPY MISSING$`, 'm'));
+      assert.match(missing.stdout, new RegExp(`^COPY MISSING ${newest.backupId}: not in ${escaped(copy.url)}; the next backup writes every store \\(\`pgkeeper backup ${source}\` now\\)$`, 'm'));
+      await runBackup(env, t.config, source);
+      const mended = await cli('status', source);
+      assert.equal(mended.exitCode, 0, mended.stdout + mended.stderr);
+    });
+  });
+
   it('restore and drill read from the first intact store: a damaged primary falls back to the copy; a named store is used', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     await withWorker(env, t.config, async () => {
@@ -134,7 +153,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
 
   it('bytes found damaged as a restore or drill reads them (one byte changed: manifest and size still check out) are read from the copy, and the damage is recorded where it was found', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
-    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     const locations = async (id: string) => {
       const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
       return listing.backups.find((b) => b.id === id)?.locations.map((l) => [l.store, l.status, l.reason ?? '']);

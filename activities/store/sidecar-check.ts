@@ -14,7 +14,11 @@ export async function sidecarWarning(store: BackupStore, archiveKey: string, sha
   const sidecar = sidecarKey(archiveKey);
   const text = await store.getText(sidecar).catch(() => undefined);
   const rewrite = `write it again (sha256sum ${path.posix.basename(archiveKey)} > ${path.posix.basename(sidecar)}, in the backup's folder)`;
-  if (text === undefined) return missingToo ? `${sidecar} is missing in ${store.url}: \`sha256sum -c\` has nothing to check the archive with; ${rewrite}` : undefined;
+  if (text === undefined) {
+    // Only beside an archive still there: not when the store went away (or the backup was deleted) since it was read.
+    if (!missingToo || !(await store.stat(archiveKey).catch(() => undefined))) return undefined;
+    return `${sidecar} is missing in ${store.url}: \`sha256sum -c\` has nothing to check the archive with; ${rewrite}`;
+  }
   if (sidecarHash(text) === sha256) return undefined;
   return `${sidecar} in ${store.url} disagrees with its archive, which matches its manifest: \`sha256sum -c\` would report damage there is none of; ${rewrite}`;
 }
