@@ -1,7 +1,7 @@
 /** Errors the CLI reports as one line and a non-zero exit code, without a stack trace. */
 import { FailureType, InputError } from '../common/errors.js';
 import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
-import { cliHint } from './cli-surface.js';
+import { cliHint, type HintContext } from './cli-surface.js';
 
 export { rootCauseMessage };
 
@@ -28,8 +28,8 @@ export function checkInput<T>(validate: () => T): T {
 }
 
 /** A run that failed: `what` and its root cause in one line, plus what to type next when that is a flag. */
-export function failedRun(what: string, err: unknown, target?: string): CliError {
+export function failedRun(what: string, err: unknown, context?: HintContext): CliError {
   const type = rootCauseType(err);
-  const hint = cliHint(type, target);
+  const hint = cliHint(type, context);
   return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
 }

@@ -39,13 +39,22 @@ export const cliSurface: InputSurface = {
 /** Commands that take the database as their argument (`pgkeeper drill app`), not as `--database`. */
 export const databaseArgumentSurface: InputSurface = { ...cliSurface, field: (name) => (name === 'database' ? 'database' : cliSurface.field(name)) };
 
+/** The restore a hint is for: its target, and the globals backup it applied, if any (a drill has neither). */
+export interface HintContext {
+  target?: string;
+  globals?: string;
+}
+
 /** What to do next, in flags, for failures whose fix is a CLI option (the worker's message names the JSON fields). */
-export function cliHint(type: string | undefined, target?: string): string | undefined {
+export function cliHint(type: string | undefined, context?: HintContext): string | undefined {
   switch (type) {
     case 'TargetExists':
-      return target ? `to replace it: --replace --confirm ${target}` : undefined;
+      return context?.target ? `to replace it: --replace --confirm ${context.target}` : undefined;
     case 'RolesMissing':
-      return 'create the roles, or add --globals latest, or --no-owner --no-privileges';
+      if (!context?.target) return 'create the roles on this server (a restore with --globals latest makes them from the newest globals backup)';
+      return context.globals !== undefined
+        ? `the globals backup applied (--globals ${context.globals}) does not hold them: it is older than they are; create the roles, or --no-owner --no-privileges`
+        : 'create the roles, or add --globals latest, or --no-owner --no-privileges';
     default:
       return undefined;
   }

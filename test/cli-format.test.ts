@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { printBackupResult } from '../client/commands/backup.js';
 import { showable, showLines, table } from '../client/format.js';
+import { cliHint } from '../client/cli-surface.js';
 
 describe('CLI listings', () => {
   it('escape controls, bidirectional marks and overrides, and line separators; leave every other character alone', () => {
@@ -39,5 +40,18 @@ describe('CLI listings', () => {
     });
     printBackupResult({ status: 'skipped', database: 'app\u202Egpj', reason: 'a backup of "app\u202Egpj" is already running' }, out);
     assert.equal(written, 'a backup of "app\\u202egpj" is already running\n');
+  });
+});
+
+describe('hints after a failed run', () => {
+  it('roles missing: the flag that helps, and not one already given or that the command does not take', () => {
+    assert.equal(cliHint('RolesMissing', { target: 'app' }), 'create the roles, or add --globals latest, or --no-owner --no-privileges');
+    assert.equal(
+      cliHint('RolesMissing', { target: 'app', globals: 'latest' }),
+      'the globals backup applied (--globals latest) does not hold them: it is older than they are; create the roles, or --no-owner --no-privileges',
+    );
+    assert.equal(cliHint('RolesMissing'), 'create the roles on this server (a restore with --globals latest makes them from the newest globals backup)', 'a drill has no --globals');
+    assert.equal(cliHint('TargetExists', { target: 'app' }), 'to replace it: --replace --confirm app');
+    assert.equal(cliHint('TargetExists'), undefined);
   });
 });

@@ -62,6 +62,6 @@ export async function restoreCommand(connect: () => Promise<Client>, config: Con
   try {
     printRestoreResult(await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue));
   } catch (err) {
-    throw failedRun(`restore into "${input.target}" failed`, err, input.target);
+    throw failedRun(`restore into "${input.target}" failed`, err, { target: input.target, globals: input.globals });
   }
 }
