@@ -72,6 +72,16 @@ describe('audit: search attributes, root causes, history, status', () => {
     const history = await cli('history', database);
     assert.equal(history.exitCode, 0, history.stderr);
     assert.match(history.stdout, new RegExp(`backup\\s+${database}\\s+manual\\s+completed\\s+${backup.backupId}`));
+
+    // A backup run that failed (no such database) made no backup: history names none for it.
+    const gone = uniqueName('pgk_audit_gone');
+    const failed = await withWorker(env, config, () => runBackup(env, config, gone).catch((e: unknown) => e));
+    assert.ok(failed instanceof WorkflowFailedError, String(failed));
+    const listed = await waitFor('visibility to index the failed run', async () => {
+      const run = await cli('history', gone);
+      return /\bfailed\b/.test(run.stdout) ? run : undefined;
+    });
+    assert.match(listed.stdout, new RegExp(`backup\\s+${gone}\\s+manual\\s+failed\\s+-\\s`));
   });
 
   it('history finds the runs of a database whose name holds quotes and accents (a double quote no visibility query matches)', async () => {

@@ -19,7 +19,8 @@ export async function historyCommand(client: Client, config: Config, database: s
       r.database,
       r.startedBy,
       r.outcome,
-      r.backupId ?? '-',
+      // A backup run that did not complete made no backup: the id it would have had names none.
+      r.operation === 'backup' && r.outcome !== 'completed' && r.outcome !== 'running' ? '-' : (r.backupId ?? '-'),
       r.closeTime ? formatDuration(r.closeTime.getTime() - r.startTime.getTime()) : 'running',
     ]);
   }
