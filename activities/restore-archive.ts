@@ -27,7 +27,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { applyDatabaseProperties, dropStaging, existingRoles, recreateStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropStaging, existingRoles, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -47,7 +47,10 @@ export interface RestoreArchiveRequest {
 }
 
 const SCRATCH_PREFIX = 'pgkeeper-scratch-';
-/** A scratch file this old was left by a killed worker (live ones are touched every minute). */
+/**
+ * A scratch file this old was left by a killed worker (live ones are touched every minute); a
+ * staging database this old, by a run terminated (each attempt makes its own afresh, within 24 h).
+ */
 const STALE_SCRATCH_MS = 2 * 86_400_000;
 /** Room to leave free beyond the archive itself. */
 const SCRATCH_MARGIN_BYTES = 64 * 1024 * 1024;
@@ -291,6 +294,9 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
 
     phase = 'restoring into staging';
     const restoreStarted = Date.now();
+    for (const left of await sweepStaleStaging(config, STALE_SCRATCH_MS)) {
+      warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
+    }
     const stagingOid = await recreateStaging(config, req.staging, backup.properties);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     if (backup.properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));

@@ -54,6 +54,28 @@ export async function dropStaging(config: Config, staging: string): Promise<void
   });
 }
 
+/**
+ * Drops the staging databases (and only those: the staging name pattern) created over
+ * `olderThanMs` ago, older than any restore or drill runs: what a run terminated from outside
+ * left, since a terminate skips every clean-up. Their age is that of their directory's PG_VERSION;
+ * a server that does not let DB_USER read it (pg_stat_file, for superusers and
+ * pg_read_server_files) keeps them. Returns the names dropped.
+ */
+export async function sweepStaleStaging(config: Config, olderThanMs: number): Promise<string[]> {
+  return withAdmin(config, async (client) => {
+    const found = await client
+      .query<{ datname: string }>(
+        `select d.datname from pg_database d, pg_stat_file('base/' || d.oid || '/PG_VERSION', true) f
+          where d.datname ~ '(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$' and f.modification < now() - make_interval(secs => $1)`,
+        [olderThanMs / 1000],
+      )
+      .catch(() => ({ rows: [] }));
+    const stale = found.rows.map((r) => r.datname).filter(isStagingName);
+    for (const name of stale) await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+    return stale;
+  });
+}
+
 /** SQLSTATEs of a CREATE DATABASE the server cannot honour: a locale it lacks, an encoding that does not fit it, no ICU. */
 const LOCALE_REFUSED = new Set(['22023', '0A000', '42809', '22P05']);
 
