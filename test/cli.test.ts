@@ -259,7 +259,7 @@ describe('pgkeeper CLI', () => {
         assert.equal(of(db)?.schedule, null, 'a database no longer on the server is not credited with the runs that will not back it up');
         assert.equal(of('template1'), undefined, 'templates are never backed up');
         const text = await pgkeeper(['status'], { TASK_QUEUE: own.temporal.taskQueue });
-        assert.match(text.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
+        assert.match(text.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+never\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
         assert.equal(text.stderr, '');
 
         // Patterns set in the UI: a database they leave out is neither listed for the schedule nor
@@ -283,7 +283,7 @@ describe('pgkeeper CLI', () => {
       try {
         const promised = await status();
         assert.equal(promised.exitCode, 3, promised.stdout);
-        assert.match(promised.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+-\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
+        assert.match(promised.stdout, new RegExp(`^${database}\\s+-\\s+never\\s+never\\s+\\S+ \\S+\\s+NEVER BACKED UP$`, 'm'));
       } finally {
         await pgkeeper(['schedule', 'delete', database], { TASK_QUEUE: own.temporal.taskQueue });
       }
