@@ -36,7 +36,7 @@ import { sidecarWarning } from './store/sidecar-check.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { fetchArchive } from './stream/fetch-archive.js';
-import { sweepStale } from './sweep-stale.js';
+import { LEFT_BEHIND_MS, sweepStale } from './sweep-stale.js';
 
 export interface RestoreArchiveRequest {
   backup: ResolvedBackup;
@@ -47,11 +47,6 @@ export interface RestoreArchiveRequest {
 }
 
 const SCRATCH_PREFIX = 'pgkeeper-scratch-';
-/**
- * A scratch file this old was left by a killed worker (live ones are touched every minute); a
- * staging database this old, by a run terminated (each attempt makes its own afresh, within 24 h).
- */
-const STALE_SCRATCH_MS = 2 * 86_400_000;
 /** Room to leave free beyond the archive itself. */
 const SCRATCH_MARGIN_BYTES = 64 * 1024 * 1024;
 
@@ -263,7 +258,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   // pg_restore -j reopens the file in each job: keep it fresh so no other run's sweep takes it for a leftover.
   const touch = setInterval(() => void fs.utimes(scratch, new Date(), new Date()).catch(() => undefined), 60_000);
   try {
-    await sweepStale(dir, SCRATCH_PREFIX, STALE_SCRATCH_MS);
+    await sweepStale(dir, SCRATCH_PREFIX, LEFT_BEHIND_MS);
     await checkFreeSpace(config, dir, backup);
     // The whole database, in the clear: readable by the worker's user only.
     await (await fs.open(scratch, 'w', 0o600)).close();
@@ -294,7 +289,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
 
     phase = 'restoring into staging';
     const restoreStarted = Date.now();
-    for (const left of await sweepStaleStaging(config, STALE_SCRATCH_MS)) {
+    for (const left of await sweepStaleStaging(config, LEFT_BEHIND_MS)) {
       warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
     }
     const stagingOid = await recreateStaging(config, req.staging, backup.properties);

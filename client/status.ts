@@ -15,10 +15,17 @@ import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup, StoreUnreachable } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
 import { scheduleHandle, type ScheduleTarget } from './schedules.js';
-import { listRuns } from './visibility.js';
+import { listRuns, type RunRecord } from './visibility.js';
+
+/** A run as status shows it: when it started, how it ended, which workflow. */
+type RunSummary = { at: string; outcome: string; workflowId: string };
+
+function runSummary(run: RunRecord | undefined): RunSummary | null {
+  return run ? { at: run.startTime.toISOString(), outcome: run.outcome, workflowId: run.workflowId } : null;
+}
 
 interface Health {
-  lastRun: { at: string; outcome: string; workflowId: string } | null;
+  lastRun: RunSummary | null;
   lastSuccessfulBackup: { at: string; backupId: string } | null;
   /** Every damaged copy, in any store: a backup lost, or one of its copies (3-2-1 no longer holds). */
   damaged: { backupId: string; reason: string }[];
@@ -39,7 +46,7 @@ export interface DatabaseStatus extends Health {
   database: string;
   lastProvenRestore: { at: string; backupId: string } | null;
   /** The last restore drill, whatever its outcome: a weekly drill that fails every week needs attention. */
-  lastDrill: { at: string; outcome: string; workflowId: string } | null;
+  lastDrill: RunSummary | null;
 }
 
 /** The globals backups: `backup --all` writes them, its schedule (if any) promises them. */
@@ -102,7 +109,7 @@ function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnT
   const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
   return {
-    lastRun: runs[0] ? { at: runs[0].startTime.toISOString(), outcome: runs[0].outcome, workflowId: runs[0].workflowId } : null,
+    lastRun: runSummary(runs[0]),
     lastSuccessfulBackup: newestGood ? { at: newestGood.finishedAt ?? newestGood.createdAt, backupId: newestGood.id } : null,
     damaged,
     missingIn:
@@ -139,7 +146,7 @@ export async function databaseStatus(
     database,
     ...health(listing, backups, runs, schedule, nowMs),
     lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
-    lastDrill: drills[0] ? { at: drills[0].startTime.toISOString(), outcome: drills[0].outcome, workflowId: drills[0].workflowId } : null,
+    lastDrill: runSummary(drills[0]),
   };
 }
 

@@ -54,7 +54,7 @@ export function stagingName(target: string, uuid: string): string {
 }
 
 /** Staging databases of restores, and scratch databases of restore drills: the only names pgkeeper may drop. */
-const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
+export const STAGING_NAME = /(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$/;
 
 export function isStagingName(name: string): boolean {
   return STAGING_NAME.test(name);

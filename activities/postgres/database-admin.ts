@@ -10,7 +10,7 @@ import type { Config } from '../../common/config.js';
 import { createDatabaseOptions, LocaleProviderError, propertyStatements, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
 import { FailureType } from '../../common/errors.js';
 import type { DatabaseProperties } from '../../common/manifest.js';
-import { isStagingName } from '../../common/restore-input.js';
+import { isStagingName, STAGING_NAME } from '../../common/restore-input.js';
 import { quoteIdent } from '../../common/sql.js';
 import { failure, pgClientFailure } from '../failures.js';
 import { withClient } from './pg-client.js';
@@ -66,8 +66,8 @@ export async function sweepStaleStaging(config: Config, olderThanMs: number): Pr
     const found = await client
       .query<{ datname: string }>(
         `select d.datname from pg_database d, pg_stat_file('base/' || d.oid || '/PG_VERSION', true) f
-          where d.datname ~ '(_restoring_|^pgkeeper_drill_)[0-9a-f]{8}$' and f.modification < now() - make_interval(secs => $1)`,
-        [olderThanMs / 1000],
+          where d.datname ~ $2 and f.modification < now() - make_interval(secs => $1)`,
+        [olderThanMs / 1000, STAGING_NAME.source],
       )
       .catch(() => ({ rows: [] }));
     const stale = found.rows.map((r) => r.datname).filter(isStagingName);

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { FailureType } from '../../common/errors.js';
-import { sweepStale } from '../sweep-stale.js';
+import { LEFT_BEHIND_MS, sweepStale } from '../sweep-stale.js';
 import type { StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
 import { settleFailure, stopOnAbort, toolMissing, type ToolSpec } from './tool-process.js';
@@ -59,12 +59,10 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
 }
 
 const PIPES_PREFIX = 'pgkeeper-stream-';
-/** Longer than any dump may run (its activity's 24 h): a directory this old was left by a killed worker. */
-const STALE_PIPES_MS = 2 * 86_400_000;
 
 /** Named pipes in a fresh private directory; `remove()` deletes them. Those a killed worker left go first. */
 export async function namedPipes(names: string[]): Promise<{ paths: Record<string, string>; remove(): Promise<void> }> {
-  await sweepStale(os.tmpdir(), PIPES_PREFIX, STALE_PIPES_MS);
+  await sweepStale(os.tmpdir(), PIPES_PREFIX, LEFT_BEHIND_MS);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), PIPES_PREFIX));
   const paths = Object.fromEntries(names.map((n) => [n, path.join(dir, n)]));
   await execa('mkfifo', ['-m', '0600', ...Object.values(paths)]);
