@@ -14,7 +14,7 @@ import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
 import type { Leftover, RetentionRequest, RetentionResult, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
+import { databasesHeld, listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 
@@ -158,7 +158,10 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
         unreachable.push(unreachableOrThrow(store, err));
       }
     }
-    return { policy, stores, ...(req.unreachable === 'report' ? { unreachable } : {}) };
+    // No store holds a backup of it: the names they hold, for a "did you mean" (a typo is likelier).
+    const none = !req.globals && stores.every((s) => s.plan.length === 0 && s.damaged.length === 0);
+    const others = none ? await databasesHeld(allStores(config).filter((s) => !unreachable.some((u) => u.store === s.url))) : undefined;
+    return { policy, stores, ...(req.unreachable === 'report' ? { unreachable } : {}), ...(others?.length ? { others } : {}) };
   } finally {
     stopHeartbeat();
   }

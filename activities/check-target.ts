@@ -5,29 +5,22 @@
  */
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import { nearest } from '../common/input-fields.js';
 import { failure } from './failures.js';
-import { withAdmin } from './postgres/database-admin.js';
-
-/** The database `target` may have been meant for, among `names`: the same but for Unicode form or case, or a near one. */
-function meantFor(target: string, names: string[]): string | undefined {
-  return names.find((n) => n.normalize('NFC') === target.normalize('NFC')) ?? names.find((n) => n.toLowerCase() === target.toLowerCase()) ?? nearest(target, names);
-}
+import { meantFor, sameLetters, serverDatabases } from './postgres/database-names.js';
 
 export async function checkTarget(config: Config, req: { target: string; mode: 'create' | 'replace' }): Promise<void> {
-  const names = await withAdmin(config, async (client) => (await client.query<{ datname: string }>('select datname from pg_database where not datistemplate')).rows.map((r) => r.datname));
+  const names = await serverDatabases(config);
   const exists = names.includes(req.target);
   if (req.mode === 'create' && exists) {
     throw failure(config, FailureType.TargetExists, `database "${req.target}" already exists and the restore would create it; restore into another target, or replace it (with confirmation)`);
   }
   if (req.mode === 'replace' && !exists) {
     const meant = meantFor(req.target, names);
-    const same = meant !== undefined && meant.normalize('NFC') === req.target.normalize('NFC') ? ' (the same letters, in another Unicode form)' : '';
     throw failure(
       config,
       FailureType.DatabaseMissing,
       `database "${req.target}" does not exist on ${config.db.host}:${config.db.port}, so there is nothing to replace and nothing was changed. ` +
-        `${meant !== undefined ? `Did you mean "${meant}"${same}? ` : ''}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
+        `${meant !== undefined ? `Did you mean "${meant}"${sameLetters(req.target, meant)}? ` : ''}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
     );
   }
 }

@@ -50,11 +50,12 @@ function authenticationFailed(config: Config, detail: string): ApplicationFailur
   );
 }
 
-function databaseMissing(config: Config, database: string): ApplicationFailure {
+/** `meant`: a database of the server the name is likely a typo of, with why, when one was found. */
+export function databaseMissing(config: Config, database: string, meant?: string): ApplicationFailure {
   return fail(
     config,
     FailureType.DatabaseMissing,
-    `database "${database}" does not exist on ${server(config)}; check the name (psql -l lists databases)`,
+    `database "${database}" does not exist on ${server(config)}; ${meant !== undefined ? `did you mean ${meant}?` : 'check the name'} (psql -l lists databases)`,
     false,
   );
 }

@@ -13,7 +13,7 @@ import type { BackupManifest, GlobalsManifest } from '../common/manifest.js';
 import { isDatabaseName, validateDatabaseName } from '../common/names.js';
 import { LISTING_PAGE_BYTES, listedNewestFirst } from '../common/listing-pages.js';
 import type { BackupListing, DrillProof, ListedBackup, ListedGlobals, ListingCursor } from '../common/types.js';
-import { databaseFolders, groupFolder, judgeGroups, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
+import { databaseFolders, databasesHeld, groupFolder, judgeGroups, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
 import type { BackupStore, StoredObject } from './store/store.js';
 import { allStores } from './store/open-stores.js';
 
@@ -188,12 +188,15 @@ export async function listBackups(config: Config, req: { database?: string; from
       FailureType.StoreUnavailable,
     );
   }
+  // None of the database asked for: the names held, for a "did you mean" (a typo is the likelier cause).
+  const none = req.database !== undefined && req.from === undefined && backups.length === 0;
   return {
     stores: stores.map((s) => s.url),
     unreachable: [...unreachable].map(([store, reason]) => ({ store, reason })),
     backups: backups.sort(listedNewestFirst),
     globals: globals.sort(listedNewestFirst),
     next,
+    ...(none ? { others: await databasesHeld(stores.filter((s) => !unreachable.has(s.url))) } : {}),
   };
 }
 

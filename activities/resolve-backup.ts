@@ -14,15 +14,15 @@ import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
 import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { filtersFromName } from '../common/filters.js';
-import { nearest, quoteInput } from '../common/input-fields.js';
+import { quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
-import { listedNames, validateDatabaseName } from '../common/names.js';
+import { otherDatabasesNote, validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { requireIdentityFor } from './encryption.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { databaseFolders, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
+import { databasesHeld, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -164,11 +164,9 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   }
   if (!newest) {
     // A name mistyped is likelier than a database never backed up, once the stores hold others.
-    const held = [...new Set((await Promise.all(stores.map((s) => databaseFolders(s).catch(() => [])))).flat())].sort();
-    const meant = nearest(database, held);
-    const others = held.length === 0 ? '' : meant ? `; did you mean "${meant}"? (backups there are of ${listedNames(held)})` : `; backups there are of ${listedNames(held)}`;
+    const others = otherDatabasesNote(database, await databasesHeld(stores));
     throw ApplicationFailure.nonRetryable(
-      `no backup of "${database}" in ${stores.filter((s) => !silent.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}${others}; if the name is right, run \`pgkeeper backup ${lastArgument(database)}\` first`,
+      `no backup of "${database}" in ${stores.filter((s) => !silent.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}${others && `; ${others}`}; if the name is right, run \`pgkeeper backup ${lastArgument(database)}\` first`,
       FailureType.BackupNotFound,
     );
   }

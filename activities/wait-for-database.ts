@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import type { ServerInfo } from '../common/manifest.js';
-import { failure, pgClientFailure } from './failures.js';
+import { databaseMissing, failure, pgClientFailure } from './failures.js';
+import { meantFor, sameLetters, serverDatabases } from './postgres/database-names.js';
 import { readServerInfo, withClient } from './postgres/pg-client.js';
 import { pgToolVersion } from './postgres/pg-tools.js';
 
@@ -40,6 +41,13 @@ async function assertPgDumpNotOlder(config: Config, server: ServerInfo): Promise
   }
 }
 
+/** A database that does not exist: a typo is likelier than a database dropped, so the one meant is named when the server has one near. */
+async function missingWithMeant(config: Config, database: string, missing: ApplicationFailure): Promise<ApplicationFailure> {
+  const names = await serverDatabases(config).catch(() => []); // no right to list them: the plain message
+  const meant = meantFor(database, names);
+  return meant === undefined ? missing : databaseMissing(config, database, `"${meant}"${sameLetters(database, meant)}`);
+}
+
 export async function waitForDatabase(config: Config, req: WaitRequest): Promise<ServerInfo> {
   const ctx = Context.current();
   const startedMs = Date.now();
@@ -55,6 +63,7 @@ export async function waitForDatabase(config: Config, req: WaitRequest): Promise
     } catch (err) {
       if (err instanceof ApplicationFailure) throw err;
       lastError = pgClientFailure(config, req.database, err);
+      if (lastError.type === FailureType.DatabaseMissing) throw await missingWithMeant(config, req.database, lastError);
       if (lastError.nonRetryable) throw lastError;
     }
     ctx.heartbeat({ attempt, lastError: lastError.message });

@@ -50,5 +50,6 @@ export function joinListingPages(pages: BackupListing[]): BackupListing {
     unreachable: [...unreachable.values()],
     backups: pages.flatMap((p) => p.backups).sort(listedNewestFirst),
     globals: pages.flatMap((p) => p.globals ?? []).sort(listedNewestFirst),
+    ...(pages[0]!.others ? { others: pages[0]!.others } : {}),
   };
 }

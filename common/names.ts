@@ -3,7 +3,7 @@
  * Pure functions, no Node imports: used by workflows, activities and the CLI alike.
  */
 import { InputError } from './errors.js';
-import { quoteInput } from './input-fields.js';
+import { nearest, quoteInput } from './input-fields.js';
 
 /** PostgreSQL truncates identifiers longer than NAMEDATALEN - 1 bytes; we refuse them instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -63,6 +63,18 @@ export function isDatabaseName(name: string): boolean {
 /** Fixed workflow id per database, so Temporal itself refuses two concurrent operations on one database. */
 export function databaseWorkflowId(taskQueue: string, database: string): string {
   return `pgkeeper:${taskQueue}:${database}`;
+}
+
+/**
+ * For a database of which no store holds a backup: the one meant, when the stores hold backups of
+ * a name close to it (a typo is likelier than a database never backed up), and what they hold;
+ * '' when they hold none. Starts with "did you mean", or "backups there are of".
+ */
+export function otherDatabasesNote(database: string, held: readonly string[]): string {
+  const others = held.filter((name) => name !== database);
+  if (others.length === 0) return '';
+  const meant = nearest(database, others);
+  return meant !== undefined ? `did you mean "${meant}"? (backups there are of ${listedNames(others)})` : `backups there are of ${listedNames(others)}`;
 }
 
 /** Database names for a message: quoted, the first 20, and how many in all when there are more. */

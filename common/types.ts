@@ -93,6 +93,8 @@ export interface RetentionResult {
   stores: StoreRetention[];
   /** Stores that did not answer (only with `unreachable: 'report'`): retention did not run there. */
   unreachable?: StoreUnreachable[];
+  /** No store holds a backup of the database: the databases they do hold (for "did you mean"). */
+  others?: string[];
 }
 
 export type BackupPhase = 'starting' | 'waiting for database' | 'dumping' | 'publishing' | 'copying' | 'applying retention' | 'done';
@@ -337,6 +339,8 @@ export interface BackupListing {
    * worker older than paging leaves it out (it answers in one).
    */
   next?: ListingCursor | null;
+  /** Asked for a database of which no store holds a backup: the databases the stores do hold. */
+  others?: string[];
 }
 
 /**

@@ -386,6 +386,34 @@ describe('pgkeeper CLI', () => {
     });
   });
 
+  it('without --wait, a run the worker refuses in its first steps fails the command with the cause, not "started"', async () => {
+    await withWorker(env, config, async () => {
+      const missing = await pgkeeper(['backup', `${database}x`]);
+      assert.equal(missing.stdout, '', 'not said to have started');
+      assert.match(oneLineError(missing), new RegExp(`^pgkeeper: backup of "${database}x" failed: database "${database}x" does not exist on \\S+; did you mean "${database}"\\? \\(psql -l lists databases\\)$`));
+
+      const old = await writeFakeBackup(store, database, 31);
+      const exists = await pgkeeper(['restore', old.id, '--target', database]);
+      assert.equal(exists.stdout, '');
+      assert.match(oneLineError(exists), new RegExp(`^pgkeeper: restore into "${database}" failed: .*\\(to replace it: --replace --confirm ${database}\\)$`));
+
+      const drill = await pgkeeper(['drill', uniqueName('pgk_cli_none')]);
+      assert.equal(drill.stdout, '');
+      assert.match(oneLineError(drill), /^pgkeeper: restore drill of "pgk_cli_none\w*" FAILED: no backup/);
+
+      const verify = await pgkeeper(['verify', database, '--store', 'nowhere']);
+      assert.equal(verify.stdout, '');
+      assert.match(oneLineError(verify), /^pgkeeper: verify FAILED: .*nowhere/);
+
+      // A run past its checks is left to go on, with its link.
+      const started = await pgkeeper(['backup', database]);
+      assert.equal(started.exitCode, 0, started.stderr);
+      const workflowId = /^started backup of "[^"]+"\n  workflow  (\S+)\n  ui        http/.exec(started.stdout)?.[1];
+      assert.ok(workflowId, started.stdout);
+      assert.equal((await env.client.workflow.getHandle(workflowId).result()).status, 'completed');
+    });
+  });
+
   it('a namespace that does not exist: one line naming TEMPORAL_NAMESPACE and exit 2, from the CLI and from the worker', async () => {
     const namespace = uniqueName('pgk_no_ns');
     const expected = new RegExp(`namespace "${namespace}" does not exist on this Temporal server: set TEMPORAL_NAMESPACE to one that does`);

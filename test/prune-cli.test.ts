@@ -55,4 +55,23 @@ describe('prune from the command line', () => {
       assert.match(done.error, new RegExp(`^file://${copyDir} is not there `));
     });
   });
+
+  it('a name no store holds backups of: prune and backups name the one likely meant', async () => {
+    const config = testConfig();
+    const db = uniqueName('pgk_prune_typo');
+    await writeFakeBackup(openStore(config.stores.primary), db, 1);
+    const typo = `${db.slice(0, -1)}${db.endsWith('x') ? 'y' : 'x'}`;
+    await withWorker(env, config, async () => {
+      const run = (args: string[]) => execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      const meant = new RegExp(`did you mean "${db}"\\? \\(backups there are of .*"${db}"`);
+      const plan = await run(['prune', typo, '--dry-run']);
+      assert.equal(plan.exitCode, 0, plan.stderr);
+      assert.match(plan.stdout, new RegExp(`^no store holds a backup of "${typo}": ${meant.source}`, 'm'));
+      const listed = await run(['backups', typo]);
+      assert.equal(listed.exitCode, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`^no backups of "${typo}" in \\S+; ${meant.source}`));
+      // The name that holds backups gets no such note.
+      assert.doesNotMatch((await run(['prune', db, '--dry-run'])).stdout, /did you mean/);
+    });
+  });
 });

@@ -13,6 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, createdAtMsIn, GLOBALS_FOLDER } from '../../common/backup-keys.js';
 import { FailureType } from '../../common/errors.js';
 import { quoteInput } from '../../common/input-fields.js';
+import { isDatabaseName } from '../../common/names.js';
 import { ManifestError, parseManifest, type BackupManifest, type GlobalsManifest } from '../../common/manifest.js';
 import type { StoreUnreachable } from '../../common/types.js';
 import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
@@ -160,6 +161,11 @@ export async function completeBackups(store: BackupStore, database: string): Pro
 /** The folders of a store that hold database backups (not `.globals`, nor anything that is not a database name). */
 export async function databaseFolders(store: BackupStore): Promise<string[]> {
   return (await store.listFolders('')).filter((f) => !f.startsWith('.')).sort();
+}
+
+/** The databases of which any of `stores` holds a folder; a store that does not answer adds none. */
+export async function databasesHeld(stores: readonly BackupStore[]): Promise<string[]> {
+  return [...new Set((await Promise.all(stores.map((s) => databaseFolders(s).catch(() => [])))).flat())].filter(isDatabaseName).sort();
 }
 
 /** The store did not answer: noted, where the caller goes on without it; anything else is thrown. */

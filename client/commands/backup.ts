@@ -2,14 +2,18 @@
 import type { Client } from '@temporalio/client';
 import { normalizeBackupInput, type BackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
-import type { BackupResult, BackupSkipped } from '../../common/types.js';
+import type { BackupPhase, BackupResult, BackupSkipped } from '../../common/types.js';
 import type { backupDatabase } from '../../workflows/backup-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, showLines } from '../format.js';
+import { announceOnceChecked } from '../first-steps.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 import { workflowOutcome } from '../workflow-outcome.js';
+
+/** Where a backup may still be refused (a database that is not there, a pg_dump too old): watched without --wait. */
+const REFUSING_PHASES: ReadonlySet<BackupPhase> = new Set(['starting', 'waiting for database']);
 
 export interface BackupCommandOptions {
   compression?: string;
@@ -56,11 +60,13 @@ export async function backupCommand(connect: () => Promise<Client>, config: Conf
   };
   checkInput(() => normalizeBackupInput(input, databaseArgumentSurface));
   const handle = await startBackup(await connect(), config, input);
-  announceStart(config, `backup of "${database}"`, handle);
-  if (!options.wait) return;
+  const what = `backup of "${database}"`;
+  const failed = (err: unknown) => failedRun(`${what} failed`, err);
+  if (!options.wait) return announceOnceChecked(config, what, handle, REFUSING_PHASES, failed);
+  announceStart(config, what, handle);
   try {
     printBackupResult(await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue));
   } catch (err) {
-    throw failedRun(`backup of "${database}" failed`, err);
+    throw failed(err);
   }
 }

@@ -7,7 +7,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { joinListingPages } from '../../common/listing-pages.js';
 import { PGKEEPER_VERSION } from '../version.js';
-import { validateDatabaseName } from '../../common/names.js';
+import { otherDatabasesNote, validateDatabaseName } from '../../common/names.js';
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
 import { checkInput, CliError, failedRun } from '../cli-error.js';
@@ -53,7 +53,8 @@ export async function backupsCommand(client: Client, config: Config, database: s
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
   if (listing.backups.length === 0) {
     const answered = listing.stores.filter((s) => !listing.unreachable.some((u) => u.store === s)); // the others are named below
-    process.stdout.write(`no ${globals.length ? 'database ' : ''}backups${database ? ` of "${database}"` : ''} in ${answered.join(', ')}\n`);
+    const note = database !== undefined ? otherDatabasesNote(database, listing.others ?? []) : '';
+    process.stdout.write(showable(`no ${globals.length ? 'database ' : ''}backups${database ? ` of "${database}"` : ''} in ${answered.join(', ')}${note && `; ${note}`}`) + '\n');
   } else {
     const rows = [['ID', 'DATABASE', 'STATUS', 'SIZE', 'CREATED (UTC)', 'COMPRESSION', 'STORES']];
     for (const b of listing.backups) {

@@ -6,6 +6,7 @@ import type { restoreDrill } from '../../workflows/restore-drill.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
+import { announceOnceChecked } from '../first-steps.js';
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
 import { workflowOutcome } from '../workflow-outcome.js';
@@ -14,8 +15,11 @@ export async function drillCommand(connect: () => Promise<Client>, config: Confi
   const input = { database, ...(options.store !== undefined ? { store: options.store } : {}), ...(options.jobs !== undefined ? { jobs: options.jobs } : {}) };
   checkInput(() => normalizeDrillInput(input, databaseArgumentSurface));
   // Connected after the input checks: a mistyped name is said even with Temporal down.
-  const handle = await startAnnounced<typeof restoreDrill>(await connect(), config, 'restoreDrill', input, `pgkeeper-drill:${config.temporal.taskQueue}:${database}`, `restore drill of "${database}"`);
-  if (!options.wait) return;
+  const what = `restore drill of "${database}"`;
+  const failed = (err: unknown) => failedRun(`${what} FAILED`, err);
+  const handle = await startAnnounced<typeof restoreDrill>(await connect(), config, 'restoreDrill', input, `pgkeeper-drill:${config.temporal.taskQueue}:${database}`, what, options.wait ? process.stdout : null);
+  // No backup, none readable here, or no identity for it: said now, not only in history.
+  if (!options.wait) return announceOnceChecked(config, what, handle, new Set(['resolving backup', 'waiting for database']), failed);
   try {
     const proof = await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue);
     process.stdout.write(
@@ -27,6 +31,6 @@ export async function drillCommand(connect: () => Promise<Client>, config: Confi
       ]),
     );
   } catch (err) {
-    throw failedRun(`restore drill of "${database}" FAILED`, err);
+    throw failed(err);
   }
 }

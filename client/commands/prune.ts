@@ -6,6 +6,7 @@ import type { applyRetention } from '../../workflows/apply-retention.js';
 import { failedRun } from '../cli-error.js';
 import { rootCauseDetails, rootCauseMessage } from '../../common/failure-message.js';
 import type { RetentionResult } from '../../common/types.js';
+import { otherDatabasesNote } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { printJson, sayUnreachable, showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
@@ -65,5 +66,7 @@ export async function pruneCommand(client: Client, config: Config, database: str
       process.stdout.write(`deleted ${deletedCount}, kept ${store.kept}${left}${sweptCount ? `, swept ${sweptCount} leftovers` : ''}\n`);
     }
   }
+  const note = otherDatabasesNote(database, result.others ?? []);
+  if (note) process.stdout.write('\n' + showLines([`no store holds a backup of "${database}": ${note}`]));
   return unreachable.length > 0;
 }

@@ -2,14 +2,21 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { normalizeRestoreInput, type RestoreInput } from '../../common/restore-input.js';
-import type { RestoreResult } from '../../common/types.js';
+import type { RestorePhase, RestoreResult } from '../../common/types.js';
 import type { restoreDatabase } from '../../workflows/restore-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { count, formatDuration, showLines } from '../format.js';
+import { announceOnceChecked } from '../first-steps.js';
 import { showProgress } from '../progress.js';
 import { announceStart, startOnDatabase } from '../start-workflow.js';
 import { workflowOutcome } from '../workflow-outcome.js';
+
+/**
+ * Where a restore may still be refused before it creates anything (no such backup, no identity for
+ * it, a target that exists without --replace, roles missing): watched without --wait.
+ */
+const REFUSING_PHASES: ReadonlySet<RestorePhase> = new Set(['resolving backup', 'waiting for database', 'checking target', 'applying globals']);
 
 export interface RestoreCommandOptions {
   target: string;
@@ -57,11 +64,13 @@ export async function restoreCommand(connect: () => Promise<Client>, config: Con
   const input = restoreInputFromOptions(backup, options);
   checkInput(() => normalizeRestoreInput(input, cliSurface));
   const handle = await startOnDatabase<typeof restoreDatabase>(await connect(), config, 'restoreDatabase', input, input.target);
-  announceStart(config, `restore of ${backup} into "${input.target}"`, handle);
-  if (!options.wait) return;
+  const what = `restore of ${backup} into "${input.target}"`;
+  const failed = (err: unknown) => failedRun(`restore into "${input.target}" failed`, err, { target: input.target, globals: input.globals });
+  if (!options.wait) return announceOnceChecked(config, what, handle, REFUSING_PHASES, failed);
+  announceStart(config, what, handle);
   try {
     printRestoreResult(await showProgress(handle, workflowOutcome(handle, config.temporal.address), config.temporal.taskQueue));
   } catch (err) {
-    throw failedRun(`restore into "${input.target}" failed`, err, { target: input.target, globals: input.globals });
+    throw failed(err);
   }
 }

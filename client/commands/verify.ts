@@ -14,6 +14,7 @@ import type { verifyBackups } from '../../workflows/verify-backups.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { databaseArgumentSurface } from '../cli-surface.js';
 import { count, formatBytes, formatDuration, printJson, showable, showLines } from '../format.js';
+import { announceOnceChecked } from '../first-steps.js';
 import { showProgress } from '../progress.js';
 import { startAnnounced } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
@@ -48,6 +49,8 @@ export function verifyLines(result: VerifyResult): string[] {
   ];
 }
 
+const VERIFY_WATCH_MS = 3_000;
+
 /** Returns whether something needs attention (exit code 3). */
 export async function verifyCommand(connect: () => Promise<Client>, config: Config, database: string | undefined, options: { wait?: boolean; json?: boolean; store?: string }): Promise<boolean> {
   const input = { ...(database !== undefined ? { database } : {}), ...(options.store !== undefined ? { store: options.store } : {}) };
@@ -58,10 +61,16 @@ export async function verifyCommand(connect: () => Promise<Client>, config: Conf
   const chatter = !options.json ? process.stdout : process.stderr.isTTY ? process.stderr : null;
   // Connected after the input checks: a mistyped name is said even with Temporal down.
   const what = `verify of ${database !== undefined ? `"${database}"'s backups` : 'every backup'}${options.store !== undefined ? ` in ${options.store}` : ''}`;
-  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, chatter);
-  if (!options.wait && !options.json) return false;
+  const watched = !options.wait && !options.json;
+  const handle = await startAnnounced<typeof verifyBackups>(await connect(), config, 'verifyBackups', input, `pgkeeper-verify:${config.temporal.taskQueue}:${database ?? '*'}`, what, watched ? null : chatter);
   const print = (result: VerifyResult) => (options.json ? printJson(result) : process.stdout.write(showLines(verifyLines(result))));
   try {
+    if (watched) {
+      // A store that is not configured is refused in the first second; reading everything back
+      // takes as long as the stores hold, so only a few seconds are watched.
+      await announceOnceChecked(config, what, handle, new Set(['reading the archives back']), (err) => err as Error, VERIFY_WATCH_MS);
+      return false;
+    }
     const outcome = workflowOutcome(handle, config.temporal.address);
     print(await (chatter ? showProgress(handle, outcome, config.temporal.taskQueue) : outcome.finally(sayIfUntaken(handle, config.temporal.taskQueue))));
     return false;
