@@ -47,6 +47,11 @@ export interface DatabaseStatus extends Health {
   lastProvenRestore: { at: string; backupId: string } | null;
   /** The last restore drill, whatever its outcome: a weekly drill that fails every week needs attention. */
   lastDrill: RunSummary | null;
+  /**
+   * The backup the last completed backup run made, when every store answered and none holds it nor
+   * a newer one: removed by hand, or a store is not the disk or prefix it was (a disk not mounted).
+   */
+  gone: { backupId: string; at: string; workflowId: string } | null;
 }
 
 /** The globals backups: `backup --all` writes them, its schedule (if any) promises them. */
@@ -132,7 +137,8 @@ export async function databaseStatus(
   coverage: Promise<AllCoverage> = allScheduleCoverage(client, config, schedules, { ask: false }),
 ): Promise<DatabaseStatus> {
   const [runs, drills, own, all, covered] = await Promise.all([
-    listRuns(client, config, { database, operations: ['backup'] }, 1),
+    // Enough to find the last completed one behind a few failed.
+    listRuns(client, config, { database, operations: ['backup'] }, RUNS_FOR_GONE),
     listRuns(client, config, { database, operations: ['drill'] }, 1),
     schedules({ database }),
     schedules({ all: true }),
@@ -147,7 +153,21 @@ export async function databaseStatus(
     ...health(listing, backups, runs, schedule, nowMs),
     lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
     lastDrill: runSummary(drills[0]),
+    gone: listing.unreachable.length === 0 ? goneBackup(runs, backups) : null,
   };
+}
+
+/** Backup runs read by status: the last one, and the last completed one among them. */
+const RUNS_FOR_GONE = 10;
+
+/**
+ * The last completed backup run's backup, when the stores hold neither it nor a newer one. Retention
+ * always keeps the newest backup, so nothing pgkeeper does removes it.
+ */
+function goneBackup(runs: RunRecord[], backups: Listed[]): DatabaseStatus['gone'] {
+  const made = runs.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
+  if (!made || backups.some((b) => b.id === made.backupId || Date.parse(b.createdAt) >= made.startTime.getTime())) return null;
+  return { backupId: made.backupId!, at: (made.closeTime ?? made.startTime).toISOString(), workflowId: made.workflowId };
 }
 
 /** Null when the stores hold no globals backup and no --all schedule promises one. */

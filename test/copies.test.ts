@@ -107,6 +107,25 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
+  it('the backup the last completed run made is in no store, nor a newer one (a disk not mounted, files removed): status says BACKUP GONE (exit 3)', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const cli = (...args: string[]) =>
+      execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
+    await withWorker(env, t.config, async () => {
+      const newest = await runBackup(env, t.config, source);
+      for (const store of [t.store, copy]) for (const key of await keysUnder(store, `${source}/${newest.backupId}.`)) await store.delete(key);
+      const gone = await cli('status', source);
+      assert.equal(gone.exitCode, 3, gone.stdout + gone.stderr);
+      assert.match(gone.stdout, new RegExp(`^${source}\\s.*\\sBACKUP GONE$`, 'm'));
+      assert.match(gone.stdout, new RegExp(`^BACKUP GONE ${newest.backupId}: made [-0-9: ]+ by \\S+, and no store holds it or a newer one \\(${escaped(t.store.url)}, ${escaped(copy.url)}\\): `, 'm'));
+      const asJson = JSON.parse((await cli('status', source, '--json')).stdout) as { gone: { backupId: string } | null }[];
+      assert.equal(asJson[0]!.gone?.backupId, newest.backupId);
+      await runBackup(env, t.config, source);
+      const mended = await cli('status', source);
+      assert.equal(mended.exitCode, 0, mended.stdout + mended.stderr);
+    });
+  });
+
   it('restore and drill read from the first intact store: a damaged primary falls back to the copy; a named store is used', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     await withWorker(env, t.config, async () => {
