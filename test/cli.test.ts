@@ -401,6 +401,10 @@ describe('pgkeeper CLI', () => {
       assert.equal(drill.stdout, '');
       assert.match(oneLineError(drill), /^pgkeeper: restore drill of "pgk_cli_none\w*" FAILED: no backup/);
 
+      const cluster = await pgkeeper(['backup', '--all', '--include', 'pgk_matches_none_*']);
+      assert.equal(cluster.stdout, '');
+      assert.match(oneLineError(cluster), /^pgkeeper: cluster backup failed: .*pgk_matches_none_\*/);
+
       const verify = await pgkeeper(['verify', database, '--store', 'nowhere']);
       assert.equal(verify.stdout, '');
       assert.match(oneLineError(verify), /^pgkeeper: verify FAILED: .*nowhere/);

@@ -8,6 +8,7 @@ import type { backupCluster } from '../../workflows/backup-cluster.js';
 import { checkInput, failedRun } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
 import { formatBytes, showLines, table } from '../format.js';
+import { announceOnceChecked } from '../first-steps.js';
 import { announceStart, startExclusive } from '../start-workflow.js';
 import { workflowOutcome } from '../workflow-outcome.js';
 
@@ -41,8 +42,10 @@ export async function clusterCommand(connect: () => Promise<Client>, config: Con
   checkInput(() => normalizeClusterInput(input, cliSurface));
   const workflowId = `pgkeeper-cluster:${config.temporal.taskQueue}`;
   const handle = await startExclusive<typeof backupCluster>(await connect(), config, 'backupCluster', input, workflowId, 'a cluster backup is already running');
-  announceStart(config, 'backup of all databases', handle);
-  if (!options.wait) return;
+  const what = 'backup of all databases';
+  // --include and --exclude that leave no database on the server: said now, not only in history.
+  if (!options.wait) return announceOnceChecked(config, what, handle, new Set(['listing databases']), (err) => failedRun('cluster backup failed', err));
+  announceStart(config, what, handle);
   try {
     printClusterResult(await workflowOutcome(handle, config.temporal.address));
   } catch (err) {
