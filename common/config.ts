@@ -126,7 +126,12 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
   if (e.BACKUP_DIR !== undefined && e.BACKUP_STORE !== undefined) {
     throw new ConfigError('invalid configuration: set BACKUP_STORE or BACKUP_DIR, not both (BACKUP_DIR=/x is the same as BACKUP_STORE=file:///x)');
   }
-  const primary = e.BACKUP_STORE !== undefined ? parseStoreUrl(e.BACKUP_STORE, 'BACKUP_STORE', resolvePath) : parseStoreUrl(e.BACKUP_DIR ?? DEFAULT_BACKUP_DIR, 'BACKUP_DIR', resolvePath);
+  const primary =
+    e.BACKUP_STORE !== undefined
+      ? parseStoreUrl(e.BACKUP_STORE, 'BACKUP_STORE', resolvePath)
+      : e.BACKUP_DIR !== undefined
+        ? parseStoreUrl(e.BACKUP_DIR, 'BACKUP_DIR', resolvePath)
+        : { ...parseStoreUrl(DEFAULT_BACKUP_DIR, 'BACKUP_DIR', resolvePath), madeByPgkeeper: true };
   const copies = (e.BACKUP_COPIES ?? '')
     .split(/[\s,]+/)
     .filter(Boolean)

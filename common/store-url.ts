@@ -8,7 +8,8 @@ import { ConfigError } from './config-error.js';
 
 export type StoreSpec =
   /** `variable`: the setting that names it (BACKUP_STORE, BACKUP_DIR, BACKUP_COPIES), for messages that say what to change. */
-  | { kind: 'file'; url: string; path: string; variable: string }
+  /** `madeByPgkeeper`: the default store (BACKUP_DIR unset), whose directory the worker makes. */
+  | { kind: 'file'; url: string; path: string; variable: string; madeByPgkeeper?: boolean }
   | { kind: 's3'; url: string; bucket: string; prefix: string; endpoint: string | undefined; region: string | undefined };
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

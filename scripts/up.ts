@@ -222,7 +222,11 @@ async function main(): Promise<void> {
   let env: NodeJS.ProcessEnv;
   try {
     env = temporalEnvironment();
-    if (env.BACKUP_DIR === undefined && env.BACKUP_STORE === undefined) env.BACKUP_DIR = path.join(DATA, 'backups');
+    if (env.BACKUP_DIR === undefined && env.BACKUP_STORE === undefined) {
+      // This script's own store: made here, as the worker makes no configured store's directory.
+      env.BACKUP_DIR = path.join(DATA, 'backups');
+      mkdirSync(env.BACKUP_DIR, { recursive: true });
+    }
     config = parseConfig(env, (p) => path.resolve(ROOT, p));
   } catch (err) {
     if (err instanceof ConfigError) {

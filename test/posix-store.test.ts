@@ -4,7 +4,7 @@
  * only old unfinished writes.
  */
 import assert from 'node:assert/strict';
-import { promises as fs, mkdtempSync, utimesSync } from 'node:fs';
+import { promises as fs, mkdirSync, mkdtempSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import { openPosixStore } from '../activities/store/posix-store.js';
 describe('posix store', () => {
   const parent = mkdtempSync(path.join(os.tmpdir(), 'pgkeeper-posix-'));
   const root = path.join(parent, 'store');
+  mkdirSync(root); // a store's directory is made by a person
   const store = openPosixStore(root);
   after(async () => fs.rm(parent, { recursive: true, force: true }));
 
@@ -37,7 +38,11 @@ describe('posix store', () => {
 
   it('a folder not there holds nothing; a root not there (a disk not mounted) is a store not answering, not an empty one, and is not made again by a write', async () => {
     const away = openPosixStore(path.join(parent, 'unmounted'));
-    await away.check(); // the worker's start-up check makes the root; nothing else does
+    // A configured root is made by a person: made by the start-up check, it could be an unmounted disk's mount point.
+    await assert.rejects(away.check(), (err: ApplicationFailure) => err.type === 'StoreUnavailable' && err.message.includes(`make it (mkdir -p ${path.join(parent, 'unmounted')})`));
+    assert.equal(await fs.stat(path.join(parent, 'unmounted')).catch(() => 'not there'), 'not there');
+    // The default store's root (BACKUP_DIR unset) is the worker's own, made by its start-up check; nothing else makes one.
+    await openPosixStore(path.join(parent, 'unmounted'), 'BACKUP_DIR', { makeRoot: true }).check();
     await away.put('app/a.dump', 'x');
     assert.deepEqual(await away.list('other/'), []);
     assert.equal(await away.stat('app/gone.dump'), undefined);
@@ -46,7 +51,10 @@ describe('posix store', () => {
     for (const asking of [() => away.list('app/'), () => away.listFolders(''), () => away.stat('app/a.dump'), () => away.getText('app/a.dump'), () => away.get('app/a.dump'), () => away.put('app/b.dump', 'y')]) {
       await assert.rejects(asking(), (err: ApplicationFailure) => {
         assert.equal(err.type, 'StoreUnavailable');
-        assert.equal(err.message, `${away.url} is not there (${path.join(parent, 'unmounted')} is no directory: a disk not mounted, a path moved?); mount it, or change BACKUP_STORE/BACKUP_DIR`);
+        assert.equal(
+          err.message,
+          `${away.url} is not there (${path.join(parent, 'unmounted')} is no directory: a disk not mounted, a path moved, or not made yet?); mount it, make it (mkdir -p ${path.join(parent, 'unmounted')}), or change BACKUP_STORE/BACKUP_DIR`,
+        );
         return true;
       });
     }

@@ -35,7 +35,7 @@ describe('a store this worker may only read', () => {
   let env: TestWorkflowEnvironment;
   // A copy store both may write: a restore pins the copy it may fall back on even where it cannot pin the backup itself.
   const copyDir = `file://${path.join(tempDir('copy'), 'offsite')}`;
-  mkdirSync(copyDir.slice('file://'.length)); // as a worker's start-up check makes it
+  mkdirSync(copyDir.slice('file://'.length)); // a store's directory is made by a person, not the worker
   const writer = testConfig({ BACKUP_COPIES: copyDir });
   const readOnlyDir = path.join(tempDir('read-only'), 'backups');
   const reader = testConfig({ BACKUP_DIR: readOnlyDir, BACKUP_COPIES: copyDir });

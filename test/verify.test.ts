@@ -184,7 +184,7 @@ describe('pgkeeper verify', () => {
 
     // A copy store whose bucket does not exist: said, and the other stores verified all the same.
     const emptyDir = path.join(tempDir('empty-copy'), 'offsite');
-    mkdirSync(emptyDir); // as a worker's start-up check makes it: a root not there is a store not answering
+    mkdirSync(emptyDir); // a store's directory is made by a person: a root not there is a store not answering
     const missingBucket = testConfig({
       BACKUP_DIR: backupDir(t.config),
       BACKUP_COPIES: `s3://${s3.bucket}/offsite?endpoint=${s3.endpoint},s3://no-such-bucket/x?endpoint=${s3.endpoint},file://${emptyDir}`,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -15,10 +15,10 @@ import { tempDir } from './helpers/temp-dirs.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts the compiled worker with `env` and a Temporal address nothing answers: it must stop before connecting. */
-async function startWorker(env: Record<string, string>) {
+async function startWorker(env: Record<string, string>, { cwd = ROOT, defaultStore = false } = {}) {
   const cluster = testCluster();
-  return execa(process.execPath, ['dist/worker/main.js'], {
-    cwd: ROOT,
+  return execa(process.execPath, [path.join(ROOT, 'dist/worker/main.js')], {
+    cwd,
     reject: false,
     timeout: 60_000,
     extendEnv: false,
@@ -31,7 +31,7 @@ async function startWorker(env: Record<string, string>) {
       DB_PASSWORD: cluster.password,
       PG_BIN_DIR: cluster.binDir,
       TEMPORAL_ADDRESS: '127.0.0.1:1',
-      ...(env.BACKUP_STORE === undefined ? { BACKUP_DIR: path.join(tempDir('startup'), 'backups') } : {}),
+      ...(env.BACKUP_STORE === undefined && !defaultStore ? { BACKUP_DIR: tempDir('startup') } : {}),
       ...env,
     },
   });
@@ -130,6 +130,7 @@ describe('worker start-up checks', () => {
     const dir = tempDir('stores');
     writeFileSync(path.join(dir, 'a-file'), '');
     await refusal({ BACKUP_DIR: path.join(dir, 'a-file', 'backups') }, /cannot use file:\/\/.*a-file\/backups as the store .* point BACKUP_DIR at one the worker can write/);
+    mkdirSync(path.join(dir, 'primary'));
     await refusal({ BACKUP_DIR: path.join(dir, 'primary'), BACKUP_COPIES: path.join(dir, 'a-file', 'copies') }, /cannot use file:\/\/.*a-file\/copies as the store .* point BACKUP_COPIES at one the worker can write/);
     await refusal({ BACKUP_STORE: 's3://b/p', BACKUP_DIR: dir }, /set BACKUP_STORE or BACKUP_DIR, not both/);
     await refusal({ BACKUP_STORE: 'ftp://x/y' }, /unsupported store "ftp:\/\/"/);
@@ -139,6 +140,22 @@ describe('worker start-up checks', () => {
     // A copy that is the primary under another name: one store, however it is spelt.
     symlinkSync(path.join(dir, 'same'), path.join(dir, 'link'));
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: store file:\/\/\S*\/link lies inside store file:\/\/\S*\/same .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
+  });
+
+  it('a store directory not there is not made (it may be an unmounted disk\'s mount point): a primary stops the worker, a copy is said and the worker starts; the default store is made', async () => {
+    const dir = tempDir('not-made');
+    const primary = path.join(dir, 'mnt', 'pgkeeper');
+    await refusal({ BACKUP_DIR: primary }, new RegExp(`^pgkeeper worker: file://${primary} is not there \\(.*a disk not mounted.*\\); mount it, make it \\(mkdir -p ${primary}\\), or change BACKUP_DIR$`));
+    const copy = path.join(dir, 'copy');
+    const run = await startWorker({ BACKUP_COPIES: copy });
+    const [first, second] = `${run.stdout}\n${run.stderr}`.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.match(first ?? '', new RegExp(`^file://${copy} is not there .*, or change BACKUP_COPIES \\(the worker starts anyway; runs retry\\)$`));
+    assert.match(second ?? '', /^cannot reach Temporal at 127\.0\.0\.1:1 /, 'it went on to connect');
+    for (const made of [primary, path.join(dir, 'mnt'), copy]) assert.equal(existsSync(made), false, `${made} was made`);
+    // BACKUP_DIR unset: the worker's own .data/backups, which nothing else can be mounted on, is made.
+    const unset = await startWorker({}, { cwd: dir, defaultStore: true });
+    assert.match(`${unset.stdout}\n${unset.stderr}`, /cannot reach Temporal/);
+    assert.equal(statSync(path.join(dir, '.data', 'backups')).isDirectory(), true);
   });
 
   it('an S3 store that does not answer yet: the worker says so first and starts anyway (no SDK notice about Node versions above it)', async () => {

@@ -61,7 +61,11 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
     if (err instanceof ApplicationFailure && !err.nonRetryable) logger.warn(`${err.message} (the worker starts anyway; runs retry)`);
     else problems.push((err as Error).message);
   };
-  for (const store of allStores(config)) await store.check().catch(note);
+  const [primary, ...copies] = allStores(config);
+  // A local primary not there stops the worker: every backup would fail on it. A store across the
+  // network may be down for a moment, and a copy store not there leaves backups to the primary.
+  await primary!.check().catch((err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err)));
+  for (const store of copies) await store.check().catch(note);
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   await identityRecipients(config.encryption.identityFile).catch(note);

@@ -18,7 +18,7 @@ export function openStore(spec: StoreSpec): BackupStore {
   if (!store) {
     store =
       spec.kind === 'file'
-        ? openPosixStore(spec.path, spec.variable)
+        ? openPosixStore(spec.path, spec.variable, { makeRoot: spec.madeByPgkeeper === true })
         : openS3Store(spec.url, { ...(spec.endpoint ? { endpoint: spec.endpoint } : {}), ...(spec.region ? { region: spec.region } : {}) });
     opened.set(spec.url, store);
   }

@@ -24,8 +24,12 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code;
 }
 
-/** `variable`: the setting that names the store, said in messages about what to change. */
-export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR'): BackupStore {
+/**
+ * `variable`: the setting that names the store, said in messages about what to change. `makeRoot`:
+ * the start-up check may make the root (the default store's, which nothing else can hold); any
+ * other root is made by a person, once the disk it belongs on is mounted.
+ */
+export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR', { makeRoot = false } = {}): BackupStore {
   const url = `file://${root}`;
   const fileOf = (key: string) => path.join(root, ...checkKey(key).split('/'));
   const keyOf = (file: string) => path.relative(root, file).split(path.sep).join('/');
@@ -59,12 +63,15 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
 
   /**
    * Throws unless the root is there. Checked where a file is not found (it is gone, or the whole
-   * store is) and before a write: made once, by the worker's start-up check, never again by a write,
-   * which would put backups under an unmounted disk's mount point and hide the others.
+   * store is) and before a write. Never made by a write, nor (but the default store's) by the
+   * start-up check: that would put backups under an unmounted disk's mount point and hide the others.
    */
   async function rootThere(): Promise<void> {
     if (await fs.stat(root).then((st) => st.isDirectory(), () => false)) return;
-    throw ApplicationFailure.retryable(`${url} is not there (${root} is no directory: a disk not mounted, a path moved?); mount it, or change ${variable}`, FailureType.StoreUnavailable);
+    throw ApplicationFailure.retryable(
+      `${url} is not there (${root} is no directory: a disk not mounted, a path moved, or not made yet?); mount it, make it (mkdir -p ${root}), or change ${variable}`,
+      FailureType.StoreUnavailable,
+    );
   }
 
   async function stat(key: string): Promise<StoredObject | undefined> {
@@ -231,8 +238,11 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
     },
 
     async check(): Promise<void> {
+      // A path through a file is a mistake to refuse (below); a root merely missing is not there.
+      const missingRoot = await fs.stat(root).then(() => false, (err: unknown) => code(err) === 'ENOENT');
+      if (missingRoot && !makeRoot) await rootThere();
       try {
-        await makeDirectories(root, 0o750);
+        if (makeRoot) await makeDirectories(root, 0o750);
         await fs.access(root, fs.constants.W_OK);
       } catch (err) {
         const known = failure(err, 'opening the store');
