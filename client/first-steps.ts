@@ -15,6 +15,13 @@ import { announceStart } from './start-workflow.js';
 const WATCH_MS = 10_000;
 const POLL_MS = 250;
 
+/** `promise`'s value, or undefined once `ms` pass first. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, ms))));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 type FirstSteps = { kind: 'past' } | { kind: 'over' } | { kind: 'still'; phase: string };
 
 /**
@@ -25,22 +32,23 @@ type FirstSteps = { kind: 'past' } | { kind: 'over' } | { kind: 'still'; phase: 
  */
 async function watchFirstSteps(handle: WorkflowHandle, checking: ReadonlySet<string>, watchMs: number): Promise<FirstSteps> {
   const deadline = Date.now() + watchMs;
-  let phase = 'starting';
+  let phase: string | undefined;
   try {
     for (;;) {
       if ((await handle.describe()).status.name !== 'RUNNING') {
         await handle.result(); // a run already over: returns, or throws its failure, at once
         return { kind: 'over' };
       }
-      // No answer yet (its first workflow task not done, a lock waited for): still starting.
-      phase = (await handle.query<{ phase: string }>('progress').catch(() => undefined))?.phase ?? phase;
-      if (!checking.has(phase)) return { kind: 'past' };
-      if (Date.now() >= deadline) return { kind: 'still', phase };
+      // No answer yet (its first workflow task not done, a lock waited for, a worker slow to
+      // answer queries): still starting. Not waited for past the watch.
+      phase = (await within(handle.query<{ phase: string }>('progress').catch(() => undefined), deadline - Date.now()))?.phase ?? phase;
+      if (phase !== undefined && !checking.has(phase)) return { kind: 'past' };
+      if (Date.now() >= deadline) return { kind: 'still', phase: phase ?? 'starting' };
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } catch (err) {
     if (err instanceof WorkflowFailedError) throw err;
-    return { kind: 'still', phase };
+    return { kind: 'still', phase: phase ?? 'starting' };
   }
 }
 

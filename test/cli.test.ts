@@ -20,6 +20,7 @@ import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgre
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { requireWorker } from '../client/worker-workflow.js';
 import { waitFor } from './helpers/processes.js';
+import { freePort } from './helpers/ports.js';
 import { runWorkerUntilExit, startWorkerWithEnv } from './helpers/worker-with-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -415,6 +416,16 @@ describe('pgkeeper CLI', () => {
       const workflowId = /^started backup of "[^"]+"\n  workflow  (\S+)\n  ui        http/.exec(started.stdout)?.[1];
       assert.ok(workflowId, started.stdout);
       assert.equal((await env.client.workflow.getHandle(workflowId).result()).status, 'completed');
+    });
+    // A run still in its checks when the watch ends (its database server not answering yet) is left
+    // to go on, said to be waiting.
+    const down = { ...config, db: { ...config.db, port: await freePort() } };
+    await withWorker(env, down, async () => {
+      const waiting = await pgkeeper(['backup', database]);
+      assert.equal(waiting.exitCode, 0, waiting.stderr);
+      const workflowId = /^ {2}workflow {2}(\S+)$/m.exec(waiting.stdout)?.[1];
+      assert.match(waiting.stdout, /^ {2}now {7}waiting for database \(it goes on: /m);
+      await env.client.workflow.getHandle(workflowId!).terminate('test over');
     });
   });
 
