@@ -13,11 +13,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, damageKey, GLOBALS_FOLDER, manifestKey } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import { isDatabaseName } from '../common/names.js';
+import { isDatabaseName, otherDatabasesNote } from '../common/names.js';
 import type { ArchiveProblem, StoreUnreachable, VerifyResult } from '../common/types.js';
 import type { VerifyInput } from '../common/verify-input.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { databaseFolders, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
+import { databaseFolders, databasesHeld, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
 import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import { unreadable, wrongServerChecksum } from './store/read-first-intact.js';
@@ -230,6 +230,9 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       }
       Object.assign(progress, { storeIndex: storeIndex + 1, folder: undefined, id: undefined });
     }
+    // None of the database named, anywhere: a name mistyped (in a cron line, say) is the likelier cause.
+    const none = req.database !== undefined && progress.intact + progress.problems.length + progress.problemsNotListed === 0;
+    const meant = none ? otherDatabasesNote(req.database!, await databasesHeld(stores.filter((s) => !progress.unreachable.some((u) => u.store === s.url)))) : '';
     return {
       ...(req.database !== undefined ? { database: req.database } : {}),
       stores: stores.map((s) => s.url),
@@ -242,7 +245,11 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       unreadable: progress.unreadable,
       bytesRead: progress.bytesRead,
       durationMs: Date.now() - progress.startedMs,
-      warnings: progress.warningsNotListed > 0 ? [...progress.warnings, `and ${progress.warningsNotListed} more warnings like these`] : progress.warnings,
+      warnings: [
+        ...(meant ? [`no store holds a backup of "${req.database!}": ${meant}`] : []),
+        ...progress.warnings,
+        ...(progress.warningsNotListed > 0 ? [`and ${progress.warningsNotListed} more warnings like these`] : []),
+      ],
     };
   } finally {
     stopHeartbeat();

@@ -180,6 +180,7 @@ describe('pgkeeper verify', () => {
       const typo = await cli('verify', `${source}_typo`, '--wait');
       assert.equal(typo.exitCode, 3, typo.stderr);
       assert.match(typo.stdout, new RegExp(`^no backups of "${source}_typo" in ${escaped(t.store.url)}, ${escaped(copy.url)}$`, 'm'));
+      assert.match(typo.stdout, new RegExp(`^ {2}warning {5}no store holds a backup of "${source}_typo": did you mean "${source}"\\? `, 'm'));
     });
 
     // A copy store whose bucket does not exist: said, and the other stores verified all the same.
