@@ -1,31 +1,115 @@
-/** Filtering a `pg_dumpall --globals-only` script so that applying it only creates what is missing. */
-import { IDENT_PATTERN, unquoteIdent } from './sql.js';
+/**
+ * Filtering a `pg_dumpall --globals-only` script so that applying it only creates what is missing.
+ * The script is read statement by statement, quotes and comments respected: a role name may hold a
+ * line break or a semicolon, and a filter by lines would cut such a name in two and run the rest of
+ * it as SQL (a role made by someone with CREATEROLE could make itself superuser that way).
+ */
+import { InputError } from './errors.js';
 
 /** The line pg_dumpall ends a complete script with. */
 export const GLOBALS_COMPLETE_MARKER = '-- PostgreSQL database cluster dump complete';
 
-const ROLE_STATEMENT = new RegExp(`^(?:CREATE|ALTER) ROLE (${IDENT_PATTERN})[\\s;]`);
-const MEMBERSHIP = new RegExp(`^GRANT (?:${IDENT_PATTERN}) TO (${IDENT_PATTERN})[\\s;]`);
+/** psql meta-commands pg_dumpall writes (since 15.14: the restrict key that keeps others from running). */
+const META_COMMAND = /^\\(?:restrict|unrestrict) [A-Za-z0-9]+$/;
+
+/** The script's statements: SQL up to its `;`, and meta-command lines; comments and blank lines left out. */
+function statements(script: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const endOfLine = (from: number) => (script.indexOf('\n', from) < 0 ? script.length : script.indexOf('\n', from));
+  while (i < script.length) {
+    if (/\s/.test(script[i]!)) i++;
+    else if (script.startsWith('--', i)) i = endOfLine(i);
+    else if (script[i] === '\\') {
+      const line = script.slice(i, endOfLine(i)).trimEnd();
+      // Any other meta-command is nothing pg_dumpall writes: not run.
+      if (META_COMMAND.test(line)) out.push(line);
+      i = endOfLine(i);
+    } else {
+      let j = i;
+      while (script[j] !== ';') {
+        if (j >= script.length) throw new InputError(`the globals script ends inside a statement (${JSON.stringify(script.slice(i, i + 60))}…): it is not applied`);
+        const c = script[j]!;
+        if (c === '"' || c === "'") j = closingQuote(script, j) + 1;
+        else if (script.startsWith('--', j)) j = endOfLine(j);
+        else j++;
+      }
+      out.push(script.slice(i, j + 1));
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
+/** Where the quote opened at `open` closes (a doubled quote is one inside it). */
+function closingQuote(script: string, open: number): number {
+  const quote = script[open]!;
+  for (let k = open + 1; ; k += 2) {
+    k = script.indexOf(quote, k);
+    if (k < 0) throw new InputError(`the globals script has a quote that never closes (${JSON.stringify(script.slice(open, open + 60))}…): it is not applied`);
+    if (script[k + 1] !== quote) return k;
+  }
+}
+
+/** A statement's words, names (quoted identifiers unquoted, plain ones folded to lower case) and punctuation. */
+function tokens(statement: string): { word?: string; name?: string }[] {
+  const out: { word?: string; name?: string }[] = [];
+  for (let i = 0; i < statement.length; ) {
+    const c = statement[i]!;
+    const plain = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(statement.slice(i, i + 256));
+    if (plain) {
+      out.push({ word: plain[0].toUpperCase(), name: plain[0].toLowerCase() });
+      i += plain[0].length;
+    } else if (c === '"') {
+      const end = closingQuote(statement, i);
+      out.push({ name: statement.slice(i + 1, end).replace(/""/g, '"') });
+      i = end + 1;
+    } else if (c === "'") {
+      out.push({});
+      i = closingQuote(statement, i) + 1;
+    } else {
+      if (c === ',') out.push({ word: ',' });
+      else if (!/\s/.test(c)) out.push({});
+      i++;
+    }
+  }
+  return out;
+}
+
+/** The roles a statement creates or changes (a GRANT's grantees: their memberships change). */
+function rolesTouched(statement: string): { created?: string; touched: string[] } {
+  const t = tokens(statement);
+  const word = (i: number) => t[i]?.word;
+  if ((word(0) === 'CREATE' || word(0) === 'ALTER') && word(1) === 'ROLE') {
+    const role = t[2]?.name;
+    return { ...(word(0) === 'CREATE' && role !== undefined ? { created: role } : {}), touched: role !== undefined ? [role] : [] };
+  }
+  const onRole = t.findIndex((x, i) => x.word === 'ON' && word(i + 1) === 'ROLE');
+  if ((word(0) === 'COMMENT' || word(0) === 'SECURITY') && onRole >= 0) return { touched: t[onRole + 2]?.name !== undefined ? [t[onRole + 2]!.name!] : [] };
+  if (word(0) === 'GRANT') {
+    const grantees: string[] = [];
+    for (let i = t.findIndex((x) => x.word === 'TO') + 1; i > 0 && i < t.length && t[i]!.word !== 'WITH' && t[i]!.word !== 'GRANTED'; i++) {
+      if (t[i]!.name !== undefined) grantees.push(t[i]!.name!);
+    }
+    return { touched: grantees };
+  }
+  return { touched: [] };
+}
 
 /**
  * The globals script minus everything that would change a role that already exists: its
- * CREATE/ALTER ROLE statements and the memberships granted to it. Only missing roles are made, so
- * restoring globals can never reset a live role's password or attributes.
+ * CREATE/ALTER ROLE statements, comments and security labels, and what is granted to it. Only
+ * missing roles are made, so restoring globals can never reset a live role's password or attributes.
  */
 export function scriptForMissingRoles(script: string, existing: Set<string>): { script: string; created: string[] } {
   const created = new Set<string>();
-  const kept = script.split('\n').filter((line) => {
-    const role = ROLE_STATEMENT.exec(line);
-    if (role) {
-      const name = unquoteIdent(role[1]!);
-      if (existing.has(name)) return false;
-      created.add(name);
-      return true;
-    }
-    const member = MEMBERSHIP.exec(line);
-    return !(member && existing.has(unquoteIdent(member[1]!)));
+  const kept = statements(script).filter((statement) => {
+    const { created: made, touched } = rolesTouched(statement);
+    if (touched.some((role) => existing.has(role))) return false;
+    if (made !== undefined) created.add(made);
+    return true;
   });
-  return { script: kept.join('\n'), created: [...created].sort() };
+  return { script: kept.join('\n') + '\n', created: [...created].sort() };
 }
 
 export function countRoles(script: string): number {

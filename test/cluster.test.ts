@@ -162,12 +162,48 @@ describe('globals script', () => {
     ].join('\n');
     const { script: kept, created } = scriptForMissingRoles(script, new Set(['postgres', 'pg_read_all_data']));
     assert.deepEqual(created, ['We ird', 'app']);
-    assert.deepEqual(kept.split('\n'), [
+    assert.deepEqual(kept.trimEnd().split('\n'), [
       'CREATE ROLE app;',
       "ALTER ROLE app WITH LOGIN PASSWORD 'SCRAM-SHA-256$x';",
       'CREATE ROLE "We ird";',
       'GRANT pg_read_all_data TO app GRANTED BY postgres;',
       'GRANT app TO "We ird";',
     ]);
+  });
+
+  it('a role name holding a line break, a semicolon or a comment stays one name: nothing of it runs as SQL', () => {
+    // A role with CREATEROLE can name a role so; filtered by lines, the name's second line was taken
+    // for an ALTER ROLE of an existing role and left out with its closing quote, and the rest ran.
+    const evil = ';ALTER ROLE atk SUPERUSER;--\nALTER ROLE app z';
+    const quoted = `"${evil.replace(/"/g, '""')}"`;
+    const script = [
+      '--',
+      '-- PostgreSQL database cluster dump',
+      '--',
+      '',
+      '\\restrict abc123',
+      'SET standard_conforming_strings = on;',
+      `CREATE ROLE ${quoted};`,
+      `ALTER ROLE ${quoted} WITH NOSUPERUSER;`,
+      "COMMENT ON ROLE app IS 'it is -- not a comment; nor the end';",
+      'CREATE ROLE "new"; ALTER ROLE "new" WITH LOGIN;',
+      'GRANT SET ON PARAMETER work_mem TO app;',
+      'GRANT pg_monitor TO "new", app WITH ADMIN OPTION;',
+      '\\! rm -rf /',
+      '\\unrestrict abc123',
+    ].join('\n');
+    const { script: kept, created } = scriptForMissingRoles(script, new Set(['app', 'atk', 'pg_monitor']));
+    assert.deepEqual(created, [evil, 'new']);
+    assert.equal(kept, [
+      '\\restrict abc123',
+      'SET standard_conforming_strings = on;',
+      `CREATE ROLE ${quoted};`,
+      `ALTER ROLE ${quoted} WITH NOSUPERUSER;`,
+      'CREATE ROLE "new";',
+      'ALTER ROLE "new" WITH LOGIN;',
+      '\\unrestrict abc123',
+      '',
+    ].join('\n'));
+    assert.throws(() => scriptForMissingRoles('CREATE ROLE "unclosed;\n', new Set()), /a quote that never closes/);
   });
 });
