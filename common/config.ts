@@ -132,8 +132,11 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
       : e.BACKUP_DIR !== undefined
         ? parseStoreUrl(e.BACKUP_DIR, 'BACKUP_DIR', resolvePath)
         : { ...parseStoreUrl(DEFAULT_BACKUP_DIR, 'BACKUP_DIR', resolvePath), madeByPgkeeper: true };
+  // Commas between stores, or blanks before a store's start (s3://, file://, /, ./): a directory's
+  // name may hold a space ("/mnt/Off Site" is one store).
   const copies = (e.BACKUP_COPIES ?? '')
-    .split(/[\s,]+/)
+    .split(/,|\s+(?=(?:s3|file):\/\/|\.{0,2}\/)/)
+    .map((url) => url.trim())
     .filter(Boolean)
     .map((url) => parseStoreUrl(url, 'BACKUP_COPIES', resolvePath));
   checkStoresApart([primary, ...copies]);
@@ -141,10 +144,11 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
 }
 
 function parseRecipients(value: string | undefined, resolvePath: (p: string) => string): RecipientsSetting | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
+  // Empty is unset (a compose file's `${ENCRYPT_RECIPIENTS:-}`); blanks alone are refused below.
+  if (value === undefined || value === '') return undefined;
   const tokens = value.split(/[\s,]+/).filter(Boolean).map(recipientKey);
   if (privateKeyIn(value)) throw new ConfigError(`invalid configuration: ${privateKeyAsRecipient('ENCRYPT_RECIPIENTS')}`);
-  // "$KEY1,$KEY2" with both unset: encryption was meant, and would silently be off.
+  // "$KEY1,$KEY2" or "$KEY1 $KEY2" with both unset: encryption was meant, and would silently be off.
   if (tokens.length === 0) throw new ConfigError(`invalid configuration: ENCRYPT_RECIPIENTS is ${JSON.stringify(value)}, which lists no key: give age public keys (age1…) or the path of a file listing them, or unset it to store backups unencrypted`);
   if (tokens.every((t) => t.startsWith('age1'))) {
     const bad = tokens.find((t) => !AGE_RECIPIENT.test(t));
@@ -155,6 +159,8 @@ function parseRecipients(value: string | undefined, resolvePath: (p: string) => 
     throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS: pgkeeper takes age X25519 public keys (age1…), not ssh keys; make a key pair with age-keygen');
   }
   if (tokens.length === 1) return { file: resolvePath(tokens[0]!) };
+  // One path with a space in it (keys are listed with commas, or are age1… every one).
+  if (!value.includes(',')) return { file: resolvePath(value.trim()) };
   throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS must be age public keys (age1…, separated by commas or spaces) or the path of a file listing them');
 }
 

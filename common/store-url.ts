@@ -40,6 +40,14 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     }
     return { kind: 's3', url: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix, endpoint, region: url.searchParams.get('region') ?? undefined };
   }
+  // s3:/bucket, s3:bucket, file:/dir: a URL with its slashes missing, which as a path would be a
+  // directory of that name here, the "off-site" store on the local disk.
+  if (/^[a-z][a-z0-9+.-]+:(?!\/\/)/i.test(value)) {
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is neither a store URL nor a path; write s3://bucket/prefix, file:///absolute/path or a plain path`);
+  }
+  if (value.startsWith('~')) {
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: ~ is not expanded here; write the full path (${value.replace(/^~(?=\/|$)/, '/home/<user>')})`);
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) {
     throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
   }

@@ -108,6 +108,18 @@ describe('configuration', () => {
     assert.deepEqual(apart.stores.copies.map((c) => c.url), ['file:///b/pg-offsite', 's3://bkt/pg', 's3://bkt/pg-offsite', 's3://bkt2/pg']);
   });
 
+  it('a store URL with its slashes missing, or ~, is refused (as a path it would be a directory here); a copy path may hold a space', () => {
+    const refused = (env: Record<string, string>, expected: RegExp) => assert.throws(() => parseConfig(env), (err: Error) => expected.test(err.message), JSON.stringify(env));
+    for (const value of ['s3:/bkt/pg', 's3:bkt/pg', 'file:/tmp/b3']) refused({ BACKUP_STORE: value }, /is neither a store URL nor a path; write s3:\/\/bucket\/prefix, file:\/\/\/absolute\/path or a plain path$/);
+    refused({ BACKUP_DIR: '/b', BACKUP_COPIES: 's3:/bkt/copy' }, /^invalid configuration: BACKUP_COPIES: "s3:\/bkt\/copy" is neither/);
+    refused({ BACKUP_DIR: '~/backups' }, /BACKUP_DIR: "~\/backups": ~ is not expanded here; write the full path/);
+    assert.deepEqual(parseConfig({ BACKUP_DIR: '/b', BACKUP_COPIES: '/mnt/Off Site, s3://bkt/pg /mnt/other' }).stores.copies.map((c) => c.url), ['file:///mnt/Off Site', 's3://bkt/pg', 'file:///mnt/other']);
+    assert.deepEqual(parseConfig({ ENCRYPT_RECIPIENTS: '/keys/age recipients.txt' }).encryption.recipients, { file: '/keys/age recipients.txt' });
+    // Blanks alone: keys meant ("$K1 $K2", both unset), and encryption would silently be off. Empty is unset.
+    assert.throws(() => parseConfig({ ENCRYPT_RECIPIENTS: ' ' }), /ENCRYPT_RECIPIENTS is " ", which lists no key/);
+    assert.equal(parseConfig({ ENCRYPT_RECIPIENTS: '' }).encryption.recipients, undefined);
+  });
+
   it('credentials in an S3 endpoint are refused, never echoed', () => {
     assert.throws(
       () => parseConfig({ BACKUP_STORE: 's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000' }),
