@@ -80,7 +80,11 @@ async function identityKind(file: string): Promise<'encrypted' | 'ssh' | 'other'
   return /^-----BEGIN (OPENSSH|RSA) PRIVATE KEY-----|^ssh-/.test(head) ? 'ssh' : 'other';
 }
 
-/** Derived keys by file and version (inode, size, mtime): a key file replaced, removed or garbled after the worker started is read again. */
+/**
+ * Derived keys by file and version (inode, size, mtime, ctime): a key file replaced, removed or
+ * garbled after the worker started is read again. The ctime too: `cp -p` of another key of the
+ * same length into the file keeps its inode, size and mtime.
+ */
 const identityKeys = new Map<string, Promise<string[]>>();
 
 /** The public keys of the identities in `file`, AGE_IDENTITY_FILE ([] when unset). */
@@ -90,7 +94,7 @@ export async function identityRecipients(file: string | undefined): Promise<stri
     throw ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${file} cannot be read (${err.code ?? String(err)}); point it at the file age-keygen wrote, readable by the worker's user`, FailureType.InvalidInput);
   });
   if (!version.isFile()) throw ApplicationFailure.nonRetryable(`AGE_IDENTITY_FILE ${file} is ${version.isDirectory() ? 'a directory' : 'not a regular file'}; point it at the file age-keygen wrote`, FailureType.InvalidInput);
-  const cacheKey = `${file}\0${version.ino}:${version.size}:${version.mtimeMs}`;
+  const cacheKey = `${file}\0${version.ino}:${version.size}:${version.mtimeMs}:${version.ctimeMs}`;
   let keys = identityKeys.get(cacheKey);
   if (!keys) {
     keys = (async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { parseBackupId } from '../common/backup-id.js';
-import { backupKeys, classifyKey, sidecarKey } from '../common/backup-keys.js';
+import { backupKeys, classifyKey, GLOBALS_FOLDER, manifestKey, sidecarKey } from '../common/backup-keys.js';
 import { DEFAULT_TASK_QUEUE, type Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { filtersFromName } from '../common/filters.js';
@@ -221,6 +221,14 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
     throw ApplicationFailure.nonRetryable(
       `${id} in ${unfinished.store.url} has no manifest (its run did not finish, or the manifest was removed), so it is no backup pgkeeper vouches for; its archive can still be restored by key, ${unfinished.entry.objects.some((o) => classifyKey(o.key)?.part === 'sidecar') ? 'checked against its .sha256 sidecar' : 'with no checksum to check it against (it has no .sha256 sidecar either)'}: ${restoreCommand(archive, into)}`,
       FailureType.BackupNotFound,
+    );
+  }
+  // Ids of globals backups look like those of a database named "globals".
+  const globals = (await Promise.all(stores.map((s) => s.stat(manifestKey(GLOBALS_FOLDER, id)).catch(() => undefined)))).some(Boolean);
+  if (globals) {
+    throw ApplicationFailure.nonRetryable(
+      `${id} is a globals backup (roles and tablespaces), not a database backup: a restore applies it with --globals ${id} (in the UI, "globals": "${id}") beside the database backup it restores`,
+      FailureType.InvalidInput,
     );
   }
   throw ApplicationFailure.nonRetryable(`backup ${id} is in none of ${stores.map((s) => s.url).join(', ')}; list backups with \`pgkeeper backups ${lastArgument(database)}\``, FailureType.BackupNotFound);

@@ -8,7 +8,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { TLSConfig } from '@temporalio/client';
-import { ConfigError, type Config } from '../common/config.js';
+import { ConfigError, holdsSecret, type Config } from '../common/config.js';
 import { checkApiKey, type SecurityFile } from '../common/temporal-security.js';
 
 export interface TemporalConnectionOptions {
@@ -23,7 +23,9 @@ const CERTIFICATE = '-----BEGIN CERTIFICATE-----';
 const PRIVATE_KEY = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/;
 
 function fail(file: SecurityFile, problem: string): never {
-  throw new ConfigError(`invalid configuration: ${file.variable}=${file.path}: ${problem}`);
+  // A value with no / in it may be the key itself, pasted where its file's path belongs: not shown.
+  const shown = file.path.includes('/') && !holdsSecret(file.path) ? `=${file.path}` : ' (its value, not shown, has no / in it: the key itself, not a path?)';
+  throw new ConfigError(`invalid configuration: ${file.variable}${shown}: ${problem}`);
 }
 
 async function readSecurityFile(file: SecurityFile): Promise<Buffer> {

@@ -165,6 +165,26 @@ function parseRecipients(value: string | undefined, resolvePath: (p: string) => 
 }
 
 /**
+ * A setting's value for a message, or why it is not shown: a private key, a PEM block or a URL's
+ * password (a pasted value where a name or path belongs) never reaches a log.
+ */
+export function shownValue(value: string): string {
+  return holdsSecret(value) ? '(not shown: it holds a key or a password)' : JSON.stringify(value);
+}
+
+export function holdsSecret(value: string): boolean {
+  return privateKeyIn(value) || /-----BEGIN|PRIVATE KEY/i.test(value) || /\/\/[^/@\s]*:[^/@\s]*@|^[^/@\s:]+:[^/@\s]+@/.test(value);
+}
+
+/** AGE_IDENTITY_FILE, refused (never echoed) when it holds a private key itself, where its file's path belongs. */
+function identityPath(value: string): string {
+  if (privateKeyIn(value)) {
+    throw new ConfigError('invalid configuration: AGE_IDENTITY_FILE holds an age private key itself (not shown), where the path of a file holding it belongs: write the key to a file readable by the worker only (chmod 600) and point AGE_IDENTITY_FILE at it');
+  }
+  return value;
+}
+
+/**
  * Validates the environment. Throws a ConfigError whose message is one line naming the variable,
  * what it expects and what it got (never the value of DB_PASSWORD).
  * `resolvePath` makes paths absolute; it is injected because this module has no Node imports.
@@ -180,7 +200,7 @@ export function parseConfig(
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
     // Secrets are never echoed: a password, or a webhook URL that embeds a token.
-    const got = name === 'DB_PASSWORD' || name === 'NOTIFY_WEBHOOK_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+    const got = name === 'DB_PASSWORD' || name === 'NOTIFY_WEBHOOK_URL' ? '' : ` (got ${shownValue(String(cleaned[name]))})`;
     throw new ConfigError(`invalid configuration: ${issue.message}${got}`);
   }
   const e = parsed.data;
@@ -190,7 +210,7 @@ export function parseConfig(
     scratchDir: e.SCRATCH_DIR === undefined ? undefined : resolvePath(e.SCRATCH_DIR),
     encryption: {
       recipients: parseRecipients(e.ENCRYPT_RECIPIENTS, resolvePath),
-      identityFile: e.AGE_IDENTITY_FILE === undefined ? undefined : resolvePath(e.AGE_IDENTITY_FILE),
+      identityFile: e.AGE_IDENTITY_FILE === undefined ? undefined : resolvePath(identityPath(e.AGE_IDENTITY_FILE)),
     },
     retentionDays: e.RETENTION_DAYS,
     temporal: {

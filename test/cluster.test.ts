@@ -121,6 +121,11 @@ for (const kind of STORE_KINDS) {
       await assert.rejects(applyGlobals(t.config, { globals: 'globals-20200101T000000Z-00000000' }), (err: Error) =>
         /^no globals backup "globals-20200101T000000Z-00000000" in .*; run `pgkeeper backup --all` to make one$/.test(err.message),
       );
+      // Given where a database backup goes: said what it is and how it is applied, not "in none of the stores".
+      const intact = await writeFakeGlobals(t.store, 3);
+      const asBackup = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: intact, target: uniqueName('pgk_gl_as_db') }).then(() => undefined, rootFailure));
+      assert.equal(asBackup?.type, 'InvalidInput');
+      assert.match(asBackup?.message ?? '', new RegExp(`^${intact} is a globals backup \\(roles and tablespaces\\), not a database backup: a restore applies it with --globals ${intact} `));
     });
 
     it('restore onto a server whose role was dropped: refused without globals, and with globals only the missing roles are created; two at once both work', async () => {

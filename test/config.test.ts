@@ -133,4 +133,20 @@ describe('configuration', () => {
       (err: Error) => /DB_PORT/.test(err.message) && !err.message.includes('hunter2'),
     );
   });
+
+  it('a secret pasted where a name or path belongs is refused without being echoed', () => {
+    const secretKey = 'AGE-SECRET-KEY-1JVGZTTX3T92JMZH6QCLHGEPFMQJSSEF0WV7P0VP0HM27CW4SMEPST6YCL8';
+    for (const [env, named] of [
+      [{ AGE_IDENTITY_FILE: secretKey }, /^invalid configuration: AGE_IDENTITY_FILE holds an age private key itself \(not shown\)/],
+      [{ DB_HOST: 'postgresql://admin:Sup3rS3cretPw@db1.internal:5432/app' }, /DB_HOST.*\(got \(not shown: it holds a key or a password\)\)$/],
+      [{ DB_HOST: 'admin:Sup3rS3cretPw@db1.internal' }, /DB_HOST/],
+      [{ TEMPORAL_ADDRESS: 'https://user:Sup3rS3cretPw@temporal:7233' }, /TEMPORAL_ADDRESS/],
+    ] as const) {
+      assert.throws(
+        () => parseConfig(env),
+        (err: Error) => named.test(err.message) && !/Sup3rS3cretPw|JVGZTTX3T92/.test(err.message),
+        JSON.stringify(env),
+      );
+    }
+  });
 });
