@@ -21,12 +21,13 @@ import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { backupDatabase, restoreDrill } from '../workflows/index.js';
-import { backupDir, testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { withSlowZstdDecompression } from './helpers/slow-zstd.js';
 import { keysUnder } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
+import { runWorkerUntilExit } from './helpers/worker-with-env.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -95,6 +96,13 @@ describe('a store this worker may only read', () => {
       assert.match(rootFailure(err).message, new RegExp(`^${store.url} is on a read-only file system \\(.*\\); mount it writable for the worker, or change BACKUP_DIR$`));
     });
     assert.deepEqual(await keysUnder(store, `${source}/`), before, 'nothing was written, nothing removed');
+  });
+
+  it('a worker process starts on it (a restoring worker, on a disk mounted read-only), saying backups to it fail', async () => {
+    const run = await runWorkerUntilExit({ ...workerEnvironment(reader), TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const said = run.output.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.match(said[0] ?? '', /is on a read-only file system .*\(the worker starts anyway: restores and drills read the store; backups and copies to it fail\)$/, run.output);
+    assert.ok(said.some((m) => m.startsWith('cannot reach Temporal at 127.0.0.1:1')), `it went on to connect: ${run.output}`);
   });
 
   it('the copies are pinned while the backup is read, though its own store refused the pin', async () => {

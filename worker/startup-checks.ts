@@ -7,6 +7,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../common/errors.js';
 import type { Logger } from 'pino';
 import { encryptionRecipients, identityRecipients, recipientsRefused } from '../activities/encryption.js';
 import { PG_TOOLS } from '../activities/postgres/pg-tools.js';
@@ -61,11 +62,17 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
     if (err instanceof ApplicationFailure && !err.nonRetryable) logger.warn(`${err.message} (the worker starts anyway; runs retry)`);
     else problems.push((err as Error).message);
   };
+  // A store this worker may only read (a read-only mount, credentials that cannot write) serves a
+  // worker that restores: the worst day's, on a disk mounted read-only so nothing can harm it.
+  const readOnlyOr = (other: (err: unknown) => void) => (err: unknown) =>
+    err instanceof ApplicationFailure && err.type === FailureType.StoreAccessDenied
+      ? logger.warn(`${err.message} (the worker starts anyway: restores and drills read the store; backups and copies to it fail)`)
+      : other(err);
   const [primary, ...copies] = allStores(config);
   // A local primary not there stops the worker: every backup would fail on it. A store across the
   // network may be down for a moment, and a copy store not there leaves backups to the primary.
-  await primary!.check().catch((err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err)));
-  for (const store of copies) await store.check().catch(note);
+  await primary!.check().catch(readOnlyOr((err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
+  for (const store of copies) await store.check().catch(readOnlyOr(note));
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   await identityRecipients(config.encryption.identityFile).catch(note);
