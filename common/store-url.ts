@@ -92,3 +92,12 @@ export function checkStoresApart(stores: StoreSpec[]): void {
     }),
   );
 }
+
+/**
+ * The file store `scratch` lies in (or is), if any: restores write the archive there decrypted and
+ * decompressed, which inside a store would put plaintext among encrypted backups (and copy it off-site).
+ */
+export function storeHoldingScratch(scratch: string, stores: readonly StoreSpec[]): StoreSpec | undefined {
+  const own = place({ kind: 'file', url: `file://${scratch}`, path: scratch.replace(/\/+$/, '') || '/', variable: 'SCRATCH_DIR' });
+  return stores.find((s) => s.kind === 'file' && own.startsWith(place(s)));
+}

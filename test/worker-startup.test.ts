@@ -176,6 +176,9 @@ describe('worker start-up checks', () => {
     // Under /proc, Node's own recursive mkdir spins for ever; these must fail at once.
     await refusal({ SCRATCH_DIR: '/proc/pgkeeper-scratch' }, /^pgkeeper worker: cannot use \/proc\/pgkeeper-scratch as the scratch directory \(ENOENT\)/);
     await refusal({ BACKUP_DIR: '/proc/pgkeeper-backups/x' }, /^pgkeeper worker: .*file:\/\/\/proc\/pgkeeper-backups\/x/);
+    // Inside a store, the archive decrypted for a restore would lie among the backups (and be copied off-site).
+    const store = tempDir('store-with-scratch');
+    await refusal({ BACKUP_DIR: store, SCRATCH_DIR: path.join(store, 'app') }, new RegExp(`^pgkeeper worker: the scratch directory ${store}/app lies inside store file://${store}: .*point SCRATCH_DIR at a directory outside every store$`));
   });
 
   it('a checkout run from its sources before `npm run build`: one line saying to build, not a stack trace', async () => {

@@ -5,6 +5,7 @@
  * needs are installed (and the pg tools, when PG_BIN_DIR names where they are).
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../common/errors.js';
@@ -16,7 +17,7 @@ import { allStores } from '../activities/store/open-stores.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
 import { ConfigError } from '../common/config-error.js';
-import { checkStoresApart } from '../common/store-url.js';
+import { checkStoresApart, storeHoldingScratch } from '../common/store-url.js';
 
 /** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there, a program it may run. */
 async function pgBinDirProblems(dir: string): Promise<string[]> {
@@ -76,7 +77,13 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   await identityRecipients(config.encryption.identityFile).catch(note);
-  await scratchDirectory(config).catch(note);
+  // Checked before the scratch directory is made, which would make it inside the store.
+  const scratch = config.scratchDir ?? os.tmpdir();
+  const real = async (dir: string) => fs.realpath(dir).catch(() => dir);
+  const files = await Promise.all([config.stores.primary, ...config.stores.copies].map(async (s) => (s.kind === 'file' ? { ...s, path: await real(s.path) } : s)));
+  const holding = storeHoldingScratch(await real(scratch), files);
+  if (holding) problems.push(`the scratch directory ${scratch} lies inside store ${holding.url}: restores write the archive there decrypted and decompressed; point SCRATCH_DIR at a directory outside every store`);
+  else await scratchDirectory(config).catch(note);
   await requireTools([...(recipients.length ? ['age'] : []), 'zstd']).catch(note);
   const refused = await recipientsRefused(recipients);
   if (refused) problems.push(refused);
