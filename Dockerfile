@@ -24,8 +24,9 @@ ARG PG_MAJOR=15
 RUN apt-get update \
  && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" zstd age ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+# No BACKUP_DIR here: with it, a BACKUP_STORE set at run time would be refused (set one, not
+# both); the compose files set BACKUP_DIR=/backups or BACKUP_COPIES=file:///backups themselves.
 ENV PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin \
-    BACKUP_DIR=/backups \
     SCRATCH_DIR=/scratch \
     NODE_ENV=production
 WORKDIR /app
@@ -35,7 +36,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 RUN mkdir -p /backups /scratch && chown node:node /backups /scratch
 USER node
-# /backups: the local store (unless BACKUP_STORE points elsewhere); /scratch: restores' archive files.
+# /backups: the local store (BACKUP_DIR=/backups) or copy (BACKUP_COPIES=file:///backups); /scratch: restores' archive files.
 VOLUME ["/backups", "/scratch"]
 # `docker compose exec worker /app/bin/pgkeeper ...` runs the CLI in the same image.
 CMD ["/app/bin/pgkeeper-worker"]

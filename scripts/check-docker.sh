@@ -35,6 +35,15 @@ for dev in tsx pino-pretty typescript eslint; do
   if [[ -d "$WORK/app/node_modules/$dev" ]]; then echo "the image would carry the development dependency $dev" >&2; exit 1; fi
 done
 (cd "$WORK/app" && bin/pgkeeper --help >/dev/null)
-out="$(cd "$WORK/app" && BACKUP_STORE=ftp://nowhere bin/pgkeeper-worker 2>&1 || true)"
+# The image's own ENV lines, as the container has them, beneath each compose file's settings.
+image_env=()
+while read -r assignment; do image_env+=("$assignment"); done < <(sed -n '/^ENV /,/[^\\]$/p' "$ROOT/Dockerfile" | sed -e 's/^ENV //' -e 's/\\$//' | tr ' ' '\n' | grep '=' | sed 's/\${PG_MAJOR}/15/')
+# SCRATCH_DIR moved under $WORK: nothing is made on this machine outside it.
+out="$(cd "$WORK/app" && env "${image_env[@]}" SCRATCH_DIR="$WORK/scratch" BACKUP_STORE=ftp://nowhere bin/pgkeeper-worker 2>&1 || true)"
 [[ "$out" == *'unsupported store "ftp://"'* ]] || { echo "the image's worker did not check its configuration: $out" >&2; exit 1; }
+# docker-compose.production.yml: BACKUP_STORE from pgkeeper.env, a copy on /backups. The image must
+# not also set BACKUP_DIR (refused: "not both") nor put the copy on the primary.
+out="$(cd "$WORK/app" && env "${image_env[@]}" SCRATCH_DIR="$WORK/scratch" BACKUP_STORE=s3://bucket/pg BACKUP_COPIES=file:///backups \
+  AWS_ENDPOINT_URL_S3=http://127.0.0.1:1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1 TEMPORAL_ADDRESS=127.0.0.1:1 timeout 60 bin/pgkeeper-worker 2>&1 || true)"
+[[ "$out" != *'invalid configuration'* ]] || { echo "the production compose file's settings are refused in the image: $out" >&2; exit 1; }
 say "the image's CLI runs compiled (bin/pgkeeper --help) and its worker validates its configuration; no tsx, pino-pretty, TypeScript or eslint in it"
