@@ -26,6 +26,7 @@ import { encryptionRecipients } from './encryption.js';
 import { failure, pgClientFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readDatabaseProperties } from './postgres/database-properties.js';
+import { sealProperties } from './sealed-properties.js';
 import { readDatabaseSize, readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
@@ -107,7 +108,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         pgDumpVersion,
         server: await readServerInfo(client),
         tables: await readTableEstimates(client),
-        databaseProperties: await readDatabaseProperties(client),
+        databaseProperties: await sealProperties(await readDatabaseProperties(client), recipients),
         compression: formatCompression(req.compression),
         verify: req.verify,
         workflow: req.workflow,

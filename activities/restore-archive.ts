@@ -21,6 +21,8 @@ import { execa } from 'execa';
 import type { Config } from '../common/config.js';
 import { shellWord } from '../common/shell-word.js';
 import { rolesNeeded } from '../common/database-properties-sql.js';
+import type { DatabaseProperties } from '../common/manifest.js';
+import { openProperties } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
 import { rolesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
@@ -113,7 +115,7 @@ async function archiveDatabase(config: Config, file: string, label: string): Pro
   return /^;\s+dbname: (.*)$/m.exec(list)?.[1] ?? '';
 }
 
-async function checkRoles(config: Config, file: string, req: RestoreArchiveRequest): Promise<void> {
+async function checkRoles(config: Config, file: string, req: RestoreArchiveRequest, properties: DatabaseProperties | null): Promise<void> {
   // The schema script pg_restore would run, with the same owner/privilege options: exactly the roles it needs.
   const script = await runPgTool(
     config,
@@ -122,7 +124,7 @@ async function checkRoles(config: Config, file: string, req: RestoreArchiveReque
     { purpose: `read the schema of ${req.backup.label}` },
   );
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
-  const roles = [...new Set([...rolesReferenced(script), ...(req.backup.properties ? rolesNeeded(req.backup.properties, options) : [])])].sort();
+  const roles = [...new Set([...rolesReferenced(script), ...(properties ? rolesNeeded(properties, options) : [])])].sort();
   const present = await withAdmin(config, (client) => existingRoles(client, roles));
   const missing = roles.filter((r) => !present.has(r));
   if (missing.length > 0) {
@@ -270,6 +272,8 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     if (sidecar) warnings.push(sidecar);
 
     phase = 'checking archive';
+    // Opened once the archive was decrypted with the same identity (a failure here is the manifest's).
+    const properties = await openProperties(backup.properties, config.encryption.identityFile, backup.label);
     const holds = await archiveDatabase(config, scratch, backup.label);
     if (holds !== backup.database) {
       throw failure(
@@ -285,16 +289,16 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
         throw err;
       });
     }
-    await checkRoles(config, scratch, req);
+    await checkRoles(config, scratch, req, properties);
 
     phase = 'restoring into staging';
     const restoreStarted = Date.now();
     for (const left of await sweepStaleStaging(config, LEFT_BEHIND_MS)) {
       warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
     }
-    const stagingOid = await recreateStaging(config, req.staging, backup.properties);
+    const stagingOid = await recreateStaging(config, req.staging, properties);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
-    if (backup.properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, backup.properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
+    if (properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);

@@ -51,6 +51,11 @@ export interface DatabaseProperties {
   /** `ALTER ROLE ... IN DATABASE ... SET`. */
   roleSettings: { role: string; settings: string[] }[];
   comment: string | null;
+  /**
+   * With encryption on: settings, roleSettings and comment (left empty above), age-encrypted to the
+   * backup's recipients, armored (activities/sealed-properties.ts): a setting may hold a secret.
+   */
+  sealed?: string;
 }
 
 export interface BackupManifest {

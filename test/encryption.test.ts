@@ -19,7 +19,9 @@ import { parseManifest, type BackupManifest, type GlobalsManifest } from '../com
 import { backupCluster } from '../workflows/index.js';
 import { pgTool, pgToolEnv } from './helpers/cluster.js';
 import { testConfig, uniqueName } from './helpers/config.js';
-import { createDatabase, dropDatabase, listDatabases, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { createDatabase, dropDatabase, listDatabases, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
+import { historyText } from './helpers/history-text.js';
+import { databaseWorkflowId } from '../common/names.js';
 import { readObject } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { tempDir } from './helpers/temp-dirs.js';
@@ -65,6 +67,33 @@ describe('encryption with age', () => {
     const config = worker({});
     for (const db of [source, ...made]) await dropDatabase(config, db);
     await env?.teardown();
+  });
+
+  it('database settings and comment (a JWT key, say) are sealed to the recipients: not in the manifest nor any history in the clear, restored where the identity is, opened by hand with age', async () => {
+    const db = uniqueName('pgk_enc_settings');
+    made.push(db);
+    const into = uniqueName('pgk_enc_settings_copy');
+    made.push(into);
+    const plain = worker({});
+    await seedDatabase(plain, db);
+    await sql(plain, 'postgres', `alter database ${db} set app.jwt_secret to 'JWT_SECRET_4242'`);
+    await sql(plain, 'postgres', `comment on database ${db} is 'COMMENT_SECRET_4242'`);
+    const backupHost = worker({ ENCRYPT_RECIPIENTS: newKey.recipient });
+    const result = await withWorker(env, backupHost, () => runBackup(env, backupHost, db));
+    const manifestText = (await readObject(openStore(backupHost.stores.primary), `${db}/${result.backupId}.manifest.json`)).toString();
+    assert.doesNotMatch(manifestText, /SECRET_4242/);
+    const sealed = (JSON.parse(manifestText) as BackupManifest).databaseProperties!.sealed!;
+    assert.match(execFileSync('age', ['-d', '-i', newKey.file], { input: sealed, encoding: 'utf8' }), /app\.jwt_secret=JWT_SECRET_4242.*COMMENT_SECRET_4242/);
+
+    const restoreHost = worker({ AGE_IDENTITY_FILE: newKey.file });
+    await withWorker(env, restoreHost, () => runRestore(env, restoreHost, { backup: result.backupId, target: into }));
+    const [row] = await sql<{ settings: string[]; comment: string }>(plain, 'postgres', `select (select setconfig from pg_db_role_setting s where s.setdatabase = d.oid and s.setrole = 0) as settings, shobj_description(d.oid, 'pg_database') as comment from pg_database d where datname = $1`, [into]);
+    assert.deepEqual(row, { settings: ['app.jwt_secret=JWT_SECRET_4242'], comment: 'COMMENT_SECRET_4242' });
+    for (const workflowId of [databaseWorkflowId(backupHost.temporal.taskQueue, db), databaseWorkflowId(restoreHost.temporal.taskQueue, into)]) {
+      const text = historyText(env.address, workflowId);
+      assert.ok(text.includes(result.backupId), `the history of ${workflowId} is read`);
+      assert.doesNotMatch(text, /SECRET_4242/, workflowId);
+    }
   });
 
   it('a backup is encrypted to every recipient; the sidecar covers the stored bytes; age | zstd | pg_restore undoes it without pgkeeper', async () => {
