@@ -85,6 +85,29 @@ describe('configuration', () => {
       'ENCRYPT_RECIPIENT is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
       'TEMPORAL_ADRESS is not a pgkeeper setting (ignored); did you mean TEMPORAL_ADDRESS?',
     ]);
+    // Said another way, extended, in lower case: encryption or copies would silently be off.
+    const other = lookalikeVariables({
+      ENCRYPT_RECIPIENTS_FILE: '/keys/r.txt',
+      ENCRYPTION_RECIPIENTS: 'age1…',
+      AGE_RECIPIENTS: 'age1…',
+      AGE_SECRET_KEY_FILE: '/keys/id.txt',
+      BACKUP_COPY: '/mnt/offsite',
+      DB_HOSTNAME: 'db1',
+      encrypt_recipients: 'age1…',
+      PGHOST: 'db1', // libpq's, with DB_HOST unset
+      PGUSER: 'app', // with DB_USER set: another program's, left alone
+      DB_USER: 'app',
+    });
+    assert.deepEqual(other, [
+      'AGE_RECIPIENTS is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
+      'AGE_SECRET_KEY_FILE is not a pgkeeper setting (ignored); did you mean AGE_IDENTITY_FILE?',
+      'BACKUP_COPY is not a pgkeeper setting (ignored); did you mean BACKUP_COPIES?',
+      'DB_HOSTNAME is not a pgkeeper setting (ignored); did you mean DB_HOST?',
+      'ENCRYPTION_RECIPIENTS is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
+      'ENCRYPT_RECIPIENTS_FILE is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
+      'PGHOST is not read by pgkeeper (ignored; its tools are given DB_HOST); did you mean DB_HOST?',
+      'encrypt_recipients is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
+    ]);
   });
 
   it('a file store is a plain path, file:///path or file://localhost/path', () => {

@@ -2,7 +2,9 @@
  * Variables set in the worker's environment that pgkeeper does not read but that look like one it
  * does: `ENCRYPT_RECIPIENT=age1…` would otherwise start a worker that stores every backup
  * unencrypted, saying only "encryption": "off". Warned about, not refused: an environment holds
- * other programs' variables too, and only names that share a first word with pgkeeper's are looked at.
+ * other programs' variables too, so only names that share a first word with pgkeeper's, that extend
+ * one, that name recipients or an age identity, or libpq's (PGHOST…) with pgkeeper's unset, are
+ * looked at.
  */
 import { CONFIG_VARIABLES, UP_PORT_VARIABLES } from '../common/config.js';
 import { nearest } from '../common/input-fields.js';
@@ -15,11 +17,38 @@ const KNOWN = [...TAKEN, ...TEMPORAL_SECURITY_VARIABLES.refused];
 const firstWord = (name: string) => name.split('_')[0]!;
 const FIRST_WORDS = new Set(KNOWN.map(firstWord));
 
+/** libpq's own variables, which pgkeeper does not read (its tools get DB_*): the one meant for each. */
+const LIBPQ: Record<string, string> = { PGHOST: 'DB_HOST', PGPORT: 'DB_PORT', PGUSER: 'DB_USER', PGPASSWORD: 'DB_PASSWORD' };
+
+/** The setting a name not pgkeeper's was meant as, by a rule a typo checker would miss. */
+function meantBy(name: string): string | undefined {
+  const upper = name.toUpperCase();
+  if (upper !== name && KNOWN.includes(upper)) return upper; // names are case-sensitive
+  // A known name with more after it: ENCRYPT_RECIPIENTS_FILE, BACKUP_COPIES_DIR, DB_HOSTNAME (not
+  // TEMPORAL_*: the Temporal CLI's own variables extend those, TEMPORAL_CLI_ADDRESS say).
+  const extended = TAKEN.filter((known) => !known.startsWith('TEMPORAL_') && name.startsWith(known)).sort((a, b) => b.length - a.length)[0];
+  if (extended) return extended;
+  // Said another way: AGE_RECIPIENTS, ENCRYPTION_RECIPIENTS; BACKUP_COPY.
+  if (/RECIPIENT/.test(name)) return 'ENCRYPT_RECIPIENTS';
+  if (/^(?:AGE|ENCRYPT(?:ION)?)_.*(?:IDENTITY|SECRET|PRIVATE)/.test(name)) return 'AGE_IDENTITY_FILE';
+  return TAKEN.find((known) => known === `${name}S` || known === name.replace(/Y$/, 'IES'));
+}
+
 /** One warning per lookalike: what it is not, and the variable meant (or where compression is chosen). */
 export function lookalikeVariables(env: Record<string, string | undefined>): string[] {
   const warnings: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (KNOWN.includes(name) || env[name] === undefined) continue;
+    const libpq = LIBPQ[name];
+    if (libpq !== undefined) {
+      if (env[libpq] === undefined) warnings.push(`${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?`);
+      continue;
+    }
+    const ruled = meantBy(name);
+    if (ruled) {
+      warnings.push(`${name} is not a pgkeeper setting (ignored); did you mean ${ruled}?`);
+      continue;
+    }
     if (/^(?:[A-Z]+_)?COMPRESS/.test(name) && (name.startsWith('COMPRESS') || FIRST_WORDS.has(firstWord(name)))) {
       warnings.push(`${name} is not a pgkeeper setting (ignored): compression is chosen per run, with --compression (backup, schedule create) or the workflow input's "compression"`);
       continue;
