@@ -25,6 +25,11 @@ const port = (name: string) =>
 const nonEmpty = (name: string, example: string) =>
   z.string().trim().min(1, { error: `${name} must not be empty (e.g. ${example})` });
 
+function portInRange(address: string): boolean {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  return port >= 1 && port <= 65_535;
+}
+
 const envSchema = z.object({
   DB_HOST: nonEmpty('DB_HOST', '127.0.0.1')
     // host:port or a URL would reach the tools as a host name that does not resolve, at the first backup.
@@ -46,14 +51,18 @@ const envSchema = z.object({
   SCRATCH_DIR: nonEmpty('SCRATCH_DIR', '/var/tmp').optional(),
   ENCRYPT_RECIPIENTS: z.string().optional(),
   AGE_IDENTITY_FILE: nonEmpty('AGE_IDENTITY_FILE', '/etc/pgkeeper/age-identity.txt').optional(),
-  RETENTION_DAYS: z.coerce
-    .number({ error: 'RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 7)' })
+  RETENTION_DAYS: z
+    .string()
+    .regex(/^\s*\d+\s*$/, { error: 'RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 7)' }) // not 1e3, 0x10 nor blanks
+    .pipe(z.coerce.number())
+    .pipe(z.number()
     .int({ error: 'RETENTION_DAYS must be a whole number of days, at least 1 (e.g. 7)' })
-    .min(1, { error: 'RETENTION_DAYS must be at least 1: the newest backup is always kept, so 0 days would mean nothing' })
+    .min(1, { error: 'RETENTION_DAYS must be at least 1: the newest backup is always kept, so 0 days would mean nothing' }))
     .default(7),
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d{1,5}$/, { error: 'TEMPORAL_ADDRESS must be host:port (e.g. 127.0.0.1:7233)' })
+    .refine(portInRange, { error: 'TEMPORAL_ADDRESS: the port must be 1 to 65535 (e.g. 127.0.0.1:7233)' })
     .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty('TEMPORAL_NAMESPACE', 'default').default('default'),
   TASK_QUEUE: nonEmpty('TASK_QUEUE', DEFAULT_TASK_QUEUE).default(DEFAULT_TASK_QUEUE),
@@ -66,7 +75,9 @@ const envSchema = z.object({
   NOTIFY_ON: z.enum(['failure', 'always'], { error: 'NOTIFY_ON must be "failure" or "always"' }).default('failure'),
   METRICS_ADDRESS: z
     .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, { error: 'METRICS_ADDRESS must be host:port (e.g. 0.0.0.0:9464)' })
+    // The metrics server binds it: an address, not a name (localhost is refused by the core).
+    .regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$/, { error: 'METRICS_ADDRESS must be an IP address and port to listen on (e.g. 0.0.0.0:9464, 127.0.0.1:9464 or [::]:9464)' })
+    .refine(portInRange, { error: 'METRICS_ADDRESS: the port must be 1 to 65535 (e.g. 0.0.0.0:9464)' })
     .optional(),
 });
 

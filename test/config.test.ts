@@ -32,7 +32,10 @@ describe('configuration', () => {
 
   for (const [name, value, expected] of [
     ['DB_PORT', 'abc', /DB_PORT must be a port number from 1 to 65535 \(got "abc"\)/],
-    ['RETENTION_DAYS', '-3', /RETENTION_DAYS must be at least 1/],
+    ['RETENTION_DAYS', '0', /RETENTION_DAYS must be at least 1/],
+    ['RETENTION_DAYS', '1e3', /RETENTION_DAYS must be a whole number of days/],
+    ['TEMPORAL_ADDRESS', '127.0.0.1:99999', /TEMPORAL_ADDRESS: the port must be 1 to 65535/],
+    ['METRICS_ADDRESS', 'localhost:9464', /METRICS_ADDRESS must be an IP address and port to listen on/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of trace, debug, info, warn, error/],
     ['TEMPORAL_ADDRESS', 'nohost', /TEMPORAL_ADDRESS must be host:port/],
     ['DB_HOST', '127.0.0.1:5432', /DB_HOST must not hold a port: put the host in DB_HOST \(e\.g\. 127\.0\.0\.1\) and the port in DB_PORT/],

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -156,6 +157,17 @@ describe('worker start-up checks', () => {
     const unset = await startWorker({}, { cwd: dir, defaultStore: true });
     assert.match(`${unset.stdout}\n${unset.stderr}`, /cannot reach Temporal/);
     assert.equal(statSync(path.join(dir, '.data', 'backups')).isDirectory(), true);
+  });
+
+  it('a metrics port another program holds (a second worker on the host): one line naming METRICS_ADDRESS, not a stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      await refusal({ METRICS_ADDRESS: `127.0.0.1:${port}` }, new RegExp(`^pgkeeper worker: METRICS_ADDRESS 127\\.0\\.0\\.1:${port}: the metrics server cannot listen there \\(.*in use.*\\); pick a free port, or unset it$`, 'i'));
+    } finally {
+      holder.close();
+    }
   });
 
   it('an S3 store that does not answer yet: the worker says so first and starts anyway (no SDK notice about Node versions above it)', async () => {

@@ -42,7 +42,12 @@ export async function runWorker(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const logger = createLogger(config.logLevel);
   for (const warning of lookalikeVariables(process.env)) logger.warn(warning);
-  installRuntime(logger, config.metricsAddress);
+  try {
+    installRuntime(logger, config.metricsAddress);
+  } catch (err) {
+    // The core's own words ("Address already in use"), not its stack: two workers on one host, say.
+    refuse(`METRICS_ADDRESS ${config.metricsAddress}: the metrics server cannot listen there (${(err as Error).message.replace(/^.*?: /, '')}); pick a free port, or unset it`);
+  }
   const problems = await startupProblems(config, logger);
   if (problems.length > 0) refuse(...problems);
   let connection: NativeConnection;
