@@ -267,6 +267,20 @@ for (const kind of STORE_KINDS) {
       });
     });
 
+    it('a zstd archive whose bad bytes its manifest was changed to match: refused as damaged after a second try, not retried as a tool fault', async () => {
+      await withWorker(env, t.config, async () => {
+        const sealed = await runBackup(env, t.config, source);
+        await damage(sealed.archiveKey, (b) => Buffer.from(b.map((x, i) => (i === b.length >> 1 ? x ^ 0xff : x))));
+        const manifestKey = `${source}/${sealed.backupId}.manifest.json`;
+        const manifest = JSON.parse((await readObject(t.store, manifestKey)).toString()) as BackupManifest;
+        manifest.files[0]!.sha256 = createHash('sha256').update(await readObject(t.store, sealed.archiveKey)).digest('hex');
+        await t.store.put(manifestKey, JSON.stringify(manifest));
+        await expectRefusal({ backup: sealed.backupId, target: target('pgk_sealed_zstd') }, 'BackupDamaged', /zstd cannot decompress the archive .*; yet its stored bytes in .*, read again, match its manifest: the archive was written so, or its manifest was changed to match it, and no worker can restore it/);
+        await t.store.delete(sealed.archiveKey);
+        await t.store.delete(manifestKey);
+      });
+    });
+
     it('roles the archive needs but the server lacks are named; noOwner + noPrivileges restores anyway', async () => {
       const owner = uniqueName('pgk_owner');
       const reader = uniqueName('pgk_reader');

@@ -38,6 +38,9 @@ export function wrongServerChecksum(failed: string, store: BackupStore, key: str
   );
 }
 
+/** zstd's and age's words for bytes that do not decode, and the plaintext checksum's. */
+const CONTENT_FAULT = /doesn't match checksum|corrupt|unknown frame|header mac|failed to decrypt|authenticat|no identity matched|unexpected eof|truncated|decrypted bytes are/i;
+
 /**
  * A read that failed on bytes a second read found intact (they match the manifest) and no other
  * store to read: nothing is damaged, nothing is recorded. A tool failing here (zstd, age) or a
@@ -47,6 +50,16 @@ export function wrongServerChecksum(failed: string, store: BackupStore, key: str
 function intactAfterAll(err: ApplicationFailure, store: BackupStore, key: string, filters: FilterStep[]): ApplicationFailure {
   const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or its checksum is$/, '');
   if (serverChecksum(err)) return ApplicationFailure.nonRetryable(`${wrongServerChecksum(what, store, key)}, or restore from another store`, FailureType.StoreFailed);
+  // What zstd's frame checksum, age's authentication or the plaintext's SHA-256 finds twice is in
+  // the bytes themselves, which match the manifest: written so, or the manifest changed to match.
+  // Any worker would find the same. Once may be a read garbled on its way (retried); a tool's own
+  // fault (killed, not runnable) says other words.
+  if (CONTENT_FAULT.test(err.message) && Context.current().info.attempt > 1) {
+    return ApplicationFailure.nonRetryable(
+      `${what}; yet its stored bytes in ${store.url}, read again, match its manifest: the archive was written so, or its manifest was changed to match it, and no worker can restore it. Restore another backup (\`pgkeeper backups\` lists them)`,
+      FailureType.BackupDamaged,
+    );
+  }
   const tools = filters.map((f) => f.filter).join(' and ');
   return ApplicationFailure.retryable(
     `${what}; yet its stored bytes in ${store.url}, read again, match its manifest, so the backup is not damaged there: retried${tools ? ` (failing again, check ${tools} on this worker)` : ''}`,
