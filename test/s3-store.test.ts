@@ -303,6 +303,14 @@ describe('S3 store', () => {
     missing.close();
   });
 
+  it('a region that is no host name: refused at once with the SDK\'s own words, not retried as an unknown S3 error', async () => {
+    const spaced = openS3Store(`s3://${server.bucket}/backups`, { endpoint: server.endpoint, credentials: server.credentials, region: 'eu-west-1 ' });
+    const failure = await failureOf(spaced.check());
+    assert.equal(failure.nonRetryable, true, failure.message);
+    assert.match(failure.message, /^S3 refused .* \(.*[Rr]egion.*\); check the store URL, its endpoint and AWS_REGION$/);
+    spaced.close();
+  });
+
   it('takes endpoint, region and credentials from the standard AWS_* environment', async () => {
     const env = {
       AWS_ENDPOINT_URL: server.endpoint,

@@ -94,7 +94,10 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
   if (CREDENTIAL_CODES.has(name) || status === 403) {
     return ApplicationFailure.nonRetryable(
       name === 'CredentialsProviderError'
-        ? `no S3 credentials found (${what}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker environment`
+        ? process.env.AWS_PROFILE
+          ? // With AWS_PROFILE set, the SDK reads that profile only, not AWS_ACCESS_KEY_ID.
+            `no S3 credentials found (${what}): AWS_PROFILE is set, so the SDK reads profile "${process.env.AWS_PROFILE}" of ~/.aws (${(err as Error).message.split('\n')[0]}) and not AWS_ACCESS_KEY_ID; unset AWS_PROFILE, or fix that profile`
+          : `no S3 credentials found (${what}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the worker environment`
         : `${endpoint} refused the credentials (${detail}) while ${what}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the key's permissions on bucket "${settings.bucket}"`,
       FailureType.StoreAccessDenied,
     );
@@ -117,5 +120,12 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
       FailureType.StoreUnavailable,
     );
   }
-  return ApplicationFailure.retryable(`S3 error ${detail} while ${what} on ${endpoint}`, FailureType.StoreFailed);
+  const said = (err as Error | undefined)?.message?.split('\n')[0];
+  const full = said && said !== name ? `${detail}: ${said}` : detail;
+  // Refused by the server (4xx) or by the SDK before anything was sent (no status, no network
+  // code: a region that is no host name, say): asking again gets the same answer.
+  if ((status !== undefined && status >= 400 && status < 500) || (status === undefined && code === undefined && !/Abort/.test(name))) {
+    return ApplicationFailure.nonRetryable(`S3 refused ${what} on ${endpoint} (${full}); check the store URL, its endpoint and AWS_REGION`, FailureType.StoreFailed);
+  }
+  return ApplicationFailure.retryable(`S3 error ${full} while ${what} on ${endpoint}`, FailureType.StoreFailed);
 }
