@@ -14,6 +14,7 @@ import { encryptionRecipients, identityRecipients, recipientsRefused } from '../
 import { PG_TOOLS } from '../activities/postgres/pg-tools.js';
 import { scratchDirectory } from '../activities/restore-archive.js';
 import { allStores } from '../activities/store/open-stores.js';
+import type { BackupStore } from '../activities/store/store.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
 import { ConfigError } from '../common/config-error.js';
@@ -65,15 +66,17 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   };
   // A store this worker may only read (a read-only mount, credentials that cannot write) serves a
   // worker that restores: the worst day's, on a disk mounted read-only so nothing can harm it.
-  const readOnlyOr = (other: (err: unknown) => void) => (err: unknown) =>
-    err instanceof ApplicationFailure && err.type === FailureType.StoreAccessDenied
-      ? logger.warn(`${err.message} (the worker starts anyway: restores and drills read the store; backups and copies to it fail)`)
-      : other(err);
+  // Wrong credentials are no read-only store: it must answer a listing.
+  const readOnlyOr = (store: BackupStore, other: (err: unknown) => void) => async (err: unknown) => {
+    const readable = err instanceof ApplicationFailure && err.type === FailureType.StoreAccessDenied && (await store.listFolders('').then(() => true, () => false));
+    if (readable) logger.warn(`${(err as Error).message} (the worker starts anyway: restores and drills read the store; backups and copies to it fail)`);
+    else other(err);
+  };
   const [primary, ...copies] = allStores(config);
   // A local primary not there stops the worker: every backup would fail on it. A store across the
   // network may be down for a moment, and a copy store not there leaves backups to the primary.
-  await primary!.check().catch(readOnlyOr((err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
-  for (const store of copies) await store.check().catch(readOnlyOr(note));
+  await primary!.check().catch(readOnlyOr(primary!, (err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
+  for (const store of copies) await store.check().catch(readOnlyOr(store, note));
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   await identityRecipients(config.encryption.identityFile).catch(note);
