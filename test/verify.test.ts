@@ -278,8 +278,8 @@ describe('pgkeeper verify', () => {
       assert.ok(moved, 'the root went away while the big archive was read');
       assert.deepEqual(result.warnings, [], 'nothing said to be deleted');
       assert.deepEqual(
-        result.unreachable.map((u) => [u.store, u.reason.replace(/ \(.*\)/, '')]),
-        [[store.url, `${store.url} is not there; mount it, or change BACKUP_DIR; 3 of the 4 backups to read were not read`]],
+        result.unreachable.map((u) => [u.store, u.reason.replace(/ \([^)]*\)/g, '')]),
+        [[store.url, `${store.url} is not there; mount it, make it, or change BACKUP_DIR; 3 of the 4 backups to read were not read`]],
       );
       assert.equal(result.intact, 1, 'the big one, read whole through its open file');
     } finally {
