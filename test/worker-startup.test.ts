@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +157,27 @@ describe('worker start-up checks', () => {
     const unset = await startWorker({}, { cwd: dir, defaultStore: true });
     assert.match(`${unset.stdout}\n${unset.stderr}`, /cannot reach Temporal/);
     assert.equal(statSync(path.join(dir, '.data', 'backups')).isDirectory(), true);
+  });
+
+  it('worth a word at start: an identity file others may read, recipients none of whose keys the worker holds; refused: DB_HOST naming the socket file, an S3 endpoint that is no URL', async () => {
+    const dir = tempDir('warned');
+    const [mine, other] = ['mine', 'other'].map((name) => {
+      const file = path.join(dir, `${name}.txt`);
+      execFileSync('age-keygen', ['-o', file], { stdio: 'ignore' });
+      return { file, recipient: execFileSync('age-keygen', ['-y', file], { encoding: 'utf8' }).trim() };
+    });
+    chmodSync(mine!.file, 0o644);
+    const run = await startWorker({ AGE_IDENTITY_FILE: mine!.file, ENCRYPT_RECIPIENTS: other!.recipient });
+    const said = `${run.stdout}\n${run.stderr}`.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+    assert.ok(said.includes(`AGE_IDENTITY_FILE ${mine!.file} may be read by others (mode 644): it decrypts every backup; chmod 600 it`), said.join('\n'));
+    assert.ok(said.some((m) => m.startsWith('none of ENCRYPT_RECIPIENTS is a key of AGE_IDENTITY_FILE: this worker cannot restore or drill the backups it makes')), said.join('\n'));
+    assert.match(said.at(-1) ?? '', /^cannot reach Temporal/, 'it starts all the same');
+
+    const cluster = testCluster();
+    const socketDir = path.join(path.dirname(cluster.dataDir), 'socket'); // scripts/test-cluster.sh's
+    const socket = path.join(socketDir, `.s.PGSQL.${cluster.port}`);
+    await refusal({ DB_HOST: socket }, new RegExp(`^pgkeeper worker: DB_HOST ${socket.replace(/\./g, '\\.')} is the socket itself; give its directory \\(${socketDir}\\)$`));
+    await refusal({ BACKUP_STORE: 's3://bucket/p', AWS_ENDPOINT_URL_S3: '127.0.0.1:9000' }, /^pgkeeper worker: the S3 endpoint must be an http:\/\/ or https:\/\/ URL; check AWS_ENDPOINT_URL/);
   });
 
   it('a metrics port another program holds (a second worker on the host): one line naming METRICS_ADDRESS, not a stack trace', async () => {

@@ -8,7 +8,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../common/errors.js';
+import { FailureType, InputError } from '../common/errors.js';
 import type { Logger } from 'pino';
 import { encryptionRecipients, identityRecipients, recipientsRefused } from '../activities/encryption.js';
 import { PG_TOOLS } from '../activities/postgres/pg-tools.js';
@@ -57,6 +57,32 @@ async function linkedStoreProblems(config: Config): Promise<string[]> {
   }
 }
 
+/**
+ * What may pass but deserves a word: an identity file others may read (the key to every backup),
+ * a worker that restores but holds none of the keys it encrypts to (its own drills fail; fine when
+ * restores run elsewhere), and a password file libpq ignores (readable by others).
+ */
+async function keyWarnings(config: Config, recipients: string[], identities: string[]): Promise<string[]> {
+  const warnings: string[] = [];
+  const identityFile = config.encryption.identityFile;
+  const mode = identityFile ? (await fs.stat(identityFile).catch(() => undefined))?.mode : undefined;
+  if (mode !== undefined && (mode & 0o077) !== 0) warnings.push(`AGE_IDENTITY_FILE ${identityFile} may be read by others (mode ${(mode & 0o777).toString(8)}): it decrypts every backup; chmod 600 it`);
+  if (recipients.length > 0 && identities.length > 0 && !recipients.some((r) => identities.includes(r))) {
+    warnings.push('none of ENCRYPT_RECIPIENTS is a key of AGE_IDENTITY_FILE: this worker cannot restore or drill the backups it makes (right if restores run on another worker; otherwise add the identity\'s public key, `age-keygen -y <file>`)');
+  }
+  const passfile = config.db.password === undefined ? (process.env.PGPASSFILE ?? path.join(os.homedir(), '.pgpass')) : undefined;
+  const passMode = passfile ? (await fs.stat(passfile).catch(() => undefined))?.mode : undefined;
+  if (passMode !== undefined && (passMode & 0o077) !== 0) warnings.push(`${passfile} may be read by others (mode ${(passMode & 0o777).toString(8)}), so libpq ignores it and no password is sent: chmod 600 it`);
+  return warnings;
+}
+
+/** DB_HOST naming the socket file itself, where libpq wants its directory: every connection would fail, retried for minutes. */
+async function databaseSocketProblem(config: Config): Promise<string | undefined> {
+  if (!config.db.host.startsWith('/')) return undefined;
+  const found = await fs.stat(config.db.host).catch(() => undefined);
+  return found?.isSocket() ? `DB_HOST ${config.db.host} is the socket itself; give its directory (${path.dirname(config.db.host)})` : undefined;
+}
+
 /** Returns the problems that must stop the worker; logs the ones that may pass (a store down for a moment). */
 export async function startupProblems(config: Config, logger: Logger): Promise<string[]> {
   const problems: string[] = [];
@@ -72,14 +98,24 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
     if (readable) logger.warn(`${(err as Error).message} (the worker starts anyway: restores and drills read the store; backups and copies to it fail)`);
     else other(err);
   };
-  const [primary, ...copies] = allStores(config);
+  let opened: BackupStore[];
+  try {
+    opened = allStores(config);
+  } catch (err) {
+    if (err instanceof InputError) return [err.message]; // AWS_ENDPOINT_URL that is no URL, say
+    throw err;
+  }
+  const [primary, ...copies] = opened;
   // A local primary not there stops the worker: every backup would fail on it. A store across the
   // network may be down for a moment, and a copy store not there leaves backups to the primary.
   await primary!.check().catch(readOnlyOr(primary!, (err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
   for (const store of copies) await store.check().catch(readOnlyOr(store, note));
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
-  await identityRecipients(config.encryption.identityFile).catch(note);
+  const identities = await identityRecipients(config.encryption.identityFile).catch((err: unknown) => (note(err), []));
+  for (const warning of await keyWarnings(config, recipients, identities)) logger.warn(warning);
+  const socket = await databaseSocketProblem(config);
+  if (socket) problems.push(socket);
   // Checked before the scratch directory is made, which would make it inside the store.
   const scratch = config.scratchDir ?? os.tmpdir();
   const real = async (dir: string) => fs.realpath(dir).catch(() => dir);
