@@ -24,14 +24,28 @@ function messages(err: unknown): string {
   return parts.join(' <- ');
 }
 
+/** A name in rustls's debug form: DnsName("x"), or an IPv4/IPv6 address as the bytes of it. */
+const SERVER_NAME = /DnsName\(\\*"([^"\\]+)\\*"\)|IpAddress\(V4\(Ipv4Addr\(\[([\d,\s]+)\]\)\)\)|IpAddress\(V6\(Ipv6Addr\(\[([\d,\s]+)\]\)\)\)|IpAddress\(([^()]+)\)/g;
+
+function serverName(m: RegExpMatchArray): string {
+  if (m[1]) return m[1];
+  const bytes = (m[2] ?? m[3])?.split(',').map((b) => Number(b.trim()));
+  if (bytes && m[2]) return bytes.join('.');
+  if (bytes) return Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+  return m[4]!;
+}
+
 /** rustls's words, as the core reports them, turned into the probe's verdicts. */
 export function classifyCoreError(text: string): TlsProbeResult | undefined {
   if (/InvalidCertificate\(UnknownIssuer\)/.test(text)) return { kind: 'untrusted', code: 'UnknownIssuer', issuer: undefined };
   if (/InvalidCertificate\(Expired/.test(text)) return { kind: 'untrusted', code: 'CERT_HAS_EXPIRED', issuer: undefined };
-  const name = /NotValidForName(?:Context\s*\{\s*expected:\s*(?:DnsName|IpAddress)\("?([^")]+)"?\),\s*presented:\s*\[(.*?)\]\s*\})?/.exec(text);
-  if (name) {
-    const names = [...(name[2] ?? '').matchAll(/DnsName\(\\?"([^"\\]+)\\?"\)|IpAddress\(([^)]+)\)/g)].map((m) => m[1] ?? m[2]!);
-    return { kind: 'name-mismatch', expected: name[1] ?? '?', names };
+  if (/NotValidForName/.test(text)) {
+    // expected: DnsName("x") or IpAddress(V4(Ipv4Addr([127, 0, 0, 1]))); presented: a list of either,
+    // each perhaps quoted again ("DnsName(\"x\")").
+    const context = /NotValidForNameContext\s*\{\s*expected:\s*(.*?),\s*presented:\s*\[(.*?)\]\s*\}/.exec(text);
+    const names = [...(context?.[2] ?? '').matchAll(SERVER_NAME)].map(serverName);
+    const expected = context ? [...context[1]!.matchAll(SERVER_NAME)].map(serverName)[0] : undefined;
+    return { kind: 'name-mismatch', expected: expected ?? '?', names };
   }
   const alert = /received fatal alert: (\w+)/.exec(text)?.[1];
   // CertificateRequired -> "certificate required", UnknownCA -> "unknown ca": the names node:tls uses.
@@ -56,7 +70,7 @@ function describe(result: TlsProbeResult, options: TemporalConnectionOptions, se
       return `${failed}: certificate not trusted: the server's certificate${issuer} is not signed by ${ca ? `the CA in ${ca.variable}=${ca.path}` : 'a CA this system trusts'}; set TEMPORAL_TLS_SERVER_CA_CERT_PATH to the CA that signed it`;
     }
     case 'name-mismatch':
-      return `${failed}: server name mismatch: the server's certificate is for ${result.names.join(', ') || 'other names'}, not "${result.expected}"; set TEMPORAL_TLS_SERVER_NAME to one of its names`;
+      return `${failed}: server name mismatch: the server's certificate is for ${result.names.join(', ') || 'other names'}, not "${result.expected === '?' ? options.address.replace(/:\d+$/, '') : result.expected}"; set TEMPORAL_TLS_SERVER_NAME to one of its names`;
     case 'alert':
       if (result.alert === 'certificate required') {
         return `${failed}: client certificate required: the server demands mutual TLS; set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH to a certificate it trusts and its key`;
