@@ -20,6 +20,7 @@ import { otherDatabasesNote, validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { requireIdentityFor } from './encryption.js';
+import { withoutSettings } from './sealed-properties.js';
 import { rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
 import { databasesHeld, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
@@ -61,7 +62,7 @@ function fromManifest(store: BackupStore, manifest: BackupManifest): ResolvedBac
     plaintext: manifest.plaintext,
     dumpBytes: manifest.dumpBytes,
     tocEntries: manifest.toc.entries || null,
-    properties: manifest.databaseProperties,
+    ...withoutSettings(manifest.databaseProperties),
     pinKey: null,
     warnings: manifest.databaseProperties ? [] : [`${manifest.id} was made by a pgkeeper that did not record database-level properties (owner, privileges, settings, locale): they are not restored`],
   };

@@ -22,7 +22,7 @@ import type { Config } from '../common/config.js';
 import { shellWord } from '../common/shell-word.js';
 import { rolesNeeded } from '../common/database-properties-sql.js';
 import type { DatabaseProperties } from '../common/manifest.js';
-import { openProperties } from './sealed-properties.js';
+import { propertiesToApply } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
 import { rolesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
@@ -273,7 +273,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
 
     phase = 'checking archive';
     // Opened once the archive was decrypted with the same identity (a failure here is the manifest's).
-    const properties = await openProperties(backup.properties, config.encryption.identityFile, backup.label);
+    const properties = await propertiesToApply(backup, store, config.encryption.identityFile);
     const holds = await archiveDatabase(config, scratch, backup.label);
     if (holds !== backup.database) {
       throw failure(

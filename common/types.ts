@@ -155,6 +155,11 @@ export interface ResolvedBackup {
   dumpBytes: number | null;
   tocEntries: number | null;
   properties: DatabaseProperties | null;
+  /**
+   * `properties` left its settings and comment out (they may hold a secret, and this passes through
+   * history): they are read from the manifest where they are applied.
+   */
+  settingsInManifest?: true;
   /** The marker that keeps retention away while the run reads the backup: its key in the backup's store and in its copies'. */
   pinKey: string | null;
   /** The backup's own store refused the pin (one this worker may only read): nothing to remove there; its copies are still pinned. */

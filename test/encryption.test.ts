@@ -94,6 +94,18 @@ describe('encryption with age', () => {
       assert.ok(text.includes(result.backupId), `the history of ${workflowId} is read`);
       assert.doesNotMatch(text, /SECRET_4242/, workflowId);
     }
+
+    // Unencrypted, the manifest holds them as they are (as the archive holds the data), and a
+    // restore reads them from there: still not in its history.
+    const clear = await withWorker(env, plain, () => runBackup(env, plain, db));
+    const intoClear = uniqueName('pgk_enc_settings_clear');
+    made.push(intoClear);
+    await withWorker(env, plain, () => runRestore(env, plain, { backup: clear.backupId, target: intoClear }));
+    const [again] = await sql<{ settings: string[] }>(plain, 'postgres', `select setconfig as settings from pg_db_role_setting s join pg_database d on s.setdatabase = d.oid and s.setrole = 0 where datname = $1`, [intoClear]);
+    assert.deepEqual(again?.settings, ['app.jwt_secret=JWT_SECRET_4242']);
+    const restoreHistory = historyText(env.address, databaseWorkflowId(plain.temporal.taskQueue, intoClear));
+    assert.ok(restoreHistory.includes(clear.backupId));
+    assert.doesNotMatch(restoreHistory, /SECRET_4242/);
   });
 
   it('a backup is encrypted to every recipient; the sidecar covers the stored bytes; age | zstd | pg_restore undoes it without pgkeeper', async () => {
