@@ -180,6 +180,21 @@ describe('worker start-up checks', () => {
     await refusal({ BACKUP_STORE: 's3://bucket/p', AWS_ENDPOINT_URL_S3: '127.0.0.1:9000' }, /^pgkeeper worker: the S3 endpoint must be an http:\/\/ or https:\/\/ URL; check AWS_ENDPOINT_URL/);
   });
 
+  it('an S3 store that takes connections and never answers: the worker says so within its check\'s 15 s and starts', async () => {
+    const silent = createServer(() => undefined); // holds every connection, says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const startedMs = Date.now();
+      const run = await startWorker({ BACKUP_STORE: 's3://bucket/p', AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+      const [first] = `${run.stdout}\n${run.stderr}`.trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+      assert.equal(first, 's3://bucket/p did not answer within 15 s (the worker starts anyway; runs retry)');
+      assert.ok(Date.now() - startedMs < 45_000, `${Date.now() - startedMs} ms`);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('a metrics port another program holds (a second worker on the host): one line naming METRICS_ADDRESS, not a stack trace', async () => {
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));

@@ -83,6 +83,24 @@ async function databaseSocketProblem(config: Config): Promise<string | undefined
   return found?.isSocket() ? `DB_HOST ${config.db.host} is the socket itself; give its directory (${path.dirname(config.db.host)})` : undefined;
 }
 
+/** How long the start waits for a store: an S3 server that takes requests and never answers would hold it for its every retry. */
+const STORE_CHECK_MS = 15_000;
+
+/** A store's check, given up on (as a store not answering) after STORE_CHECK_MS. */
+async function checked(store: BackupStore): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(ApplicationFailure.retryable(`${store.url} did not answer within ${STORE_CHECK_MS / 1000} s`, FailureType.StoreUnavailable)), STORE_CHECK_MS);
+  });
+  const check = store.check();
+  check.catch(() => undefined); // answered after the wait: said by the runs, not an unhandled rejection
+  try {
+    await Promise.race([check, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Returns the problems that must stop the worker; logs the ones that may pass (a store down for a moment). */
 export async function startupProblems(config: Config, logger: Logger): Promise<string[]> {
   const problems: string[] = [];
@@ -108,8 +126,8 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   const [primary, ...copies] = opened;
   // A local primary not there stops the worker: every backup would fail on it. A store across the
   // network may be down for a moment, and a copy store not there leaves backups to the primary.
-  await primary!.check().catch(readOnlyOr(primary!, (err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
-  for (const store of copies) await store.check().catch(readOnlyOr(store, note));
+  await checked(primary!).catch(readOnlyOr(primary!, (err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
+  for (const store of copies) await checked(store).catch(readOnlyOr(store, note));
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   const identities = await identityRecipients(config.encryption.identityFile).catch((err: unknown) => (note(err), []));
