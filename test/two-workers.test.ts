@@ -10,7 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execa } from 'execa';
 import { databaseWorkflowId } from '../common/names.js';
-import { testConfig, uniqueName } from './helpers/config.js';
+import { backupDir, testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
+import { requireWorker } from '../client/worker-workflow.js';
+import { waitFor } from './helpers/processes.js';
+import { startWorkerWithEnv } from './helpers/worker-with-env.js';
 import { databaseExists, dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { runBackup, runRestore } from './helpers/workflows.js';
@@ -31,6 +34,29 @@ describe('two workers on two task queues, one Temporal', () => {
   after(async () => {
     for (const db of [database, ...targets]) await dropDatabase(east, db);
     await env?.teardown();
+  });
+
+  it('a second worker started on a queue whose worker has other stores is warned: runs would go to either', async () => {
+    const other = testConfig({ TASK_QUEUE: east.temporal.taskQueue }); // a BACKUP_DIR of its own
+    await withWorker(env, east, async () => {
+      await requireWorker(env.client, east, 30_000);
+      const second = await startWorkerWithEnv({ ...workerEnvironment(other), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' });
+      try {
+        await waitFor('the warning', () => second.output().includes('another worker polls task queue'), 30_000).catch(() => assert.fail(second.output()));
+        assert.match(second.output(), new RegExp(`another worker polls task queue \\\\"${east.temporal.taskQueue}\\\\" with other stores \\(\\d+@\\S+ pgkeeper stores:[0-9a-f]{8}\\)`));
+      } finally {
+        await second.stop();
+      }
+    });
+    // The same stores: no word (on a queue of their own: Temporal lists the stopped one for minutes).
+    const twins = testConfig({ TASK_QUEUE: uniqueName('twins'), BACKUP_DIR: backupDir(east) });
+    await withWorker(env, twins, async () => {
+      await requireWorker(env.client, twins, 30_000);
+      const twin = await startWorkerWithEnv({ ...workerEnvironment(twins), TEMPORAL_ADDRESS: env.address, LOG_LEVEL: 'info' });
+      await waitFor('it to run (its neighbours are looked at just before)', () => twin.output().includes('"state":"RUNNING"'), 30_000);
+      await twin.stop();
+      assert.doesNotMatch(twin.output(), /another worker polls/);
+    });
   });
 
   it('back up and restore at the same time, each under its own lock, into its own store; --queue picks the worker', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../common/config.js';
+import { workerIdentity } from './worker-identity.js';
 import { WORKFLOW_BUNDLE } from './workflows-path.js';
 
 /**
@@ -30,6 +31,7 @@ export async function createWorker({ config, connection, shutdownGraceTime }: Cr
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    identity: workerIdentity(config),
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
     activities: createActivities(config),
     shutdownGraceTime: shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,

@@ -15,6 +15,7 @@ import { installRuntime } from './runtime.js';
 import { BundleMissingError, createWorker } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
 import { lookalikeVariables } from './lookalike-variables.js';
+import { neighboursWithOtherStores } from './worker-identity.js';
 import { startupProblems } from './startup-checks.js';
 import { WORKFLOW_BUNDLE } from './workflows-path.js';
 
@@ -86,6 +87,13 @@ export async function runWorker(): Promise<void> {
     },
     'pgkeeper worker started',
   );
+  // Before this worker polls (it would list itself): a neighbour on the queue with other stores.
+  const neighbours = await neighboursWithOtherStores(connection, config).catch(() => []);
+  if (neighbours.length > 0) {
+    logger.warn(
+      `another worker polls task queue "${config.temporal.taskQueue}" with other stores (${neighbours.join(', ')}): each run goes to whichever takes it, so backups land in either's stores and listings answer from either; give each set of stores its own TASK_QUEUE (a worker stopped in the last few minutes is listed too)`,
+    );
+  }
   const usesS3 = [config.stores.primary, ...config.stores.copies].some((s) => s.url.startsWith('s3://'));
   if (usesS3 && Number(process.versions.node.split('.')[0]) < 22) {
     logger.warn(`Node ${process.versions.node}: AWS SDK releases after the first week of January 2027 need Node 22 or newer (the Docker image runs Node 22)`);
