@@ -100,8 +100,10 @@ describe('configuration', () => {
       PGHOST: 'db1', // libpq's, with DB_HOST unset
       PGUSER: 'app', // with DB_USER set: another program's, left alone
       DB_USER: 'app',
+      ENCRYPT_RECIPIENTS: '', // "$KEY" unset
     });
     assert.deepEqual(other, [
+      'ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)',
       'AGE_RECIPIENTS is not a pgkeeper setting (ignored); did you mean ENCRYPT_RECIPIENTS?',
       'AGE_SECRET_KEY_FILE is not a pgkeeper setting (ignored); did you mean AGE_IDENTITY_FILE?',
       'BACKUP_COPY is not a pgkeeper setting (ignored); did you mean BACKUP_COPIES?',

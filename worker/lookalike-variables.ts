@@ -36,7 +36,9 @@ function meantBy(name: string): string | undefined {
 
 /** One warning per lookalike: what it is not, and the variable meant (or where compression is chosen). */
 export function lookalikeVariables(env: Record<string, string | undefined>): string[] {
-  const warnings: string[] = [];
+  // Set but empty ("$KEY" unset): encryption was meant, and is off. Not refused: a compose file's
+  // `${ENCRYPT_RECIPIENTS:-}` gives the same.
+  const warnings = env.ENCRYPT_RECIPIENTS === '' ? ['ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)'] : [];
   for (const name of Object.keys(env).sort()) {
     if (KNOWN.includes(name) || env[name] === undefined) continue;
     const libpq = LIBPQ[name];
