@@ -10,10 +10,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import { FailureType } from '../common/errors.js';
+import { FailureType, InputError } from '../common/errors.js';
 import { scriptForMissingRoles } from '../common/globals-script.js';
 import type { GlobalsManifest } from '../common/manifest.js';
-import { toolFailure } from './failures.js';
+import { failure, toolFailure } from './failures.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
 import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
 import { listCatalog } from './store/backup-catalog.js';
@@ -80,7 +80,15 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   const archive = manifestArchive(GLOBALS_FOLDER, manifest.id, file);
   const { warnings: fellBack } = await readFirstIntact({ label, filters: manifest.filters, archive, stores }, read, cancel);
   const existing = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles')).rows.map((r) => r.rolname)));
-  const { script, created } = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);
+  let filtered: ReturnType<typeof scriptForMissingRoles>;
+  try {
+    filtered = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);
+  } catch (err) {
+    // A script that is not pg_dumpall's alone: final, and named (the run restores a database too).
+    if (err instanceof InputError) throw failure(config, FailureType.InvalidInput, `${label}: ${err.message}`);
+    throw err;
+  }
+  const { script, created } = filtered;
   // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
   const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', '-'], { ...pgToolProcess(config), input: script });
   if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, String(result.stderr ?? ''), result.exitCode, result.code);

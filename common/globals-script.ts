@@ -2,7 +2,8 @@
  * Filtering a `pg_dumpall --globals-only` script so that applying it only creates what is missing.
  * The script is read statement by statement, quotes and comments respected: a role name may hold a
  * line break or a semicolon, and a filter by lines would cut such a name in two and run the rest of
- * it as SQL (a role made by someone with CREATEROLE could make itself superuser that way).
+ * it as SQL (a role made by someone with CREATEROLE could make itself superuser that way). A script
+ * holding anything pg_dumpall does not write is refused whole.
  */
 import { InputError } from './errors.js';
 
@@ -32,6 +33,8 @@ function statements(script: string): string[] {
         const c = script[j]!;
         if (c === '"' || c === "'") j = closingQuote(script, j) + 1;
         else if (script.startsWith('--', j)) j = endOfLine(j);
+        // psql would run it as a meta-command (\! runs a shell): pg_dumpall writes none there.
+        else if (c === '\\') throw new InputError(`the globals script holds a backslash outside quotes (${JSON.stringify(script.slice(i, i + 60))}…), which psql would run as a command: it is not applied`);
         else j++;
       }
       out.push(script.slice(i, j + 1));
@@ -87,13 +90,34 @@ function rolesTouched(statement: string): { created?: string; touched: string[] 
   const onRole = t.findIndex((x, i) => x.word === 'ON' && word(i + 1) === 'ROLE');
   if ((word(0) === 'COMMENT' || word(0) === 'SECURITY') && onRole >= 0) return { touched: t[onRole + 2]?.name !== undefined ? [t[onRole + 2]!.name!] : [] };
   if (word(0) === 'GRANT') {
+    // TO name [, name …], then WITH <option> or GRANTED BY: a role may be called "with" or "granted".
     const grantees: string[] = [];
-    for (let i = t.findIndex((x) => x.word === 'TO') + 1; i > 0 && i < t.length && t[i]!.word !== 'WITH' && t[i]!.word !== 'GRANTED'; i++) {
+    for (let i = t.findIndex((x) => x.word === 'TO') + 1; i > 0 && i < t.length; i += 2) {
       if (t[i]!.name !== undefined) grantees.push(t[i]!.name!);
+      if (t[i + 1]?.word !== ',') break;
     }
     return { touched: grantees };
   }
   return { touched: [] };
+}
+
+/**
+ * What pg_dumpall --globals-only writes, by first words: anything else (ALTER USER, DO, COPY … TO
+ * PROGRAM) is no part of one, and was put there through a role name (an older pg_dumpall wrote
+ * names raw in its comments, so a line break in one ended the comment).
+ */
+const GLOBALS_STATEMENT = /^(?:SET|CREATE ROLE|ALTER ROLE|COMMENT ON (?:ROLE|TABLESPACE)|SECURITY LABEL|GRANT|REVOKE|CREATE TABLESPACE|ALTER TABLESPACE)\b/i;
+
+/** Refuses a script that is not pg_dumpall's alone: a statement of another kind, or a role name holding a line break. */
+function requireDumpallShape(statement: string): void {
+  if (statement.startsWith('\\')) return;
+  if (!GLOBALS_STATEMENT.test(statement)) {
+    throw new InputError(`the globals script holds a statement pg_dumpall does not write (${JSON.stringify(statement.slice(0, 60))}…), put there through a role's name: it is not applied; read it, and apply what is meant by hand`);
+  }
+  const created = rolesTouched(statement).created;
+  if (created !== undefined && /[\r\n]/.test(created)) {
+    throw new InputError(`the globals script creates a role whose name holds a line break (${JSON.stringify(created.slice(0, 60))}), which older pg_dumpall versions let run as SQL: it is not applied; read it, and apply what is meant by hand`);
+  }
 }
 
 /**
@@ -103,7 +127,9 @@ function rolesTouched(statement: string): { created?: string; touched: string[] 
  */
 export function scriptForMissingRoles(script: string, existing: Set<string>): { script: string; created: string[] } {
   const created = new Set<string>();
-  const kept = statements(script).filter((statement) => {
+  const all = statements(script);
+  all.forEach(requireDumpallShape);
+  const kept = all.filter((statement) => {
     const { created: made, touched } = rolesTouched(statement);
     if (touched.some((role) => existing.has(role))) return false;
     if (made !== undefined) created.add(made);

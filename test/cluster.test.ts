@@ -176,11 +176,9 @@ describe('globals script', () => {
     ]);
   });
 
-  it('a role name holding a line break, a semicolon or a comment stays one name: nothing of it runs as SQL', () => {
-    // A role with CREATEROLE can name a role so; filtered by lines, the name's second line was taken
-    // for an ALTER ROLE of an existing role and left out with its closing quote, and the rest ran.
-    const evil = ';ALTER ROLE atk SUPERUSER;--\nALTER ROLE app z';
-    const quoted = `"${evil.replace(/"/g, '""')}"`;
+  it('a role name holding a semicolon or a comment stays one name; a script holding what pg_dumpall does not write is refused whole', () => {
+    const odd = ';ALTER ROLE atk SUPERUSER;-- x';
+    const quoted = `"${odd}"`;
     const script = [
       '--',
       '-- PostgreSQL database cluster dump',
@@ -194,21 +192,21 @@ describe('globals script', () => {
       'CREATE ROLE "new"; ALTER ROLE "new" WITH LOGIN;',
       'GRANT SET ON PARAMETER work_mem TO app;',
       'GRANT pg_monitor TO "new", app WITH ADMIN OPTION;',
-      '\\! rm -rf /',
+      'GRANT pg_monitor TO granted GRANTED BY postgres;', // a role may be called "granted"
       '\\unrestrict abc123',
     ].join('\n');
-    const { script: kept, created } = scriptForMissingRoles(script, new Set(['app', 'atk', 'pg_monitor']));
-    assert.deepEqual(created, [evil, 'new']);
-    assert.equal(kept, [
-      '\\restrict abc123',
-      'SET standard_conforming_strings = on;',
-      `CREATE ROLE ${quoted};`,
-      `ALTER ROLE ${quoted} WITH NOSUPERUSER;`,
-      'CREATE ROLE "new";',
-      'ALTER ROLE "new" WITH LOGIN;',
-      '\\unrestrict abc123',
-      '',
-    ].join('\n'));
-    assert.throws(() => scriptForMissingRoles('CREATE ROLE "unclosed;\n', new Set()), /a quote that never closes/);
+    const { script: kept, created } = scriptForMissingRoles(script, new Set(['app', 'atk', 'pg_monitor', 'granted']));
+    assert.deepEqual(created, [odd, 'new']);
+    assert.equal(kept, ['\\restrict abc123', 'SET standard_conforming_strings = on;', `CREATE ROLE ${quoted};`, `ALTER ROLE ${quoted} WITH NOSUPERUSER;`, 'CREATE ROLE "new";', 'ALTER ROLE "new" WITH LOGIN;', '\\unrestrict abc123', ''].join('\n'));
+    // A line break in a role name let older pg_dumpall versions' comments end early, the rest run as SQL.
+    for (const [evil, refused] of [
+      ['CREATE ROLE "x\nALTER ROLE app z";', /creates a role whose name holds a line break/],
+      ['-- User Config "x\nALTER USER victim SUPERUSER;', /a statement pg_dumpall does not write \("ALTER USER victim SUPERUSER;"/],
+      ["-- User Config \"x\nSELECT 1 \\! id > /tmp/pwned\n;--\"", /a backslash outside quotes/],
+      ['DO $$ begin perform 1; end $$;', /a statement pg_dumpall does not write/],
+      ['CREATE ROLE "unclosed;\n', /a quote that never closes/],
+    ] as const) {
+      assert.throws(() => scriptForMissingRoles(evil, new Set(['app', 'victim'])), refused, evil);
+    }
   });
 });
