@@ -25,7 +25,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends "postgresql-client-${PG_MAJOR}" zstd age ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # No BACKUP_DIR here: with it, a BACKUP_STORE set at run time would be refused (set one, not
-# both); the compose files set BACKUP_DIR=/backups or BACKUP_COPIES=file:///backups themselves.
+# both). Unset, the default store .data/backups is a link to the /backups volume (below).
 ENV PG_BIN_DIR=/usr/lib/postgresql/${PG_MAJOR}/bin \
     SCRATCH_DIR=/scratch \
     NODE_ENV=production
@@ -34,7 +34,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-RUN mkdir -p /backups /scratch && chown node:node /backups /scratch
+# The default store (BACKUP_DIR unset: .data/backups under /app) is the /backups volume.
+RUN mkdir -p /backups /scratch /app/.data && ln -s /backups /app/.data/backups && chown node:node /backups /scratch
 USER node
 # /backups: the local store (BACKUP_DIR=/backups) or copy (BACKUP_COPIES=file:///backups); /scratch: restores' archive files.
 VOLUME ["/backups", "/scratch"]

@@ -59,7 +59,7 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
   const facts = JSON.parse(factsText) as DumpFacts;
   await store.put(keys.sidecar, sidecarText(req.dump.archive.sha256, req.dump.archive.name));
   const manifest: BackupManifest = {
-    manifestVersion: 2,
+    manifestVersion: facts.databaseProperties.sealed ? 3 : 2,
     kind: 'database',
     id: req.backupId,
     database: req.database,

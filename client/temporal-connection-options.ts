@@ -23,8 +23,10 @@ const CERTIFICATE = '-----BEGIN CERTIFICATE-----';
 const PRIVATE_KEY = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/;
 
 function fail(file: SecurityFile, problem: string): never {
-  // A value with no / in it may be the key itself, pasted where its file's path belongs: not shown.
-  const shown = file.path.includes('/') && !holdsSecret(file.path) ? `=${file.path}` : ' (its value, not shown, has no / in it: the key itself, not a path?)';
+  // A value that looks like no file's name (no /, no dot, or long) may be the key itself, pasted
+  // where its file's path belongs: not shown.
+  const named = file.path.includes('/') || (file.path.includes('.') && file.path.length <= 64);
+  const shown = named && !holdsSecret(file.path) ? `=${file.path}` : ' (its value, not shown, looks like no file name: the key itself, not a path?)';
   throw new ConfigError(`invalid configuration: ${file.variable}${shown}: ${problem}`);
 }
 

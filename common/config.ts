@@ -149,6 +149,13 @@ function parseStores(e: { BACKUP_DIR?: string; BACKUP_STORE?: string; BACKUP_COP
     .split(/,|\s+(?=(?:s3|file):\/\/|\.{0,2}\/)/)
     .map((url) => url.trim())
     .filter(Boolean)
+    .map((url) => {
+      // "copy1 copy2": two relative directories meant, or one named so? Said, not guessed.
+      if (/\s/.test(url) && !/^(?:[a-z0-9+.-]+:\/\/|\/)/i.test(url)) {
+        throw new ConfigError(`invalid configuration: BACKUP_COPIES: ${JSON.stringify(url)}: separate stores with commas, and give a directory whose name holds a space as an absolute path`);
+      }
+      return url;
+    })
     .map((url) => parseStoreUrl(url, 'BACKUP_COPIES', resolvePath));
   checkStoresApart([primary, ...copies]);
   return { primary, copies };
@@ -171,7 +178,7 @@ function parseRecipients(value: string | undefined, resolvePath: (p: string) => 
   }
   if (tokens.length === 1) return { file: resolvePath(tokens[0]!) };
   // One path with a space in it (keys are listed with commas, or are age1… every one).
-  if (!value.includes(',')) return { file: resolvePath(value.trim()) };
+  if (!value.includes(',') && !tokens.some((t) => t.startsWith('age1'))) return { file: resolvePath(value.trim()) };
   throw new ConfigError('invalid configuration: ENCRYPT_RECIPIENTS must be age public keys (age1…, separated by commas or spaces) or the path of a file listing them');
 }
 

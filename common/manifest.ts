@@ -59,7 +59,11 @@ export interface DatabaseProperties {
 }
 
 export interface BackupManifest {
-  manifestVersion: 2;
+  /**
+   * 3 when its databaseProperties are sealed: a pgkeeper that cannot open them refuses the manifest
+   * (an unknown version) rather than restore the database without its settings.
+   */
+  manifestVersion: 2 | 3;
   kind: 'database';
   id: string;
   database: string;
@@ -130,7 +134,7 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
   }
   need(typeof raw === 'object' && raw !== null, raw, 'not a JSON object');
   // Values echoed shortened: one manifest's megabytes must not become every listing's reason.
-  need(raw.manifestVersion === 1 || raw.manifestVersion === 2, raw, `unknown manifestVersion ${quoteInput(raw.manifestVersion)}`);
+  need(raw.manifestVersion === 1 || raw.manifestVersion === 2 || (raw.manifestVersion === 3 && raw.kind !== 'globals'), raw, `unknown manifestVersion ${quoteInput(raw.manifestVersion)}`);
   need(raw.id === expectedId, raw, `it names backup ${quoteInput(raw.id)}, not ${expectedId}`);
   need(raw.finishedAt === undefined || (typeof raw.finishedAt === 'string' && !Number.isNaN(Date.parse(raw.finishedAt))), raw, 'finishedAt is not a time');
   need(typeof raw.startedAt === 'string' && !Number.isNaN(Date.parse(raw.startedAt)), raw, 'startedAt is missing or not a time');
@@ -152,7 +156,7 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
   need(raw.verify === undefined || raw.verify === 'full' || raw.verify === 'toc', raw, `verify ${quoteInput(raw.verify)} is neither "full" nor "toc"`);
   return {
     ...(raw as unknown as BackupManifest),
-    manifestVersion: 2,
+    manifestVersion: v1 ? 2 : (raw.manifestVersion as 2 | 3),
     kind: 'database',
     compression: v1 ? `gzip:${Number(raw.compressLevel ?? 6)}` : String(raw.compression),
     files,

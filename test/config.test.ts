@@ -101,6 +101,13 @@ describe('configuration', () => {
       PGUSER: 'app', // with DB_USER set: another program's, left alone
       DB_USER: 'app',
       ENCRYPT_RECIPIENTS: '', // "$KEY" unset
+      // Kubernetes' and Docker links' own, for a Service named db; a mail setting: left alone.
+      DB_PORT_5432_TCP_ADDR: '10.0.0.3',
+      DB_PORT_5432_TCP: 'tcp://10.0.0.3:5432',
+      DB_SERVICE_HOST: '10.0.0.3',
+      BACKUP_STORE_SERVICE_PORT: '80',
+      MAIL_RECIPIENTS: 'ops@example.com',
+      DB_HOST_ALIAS: 'x',
     });
     assert.deepEqual(other, [
       'ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)',
@@ -143,6 +150,8 @@ describe('configuration', () => {
     refused({ BACKUP_DIR: '~/backups' }, /BACKUP_DIR: "~\/backups": ~ is not expanded here; write the full path/);
     assert.deepEqual(parseConfig({ BACKUP_DIR: '/b', BACKUP_COPIES: '/mnt/Off Site, s3://bkt/pg /mnt/other' }).stores.copies.map((c) => c.url), ['file:///mnt/Off Site', 's3://bkt/pg', 'file:///mnt/other']);
     assert.deepEqual(parseConfig({ ENCRYPT_RECIPIENTS: '/keys/age recipients.txt' }).encryption.recipients, { file: '/keys/age recipients.txt' });
+    refused({ BACKUP_DIR: '/b', BACKUP_COPIES: 'copy1 copy2' }, /BACKUP_COPIES: "copy1 copy2": separate stores with commas/);
+    assert.throws(() => parseConfig({ ENCRYPT_RECIPIENTS: `age1${'q'.repeat(58)} /etc/keys.txt` }), /ENCRYPT_RECIPIENTS must be age public keys .* or the path of a file listing them/);
     // Blanks alone: keys meant ("$K1 $K2", both unset), and encryption would silently be off. Empty is unset.
     assert.throws(() => parseConfig({ ENCRYPT_RECIPIENTS: ' ' }), /ENCRYPT_RECIPIENTS is " ", which lists no key/);
     assert.equal(parseConfig({ ENCRYPT_RECIPIENTS: '' }).encryption.recipients, undefined);

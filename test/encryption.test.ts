@@ -83,6 +83,8 @@ describe('encryption with age', () => {
     const manifestText = (await readObject(openStore(backupHost.stores.primary), `${db}/${result.backupId}.manifest.json`)).toString();
     assert.doesNotMatch(manifestText, /SECRET_4242/);
     const sealed = (JSON.parse(manifestText) as BackupManifest).databaseProperties!.sealed!;
+    // A pgkeeper that cannot open sealed settings refuses the manifest, not restores without them.
+    assert.equal((JSON.parse(manifestText) as BackupManifest).manifestVersion, 3);
     assert.match(execFileSync('age', ['-d', '-i', newKey.file], { input: sealed, encoding: 'utf8' }), /app\.jwt_secret=JWT_SECRET_4242.*COMMENT_SECRET_4242/);
 
     const restoreHost = worker({ AGE_IDENTITY_FILE: newKey.file });

@@ -125,6 +125,8 @@ describe('posix store', () => {
     await fs.writeFile(path.join(parent, 'a-file'), '');
     const impossible = openPosixStore(path.join(parent, 'a-file', 'store'));
     await assert.rejects(impossible.check(), (err: ApplicationFailure) => err.type === 'StoreMissing' && /ENOTDIR.*point BACKUP_STORE\/BACKUP_DIR at one the worker can write/.test(err.message));
+    // A file where the directory belongs (BACKUP_DIR=/srv/backups.tar): refused at start, not "not there" at every backup.
+    await assert.rejects(openPosixStore(path.join(parent, 'a-file')).check(), (err: ApplicationFailure) => err.type === 'StoreMissing' && /ENOTDIR/.test(err.message));
     // A write that fails before reading its body ends the body: whoever feeds it (a copy run reading
     // the primary) is not left waiting for ever.
     const body = new PassThrough();

@@ -252,7 +252,7 @@ describe('Temporal over TLS, mutual TLS and API keys', () => {
     const cases: [string, Record<string, string>, RegExp, boolean?][] = [
       ['a missing file', { TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(certs.dir, 'nope.pem') }, new RegExp(`TEMPORAL_TLS_SERVER_CA_CERT_PATH=${escape(certs.dir)}/nope\\.pem: no such file$`)],
       // The key pasted where its file's path belongs: named, not echoed.
-      ['the key itself as the path', { ...clientCert(certs.client), TEMPORAL_TLS_CLIENT_KEY_PATH: readFileSync(certs.client.key, 'utf8') }, /TEMPORAL_TLS_CLIENT_KEY_PATH \(its value, not shown, has no \/ in it: the key itself, not a path\?\): no such file$|TEMPORAL_TLS_CLIENT_KEY_PATH \(its value, not shown/],
+      ['the key itself as the path', { ...clientCert(certs.client), TEMPORAL_TLS_CLIENT_KEY_PATH: readFileSync(certs.client.key, 'utf8') }, /TEMPORAL_TLS_CLIENT_KEY_PATH \(its value, not shown, looks like no file name: the key itself, not a path\?\)|TEMPORAL_TLS_CLIENT_KEY_PATH \(its value, not shown/],
       ['a file that is not PEM', { ...clientCert(certs.client), TEMPORAL_TLS_CLIENT_CERT_PATH: notPem }, /TEMPORAL_TLS_CLIENT_CERT_PATH=\S+not-pem\.txt: not a PEM certificate \(no "-----BEGIN CERTIFICATE-----" line\)$/, true],
       ['a key without its certificate', { TEMPORAL_TLS_CLIENT_KEY_PATH: certs.client.key }, /TEMPORAL_TLS_CLIENT_KEY_PATH is set but TEMPORAL_TLS_CLIENT_CERT_PATH is not: mutual TLS needs the client certificate too/, true],
       ['a key and certificate swapped', { TEMPORAL_TLS_CLIENT_CERT_PATH: certs.client.key, TEMPORAL_TLS_CLIENT_KEY_PATH: certs.client.cert }, /TEMPORAL_TLS_CLIENT_CERT_PATH=\S+client\.key: holds a private key, not a certificate \(are the certificate and key variables swapped\?\)$/],

@@ -17,6 +17,9 @@ const KNOWN = [...TAKEN, ...TEMPORAL_SECURITY_VARIABLES.refused];
 const firstWord = (name: string) => name.split('_')[0]!;
 const FIRST_WORDS = new Set(KNOWN.map(firstWord));
 
+/** What Kubernetes (a Service named db: DB_SERVICE_HOST, DB_PORT_5432_TCP_ADDR) and Docker links inject. */
+const SERVICE_LINK = /^[A-Z0-9_]+_(?:PORT_\d+_(?:TCP|UDP|SCTP)(?:_ADDR|_PORT|_PROTO)?|SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT)$/;
+
 /** libpq's own variables, which pgkeeper does not read (its tools get DB_*): the one meant for each. */
 const LIBPQ: Record<string, string> = { PGHOST: 'DB_HOST', PGPORT: 'DB_PORT', PGUSER: 'DB_USER', PGPASSWORD: 'DB_PASSWORD' };
 
@@ -24,12 +27,12 @@ const LIBPQ: Record<string, string> = { PGHOST: 'DB_HOST', PGPORT: 'DB_PORT', PG
 function meantBy(name: string): string | undefined {
   const upper = name.toUpperCase();
   if (upper !== name && KNOWN.includes(upper)) return upper; // names are case-sensitive
-  // A known name with more after it: ENCRYPT_RECIPIENTS_FILE, BACKUP_COPIES_DIR, DB_HOSTNAME (not
-  // TEMPORAL_*: the Temporal CLI's own variables extend those, TEMPORAL_CLI_ADDRESS say).
-  const extended = TAKEN.filter((known) => !known.startsWith('TEMPORAL_') && name.startsWith(known)).sort((a, b) => b.length - a.length)[0];
+  // A known name with a path's or name's ending: ENCRYPT_RECIPIENTS_FILE, BACKUP_COPIES_DIR, DB_HOSTNAME
+  // (not TEMPORAL_*: the Temporal CLI's own variables extend those, TEMPORAL_CLI_ADDRESS say).
+  const extended = TAKEN.filter((known) => !known.startsWith('TEMPORAL_') && new RegExp(`^${known}_?(?:FILE|PATH|DIR|NAME|URL)S?$`).test(name))[0];
   if (extended) return extended;
-  // Said another way: AGE_RECIPIENTS, ENCRYPTION_RECIPIENTS; BACKUP_COPY.
-  if (/RECIPIENT/.test(name)) return 'ENCRYPT_RECIPIENTS';
+  // Said another way: AGE_RECIPIENTS, ENCRYPTION_RECIPIENTS (not a mail or alert setting's); BACKUP_COPY.
+  if (/^(?:AGE|ENCRYPT(?:ION)?|PGKEEPER|BACKUP)_.*RECIPIENT/.test(name)) return 'ENCRYPT_RECIPIENTS';
   if (/^(?:AGE|ENCRYPT(?:ION)?)_.*(?:IDENTITY|SECRET|PRIVATE)/.test(name)) return 'AGE_IDENTITY_FILE';
   return TAKEN.find((known) => known === `${name}S` || known === name.replace(/Y$/, 'IES'));
 }
@@ -40,7 +43,7 @@ export function lookalikeVariables(env: Record<string, string | undefined>): str
   // `${ENCRYPT_RECIPIENTS:-}` gives the same.
   const warnings = env.ENCRYPT_RECIPIENTS === '' ? ['ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)'] : [];
   for (const name of Object.keys(env).sort()) {
-    if (KNOWN.includes(name) || env[name] === undefined) continue;
+    if (KNOWN.includes(name) || env[name] === undefined || SERVICE_LINK.test(name)) continue;
     const libpq = LIBPQ[name];
     if (libpq !== undefined) {
       if (env[libpq] === undefined) warnings.push(`${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?`);

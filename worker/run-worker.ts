@@ -41,6 +41,9 @@ export async function runWorker(): Promise<void> {
   // The AWS SDK's multi-line notice that its releases after January 2027 need Node 22 would come
   // before the worker's own first line (a refused credential, say): it is logged below instead.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // node-postgres falls back to PGPASSWORD when DB_PASSWORD is unset; pg_dump and pg_restore are
+  // never given it. Neither reads it, so a worker cannot connect one way and dump another.
+  if (config.db.password === undefined) delete process.env.PGPASSWORD;
   const logger = createLogger(config.logLevel);
   for (const warning of lookalikeVariables(process.env)) logger.warn(warning);
   try {

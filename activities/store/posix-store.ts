@@ -239,10 +239,11 @@ export function openPosixStore(root: string, variable = 'BACKUP_STORE/BACKUP_DIR
 
     async check(): Promise<void> {
       // A path through a file is a mistake to refuse (below); a root merely missing is not there.
-      const missingRoot = await fs.stat(root).then(() => false, (err: unknown) => code(err) === 'ENOENT');
-      if (missingRoot && !makeRoot) await rootThere();
+      const found = await fs.stat(root).catch((err: unknown) => (code(err) === 'ENOENT' ? undefined : null));
+      if (found === undefined && !makeRoot) await rootThere();
       try {
         if (makeRoot) await makeDirectories(root, 0o750);
+        else if (found && !found.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
         await fs.access(root, fs.constants.W_OK);
       } catch (err) {
         const known = failure(err, 'opening the store');

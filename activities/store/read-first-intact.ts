@@ -38,6 +38,21 @@ export function wrongServerChecksum(failed: string, store: BackupStore, key: str
   );
 }
 
+/**
+ * Archives whose intact bytes did not decode, by store and key, when: a second such failure within
+ * the window (the activity's next attempt, usually on this worker) is the archive's, not a read's.
+ */
+const contentFaults = new Map<string, number>();
+const CONTENT_FAULT_WINDOW_MS = 30 * 60_000;
+
+function seenBefore(archive: string): boolean {
+  const nowMs = Date.now();
+  for (const [key, atMs] of contentFaults) if (nowMs - atMs > CONTENT_FAULT_WINDOW_MS) contentFaults.delete(key);
+  const seen = contentFaults.has(archive);
+  contentFaults.set(archive, nowMs);
+  return seen;
+}
+
 /** zstd's and age's words for bytes that do not decode, and the plaintext checksum's. */
 const CONTENT_FAULT = /doesn't match checksum|corrupt|unknown frame|header mac|failed to decrypt|authenticat|no identity matched|unexpected eof|truncated|decrypted bytes are/i;
 
@@ -50,11 +65,11 @@ const CONTENT_FAULT = /doesn't match checksum|corrupt|unknown frame|header mac|f
 function intactAfterAll(err: ApplicationFailure, store: BackupStore, key: string, filters: FilterStep[]): ApplicationFailure {
   const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or its checksum is$/, '');
   if (serverChecksum(err)) return ApplicationFailure.nonRetryable(`${wrongServerChecksum(what, store, key)}, or restore from another store`, FailureType.StoreFailed);
-  // What zstd's frame checksum, age's authentication or the plaintext's SHA-256 finds twice is in
-  // the bytes themselves, which match the manifest: written so, or the manifest changed to match.
+  // What zstd's frame checksum, age's authentication or the plaintext's SHA-256 finds twice in the
+  // same bytes is in them, and they match the manifest: written so, or the manifest changed to match.
   // Any worker would find the same. Once may be a read garbled on its way (retried); a tool's own
   // fault (killed, not runnable) says other words.
-  if (CONTENT_FAULT.test(err.message) && Context.current().info.attempt > 1) {
+  if (CONTENT_FAULT.test(err.message) && seenBefore(`${store.url}\0${key}`)) {
     return ApplicationFailure.nonRetryable(
       `${what}; yet its stored bytes in ${store.url}, read again, match its manifest: the archive was written so, or its manifest was changed to match it, and no worker can restore it. Restore another backup (\`pgkeeper backups\` lists them)`,
       FailureType.BackupDamaged,

@@ -48,6 +48,9 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** 4xx answers that another try may not get: bytes garbled on their way, a request cut short, a conflict of the moment. */
+const TRANSIENT_REFUSALS = new Set(['BadDigest', 'XAmzContentSHA256Mismatch', 'IncompleteBody', 'OperationAborted', 'InvalidDigest']);
+
 const SERVICE_BUSY_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'Throttling', 'ThrottlingException']);
 
 /** What the driver was doing, for the message: "reading app/x.dump". */
@@ -120,11 +123,14 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
       FailureType.StoreUnavailable,
     );
   }
-  const said = (err as Error | undefined)?.message?.split('\n')[0];
+  // The SDK's own words when it refused before sending (no status): a server's are not repeated.
+  const said = status === undefined ? (err as Error | undefined)?.message?.split('\n')[0] : undefined;
   const full = said && said !== name ? `${detail}: ${said}` : detail;
-  // Refused by the server (4xx) or by the SDK before anything was sent (no status, no network
-  // code: a region that is no host name, say): asking again gets the same answer.
-  if ((status !== undefined && status >= 400 && status < 500) || (status === undefined && code === undefined && !/Abort/.test(name))) {
+  // Refused by the server (4xx, but for bytes garbled on the way or a conflict of the moment) or by
+  // the SDK before anything was sent (no status, no network code: a region that is no host name):
+  // asking again gets the same answer.
+  const passing = TRANSIENT_REFUSALS.has(name) || status === 408 || status === 409 || /checksum|digest/i.test(name);
+  if (!passing && ((status !== undefined && status >= 400 && status < 500) || (status === undefined && code === undefined && !/Abort/.test(name)))) {
     return ApplicationFailure.nonRetryable(`S3 refused ${what} on ${endpoint} (${full}); check the store URL, its endpoint and AWS_REGION`, FailureType.StoreFailed);
   }
   return ApplicationFailure.retryable(`S3 error ${full} while ${what} on ${endpoint}`, FailureType.StoreFailed);
