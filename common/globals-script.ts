@@ -23,8 +23,8 @@ function statements(script: string): string[] {
     else if (script.startsWith('--', i)) i = endOfLine(i);
     else if (script[i] === '\\') {
       const line = script.slice(i, endOfLine(i)).trimEnd();
-      // Any other meta-command is nothing pg_dumpall writes: not run.
-      if (META_COMMAND.test(line)) out.push(line);
+      if (!META_COMMAND.test(line)) throw new InputError(`the globals script holds a psql command pg_dumpall does not write (${JSON.stringify(line.slice(0, 60))}): it is not applied`);
+      out.push(line);
       i = endOfLine(i);
     } else {
       let j = i;

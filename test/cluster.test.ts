@@ -204,6 +204,7 @@ describe('globals script', () => {
       ['-- User Config "x\nALTER USER victim SUPERUSER;', /a statement pg_dumpall does not write \("ALTER USER victim SUPERUSER;"/],
       ["-- User Config \"x\nSELECT 1 \\! id > /tmp/pwned\n;--\"", /a backslash outside quotes/],
       ['DO $$ begin perform 1; end $$;', /a statement pg_dumpall does not write/],
+      ['-- User Config "x\n\\! id\n', /a psql command pg_dumpall does not write \("\\\\! id"\)/],
       ['CREATE ROLE "unclosed;\n', /a quote that never closes/],
     ] as const) {
       assert.throws(() => scriptForMissingRoles(evil, new Set(['app', 'victim'])), refused, evil);
