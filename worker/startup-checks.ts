@@ -18,7 +18,7 @@ import type { BackupStore } from '../activities/store/store.js';
 import { requireTools } from '../activities/stream/tool-check.js';
 import type { Config } from '../common/config.js';
 import { ConfigError } from '../common/config-error.js';
-import { checkStoresApart, storeHoldingScratch } from '../common/store-url.js';
+import { checkStoresApart, storeHoldingScratch, type StoreSpec } from '../common/store-url.js';
 
 /** PG_BIN_DIR, when set, is the only place the pg tools are taken from: each must be there, a program it may run. */
 async function pgBinDirProblems(dir: string): Promise<string[]> {
@@ -37,13 +37,27 @@ async function pgBinDirProblems(dir: string): Promise<string[]> {
   ];
 }
 
+const realPath = async (dir: string) => fs.realpath(dir).catch(() => dir);
+
+/** The stores, a file store's directory as it is on disk (symbolic links resolved). */
+async function realStores(config: Config): Promise<StoreSpec[]> {
+  return Promise.all([config.stores.primary, ...config.stores.copies].map(async (s) => (s.kind === 'file' ? { ...s, path: await realPath(s.path) } : s)));
+}
+
+/** A scratch directory inside a store: restores would write the archive there decrypted, among the backups. */
+async function scratchInStore(config: Config): Promise<string | undefined> {
+  const scratch = config.scratchDir ?? os.tmpdir();
+  const holding = storeHoldingScratch(await realPath(scratch), await realStores(config));
+  return holding && `the scratch directory ${scratch} lies inside store ${holding.url}: restores write the archive there decrypted and decompressed; point SCRATCH_DIR at a directory outside every store`;
+}
+
 /**
  * The stores' directories as they are on disk: a copy store that is a symbolic link to the primary
  * (or into it) passes the configuration's check by name, and would be no copy at all.
  */
 async function linkedStoreProblems(config: Config): Promise<string[]> {
   const stores = [config.stores.primary, ...config.stores.copies];
-  const real = await Promise.all(stores.map(async (s) => (s.kind === 'file' ? { ...s, path: await fs.realpath(s.path).catch(() => s.path) } : s)));
+  const real = await realStores(config);
   try {
     checkStoresApart(real);
     return [];
@@ -62,7 +76,7 @@ async function linkedStoreProblems(config: Config): Promise<string[]> {
  * a worker that restores but holds none of the keys it encrypts to (its own drills fail; fine when
  * restores run elsewhere), and a password file libpq ignores (readable by others).
  */
-async function keyWarnings(config: Config, recipients: string[], identities: string[]): Promise<string[]> {
+async function startupWarnings(config: Config, recipients: string[], identities: string[]): Promise<string[]> {
   const warnings: string[] = [];
   const identityFile = config.encryption.identityFile;
   const mode = identityFile ? (await fs.stat(identityFile).catch(() => undefined))?.mode : undefined;
@@ -131,15 +145,12 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   problems.push(...(await linkedStoreProblems(config)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   const identities = await identityRecipients(config.encryption.identityFile).catch((err: unknown) => (note(err), []));
-  for (const warning of await keyWarnings(config, recipients, identities)) logger.warn(warning);
+  for (const warning of await startupWarnings(config, recipients, identities)) logger.warn(warning);
   const socket = await databaseSocketProblem(config);
   if (socket) problems.push(socket);
   // Checked before the scratch directory is made, which would make it inside the store.
-  const scratch = config.scratchDir ?? os.tmpdir();
-  const real = async (dir: string) => fs.realpath(dir).catch(() => dir);
-  const files = await Promise.all([config.stores.primary, ...config.stores.copies].map(async (s) => (s.kind === 'file' ? { ...s, path: await real(s.path) } : s)));
-  const holding = storeHoldingScratch(await real(scratch), files);
-  if (holding) problems.push(`the scratch directory ${scratch} lies inside store ${holding.url}: restores write the archive there decrypted and decompressed; point SCRATCH_DIR at a directory outside every store`);
+  const scratchProblem = await scratchInStore(config);
+  if (scratchProblem) problems.push(scratchProblem);
   else await scratchDirectory(config).catch(note);
   await requireTools([...(recipients.length ? ['age'] : []), 'zstd']).catch(note);
   const refused = await recipientsRefused(recipients);
