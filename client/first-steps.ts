@@ -9,6 +9,7 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../common/config.js';
+import { stoppedWaiting } from './progress.js';
 import { announceStart } from './start-workflow.js';
 
 /** Long enough for the checks on a loaded machine; short enough that a person is not left waiting. */
@@ -64,9 +65,19 @@ export async function announceOnceChecked(
   failed: (err: unknown) => Error,
   watchMs = WATCH_MS,
 ): Promise<void> {
-  const steps = await watchFirstSteps(handle, checking, watchMs).catch((err: unknown) => {
-    throw failed(err);
-  });
+  // Ctrl-C stops the watching, not the run (already started): it is said, with its link.
+  const ownsInterrupt = process.listenerCount('SIGINT') === 0;
+  const interrupted = () => {
+    announceStart(config, what, handle);
+    process.stderr.write(`${stoppedWaiting(handle.workflowId)}\n`);
+    process.exit(130);
+  };
+  if (ownsInterrupt) process.once('SIGINT', interrupted);
+  const steps = await watchFirstSteps(handle, checking, watchMs)
+    .catch((err: unknown) => {
+      throw failed(err);
+    })
+    .finally(() => process.removeListener('SIGINT', interrupted));
   announceStart(config, what, handle);
   if (steps.kind === 'still') process.stdout.write(`  now       ${steps.phase} (it goes on: the ui link, or \`pgkeeper history\`, tells how it ends)\n`);
   if (steps.kind === 'over') process.stdout.write('  done      already (`pgkeeper history` shows it)\n');

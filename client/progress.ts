@@ -65,6 +65,11 @@ function describe(s: ProgressSnapshot, rate: number | undefined): string {
   return parts.join(' | ');
 }
 
+/** Said on Ctrl-C while the CLI waits on a run: the run goes on, and how to stop it. */
+export function stoppedWaiting(workflowId: string): string {
+  return `pgkeeper: stopped waiting; workflow ${workflowId} goes on in Temporal (the ui link above follows it; cancel it there, or with \`temporal workflow cancel -w ${workflowId}\`)`;
+}
+
 /**
  * Polls the workflow until `done` settles, rendering progress on `stream` (stderr by default). A run
  * no worker of task queue `queue` has taken up after 10 s gets a line saying so: it would otherwise
@@ -89,7 +94,7 @@ export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, 
   const ownsInterrupt = process.listenerCount('SIGINT') === 0;
   const detach = () => {
     bar?.stop();
-    stream.write(`\npgkeeper: stopped waiting; workflow ${handle.workflowId} goes on in Temporal (the ui link above follows it; cancel it there, or with \`temporal workflow cancel -w ${handle.workflowId}\`)\n`);
+    stream.write(`\n${stoppedWaiting(handle.workflowId)}\n`);
     process.exit(130);
   };
   if (ownsInterrupt) process.once('SIGINT', detach);

@@ -426,6 +426,15 @@ describe('pgkeeper CLI', () => {
       const workflowId = /^ {2}workflow {2}(\S+)$/m.exec(waiting.stdout)?.[1];
       assert.match(waiting.stdout, /^ {2}now {7}waiting for database \(it goes on: /m);
       await env.client.workflow.getHandle(workflowId!).terminate('test over');
+      // Ctrl-C while watching stops the watching, not the run: said, with the run's name and link.
+      const interrupted = pgkeeper(['backup', database]);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      interrupted.kill('SIGINT');
+      const stopped = await interrupted;
+      assert.equal(stopped.exitCode, 130, stopped.stderr);
+      assert.match(stopped.stdout, new RegExp(`^started backup of "${database}"\\n  workflow  ${workflowId!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+      assert.match(stopped.stderr, new RegExp(`pgkeeper: stopped waiting; workflow \\S+ goes on in Temporal`));
+      await env.client.workflow.getHandle(workflowId!).terminate('test over');
     });
   });
 

@@ -140,7 +140,8 @@ for (const kind of STORE_KINDS) {
         const result = await runRestore(env, t.config, { backup: made.backupId, target: roleless, noOwner: true, noPrivileges: true });
         assert.deepEqual(
           result.warnings.filter((w) => /settings for role/.test(w)),
-          [`the source's settings for role "${reader}" in the database (search_path=reports, public) were left out: no such role on ${t.config.db.host}:${t.config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET, or restore a globals backup first`],
+          // The setting's name, not its value (which may be a secret).
+          [`the source's settings for role "${reader}" in the database (search_path) were left out: no such role on ${t.config.db.host}:${t.config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET (the manifest holds their values), or restore a globals backup first`],
         );
         const others = (want.settings as string[]).filter((line) => !line.startsWith(`${reader}:`));
         assert.notDeepEqual(others, want.settings, 'the source had settings for the role');

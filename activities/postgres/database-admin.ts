@@ -133,7 +133,8 @@ export async function applyDatabaseProperties(config: Config, staging: string, p
     for (const statement of propertyStatements(staging, properties, { ...options, absentRoles: new Set(absent.map((r) => r.role)) })) await client.query(statement);
     return absent.map(
       ({ role, settings }) =>
-        `the source's settings for role "${role}" in the database (${settings.join('; ')}) were left out: no such role on ${config.db.host}:${config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET, or restore a globals backup first`,
+        // Their names only: a value may be a secret (sealed in the manifest), and a warning is kept in history.
+        `the source's settings for role "${role}" in the database (${settings.map((s) => s.split('=')[0]).join(', ')}) were left out: no such role on ${config.db.host}:${config.db.port}; create it and set them with ALTER ROLE … IN DATABASE … SET (the manifest holds their values), or restore a globals backup first`,
     );
   });
 }
