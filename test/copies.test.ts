@@ -120,6 +120,11 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       assert.match(gone.stdout, new RegExp(`^BACKUP GONE ${newest.backupId}: made [-0-9: ]+ by \\S+, and no store holds it or a newer one \\(${escaped(t.store.url)}, ${escaped(copy.url)}\\): `, 'm'));
       const asJson = JSON.parse((await cli('status', source, '--json')).stdout) as { gone: { backupId: string } | null }[];
       assert.equal(asJson[0]!.gone?.backupId, newest.backupId);
+      // Every store emptied of it: with no database named, it still shows (from its runs), not vanishes.
+      for (const store of [t.store, copy]) for (const key of await keysUnder(store, `${source}/`)) await store.delete(key);
+      const all = await cli('status');
+      assert.equal(all.exitCode, 3, all.stdout + all.stderr);
+      assert.match(all.stdout, new RegExp(`^${source}\\s.*\\sBACKUP GONE$`, 'm'));
       await runBackup(env, t.config, source);
       const mended = await cli('status', source);
       assert.equal(mended.exitCode, 0, mended.stdout + mended.stderr);

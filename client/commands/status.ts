@@ -7,12 +7,13 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
-import { validateDatabaseName } from '../../common/names.js';
+import { isDatabaseName, validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { backedUpDatabase, scheduleTargetOf } from '../schedules.js';
 import { printJson, sayUnreachable, showable, table } from '../format.js';
 import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
+import { listRuns } from '../visibility.js';
 import { fetchListing } from './backups.js';
 
 /** Databases whose status is asked of Temporal at once. */
@@ -42,6 +43,18 @@ async function scheduledDatabases(client: Client, config: Config): Promise<strin
   return names;
 }
 
+/** Recent backup runs read for the databases they backed up. */
+const RECENT_BACKUP_RUNS = 200;
+
+/**
+ * The databases recent runs backed up: one whose every backup has left the stores (a disk not
+ * mounted, a prefix changed) still shows, as BACKUP GONE, rather than vanishing from the list.
+ */
+async function recentlyBackedUp(client: Client, config: Config): Promise<string[]> {
+  const runs = await listRuns(client, config, { operations: ['backup'], outcome: 'completed' }, RECENT_BACKUP_RUNS);
+  return [...new Set(runs.map((r) => r.database))].filter(isDatabaseName);
+}
+
 /** Returns true when something needs attention (exit code 3). */
 export async function statusCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
@@ -63,8 +76,8 @@ export async function statusCommand(client: Client, config: Config, database: st
   // Without a database named: every database with a backup, every one a schedule of its own
   // promises backups of, and every one the --all schedule covers, so that one whose every run
   // fails (or that no run has reached yet) still shows (NEVER BACKED UP).
-  const [scheduled, covered] = await Promise.all([database ? [] : scheduledDatabases(client, config), covering]);
-  const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...scheduled, ...covered.databases])].sort();
+  const [scheduled, covered, backedUp] = await Promise.all([database ? [] : scheduledDatabases(client, config), covering, database ? [] : recentlyBackedUp(client, config)]);
+  const databases = database ? [database] : [...new Set([...listing.backups.map((b) => b.database), ...scheduled, ...covered.databases, ...backedUp])].sort();
   const [statuses, globals] = await Promise.all([
     // A few at a time: each asks Temporal's visibility, which rate-limits a namespace's queries.
     mapWithConcurrency(databases, STATUS_CONCURRENCY, (db) => databaseStatus(client, config, listing, db, nowMs, schedules, covering)),
