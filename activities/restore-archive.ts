@@ -273,7 +273,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
 
     phase = 'checking archive';
     // Opened once the archive was decrypted with the same identity (a failure here is the manifest's).
-    const properties = await propertiesToApply(backup, store, config.encryption.identityFile);
+    const properties = await propertiesToApply(backup, [store, ...(backup.copies ?? []).filter((url) => url !== store.url).map((url) => namedStore(config, url))], config.encryption.identityFile);
     const holds = await archiveDatabase(config, scratch, backup.label);
     if (holds !== backup.database) {
       throw failure(

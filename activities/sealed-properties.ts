@@ -24,18 +24,32 @@ export function withoutSettings(properties: DatabaseProperties | null): { proper
 
 /**
  * The properties a restore applies: the settings and comment read back from the manifest in
- * `store` when history did not carry them, opened when sealed.
+ * `stores[0]` (the store the archive was read from) when history did not carry them, opened when
+ * sealed. Sealed settings that do not open there are read from the next store's manifest, as a
+ * damaged archive is read from its copy.
  */
-export async function propertiesToApply(backup: ResolvedBackup, store: BackupStore, identityFile: string | undefined): Promise<DatabaseProperties | null> {
-  let properties = backup.properties;
-  if (properties && backup.settingsInManifest && backup.manifestKey) {
-    const text = await store.getText(backup.manifestKey);
-    const manifest = text === undefined ? undefined : (parseManifest(text, backup.label) as BackupManifest);
-    const full = manifest?.databaseProperties;
-    if (!full) throw ApplicationFailure.retryable(`the manifest of ${backup.label} in ${store.url} could not be read again for the database's settings; retried`, FailureType.StoreFailed);
-    properties = { ...properties, settings: full.settings, roleSettings: full.roleSettings, comment: full.comment };
+export async function propertiesToApply(backup: ResolvedBackup, stores: BackupStore[], identityFile: string | undefined): Promise<DatabaseProperties | null> {
+  const failures: ApplicationFailure[] = [];
+  for (const [i, store] of stores.entries()) {
+    try {
+      // The first store's were resolved (and carried, when sealed); a copy's manifest is read.
+      const reread = backup.manifestKey !== null && backup.properties !== null && (backup.settingsInManifest === true || i > 0);
+      const properties = reread ? { ...backup.properties!, ...(await settingsIn(store, backup.manifestKey!, backup.label)) } : backup.properties;
+      return await openProperties(properties, identityFile, backup.label);
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure && err.type === FailureType.BackupDamaged)) throw err; // a store not answering: retried
+      failures.push(err);
+    }
   }
-  return openProperties(properties, identityFile, backup.label);
+  throw failures.length > 1 ? ApplicationFailure.nonRetryable(`${failures[0]!.message} (and in its copies)`, FailureType.BackupDamaged) : failures[0]!;
+}
+
+/** The settings, comment and sealed part of the manifest at `key` in `store`. */
+async function settingsIn(store: BackupStore, key: string, label: string): Promise<Pick<DatabaseProperties, 'settings' | 'roleSettings' | 'comment' | 'sealed'>> {
+  const text = await store.getText(key);
+  const full = text === undefined ? undefined : (parseManifest(text, label) as BackupManifest).databaseProperties;
+  if (!full) throw ApplicationFailure.retryable(`the manifest of ${label} in ${store.url} could not be read again for the database's settings; retried`, FailureType.StoreFailed);
+  return { settings: full.settings, roleSettings: full.roleSettings, comment: full.comment, ...(full.sealed ? { sealed: full.sealed } : {}) };
 }
 
 export async function sealProperties(properties: DatabaseProperties, recipients: string[]): Promise<DatabaseProperties> {
@@ -57,7 +71,7 @@ async function openProperties(properties: DatabaseProperties | null, identityFil
     // Called once the archive was decrypted with the same identity: this is the manifest, not the key.
     const why = !opened ? 'AGE_IDENTITY_FILE is unset' : opened.failed ? String(opened.stderr).trim().split('\n')[0] : 'they are not what pgkeeper seals';
     throw ApplicationFailure.nonRetryable(
-      `the sealed database settings in ${label}'s manifest cannot be opened (${why}); nothing was restored. The manifest may have been edited: restore another backup, or this one by its archive's key`,
+      `the sealed database settings in ${label}'s manifest cannot be opened (${why}); nothing was restored. The manifest may have been edited: restore this backup from a copy (--store), another backup, or this one by its archive's key`,
       FailureType.BackupDamaged,
     );
   }

@@ -110,6 +110,29 @@ describe('encryption with age', () => {
     assert.doesNotMatch(restoreHistory, /SECRET_4242/);
   });
 
+  it('sealed settings that do not open in the primary\'s manifest are read from the copy\'s, as a damaged archive is', async () => {
+    const db = uniqueName('pgk_enc_sealed_copy');
+    const into = uniqueName('pgk_enc_sealed_copy_to');
+    made.push(db, into);
+    const plain = worker({});
+    await seedDatabase(plain, db);
+    await sql(plain, 'postgres', `alter database ${db} set app.copy_secret to 'FROM_THE_COPY'`);
+    const copies = { BACKUP_COPIES: tempDir('enc-sealed-copy') };
+    const backupHost = worker({ ...copies, ENCRYPT_RECIPIENTS: newKey.recipient });
+    const result = await withWorker(env, backupHost, () => runBackup(env, backupHost, db));
+    const primary = openStore(backupHost.stores.primary);
+    const key = `${db}/${result.backupId}.manifest.json`;
+    const manifest = JSON.parse((await readObject(primary, key)).toString()) as BackupManifest;
+    const sealed = manifest.databaseProperties!.sealed!;
+    const at = sealed.indexOf('\n') + 10; // a character inside the armored body
+    manifest.databaseProperties!.sealed = sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1);
+    await primary.put(key, JSON.stringify(manifest));
+    const restoreHost = worker({ ...copies, AGE_IDENTITY_FILE: newKey.file });
+    await withWorker(env, restoreHost, () => runRestore(env, restoreHost, { backup: result.backupId, target: into }));
+    const [row] = await sql<{ settings: string[] }>(plain, 'postgres', `select setconfig as settings from pg_db_role_setting s join pg_database d on s.setdatabase = d.oid and s.setrole = 0 where datname = $1`, [into]);
+    assert.deepEqual(row?.settings, ['app.copy_secret=FROM_THE_COPY']);
+  });
+
   it('a backup is encrypted to every recipient; the sidecar covers the stored bytes; age | zstd | pg_restore undoes it without pgkeeper', async () => {
     const backupHost = worker({ ENCRYPT_RECIPIENTS: both });
     const result = await withWorker(env, backupHost, () => runBackup(env, backupHost, source));
