@@ -48,6 +48,9 @@ describe('verified copies (a local primary, an S3 copy)', () => {
   let s3: S3Server;
   const source = uniqueName('pgk_copies');
   const made: string[] = [];
+  /** bin/pgkeeper against this file's dev server and worker queue. */
+  const cli = (...args: string[]) =>
+    execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
 
   before(async () => {
     s3 = await startS3Server();
@@ -92,8 +95,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
 
   it('the newest backup missing from a store that answers (removed by hand, a store added since): status says COPY MISSING (exit 3) until the next backup writes every store', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
-    const cli = (...args: string[]) =>
-      execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
     await withWorker(env, t.config, async () => {
       const newest = await runBackup(env, t.config, source);
       for (const key of await keysUnder(copy, `${source}/${newest.backupId}.`)) await copy.delete(key);
@@ -109,8 +110,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
 
   it('the backup the last completed run made is in no store, nor a newer one (a disk not mounted, files removed): status says BACKUP GONE (exit 3)', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
-    const cli = (...args: string[]) =>
-      execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
     await withWorker(env, t.config, async () => {
       const newest = await runBackup(env, t.config, source);
       for (const store of [t.store, copy]) for (const key of await keysUnder(store, `${source}/${newest.backupId}.`)) await store.delete(key);

@@ -45,9 +45,9 @@ async function realStores(config: Config): Promise<StoreSpec[]> {
 }
 
 /** A scratch directory inside a store: restores would write the archive there decrypted, among the backups. */
-async function scratchInStore(config: Config): Promise<string | undefined> {
+async function scratchInStore(config: Config, real: StoreSpec[]): Promise<string | undefined> {
   const scratch = config.scratchDir ?? os.tmpdir();
-  const holding = storeHoldingScratch(await realPath(scratch), await realStores(config));
+  const holding = storeHoldingScratch(await realPath(scratch), real);
   return holding && `the scratch directory ${scratch} lies inside store ${holding.url}: restores write the archive there decrypted and decompressed; point SCRATCH_DIR at a directory outside every store`;
 }
 
@@ -55,9 +55,8 @@ async function scratchInStore(config: Config): Promise<string | undefined> {
  * The stores' directories as they are on disk: a copy store that is a symbolic link to the primary
  * (or into it) passes the configuration's check by name, and would be no copy at all.
  */
-async function linkedStoreProblems(config: Config): Promise<string[]> {
+async function linkedStoreProblems(config: Config, real: StoreSpec[]): Promise<string[]> {
   const stores = [config.stores.primary, ...config.stores.copies];
-  const real = await realStores(config);
   try {
     checkStoresApart(real);
     return [];
@@ -142,14 +141,16 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   // network may be down for a moment, and a copy store not there leaves backups to the primary.
   await checked(primary!).catch(readOnlyOr(primary!, (err: unknown) => (primary!.kind === 'file' ? problems.push((err as Error).message) : note(err))));
   for (const store of copies) await checked(store).catch(readOnlyOr(store, note));
-  problems.push(...(await linkedStoreProblems(config)));
+  // The stores' directories as they are on disk, read once for both checks that need them.
+  const real = await realStores(config);
+  problems.push(...(await linkedStoreProblems(config, real)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   const identities = await identityRecipients(config.encryption.identityFile).catch((err: unknown) => (note(err), []));
   for (const warning of await startupWarnings(config, recipients, identities)) logger.warn(warning);
   const socket = await databaseSocketProblem(config);
   if (socket) problems.push(socket);
   // Checked before the scratch directory is made, which would make it inside the store.
-  const scratchProblem = await scratchInStore(config);
+  const scratchProblem = await scratchInStore(config, real);
   if (scratchProblem) problems.push(scratchProblem);
   else await scratchDirectory(config).catch(note);
   await requireTools([...(recipients.length ? ['age'] : []), 'zstd']).catch(note);
