@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
-import { scriptForMissingRoles } from '../common/globals-script.js';
+import { scriptForMissing } from '../common/globals-script.js';
 import type { GlobalsManifest } from '../common/manifest.js';
 import { failure, toolFailure } from './failures.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
@@ -25,7 +25,9 @@ import { fetchArchive } from './stream/fetch-archive.js';
 
 export interface ApplyGlobalsResult {
   id: string;
+  /** The roles created, and the tablespaces. */
   created: string[];
+  tablespaces: string[];
   warnings: string[];
 }
 
@@ -79,22 +81,25 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   // As a restore reads its archive: a damaged or unreadable globals backup is read from its copy.
   const archive = manifestArchive(GLOBALS_FOLDER, manifest.id, file);
   const { warnings: fellBack } = await readFirstIntact({ label, filters: manifest.filters, archive, stores }, read, cancel);
-  const existing = await withAdmin(config, async (client) => new Set((await client.query<{ rolname: string }>('select rolname from pg_roles')).rows.map((r) => r.rolname)));
-  let filtered: ReturnType<typeof scriptForMissingRoles>;
+  const existing = await withAdmin(config, async (client) => {
+    const names = async (sql: string) => new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
+    return { roles: await names('select rolname as name from pg_roles'), tablespaces: await names('select spcname as name from pg_tablespace') };
+  });
+  let filtered: ReturnType<typeof scriptForMissing>;
   try {
-    filtered = scriptForMissingRoles(Buffer.concat(chunks).toString('utf8'), existing);
+    filtered = scriptForMissing(Buffer.concat(chunks).toString('utf8'), existing);
   } catch (err) {
     // A script that is not pg_dumpall's alone: final, and named (the run restores a database too).
     if (err instanceof InputError) throw failure(config, FailureType.InvalidInput, `${label}: ${err.message}`);
     throw err;
   }
-  const { script, created } = filtered;
-  // Without ON_ERROR_STOP: a tablespace or membership that already exists is reported, not fatal.
+  const { script, created, tablespaces } = filtered;
+  // Without ON_ERROR_STOP: a tablespace whose directory this server lacks, or a membership that exists, is reported, not fatal.
   const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', '-'], { ...pgToolProcess(config), input: script });
   if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, String(result.stderr ?? ''), result.exitCode, result.code);
   const psqlErrors = String(result.stderr ?? '')
     .split('\n')
     .filter((line) => /ERROR:/.test(line))
     .map((line) => `globals: ${line.replace(/^psql:[^:]*:\d+: /, '')}`);
-  return { id: manifest.id, created, warnings: [...passedOver, ...fellBack.map((w) => `globals: ${w}`), ...psqlErrors] };
+  return { id: manifest.id, created, tablespaces, warnings: [...passedOver, ...fellBack.map((w) => `globals: ${w}`), ...psqlErrors] };
 }

@@ -133,6 +133,7 @@ function restoreCommand(id: string, { target, replace, options = {}, store, queu
     ...(options.jobs !== undefined ? [`--jobs ${options.jobs}`] : []),
     ...(options.noOwner ? ['--no-owner'] : []),
     ...(options.noPrivileges ? ['--no-privileges'] : []),
+    ...(options.noTablespaces ? ['--no-tablespaces'] : []),
     ...(options.globals !== undefined ? [`--globals ${shellWord(options.globals)}`] : []),
     ...(store !== undefined ? [`--store ${shellWord(store)}`] : []),
     ...(queue !== undefined ? [`--queue ${shellWord(queue)}`] : []),

@@ -24,12 +24,12 @@ import { rolesNeeded } from '../common/database-properties-sql.js';
 import type { DatabaseProperties } from '../common/manifest.js';
 import { propertiesToApply } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
-import { rolesReferenced } from '../common/schema-roles.js';
+import { rolesReferenced, tablespacesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { applyDatabaseProperties, dropStaging, existingRoles, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -46,6 +46,8 @@ export interface RestoreArchiveRequest {
   jobs: number;
   noOwner: boolean;
   noPrivileges: boolean;
+  /** Absent in a run started before the option existed. */
+  noTablespaces?: boolean;
 }
 
 const SCRATCH_PREFIX = 'pgkeeper-scratch-';
@@ -115,18 +117,27 @@ async function archiveDatabase(config: Config, file: string, label: string): Pro
   return /^;\s+dbname: (.*)$/m.exec(list)?.[1] ?? '';
 }
 
-async function checkRoles(config: Config, file: string, req: RestoreArchiveRequest, properties: DatabaseProperties | null): Promise<void> {
-  // The schema script pg_restore would run, with the same owner/privilege options: exactly the roles it needs.
-  const script = await runPgTool(
-    config,
-    'pg_restore',
-    ['--schema-only', '--file=-', ...(req.noOwner ? ['--no-owner'] : []), ...(req.noPrivileges ? ['--no-privileges'] : []), file],
-    { purpose: `read the schema of ${req.backup.label}` },
-  );
+/** pg_restore's options that change what the script needs of the server. */
+const scriptOptions = (req: RestoreArchiveRequest) => [...(req.noOwner ? ['--no-owner'] : []), ...(req.noPrivileges ? ['--no-privileges'] : []), ...(req.noTablespaces ? ['--no-tablespaces'] : [])];
+
+/** Refuses, before anything is restored, an archive needing roles or tablespaces this server lacks: pg_restore would stop at the first. */
+async function checkServerHas(config: Config, file: string, req: RestoreArchiveRequest, properties: DatabaseProperties | null): Promise<void> {
+  // The schema script pg_restore would run, with the same options: exactly the roles and tablespaces it needs.
+  const script = await runPgTool(config, 'pg_restore', ['--schema-only', '--file=-', ...scriptOptions(req), file], { purpose: `read the schema of ${req.backup.label}` });
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
   const roles = [...new Set([...rolesReferenced(script), ...(properties ? rolesNeeded(properties, options) : [])])].sort();
-  const present = await withAdmin(config, (client) => existingRoles(client, roles));
+  const tablespaces = tablespacesReferenced(script);
+  const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)]);
   const missing = roles.filter((r) => !present.has(r));
+  const missingSpaces = tablespaces.filter((t) => !spaces.has(t));
+  if (missingSpaces.length > 0) {
+    throw failure(
+      config,
+      FailureType.TablespacesMissing,
+      `tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts tables or indexes in: ${missingSpaces.map((t) => `"${t}"`).join(', ')}. ` +
+        'Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist), or restore with noTablespaces (every table in the default tablespace)',
+    );
+  }
   if (missing.length > 0) {
     throw failure(
       config,
@@ -161,8 +172,7 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
       '--verbose', // one stderr line per item: our progress
       `--jobs=${req.jobs}`,
       `--dbname=${conninfoForDatabase(req.staging)}`,
-      ...(req.noOwner ? ['--no-owner'] : []),
-      ...(req.noPrivileges ? ['--no-privileges'] : []),
+      ...scriptOptions(req),
       file,
     ],
     { ...pgToolProcess(config, Context.current().cancellationSignal), stdin: 'ignore', stdout: 'ignore', buffer: false },
@@ -289,7 +299,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
         throw err;
       });
     }
-    await checkRoles(config, scratch, req, properties);
+    await checkServerHas(config, scratch, req, properties);
 
     phase = 'restoring into staging';
     const restoreStarted = Date.now();

@@ -13,6 +13,7 @@ const FLAGS: Record<string, string> = {
   jobs: '--jobs',
   noOwner: '--no-owner',
   noPrivileges: '--no-privileges',
+  noTablespaces: '--no-tablespaces',
   globals: '--globals',
   store: '--store',
   compression: '--compression',
@@ -55,6 +56,11 @@ export function cliHint(type: string | undefined, context?: HintContext): string
       return context.globals !== undefined
         ? `the globals backup applied (--globals ${context.globals}) does not hold them: it is older than they are; create the roles, or --no-owner --no-privileges`
         : 'create the roles, or add --globals latest, or --no-owner --no-privileges';
+    case 'TablespacesMissing':
+      if (!context?.target) return 'create the tablespaces on this server (a restore with --globals latest makes them where their directories exist)';
+      return context.globals !== undefined
+        ? 'create the tablespaces (the globals backup applied made none of them: see its warnings), or add --no-tablespaces'
+        : 'create the tablespaces, or add --globals latest (where their directories exist), or --no-tablespaces';
     default:
       return undefined;
   }

@@ -73,7 +73,7 @@ From the Temporal UI: Start Workflow, task queue "pgkeeper" (TASK_QUEUE), workfl
 per-database id pgkeeper:<queue>:<target>), and one JSON object as input:
   {"backup": "latest", "database": "app", "target": "app_restored"}
   {"backup": "<backup id>", "target": "app", "mode": "replace", "confirm": "app", "jobs": 2}
-Optional fields: "noOwner": true, "noPrivileges": true, "globals": "latest", "store": "<store URL>".`;
+Optional fields: "noOwner": true, "noPrivileges": true, "noTablespaces": true, "globals": "latest", "store": "<store URL>".`;
 
 export function buildProgram(): Command {
   const program = new Command('pgkeeper')
@@ -122,6 +122,7 @@ export function buildProgram(): Command {
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (default 2)', integer(1, 64))
     .option('--no-owner', 'do not restore ownership: objects (and the database) belong to DB_USER')
     .option('--no-privileges', 'do not restore GRANT/REVOKE (on objects and the database)')
+    .option('--no-tablespaces', "put every table in the server's default tablespace (a server without the backup's tablespaces)")
     .option('--globals <id>', 'first create missing roles and tablespaces from a globals backup ("latest" or its id)')
     .option('--store <url>', 'read the backup from this store (default: the first that has it intact)')
     .option('-w, --wait', 'wait for the restore, showing progress, and print the result')

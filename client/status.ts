@@ -39,6 +39,11 @@ interface Health {
   stale: boolean | null;
   /** Stores that did not answer: their copies are not counted above (so `--json` says why it exited 3). */
   unreachable: StoreUnreachable[];
+  /**
+   * The backup the last completed backup run made, when every store answered and none holds it nor
+   * a newer one: removed by hand, or a store is not the disk or prefix it was (a disk not mounted).
+   */
+  gone: { backupId: string; at: string; workflowId: string } | null;
 }
 
 export interface DatabaseStatus extends Health {
@@ -47,11 +52,6 @@ export interface DatabaseStatus extends Health {
   lastProvenRestore: { at: string; backupId: string } | null;
   /** The last restore drill, whatever its outcome: a weekly drill that fails every week needs attention. */
   lastDrill: RunSummary | null;
-  /**
-   * The backup the last completed backup run made, when every store answered and none holds it nor
-   * a newer one: removed by hand, or a store is not the disk or prefix it was (a disk not mounted).
-   */
-  gone: { backupId: string; at: string; workflowId: string } | null;
 }
 
 /** The globals backups: `backup --all` writes them, its schedule (if any) promises them. */
@@ -124,6 +124,7 @@ function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnT
     schedule,
     stale: schedule?.intervalMs ? ageMs > STALE_AFTER_INTERVALS * schedule.intervalMs : null,
     unreachable: listing.unreachable,
+    gone: listing.unreachable.length === 0 ? goneBackup(runs, backups) : null,
   };
 }
 
@@ -153,7 +154,6 @@ export async function databaseStatus(
     ...health(listing, backups, runs, schedule, nowMs),
     lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
     lastDrill: runSummary(drills[0]),
-    gone: listing.unreachable.length === 0 ? goneBackup(runs, backups) : null,
   };
 }
 
@@ -164,19 +164,18 @@ const RUNS_FOR_GONE = 10;
  * The last completed backup run's backup, when the stores hold neither it nor a newer one. Retention
  * always keeps the newest backup, so nothing pgkeeper does removes it.
  */
-function goneBackup(runs: RunRecord[], backups: Listed[]): DatabaseStatus['gone'] {
+function goneBackup(runs: RunRecord[], backups: Listed[]): Health['gone'] {
   const made = runs.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
   if (!made || backups.some((b) => b.id === made.backupId || Date.parse(b.createdAt) >= made.startTime.getTime())) return null;
   return { backupId: made.backupId!, at: (made.closeTime ?? made.startTime).toISOString(), workflowId: made.workflowId };
 }
 
-/** Null when the stores hold no globals backup and no --all schedule promises one. */
+/** Null when the stores hold no globals backup, no --all schedule promises one and none a run made is gone. */
 export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<GlobalsStatus | null> {
   const globals = listing.globals ?? []; // a worker older than the CLI lists none
-  const schedule = soonest([await schedules({ all: true })]);
-  if (globals.length === 0 && !schedule) return null;
-  const runs = await listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, 1);
-  return { kind: 'globals', database: null, ...health(listing, globals, runs, schedule, nowMs) };
+  const [all, runs] = await Promise.all([schedules({ all: true }), listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, RUNS_FOR_GONE)]);
+  const status: GlobalsStatus = { kind: 'globals', database: null, ...health(listing, globals, runs, soonest([all]), nowMs) };
+  return globals.length === 0 && !status.schedule && !status.gone ? null : status;
 }
 
 /** What the --all schedule backs up, as far as status can tell. */

@@ -20,6 +20,8 @@ export const FailureType = {
   TargetExists: 'TargetExists',
   ConnectionsNotAllowed: 'ConnectionsNotAllowed',
   RolesMissing: 'RolesMissing',
+  /** The archive puts tables in a tablespace this server lacks. */
+  TablespacesMissing: 'TablespacesMissing',
   RestoreFailed: 'RestoreFailed',
   ValidationFailed: 'ValidationFailed',
   /** A pg tool failed for a reason that may pass (server restarting, connection dropped): retried. */
@@ -64,6 +66,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.TargetExists,
   FailureType.ConnectionsNotAllowed,
   FailureType.RolesMissing,
+  FailureType.TablespacesMissing,
   FailureType.RestoreFailed,
   FailureType.ValidationFailed,
   FailureType.ToolMissing,

@@ -79,16 +79,25 @@ function tokens(statement: string): { word?: string; name?: string }[] {
   return out;
 }
 
-/** The roles a statement creates or changes (a GRANT's grantees: their memberships change). */
-function rolesTouched(statement: string): { created?: string; touched: string[] } {
+/**
+ * What a statement creates or changes: a role (its CREATE/ALTER ROLE, comment or security label),
+ * the roles granted something (their memberships and privileges change), a tablespace (its
+ * CREATE/ALTER, comment, security label, or a privilege on it).
+ */
+function objectsTouched(statement: string): { createdRole?: string; roles: string[]; tablespace?: string; createsTablespace?: true; grantOnTablespace?: true } {
   const t = tokens(statement);
   const word = (i: number) => t[i]?.word;
+  const named = (i: number) => (t[i]?.name !== undefined ? [t[i]!.name!] : []);
   if ((word(0) === 'CREATE' || word(0) === 'ALTER') && word(1) === 'ROLE') {
-    const role = t[2]?.name;
-    return { ...(word(0) === 'CREATE' && role !== undefined ? { created: role } : {}), touched: role !== undefined ? [role] : [] };
+    return { ...(word(0) === 'CREATE' && t[2]?.name !== undefined ? { createdRole: t[2].name } : {}), roles: named(2) };
   }
-  const onRole = t.findIndex((x, i) => x.word === 'ON' && word(i + 1) === 'ROLE');
-  if ((word(0) === 'COMMENT' || word(0) === 'SECURITY') && onRole >= 0) return { touched: t[onRole + 2]?.name !== undefined ? [t[onRole + 2]!.name!] : [] };
+  if ((word(0) === 'CREATE' || word(0) === 'ALTER') && word(1) === 'TABLESPACE' && t[2]?.name !== undefined) {
+    return { roles: [], tablespace: t[2].name, ...(word(0) === 'CREATE' ? { createsTablespace: true as const } : {}) };
+  }
+  const on = t.findIndex((x, i) => x.word === 'ON' && (word(i + 1) === 'ROLE' || word(i + 1) === 'TABLESPACE'));
+  if ((word(0) === 'COMMENT' || word(0) === 'SECURITY') && on >= 0) {
+    return word(on + 1) === 'ROLE' ? { roles: named(on + 2) } : { roles: [], ...(t[on + 2]?.name !== undefined ? { tablespace: t[on + 2]!.name } : {}) };
+  }
   if (word(0) === 'GRANT') {
     // TO name [, name …], then WITH <option> or GRANTED BY: a role may be called "with" or "granted".
     const grantees: string[] = [];
@@ -96,9 +105,10 @@ function rolesTouched(statement: string): { created?: string; touched: string[] 
       if (t[i]!.name !== undefined) grantees.push(t[i]!.name!);
       if (t[i + 1]?.word !== ',') break;
     }
-    return { touched: grantees };
+    const space = t.findIndex((x, i) => x.word === 'ON' && word(i + 1) === 'TABLESPACE');
+    return space >= 0 && t[space + 2]?.name !== undefined ? { roles: grantees, tablespace: t[space + 2]!.name, grantOnTablespace: true } : { roles: grantees };
   }
-  return { touched: [] };
+  return { roles: [] };
 }
 
 /**
@@ -114,28 +124,33 @@ function requireDumpallShape(statement: string): void {
   if (!GLOBALS_STATEMENT.test(statement)) {
     throw new InputError(`the globals script holds a statement pg_dumpall does not write (${JSON.stringify(statement.slice(0, 60))}…), put there through a role's name: it is not applied; read it, and apply what is meant by hand`);
   }
-  const created = rolesTouched(statement).created;
+  const created = objectsTouched(statement).createdRole;
   if (created !== undefined && /[\r\n]/.test(created)) {
     throw new InputError(`the globals script creates a role whose name holds a line break (${JSON.stringify(created.slice(0, 60))}), which older pg_dumpall versions let run as SQL: it is not applied; read it, and apply what is meant by hand`);
   }
 }
 
 /**
- * The globals script minus everything that would change a role that already exists: its
- * CREATE/ALTER ROLE statements, comments and security labels, and what is granted to it. Only
- * missing roles are made, so restoring globals can never reset a live role's password or attributes.
+ * The globals script minus everything that would change a role or tablespace that already exists:
+ * their CREATE/ALTER statements, comments and security labels, what is granted to an existing role
+ * (but a privilege on a tablespace made now, as it was), and an existing role's privilege on an
+ * existing tablespace. Only missing ones are made, so restoring globals can never reset a live
+ * role's password or attributes, nor a live tablespace's options or privileges.
  */
-export function scriptForMissingRoles(script: string, existing: Set<string>): { script: string; created: string[] } {
+export function scriptForMissing(script: string, existing: { roles: Set<string>; tablespaces: Set<string> }): { script: string; created: string[]; tablespaces: string[] } {
   const created = new Set<string>();
+  const tablespaces = new Set<string>();
   const all = statements(script);
   all.forEach(requireDumpallShape);
   const kept = all.filter((statement) => {
-    const { created: made, touched } = rolesTouched(statement);
-    if (touched.some((role) => existing.has(role))) return false;
-    if (made !== undefined) created.add(made);
+    const { createdRole, roles, tablespace, createsTablespace, grantOnTablespace } = objectsTouched(statement);
+    const [liveRole, liveSpace] = [roles.some((role) => existing.roles.has(role)), tablespace !== undefined && existing.tablespaces.has(tablespace)];
+    if (grantOnTablespace ? liveRole && liveSpace : liveRole || liveSpace) return false;
+    if (createdRole !== undefined) created.add(createdRole);
+    if (createsTablespace) tablespaces.add(tablespace!);
     return true;
   });
-  return { script: kept.join('\n') + '\n', created: [...created].sort() };
+  return { script: kept.join('\n') + '\n', created: [...created].sort(), tablespaces: [...tablespaces].sort() };
 }
 
 export function countRoles(script: string): number {

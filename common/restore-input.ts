@@ -26,13 +26,15 @@ export interface RestoreInput {
   noOwner?: boolean;
   /** pg_restore --no-privileges: skip GRANT/REVOKE. */
   noPrivileges?: boolean;
+  /** pg_restore --no-tablespaces: every table in the server's default tablespace (for a server without the backup's tablespaces). */
+  noTablespaces?: boolean;
   /** First create the roles and tablespaces the server lacks from a globals backup: "latest" or its id. */
   globals?: string;
   /** Read the backup from this store (its URL, as configured on the worker); default: the first store that has it intact. */
   store?: string;
 }
 
-export const RESTORE_FIELDS = ['backup', 'database', 'target', 'mode', 'confirm', 'jobs', 'noOwner', 'noPrivileges', 'globals', 'store'] as const;
+export const RESTORE_FIELDS = ['backup', 'database', 'target', 'mode', 'confirm', 'jobs', 'noOwner', 'noPrivileges', 'noTablespaces', 'globals', 'store'] as const;
 
 export interface NormalizedRestoreInput {
   backup: string;
@@ -42,6 +44,7 @@ export interface NormalizedRestoreInput {
   jobs: number;
   noOwner: boolean;
   noPrivileges: boolean;
+  noTablespaces: boolean;
   globals: string | undefined;
   store: string | undefined;
 }
@@ -77,6 +80,7 @@ export interface RestoreOptions {
   jobs?: number;
   noOwner?: boolean;
   noPrivileges?: boolean;
+  noTablespaces?: boolean;
   globals?: string;
 }
 
@@ -85,6 +89,7 @@ export function restoreOptionsOf(req: NormalizedRestoreInput): RestoreOptions {
     ...(req.jobs !== DEFAULT_RESTORE_JOBS && { jobs: req.jobs }),
     ...(req.noOwner && { noOwner: true }),
     ...(req.noPrivileges && { noPrivileges: true }),
+    ...(req.noTablespaces && { noTablespaces: true }),
     ...(req.globals !== undefined && { globals: req.globals }),
   };
 }
@@ -164,7 +169,7 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
     );
   }
   const jobs = validateJobs(value.jobs, surface);
-  for (const flag of ['noOwner', 'noPrivileges'] as const) {
+  for (const flag of ['noOwner', 'noPrivileges', 'noTablespaces'] as const) {
     if (value[flag] !== undefined && typeof value[flag] !== 'boolean') {
       throw new InputError(`${surface.field(flag)} must be true or false; got ${quoteInput(value[flag])}`);
     }
@@ -177,6 +182,7 @@ export function normalizeRestoreInput(input: unknown, surface: InputSurface = js
     jobs,
     noOwner: value.noOwner ?? false,
     noPrivileges: value.noPrivileges ?? false,
+    noTablespaces: value.noTablespaces ?? false,
     globals: value.globals === undefined ? undefined : validateGlobalsId(value.globals, surface),
     store: validateStoreField(value.store, surface),
   };

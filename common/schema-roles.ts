@@ -1,4 +1,4 @@
-/** The roles a schema script (what `pg_restore --schema-only` would run) refers to: owners and grantees. */
+/** What a schema script (what `pg_restore --schema-only` would run) needs of the server: the roles it refers to (owners, grantees), its tablespaces. */
 import { IDENT_PATTERN, unquoteIdent } from './sql.js';
 
 const IDENT = IDENT_PATTERN;
@@ -25,4 +25,11 @@ export function rolesReferenced(script: string): string[] {
     }
   }
   return [...roles].sort();
+}
+
+const TABLESPACE_SETTING = new RegExp(String.raw`^SET default_tablespace = (${IDENT});$`, 'gm');
+
+/** Tablespaces the script puts tables and indexes in (pg_dump selects one with SET default_tablespace; '' is the default). */
+export function tablespacesReferenced(script: string): string[] {
+  return [...new Set([...script.matchAll(TABLESPACE_SETTING)].map((m) => unquoteIdent(m[1]!)))].sort();
 }

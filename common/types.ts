@@ -207,8 +207,8 @@ export interface RestoreResult {
   backup: { label: string; database: string; store: string; checksum: 'verified' | 'skipped' };
   /** Where the previous database went, in replace mode when the target existed. */
   keptPrevious: string | null;
-  /** The globals backup applied first, and the roles it created. */
-  globals: { id: string; created: string[] } | null;
+  /** The globals backup applied first, and the roles and tablespaces it created (none from a worker older than the tablespace filter). */
+  globals: { id: string; created: string[]; tablespaces?: string[] } | null;
   tables: number;
   rows: number;
   jobs: number;

@@ -44,13 +44,16 @@ describe('CLI listings', () => {
 });
 
 describe('hints after a failed run', () => {
-  it('roles missing: the flag that helps, and not one already given or that the command does not take', () => {
+  it('roles or tablespaces missing: the flag that helps, and not one already given or that the command does not take', () => {
     assert.equal(cliHint('RolesMissing', { target: 'app' }), 'create the roles, or add --globals latest, or --no-owner --no-privileges');
     assert.equal(
       cliHint('RolesMissing', { target: 'app', globals: 'latest' }),
       'the globals backup applied (--globals latest) does not hold them: it is older than they are; create the roles, or --no-owner --no-privileges',
     );
     assert.equal(cliHint('RolesMissing'), 'create the roles on this server (a restore with --globals latest makes them from the newest globals backup)', 'a drill has no --globals');
+    assert.equal(cliHint('TablespacesMissing', { target: 'app' }), 'create the tablespaces, or add --globals latest (where their directories exist), or --no-tablespaces');
+    assert.match(cliHint('TablespacesMissing', { target: 'app', globals: 'latest' }) ?? '', /made none of them.*, or add --no-tablespaces$/);
+    assert.match(cliHint('TablespacesMissing') ?? '', /^create the tablespaces on this server/, 'a drill has no --no-tablespaces');
     assert.equal(cliHint('TargetExists', { target: 'app' }), 'to replace it: --replace --confirm app');
     assert.equal(cliHint('TargetExists'), undefined);
   });

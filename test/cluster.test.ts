@@ -13,9 +13,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { applyGlobals } from '../activities/apply-globals.js';
 import type { BackupStore } from '../activities/store/store.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
-import { scriptForMissingRoles } from '../common/globals-script.js';
+import { scriptForMissing } from '../common/globals-script.js';
 import type { ClusterResult } from '../common/types.js';
 import { backupCluster } from '../workflows/index.js';
+import { tablespaceDirectory } from './helpers/cluster.js';
 import { uniqueName } from './helpers/config.js';
 import { writeFakeGlobals } from './helpers/fake-backups.js';
 import { createDatabase, dropDatabase, listDatabases, quoteIdent, seedDatabase, sql } from './helpers/postgres.js';
@@ -36,6 +37,8 @@ for (const kind of STORE_KINDS) {
     const prefix = uniqueName('pgk_cl');
     const role = uniqueName('pgk_globrole');
     const rolesToDrop = new Set<string>([role]);
+    // One the restore finds there, changed since the backup; one it finds gone.
+    const [liveSpace, goneSpace] = [`${prefix}_ts_live`, `${prefix}_ts_gone`];
 
     const runCluster = (include: string[]) =>
       env.client.workflow.execute(backupCluster, { args: [{ include, concurrency: 2 }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') });
@@ -49,6 +52,10 @@ for (const kind of STORE_KINDS) {
       await sql(t.config, `${prefix}_b`, `create table owned (id int primary key); insert into owned values (1), (2); alter table owned owner to ${role}`);
       await createDatabase(t.config, `${prefix}_c`);
       await sql(t.config, 'postgres', `alter database ${prefix}_c allow_connections false`); // cannot be dumped
+      for (const space of [liveSpace, goneSpace]) {
+        await sql(t.config, 'postgres', `create tablespace ${space} location '${tablespaceDirectory(space)}' with (seq_page_cost = 2)`);
+        await sql(t.config, 'postgres', `comment on tablespace ${space} is 'as backed up'`);
+      }
     });
     after(async () => {
       for (const name of (await listDatabases(t.config)).filter((n) => n.startsWith(prefix))) {
@@ -56,6 +63,7 @@ for (const kind of STORE_KINDS) {
         await dropDatabase(t.config, name);
       }
       for (const r of rolesToDrop) await sql(t.config, 'postgres', `drop role if exists ${quoteIdent(r)}`);
+      for (const space of [liveSpace, goneSpace]) await sql(t.config, 'postgres', `drop tablespace if exists ${space}`);
       await env?.teardown();
       await t?.stop();
     });
@@ -128,9 +136,12 @@ for (const kind of STORE_KINDS) {
       assert.match(asBackup?.message ?? '', new RegExp(`^${intact} is a globals backup \\(roles and tablespaces\\), not a database backup: a restore applies it with --globals ${intact} `));
     });
 
-    it('restore onto a server whose role was dropped: refused without globals, and with globals only the missing roles are created; two at once both work', async () => {
+    it('restore onto a server whose role and tablespace were dropped: refused without globals, and with globals only the missing ones are created, the live tablespace left as it is now; two at once both work', async () => {
       await dropDatabase(t.config, `${prefix}_b`);
       await sql(t.config, 'postgres', `drop role ${role}`);
+      await sql(t.config, 'postgres', `drop tablespace ${goneSpace}`);
+      await sql(t.config, 'postgres', `alter tablespace ${liveSpace} set (seq_page_cost = 3)`);
+      await sql(t.config, 'postgres', `comment on tablespace ${liveSpace} is 'changed since'`);
       const targets = [`${prefix}_b_one`, `${prefix}_b_two`];
       const existing = (await sql<{ rolname: string }>(t.config, 'postgres', 'select rolname from pg_roles')).map((r) => r.rolname);
       await withWorker(env, t.config, async () => {
@@ -144,7 +155,19 @@ for (const kind of STORE_KINDS) {
         for (const name of created) rolesToDrop.add(name);
         assert.ok(created.includes(role), `created: ${created.join(', ')}`);
         assert.deepEqual(created.filter((name) => existing.includes(name)), [], 'existing roles (the superuser the backup ran as included) are left alone');
+        assert.deepEqual([...new Set(results.flatMap((r) => r.globals!.tablespaces))], [goneSpace]);
+        const warnings = results.flatMap((r) => r.warnings).filter((w) => w.includes(liveSpace));
+        assert.deepEqual(warnings, [], 'the live tablespace is not created again');
       });
+      const spaces = await sql<{ name: string; options: string[]; comment: string }>(
+        t.config,
+        'postgres',
+        `select spcname as name, spcoptions as options, shobj_description(oid, 'pg_tablespace') as comment from pg_tablespace where spcname in ('${liveSpace}', '${goneSpace}') order by spcname`,
+      );
+      assert.deepEqual(spaces, [
+        { name: goneSpace, options: ['seq_page_cost=2'], comment: 'as backed up' },
+        { name: liveSpace, options: ['seq_page_cost=3'], comment: 'changed since' },
+      ]);
       for (const target of targets) {
         const [row] = await sql<{ owner: string; n: string }>(t.config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
         assert.deepEqual(row, { owner: role, n: '2' }, target);
@@ -165,7 +188,7 @@ describe('globals script', () => {
       'GRANT app TO postgres GRANTED BY postgres;',
       'GRANT app TO "We ird";',
     ].join('\n');
-    const { script: kept, created } = scriptForMissingRoles(script, new Set(['postgres', 'pg_read_all_data']));
+    const { script: kept, created } = scriptForMissing(script, { roles: new Set(['postgres', 'pg_read_all_data']), tablespaces: new Set() });
     assert.deepEqual(created, ['We ird', 'app']);
     assert.deepEqual(kept.trimEnd().split('\n'), [
       'CREATE ROLE app;',
@@ -173,6 +196,28 @@ describe('globals script', () => {
       'CREATE ROLE "We ird";',
       'GRANT pg_read_all_data TO app GRANTED BY postgres;',
       'GRANT app TO "We ird";',
+    ]);
+  });
+
+  it('applying globals never changes an existing tablespace: its CREATE, ALTER, comment, security label and the privileges of existing roles on it are left out; privileges that involve a new role or tablespace are kept', () => {
+    const script = [
+      "CREATE TABLESPACE fast OWNER postgres LOCATION '/srv/fast';",
+      'ALTER TABLESPACE fast SET (seq_page_cost=1.1);',
+      "COMMENT ON TABLESPACE fast IS 'ssd';",
+      "SECURITY LABEL FOR selinux ON TABLESPACE fast IS 'x';",
+      'GRANT ALL ON TABLESPACE fast TO app;',
+      'GRANT CREATE ON TABLESPACE fast TO postgres;',
+      "CREATE TABLESPACE \"Slow\" OWNER app LOCATION '/srv/slow';",
+      "COMMENT ON TABLESPACE \"Slow\" IS 'hdd';",
+      'GRANT ALL ON TABLESPACE "Slow" TO postgres;',
+    ].join('\n');
+    const { script: kept, tablespaces } = scriptForMissing(script, { roles: new Set(['postgres']), tablespaces: new Set(['fast']) });
+    assert.deepEqual(tablespaces, ['Slow']);
+    assert.deepEqual(kept.trimEnd().split('\n'), [
+      'GRANT ALL ON TABLESPACE fast TO app;',
+      "CREATE TABLESPACE \"Slow\" OWNER app LOCATION '/srv/slow';",
+      "COMMENT ON TABLESPACE \"Slow\" IS 'hdd';",
+      'GRANT ALL ON TABLESPACE "Slow" TO postgres;',
     ]);
   });
 
@@ -195,7 +240,7 @@ describe('globals script', () => {
       'GRANT pg_monitor TO granted GRANTED BY postgres;', // a role may be called "granted"
       '\\unrestrict abc123',
     ].join('\n');
-    const { script: kept, created } = scriptForMissingRoles(script, new Set(['app', 'atk', 'pg_monitor', 'granted']));
+    const { script: kept, created } = scriptForMissing(script, { roles: new Set(['app', 'atk', 'pg_monitor', 'granted']), tablespaces: new Set() });
     assert.deepEqual(created, [odd, 'new']);
     assert.equal(kept, ['\\restrict abc123', 'SET standard_conforming_strings = on;', `CREATE ROLE ${quoted};`, `ALTER ROLE ${quoted} WITH NOSUPERUSER;`, 'CREATE ROLE "new";', 'ALTER ROLE "new" WITH LOGIN;', '\\unrestrict abc123', ''].join('\n'));
     // A line break in a role name let older pg_dumpall versions' comments end early, the rest run as SQL.
@@ -207,7 +252,7 @@ describe('globals script', () => {
       ['-- User Config "x\n\\! id\n', /a psql command pg_dumpall does not write \("\\\\! id"\)/],
       ['CREATE ROLE "unclosed;\n', /a quote that never closes/],
     ] as const) {
-      assert.throws(() => scriptForMissingRoles(evil, new Set(['app', 'victim'])), refused, evil);
+      assert.throws(() => scriptForMissing(evil, { roles: new Set(['app', 'victim']), tablespaces: new Set() }), refused, evil);
     }
   });
 });

@@ -108,7 +108,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
-  it('the backup the last completed run made is in no store, nor a newer one (a disk not mounted, files removed): status says BACKUP GONE (exit 3)', async () => {
+  it('the backup the last completed run made is in no store, nor a newer one (a disk not mounted, files removed): status says BACKUP GONE (exit 3), of a database or of the globals', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     await withWorker(env, t.config, async () => {
       const newest = await runBackup(env, t.config, source);
@@ -127,6 +127,15 @@ describe('verified copies (a local primary, an S3 copy)', () => {
       await runBackup(env, t.config, source);
       const mended = await cli('status', source);
       assert.equal(mended.exitCode, 0, mended.stdout + mended.stderr);
+
+      // The same of the globals a whole-server backup made: the (globals) row says so, and how to make new ones.
+      const cluster = await env.client.workflow.execute(backupCluster, { args: [{ include: [source] }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') });
+      for (const store of [t.store, copy]) for (const key of await keysUnder(store, '.globals/')) await store.delete(key);
+      const globalsGone = await cli('status');
+      assert.equal(globalsGone.exitCode, 3, globalsGone.stdout + globalsGone.stderr);
+      assert.match(globalsGone.stdout, /^\(globals\)\s.*\sBACKUP GONE$/m);
+      assert.match(globalsGone.stdout, new RegExp(`^BACKUP GONE ${cluster.globals.id!}: made [-0-9: ]+ by \\S+, and no store holds it .*; \`pgkeeper backup --all\` makes a new one$`, 'm'));
+      assert.doesNotMatch(globalsGone.stdout, new RegExp(`^${source}\\s.*\\sBACKUP GONE$`, 'm'));
     });
   });
 

@@ -16,6 +16,7 @@ import { keptName } from '../common/restore-input.js';
 import { shellWord } from '../common/shell-word.js';
 import type { BackupResult } from '../common/types.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
+import { tablespaceDirectory } from './helpers/cluster.js';
 import { backupDir, uniqueName } from './helpers/config.js';
 import { createDatabase, databaseExists, databaseProperties, dropDatabase, listDatabases, normalizedSchema, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
 import { readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
@@ -297,6 +298,31 @@ for (const kind of STORE_KINDS) {
         await expectRefusal({ backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true }, 'RolesMissing', new RegExp(`: "${reader}"\\.`));
         const result = await runRestore(env, t.config, { backup: rolesBackup.backupId, target: target('pgk_noroles'), noOwner: true, noPrivileges: true });
         assert.equal(result.tables, 1);
+      });
+    });
+
+    it('a tablespace the archive puts tables in is kept where the server has it; one it lacks is named before anything is restored, and noTablespaces restores into the default one', async () => {
+      const space = uniqueName('pgk_ts');
+      const [db, kept] = [target('pgk_spaces'), target('pgk_spaces_kept')];
+      await sql(t.config, 'postgres', `create tablespace ${space} location '${tablespaceDirectory(space)}'`);
+      await createDatabase(t.config, db);
+      await sql(t.config, db, `create table placed (id int primary key using index tablespace ${space}) tablespace ${space}; insert into placed values (1)`);
+      const placedIn = (database: string) =>
+        sql<{ relname: string; spcname: string | null }>(t.config, database, `select relname, spcname from pg_class c left join pg_tablespace s on s.oid = c.reltablespace where relname like 'placed%' order by relname`);
+      const placed = await withWorker(env, t.config, async () => {
+        const made = await runBackup(env, t.config, db);
+        await runRestore(env, t.config, { backup: made.backupId, target: kept });
+        return made;
+      });
+      assert.deepEqual(await placedIn(kept), [{ relname: 'placed', spcname: space }, { relname: 'placed_pkey', spcname: space }]);
+      for (const name of [db, kept]) await dropDatabase(t.config, name);
+      await sql(t.config, 'postgres', `drop tablespace ${space}`);
+      await withWorker(env, t.config, async () => {
+        const into = target('pgk_nospace');
+        await expectRefusal({ backup: placed.backupId, target: into }, 'TablespacesMissing', new RegExp(`tablespaces missing on .*, which ${placed.backupId} puts tables or indexes in: "${space}"\\. .*restore with noTablespaces`));
+        const result = await runRestore(env, t.config, { backup: placed.backupId, target: into, noTablespaces: true });
+        assert.equal(result.rows, 1);
+        assert.deepEqual(await placedIn(into), [{ relname: 'placed', spcname: null }, { relname: 'placed_pkey', spcname: null }]);
       });
     });
 

@@ -38,7 +38,8 @@ const clusterProgressQuery = defineQuery<{ phase: string; databasesDone: number;
 
 export async function backupCluster(input: ClusterInput = {}, ...extra: unknown[]): Promise<ClusterResult> {
   const req = rejectInput(() => requireRetentionRule(normalizeClusterInput(input), 'retention'), { operation: 'cluster', input, extra, database: ALL_DATABASES });
-  return audited('cluster', ALL_DATABASES, () => backUpCluster(req), () => ({ outcome: 'completed' }));
+  // The globals backup it made is the run's backup id: `status` finds it gone from the stores by it.
+  return audited('cluster', ALL_DATABASES, () => backUpCluster(req), (result) => ({ outcome: 'completed', ...(result.globals.id !== undefined ? { backupId: result.globals.id } : {}) }));
 }
 
 /** Globals like a database backup: dumped, copied to every copy store, then retention (only when all of that worked). */

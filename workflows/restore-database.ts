@@ -64,14 +64,14 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
   if (req.globals) {
     clock.enter('applying globals');
     const applied = await applyGlobals({ globals: req.globals });
-    globals = { id: applied.id, created: applied.created };
+    globals = { id: applied.id, created: applied.created, tablespaces: applied.tablespaces ?? [] };
     warnings.push(...applied.warnings);
   }
 
   let swapped = false;
   try {
     clock.enter('restoring into staging');
-    const restored = await restoreIntoStaging({ backup, staging, jobs: req.jobs, noOwner: req.noOwner, noPrivileges: req.noPrivileges });
+    const restored = await restoreIntoStaging({ backup, staging, jobs: req.jobs, noOwner: req.noOwner, noPrivileges: req.noPrivileges, noTablespaces: req.noTablespaces });
     clock.enter('validating');
     // The manifest from the store the archive was read from: the backup's may have stopped answering since.
     const validation = await validateStaging({ staging, manifest: backup.manifestKey ? { store: restored.store ?? backup.store, key: backup.manifestKey, id: backup.label } : null });

@@ -36,6 +36,12 @@ export async function existingRoles(client: pg.Client, roles: string[]): Promise
   return new Set(rows.map((r) => r.rolname));
 }
 
+/** Which of `tablespaces` exist on the server. */
+export async function existingTablespaces(client: pg.Client, tablespaces: string[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ spcname: string }>('select spcname from pg_tablespace where spcname = any($1)', [tablespaces]);
+  return new Set(rows.map((r) => r.spcname));
+}
+
 export async function databaseOid(client: pg.Client, name: string): Promise<number | null> {
   const { rows } = await client.query<{ oid: string }>('select oid from pg_database where datname = $1', [name]);
   return rows[0] ? Number(rows[0].oid) : null;

@@ -26,6 +26,7 @@ export interface RestoreCommandOptions {
   jobs?: number;
   owner: boolean;
   privileges: boolean;
+  tablespaces: boolean;
   globals?: string;
   store?: string;
   wait?: boolean;
@@ -41,6 +42,7 @@ export function restoreInputFromOptions(backup: string, options: RestoreCommandO
     ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
     ...(options.owner === false ? { noOwner: true } : {}),
     ...(options.privileges === false ? { noPrivileges: true } : {}),
+    ...(options.tablespaces === false ? { noTablespaces: true } : {}),
     ...(options.globals !== undefined ? { globals: options.globals } : {}),
     ...(options.store !== undefined ? { store: options.store } : {}),
   };
@@ -54,7 +56,10 @@ function printRestoreResult(result: RestoreResult): void {
     `  content    ${count(result.tables, 'table')}, ${count(result.rows, 'row')} (pg_restore -j ${result.jobs})`,
     `  took       ${formatDuration(result.durationsMs.total)} (fetch ${formatDuration(result.durationsMs.fetch)}, restore ${formatDuration(result.durationsMs.restore)}, validate ${formatDuration(result.durationsMs.validate)})`,
   ];
-  if (result.globals) lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}`);
+  if (result.globals) {
+    const tablespaces = result.globals.tablespaces?.length ? `; tablespaces ${result.globals.tablespaces.join(', ')}` : '';
+    lines.push(`  globals    ${result.globals.id}: created ${result.globals.created.join(', ') || 'no roles (all existed)'}${tablespaces}`);
+  }
   if (result.keptPrevious) lines.push(`  previous   kept as "${result.keptPrevious}" (drop it when you no longer need it)`);
   for (const warning of result.warnings) lines.push(`  warning    ${warning}`);
   process.stdout.write(showLines(lines));

@@ -24,7 +24,7 @@ const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', '
 /** The worst that is true of a database (or the globals), first: what the STATE column shows. */
 function state(s: DatabaseStatus | GlobalsStatus): string {
   if (s.damaged.length) return 'DAMAGED';
-  if (s.kind === 'database' && s.gone) return 'BACKUP GONE';
+  if (s.gone) return 'BACKUP GONE';
   if (s.missingIn.length) return 'COPY MISSING';
   if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
   if (s.lastRun?.outcome === 'failed') return 'LAST RUN FAILED';
@@ -109,17 +109,17 @@ export async function statusCommand(client: Client, config: Config, database: st
     }
     process.stdout.write(table(rows) + '\n');
     for (const s of all) for (const d of s.damaged) process.stdout.write(showable(`DAMAGED ${d.backupId}: ${d.reason}`) + '\n');
-    for (const s of statuses.filter((s) => s.gone)) {
+    const again = (s: DatabaseStatus | GlobalsStatus) => (s.kind === 'database' ? `pgkeeper backup ${lastArgument(s.database)}` : 'pgkeeper backup --all');
+    for (const s of all.filter((s) => s.gone)) {
       const { backupId, at, workflowId } = s.gone!;
       process.stdout.write(
         showable(
-          `BACKUP GONE ${backupId}: made ${when(at)} by ${workflowId}, and no store holds it or a newer one (${listing.stores.join(', ')}): a disk not mounted, a bucket or prefix changed, or files removed? Check the store; \`pgkeeper backup ${lastArgument(s.database)}\` makes a new one`,
+          `BACKUP GONE ${backupId}: made ${when(at)} by ${workflowId}, and no store holds it or a newer one (${listing.stores.join(', ')}): a disk not mounted, a bucket or prefix changed, or files removed? Check the store; \`${again(s)}\` makes a new one`,
         ) + '\n',
       );
     }
     for (const s of all.filter((s) => s.missingIn.length > 0)) {
-      const again = s.kind === 'database' ? `pgkeeper backup ${lastArgument(s.database)}` : 'pgkeeper backup --all';
-      process.stdout.write(showable(`COPY MISSING ${s.lastSuccessfulBackup!.backupId}: not in ${s.missingIn.join(', ')}; the next backup writes every store (\`${again}\` now)`) + '\n');
+      process.stdout.write(showable(`COPY MISSING ${s.lastSuccessfulBackup!.backupId}: not in ${s.missingIn.join(', ')}; the next backup writes every store (\`${again(s)}\` now)`) + '\n');
     }
   }
   return all.some((s) => state(s) !== 'ok' && state(s) !== '-') || statuses.length === 0 || listing.unreachable.length > 0 || (database === undefined && covered.attention);

@@ -2,7 +2,8 @@
  * The PostgreSQL cluster of this test run, started by scripts/test.sh (scripts/test-cluster.sh)
  * and described by the variables it exports. Tests never fall back to the machine's server.
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 export interface TestCluster {
@@ -57,4 +58,12 @@ export function pgTool(name: 'psql' | 'pg_dump' | 'pg_restore'): string {
 export function pgToolEnv(): NodeJS.ProcessEnv {
   const c = testCluster();
   return { ...process.env, PGHOST: c.host, PGPORT: String(c.port), PGUSER: c.user, PGPASSWORD: c.password, PGDATABASE: 'postgres' };
+}
+
+/** An empty directory beside the cluster's data, owned by its server, for CREATE TABLESPACE … LOCATION. */
+export function tablespaceDirectory(name: string): string {
+  const dir = path.join(path.dirname(testCluster().dataDir), name);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (testCluster().runAs) execFileSync('chown', [`${testCluster().runAs}:`, dir]);
+  return dir;
 }
