@@ -9,17 +9,19 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { FailureType } from '../common/errors.js';
-import { parseManifest, type BackupManifest, type DatabaseProperties } from '../common/manifest.js';
+import { parseManifest, type BackupManifest, type CarriedProperties, type DatabaseProperties, type SecretProperties } from '../common/manifest.js';
 import type { ResolvedBackup } from '../common/types.js';
 import type { BackupStore } from './store/store.js';
 import { toolEnvironment } from './stream/tool-env.js';
 
-type Secret = Pick<DatabaseProperties, 'settings' | 'roleSettings' | 'comment'>;
-
-/** What a resolved backup carries of its properties through history: no unsealed settings or comment. */
-export function withoutSettings(properties: DatabaseProperties | null): { properties: DatabaseProperties | null; settingsInManifest?: true } {
-  if (!properties || properties.sealed || (properties.settings.length === 0 && properties.roleSettings.length === 0 && properties.comment === null)) return { properties };
-  return { properties: { ...properties, settings: [], roleSettings: [], comment: null }, settingsInManifest: true };
+/**
+ * What a resolved backup carries of its properties through history: no settings or comment, unless
+ * there are none (the sealed part, encrypted, travels; the rest is read from the manifest).
+ */
+export function withoutSettings(properties: DatabaseProperties | null): { properties: CarriedProperties | null; settingsInManifest?: true } {
+  if (!properties || (!properties.sealed && properties.settings.length === 0 && properties.roleSettings.length === 0 && properties.comment === null)) return { properties };
+  const { settings: _settings, roleSettings: _roleSettings, comment: _comment, ...carried } = properties;
+  return { properties: carried, ...(properties.sealed ? {} : { settingsInManifest: true as const }) };
 }
 
 /**
@@ -45,7 +47,7 @@ export async function propertiesToApply(backup: ResolvedBackup, stores: BackupSt
 }
 
 /** The settings, comment and sealed part of the manifest at `key` in `store`. */
-async function settingsIn(store: BackupStore, key: string, label: string): Promise<Pick<DatabaseProperties, 'settings' | 'roleSettings' | 'comment' | 'sealed'>> {
+async function settingsIn(store: BackupStore, key: string, label: string): Promise<SecretProperties & Pick<DatabaseProperties, 'sealed'>> {
   const text = await store.getText(key);
   const full = text === undefined ? undefined : (parseManifest(text, label) as BackupManifest).databaseProperties;
   if (!full) throw ApplicationFailure.retryable(`the manifest of ${label} in ${store.url} could not be read again for the database's settings; retried`, FailureType.StoreFailed);
@@ -54,14 +56,14 @@ async function settingsIn(store: BackupStore, key: string, label: string): Promi
 
 export async function sealProperties(properties: DatabaseProperties, recipients: string[]): Promise<DatabaseProperties> {
   if (recipients.length === 0) return properties;
-  const secret: Secret = { settings: properties.settings, roleSettings: properties.roleSettings, comment: properties.comment };
+  const secret: SecretProperties = { settings: properties.settings, roleSettings: properties.roleSettings, comment: properties.comment };
   const sealed = await execa('age', ['--encrypt', '--armor', ...recipients.flatMap((r) => ['--recipient', r])], { input: JSON.stringify(secret), env: toolEnvironment(), extendEnv: false });
   return { ...properties, settings: [], roleSettings: [], comment: null, sealed: sealed.stdout };
 }
 
 /** `properties` with its sealed part opened (as they are when nothing is sealed). */
-async function openProperties(properties: DatabaseProperties | null, identityFile: string | undefined, label: string): Promise<DatabaseProperties | null> {
-  if (!properties?.sealed) return properties;
+async function openProperties(properties: CarriedProperties | null, identityFile: string | undefined, label: string): Promise<DatabaseProperties | null> {
+  if (!properties?.sealed) return properties && complete(properties);
   const { sealed, ...open } = properties;
   const opened = identityFile
     ? await execa('age', ['--decrypt', '--identity', identityFile], { input: sealed, reject: false, env: toolEnvironment(), extendEnv: false })
@@ -78,9 +80,16 @@ async function openProperties(properties: DatabaseProperties | null, identityFil
   return { ...open, ...secret };
 }
 
-function parsed(text: string): Secret | undefined {
+/** Carried properties whose settings travelled with them (none to keep out of history). */
+function complete(properties: CarriedProperties): DatabaseProperties {
+  const { settings, roleSettings, comment } = properties;
+  if (settings === undefined || roleSettings === undefined || comment === undefined) throw new Error('the database settings were neither carried nor read from the manifest');
+  return { ...properties, settings, roleSettings, comment };
+}
+
+function parsed(text: string): SecretProperties | undefined {
   try {
-    const s = JSON.parse(text) as Secret;
+    const s = JSON.parse(text) as SecretProperties;
     return Array.isArray(s.settings) && Array.isArray(s.roleSettings) && (s.comment === null || typeof s.comment === 'string') ? { settings: s.settings, roleSettings: s.roleSettings, comment: s.comment } : undefined;
   } catch {
     return undefined;

@@ -58,6 +58,16 @@ export interface DatabaseProperties {
   sealed?: string;
 }
 
+/** The parts of DatabaseProperties that may hold a secret: sealed with encryption on, kept out of workflow history. */
+export type SecretProperties = Pick<DatabaseProperties, 'settings' | 'roleSettings' | 'comment'>;
+
+/**
+ * DatabaseProperties as a resolved backup carries them through workflow history: the secret parts
+ * absent (not empty) when they are read from the manifest where they are applied, so a worker too
+ * old to read them there fails on their absence instead of applying "no settings".
+ */
+export type CarriedProperties = Omit<DatabaseProperties, keyof SecretProperties> & Partial<SecretProperties>;
+
 export interface BackupManifest {
   /**
    * 3 when its databaseProperties are sealed: a pgkeeper that cannot open them refuses the manifest

@@ -4,7 +4,7 @@
  * durations only; never data, never a host's path, never a secret.
  */
 import type { Compression, FilterStep } from './filters.js';
-import type { DatabaseProperties, ManifestFile, ServerInfo } from './manifest.js';
+import type { CarriedProperties, ManifestFile, ServerInfo } from './manifest.js';
 import type { RetentionDecision, RetentionPolicy } from './retention-plan.js';
 
 export type { ServerInfo };
@@ -154,7 +154,7 @@ export interface ResolvedBackup {
   /** Scratch space needed; null when unknown (loose archives). */
   dumpBytes: number | null;
   tocEntries: number | null;
-  properties: DatabaseProperties | null;
+  properties: CarriedProperties | null;
   /**
    * `properties` left its settings and comment out (they may hold a secret, and this passes through
    * history): they are read from the manifest where they are applied.
