@@ -126,7 +126,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   const script = await runPgTool(config, 'pg_restore', ['--schema-only', '--file=-', ...scriptOptions(req), file], { purpose: `read the schema of ${req.backup.label}` });
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
   const roles = [...new Set([...rolesReferenced(script), ...(properties ? rolesNeeded(properties, options) : [])])].sort();
-  const tablespaces = tablespacesReferenced(script);
+  const tablespaces = [...new Set([...tablespacesReferenced(script), ...(properties?.tablespace !== undefined && !req.noTablespaces ? [properties.tablespace] : [])])].sort();
   const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)]);
   const missing = roles.filter((r) => !present.has(r));
   const missingSpaces = tablespaces.filter((t) => !spaces.has(t));
@@ -134,7 +134,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
     throw failure(
       config,
       FailureType.TablespacesMissing,
-      `tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts tables or indexes in: ${missingSpaces.map((t) => `"${t}"`).join(', ')}. ` +
+      `tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts its database, tables or indexes in: ${missingSpaces.map((t) => `"${t}"`).join(', ')}. ` +
         'Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist), or restore with noTablespaces (every table in the default tablespace)',
     );
   }
@@ -306,7 +306,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     for (const left of await sweepStaleStaging(config, LEFT_BEHIND_MS)) {
       warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
     }
-    const stagingOid = await recreateStaging(config, req.staging, properties);
+    const stagingOid = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true });
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     if (properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };

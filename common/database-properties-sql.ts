@@ -13,8 +13,9 @@ export function quoteLiteral(text: string): string {
 }
 
 /** The options after CREATE DATABASE that reproduce the source's encoding and locale on a server of `serverVersionNum`. */
-export function createDatabaseOptions(p: DatabaseProperties, serverVersionNum: number): string {
+export function createDatabaseOptions(p: DatabaseProperties, serverVersionNum: number, { noTablespaces }: { noTablespaces: boolean }): string {
   const parts = ['template template0', `encoding ${quoteLiteral(p.encoding)}`, `lc_collate ${quoteLiteral(p.collate)}`, `lc_ctype ${quoteLiteral(p.ctype)}`];
+  if (p.tablespace !== undefined && !noTablespaces) parts.push(`tablespace ${quoteIdent(p.tablespace)}`);
   if (p.localeProvider && p.localeProvider !== 'libc') {
     // Before PostgreSQL 15 every database used libc: a server that old cannot hold an ICU database.
     if (serverVersionNum < 150000) throw new LocaleProviderError(p.localeProvider);

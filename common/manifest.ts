@@ -51,6 +51,8 @@ export interface DatabaseProperties {
   /** `ALTER ROLE ... IN DATABASE ... SET`. */
   roleSettings: { role: string; settings: string[] }[];
   comment: string | null;
+  /** Its default tablespace, when not pg_default (absent, too, in manifests written before it was recorded). */
+  tablespace?: string;
   /**
    * With encryption on: settings, roleSettings and comment (left empty above), age-encrypted to the
    * backup's recipients, armored (activities/sealed-properties.ts): a setting may hold a secret.

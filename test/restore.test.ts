@@ -301,28 +301,38 @@ for (const kind of STORE_KINDS) {
       });
     });
 
-    it('a tablespace the archive puts tables in is kept where the server has it; one it lacks is named before anything is restored, and noTablespaces restores into the default one', async () => {
-      const space = uniqueName('pgk_ts');
+    it('the tablespaces of the database and its tables are kept where the server has them; missing ones are named before anything is restored, and noTablespaces restores into the default one', async () => {
+      const [forDatabase, forTable] = [uniqueName('pgk_ts_db'), uniqueName('pgk_ts_table')];
       const [db, kept] = [target('pgk_spaces'), target('pgk_spaces_kept')];
-      await sql(t.config, 'postgres', `create tablespace ${space} location '${tablespaceDirectory(space)}'`);
-      await createDatabase(t.config, db);
-      await sql(t.config, db, `create table placed (id int primary key using index tablespace ${space}) tablespace ${space}; insert into placed values (1)`);
-      const placedIn = (database: string) =>
-        sql<{ relname: string; spcname: string | null }>(t.config, database, `select relname, spcname from pg_class c left join pg_tablespace s on s.oid = c.reltablespace where relname like 'placed%' order by relname`);
+      for (const space of [forDatabase, forTable]) await sql(t.config, 'postgres', `create tablespace ${space} location '${tablespaceDirectory(space)}'`);
+      await sql(t.config, 'postgres', `create database ${db} tablespace ${forDatabase}`);
+      await sql(t.config, db, `create table placed (id int primary key using index tablespace ${forTable}) tablespace ${forTable}; create table plain (id int); insert into placed values (1)`);
+      /** Where the database and each table and index are: null for the database's own tablespace. */
+      const placement = async (database: string) => ({
+        database: (await databaseProperties(t.config, database)).tablespace,
+        relations: await sql<{ relname: string; spcname: string | null }>(
+          t.config,
+          database,
+          `select relname, spcname from pg_class c left join pg_tablespace s on s.oid = c.reltablespace where relname in ('placed', 'placed_pkey', 'plain') order by relname`,
+        ),
+      });
+      const want = await placement(db);
+      assert.deepEqual(want.relations.map((r) => r.spcname), [forTable, forTable, null]);
       const placed = await withWorker(env, t.config, async () => {
         const made = await runBackup(env, t.config, db);
         await runRestore(env, t.config, { backup: made.backupId, target: kept });
         return made;
       });
-      assert.deepEqual(await placedIn(kept), [{ relname: 'placed', spcname: space }, { relname: 'placed_pkey', spcname: space }]);
+      assert.deepEqual(await placement(kept), want);
       for (const name of [db, kept]) await dropDatabase(t.config, name);
-      await sql(t.config, 'postgres', `drop tablespace ${space}`);
+      for (const space of [forDatabase, forTable]) await sql(t.config, 'postgres', `drop tablespace ${space}`);
       await withWorker(env, t.config, async () => {
         const into = target('pgk_nospace');
-        await expectRefusal({ backup: placed.backupId, target: into }, 'TablespacesMissing', new RegExp(`tablespaces missing on .*, which ${placed.backupId} puts tables or indexes in: "${space}"\\. .*restore with noTablespaces`));
+        const both = [forDatabase, forTable].sort().map((s) => `"${s}"`).join(', ');
+        await expectRefusal({ backup: placed.backupId, target: into }, 'TablespacesMissing', new RegExp(`tablespaces missing on .*, which ${placed.backupId} puts its database, tables or indexes in: ${both}\\. .*restore with noTablespaces`));
         const result = await runRestore(env, t.config, { backup: placed.backupId, target: into, noTablespaces: true });
         assert.equal(result.rows, 1);
-        assert.deepEqual(await placedIn(into), [{ relname: 'placed', spcname: null }, { relname: 'placed_pkey', spcname: null }]);
+        assert.deepEqual(await placement(into), { database: 'pg_default', relations: want.relations.map((r) => ({ ...r, spcname: null })) });
       });
     });
 

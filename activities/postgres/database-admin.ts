@@ -94,22 +94,22 @@ function describeLocale(p: DatabaseProperties): string {
  * A fresh, empty staging database (a retry starts from scratch) with the source's encoding and
  * locale when known. Returns its OID: the swap recognises a finished swap by it.
  */
-export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null): Promise<number> {
+export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null, options: { noTablespaces: boolean }): Promise<number> {
   assertStagingName(config, staging);
   return withAdmin(config, async (client) => {
     const { rows } = await client.query<{ num: string }>(`select current_setting('server_version_num') as num`);
     await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
-    let options = 'template template0';
+    let createOptions = 'template template0';
     if (properties) {
       try {
-        options = createDatabaseOptions(properties, Number(rows[0]!.num));
+        createOptions = createDatabaseOptions(properties, Number(rows[0]!.num), options);
       } catch (err) {
         if (err instanceof LocaleProviderError) throw failure(config, FailureType.LocaleUnavailable, `${err.message}; restore on PostgreSQL 15 or newer`);
         throw err;
       }
     }
     try {
-      await client.query(`create database ${quoteIdent(staging)} ${options}`);
+      await client.query(`create database ${quoteIdent(staging)} ${createOptions}`);
     } catch (err) {
       const e = err as { code?: string; message?: string };
       if (properties && LOCALE_REFUSED.has(e.code ?? '')) {

@@ -10,9 +10,10 @@ const PROVIDERS: Record<string, string> = { c: 'libc', i: 'icu', b: 'builtin' };
 
 export async function readDatabaseProperties(client: pg.Client): Promise<DatabaseProperties> {
   // to_jsonb(d): the locale columns differ between server versions (daticulocale in 15-16, datlocale in 17+).
-  const { rows } = await client.query<{ d: Record<string, unknown>; owner: string; encoding: string; comment: string | null; default_acl: boolean }>(
+  const { rows } = await client.query<{ d: Record<string, unknown>; owner: string; encoding: string; comment: string | null; default_acl: boolean; tablespace: string }>(
     `select to_jsonb(d) - 'datacl' as d, pg_get_userbyid(d.datdba) as owner, pg_encoding_to_char(d.encoding) as encoding,
-            shobj_description(d.oid, 'pg_database') as comment, d.datacl is null as default_acl
+            shobj_description(d.oid, 'pg_database') as comment, d.datacl is null as default_acl,
+            (select spcname from pg_tablespace t where t.oid = d.dattablespace) as tablespace
        from pg_database d where d.datname = current_database()`,
   );
   const row = rows[0]!;
@@ -46,5 +47,7 @@ export async function readDatabaseProperties(client: pg.Client): Promise<Databas
     settings: settings.rows.find((s) => s.role === null)?.setconfig ?? [],
     roleSettings: settings.rows.filter((s) => s.role !== null).map((s) => ({ role: s.role!, settings: s.setconfig })),
     comment: row.comment,
+    // pg_dump does not record it: a database on its own disk would come back on the default one.
+    ...(row.tablespace !== 'pg_default' ? { tablespace: row.tablespace } : {}),
   };
 }

@@ -124,7 +124,7 @@ export async function databaseProperties(config: Config, database: string): Prom
     config,
     'postgres',
     `select pg_get_userbyid(datdba) as owner, pg_encoding_to_char(encoding) as encoding, datcollate, datctype, datlocprovider, daticulocale,
-            datconnlimit, shobj_description(oid, 'pg_database') as comment,
+            datconnlimit, shobj_description(oid, 'pg_database') as comment, (select spcname from pg_tablespace t where t.oid = dattablespace) as tablespace,
             (select coalesce(array_agg(g order by g), '{}') from (
                select case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end || ':' || a.privilege_type || ':' || a.is_grantable as g
                  from aclexplode(coalesce(datacl, acldefault('d', datdba))) a) x) as grants
