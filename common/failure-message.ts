@@ -17,9 +17,14 @@ function deepest(err: unknown): Chained | undefined {
   return found;
 }
 
-/** The most specific message in the chain. */
+/** How the SDK begins the failure of a run its worker replayed with workflow code that differs from the code that began it. */
+const NONDETERMINISM = /^\[TMPRL1100\] Nondeterminism error/;
+
+/** The most specific message in the chain; the SDK's words for a run stopped by an upgrade, said as a person needs them. */
 export function rootCauseMessage(err: unknown): string {
-  return deepest(err)?.message ?? String(err);
+  const message = deepest(err)?.message ?? String(err);
+  if (!NONDETERMINISM.test(message)) return message;
+  return `this run began under another pgkeeper version (its workers were upgraded while it ran) whose steps differ, so it was stopped where it was; start it again (${message})`;
 }
 
 /** The type of the most specific application failure in the chain (e.g. "ChecksumMismatch"). */

@@ -23,20 +23,26 @@ export interface CreateWorkerOptions {
   config: Config;
   connection: NativeConnection;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Workflow code other than the prebuilt bundle: another version's, for the upgrade test. */
+  workflowCode?: string;
 }
 
-export async function createWorker({ config, connection, shutdownGraceTime }: CreateWorkerOptions): Promise<Worker> {
-  if (!existsSync(WORKFLOW_BUNDLE)) throw new BundleMissingError();
+export async function createWorker({ config, connection, shutdownGraceTime, workflowCode }: CreateWorkerOptions): Promise<Worker> {
+  if (workflowCode === undefined && !existsSync(WORKFLOW_BUNDLE)) throw new BundleMissingError();
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     identity: workerIdentity(config),
-    workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    workflowBundle: workflowCode !== undefined ? { code: workflowCode } : { codePath: WORKFLOW_BUNDLE },
     activities: createActivities(config),
     shutdownGraceTime: shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
     // Heartbeats are throttled to 80% of heartbeatTimeout (24 s for our 30 s), and a cancellation
     // reaches an activity only with a heartbeat's reply: cap the throttle so a cancel takes seconds.
     maxHeartbeatThrottleInterval: '3s',
+    // A run begun by another pgkeeper version whose workflow code differs (workers upgraded while it
+    // ran) fails, saying so, rather than retry its workflow task forever: a hung run would hold its
+    // database's workflow id, and every later backup of that database would be skipped as busy.
+    workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
   });
 }
