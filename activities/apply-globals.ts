@@ -25,8 +25,9 @@ import { fetchArchive } from './stream/fetch-archive.js';
 
 export interface ApplyGlobalsResult {
   id: string;
-  /** The roles created, and the tablespaces. */
+  /** The roles created. */
   created: string[];
+  /** The tablespaces created. */
   tablespaces: string[];
   warnings: string[];
 }
