@@ -9,12 +9,23 @@ import { FailureType } from '../common/errors.js';
 import type { ServerDatabases } from '../common/types.js';
 import { listedNames } from '../common/names.js';
 import { failure } from './failures.js';
-import { withAdmin } from './postgres/database-admin.js';
+import { isStagingName } from '../common/restore-input.js';
+import { STAGING_MARK, withAdmin } from './postgres/database-admin.js';
 
 /** Every database on the server, templates and pgkeeper's own staging databases included: a name to check is checked against all. */
 export async function listServerDatabases(config: Config): Promise<ServerDatabases> {
-  const rows = await withAdmin(config, async (client) => (await client.query<{ datname: string; datistemplate: boolean }>('select datname, datistemplate from pg_database order by datname')).rows);
-  return { server: `${config.db.host}:${config.db.port}`, databases: rows.map((r) => r.datname), templates: rows.filter((r) => r.datistemplate).map((r) => r.datname) };
+  const rows = await withAdmin(
+    config,
+    async (client) =>
+      (await client.query<{ datname: string; datistemplate: boolean; comment: string | null }>(`select datname, datistemplate, shobj_description(oid, 'pg_database') as comment from pg_database order by datname`)).rows,
+  );
+  const names = (rows: { datname: string }[]) => rows.map((r) => r.datname);
+  return {
+    server: `${config.db.host}:${config.db.port}`,
+    databases: names(rows),
+    templates: names(rows.filter((r) => r.datistemplate)),
+    staging: names(rows.filter((r) => isStagingName(r.datname) && r.comment?.startsWith(STAGING_MARK))),
+  };
 }
 
 export async function listClusterDatabases(config: Config, req: { include: string[]; exclude: string[] }): Promise<string[]> {

@@ -29,7 +29,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, unmarkStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -306,9 +306,9 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     for (const left of await sweepStaleStaging(config, LEFT_BEHIND_MS)) {
       warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
     }
-    const stagingOid = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true });
+    const stagingOid = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true, madeBy: ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId });
     await pgRestoreInto(config, scratch, req, () => (items += 1));
-    if (properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
+    warnings.push(...(properties ? await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges }) : await unmarkStaging(config, req.staging)));
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);

@@ -76,6 +76,8 @@ export function selectDatabases(all: string[], include: string[], exclude: strin
  */
 export function clusterSelection(server: ServerDatabases, include: string[], exclude: string[]): { candidates: string[]; selected: string[] } {
   const templates = server.templates ?? []; // a worker of late November answered without them
-  const candidates = server.databases.filter((db) => !templates.includes(db) && !isStagingName(db));
+  // Told by pgkeeper's mark: a database of someone else's may have a name like a staging one (a worker older than the mark answers without).
+  const staging = server.staging ?? server.databases.filter(isStagingName);
+  const candidates = server.databases.filter((db) => !templates.includes(db) && !staging.includes(db));
   return { candidates, selected: selectDatabases(candidates, include, exclude) };
 }

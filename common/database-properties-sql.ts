@@ -129,7 +129,8 @@ export function propertyStatements(database: string, p: DatabaseProperties, opti
   for (const { role, settings } of p.roleSettings) {
     if (!options.absentRoles?.has(role)) for (const s of settings) out.push(`alter role ${quoteIdent(role)} in database ${db} ${setClause(s)}`);
   }
-  if (p.comment !== null) out.push(`comment on database ${db} is ${quoteLiteral(p.comment)}`);
+  // Always: it replaces the mark the staging database carried while it was being restored into.
+  out.push(`comment on database ${db} is ${p.comment === null ? 'null' : quoteLiteral(p.comment)}`);
   return out;
 }
 

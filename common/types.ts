@@ -365,4 +365,6 @@ export interface ServerDatabases {
   /** Every one, templates included. */
   databases: string[];
   templates: string[];
+  /** pgkeeper's own staging and drill databases (named so and marked); absent from a worker older than the mark. */
+  staging?: string[];
 }

@@ -100,9 +100,12 @@ describe('cluster selection', () => {
     assert.deepEqual(selectDatabases(names, ['*'], ['*break', 'app_ls*']), ['app', 'reports']);
   });
 
-  it('covers neither templates nor pgkeeper\'s own staging and drill databases', () => {
-    const server = { server: 'h:5432', databases: ['app', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl'], templates: ['template1', 'tmpl'] };
-    assert.deepEqual(clusterSelection(server, [], []), { candidates: ['app'], selected: ['app'] });
+  it('covers neither templates nor pgkeeper\'s own staging and drill databases, but one of someone else\'s named like them', () => {
+    const databases = ['app', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl', 'orders_restoring_20250101'];
+    const server = { server: 'h:5432', databases, templates: ['template1', 'tmpl'], staging: ['app_restoring_0123abcd', 'pgkeeper_drill_0123abcd'] };
+    assert.deepEqual(clusterSelection(server, [], []), { candidates: ['app', 'orders_restoring_20250101'], selected: ['app', 'orders_restoring_20250101'] });
+    // From a worker older than the mark: told by name.
+    assert.deepEqual(clusterSelection({ ...server, staging: undefined }, [], []).selected, ['app']);
     // An answer from a worker of late November has no templates: none is taken for one.
     assert.deepEqual(clusterSelection({ server: 'h:5432', databases: ['app', 'tmpl'] } as ServerDatabases, [], []).selected, ['app', 'tmpl']);
   });

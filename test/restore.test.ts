@@ -367,6 +367,7 @@ for (const kind of STORE_KINDS) {
           'one warning says what a restore without a manifest could not check',
         );
         assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
+        assert.equal((await databaseProperties(t.config, into)).comment, null, 'the mark it carried while being restored into is gone');
 
         // A pgkeeper archive by key, beside a "database" it is not a backup of: refused, as by id.
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_key_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);

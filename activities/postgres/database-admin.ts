@@ -2,18 +2,26 @@
  * Database-level operations: existence, the staging database, renames and drops. Every name is
  * quoted as an identifier. Dropping is allowed only for names of the staging pattern
  * (`<target>_restoring_<8 hex>`, `pgkeeper_drill_<8 hex>`), so a bug in a workflow cannot drop a
- * database under any other name.
+ * database under any other name; and a database left behind is swept only when it also carries
+ * pgkeeper's mark, since someone may call a database of their own `orders_restoring_20250101`.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../../common/config.js';
-import { createDatabaseOptions, LocaleProviderError, propertyStatements, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
+import { createDatabaseOptions, LocaleProviderError, propertyStatements, quoteLiteral, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
 import { FailureType } from '../../common/errors.js';
 import type { DatabaseProperties } from '../../common/manifest.js';
 import { isStagingName, STAGING_NAME } from '../../common/restore-input.js';
 import { quoteIdent } from '../../common/sql.js';
 import { failure, pgClientFailure } from '../failures.js';
 import { withClient } from './pg-client.js';
+
+/**
+ * The comment a staging or drill database carries while it is pgkeeper's work in progress: what a
+ * database left behind is told apart by from one of the same name made by someone else. The
+ * source's own comment (or none) replaces it once the restore into it is done.
+ */
+export const STAGING_MARK = 'pgkeeper: work in progress of a restore or drill';
 
 /** The database pgkeeper connects to for CREATE/ALTER/DROP DATABASE. */
 export const MAINTENANCE_DATABASE = 'postgres';
@@ -61,7 +69,7 @@ export async function dropStaging(config: Config, staging: string): Promise<void
 }
 
 /**
- * Drops the staging databases (and only those: the staging name pattern) created over
+ * Drops the staging databases (and only those: the staging name pattern, and pgkeeper's mark) created over
  * `olderThanMs` ago, older than any restore or drill runs: what a run terminated from outside
  * left, since a terminate skips every clean-up. Their age is that of their directory's PG_VERSION;
  * a server that does not let DB_USER read it (pg_stat_file, for superusers and
@@ -72,8 +80,9 @@ export async function sweepStaleStaging(config: Config, olderThanMs: number): Pr
     const found = await client
       .query<{ datname: string }>(
         `select d.datname from pg_database d, pg_stat_file('base/' || d.oid || '/PG_VERSION', true) f
-          where d.datname ~ $2 and f.modification < now() - make_interval(secs => $1)`,
-        [olderThanMs / 1000, STAGING_NAME.source],
+          where d.datname ~ $2 and f.modification < now() - make_interval(secs => $1)
+            and left(shobj_description(d.oid, 'pg_database'), length($3)) = $3`,
+        [olderThanMs / 1000, STAGING_NAME.source, STAGING_MARK],
       )
       .catch(() => ({ rows: [] }));
     const stale = found.rows.map((r) => r.datname).filter(isStagingName);
@@ -91,10 +100,11 @@ function describeLocale(p: DatabaseProperties): string {
 }
 
 /**
- * A fresh, empty staging database (a retry starts from scratch) with the source's encoding and
- * locale when known. Returns its OID: the swap recognises a finished swap by it.
+ * A fresh, empty staging database (a retry starts from scratch) with the source's encoding, locale
+ * and tablespace when known, marked as `madeBy`'s work in progress. Returns its OID: the swap
+ * recognises a finished swap by it.
  */
-export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null, options: { noTablespaces: boolean }): Promise<number> {
+export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null, options: { noTablespaces: boolean; madeBy: string }): Promise<number> {
   assertStagingName(config, staging);
   return withAdmin(config, async (client) => {
     const { rows } = await client.query<{ num: string }>(`select current_setting('server_version_num') as num`);
@@ -122,13 +132,23 @@ export async function recreateStaging(config: Config, staging: string, propertie
       }
       throw err;
     }
+    const mark = `${STAGING_MARK} (workflow ${options.madeBy}); dropped when the run ends, or by a later one once two days old`;
+    await client.query(`comment on database ${quoteIdent(staging)} is ${quoteLiteral(mark)}`);
     return (await databaseOid(client, staging))!;
   });
 }
 
+/** A staging database restored from an archive without properties: its mark removed, as the source's comment would replace it. */
+export async function unmarkStaging(config: Config, staging: string): Promise<string[]> {
+  assertStagingName(config, staging);
+  await withAdmin(config, (client) => client.query(`comment on database ${quoteIdent(staging)} is null`));
+  return [];
+}
+
 /**
- * Owner, privileges, settings, per-role settings and comment of the source, on the staging
- * database; returns warnings for the per-role settings left out (roles optional, and missing).
+ * Owner, privileges, settings, per-role settings and comment of the source (replacing the staging
+ * mark), on the staging database; returns warnings for the per-role settings left out (roles
+ * optional, and missing).
  */
 export async function applyDatabaseProperties(config: Config, staging: string, properties: DatabaseProperties, options: PropertyOptions): Promise<string[]> {
   assertStagingName(config, staging);
