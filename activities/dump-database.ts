@@ -77,6 +77,15 @@ async function inExportedSnapshot<T>(config: Config, database: string, use: (cli
   }
 }
 
+/**
+ * What pg_dump warned of on its way to exit 0: it leaves out what DB_USER may not read
+ * (subscriptions, a user mapping's options without superuser) and says so only there, so the
+ * backup says it too rather than look whole.
+ */
+export function pgDumpWarnings(stderr: string): string[] {
+  return [...stderr.matchAll(/^pg_dump: warning: (.+)$/gm)].map((m) => `pg_dump: ${m[1]!.trim()}`);
+}
+
 /** Entries of a `pg_restore --list` listing, and how many of them are table data. */
 export function countToc(list: string): { entries: number; tableDataEntries: number } {
   const entries = list.split('\n').filter((line) => line.trim() !== '' && !line.startsWith(';'));
@@ -96,6 +105,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
   let dumpBytes = 0;
   let tocList = '';
   let plaintextResult: DumpResult['plaintext'] = null;
+  let dumpWarnings: string[] = [];
   try {
     // An earlier attempt of this backup that died mid-upload (worker killed, store gone) left an
     // unfinished write that its own clean-up could not remove: only a retry knows it is dead.
@@ -185,6 +195,8 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           run.fail(err);
         });
         await run.settle([piping, putting, ...linked, ...readers]);
+        dumpWarnings = pgDumpWarnings(await pgDump.done);
+        for (const warning of dumpWarnings) ctx.log.warn(`backup ${req.backupId}: ${warning}`);
         tocList = await toc.done;
         plaintextResult = plaintext ? plaintext.result() : null;
         // pg_dump's bytes: what zstd read, or (no zstd) what reached this process before age.
@@ -202,6 +214,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         toc: countToc(tocList),
         tableCount: facts.tables.length,
         durationMs: Date.now() - startedMs,
+        ...(dumpWarnings.length ? { warnings: dumpWarnings } : {}),
       };
     });
   } catch (err) {

@@ -27,6 +27,8 @@ export interface DumpResult {
   toc: { entries: number; tableDataEntries: number };
   tableCount: number;
   durationMs: number;
+  /** What pg_dump warned of while it succeeded (objects left out for want of privileges, say); absent: none. */
+  warnings?: string[];
 }
 
 export interface PublishRequest {
@@ -128,6 +130,8 @@ export interface BackupResult {
   durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
   /** `swept`: leftovers the sweep removed (unfinished writes, objects of backups without a manifest, stale pins). */
   retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[]; notListed?: number }[]; swept: { store: string; keys: string[] }[] };
+  /** pg_dump's warnings: what the archive may lack (DumpResult.warnings); absent: none. */
+  warnings?: string[];
 }
 
 /** The archive a restore or drill reads: a complete pgkeeper backup, or a loose archive without manifest. */
@@ -225,6 +229,8 @@ export interface ClusterDatabaseOutcome {
   reason?: string;
   /** Older backups a copy run left out, their primary archive found damaged (StoreOutcome.skipped). */
   notCopied?: { id: string; store: string; reason: string }[];
+  /** pg_dump's warnings (BackupResult.warnings). */
+  warnings?: string[];
 }
 
 export interface ClusterResult {

@@ -111,7 +111,7 @@ async function backUpOne(database: string, taskQueue: string, req: NormalizedClu
     });
     if (result.status === 'skipped') return { database, status: 'skipped', reason: result.reason };
     const notCopied = result.stores.flatMap((s) => (s.skipped ?? []).map((k) => ({ ...k, store: s.store })));
-    return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes, ...(notCopied.length ? { notCopied } : {}) };
+    return { database, status: 'completed', backupId: result.backupId, sizeBytes: result.sizeBytes, ...(notCopied.length ? { notCopied } : {}), ...(result.warnings?.length ? { warnings: result.warnings } : {}) };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       return { database, status: 'skipped', reason: `skipped: ${busyReason(database, workflowId)}` };

@@ -98,5 +98,6 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     tables: dump.tableCount,
     durationsMs: { wait: waitMs, dump: dump.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
     retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted, ...(s.deletedNotListed ? { notListed: s.deletedNotListed } : {}) })), swept: pruned.stores.map((s) => ({ store: s.store, keys: s.swept })) },
+    ...(dump.warnings?.length ? { warnings: dump.warnings } : {}),
   };
 }

@@ -27,7 +27,8 @@ function printClusterResult(result: ClusterResult): void {
   rows.push(['(globals)', result.globals.status, result.globals.id ?? result.globals.reason ?? '', '']);
   for (const d of result.databases) rows.push([d.database, d.status, d.backupId ?? d.reason ?? '', d.sizeBytes === undefined ? '' : formatBytes(d.sizeBytes)]);
   const notCopied = result.databases.flatMap((d) => (d.notCopied ?? []).map((k) => `NOT COPIED ${k.id} to ${k.store}: ${k.reason}`));
-  process.stdout.write(table(rows) + '\n' + (notCopied.length ? showLines(notCopied) : ''));
+  const warnings = result.databases.flatMap((d) => (d.warnings ?? []).map((w) => `warning ${d.database}: ${w}`));
+  process.stdout.write(table(rows) + '\n' + (notCopied.length || warnings.length ? showLines([...notCopied, ...warnings]) : ''));
 }
 
 export async function clusterCommand(connect: () => Promise<Client>, config: Config, options: ClusterCommandOptions): Promise<void> {

@@ -47,6 +47,7 @@ export function printBackupResult(result: BackupResult | BackupSkipped, out: Nod
       `  sha256     ${result.sha256}`,
       `  took       ${formatDuration(result.durationsMs.total)} (dump ${formatDuration(result.durationsMs.dump)}${result.durationsMs.copy > 0 ? `, copies ${formatDuration(result.durationsMs.copy)}` : ''})`,
       `  retention  ${retention.length ? retention.join('; ') : 'nothing deleted'}`,
+      ...(result.warnings ?? []).map((w) => `  warning    ${w}`),
     ]),
   );
 }

@@ -1,0 +1,48 @@
+/**
+ * A DB_USER that is not a superuser: pg_dump leaves out what it may not read (subscriptions, a user
+ * mapping's options) with a warning, and exits 0. The backup completes and says so, in its result
+ * and in the worker's log, rather than look whole.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { pgDumpWarnings } from '../activities/dump-database.js';
+import { testCluster } from './helpers/cluster.js';
+import { testConfig, uniqueName } from './helpers/config.js';
+import { createDatabase, dropDatabase, sql } from './helpers/postgres.js';
+import { startDevServer, withWorker } from './helpers/temporal.js';
+import { runBackup } from './helpers/workflows.js';
+
+describe('pg_dump warnings', () => {
+  let env: TestWorkflowEnvironment;
+  const admin = testConfig();
+  const database = uniqueName('pgk_dumpwarn');
+  const subscription = uniqueName('pgk_sub');
+  const { role } = testCluster();
+
+  before(async () => {
+    env = await startDevServer();
+    await createDatabase(admin, database);
+    // Never connects (connect = false): only its definition is at stake.
+    await sql(admin, database, `create subscription ${subscription} connection 'host=127.0.0.1 port=1 dbname=none' publication nothing with (connect = false, enabled = false, create_slot = false, slot_name = none)`);
+    await sql(admin, 'postgres', `grant pg_read_all_data to ${role.user}`);
+  });
+  after(async () => {
+    await sql(admin, database, `drop subscription if exists ${subscription}`).catch(() => undefined);
+    await dropDatabase(admin, database);
+    await sql(admin, 'postgres', `revoke pg_read_all_data from ${role.user}`);
+    await env?.teardown();
+  });
+
+  it('a backup by a DB_USER without superuser completes, and says what pg_dump left out', async () => {
+    const config = testConfig({ DB_USER: role.user, DB_PASSWORD: role.password });
+    const result = await withWorker(env, config, () => runBackup(env, config, database));
+    assert.deepEqual(result.warnings, ['pg_dump: subscriptions not dumped because current user is not a superuser']);
+    const bySuperuser = await withWorker(env, admin, () => runBackup(env, admin, database));
+    assert.equal(bySuperuser.warnings, undefined, 'nothing left out: nothing said');
+  });
+
+  it('reads the warning lines of pg_dump, not its other words', () => {
+    assert.deepEqual(pgDumpWarnings('pg_dump: warning: a\npg_dump: detail: b\npg_dump: error: c\nwarning: d\n'), ['pg_dump: a']);
+  });
+});
