@@ -24,7 +24,7 @@ import { rolesNeeded } from '../common/database-properties-sql.js';
 import type { DatabaseProperties } from '../common/manifest.js';
 import { propertiesToApply } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
-import { rolesReferenced, tablespacesReferenced } from '../common/schema-roles.js';
+import { rolesReferenced, scriptEncoding, tablespacesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
@@ -120,8 +120,11 @@ async function archiveDatabase(config: Config, file: string, label: string): Pro
 /** pg_restore's options that change what the script needs of the server. */
 const scriptOptions = (req: RestoreArchiveRequest) => [...(req.noOwner ? ['--no-owner'] : []), ...(req.noPrivileges ? ['--no-privileges'] : []), ...(req.noTablespaces ? ['--no-tablespaces'] : [])];
 
-/** Refuses, before anything is restored, an archive needing roles or tablespaces this server lacks: pg_restore would stop at the first. */
-async function checkServerHas(config: Config, file: string, req: RestoreArchiveRequest, properties: DatabaseProperties | null): Promise<void> {
+/**
+ * Refuses, before anything is restored, an archive needing roles or tablespaces this server lacks
+ * (pg_restore would stop at the first); returns the encoding its data is in.
+ */
+async function checkServerHas(config: Config, file: string, req: RestoreArchiveRequest, properties: DatabaseProperties | null): Promise<string | undefined> {
   // The schema script pg_restore would run, with the same options: exactly the roles and tablespaces it needs.
   const script = await runPgTool(config, 'pg_restore', ['--schema-only', '--file=-', ...scriptOptions(req), file], { purpose: `read the schema of ${req.backup.label}` });
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
@@ -146,6 +149,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
         'Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs)',
     );
   }
+  return scriptEncoding(script);
 }
 
 /**
@@ -299,14 +303,16 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
         throw err;
       });
     }
-    await checkServerHas(config, scratch, req, properties);
+    const archiveEncoding = await checkServerHas(config, scratch, req, properties);
 
     phase = 'restoring into staging';
     const restoreStarted = Date.now();
     for (const left of await sweepStaleStaging(config, LEFT_BEHIND_MS)) {
       warnings.push(`dropped "${left}", a staging database over two days old: a run terminated from outside left it (a terminate skips every clean-up)`);
     }
-    const stagingOid = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true, madeBy: ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId });
+    const madeBy = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
+    const { oid: stagingOid, warnings: created } = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true, madeBy, archiveEncoding });
+    warnings.push(...created);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     warnings.push(...(properties ? await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges }) : await unmarkStaging(config, req.staging)));
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };

@@ -38,6 +38,11 @@ export function rolesReferenced(script: string): string[] {
   return [...roles].sort();
 }
 
+/** The encoding the script's data is in (pg_dump's first statement sets it). */
+export function scriptEncoding(script: string): string | undefined {
+  return /^SET client_encoding = '([A-Za-z0-9_]+)';$/m.exec(script)?.[1];
+}
+
 const TABLESPACE_SETTING = new RegExp(String.raw`^SET default_tablespace = (${IDENT});$`);
 
 /** Tablespaces the script puts tables and indexes in (pg_dump selects one with SET default_tablespace; '' is the default). */

@@ -3,6 +3,7 @@
  * own properties; damaged and wrong archives refused before the target is touched.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { keptName } from '../common/restore-input.js';
 import { shellWord } from '../common/shell-word.js';
 import type { BackupResult } from '../common/types.js';
 import { backupDatabase, restoreDatabase } from '../workflows/index.js';
-import { tablespaceDirectory } from './helpers/cluster.js';
+import { pgTool, pgToolEnv, tablespaceDirectory } from './helpers/cluster.js';
 import { backupDir, uniqueName } from './helpers/config.js';
 import { createDatabase, databaseExists, databaseProperties, dropDatabase, listDatabases, normalizedSchema, seedDatabase, sql, tableFingerprints } from './helpers/postgres.js';
 import { readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
@@ -337,6 +338,21 @@ for (const kind of STORE_KINDS) {
         assert.equal(result.rows, 1);
         assert.deepEqual(await placement(into), { database: 'pg_default', relations: want.relations.map((r) => ({ ...r, spcname: null })) });
       });
+    });
+
+    it('a loose archive of a database in another encoding than the server default comes back in its own, bytes as they were, with a warning', async () => {
+      const legacy = target('pgk_ascii');
+      await sql(t.config, 'postgres', `create database ${legacy} template template0 encoding 'SQL_ASCII' lc_collate 'C' lc_ctype 'C'`);
+      await sql(t.config, legacy, `create table t (s text); insert into t values (E'caf\\x80')`);
+      const hex = (database: string) => sql<{ hex: string; encoding: string }>(t.config, database, `select encode(convert_to(s, 'SQL_ASCII'), 'hex') as hex, getdatabaseencoding() as encoding from t`);
+      const want = await hex(legacy);
+      assert.deepEqual(want, [{ hex: '63616680', encoding: 'SQL_ASCII' }]);
+      const archive = execFileSync(pgTool('pg_dump'), ['-Fc', '-d', legacy], { env: pgToolEnv(), maxBuffer: 1 << 26 });
+      await t.store.put(`legacy/${legacy}_20261101_020000.dump`, archive);
+      const into = target('pgk_ascii_back');
+      const result = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: `legacy/${legacy}_20261101_020000.dump`, target: into }));
+      assert.deepEqual(await hex(into), want);
+      assert.ok(result.warnings.includes("the archive records no locale (no manifest): restored with its encoding SQL_ASCII (the server's default is UTF8) and the C locale"), result.warnings.join('\n'));
     });
 
     it('loose archives by key: a .sha256 sidecar is checked; an archive of another database is refused; no sidecar means a full read-through', async () => {

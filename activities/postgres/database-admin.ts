@@ -99,20 +99,40 @@ function describeLocale(p: DatabaseProperties): string {
   return `encoding ${p.encoding}, LC_COLLATE "${p.collate}", LC_CTYPE "${p.ctype}"${icu}`;
 }
 
+export interface StagingOptions {
+  noTablespaces: boolean;
+  /** The workflow whose work in progress it is (in its mark). */
+  madeBy: string;
+  /** Without properties (an archive without manifest): the encoding its schema script declares. */
+  archiveEncoding?: string;
+}
+
 /**
  * A fresh, empty staging database (a retry starts from scratch) with the source's encoding, locale
- * and tablespace when known, marked as `madeBy`'s work in progress. Returns its OID: the swap
- * recognises a finished swap by it.
+ * and tablespace when known, marked as `madeBy`'s work in progress. Returns its OID (the swap
+ * recognises a finished swap by it), and a warning when an archive without properties is restored
+ * with an encoding other than the server's default.
  */
-export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null, options: { noTablespaces: boolean; madeBy: string }): Promise<number> {
+export async function recreateStaging(config: Config, staging: string, properties: DatabaseProperties | null, options: StagingOptions): Promise<{ oid: number; warnings: string[] }> {
   assertStagingName(config, staging);
   return withAdmin(config, async (client) => {
-    const { rows } = await client.query<{ num: string }>(`select current_setting('server_version_num') as num`);
+    const { rows } = await client.query<{ num: string; encoding: string }>(
+      `select current_setting('server_version_num') as num, (select pg_encoding_to_char(encoding) from pg_database where datname = 'template0') as encoding`,
+    );
+    const versionNum = Number(rows[0]!.num);
     await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
     let createOptions = 'template template0';
+    const warnings: string[] = [];
+    const encoding = options.archiveEncoding;
+    if (!properties && encoding !== undefined && encoding !== rows[0]!.encoding) {
+      // Data of one encoding in a database of another is converted, or (from SQL_ASCII) taken as
+      // it is, invalid: the archive's own, then, with the C locale, which suits every encoding.
+      createOptions = `template template0 encoding ${quoteLiteral(encoding)} lc_collate 'C' lc_ctype 'C'${versionNum >= 150000 ? ` locale_provider 'libc'` : ''}`;
+      warnings.push(`the archive records no locale (no manifest): restored with its encoding ${encoding} (the server's default is ${rows[0]!.encoding}) and the C locale`);
+    }
     if (properties) {
       try {
-        createOptions = createDatabaseOptions(properties, Number(rows[0]!.num), options);
+        createOptions = createDatabaseOptions(properties, versionNum, options);
       } catch (err) {
         if (err instanceof LocaleProviderError) throw failure(config, FailureType.LocaleUnavailable, `${err.message}; restore on PostgreSQL 15 or newer`);
         throw err;
@@ -134,7 +154,7 @@ export async function recreateStaging(config: Config, staging: string, propertie
     }
     const mark = `${STAGING_MARK} (workflow ${options.madeBy}); dropped when the run ends, or by a later one once two days old`;
     await client.query(`comment on database ${quoteIdent(staging)} is ${quoteLiteral(mark)}`);
-    return (await databaseOid(client, staging))!;
+    return { oid: (await databaseOid(client, staging))!, warnings };
   });
 }
 
