@@ -211,7 +211,15 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   resolvePath: (p: string) => string = (p) => p,
 ): Config {
-  // An empty variable is treated as unset, as a shell script would (`DB_PORT= pgkeeper ...`).
+  // A store named by a variable that was meant to be filled in ("$MOUNT" unset) is no default store.
+  for (const name of ['BACKUP_DIR', 'BACKUP_STORE']) {
+    if (env[name] === '') {
+      throw new ConfigError(
+        `invalid configuration: ${name} is set but empty (a variable left unfilled where it is set?): name the store, or unset ${name} for the default store, .data/backups in the worker's working directory`,
+      );
+    }
+  }
+  // Any other empty variable is treated as unset, as a shell script would (`DB_PORT= pgkeeper ...`).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {

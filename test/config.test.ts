@@ -122,6 +122,14 @@ describe('configuration', () => {
     ]);
   });
 
+  it('a store variable set but empty (left unfilled) is refused, not taken for the default store; other empty variables are unset', () => {
+    for (const name of ['BACKUP_DIR', 'BACKUP_STORE']) {
+      const message = new RegExp(`^invalid configuration: ${name} is set but empty .*unset ${name} for the default store, \\.data/backups in the worker's working directory$`);
+      assert.throws(() => parseConfig({ [name]: '' }), (err: Error) => message.test(err.message));
+    }
+    assert.equal(parseConfig({ BACKUP_COPIES: '', DB_PORT: '' }).stores.copies.length, 0);
+  });
+
   it('a file store is a plain path, file:///path or file://localhost/path', () => {
     for (const value of ['/var/backups/pgk', 'file:///var/backups/pgk', 'file://localhost/var/backups/pgk']) {
       assert.equal(parseConfig({ BACKUP_STORE: value }).stores.primary.url, 'file:///var/backups/pgk', value);

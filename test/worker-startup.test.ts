@@ -172,6 +172,9 @@ describe('worker start-up checks', () => {
     assert.ok(said.includes(`AGE_IDENTITY_FILE ${mine!.file} may be read by others (mode 644): it decrypts every backup; chmod 600 it`), said.join('\n'));
     assert.ok(said.some((m) => m.startsWith('none of ENCRYPT_RECIPIENTS is a key of AGE_IDENTITY_FILE: this worker cannot restore or drill the backups it makes')), said.join('\n'));
     assert.match(said.at(-1) ?? '', /^cannot reach Temporal/, 'it starts all the same');
+    // The old backup.sh's user with libpq's PGPASSWORD: told which variable is meant, before the worker drops it.
+    const libpq = await startWorker({ DB_PASSWORD: '', PGPASSWORD: 'from-libpq' });
+    assert.match(libpq.stdout, /PGPASSWORD is not read by pgkeeper \(ignored; its tools are given DB_PASSWORD\); did you mean DB_PASSWORD\?/);
 
     const cluster = testCluster();
     const socketDir = path.join(path.dirname(cluster.dataDir), 'socket'); // scripts/test-cluster.sh's

@@ -46,7 +46,8 @@ export function lookalikeVariables(env: Record<string, string | undefined>): str
     if (KNOWN.includes(name) || env[name] === undefined || SERVICE_LINK.test(name)) continue;
     const libpq = LIBPQ[name];
     if (libpq !== undefined) {
-      if (env[libpq] === undefined) warnings.push(`${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?`);
+      // Empty is unset, as configuration reads it (DB_PASSWORD= in an env file).
+      if (!env[libpq]) warnings.push(`${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?`);
       continue;
     }
     const ruled = meantBy(name);

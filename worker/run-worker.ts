@@ -43,9 +43,10 @@ export async function runWorker(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // node-postgres falls back to PGPASSWORD when DB_PASSWORD is unset; pg_dump and pg_restore are
   // never given it. Neither reads it, so a worker cannot connect one way and dump another.
-  if (config.db.password === undefined) delete process.env.PGPASSWORD;
   const logger = createLogger(config.logLevel);
+  // Read before PGPASSWORD goes: the user of the old backup.sh's libpq names is told which variable is meant.
   for (const warning of lookalikeVariables(process.env)) logger.warn(warning);
+  if (config.db.password === undefined) delete process.env.PGPASSWORD;
   try {
     installRuntime(logger, config.metricsAddress);
   } catch (err) {
