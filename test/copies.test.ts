@@ -476,6 +476,13 @@ describe('verified copies (a local primary, an S3 copy)', () => {
           listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),
           (err: Error) => err.message.startsWith(`no store answered, so what they hold is unknown: ${copy.url} (`),
         );
+        // And `pgkeeper backups` exits 3 for it, as for one store down: a monitor watches for 3.
+        const onlyDown = { ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] }, temporal: { ...t.config.temporal, taskQueue: uniqueName('only-down') } };
+        const none = await withWorker(env, onlyDown, () =>
+          execa(`${ROOT}/bin/pgkeeper`, ['backups'], { reject: false, extendEnv: false, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: onlyDown.temporal.taskQueue } }),
+        );
+        assert.equal(none.exitCode, 3, none.stderr);
+        assert.match(none.stderr, /^pgkeeper: .*no store answered/);
 
         // prune names the store that does not answer at once (it is not retried for minutes under the
         // database's lock): a dry run plans the others; a real one runs on them, then fails naming it.

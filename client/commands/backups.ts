@@ -41,7 +41,15 @@ function locations(listing: BackupListing, b: Pick<ListedBackup, 'locations'>): 
  */
 export async function backupsCommand(client: Client, config: Config, database: string | undefined, options: { json?: boolean }): Promise<boolean> {
   if (database !== undefined) checkInput(() => validateDatabaseName(database));
-  const listing = await fetchListing(client, config, database);
+  const listing = await fetchListing(client, config, database).catch((err: unknown) => {
+    // No store answered at all: as much a matter for a monitor as one store down (exit 3, as `status`), not a usage error.
+    if (err instanceof CliError && err.storesDown) {
+      process.stderr.write(`pgkeeper: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  });
+  if (!listing) return true;
   const attention = listing.unreachable.length > 0 || [...listing.backups, ...(listing.globals ?? [])].some((b) => b.locations.some((l) => l.status === 'damaged'));
   // After the listing in every form, --json included: why the exit code is 3.
   const unreachable = () => sayUnreachable(listing.unreachable, 'its copies are not listed');
