@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { restoreDrill } from '../workflows/index.js';
 import { backupDir, testConfig, uniqueName } from './helpers/config.js';
@@ -12,6 +11,8 @@ import { backupKeys } from '../common/backup-keys.js';
 import { dropDatabase, seedDatabase } from './helpers/postgres.js';
 import { markRuntimeInstalled, startDevServer, withWorker } from './helpers/temporal.js';
 import { freePort } from './helpers/ports.js';
+import { createLogger } from '../worker/logger.js';
+import { installRuntime } from '../worker/runtime.js';
 import { runBackup } from './helpers/workflows.js';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
@@ -33,7 +34,8 @@ describe('notifications and metrics', () => {
 
   before(async () => {
     metricsPort = await freePort();
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } });
+    // The worker's own runtime (worker/runtime.ts), its log kept to errors.
+    installRuntime(createLogger('error'), `127.0.0.1:${metricsPort}`);
     markRuntimeInstalled();
     env = await startDevServer();
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
@@ -105,6 +107,9 @@ describe('notifications and metrics', () => {
     const lastSuccess = Number(line('pgkeeper_last_success_timestamp_seconds')!.split(' ').pop());
     assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 120, `last success ${lastSuccess}`);
     assert.ok(line('pgkeeper_duration_seconds_count'));
+    // Buckets in seconds, up to a day: a backup of a few seconds is not in the first of millisecond-sized ones.
+    const bounds = text.split('\n').filter((l) => l.startsWith('pgkeeper_duration_seconds_bucket') && l.includes(`database="${database}"`) && l.includes('operation="backup"')).map((l) => /le="([^"]+)"/.exec(l)?.[1]);
+    assert.deepEqual(bounds, ['1', '5', '15', '30', '60', '300', '900', '1800', '3600', '7200', '14400', '28800', '86400', '+Inf']);
     assert.match(text, /temporal_/, "Temporal's own runtime metrics are served too");
   });
 

@@ -7,12 +7,18 @@ import { Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { TemporalPinoLogger } from './logger.js';
 
+/**
+ * pgkeeper_duration_seconds' buckets: runs take seconds to hours. The core's default buckets are
+ * for milliseconds (50 … 10000), where every backup of a day would fall in the first.
+ */
+const DURATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+
 export function installRuntime(logger: Logger, metricsAddress?: string): void {
   Runtime.install({
     logger: new TemporalPinoLogger(logger),
     telemetryOptions: {
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
-      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress } } } : {}),
+      ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: { pgkeeper_duration_seconds: DURATION_BUCKETS_SECONDS } } } } : {}),
     },
   });
 }

@@ -44,17 +44,18 @@ export async function restoreDatabase(input: RestoreInput, ...extra: unknown[]):
 }
 
 async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
+  // The whole run: finding the backup (a store not answering, retried) is part of what it took.
+  const startedMs = Date.now();
   const staging = stagingName(req.target, uuid4());
   const clock = phaseClock<RestorePhase>('resolving backup');
   setHandler(restoreProgressQuery, () => ({ ...clock.current(), staging }));
   return withPinnedBackup(
     { backup: req.backup, database: req.database, store: req.store, target: req.target, ...(req.mode === 'replace' && { replace: true }), options: restoreOptionsOf(req) },
-    (backup) => restoreResolved(req, staging, clock, backup),
+    (backup) => restoreResolved(req, staging, clock, backup, startedMs),
   );
 }
 
-async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup): Promise<RestoreResult> {
-  const startedMs = Date.now();
+async function restoreResolved(req: NormalizedRestoreInput, staging: string, clock: PhaseClock<RestorePhase>, backup: ResolvedBackup, startedMs: number): Promise<RestoreResult> {
   const warnings = [...backup.warnings];
   clock.enter('waiting for database');
   await waitForServer();
