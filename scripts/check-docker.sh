@@ -11,15 +11,13 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/pgkeeper-docker-check.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 say() { echo "[check:docker] $*"; }
 
-compose=()
-if docker compose version >/dev/null 2>&1; then compose=(docker compose); elif command -v docker-compose >/dev/null 2>&1; then compose=(docker-compose); fi
-if [[ ${#compose[@]} -gt 0 ]]; then
-  (cd "$ROOT" && "${compose[@]}" -f docker-compose.yml config -q && "${compose[@]}" -f docker-compose.yml --profile s3 config -q)
-  touch "$WORK/pgkeeper.env" && cp "$ROOT/docker-compose.production.yml" "$WORK/" && (cd "$WORK" && "${compose[@]}" -f docker-compose.production.yml config -q)
-  say "compose files parse: docker-compose.yml (default and --profile s3), docker-compose.production.yml (${compose[*]})"
-else
-  say "no docker compose here: compose files not checked (Debian: apt-get install docker-compose)"
-fi
+# Without docker compose, docker-compose (Debian's package) is installed, or the command to install
+# it named: a check that passed without reading the compose files would be no check of them.
+compose=(docker-compose)
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); else "$ROOT/scripts/ensure-tools.sh" docker-compose; fi
+(cd "$ROOT" && "${compose[@]}" -f docker-compose.yml config -q && "${compose[@]}" -f docker-compose.yml --profile s3 config -q)
+touch "$WORK/pgkeeper.env" && cp "$ROOT/docker-compose.production.yml" "$WORK/" && (cd "$WORK" && "${compose[@]}" -f docker-compose.production.yml config -q)
+say "compose files parse: docker-compose.yml (default and --profile s3), docker-compose.production.yml (${compose[*]})"
 
 say "build stage: npm ci, npm run build"
 mkdir "$WORK/build"

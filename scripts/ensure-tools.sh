@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ensure-tools.sh <command>...: makes sure the worker's stream tools (zstd, age, age-keygen) are on
-# PATH. Missing ones are installed from the distribution's packages when that is possible without
-# asking (root with apt-get); otherwise the script names the command that installs them and fails.
+# ensure-tools.sh <command>...: makes sure the worker's stream tools (zstd, age, age-keygen), or
+# check:docker's docker-compose, are on PATH. Missing ones are installed from the distribution's
+# packages when that is possible without asking (root with apt-get); otherwise the script names the
+# command that installs them and fails.
 set -euo pipefail
 package_of() { case "$1" in age-keygen) echo age ;; *) echo "$1" ;; esac; }
 
