@@ -30,15 +30,26 @@ export function utcTime(iso: string): string {
 
 /**
  * Characters a terminal acts on or reorders instead of showing: C0 and C1 controls (a line break, an
- * escape sequence), bidirectional marks and overrides, line and paragraph separators. A database
+ * escape sequence), bidirectional marks and overrides, line and paragraph separators, and the
+ * zero-width space and byte-order mark, which show as nothing. A database
  * name may hold any of them but C0 (PostgreSQL takes them, and refusing them now would hide
  * existing backups of such names), and a failure's reason may hold a tab or a line break.
  */
-const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 
-/** `text` with each such character as an escape (`\n`, `\t`, `\u202e`): it can neither break a table's line nor print as other text. */
+const escaped = (c: string) => {
+  const code = c.codePointAt(0)!;
+  return c === '\n' ? '\\n' : c === '\t' ? '\\t' : code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/**
+ * `text` with each such character as an escape (`\n`, `\t`, `\u202e`): it can neither break a
+ * table's line nor print as other text. So are the combining marks of text that is not composed
+ * (NFC): an e and a combining accent print as é, which may be another database's name.
+ */
 export function showable(text: string): string {
-  return text.replace(UNSHOWABLE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  const shown = text.replace(UNSHOWABLE, escaped);
+  return shown === shown.normalize('NFC') ? shown : shown.replace(/\p{M}/gu, escaped);
 }
 
 /** Lines for stdout, each shown with `showable`: a result that names a database prints it as it is, escaped. */

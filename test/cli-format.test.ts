@@ -18,6 +18,12 @@ describe('CLI listings', () => {
     assert.equal(showable('x\u2066y\u2069\u200E\u200F\u061C'), 'x\\u2066y\\u2069\\u200e\\u200f\\u061c');
     assert.equal(showable('reason:\tpg_dump failed\nat line 2\u001b[0m\u007f'), 'reason:\\tpg_dump failed\\nat line 2\\u001b[0m\\u007f');
     for (const text of ['app', 'données_été', 'תנועות', 'قاعدة', '数据库', 'app 💥', 'a"b\'c;d\\e', '\u00a0\u00ad\u200d']) assert.equal(showable(text), text);
+    // Two names that print alike: the decomposed one shows its marks; invisible ones show.
+    assert.equal(showable('cafe\u0301'), 'cafe\\u0301');
+    assert.equal(showable('caf\u00e9'), 'café');
+    assert.equal(showable('app\u200b'), 'app\\u200b');
+    assert.equal(showable('\ufeffapp'), '\\ufeffapp');
+    assert.deepEqual(table([['A', 'B'], ['cafe\u0301', 'x'], ['café', 'y']]).split('\n'), ['A           B', 'cafe\\u0301  x', 'café        y']);
   });
 
   it('a table keeps one line per row, aligned on what it shows', () => {
