@@ -1,5 +1,5 @@
 /**
- * listClusterDatabases: the server's databases that a cluster backup covers (never templates);
+ * listClusterDatabases: the server's databases that a cluster backup covers (never template0 or template1);
  * listServerDatabases: every one, for the CLI (`schedule create` checks a name against them,
  * `status` shows those an --all schedule covers).
  */

@@ -91,7 +91,7 @@ export function buildProgram(): Command {
     .command('backup')
     .description('back up one database, or --all of them plus roles: pg_dump streamed through zstd (and age) into the store, verified, copied, pruned')
     .argument('[database]', 'database to back up')
-    .option('--all', 'every database on the server (templates excluded) and the globals (roles, tablespaces)')
+    .option('--all', 'every database on the server (template0 and template1 excluded) and the globals (roles, tablespaces)')
     .option('--include <names>', 'with --all: only these, comma-separated (or the option repeated), * allowed', names)
     .option('--exclude <names>', 'with --all: not these, comma-separated (or the option repeated), * allowed', names)
     .option('--concurrency <n>', 'with --all: databases at once (default 2)', integer(1, 16))

@@ -250,8 +250,10 @@ async function main(): Promise<void> {
   await requireWorker(client, config, 60_000); // the worker is still starting: its first poll
   say(`backing up "${database}"`);
   const handle = await startBackup(client, config, { database });
+  let backedUp = false;
   try {
     printBackupResult(await showProgress(handle, handle.result(), config.temporal.taskQueue, process.stdout));
+    backedUp = true;
   } catch (err) {
     say(`the first backup failed: ${rootCauseMessage(err)}`);
   }
@@ -264,10 +266,15 @@ async function main(): Promise<void> {
       'Try next (in another terminal):',
       ...(moved ? [moved] : []),
       `  bin/pgkeeper backups                    list backups (the worker reads the stores)`,
-      `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
-      `  bin/pgkeeper restore latest --database ${database} --target ${await freeCopyName(config, database)} --wait   a safe restore into a new database`,
-      '  bin/pgkeeper status                     last backup, last proven restore, next run',
-      `  bin/pgkeeper verify ${database} --wait   read every stored archive back against its manifest`,
+      // With no backup made, what restores or verifies one would only fail again: the backup first.
+      ...(backedUp
+        ? [
+            `  bin/pgkeeper backup ${database} --wait   another backup, with progress`,
+            `  bin/pgkeeper restore latest --database ${database} --target ${await freeCopyName(config, database)} --wait   a safe restore into a new database`,
+            '  bin/pgkeeper status                     last backup, last proven restore, next run',
+            `  bin/pgkeeper verify ${database} --wait   read every stored archive back against its manifest`,
+          ]
+        : [`  bin/pgkeeper backup ${database} --wait   the backup again, once the cause above is fixed (the worker keeps running)`]),
       `  in the UI: Workflows -> the run above -> its history, input and result`,
       'Ctrl-C stops the worker and the servers (state is kept in .data/).',
       '',

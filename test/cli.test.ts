@@ -358,7 +358,10 @@ describe('pgkeeper CLI', () => {
     const never = uniqueName('pgk_cli_never');
     const status = await withWorker(env, config, () => pgkeeper(['status', never]));
     assert.equal(status.exitCode, 3, status.stderr);
-    assert.match(status.stdout, new RegExp(`^"${never}" has never been backed up \\(no backup in ${store.url}, no backup run\\); start one with \`pgkeeper backup ${never}\`$`, 'm'));
+    assert.match(status.stdout, new RegExp(`^"${never}" has never been backed up \\(no backup in ${store.url}, no backup run\\)(; backups there are of .*)?; start one with \`pgkeeper backup ${never}\`$`, 'm'));
+    // One letter off a database the store holds backups of: the one meant is named.
+    const typo = await withWorker(env, config, () => pgkeeper(['status', `${database}x`]));
+    assert.match(typo.stdout, new RegExp(`has never been backed up \\(no backup in ${store.url}, no backup run\\); did you mean "${database}"\\? \\(backups there are of `));
   });
 
   it('failures exit non-zero with one line that names CLI flags, never JSON fields', async () => {

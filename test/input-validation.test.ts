@@ -100,12 +100,14 @@ describe('cluster selection', () => {
     assert.deepEqual(selectDatabases(names, ['*'], ['*break', 'app_ls*']), ['app', 'reports']);
   });
 
-  it('covers neither templates nor pgkeeper\'s own staging and drill databases, but one of someone else\'s named like them', () => {
-    const databases = ['app', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl', 'orders_restoring_20250101'];
-    const server = { server: 'h:5432', databases, templates: ['template1', 'tmpl'], staging: ['app_restoring_0123abcd', 'pgkeeper_drill_0123abcd'] };
-    assert.deepEqual(clusterSelection(server, [], []), { candidates: ['app', 'orders_restoring_20250101'], selected: ['app', 'orders_restoring_20250101'] });
+  it('covers neither PostgreSQL\'s templates nor pgkeeper\'s own staging and drill databases, but a template or a database of someone else\'s named like them', () => {
+    // A template of someone's own (tmpl) holds their data: it is backed up; PostgreSQL's own are not.
+    const databases = ['app', 'template0', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl', 'orders_restoring_20250101'];
+    const server = { server: 'h:5432', databases, templates: ['template0', 'template1', 'tmpl'], staging: ['app_restoring_0123abcd', 'pgkeeper_drill_0123abcd'] };
+    const chosen = ['app', 'tmpl', 'orders_restoring_20250101'];
+    assert.deepEqual(clusterSelection(server, [], []), { candidates: chosen, selected: chosen });
     // From a worker older than the mark: told by name.
-    assert.deepEqual(clusterSelection({ ...server, staging: undefined }, [], []).selected, ['app']);
+    assert.deepEqual(clusterSelection({ ...server, staging: undefined }, [], []).selected, ['app', 'tmpl']);
     // An answer from a worker of late November has no templates: none is taken for one.
     assert.deepEqual(clusterSelection({ server: 'h:5432', databases: ['app', 'tmpl'] } as ServerDatabases, [], []).selected, ['app', 'tmpl']);
   });

@@ -8,7 +8,7 @@ import { InputError } from '../../common/errors.js';
 import { validateDatabaseName } from '../../common/names.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { cliSurface } from '../cli-surface.js';
-import { printJson, table } from '../format.js';
+import { printJson, showLines, table } from '../format.js';
 import { durationText, timingText } from '../schedule-timing.js';
 import { namespaceMissingMessage } from '../namespace-missing.js';
 import { parseCompression } from '../../common/filters.js';
@@ -250,7 +250,8 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
         }
         if (options.json) return printJson(found);
         const rows = [['SCHEDULE', 'STATE', 'NEXT RUN (UTC)'], ...found.map((s) => [s.scheduleId, s.paused ? 'paused' : 'active', s.nextRun?.slice(0, 19) ?? '-'])];
-        process.stdout.write(found.length === 0 ? 'no pgkeeper schedules\n' : table(rows) + '\n');
+        // Which queue: a schedule of another queue (--queue, TASK_QUEUE) is not listed here.
+        process.stdout.write(found.length === 0 ? showLines([`no pgkeeper schedules on task queue "${config.temporal.taskQueue}"; \`pgkeeper schedule create <database>\` makes one`]) : table(rows) + '\n');
       })(),
     );
 

@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../common/config.js';
 import { mapWithConcurrency } from '../../common/map-with-concurrency.js';
-import { isDatabaseName, validateDatabaseName } from '../../common/names.js';
+import { isDatabaseName, otherDatabasesNote, validateDatabaseName } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { backedUpDatabase, scheduleTargetOf } from '../schedules.js';
@@ -93,7 +93,11 @@ export async function statusCommand(client: Client, config: Config, database: st
   } else if (statuses.length === 0 && !globals) {
     process.stdout.write(`no backups in ${listing.stores.join(', ')} yet; start one with \`pgkeeper backup <database>\`\n`);
   } else if (database && neverBackedUp.length === 1 && statuses[0]!.lastRun === null) {
-    process.stdout.write(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run); start one with \`pgkeeper backup ${lastArgument(database)}\`\n`);
+    // A name mistyped is likelier than a database never backed up, when the stores hold one like it.
+    const meant = otherDatabasesNote(database, listing.others ?? []);
+    process.stdout.write(
+      showable(`"${database}" has never been backed up (no backup in ${listing.stores.join(', ')}, no backup run)${meant ? `; ${meant}` : ''}; start one with \`pgkeeper backup ${lastArgument(database)}\``) + '\n',
+    );
   } else {
     const rows = [['DATABASE', 'LAST RUN', 'LAST GOOD BACKUP', 'LAST PROVEN RESTORE', 'NEXT RUN', 'STATE']];
     for (const s of all) {
