@@ -82,10 +82,12 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
   // As a restore reads its archive: a damaged or unreadable globals backup is read from its copy.
   const archive = manifestArchive(GLOBALS_FOLDER, manifest.id, file);
   const { warnings: fellBack } = await readFirstIntact({ label, filters: manifest.filters, archive, stores }, read, cancel);
-  const existing = await withAdmin(config, async (client) => {
-    const names = async (sql: string) => new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
-    return { roles: await names('select rolname as name from pg_roles'), tablespaces: await names('select spcname as name from pg_tablespace') };
-  });
+  const existingNow = () =>
+    withAdmin(config, async (client) => {
+      const names = async (sql: string) => new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
+      return { roles: await names('select rolname as name from pg_roles'), tablespaces: await names('select spcname as name from pg_tablespace') };
+    });
+  const existing = await existingNow();
   let filtered: ReturnType<typeof scriptForMissing>;
   try {
     filtered = scriptForMissing(Buffer.concat(chunks).toString('utf8'), existing);
@@ -94,10 +96,14 @@ export async function applyGlobals(config: Config, req: { globals: string }): Pr
     if (err instanceof InputError) throw failure(config, FailureType.InvalidInput, `${label}: ${err.message}`);
     throw err;
   }
-  const { script, created, tablespaces } = filtered;
+  const { script } = filtered;
   // Without ON_ERROR_STOP: a tablespace whose directory this server lacks, or a membership that exists, is reported, not fatal.
   const result = await execa(await pgToolPath(config, 'psql'), ['-X', '-q', '--no-password', '-d', MAINTENANCE_DATABASE, '-f', '-'], { ...pgToolProcess(config), input: script });
   if (result.failed) throw toolFailure(config, 'psql', `apply globals ${manifest.id}`, String(result.stderr ?? ''), result.exitCode, result.code);
+  // What exists now: a tablespace whose directory this server lacks was not made, whatever the script said.
+  const after = await existingNow();
+  const created = filtered.created.filter((role) => after.roles.has(role));
+  const tablespaces = filtered.tablespaces.filter((space) => after.tablespaces.has(space));
   const psqlErrors = String(result.stderr ?? '')
     .split('\n')
     .filter((line) => /ERROR:/.test(line))

@@ -10,20 +10,26 @@ import type { ServerDatabases } from '../common/types.js';
 import { listedNames } from '../common/names.js';
 import { failure } from './failures.js';
 import { isStagingName } from '../common/restore-input.js';
-import { STAGING_MARK, withAdmin } from './postgres/database-admin.js';
+import { withAdmin } from './postgres/database-admin.js';
+import { STAGING_MARK } from './postgres/staging-mark.js';
 
 /** Every database on the server, templates and pgkeeper's own staging databases included: a name to check is checked against all. */
 export async function listServerDatabases(config: Config): Promise<ServerDatabases> {
   const rows = await withAdmin(
     config,
     async (client) =>
-      (await client.query<{ datname: string; datistemplate: boolean; comment: string | null }>(`select datname, datistemplate, shobj_description(oid, 'pg_database') as comment from pg_database order by datname`)).rows,
+      (
+        await client.query<{ datname: string; datistemplate: boolean; datallowconn: boolean; comment: string | null }>(
+          `select datname, datistemplate, datallowconn, shobj_description(oid, 'pg_database') as comment from pg_database order by datname`,
+        )
+      ).rows,
   );
   const names = (rows: { datname: string }[]) => rows.map((r) => r.datname);
   return {
     server: `${config.db.host}:${config.db.port}`,
     databases: names(rows),
     templates: names(rows.filter((r) => r.datistemplate)),
+    closedTemplates: names(rows.filter((r) => r.datistemplate && !r.datallowconn)),
     staging: names(rows.filter((r) => isStagingName(r.datname) && r.comment?.startsWith(STAGING_MARK))),
   };
 }

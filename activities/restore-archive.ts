@@ -29,7 +29,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, unmarkStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -130,25 +130,21 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   const options = { noOwner: req.noOwner, noPrivileges: req.noPrivileges };
   const roles = [...new Set([...rolesReferenced(script), ...(properties ? rolesNeeded(properties, options) : [])])].sort();
   const tablespaces = [...new Set([...tablespacesReferenced(script), ...(properties?.tablespace !== undefined && !req.noTablespaces ? [properties.tablespace] : [])])].sort();
-  const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)]);
+  const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)] as const);
+  const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
   const missing = roles.filter((r) => !present.has(r));
-  const missingSpaces = tablespaces.filter((t) => !spaces.has(t));
-  if (missingSpaces.length > 0) {
-    throw failure(
-      config,
-      FailureType.TablespacesMissing,
-      `tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts its database, tables or indexes in: ${missingSpaces.map((t) => `"${t}"`).join(', ')}. ` +
-        'Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist), or restore with noTablespaces (every table in the default tablespace)',
-    );
+  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs)`;
+  const missingSpaces = tablespaces.filter((t) => !spaces.present.has(t));
+  const closedSpaces = tablespaces.filter((t) => spaces.present.has(t) && !spaces.creatable.has(t));
+  if (missingSpaces.length > 0 || closedSpaces.length > 0) {
+    // Both at once, roles too: each refusal fetches the archive again.
+    const problems = [
+      ...(missingSpaces.length ? [`tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts its database, tables or indexes in: ${quoted(missingSpaces)}. Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist)`] : []),
+      ...(closedSpaces.length ? [`DB_USER "${config.db.user}" may not create in the tablespaces ${req.backup.label} uses: ${quoted(closedSpaces)}. GRANT CREATE ON TABLESPACE … TO "${config.db.user}"`] : []),
+    ];
+    throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with noTablespaces (every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}`);
   }
-  if (missing.length > 0) {
-    throw failure(
-      config,
-      FailureType.RolesMissing,
-      `roles missing on ${config.db.host}:${config.db.port}: ${missing.map((r) => `"${r}"`).join(', ')}. ` +
-        'Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs)',
-    );
-  }
+  if (missing.length > 0) throw failure(config, FailureType.RolesMissing, rolesMessage);
   return scriptEncoding(script);
 }
 
@@ -314,7 +310,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     const { oid: stagingOid, warnings: created } = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true, madeBy, archiveEncoding });
     warnings.push(...created);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
-    warnings.push(...(properties ? await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges }) : await unmarkStaging(config, req.staging)));
+    if (properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
     clearInterval(touch);

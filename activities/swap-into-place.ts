@@ -10,11 +10,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
+import { quoteLiteral } from '../common/database-properties-sql.js';
 import { keptName } from '../common/restore-input.js';
 import { quoteIdent } from '../common/sql.js';
 import { failure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { assertStagingName, databaseOid, withAdmin } from './postgres/database-admin.js';
+import { assertStagingName, databaseComment, databaseOid, withAdmin } from './postgres/database-admin.js';
+import { ownComment } from './postgres/staging-mark.js';
 
 export interface SwapRequest {
   staging: string;
@@ -83,17 +85,19 @@ const OBJECT_IN_USE = '55006';
 const SWAP_ATTEMPTS = 20;
 
 /**
- * Renames in one transaction, after ending the sessions on both databases. A client that
- * reconnects in between makes the rename fail; then it is simply tried again. No database setting
- * is changed on the way, so a worker dying here leaves nothing to undo. A cancellation is heard up
+ * Renames in one transaction (with the `first` statements: the staging mark giving way), after
+ * ending the sessions on both databases. A client that reconnects in between makes the rename
+ * fail; then it is simply tried again. Nothing is changed outside it, so a worker dying here leaves
+ * nothing to undo. A cancellation is heard up
  * to the commit: a person who cancels while the swap waits for clients keeps the database they have.
  */
-async function renameExclusively(client: pg.Client, renames: [from: string, to: string][], cancel: AbortSignal): Promise<void> {
+async function renameExclusively(client: pg.Client, renames: [from: string, to: string][], cancel: AbortSignal, first: string[] = []): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     if (cancel.aborted) throw cancel.reason;
     for (const [from] of renames) await endConnections(client, from);
     try {
       await client.query('begin');
+      for (const statement of first) await client.query(statement);
       for (const [from, to] of renames) await client.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
       if (cancel.aborted) throw cancel.reason;
       await client.query('commit');
@@ -137,8 +141,12 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
           `database "${req.target}" appeared during the restore; it was left untouched. Restore into another target, or replace it (with confirmation)`,
         );
       }
+      // The staging mark gives way to the database's own comment, held under it, in the renames' transaction:
+      // until they commit, a restore stopped by any means leaves a marked database the sweep drops.
+      const own = ownComment(await databaseComment(client, req.staging));
+      const unmark = own === undefined ? [] : [`comment on database ${quoteIdent(req.staging)} is ${own === null ? 'null' : quoteLiteral(own)}`];
       if (target === null) {
-        await renameExclusively(client, [[req.staging, req.target]], cancel);
+        await renameExclusively(client, [[req.staging, req.target]], cancel, unmark);
         return { keptPrevious: null };
       }
       const { taken, free } = await firstFreeName(client, candidates);
@@ -156,6 +164,7 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
           [req.staging, req.target],
         ],
         cancel,
+        unmark,
       );
       return { keptPrevious: free };
     });

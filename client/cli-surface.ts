@@ -59,7 +59,7 @@ export function cliHint(type: string | undefined, context?: HintContext): string
     case 'TablespacesMissing':
       if (!context?.target) return 'create the tablespaces on this server (a restore with --globals latest makes them where their directories exist)';
       return context.globals !== undefined
-        ? 'the globals backup applied did not make them (not in it, or their directories missing: see its warnings); create the tablespaces, or add --no-tablespaces'
+        ? 'the globals backup applied did not make them (not in it, or their directories missing on this server); create the tablespaces, or add --no-tablespaces'
         : 'create the tablespaces, or add --globals latest (where their directories exist), or --no-tablespaces';
     default:
       return undefined;

@@ -10,7 +10,6 @@ import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName, listedNames } from '../common/names.js';
-import { isStagingName } from '../common/restore-input.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup, StoreUnreachable } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
@@ -216,7 +215,7 @@ export async function allScheduleCoverage(client: Client, config: Config, schedu
   const input = inputOf(all);
   if ('refused' in input) return none(`every run of the --all schedule is refused (${input.refused}): no database is backed up by it; ${where}`);
   const { include, exclude } = input;
-  const byPatterns: AllCoverage = { databases: [], covers: (db) => !isStagingName(db) && selectDatabases([db], include, exclude).length > 0, attention: false };
+  const byPatterns: AllCoverage = { databases: [], covers: (db) => selectDatabases([db], include, exclude).length > 0, attention: false };
   if (!ask) return byPatterns;
   const asked = await askServerDatabases(client, config);
   if ('unanswered' in asked) return { ...byPatterns, note: `the databases the --all schedule backs up were not listed (${asked.unanswered}): one it has never backed up is not shown` };

@@ -28,6 +28,17 @@ function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/**
+ * A run's outcome: the one it wrote, unless it closed without writing one (killed from outside,
+ * terminated or timed out; or failed by its worker for a nondeterminism error, which runs none of
+ * the workflow's code): then Temporal's word.
+ */
+function outcomeOf(status: WorkflowExecutionInfo['status']['name'], written: string | undefined): string {
+  if (status === 'RUNNING') return written ?? '?';
+  const closedByItself = (status === 'COMPLETED' || status === 'FAILED') && written !== undefined && written !== 'running';
+  return closedByItself ? written : status.toLowerCase();
+}
+
 function toRecord(info: WorkflowExecutionInfo): RunRecord {
   const sa = info.typedSearchAttributes;
   return {
@@ -36,8 +47,7 @@ function toRecord(info: WorkflowExecutionInfo): RunRecord {
     operation: sa.get(PGK_OPERATION) ?? '?',
     database: sa.get(PGK_DATABASE) ?? '?',
     startedBy: sa.get(PGK_STARTED_BY) ?? '?',
-    // A run killed from outside (terminated, timed out) never wrote its outcome: take Temporal's word.
-    outcome: info.status.name === 'RUNNING' || info.status.name === 'COMPLETED' || info.status.name === 'FAILED' ? (sa.get(PGK_OUTCOME) ?? '?') : info.status.name.toLowerCase(),
+    outcome: outcomeOf(info.status.name, sa.get(PGK_OUTCOME)),
     backupId: sa.get(PGK_BACKUP_ID),
     startTime: info.startTime,
     closeTime: info.closeTime,

@@ -77,8 +77,10 @@ export function selectDatabases(all: string[], include: string[], exclude: strin
 const SYSTEM_TEMPLATES = ['template0', 'template1'];
 
 export function clusterSelection(server: ServerDatabases, include: string[], exclude: string[]): { candidates: string[]; selected: string[] } {
-  // template0 and template1, PostgreSQL's own: a database of someone's marked IS_TEMPLATE holds their data (and was skipped without a word).
-  const templates = (server.templates ?? []).filter((db) => SYSTEM_TEMPLATES.includes(db)); // a worker of late November answered without them
+  // template0 and template1, PostgreSQL's own, and templates kept closed to connections: a database
+  // of someone's marked IS_TEMPLATE that can be dumped holds their data (and was skipped without a word).
+  const closed = server.closedTemplates ?? [];
+  const templates = (server.templates ?? []).filter((db) => SYSTEM_TEMPLATES.includes(db) || closed.includes(db)); // a worker of late November answered without them
   // Told by pgkeeper's mark: a database of someone else's may have a name like a staging one (a worker older than the mark answers without).
   const staging = server.staging ?? server.databases.filter(isStagingName);
   const candidates = server.databases.filter((db) => !templates.includes(db) && !staging.includes(db));

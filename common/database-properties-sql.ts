@@ -108,9 +108,10 @@ export function rolesOptional(options: PropertyOptions): boolean {
 
 /**
  * Statements for `database` (the staging database) that apply `p`, as `noOwner`/`noPrivileges`
- * allow; per-role settings of the `absentRoles` left out.
+ * allow; per-role settings of the `absentRoles` left out; `comment` as the comment to set (the
+ * source's, held under the staging mark until the swap).
  */
-export function propertyStatements(database: string, p: DatabaseProperties, options: PropertyOptions & { absentRoles?: ReadonlySet<string> }): string[] {
+export function propertyStatements(database: string, p: DatabaseProperties, options: PropertyOptions & { absentRoles?: ReadonlySet<string>; comment: string | null }): string[] {
   const db = quoteIdent(database);
   const out: string[] = [];
   if (!options.noOwner) out.push(`alter database ${db} owner to ${quoteIdent(p.owner)}`);
@@ -129,8 +130,7 @@ export function propertyStatements(database: string, p: DatabaseProperties, opti
   for (const { role, settings } of p.roleSettings) {
     if (!options.absentRoles?.has(role)) for (const s of settings) out.push(`alter role ${quoteIdent(role)} in database ${db} ${setClause(s)}`);
   }
-  // Always: it replaces the mark the staging database carried while it was being restored into.
-  out.push(`comment on database ${db} is ${p.comment === null ? 'null' : quoteLiteral(p.comment)}`);
+  out.push(`comment on database ${db} is ${options.comment === null ? 'null' : quoteLiteral(options.comment)}`);
   return out;
 }
 

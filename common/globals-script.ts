@@ -81,8 +81,8 @@ function tokens(statement: string): { word?: string; name?: string }[] {
 
 /**
  * What a statement creates or changes: a role (its CREATE/ALTER ROLE, comment or security label),
- * the roles granted something (their memberships and privileges change), a tablespace (its
- * CREATE/ALTER, comment, security label, or a privilege on it).
+ * the roles granted or revoked something (their memberships and privileges change), a tablespace
+ * (its CREATE/ALTER, comment, security label, or a privilege on it).
  */
 function objectsTouched(statement: string): { createdRole?: string; roles: string[]; tablespace?: string; createsTablespace?: true; grantOnTablespace?: true } {
   const t = tokens(statement);
@@ -98,10 +98,11 @@ function objectsTouched(statement: string): { createdRole?: string; roles: strin
   if ((word(0) === 'COMMENT' || word(0) === 'SECURITY') && on >= 0) {
     return word(on + 1) === 'ROLE' ? { roles: named(on + 2) } : { roles: [], ...(t[on + 2]?.name !== undefined ? { tablespace: t[on + 2]!.name } : {}) };
   }
-  if (word(0) === 'GRANT') {
-    // TO name [, name …], then WITH <option> or GRANTED BY: a role may be called "with" or "granted".
+  if (word(0) === 'GRANT' || word(0) === 'REVOKE') {
+    // TO (FROM) name [, name …], then WITH <option>, GRANTED BY or CASCADE: a role may be called "with" or "granted".
+    const to = word(0) === 'GRANT' ? 'TO' : 'FROM';
     const grantees: string[] = [];
-    for (let i = t.findIndex((x) => x.word === 'TO') + 1; i > 0 && i < t.length; i += 2) {
+    for (let i = t.findIndex((x) => x.word === to) + 1; i > 0 && i < t.length; i += 2) {
       if (t[i]!.name !== undefined) grantees.push(t[i]!.name!);
       if (t[i + 1]?.word !== ',') break;
     }

@@ -371,6 +371,8 @@ export interface ServerDatabases {
   /** Every one, templates included. */
   databases: string[];
   templates: string[];
+  /** Templates that take no connections (ALLOW_CONNECTIONS false, as a template is kept safe): none can be dumped. */
+  closedTemplates?: string[];
   /** pgkeeper's own staging and drill databases (named so and marked); absent from a worker older than the mark. */
   staging?: string[];
 }

@@ -58,7 +58,7 @@ describe('hints after a failed run', () => {
     );
     assert.equal(cliHint('RolesMissing'), 'create the roles on this server (a restore with --globals latest makes them from the newest globals backup)', 'a drill has no --globals');
     assert.equal(cliHint('TablespacesMissing', { target: 'app' }), 'create the tablespaces, or add --globals latest (where their directories exist), or --no-tablespaces');
-    assert.match(cliHint('TablespacesMissing', { target: 'app', globals: 'latest' }) ?? '', /^the globals backup applied did not make them .*; create the tablespaces, or add --no-tablespaces$/);
+    assert.match(cliHint('TablespacesMissing', { target: 'app', globals: 'latest' }) ?? '', /^the globals backup applied did not make them \(not in it, or their directories missing on this server\); create the tablespaces, or add --no-tablespaces$/);
     assert.match(cliHint('TablespacesMissing') ?? '', /^create the tablespaces on this server/, 'a drill has no --no-tablespaces');
     assert.equal(cliHint('TargetExists', { target: 'app' }), 'to replace it: --replace --confirm app');
     assert.equal(cliHint('TargetExists'), undefined);

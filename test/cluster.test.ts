@@ -207,6 +207,8 @@ describe('globals script', () => {
       "SECURITY LABEL FOR selinux ON TABLESPACE fast IS 'x';",
       'GRANT ALL ON TABLESPACE fast TO app;',
       'GRANT CREATE ON TABLESPACE fast TO postgres;',
+      'REVOKE ALL ON TABLESPACE fast FROM postgres;', // pg_dumpall 15, for an owner whose privileges were changed
+      'REVOKE ALL ON TABLESPACE fast FROM app;',
       "CREATE TABLESPACE \"Slow\" OWNER app LOCATION '/srv/slow';",
       "COMMENT ON TABLESPACE \"Slow\" IS 'hdd';",
       'GRANT ALL ON TABLESPACE "Slow" TO postgres;',
@@ -215,6 +217,7 @@ describe('globals script', () => {
     assert.deepEqual(tablespaces, ['Slow']);
     assert.deepEqual(kept.trimEnd().split('\n'), [
       'GRANT ALL ON TABLESPACE fast TO app;',
+      'REVOKE ALL ON TABLESPACE fast FROM app;',
       "CREATE TABLESPACE \"Slow\" OWNER app LOCATION '/srv/slow';",
       "COMMENT ON TABLESPACE \"Slow\" IS 'hdd';",
       'GRANT ALL ON TABLESPACE "Slow" TO postgres;',

@@ -33,7 +33,7 @@ describe('database properties SQL', () => {
   });
 
   it('owner, privileges from nothing, settings, role settings and comment; noOwner and noPrivileges leave theirs out', () => {
-    const all = propertyStatements('s_restoring_00000000', props, { noOwner: false, noPrivileges: false });
+    const all = propertyStatements('s_restoring_00000000', props, { noOwner: false, noPrivileges: false, comment: props.comment });
     assert.deepEqual(all, [
       'alter database "s_restoring_00000000" owner to "app_owner"',
       'revoke all on database "s_restoring_00000000" from public',
@@ -44,12 +44,12 @@ describe('database properties SQL', () => {
       `alter role "reader" in database "s_restoring_00000000" set "search_path" to 'app', 'public'`,
       `comment on database "s_restoring_00000000" is 'it''s ours'`,
     ]);
-    const bare = propertyStatements('s', props, { noOwner: true, noPrivileges: true });
+    const bare = propertyStatements('s', props, { noOwner: true, noPrivileges: true, comment: props.comment });
     assert.ok(!bare.some((s) => /owner to|grant|revoke/.test(s)), bare.join('\n'));
     assert.deepEqual(rolesNeeded(props, { noOwner: false, noPrivileges: false }).sort(), ['app_owner', 'reader']);
     assert.deepEqual(rolesNeeded(props, { noOwner: true, noPrivileges: false }).sort(), ['reader'], 'per-role settings need their role');
     assert.deepEqual(rolesNeeded(props, { noOwner: true, noPrivileges: true }), [], 'without owner and privileges no role is needed');
-    const absent = propertyStatements('s', props, { noOwner: true, noPrivileges: true, absentRoles: new Set(['reader']) });
+    const absent = propertyStatements('s', props, { noOwner: true, noPrivileges: true, absentRoles: new Set(['reader']), comment: props.comment });
     assert.deepEqual(absent, bare.filter((s) => !/alter role "reader"/.test(s)), "an absent role's settings are left out, nothing else");
     assert.notDeepEqual(absent, bare);
   });

@@ -102,8 +102,9 @@ describe('cluster selection', () => {
 
   it('covers neither PostgreSQL\'s templates nor pgkeeper\'s own staging and drill databases, but a template or a database of someone else\'s named like them', () => {
     // A template of someone's own (tmpl) holds their data: it is backed up; PostgreSQL's own are not.
-    const databases = ['app', 'template0', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl', 'orders_restoring_20250101'];
-    const server = { server: 'h:5432', databases, templates: ['template0', 'template1', 'tmpl'], staging: ['app_restoring_0123abcd', 'pgkeeper_drill_0123abcd'] };
+    const databases = ['app', 'template0', 'template1', 'app_restoring_0123abcd', 'pgkeeper_drill_0123abcd', 'tmpl', 'orders_restoring_20250101', 'locked_tmpl'];
+    // One kept closed to connections (as templates are kept safe) could not be dumped: left out, not failed every night.
+    const server = { server: 'h:5432', databases, templates: ['template0', 'template1', 'tmpl', 'locked_tmpl'], closedTemplates: ['template0', 'locked_tmpl'], staging: ['app_restoring_0123abcd', 'pgkeeper_drill_0123abcd'] };
     const chosen = ['app', 'tmpl', 'orders_restoring_20250101'];
     assert.deepEqual(clusterSelection(server, [], []), { candidates: chosen, selected: chosen });
     // From a worker older than the mark: told by name.

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { execa } from 'execa';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { createWorker } from '../worker/create-worker.js';
@@ -53,6 +54,14 @@ describe('workers upgraded while a run is in flight', () => {
     // As `pgkeeper history` and the CLI say it.
     assert.match(rootCauseMessage(outcome), /^this run began under another pgkeeper version \(its workers were upgraded while it ran\) whose steps differ, so it was stopped where it was; start it again \(\[TMPRL1100\] Nondeterminism error/);
     assert.equal((await handle.describe()).status.name, 'FAILED', 'the run is closed: its workflow id is free for the next backup');
+    // `pgkeeper history` says it failed and why, though the run never wrote its outcome.
+    let history = '';
+    for (let i = 0; i < 50 && !/this run began under another pgkeeper version/.test(history); i++) {
+      history = (await execa(fileURLToPath(new URL('../bin/pgkeeper', import.meta.url)), ['history', database], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } })).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(history, new RegExp(`^\\S+ \\S+\\s+backup\\s+${database}\\s+manual\\s+failed\\s`, 'm'));
+    assert.match(history, /this run began under another pgkeeper version \(its workers were upgraded while it ran\)/);
   });
 });
 

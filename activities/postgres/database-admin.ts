@@ -15,13 +15,7 @@ import { isStagingName, STAGING_NAME } from '../../common/restore-input.js';
 import { quoteIdent } from '../../common/sql.js';
 import { failure, pgClientFailure } from '../failures.js';
 import { withClient } from './pg-client.js';
-
-/**
- * The comment a staging or drill database carries while it is pgkeeper's work in progress: what a
- * database left behind is told apart by from one of the same name made by someone else. The
- * source's own comment (or none) replaces it once the restore into it is done.
- */
-export const STAGING_MARK = 'pgkeeper: work in progress of a restore or drill';
+import { markComment, markedAt, withOwnComment } from './staging-mark.js';
 
 /** The database pgkeeper connects to for CREATE/ALTER/DROP DATABASE. */
 export const MAINTENANCE_DATABASE = 'postgres';
@@ -44,10 +38,10 @@ export async function existingRoles(client: pg.Client, roles: string[]): Promise
   return new Set(rows.map((r) => r.rolname));
 }
 
-/** Which of `tablespaces` exist on the server. */
-export async function existingTablespaces(client: pg.Client, tablespaces: string[]): Promise<Set<string>> {
-  const { rows } = await client.query<{ spcname: string }>('select spcname from pg_tablespace where spcname = any($1)', [tablespaces]);
-  return new Set(rows.map((r) => r.spcname));
+/** Which of `tablespaces` exist on the server, and which of those the connected user may create in. */
+export async function existingTablespaces(client: pg.Client, tablespaces: string[]): Promise<{ present: Set<string>; creatable: Set<string> }> {
+  const { rows } = await client.query<{ spcname: string; creatable: boolean }>(`select spcname, has_tablespace_privilege(oid, 'CREATE') as creatable from pg_tablespace where spcname = any($1)`, [tablespaces]);
+  return { present: new Set(rows.map((r) => r.spcname)), creatable: new Set(rows.filter((r) => r.creatable).map((r) => r.spcname)) };
 }
 
 export async function databaseOid(client: pg.Client, name: string): Promise<number | null> {
@@ -69,23 +63,15 @@ export async function dropStaging(config: Config, staging: string): Promise<void
 }
 
 /**
- * Drops the staging databases (and only those: the staging name pattern, and pgkeeper's mark) created over
- * `olderThanMs` ago, older than any restore or drill runs: what a run terminated from outside
- * left, since a terminate skips every clean-up. Their age is that of their directory's PG_VERSION;
- * a server that does not let DB_USER read it (pg_stat_file, for superusers and
- * pg_read_server_files) keeps them. Returns the names dropped.
+ * Drops the staging databases (and only those: the staging name pattern, and pgkeeper's mark) made
+ * over `olderThanMs` ago, older than any restore or drill runs: what a run terminated from outside
+ * left, since a terminate skips every clean-up. Their age is the one their mark gives (in whatever
+ * tablespace they are, whatever DB_USER may read of the server's files). Returns the names dropped.
  */
 export async function sweepStaleStaging(config: Config, olderThanMs: number): Promise<string[]> {
   return withAdmin(config, async (client) => {
-    const found = await client
-      .query<{ datname: string }>(
-        `select d.datname from pg_database d, pg_stat_file('base/' || d.oid || '/PG_VERSION', true) f
-          where d.datname ~ $2 and f.modification < now() - make_interval(secs => $1)
-            and left(shobj_description(d.oid, 'pg_database'), length($3)) = $3`,
-        [olderThanMs / 1000, STAGING_NAME.source, STAGING_MARK],
-      )
-      .catch(() => ({ rows: [] }));
-    const stale = found.rows.map((r) => r.datname).filter(isStagingName);
+    const found = await client.query<{ datname: string; comment: string | null }>(`select datname, shobj_description(oid, 'pg_database') as comment from pg_database where datname ~ $1`, [STAGING_NAME.source]);
+    const stale = found.rows.filter((r) => isStagingName(r.datname) && (markedAt(r.comment) ?? Infinity) < Date.now() - olderThanMs).map((r) => r.datname);
     for (const name of stale) await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
     return stale;
   });
@@ -152,23 +138,21 @@ export async function recreateStaging(config: Config, staging: string, propertie
       }
       throw err;
     }
-    const mark = `${STAGING_MARK} (workflow ${options.madeBy}); dropped when the run ends, or by a later one once two days old`;
-    await client.query(`comment on database ${quoteIdent(staging)} is ${quoteLiteral(mark)}`);
+    await client.query(`comment on database ${quoteIdent(staging)} is ${quoteLiteral(markComment(options.madeBy, Date.now()))}`);
     return { oid: (await databaseOid(client, staging))!, warnings };
   });
 }
 
-/** A staging database restored from an archive without properties: its mark removed, as the source's comment would replace it. */
-export async function unmarkStaging(config: Config, staging: string): Promise<string[]> {
-  assertStagingName(config, staging);
-  await withAdmin(config, (client) => client.query(`comment on database ${quoteIdent(staging)} is null`));
-  return [];
+/** A database's comment. */
+export async function databaseComment(client: pg.Client, name: string): Promise<string | null> {
+  const { rows } = await client.query<{ comment: string | null }>(`select shobj_description(oid, 'pg_database') as comment from pg_database where datname = $1`, [name]);
+  return rows[0]?.comment ?? null;
 }
 
 /**
- * Owner, privileges, settings, per-role settings and comment of the source (replacing the staging
- * mark), on the staging database; returns warnings for the per-role settings left out (roles
- * optional, and missing).
+ * Owner, privileges, settings, per-role settings and comment of the source (the comment held under
+ * the staging mark until the swap), on the staging database; returns warnings for the per-role
+ * settings left out (roles optional, and missing).
  */
 export async function applyDatabaseProperties(config: Config, staging: string, properties: DatabaseProperties, options: PropertyOptions): Promise<string[]> {
   assertStagingName(config, staging);
@@ -176,7 +160,8 @@ export async function applyDatabaseProperties(config: Config, staging: string, p
     const wanted = properties.roleSettings.map((r) => r.role);
     const present = rolesOptional(options) ? await existingRoles(client, wanted) : new Set(wanted);
     const absent = properties.roleSettings.filter((r) => !present.has(r.role));
-    for (const statement of propertyStatements(staging, properties, { ...options, absentRoles: new Set(absent.map((r) => r.role)) })) await client.query(statement);
+    const comment = withOwnComment(await databaseComment(client, staging), properties.comment);
+    for (const statement of propertyStatements(staging, properties, { ...options, absentRoles: new Set(absent.map((r) => r.role)), comment })) await client.query(statement);
     return absent.map(
       ({ role, settings }) =>
         // Their names only: a value may be a secret (sealed in the manifest), and a warning is kept in history.
