@@ -86,6 +86,19 @@ export function pgDumpWarnings(stderr: string): string[] {
   return [...stderr.matchAll(/^pg_dump: warning: (.+)$/gm)].map((m) => `pg_dump: ${m[1]!.trim()}`);
 }
 
+/**
+ * What pg_dump leaves out without a word for a DB_USER that is not a superuser: the options of user
+ * mappings (a remote password, say), which it reads as none. A mapping with no options looks the same.
+ */
+async function unseenByDump(client: pg.Client, user: string): Promise<string[]> {
+  const { rows } = await client.query<{ superuser: boolean; hidden: string }>(
+    `select (select rolsuper from pg_roles where rolname = current_user) as superuser, (select count(*) from pg_user_mappings where umoptions is null) as hidden`,
+  );
+  const hidden = Number(rows[0]!.hidden);
+  if (rows[0]!.superuser || hidden === 0) return [];
+  return [`the options of ${hidden} user mapping(s) (a remote password, say) are not readable by DB_USER "${user}", which is not a superuser: the backup holds those mappings without them`];
+}
+
 /** Entries of a `pg_restore --list` listing, and how many of them are table data. */
 export function countToc(list: string): { entries: number; tableDataEntries: number } {
   const entries = list.split('\n').filter((line) => line.trim() !== '' && !line.startsWith(';'));
@@ -124,6 +137,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         workflow: req.workflow,
       };
       await store.put(keys.facts, JSON.stringify(facts, null, 2));
+      const unseen = await unseenByDump(client, config.db.user);
       // Sizes the store's parts (S3). The archive is usually much smaller than the database (no
       // indexes, compressed); uncompressed, values PostgreSQL keeps compressed can make it larger.
       const uncompressed = req.compression.kind !== 'zstd' && pgDumpLevel(req.compression) === 0; // none, gzip:0
@@ -195,7 +209,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
           run.fail(err);
         });
         await run.settle([piping, putting, ...linked, ...readers]);
-        dumpWarnings = pgDumpWarnings(await pgDump.done);
+        dumpWarnings = [...unseen, ...pgDumpWarnings(await pgDump.done)];
         for (const warning of dumpWarnings) ctx.log.warn(`backup ${req.backupId}: ${warning}`);
         tocList = await toc.done;
         plaintextResult = plaintext ? plaintext.result() : null;

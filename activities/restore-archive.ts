@@ -133,7 +133,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)] as const);
   const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
   const missing = roles.filter((r) => !present.has(r));
-  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs)`;
+  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
   const missingSpaces = tablespaces.filter((t) => !spaces.present.has(t));
   const closedSpaces = tablespaces.filter((t) => spaces.present.has(t) && !spaces.creatable.has(t));
   if (missingSpaces.length > 0 || closedSpaces.length > 0) {

@@ -17,10 +17,13 @@ const ROLE_REFERENCES: [RegExp, RegExp[]][] = [
   ],
   // ALTER <object> … OWNER TO r;
   [/^ALTER\b/, [new RegExp(String.raw`\bOWNER TO (${IDENT});$`)]],
+  // Roles a policy or a user mapping names: needed whatever noOwner and noPrivileges leave out.
+  [/^CREATE POLICY\b/, [new RegExp(String.raw`\bTO (${LIST})(?: USING \(| WITH CHECK \(|;$)`)]],
+  [/^CREATE USER MAPPING\b/, [new RegExp(String.raw`^CREATE USER MAPPING FOR (${IDENT}) SERVER `)]],
 ];
 const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
 
-/** Roles named by OWNER TO, GRANT … TO, REVOKE … FROM and FOR ROLE in a schema script's statements (never in their literals or bodies). */
+/** Roles named by OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a policy's TO and a user mapping's FOR in a schema script's statements (never in their literals or bodies). */
 export function rolesReferenced(script: string): string[] {
   const roles = new Set<string>();
   for (const statement of statementSkeletons(script)) {

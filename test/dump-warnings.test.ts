@@ -1,6 +1,6 @@
 /**
- * A DB_USER that is not a superuser: pg_dump leaves out what it may not read (subscriptions, a user
- * mapping's options) with a warning, and exits 0. The backup completes and says so, in its result
+ * A DB_USER that is not a superuser: pg_dump leaves out what it may not read (subscriptions with a
+ * warning, a user mapping's options without one), and exits 0. The backup completes and says so, in its result
  * and in the worker's log, rather than look whole.
  */
 import assert from 'node:assert/strict';
@@ -25,6 +25,7 @@ describe('pg_dump warnings', () => {
     await createDatabase(admin, database);
     // Never connects (connect = false): only its definition is at stake.
     await sql(admin, database, `create subscription ${subscription} connection 'host=127.0.0.1 port=1 dbname=none' publication nothing with (connect = false, enabled = false, create_slot = false, slot_name = none)`);
+    await sql(admin, database, `create foreign data wrapper pgk_dw; create server pgk_srv foreign data wrapper pgk_dw; create user mapping for public server pgk_srv options (user 'remote', password 'MAPPING_SECRET')`);
     await sql(admin, 'postgres', `grant pg_read_all_data to ${role.user}`);
   });
   after(async () => {
@@ -37,7 +38,10 @@ describe('pg_dump warnings', () => {
   it('a backup by a DB_USER without superuser completes, and says what pg_dump left out', async () => {
     const config = testConfig({ DB_USER: role.user, DB_PASSWORD: role.password });
     const result = await withWorker(env, config, () => runBackup(env, config, database));
-    assert.deepEqual(result.warnings, ['pg_dump: subscriptions not dumped because current user is not a superuser']);
+    assert.deepEqual(result.warnings, [
+      `the options of 1 user mapping(s) (a remote password, say) are not readable by DB_USER "${role.user}", which is not a superuser: the backup holds those mappings without them`,
+      'pg_dump: subscriptions not dumped because current user is not a superuser',
+    ]);
     const bySuperuser = await withWorker(env, admin, () => runBackup(env, admin, database));
     assert.equal(bySuperuser.warnings, undefined, 'nothing left out: nothing said');
   });

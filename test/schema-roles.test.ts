@@ -36,12 +36,18 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 REVOKE SELECT ON TABLE public.notes FROM revoked_one;
 ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT SELECT ON TABLES TO reader;
 ALTER TABLE ONLY public.notes ALTER COLUMN note SET DEFAULT 'OWNER TO nobody;'::text;
+CREATE POLICY p ON public.notes FOR SELECT TO policy_role, PUBLIC USING ((note <> 'TO nobody'::text));
+CREATE POLICY q ON public.notes TO "Checker" WITH CHECK (true);
+CREATE USER MAPPING FOR mapped_role SERVER srv OPTIONS (
+    "user" 'TO nobody;'
+);
+CREATE USER MAPPING FOR public SERVER srv;
 \unrestrict AbC123
 `;
 
 describe('schema script', () => {
-  it('names the roles of OWNER TO, GRANT … TO, REVOKE … FROM and FOR ROLE, never words of a body, a literal or a comment', () => {
-    assert.deepEqual(rolesReferenced(SCRIPT), ['Odd "Owner"', 'Report Reader', 'app_owner', 'reader', 'revoked_one']);
+  it('names the roles of OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a policy and a user mapping, never words of a body, a literal or a comment', () => {
+    assert.deepEqual(rolesReferenced(SCRIPT), ['Checker', 'Odd "Owner"', 'Report Reader', 'app_owner', 'mapped_role', 'policy_role', 'reader', 'revoked_one']);
   });
 
   it('names the tablespaces pg_dump selects', () => {
