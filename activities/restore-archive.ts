@@ -48,6 +48,8 @@ export interface RestoreArchiveRequest {
   noPrivileges: boolean;
   /** Absent in a run started before the option existed. */
   noTablespaces?: boolean;
+  /** The globals backup this restore applied first, and what psql said: a refusal for roles or tablespaces it did not make repeats it. */
+  globalsApplied?: { id: string; warnings: string[] };
 }
 
 const SCRATCH_PREFIX = 'pgkeeper-scratch-';
@@ -117,6 +119,9 @@ async function archiveDatabase(config: Config, file: string, label: string): Pro
   return /^;\s+dbname: (.*)$/m.exec(list)?.[1] ?? '';
 }
 
+/** What applying the globals first said, for a refusal of what they did not make (its warnings are in no result then). */
+const globalsSaid = (req: RestoreArchiveRequest) => (req.globalsApplied?.warnings.length ? `. Applying globals backup ${req.globalsApplied.id} first said: ${req.globalsApplied.warnings.join('; ')}` : '');
+
 /** pg_restore's options that change what the script needs of the server. */
 const scriptOptions = (req: RestoreArchiveRequest) => [...(req.noOwner ? ['--no-owner'] : []), ...(req.noPrivileges ? ['--no-privileges'] : []), ...(req.noTablespaces ? ['--no-tablespaces'] : [])];
 
@@ -131,7 +136,8 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   const roles = [...new Set([...rolesReferenced(script), ...(properties ? rolesNeeded(properties, options) : [])])].sort();
   const tablespaces = [...new Set([...tablespacesReferenced(script), ...(properties?.tablespace !== undefined && !req.noTablespaces ? [properties.tablespace] : [])])].sort();
   const [present, spaces] = await withAdmin(config, async (client) => [await existingRoles(client, roles), await existingTablespaces(client, tablespaces)] as const);
-  const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
+  // As JSON strings: a name may hold a quote or a line break.
+  const quoted = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
   const missing = roles.filter((r) => !present.has(r));
   const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
   const missingSpaces = tablespaces.filter((t) => !spaces.present.has(t));
@@ -142,9 +148,9 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
       ...(missingSpaces.length ? [`tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts its database, tables or indexes in: ${quoted(missingSpaces)}. Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist)`] : []),
       ...(closedSpaces.length ? [`DB_USER "${config.db.user}" may not create in the tablespaces ${req.backup.label} uses: ${quoted(closedSpaces)}. GRANT CREATE ON TABLESPACE … TO "${config.db.user}"`] : []),
     ];
-    throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with noTablespaces (every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}`);
+    throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with noTablespaces (every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}${globalsSaid(req)}`);
   }
-  if (missing.length > 0) throw failure(config, FailureType.RolesMissing, rolesMessage);
+  if (missing.length > 0) throw failure(config, FailureType.RolesMissing, `${rolesMessage}${globalsSaid(req)}`);
   return scriptEncoding(script);
 }
 

@@ -211,13 +211,18 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   resolvePath: (p: string) => string = (p) => p,
 ): Config {
-  // A store named by a variable that was meant to be filled in ("$MOUNT" unset) is no default store.
-  for (const name of ['BACKUP_DIR', 'BACKUP_STORE']) {
-    if (env[name] === '') {
-      throw new ConfigError(
-        `invalid configuration: ${name} is set but empty (a variable left unfilled where it is set?): name the store, or unset ${name} for the default store, .data/backups in the worker's working directory`,
-      );
-    }
+  // Where a value was meant to be filled in ("$MOUNT" unset), the default is no answer: another
+  // directory, or the queue of another server's worker.
+  const defaults: Record<string, string> = {
+    BACKUP_DIR: "the default store, .data/backups in the worker's working directory",
+    BACKUP_STORE: env.BACKUP_DIR ? 'the store BACKUP_DIR names' : "the default store, .data/backups in the worker's working directory",
+    TASK_QUEUE: 'the default queue, pgkeeper',
+    DB_HOST: 'the default, 127.0.0.1',
+    TEMPORAL_ADDRESS: 'the default, 127.0.0.1:7233',
+    TEMPORAL_NAMESPACE: 'the default namespace',
+  };
+  for (const [name, fallback] of Object.entries(defaults)) {
+    if (env[name] === '') throw new ConfigError(`invalid configuration: ${name} is set but empty (a variable left unfilled where it is set?): give its value, or unset ${name} for ${fallback}`);
   }
   // Any other empty variable is treated as unset, as a shell script would (`DB_PORT= pgkeeper ...`).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

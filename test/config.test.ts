@@ -122,10 +122,15 @@ describe('configuration', () => {
     ]);
   });
 
-  it('a store variable set but empty (left unfilled) is refused, not taken for the default store; other empty variables are unset', () => {
+  it('a store, queue, server or Temporal variable set but empty (left unfilled) is refused, not taken for the default; other empty variables are unset', () => {
     for (const name of ['BACKUP_DIR', 'BACKUP_STORE']) {
       const message = new RegExp(`^invalid configuration: ${name} is set but empty .*unset ${name} for the default store, \\.data/backups in the worker's working directory$`);
       assert.throws(() => parseConfig({ [name]: '' }), (err: Error) => message.test(err.message));
+    }
+    assert.throws(() => parseConfig({ BACKUP_STORE: '', BACKUP_DIR: '/b' }), (err: Error) => err.message.endsWith('unset BACKUP_STORE for the store BACKUP_DIR names'));
+    // The queue, the server, Temporal: a default there is another server's worker, database or cluster.
+    for (const name of ['TASK_QUEUE', 'DB_HOST', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']) {
+      assert.throws(() => parseConfig({ [name]: '' }), (err: Error) => err.message.startsWith(`invalid configuration: ${name} is set but empty`), name);
     }
     assert.equal(parseConfig({ BACKUP_COPIES: '', DB_PORT: '' }).stores.copies.length, 0);
   });

@@ -62,17 +62,27 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
   clock.enter('checking target');
   await checkTarget({ target: req.target, mode: req.mode });
   let globals: RestoreResult['globals'] = null;
+  let applied: { id: string; warnings: string[] } | undefined;
   if (req.globals) {
     clock.enter('applying globals');
-    const applied = await applyGlobals({ globals: req.globals });
-    globals = { id: applied.id, created: applied.created, tablespaces: applied.tablespaces ?? [] };
-    warnings.push(...applied.warnings);
+    const result = await applyGlobals({ globals: req.globals });
+    globals = { id: result.id, created: result.created, tablespaces: result.tablespaces ?? [] };
+    applied = { id: result.id, warnings: result.warnings };
+    warnings.push(...result.warnings);
   }
 
   let swapped = false;
   try {
     clock.enter('restoring into staging');
-    const restored = await restoreIntoStaging({ backup, staging, jobs: req.jobs, noOwner: req.noOwner, noPrivileges: req.noPrivileges, noTablespaces: req.noTablespaces });
+    const restored = await restoreIntoStaging({
+      backup,
+      staging,
+      jobs: req.jobs,
+      noOwner: req.noOwner,
+      noPrivileges: req.noPrivileges,
+      noTablespaces: req.noTablespaces,
+      ...(applied ? { globalsApplied: applied } : {}),
+    });
     clock.enter('validating');
     // The manifest from the store the archive was read from: the backup's may have stopped answering since.
     const validation = await validateStaging({ staging, manifest: backup.manifestKey ? { store: restored.store ?? backup.store, key: backup.manifestKey, id: backup.label } : null });
