@@ -83,7 +83,10 @@ async function inExportedSnapshot<T>(config: Config, database: string, use: (cli
  * backup says it too rather than look whole.
  */
 export function pgDumpWarnings(stderr: string): string[] {
-  return [...stderr.matchAll(/^pg_dump: warning: (.+)$/gm)].map((m) => `pg_dump: ${m[1]!.trim()}`);
+  // A warning's detail lines (the tables of a circular foreign key, say) belong to it.
+  return [...stderr.matchAll(/^pg_dump: warning: (.+)$((?:\npg_dump: (?:detail|hint): .+$)*)/gm)].map(
+    (m) => `pg_dump: ${m[1]!.trim()}${m[2] ? ` (${m[2].trim().split('\n').map((l) => l.replace(/^pg_dump: (?:detail|hint): /, '').trim()).join('; ')})` : ''}`,
+  );
 }
 
 /**

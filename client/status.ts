@@ -171,7 +171,9 @@ function goneBackup(runs: RunRecord[], backups: Listed[]): Health['gone'] {
 
 /** Null when the stores hold no globals backup, no --all schedule promises one and none a run made is gone. */
 export async function globalsStatus(client: Client, config: Config, listing: BackupListing, nowMs = Date.now(), schedules = scheduleLookup(client, config)): Promise<GlobalsStatus | null> {
-  const globals = listing.globals ?? []; // a worker older than the CLI lists none
+  // A worker older than the CLI lists none: then nothing is known of them, not that they are gone.
+  if (listing.globals === undefined) return null;
+  const globals = listing.globals;
   const [all, runs] = await Promise.all([schedules({ all: true }), listRuns(client, config, { database: ALL_DATABASES, operations: ['cluster'] }, RUNS_FOR_GONE)]);
   const status: GlobalsStatus = { kind: 'globals', database: null, ...health(listing, globals, runs, soonest([all]), nowMs) };
   return globals.length === 0 && !status.schedule && !status.gone ? null : status;

@@ -47,6 +47,6 @@ describe('pg_dump warnings', () => {
   });
 
   it('reads the warning lines of pg_dump, not its other words', () => {
-    assert.deepEqual(pgDumpWarnings('pg_dump: warning: a\npg_dump: detail: b\npg_dump: error: c\nwarning: d\n'), ['pg_dump: a']);
+    assert.deepEqual(pgDumpWarnings('pg_dump: warning: a\npg_dump: detail: b\npg_dump: hint: c\npg_dump: error: e\nwarning: f\npg_dump: warning: g\n'), ['pg_dump: a (b; c)', 'pg_dump: g']);
   });
 });

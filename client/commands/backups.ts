@@ -45,6 +45,7 @@ export async function backupsCommand(client: Client, config: Config, database: s
     // No store answered at all: as much a matter for a monitor as one store down (exit 3, as `status`), not a usage error.
     if (err instanceof CliError && err.storesDown) {
       process.stderr.write(`pgkeeper: ${err.message}\n`);
+      if (options.json) printJson({ error: err.message }); // a JSON reader gets JSON, not nothing
       return undefined;
     }
     throw err;
