@@ -5,12 +5,7 @@
  * would, and that would create the database under its old name). Pure: built here, run by an activity.
  */
 import type { DatabaseGrant, DatabaseProperties } from './manifest.js';
-import { quoteIdent } from './sql.js';
-
-export function quoteLiteral(text: string): string {
-  if (text.includes('\u0000')) throw new Error('literal contains a NUL byte');
-  return `'${text.replace(/'/g, "''")}'`;
-}
+import { quoteIdent, quoteLiteral } from './sql.js';
 
 /** The options after CREATE DATABASE that reproduce the source's encoding and locale on a server of `serverVersionNum`. */
 export function createDatabaseOptions(p: DatabaseProperties, serverVersionNum: number, { noTablespaces }: { noTablespaces: boolean }): string {

@@ -84,7 +84,7 @@ function tokens(statement: string): { word?: string; name?: string }[] {
  * the roles granted or revoked something (their memberships and privileges change), a tablespace
  * (its CREATE/ALTER, comment, security label, or a privilege on it).
  */
-function objectsTouched(statement: string): { createdRole?: string; roles: string[]; tablespace?: string; createsTablespace?: true; grantOnTablespace?: true } {
+function objectsTouched(statement: string): { createdRole?: string; roles: string[]; tablespace?: string; createsTablespace?: true; privilegeOnTablespace?: true } {
   const t = tokens(statement);
   const word = (i: number) => t[i]?.word;
   const named = (i: number) => (t[i]?.name !== undefined ? [t[i]!.name!] : []);
@@ -107,7 +107,7 @@ function objectsTouched(statement: string): { createdRole?: string; roles: strin
       if (t[i + 1]?.word !== ',') break;
     }
     const space = t.findIndex((x, i) => x.word === 'ON' && word(i + 1) === 'TABLESPACE');
-    return space >= 0 && t[space + 2]?.name !== undefined ? { roles: grantees, tablespace: t[space + 2]!.name, grantOnTablespace: true } : { roles: grantees };
+    return space >= 0 && t[space + 2]?.name !== undefined ? { roles: grantees, tablespace: t[space + 2]!.name, privilegeOnTablespace: true } : { roles: grantees };
   }
   return { roles: [] };
 }
@@ -144,9 +144,9 @@ export function scriptForMissing(script: string, existing: { roles: Set<string>;
   const all = statements(script);
   all.forEach(requireDumpallShape);
   const kept = all.filter((statement) => {
-    const { createdRole, roles, tablespace, createsTablespace, grantOnTablespace } = objectsTouched(statement);
+    const { createdRole, roles, tablespace, createsTablespace, privilegeOnTablespace } = objectsTouched(statement);
     const [liveRole, liveSpace] = [roles.some((role) => existing.roles.has(role)), tablespace !== undefined && existing.tablespaces.has(tablespace)];
-    if (grantOnTablespace ? liveRole && liveSpace : liveRole || liveSpace) return false;
+    if (privilegeOnTablespace ? liveRole && liveSpace : liveRole || liveSpace) return false;
     if (createdRole !== undefined) created.add(createdRole);
     if (createsTablespace) tablespaces.add(tablespace!);
     return true;

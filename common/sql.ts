@@ -6,6 +6,12 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A string literal (standard_conforming_strings: only the quote is doubled). */
+export function quoteLiteral(text: string): string {
+  if (text.includes('\u0000')) throw new Error('literal contains a NUL byte');
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** An identifier as PostgreSQL reads it: quoted ones verbatim (with "" for "), others folded to lower case. */
 export function unquoteIdent(ident: string): string {
   return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();

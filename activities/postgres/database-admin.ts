@@ -8,11 +8,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { Config } from '../../common/config.js';
-import { createDatabaseOptions, LocaleProviderError, propertyStatements, quoteLiteral, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
+import { createDatabaseOptions, LocaleProviderError, propertyStatements, rolesOptional, type PropertyOptions } from '../../common/database-properties-sql.js';
 import { FailureType } from '../../common/errors.js';
 import type { DatabaseProperties } from '../../common/manifest.js';
 import { isStagingName, STAGING_NAME } from '../../common/restore-input.js';
-import { quoteIdent } from '../../common/sql.js';
+import { quoteIdent, quoteLiteral } from '../../common/sql.js';
 import { failure, pgClientFailure } from '../failures.js';
 import { withClient } from './pg-client.js';
 import { markComment, markedAt, withOwnComment } from './staging-mark.js';
