@@ -12,7 +12,7 @@ import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
 import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
-import type { Leftover, RetentionRequest, RetentionResult, StoreRetention, StoreUnreachable } from '../common/types.js';
+import type { Leftover, RetentionRequest, RetentionResult, ServerChange, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { databasesHeld, listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
@@ -84,6 +84,17 @@ async function deleteUnlessPinned(store: BackupStore, folder: string, entry: Cat
   return true;
 }
 
+/**
+ * Whether the two newest complete backups come from different servers. Expected once after an
+ * upgrade or a move; at every backup when two servers write one database name into one store,
+ * whose backups retention then counts together.
+ */
+function serverChange([newest, previous]: CatalogEntry[]): { serverChanged?: ServerChange } {
+  const [now, before] = [newest, previous].map((e) => (e?.manifest?.kind === 'database' ? e.manifest.server.systemIdentifier : undefined));
+  if (now === undefined || before === undefined || now === before) return {};
+  return { serverChanged: { id: newest!.id, systemIdentifier: now, previousId: previous!.id, previousSystemIdentifier: before } };
+}
+
 async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
   const entries = await listCatalog(store, folder, nowMs);
   const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
@@ -128,6 +139,7 @@ async function retainOn(store: BackupStore, folder: string, policy: RetentionPol
     ...(notShown.length ? { planNotListed: { keep: notShown.filter((d) => d.action === 'keep').length, delete: notShown.filter((d) => d.action === 'delete').length } } : {}),
     damaged: damaged.listed,
     ...(damaged.notListed ? { damagedNotListed: damaged.notListed } : {}),
+    ...serverChange([...complete.values()]),
   };
 }
 

@@ -27,7 +27,7 @@ import { failure, pgClientFailure } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { readDatabaseProperties } from './postgres/database-properties.js';
 import { sealProperties } from './sealed-properties.js';
-import { readDatabaseSize, readServerInfo, readTableEstimates, withClient } from './postgres/pg-client.js';
+import { readDatabaseSize, readServerIdentity, readTableEstimates, withClient } from './postgres/pg-client.js';
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
 import { forwardTool, zstdInputBytes } from './stream/filter-tools.js';
@@ -132,7 +132,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
       const facts: DumpFacts = {
         startedAt: new Date().toISOString(),
         pgDumpVersion,
-        server: await readServerInfo(client),
+        server: await readServerIdentity(client),
         tables: await readTableEstimates(client),
         databaseProperties: await sealProperties(await readDatabaseProperties(client), recipients),
         compression: formatCompression(req.compression),

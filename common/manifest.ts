@@ -17,6 +17,12 @@ export interface ManifestFile {
 export interface ServerInfo {
   version: string;
   versionNum: number;
+  /**
+   * The cluster's system identifier (pg_control_system()), as text: tells two servers' backups of
+   * one database name apart. Absent in backups made before pgkeeper recorded it, or when DB_USER
+   * may not read it.
+   */
+  systemIdentifier?: string;
 }
 
 export interface TableEstimate {

@@ -75,6 +75,15 @@ export interface StoreRetention {
   /** Damaged backups: never counted nor deleted by retention, left for a person to look at. */
   damaged: { id: string; createdAt: string; reason: string }[];
   damagedNotListed?: number;
+  /** The newest complete backup is of another PostgreSQL server (system identifier) than the one before it. */
+  serverChanged?: ServerChange;
+}
+
+export interface ServerChange {
+  id: string;
+  systemIdentifier: string;
+  previousId: string;
+  previousSystemIdentifier: string;
 }
 
 export interface RetentionRequest {
@@ -130,7 +139,7 @@ export interface BackupResult {
   durationsMs: { wait: number; dump: number; publish: number; copy: number; retention: number; total: number };
   /** `swept`: leftovers the sweep removed (unfinished writes, objects of backups without a manifest, stale pins). */
   retention: { policy: RetentionPolicy; deleted: { store: string; ids: string[]; notListed?: number }[]; swept: { store: string; keys: string[] }[] };
-  /** pg_dump's warnings: what the archive may lack (DumpResult.warnings); absent: none. */
+  /** pg_dump's warnings (what the archive may lack, DumpResult.warnings) and a change of server retention saw; absent: none. */
   warnings?: string[];
 }
 

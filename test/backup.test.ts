@@ -33,6 +33,9 @@ for (const kind of STORE_KINDS) {
     const backUp = (input: Record<string, unknown>, workflowId = uniqueName('backup')) =>
       env.client.workflow.execute(backupDatabase, { args: [input as never], taskQueue: t.config.temporal.taskQueue, workflowId });
 
+    const systemIdentifier = () =>
+      execFileSync(pgTool('psql'), ['-X', '-Atc', 'select system_identifier from pg_control_system()', source], { env: pgToolEnv(), encoding: 'utf8' }).trim();
+
     /** Restores `archive` with nothing but the plain tools, as the README's recipe does, and compares. */
     const restoresWithPlainTools = async (archive: Buffer, decompress: boolean) => {
       const copy = uniqueName('pgk_plain');
@@ -84,12 +87,30 @@ for (const kind of STORE_KINDS) {
       assert.equal(manifest.dumpBytes, execFileSync('zstd', ['-dc'], { input: archive, maxBuffer: 1 << 30 }).length);
       assert.ok(manifest.dumpBytes > result.sizeBytes, 'pg_dump wrote uncompressed; zstd compressed');
       assert.match(manifest.pgDumpVersion, /^pg_dump \(PostgreSQL\) \d+/);
+      assert.equal(manifest.server.systemIdentifier, systemIdentifier());
       assert.ok(manifest.toc.entries > 10, `TOC has ${manifest.toc.entries} entries`);
       assert.equal(manifest.toc.tableDataEntries, 3);
       assert.deepEqual(manifest.tables.map((x) => `${x.schema}.${x.name}=${x.rowEstimate}`), ['audit.events=3000', 'public.customers=2000', 'public.orders=5000']);
       assert.equal(manifest.databaseProperties?.encoding, 'UTF8');
 
       await restoresWithPlainTools(archive, true);
+    });
+
+    it('a backup of another server than the backup before it (system identifier) says so; the next one of the same server does not', async () => {
+      const made = await withWorker(env, t.config, async () => {
+        const first = (await backUp({ database: source, verify: 'toc' })) as BackupResult;
+        // As if the backup before had been made by another server writing this database name here.
+        const key = backupKeys(source, first.backupId, [{ filter: 'zstd', level: 1 }]).manifest;
+        const manifest = JSON.parse((await readObject(t.store, key)).toString()) as BackupManifest;
+        await t.store.put(key, JSON.stringify({ ...manifest, server: { ...manifest.server, systemIdentifier: '1234' } }));
+        return { first, second: (await backUp({ database: source, verify: 'toc' })) as BackupResult, third: (await backUp({ database: source, verify: 'toc' })) as BackupResult };
+      });
+      assert.deepEqual(made.second.warnings, [
+        `backup ${made.second.backupId} is of another PostgreSQL server (system identifier ${systemIdentifier()}) than the backup before it in ${t.store.url}, ${made.first.backupId} ` +
+          `(system identifier 1234). After an upgrade or a move to a new server that is expected; if two servers back up "${source}" into this store, give each its own store ` +
+          '(BACKUP_DIR or BACKUP_STORE): retention counts their backups together, and "latest" is whichever ran last',
+      ]);
+      assert.equal(made.third.warnings, undefined);
     });
 
     it('gzip:N (pg_dump\'s own compression) and none write plain .dump archives pg_restore reads directly', async () => {

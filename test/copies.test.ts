@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -402,14 +402,19 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     assert.deepEqual(asked.map((r) => r.manifest?.store), [copy.url]);
   });
 
-  it('"latest" of a name no store holds, when they hold others: the nearest is suggested, and the names listed', async () => {
+  it('"latest" of a name no store holds, when they hold others: the nearest is suggested, and the names listed (not a folder of files pgkeeper did not write)', async () => {
     await withWorker(env, t.config, () => runBackup(env, t.config, source));
+    const legacy = path.join(fileURLToPath(t.store.url), 'legacy');
+    mkdirSync(legacy, { recursive: true });
+    writeFileSync(path.join(legacy, `${source}_20261101_020000.dump`), 'PGDMP');
     const typo = `${source.slice(0, -1)}_`;
     await assert.rejects(new MockActivityEnvironment().run(resolveBackup, t.config, { backup: 'latest', database: typo }), (err: ApplicationFailure) => {
       assert.equal(err.type, 'BackupNotFound');
       assert.match(err.message, new RegExp(`^no backup of "${typo}" in ${t.store.url}, \\S+; did you mean "${source}"\\? \\(backups there are of .*"${source}".*\\); if the name is right, run \`pgkeeper backup ${typo}\` first$`));
+      assert.doesNotMatch(err.message, /"legacy"/);
       return true;
     });
+    rmSync(legacy, { recursive: true });
   });
 
   it('the primary not answering: "latest" is refused (the copies may lack the newest), naming the newest the copy holds; by its id, that one restores from the copy', async () => {

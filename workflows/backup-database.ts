@@ -11,7 +11,7 @@ import { makeBackupId } from '../common/backup-id.js';
 import { normalizeBackupInput, type BackupInput, type NormalizedBackupInput } from '../common/backup-input.js';
 import { rootCauseMessage } from '../common/failure-message.js';
 import { formatCompression, isEncrypted } from '../common/filters.js';
-import type { BackupPhase, BackupProgress, BackupResult, BackupSkipped, StoreOutcome } from '../common/types.js';
+import type { BackupPhase, BackupProgress, BackupResult, BackupSkipped, RetentionResult, StoreOutcome } from '../common/types.js';
 import { longRunning, quick, waiting } from './activity-options.js';
 import { audited, auditBackupId } from './audit.js';
 import { busyReason, runUnderDatabaseLock } from './database-lock.js';
@@ -98,6 +98,21 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     tables: dump.tableCount,
     durationsMs: { wait: waitMs, dump: dump.durationMs, publish: publishMs, copy: copyMs, retention: retentionMs, total: Date.now() - startedMs },
     retention: { policy: pruned.policy, deleted: pruned.stores.map((s) => ({ store: s.store, ids: s.deleted, ...(s.deletedNotListed ? { notListed: s.deletedNotListed } : {}) })), swept: pruned.stores.map((s) => ({ store: s.store, keys: s.swept })) },
-    ...(dump.warnings?.length ? { warnings: dump.warnings } : {}),
+    ...warningsOf(database, dump.warnings ?? [], pruned),
   };
+}
+
+/** pg_dump's warnings, and a change of server seen by retention (said once, for the first store that holds both backups). */
+function warningsOf(database: string, dumpWarnings: string[], pruned: RetentionResult): { warnings?: string[] } {
+  const changed = pruned.stores.find((s) => s.serverChanged);
+  const c = changed?.serverChanged;
+  const warnings = c
+    ? [
+        ...dumpWarnings,
+        `backup ${c.id} is of another PostgreSQL server (system identifier ${c.systemIdentifier}) than the backup before it in ${changed!.store}, ${c.previousId} ` +
+          `(system identifier ${c.previousSystemIdentifier}). After an upgrade or a move to a new server that is expected; if two servers back up "${database}" ` +
+          'into this store, give each its own store (BACKUP_DIR or BACKUP_STORE): retention counts their backups together, and "latest" is whichever ran last',
+      ]
+    : dumpWarnings;
+  return warnings.length ? { warnings } : {};
 }

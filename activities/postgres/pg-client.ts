@@ -46,6 +46,18 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
   return { version: rows[0]!.version, versionNum: Number(rows[0]!.num) };
 }
 
+/**
+ * The server with its system identifier, when DB_USER may read it. Asked first: a refused
+ * function call would abort the transaction the caller may be in (the dump's snapshot).
+ */
+export async function readServerIdentity(client: pg.Client): Promise<ServerInfo> {
+  const server = await readServerInfo(client);
+  const { rows } = await client.query<{ allowed: boolean }>("select has_function_privilege('pg_catalog.pg_control_system()', 'execute') as allowed");
+  if (!rows[0]!.allowed) return server;
+  const { rows: ids } = await client.query<{ id: string }>('select system_identifier::text as id from pg_catalog.pg_control_system()');
+  return { ...server, systemIdentifier: ids[0]!.id };
+}
+
 /** The database's size on disk, indexes included. */
 export async function readDatabaseSize(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ bytes: string }>('select pg_database_size(current_database()) as bytes');

@@ -163,9 +163,17 @@ export async function databaseFolders(store: BackupStore): Promise<string[]> {
   return (await store.listFolders('')).filter((f) => !f.startsWith('.')).sort();
 }
 
-/** The databases of which any of `stores` holds a folder; a store that does not answer adds none. */
+/** The databases of which any of `stores` holds a backup (complete or not); a store that does not answer adds none. */
 export async function databasesHeld(stores: readonly BackupStore[]): Promise<string[]> {
-  return [...new Set((await Promise.all(stores.map((s) => databaseFolders(s).catch(() => [])))).flat())].filter(isDatabaseName).sort();
+  const held = await Promise.all(
+    stores.map(async (store) => {
+      const folders = (await databaseFolders(store).catch(() => [])).filter(isDatabaseName);
+      // A folder of files pgkeeper did not write (the old script's dumps under legacy/, say) names no database.
+      const withBackups = await mapWithConcurrency(folders, JUDGED_AT_ONCE, async (f) => ((await groupFolder(store, f).catch(() => new Map())).size > 0 ? f : undefined));
+      return withBackups.filter((f): f is string => f !== undefined);
+    }),
+  );
+  return [...new Set(held.flat())].sort();
 }
 
 /** The store did not answer: noted, where the caller goes on without it; anything else is thrown. */
