@@ -95,13 +95,16 @@ function serverChange([newest, previous]: CatalogEntry[]): { serverChanged?: Ser
   return { serverChanged: { id: newest!.id, systemIdentifier: now, previousId: previous!.id, previousSystemIdentifier: before } };
 }
 
-async function retainOn(store: BackupStore, folder: string, policy: RetentionPolicy, dryRun: boolean, nowMs: number): Promise<StoreRetention> {
+async function retainOn(store: BackupStore, folder: string, req: RetentionRequest & { policy: RetentionPolicy }, nowMs: number): Promise<StoreRetention> {
+  const { policy, made } = req;
+  const dryRun = req.dryRun === true;
   const entries = await listCatalog(store, folder, nowMs);
   const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
   const plan = planRetention(
     [...complete.values()].map((e) => ({ id: e.id, createdAtMs: e.createdAtMs })),
     policy,
     nowMs,
+    made,
   ).map((d) => {
     const pinned = complete.get(d.id)!.activePins.length > 0;
     return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: [PINNED] } : d;
@@ -164,7 +167,7 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
     const unreachable: StoreUnreachable[] = [];
     for (const store of allStores(config)) {
       try {
-        stores.push(await retainOn(store, folder, policy, req.dryRun === true, nowMs));
+        stores.push(await retainOn(store, folder, { ...req, policy }, nowMs));
       } catch (err) {
         if (req.unreachable !== 'report') throw err;
         unreachable.push(unreachableOrThrow(store, err));

@@ -18,6 +18,7 @@ import { quoteInput } from '../common/input-fields.js';
 import type { BackupManifest } from '../common/manifest.js';
 import { otherDatabasesNote, validateDatabaseName } from '../common/names.js';
 import type { RestoreOptions } from '../common/restore-input.js';
+import { isDatedInFuture } from '../common/retention-plan.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { requireIdentityFor } from './encryption.js';
 import { withoutSettings } from './sealed-properties.js';
@@ -147,7 +148,12 @@ function orphanArchive(sighting: Sighting): string | undefined {
 }
 
 async function resolveLatest(stores: BackupStore[], database: string, into: Into, warnings: string[]): Promise<ResolvedBackup> {
-  const { byId, partial, silent } = await sightings(stores, database, warnings);
+  const { byId: byTime, partial, silent } = await sightings(stores, database, warnings);
+  // A backup dated in the future (a clock that ran ahead, a key brought in by hand) is not newer
+  // than today's: it comes last, and is "latest" only when there is nothing else.
+  const nowMs = Date.now();
+  const inFuture = ([, seen]: [string, Sighting[]]) => isDatedInFuture(seen[0]!.entry.createdAtMs, nowMs);
+  const byId = new Map([...byTime].sort((a, b) => Number(inFuture(a)) - Number(inFuture(b))));
   const [newest] = byId;
   // Backups are written to the primary first and copied from it, so a copy down hides nothing
   // newer. The primary down does: the copies may lack the newest (a copy run that failed), and
@@ -187,6 +193,10 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
       warnings.push(
         `a newer archive, ${newer.archive} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(newer.archive!, into)}`,
       );
+    }
+    const [ahead] = [...byId].filter(inFuture).map(([aheadId]) => aheadId);
+    if (ahead !== undefined && ahead !== id) {
+      warnings.push(`${ahead} is dated in the future (a clock that ran ahead, or a key brought in), so "latest" is ${id}, the newest dated up to now; to restore ${ahead} instead: ${restoreCommand(ahead, into)}`);
     }
     return fromSightings(seen, good, warnings);
   }

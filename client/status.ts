@@ -48,7 +48,8 @@ interface Health {
 export interface DatabaseStatus extends Health {
   kind: 'database';
   database: string;
-  lastProvenRestore: { at: string; backupId: string } | null;
+  /** `deleted`: the proven backup is no longer held (retention deleted it, its proof with it). */
+  lastProvenRestore: { at: string; backupId: string; deleted?: true } | null;
   /** The last restore drill, whatever its outcome: a weekly drill that fails every week needs attention. */
   lastDrill: RunSummary | null;
 }
@@ -139,19 +140,18 @@ export async function databaseStatus(
   const [runs, drills, own, all, covered] = await Promise.all([
     // Enough to find the last completed one behind a few failed.
     listRuns(client, config, { database, operations: ['backup'] }, RUNS_FOR_GONE),
-    listRuns(client, config, { database, operations: ['drill'] }, 1),
+    listRuns(client, config, { database, operations: ['drill'] }, RUNS_FOR_GONE),
     schedules({ database }),
     schedules({ all: true }),
     coverage,
   ]);
   const schedule = soonest([own, covered.covers(database) ? all : null]);
   const backups = listing.backups.filter((b) => b.database === database);
-  const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   return {
     kind: 'database',
     database,
     ...health(listing, backups, runs, schedule, nowMs),
-    lastProvenRestore: proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null,
+    lastProvenRestore: lastProven(backups, drills),
     lastDrill: runSummary(drills[0]),
   };
 }
@@ -163,6 +163,21 @@ const RUNS_FOR_GONE = 10;
  * The last completed backup run's backup, when the stores hold neither it nor a newer one. Retention
  * always keeps the newest backup, so nothing pgkeeper does removes it.
  */
+/**
+ * The newest proof that a backup restores: a proof stored beside a backup held, or the last
+ * drill run that completed, whose backup retention may have deleted since (with its proof).
+ */
+function lastProven(backups: ListedBackup[], drills: RunRecord[]): DatabaseStatus['lastProvenRestore'] {
+  const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
+  const fromProof = proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null;
+  const drilled = drills.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
+  const held = backups.find((b) => b.id === drilled?.backupId);
+  // The proof beside a backup held is its record; the run speaks for a backup gone, or one whose proof could not be written.
+  if (!drilled || held?.lastProvenAt) return fromProof;
+  const at = (drilled.closeTime ?? drilled.startTime).toISOString();
+  return fromProof && fromProof.at >= at ? fromProof : { at, backupId: drilled.backupId!, ...(held ? {} : { deleted: true as const }) };
+}
+
 function goneBackup(runs: RunRecord[], backups: Listed[]): Health['gone'] {
   const made = runs.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
   if (!made || backups.some((b) => b.id === made.backupId || Date.parse(b.createdAt) >= made.startTime.getTime())) return null;

@@ -9,8 +9,12 @@
  *   keepWeekly N    likewise per ISO week (UTC)
  *   keepMonthly N   likewise per calendar month (UTC)
  *   maxAgeDays D    every backup younger than D days (the old RETENTION_DAYS)
- * Whatever the policy, the newest backup is always kept. Backups are given newest first; those
- * of the same second keep that order.
+ * Whatever the policy, the newest backup is always kept, and so is the one the calling run just
+ * made. A backup dated in the future (its id's time, by the clock of the Temporal server that ran
+ * it, more than FUTURE_TOLERANCE_MS ahead of `nowMs`) is kept and counted by no rule: otherwise a
+ * clock that once ran ahead, or a key brought in by hand, would make every real backup older than
+ * the "newest" one and have the rules delete them. Backups are given newest first; those of the
+ * same second keep that order.
  */
 
 export interface RetentionPolicy {
@@ -34,6 +38,8 @@ export interface RetentionDecision {
 }
 
 const DAY_MS = 86_400_000;
+/** How far ahead of the worker's clock a backup's time may be (the Temporal server's clock stamps ids): further is "in the future". */
+export const FUTURE_TOLERANCE_MS = 3_600_000;
 
 function dayKey(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -79,14 +85,25 @@ export function describePolicy(policy: RetentionPolicy): string {
   return parts.length > 0 ? parts.join(' ') : 'keep everything (no rule given)';
 }
 
+/** Whether a backup's time is in the future by more than the clocks may differ. */
+export function isDatedInFuture(createdAtMs: number, nowMs: number): boolean {
+  return createdAtMs > nowMs + FUTURE_TOLERANCE_MS;
+}
+
 export function planRetention(
   backups: RetentionCandidate[],
   policy: RetentionPolicy,
   nowMs: number,
+  madeByThisRun?: string,
 ): RetentionDecision[] {
   // A stable sort: backups of one second keep the order given (the catalog's, which knows which came later).
-  const newestFirst = [...backups].sort((a, b) => b.createdAtMs - a.createdAtMs);
-  const reasons = new Map(newestFirst.map((b) => [b.id, [] as string[]]));
+  const sorted = [...backups].sort((a, b) => b.createdAtMs - a.createdAtMs);
+  const reasons = new Map(sorted.map((b) => [b.id, [] as string[]]));
+  for (const b of sorted.filter((c) => isDatedInFuture(c.createdAtMs, nowMs))) {
+    reasons.get(b.id)!.push(`dated in the future (now is ${new Date(nowMs).toISOString()}): kept, and counted by no rule`);
+  }
+  if (madeByThisRun !== undefined) reasons.get(madeByThisRun)?.push('made by this run');
+  const newestFirst = sorted.filter((b) => !isDatedInFuture(b.createdAtMs, nowMs));
   const noRule = Object.values(policy).every((v) => v === undefined);
 
   newestFirst.forEach((b, i) => {
@@ -101,7 +118,7 @@ export function planRetention(
   if (policy.keepWeekly) keepPerPeriod(newestFirst, policy.keepWeekly, isoWeekKey, 'weekly', reasons);
   if (policy.keepMonthly) keepPerPeriod(newestFirst, policy.keepMonthly, monthKey, 'monthly', reasons);
 
-  return newestFirst.map((b) => {
+  return sorted.map((b) => {
     const why = reasons.get(b.id)!;
     const keep = why.length > 0;
     return {

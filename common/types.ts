@@ -91,6 +91,8 @@ export interface RetentionRequest {
   database?: string;
   globals?: boolean;
   policy?: RetentionPolicy;
+  /** The backup the calling run just made: kept whatever the policy (and whatever else claims to be newer). */
+  made?: string;
   dryRun?: boolean;
   /**
    * 'report': a store that does not answer is named in the result and retention goes on with the
@@ -244,6 +246,7 @@ export interface ClusterDatabaseOutcome {
 
 export interface ClusterResult {
   status: 'completed' | 'failed';
+  /** `id`: the globals backup made (also when its copy or retention failed, which `reason` says). */
   globals: { status: 'completed' | 'failed'; id?: string; encrypted?: boolean; reason?: string };
   databases: ClusterDatabaseOutcome[];
   durationMs: number;

@@ -21,7 +21,7 @@ import { backupKeys } from '../common/backup-keys.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { PGK_BACKUP_ID, PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY } from '../common/search-attributes.js';
 import type { DrillProof } from '../common/types.js';
-import { backupDatabase, restoreDatabase, restoreDrill } from '../workflows/index.js';
+import { applyRetention, backupDatabase, restoreDatabase, restoreDrill } from '../workflows/index.js';
 import { testConfig, uniqueName } from './helpers/config.js';
 import { writeFakeBackup } from './helpers/fake-backups.js';
 import { createDatabase, dropDatabase, listDatabases, seedDatabase } from './helpers/postgres.js';
@@ -322,6 +322,22 @@ for (const kind of STORE_KINDS) {
       );
       assert.equal(text.exitCode, 3, text.stdout + text.stderr);
       assert.match(text.stdout, new RegExp(`^${database}\\s.*\\sLAST DRILL FAILED$`, 'm'));
+    });
+
+    it('the drilled backup deleted by retention (its proof with it): status still names the last proven restore, as deleted since', async () => {
+      const drilled = (await fetchListingWithWorker()).backups.find((b) => b.lastProvenAt !== null)!;
+      const newer = await withWorker(env, t.config, () => runBackup(env, t.config, database));
+      await withWorker(env, t.config, () => env.client.workflow.execute(applyRetention, { args: [{ database, policy: { keepLast: 1 } }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('prune') }));
+      const listing = await fetchListingWithWorker();
+      assert.deepEqual(listing.backups.map((b) => b.id), [newer.backupId]);
+      const status = await databaseStatus(env.client, t.config, listing, database);
+      assert.equal(status.lastProvenRestore?.backupId, drilled.id);
+      assert.equal(status.lastProvenRestore?.deleted, true);
+      assert.ok(status.lastProvenRestore!.at >= drilled.lastProvenAt!, 'the drill run ended after it wrote its proof');
+      const text = await withWorker(env, t.config, () =>
+        execa(`${ROOT}/bin/pgkeeper`, ['status', database], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } }),
+      );
+      assert.match(text.stdout, new RegExp(`\\s${drilled.id} \\(since deleted\\)\\s`), text.stdout + text.stderr);
     });
   });
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -28,7 +28,7 @@ import { openStore } from '../activities/store/open-stores.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { stagingName } from '../common/restore-input.js';
 import { shellWord } from '../common/shell-word.js';
-import type { ResolvedBackup, StagingRestore } from '../common/types.js';
+import type { ClusterResult, ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
 import { databaseExists, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
@@ -36,6 +36,7 @@ import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } 
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
 import { withSlowZstdDecompression } from './helpers/slow-zstd.js';
+import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -365,6 +366,19 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     }
     assert.ok((await Promise.all(seen)).some((keys) => keys.includes(resolved.pinKey!)), 'the copy was pinned during the read');
     assert.deepEqual(await pinsInCopy(), [], 'and unpinned after it');
+  });
+
+  it('backup --all with a copy store down: the globals are copied to the stores that answer all the same, and the failure says they are stored', async () => {
+    const [down, second] = [path.join(tempDir('unmounted'), 'backups'), tempDir('second-copy')];
+    const spec = (dir: string) => ({ kind: 'file' as const, url: pathToFileURL(dir).href, path: dir, variable: 'BACKUP_COPIES' });
+    const config = { ...t.config, stores: { primary: t.config.stores.primary, copies: [spec(down), spec(second)] } };
+    const err = await withWorker(env, config, () =>
+      env.client.workflow.execute(backupCluster, { args: [{ include: [source] }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('cluster') }).catch((e: unknown) => e),
+    );
+    const { globals } = ((rootFailure(err) as Error & { details?: unknown[] }).details as ClusterResult[])[0]!;
+    assert.equal(globals.status, 'failed');
+    assert.match(globals.reason!, new RegExp(`^globals backup ${globals.id} is stored in ${escaped(t.store.url)}, but its copy to ${escaped(spec(down).url)} failed: .+\\. Retention did not run; the next backup makes the missing copy$`));
+    assert.ok(await openStore(spec(second)).stat(`.globals/${globals.id}.manifest.json`), 'copied to the store that answered');
   });
 
   it('a globals backup damaged in the primary is read from its copy when a restore applies it, and recorded', async () => {

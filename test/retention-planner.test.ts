@@ -32,6 +32,27 @@ describe('retention planner: each rule', () => {
     it(name, () => assert.deepEqual(kept(history, policy), [...expected].sort()));
   }
 
+  it('a backup dated in the future (beyond the clocks\' tolerance) is kept and counted by no rule: the real newest stays', () => {
+    const ahead = daysAgo(-2, 'ahead');
+    const plan = planRetention([daysAgo(1), ahead, daysAgo(0)], { keepLast: 1 }, NOW);
+    assert.deepEqual(
+      plan.map((d) => [d.id, d.action, d.reasons]),
+      [
+        ['ahead', 'keep', ['dated in the future (now is 2026-11-24T12:00:00.000Z): kept, and counted by no rule']],
+        ['d0', 'keep', ['newest backup is always kept', 'keepLast 1/1']],
+        ['d1', 'delete', ['matches no rule of: keepLast=1']],
+      ],
+    );
+  });
+
+  it('the backup the run made is kept whatever claims to be newer within the clocks\' tolerance', () => {
+    const soon = { id: 'soon', createdAtMs: NOW + 30 * 60_000 };
+    assert.deepEqual(kept([soon, daysAgo(0), daysAgo(1)], { keepLast: 1 }), ['soon']);
+    const plan = planRetention([soon, daysAgo(0), daysAgo(1)], { keepLast: 1 }, NOW, 'd0');
+    assert.deepEqual(plan.map((d) => [d.id, d.action]), [['soon', 'keep'], ['d0', 'keep'], ['d1', 'delete']]);
+    assert.deepEqual(plan[1]!.reasons, ['made by this run']);
+  });
+
   it('weeks are ISO weeks (Monday start, UTC), across a year boundary', () => {
     assert.equal(isoWeekKey(Date.UTC(2026, 10, 23)), '2026-W48'); // Monday
     assert.equal(isoWeekKey(Date.UTC(2026, 10, 22)), '2026-W47'); // Sunday

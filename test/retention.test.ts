@@ -69,6 +69,24 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === newest.id)?.reasons, ['newest backup is always kept']);
     });
 
+    it('a backup dated in the future (a clock that ran ahead, a key brought in): kept, counted by no rule, never "latest" while a backup dated up to now exists', async () => {
+      const db = uniqueName('ahead');
+      const older = await writeFakeBackup(t.store, db, 1);
+      const fresh = await writeFakeBackup(t.store, db, 0);
+      const ahead = await writeFakeBackupAt(t.store, db, Date.now() + 2 * DAY, 'aaaaaaaa');
+      const result = await retain(t.config, { database: db, policy: { keepLast: 1 }, made: fresh.id });
+      assert.deepEqual(result.stores[0]!.deleted, [older.id]);
+      const decisions = Object.fromEntries(result.stores[0]!.plan.map((d) => [d.id, d.reasons]));
+      assert.match(decisions[ahead.id]![0]!, /^dated in the future \(now is .*\): kept, and counted by no rule$/);
+      assert.deepEqual(decisions[fresh.id], ['made by this run', 'newest backup is always kept', 'keepLast 1/1']);
+      const latest = await resolveBackup(t.config, { backup: 'latest', database: db, target: `${db}_copy` });
+      assert.equal(latest.label, fresh.id);
+      assert.equal(
+        latest.warnings[0],
+        `${ahead.id} is dated in the future (a clock that ran ahead, or a key brought in), so "latest" is ${fresh.id}, the newest dated up to now; to restore ${ahead.id} instead: pgkeeper restore ${ahead.id} --target ${db}_copy --queue ${t.config.temporal.taskQueue}`,
+      );
+    });
+
     it('two backups started in one second: the one written later is the newest (listing, "latest", retention), whatever the random part of their ids', async () => {
       const db = uniqueName('twice');
       const second = Math.floor(Date.now() / 1000) * 1000 - 3 * DAY;

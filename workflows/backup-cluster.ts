@@ -11,6 +11,7 @@ import {
   setHandler,
   executeChild,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   uuid4,
   WorkflowIdReusePolicy,
@@ -42,16 +43,38 @@ export async function backupCluster(input: ClusterInput = {}, ...extra: unknown[
   return audited('cluster', ALL_DATABASES, () => backUpCluster(req), (result) => ({ outcome: 'completed', ...(result.globals.id !== undefined ? { backupId: result.globals.id } : {}) }));
 }
 
-/** Globals like a database backup: dumped, copied to every copy store, then retention (only when all of that worked). */
+/**
+ * Globals like a database backup: dumped, copied to every copy store (one that fails does not
+ * keep the others from their copy), then retention (only when all of that worked).
+ */
 async function backUpGlobals(req: NormalizedClusterInput, startedMs: number): Promise<ClusterResult['globals']> {
+  let dumped: { id: string; store: string; copies: string[]; encrypted: boolean };
   try {
-    const dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
-    for (const store of dumped.copies) await copyBackup({ folder: GLOBALS_FOLDER, store });
-    await applyRetention({ globals: true, policy: req.retention });
-    return { status: 'completed', id: dumped.id, encrypted: dumped.encrypted };
+    dumped = await dumpGlobals({ globalsId: makeGlobalsId(startedMs, uuid4()) });
   } catch (err) {
     return { status: 'failed', reason: rootCauseMessage(err) };
   }
+  const failedCopies: string[] = [];
+  for (const store of dumped.copies) {
+    try {
+      await copyBackup({ folder: GLOBALS_FOLDER, store });
+    } catch (err) {
+      failedCopies.push(`${store} failed: ${rootCauseMessage(err)}`);
+      // Runs from before every copy store was tried stopped at the first failure (replayed as they ran).
+      if (!patched('globals-copy-every-store')) break;
+    }
+  }
+  const stored = { id: dumped.id, encrypted: dumped.encrypted };
+  if (failedCopies.length > 0) {
+    const reason = `globals backup ${dumped.id} is stored in ${dumped.store}, but its copy to ${failedCopies.join('; ')}. Retention did not run; the next backup makes the missing copy`;
+    return { status: 'failed', ...stored, reason };
+  }
+  try {
+    await applyRetention({ globals: true, policy: req.retention, made: dumped.id });
+  } catch (err) {
+    return { status: 'failed', ...stored, reason: `globals backup ${dumped.id} is stored and copied, but retention failed: ${rootCauseMessage(err)}` };
+  }
+  return { status: 'completed', ...stored };
 }
 
 async function backUpCluster(req: NormalizedClusterInput): Promise<ClusterResult> {

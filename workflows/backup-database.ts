@@ -81,7 +81,7 @@ async function backUp({ database, compression, waitTimeoutSeconds, retention, ve
     });
   }
   const copyMs = clock.enter('applying retention');
-  const pruned = await applyRetention({ database, policy: retention });
+  const pruned = await applyRetention({ database, policy: retention, made: backupId });
   const retentionMs = clock.enter('done');
 
   return {

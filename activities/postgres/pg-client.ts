@@ -52,7 +52,11 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
  */
 export async function readServerIdentity(client: pg.Client): Promise<ServerInfo> {
   const server = await readServerInfo(client);
-  const { rows } = await client.query<{ allowed: boolean }>("select has_function_privilege('pg_catalog.pg_control_system()', 'execute') as allowed");
+  const { rows } = await client.query<{ allowed: boolean }>(
+    // pg_control_system() is new in PostgreSQL 9.6; pg_dump reads servers from 9.2.
+    `select case when to_regprocedure('pg_catalog.pg_control_system()') is null then false
+                 else has_function_privilege('pg_catalog.pg_control_system()', 'execute') end as allowed`,
+  );
   if (!rows[0]!.allowed) return server;
   const { rows: ids } = await client.query<{ id: string }>('select system_identifier::text as id from pg_catalog.pg_control_system()');
   return { ...server, systemIdentifier: ids[0]!.id };

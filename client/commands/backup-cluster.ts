@@ -24,7 +24,8 @@ export interface ClusterCommandOptions {
 
 function printClusterResult(result: ClusterResult): void {
   const rows = [['DATABASE', 'OUTCOME', 'BACKUP / REASON', 'SIZE']];
-  rows.push(['(globals)', result.globals.status, result.globals.id ?? result.globals.reason ?? '', '']);
+  const g = result.globals;
+  rows.push(['(globals)', g.status, (g.status === 'failed' ? g.reason : g.id) ?? '', '']);
   for (const d of result.databases) rows.push([d.database, d.status, d.backupId ?? d.reason ?? '', d.sizeBytes === undefined ? '' : formatBytes(d.sizeBytes)]);
   const notCopied = result.databases.flatMap((d) => (d.notCopied ?? []).map((k) => `NOT COPIED ${k.id} to ${k.store}: ${k.reason}`));
   const warnings = result.databases.flatMap((d) => (d.warnings ?? []).map((w) => `warning ${d.database}: ${w}`));

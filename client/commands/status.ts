@@ -106,7 +106,7 @@ export async function statusCommand(client: Client, config: Config, database: st
         s.lastRun ? `${when(s.lastRun.at)} ${s.lastRun.outcome}` : '-',
         s.lastSuccessfulBackup ? `${when(s.lastSuccessfulBackup.at)} ${s.lastSuccessfulBackup.backupId}` : 'never',
         // Which backup was proven, as for the last good one: it is not always the newest.
-        s.kind === 'database' ? (s.lastProvenRestore ? `${when(s.lastProvenRestore.at)} ${s.lastProvenRestore.backupId}` : 'never') : '-',
+        s.kind === 'database' ? (s.lastProvenRestore ? `${when(s.lastProvenRestore.at)} ${s.lastProvenRestore.backupId}${s.lastProvenRestore.deleted ? ' (since deleted)' : ''}` : 'never') : '-',
         s.schedule ? (s.schedule.paused ? 'paused' : when(s.schedule.nextRun ?? undefined)) : 'no schedule',
         state(s),
       ]);

@@ -11,6 +11,14 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** Workers still running: a test that failed before it killed its worker must not leave it taking the next test's tasks. */
+const running = new Set<WorkerProcess>();
+
+/** SIGKILLs every worker a test spawned and did not stop (for `afterEach`). */
+export async function killSpawnedWorkers(): Promise<void> {
+  await Promise.all([...running].map((w) => w.kill('SIGKILL')));
+}
+
 /** `compiled`: run dist/ as deployed (needs `npm run build`), else the sources through tsx. */
 export async function spawnWorker(address: string, config: Config, compiled = true, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const [file, args] = compiled ? ['bin/pgkeeper-worker', []] : [process.execPath, ['--import', 'tsx', 'worker/main.ts']];
@@ -33,7 +41,7 @@ export async function spawnWorker(address: string, config: Config, compiled = tr
     });
     void child.then((r) => reject(new Error(`worker exited (${r.exitCode}) before it started:\n${output}${String(r.stderr ?? '')}`)));
   });
-  return {
+  const worker: WorkerProcess = {
     child,
     /** Signals the worker's whole process group, its pg tools, zstd and age included: like the machine going away. */
     async kill(signal) {
@@ -45,4 +53,7 @@ export async function spawnWorker(address: string, config: Config, compiled = tr
       await child;
     },
   };
+  running.add(worker);
+  void child.finally(() => running.delete(worker));
+  return worker;
 }
