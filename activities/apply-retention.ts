@@ -8,13 +8,17 @@
  * backup is newer), stale pins.
  * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
  */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { validateDatabaseName } from '../common/names.js';
-import { planRetention, type RetentionPolicy } from '../common/retention-plan.js';
+import { FailureType } from '../common/errors.js';
+import { NEWEST_KEPT, planRetention, type RetentionDecision, type RetentionPolicy } from '../common/retention-plan.js';
 import type { Leftover, RetentionRequest, RetentionResult, ServerChange, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { databasesHeld, listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
+import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 
@@ -95,12 +99,10 @@ function serverChange([newest, previous]: CatalogEntry[]): { serverChanged?: Ser
   return { serverChanged: { id: newest!.id, systemIdentifier: now, previousId: previous!.id, previousSystemIdentifier: before } };
 }
 
-async function retainOn(store: BackupStore, folder: string, req: RetentionRequest & { policy: RetentionPolicy }, nowMs: number): Promise<StoreRetention> {
-  const { policy, made } = req;
-  const dryRun = req.dryRun === true;
-  const entries = await listCatalog(store, folder, nowMs);
+/** The plan for `entries`' complete backups, pinned ones kept. */
+function planFor(entries: CatalogEntry[], policy: RetentionPolicy, nowMs: number, made: string | undefined): RetentionDecision[] {
   const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
-  const plan = planRetention(
+  return planRetention(
     [...complete.values()].map((e) => ({ id: e.id, createdAtMs: e.createdAtMs })),
     policy,
     nowMs,
@@ -109,6 +111,47 @@ async function retainOn(store: BackupStore, folder: string, req: RetentionReques
     const pinned = complete.get(d.id)!.activePins.length > 0;
     return d.action === 'delete' && pinned ? { ...d, action: 'keep' as const, reasons: [PINNED] } : d;
   });
+}
+
+/**
+ * Before a retention run that no backup run vouches for (prune) deletes anything, the backup it
+ * keeps as the newest is read back against its manifest: a complete listing proves only the
+ * sizes, and deleting the older backups behind a newest one that rotted would lose the last good
+ * one. One found damaged is recorded (as verify does) and the next newest is read, and so on.
+ */
+async function newestReadBack(store: BackupStore, folder: string, listed: CatalogEntry[], plan: (entries: CatalogEntry[]) => RetentionDecision[]): Promise<CatalogEntry[]> {
+  const ctx = Context.current();
+  let entries = listed;
+  for (;;) {
+    const decisions = plan(entries);
+    const newest = decisions.find((d) => d.reasons.includes(NEWEST_KEPT));
+    if (!newest || !decisions.some((d) => d.action === 'delete')) return entries;
+    const entry = entries.find((e) => e.id === newest.id)!;
+    for (const file of entry.manifest!.files) {
+      const read = await recordProvenDamage(store, manifestArchive(folder, entry.id, file), ctx.info.workflowExecution, ctx.cancellationSignal);
+      if (read.verdict === 'intact') continue;
+      if (read.verdict !== 'damaged') {
+        // Not known whether the newest is whole: nothing is deleted (the activity is retried).
+        throw ApplicationFailure.retryable(
+          `retention read the newest backup ${entry.id} back from ${store.url} before deleting older ones, and could not judge it (${read.verdict === 'changed' ? 'it was written again meanwhile' : read.error.message}); nothing was deleted`,
+          FailureType.StoreUnavailable,
+        );
+      }
+      entries = entries.map((e) => (e === entry ? { ...e, status: 'damaged' as const, reason: `read back by retention: ${read.reason}` } : e));
+      break;
+    }
+    if (entries.find((e) => e.id === entry.id)!.status === 'complete') return entries;
+  }
+}
+
+async function retainOn(store: BackupStore, folder: string, req: RetentionRequest & { policy: RetentionPolicy }, nowMs: number): Promise<StoreRetention> {
+  const { policy, made } = req;
+  const dryRun = req.dryRun === true;
+  const plannedFor = (e: CatalogEntry[]) => planFor(e, policy, nowMs, made);
+  const listed = await listCatalog(store, folder, nowMs);
+  const entries = dryRun || made !== undefined ? listed : await newestReadBack(store, folder, listed, plannedFor);
+  const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
+  const plan = plannedFor(entries);
   const deleted: string[] = [];
   if (!dryRun) {
     for (const decision of plan.filter((d) => d.action === 'delete')) {

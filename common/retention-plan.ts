@@ -38,6 +38,8 @@ export interface RetentionDecision {
 }
 
 const DAY_MS = 86_400_000;
+/** The reason the newest backup (dated up to now) is kept, whatever the policy. */
+export const NEWEST_KEPT = 'newest backup is always kept';
 /** How far ahead of the worker's clock a backup's time may be (the Temporal server's clock stamps ids): further is "in the future". */
 export const FUTURE_TOLERANCE_MS = 3_600_000;
 
@@ -107,7 +109,7 @@ export function planRetention(
   const noRule = Object.values(policy).every((v) => v === undefined);
 
   newestFirst.forEach((b, i) => {
-    if (i === 0) reasons.get(b.id)!.push('newest backup is always kept');
+    if (i === 0) reasons.get(b.id)!.push(NEWEST_KEPT);
     if (noRule) reasons.get(b.id)!.push('no retention rule given');
     if (policy.keepLast !== undefined && i < policy.keepLast) reasons.get(b.id)!.push(`keepLast ${i + 1}/${policy.keepLast}`);
     if (policy.maxAgeDays !== undefined && nowMs - b.createdAtMs < policy.maxAgeDays * DAY_MS) {

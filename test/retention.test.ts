@@ -18,7 +18,7 @@ import type { Config } from '../common/config.js';
 import type { RetentionRequest, RetentionResult } from '../common/types.js';
 import { backupDir, uniqueName } from './helpers/config.js';
 import { writeFakeBackup, writeFakeBackupAt } from './helpers/fake-backups.js';
-import { keysUnder, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { flipByte, keysUnder, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dirs.js';
 
 const DAY = 86_400_000;
@@ -85,6 +85,22 @@ for (const kind of STORE_KINDS) {
         latest.warnings[0],
         `${ahead.id} is dated in the future (a clock that ran ahead, or a key brought in), so "latest" is ${fresh.id}, the newest dated up to now; to restore ${ahead.id} instead: pgkeeper restore ${ahead.id} --target ${db}_copy --queue ${t.config.temporal.taskQueue}`,
       );
+    });
+
+    it('prune reads the newest backup back before deleting: one rotten in place (its size unchanged) is recorded DAMAGED, and the next newest is kept in its stead', async () => {
+      const db = uniqueName('rot');
+      const oldest = await writeFakeBackup(t.store, db, 3);
+      const older = await writeFakeBackup(t.store, db, 2);
+      const rotten = await writeFakeBackup(t.store, db, 1);
+      await flipByte(t.store, backupKeys(db, rotten.id, []).archive);
+      const planned = await retain(t.config, { database: db, policy: { keepLast: 1 }, dryRun: true });
+      assert.deepEqual(planned.stores[0]!.plan.filter((d) => d.action === 'delete').map((d) => d.id).sort(), [oldest.id, older.id].sort(), 'a dry run reads nothing');
+      const result = await retain(t.config, { database: db, policy: { keepLast: 1 } });
+      assert.deepEqual(result.stores[0]!.deleted, [oldest.id]);
+      assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === older.id)?.reasons, ['newest backup is always kept', 'keepLast 1/1']);
+      assert.deepEqual(result.stores[0]!.damaged.map((d) => d.id), [rotten.id]);
+      assert.match(result.stores[0]!.damaged[0]!.reason, /^read back by retention: /);
+      assert.ok(await t.store.stat(`${db}/${rotten.id}.damaged.json`), 'recorded, as verify would');
     });
 
     it('two backups started in one second: the one written later is the newest (listing, "latest", retention), whatever the random part of their ids', async () => {

@@ -8,12 +8,13 @@ import { FailureType } from '../common/errors.js';
 import type { Activities } from '../activities/index.js';
 import { normalizeRetentionInput, type ApplyRetentionInput } from '../common/retention-input.js';
 import type { RetentionResult } from '../common/types.js';
-import { quick } from './activity-options.js';
+import { longRunning } from './activity-options.js';
 import { audited } from './audit.js';
 import { busyReason, runUnderDatabaseLock } from './database-lock.js';
 import { rejectInput, requireRetentionRule } from './reject-input.js';
 
-const { applyRetention: pruneBackups } = proxyActivities<Activities>(quick);
+// Long: before deleting, it reads the newest backup of each store back (activities/apply-retention.ts).
+const { applyRetention: pruneBackups } = proxyActivities<Activities>(longRunning);
 
 export type ApplyRetentionResult = (RetentionResult & { status: 'completed'; dryRun: boolean }) | { status: 'skipped'; reason: string };
 
