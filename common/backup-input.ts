@@ -53,14 +53,16 @@ export function validateVerify(verify: unknown, surface: InputSurface = jsonSurf
 
 const RETENTION_RULES = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly', 'maxAgeDays'] as const;
 
-export function validateRetentionPolicy(policy: unknown, surface: InputSurface = jsonSurface): RetentionPolicy {
+/** `field`: the input's name for the policy (`retention` of a backup, `policy` of applyRetention), for messages. */
+export function validateRetentionPolicy(policy: unknown, surface: InputSurface = jsonSurface, field = 'retention'): RetentionPolicy {
   if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
-    throw new InputError(`${surface.field('retention')} must be an object such as {"maxAgeDays": 7} or {"keepDaily": 7, "keepWeekly": 4}; got ${quoteInput(policy)}`);
+    throw new InputError(`${surface.field(field)} must be an object such as {"maxAgeDays": 7} or {"keepDaily": 7, "keepWeekly": 4}; got ${quoteInput(policy)}`);
   }
-  checkFields(policy, RETENTION_RULES, 'retention', '{"keepDaily": 7}', surface);
+  // A rule given as null is left out, as a top-level field given as null is.
+  const rules = checkFields(policy, RETENTION_RULES, field, '{"keepDaily": 7}', surface);
   const result: RetentionPolicy = {};
-  for (const [key, value] of Object.entries(policy)) {
-    result[key as (typeof RETENTION_RULES)[number]] = wholeNumber(value, `retention.${key}`, 0, 100_000, 'a count or a number of days');
+  for (const [key, value] of Object.entries(rules)) {
+    result[key as (typeof RETENTION_RULES)[number]] = wholeNumber(value, `${field}.${key}`, 0, 100_000, 'a count or a number of days');
   }
   return result;
 }

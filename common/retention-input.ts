@@ -26,7 +26,7 @@ export function normalizeRetentionInput(input: unknown, surface: InputSurface = 
   }
   return {
     database: validateDatabaseName(value.database, surface.field('database')),
-    policy: value.policy === undefined ? undefined : validateRetentionPolicy(value.policy, surface),
+    policy: value.policy === undefined ? undefined : validateRetentionPolicy(value.policy, surface, 'policy'),
     dryRun: value.dryRun === true,
   };
 }

@@ -79,6 +79,11 @@ describe('input validation', () => {
     assert.deepEqual(withNulls, normalizeBackupInput({ database: 'app' }));
     assert.equal(normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'x', jobs: null }).jobs, normalizeRestoreInput({ backup: 'latest', database: 'app', target: 'x' }).jobs);
     refused(() => normalizeRestoreInput({ backup: 'latest', database: 'app', target: null }), /^target is required/);
+    // Inside a retention policy too; a rule badly given is named by the field the input calls it.
+    assert.deepEqual(normalizeBackupInput({ database: 'app', retention: { keepLast: null, keepDaily: 7 } }).retention, { keepDaily: 7 });
+    assert.deepEqual(normalizeRetentionInput({ database: 'app', policy: { keepLast: 2, maxAgeDays: null } }).policy, { keepLast: 2 });
+    refused(() => normalizeRetentionInput({ database: 'app', policy: { keepLast: -1 } }), /^policy\.keepLast /);
+    refused(() => normalizeRetentionInput({ database: 'app', policy: { keepLats: 1 } }), /^unknown field "keepLats" in the input of policy; did you mean "keepLast"\?/);
   });
 
   it('compression: zstd and gzip levels, none, and the older compressLevel', () => {
