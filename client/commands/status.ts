@@ -26,6 +26,8 @@ function state(s: DatabaseStatus | GlobalsStatus): string {
   if (s.damaged.length) return 'DAMAGED';
   if (s.gone) return 'BACKUP GONE';
   if (s.missingIn.length) return 'COPY MISSING';
+  // What the silent store holds is not known: not "ok", nor "never backed up" (stderr says which store and why).
+  if (s.unreachable.length) return 'STORE DOWN';
   if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
   if (s.lastRun?.outcome === 'failed') return 'LAST RUN FAILED';
   if (s.kind === 'database' && s.lastDrill?.outcome === 'failed') return 'LAST DRILL FAILED';
