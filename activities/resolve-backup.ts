@@ -45,7 +45,7 @@ export interface ResolveRequest {
 }
 
 /** Seed-style names written by the old backup.sh: `<database>_<yyyymmdd>_<hhmmss>.dump`. */
-const SEED_NAME = /^(.+)_(\d{8})_(\d{6})\.dump$/;
+const SEED_NAME = /^([^]+)_(\d{8})_(\d{6})\.dump$/;
 
 function fromManifest(store: BackupStore, manifest: BackupManifest): ResolvedBackup {
   const keys = backupKeys(manifest.database, manifest.id, manifest.filters);

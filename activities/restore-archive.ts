@@ -116,7 +116,8 @@ async function archiveDatabase(config: Config, file: string, label: string): Pro
     }
     throw err;
   });
-  return /^;\s+dbname: (.*)$/m.exec(list)?.[1] ?? '';
+  // To the newline only: a name may hold U+2028 or U+2029, where `.` and a multiline `$` stop.
+  return /^;[ \t]+dbname: ([^\n]*)\n/m.exec(list)?.[1] ?? '';
 }
 
 /** What applying the globals first said, for a refusal of what they did not make (its warnings are in no result then). */

@@ -7,7 +7,8 @@ import { quoteInput } from './input-fields.js';
 import { validateDatabaseName } from './names.js';
 
 const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-const BACKUP_ID = /^(.+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
+// [^] rather than `.`: a database name may hold U+2028 or U+2029, which `.` does not match.
+const BACKUP_ID = /^([^]+)-(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
 
 export function formatUtcStamp(epochMs: number): string {
   const iso = new Date(epochMs).toISOString(); // 2026-11-24T13:48:32.123Z

@@ -73,7 +73,8 @@ export function manifestKey(folder: string, id: string): string {
   return `${folder}/${id}.manifest.json`;
 }
 
-const ID = String.raw`.+-\d{8}T\d{6}Z-[0-9a-f]{8}`;
+// [^] rather than `.`: a database name may hold U+2028 or U+2029, which `.` does not match.
+const ID = String.raw`[^]+-\d{8}T\d{6}Z-[0-9a-f]{8}`;
 const PARTS: [KeyPart, string][] = [
   ['manifest', String.raw`\.manifest\.json`],
   ['facts', String.raw`\.facts\.json`],

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { makeBackupId } from '../common/backup-id.js';
+import { makeBackupId, parseBackupId } from '../common/backup-id.js';
 import { backupKeys, classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import { filterChain } from '../common/filters.js';
 import { makeGlobalsId } from '../common/globals.js';
@@ -35,6 +35,12 @@ describe('backup keys and manifests', () => {
     assert.equal(backupKeys(GLOBALS_FOLDER, g, filterChain({ kind: 'none' }, [RECIPIENT])).archive, `.globals/${g}.sql.age`);
     assert.equal(classifyKey('app/notes.txt'), undefined);
     assert.equal(classifyKey('app/app_20261101_020000.dump'), undefined, 'seed-style files are not pgkeeper backups');
+    // Names PostgreSQL allows that a regular expression's `.` does not match (line and paragraph separators).
+    for (const db of ['ls\u2028x', 'ps\u2029x']) {
+      const id = makeBackupId(db, Date.UTC(2026, 10, 24), '1a2b3c4d-0000');
+      assert.deepEqual(classifyKey(backupKeys(db, id, []).manifest), { folder: db, id, part: 'manifest' });
+      assert.equal(parseBackupId(id).database, db);
+    }
   });
 
   it('manifests of version 1 still read; broken ones say what is wrong', () => {

@@ -441,6 +441,16 @@ for (const kind of STORE_KINDS) {
         await expectRefusal({ backup: backup.backupId, target: 'x'.repeat(64) }, 'InvalidInput', /64 bytes; PostgreSQL names are at most 63/);
         await expectRefusal({ backup: backup.backupId, target: 'y'.repeat(50) }, 'InvalidInput', /pgkeeper needs 19 of them for its own suffix, so use at most 44/);
         await expectRefusal({ backup: backup.backupId, target: 'a/b' }, 'InvalidInput', /contains a slash/);
+
+        // A name holding a line separator (U+2028), which PostgreSQL allows and a regular
+        // expression's `.` does not match: its backups are found again like any other's.
+        const separated = target('ls\u2028x');
+        await runRestore(env, t.config, { backup: backup.backupId, target: separated });
+        const made = await runBackup(env, t.config, separated);
+        const again = target('again');
+        const restored = await runRestore(env, t.config, { backup: 'latest', database: separated, target: again });
+        assert.equal(restored.backup.label, made.backupId);
+        assert.deepEqual(await tableFingerprints(t.config, again), await tableFingerprints(t.config, source));
       });
     });
 
