@@ -119,6 +119,26 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(problems, [], 'never a manifest naming a missing archive');
     });
 
+    it('SIGTERM to the worker mid-dump (as docker stop and systemctl stop send it): it stops gracefully, its tools stopped and nothing partial left; the backup completes', async () => {
+      const first = await spawnWorker(env.address, t.config);
+      let output = '';
+      first.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const handle = await startBackup(big);
+      await waitFor('the upload to be under way', async () => (await unfinishedWrites(t, big)).length > 0, 60_000);
+      const expected = ['pg_dump', 'pg_restore', 'zstd'];
+      await waitFor(`${expected.join(', ')} to run`, () => toolNames(toolsInGroup(first.child.pid!)).join() === expected.join(), 30_000);
+      process.kill(first.child.pid!, 'SIGTERM'); // the worker alone: its tools are its to stop
+      const exited = await first.child;
+      assert.deepEqual([exited.signal, exited.exitCode], [undefined, 0], `the worker ended by itself, not by the signal:\n${output}`);
+      assert.match(output, /pgkeeper worker stopped/);
+      assert.deepEqual(toolsInGroup(first.child.pid!), [], 'no tool outlives it');
+      assert.deepEqual(await unfinishedWrites(t, big), [], 'its unfinished write was removed');
+
+      const result = await withWorker(env, t.config, () => handle.result());
+      assert.equal(result.status, 'completed');
+      assert.ok((await completeBackups(t.store, big)).some((b) => b.id === (result as BackupResult).backupId));
+    });
+
     it('SIGKILL while publishing: a second worker completes the backup well within two minutes; never a manifest naming a missing archive', async () => {
       const first = await spawnWorker(env.address, t.config, true, { PGKEEPER_TEST_HOLD: 'publishBackup' });
       const handle = await startBackup(small);

@@ -11,7 +11,7 @@ import { WORKFLOW_BUNDLE } from './workflows-path.js';
  * then it cancels them, which kills the tools and removes their partial output.
  * Temporal retries the interrupted activity on another (or the restarted) worker.
  */
-const SHUTDOWN_GRACE_TIME = '10s';
+export const SHUTDOWN_GRACE_TIME = '10s';
 
 export class BundleMissingError extends Error {
   constructor() {

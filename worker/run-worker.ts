@@ -3,8 +3,10 @@
  * run until SIGINT/SIGTERM (the Runtime turns those into a graceful shutdown).
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { ConfigError, parseConfig } from '../common/config.js';
 import { describeTemporalSecurity } from '../common/temporal-security.js';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../client/temporal-connection-options.js';
@@ -12,7 +14,7 @@ import { namespaceMissingMessage } from '../client/namespace-missing.js';
 import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
 import { installRuntime } from './runtime.js';
-import { BundleMissingError, createWorker } from './create-worker.js';
+import { BundleMissingError, createWorker, SHUTDOWN_GRACE_TIME } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
 import { lookalikeVariables } from './lookalike-variables.js';
 import { neighboursWithOtherStores } from './worker-identity.js';
@@ -23,6 +25,26 @@ import { WORKFLOW_BUNDLE } from './workflows-path.js';
 function refuse(...lines: string[]): never {
   for (const line of lines) process.stderr.write(`pgkeeper worker: ${line}\n`);
   process.exit(2);
+}
+
+/**
+ * The Runtime turns the first SIGINT or SIGTERM into a graceful shutdown, and removes its own
+ * listener as it starts it. execa's clean-up of running tools (signal-exit) would then find no
+ * other listener and raise the signal again, killing the worker mid-activity: its tools' partial
+ * output (a plaintext scratch file, a staging database) left until the heartbeat timeout and a
+ * retry. This listener stays, so the shutdown runs its course; a second signal stops at once.
+ */
+function stayOnSignals(logger: Logger): void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++received === 1) {
+      logger.info(`${signal}: stopping; running activities have ${SHUTDOWN_GRACE_TIME} to finish, then are cancelled (their tools stopped, their partial output removed) and retried by another worker`);
+      return;
+    }
+    logger.warn(`${signal} again: stopping now, without cleaning up after running activities`);
+    process.exit(128 + os.constants.signals[signal]);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
 }
 
 export async function runWorker(): Promise<void> {
@@ -102,6 +124,7 @@ export async function runWorker(): Promise<void> {
   if (usesS3 && Number(process.versions.node.split('.')[0]) < 22) {
     logger.warn(`Node ${process.versions.node}: AWS SDK releases after the first week of January 2027 need Node 22 or newer (the Docker image runs Node 22)`);
   }
+  stayOnSignals(logger);
   try {
     await worker.run();
   } finally {
