@@ -76,7 +76,7 @@ async function sessionsOn(client: pg.Client, database: string): Promise<string> 
        from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`,
     [database],
   );
-  return rows.map((r) => r.who).join(', ') || 'sessions that reconnect at once';
+  return rows.map((r) => r.who).join(', ');
 }
 
 /** SQLSTATE 55006: "database is being accessed by other users". */
@@ -105,14 +105,15 @@ async function renameExclusively(client: pg.Client, renames: [from: string, to: 
       await client.query('rollback').catch(() => undefined);
       if ((err as { code?: string }).code !== OBJECT_IN_USE) throw err;
       if (attempt >= SWAP_ATTEMPTS) {
-        const busy = renames.map(([from]) => from);
-        const who: string[] = [];
-        for (const db of busy) who.push(await sessionsOn(client, db));
+        // Named only where sessions are (the live database; the staging copy has none of its own).
+        const busy: string[] = [];
+        for (const [from] of renames) {
+          const who = await sessionsOn(client, from);
+          if (who) busy.push(`"${from}" by ${who}`);
+        }
+        const used = busy.length > 0 ? `keeps being used: ${busy.join('; ')}` : `"${renames[0]![0]}" keeps being used by sessions that reconnect at once`;
         // Retried by Temporal for a while (see the swap's retry policy); the staging copy waits.
-        throw ApplicationFailure.retryable(
-          `cannot swap: "${busy.join('", "')}" keep${busy.length === 1 ? 's' : ''} being used by ${who.join('; ')}; stop those clients (the restore keeps trying)`,
-          FailureType.DatabaseError,
-        );
+        throw ApplicationFailure.retryable(`cannot swap: ${used}; stop those clients (the restore keeps trying)`, FailureType.DatabaseError);
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -168,7 +168,8 @@ const RUNS_FOR_GONE = 10;
  * drill run that completed, whose backup retention may have deleted since (with its proof).
  */
 function lastProven(backups: ListedBackup[], drills: RunRecord[]): DatabaseStatus['lastProvenRestore'] {
-  const proven = backups.filter((b) => b.lastProvenAt !== null).sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
+  // A backup proven once and found DAMAGED everywhere since restores no more: its proof proves nothing now.
+  const proven = backups.filter((b) => b.lastProvenAt !== null && b.status === 'complete').sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   const fromProof = proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null;
   const drilled = drills.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
   const held = backups.find((b) => b.id === drilled?.backupId);
