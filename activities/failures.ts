@@ -92,7 +92,7 @@ export function toolFailure(
     return fail(
       config,
       FailureType.RolesMissing,
-      `role "${role[1]}" does not exist on ${server(config)}; create it (or restore a globals backup first), or restore with noOwner/noPrivileges`,
+      `role "${role[1]}" does not exist on ${server(config)}; create it (or restore a globals backup first), or restore with --no-owner --no-privileges ("noOwner", "noPrivileges")`,
       false,
     );
   }

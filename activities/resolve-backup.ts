@@ -272,7 +272,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into
     const seed = SEED_NAME.exec(name);
     const named = classified?.part === 'archive' ? parseBackupId(classified.id).database : seed ? validateDatabaseName(seed[1], 'database part of the file name') : undefined;
     if (named !== undefined && req.database !== undefined && named !== req.database) {
-      throw new InputError(`${quoteInput(req.backup)} is named for database "${named}", not "${req.database}"; leave "database" out, or give the archive of "${req.database}"`);
+      throw new InputError(`${quoteInput(req.backup)} is named for database "${named}", not "${req.database}"; leave the database out (--database, "database"), or give the archive of "${req.database}"`);
     }
     // A pgkeeper archive named by its key: the backup it belongs to, with all the checks of an id.
     if (classified?.part === 'archive' && (await store.stat(`${classified.folder}/${classified.id}.manifest.json`))) {

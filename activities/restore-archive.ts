@@ -140,7 +140,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   // As JSON strings: a name may hold a quote or a line break.
   const quoted = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
   const missing = roles.filter((r) => !present.has(r));
-  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with noOwner (objects owned by DB_USER) and noPrivileges (no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
+  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with --no-owner ("noOwner": objects owned by DB_USER) and --no-privileges ("noPrivileges": no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
   const missingSpaces = tablespaces.filter((t) => !spaces.present.has(t));
   const closedSpaces = tablespaces.filter((t) => spaces.present.has(t) && !spaces.creatable.has(t));
   if (missingSpaces.length > 0 || closedSpaces.length > 0) {
@@ -149,7 +149,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
       ...(missingSpaces.length ? [`tablespaces missing on ${config.db.host}:${config.db.port}, which ${req.backup.label} puts its database, tables or indexes in: ${quoted(missingSpaces)}. Create them (CREATE TABLESPACE … LOCATION, or restore a globals backup first, which makes them where their directories exist)`] : []),
       ...(closedSpaces.length ? [`DB_USER "${config.db.user}" may not create in the tablespaces ${req.backup.label} uses: ${quoted(closedSpaces)}. GRANT CREATE ON TABLESPACE … TO "${config.db.user}"`] : []),
     ];
-    throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with noTablespaces (every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}${globalsSaid(req)}`);
+    throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with --no-tablespaces ("noTablespaces": every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}${globalsSaid(req)}`);
   }
   if (missing.length > 0) throw failure(config, FailureType.RolesMissing, `${rolesMessage}${globalsSaid(req)}`);
   return scriptEncoding(script);

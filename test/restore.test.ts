@@ -333,7 +333,7 @@ for (const kind of STORE_KINDS) {
       await withWorker(env, t.config, async () => {
         const into = target('pgk_nospace');
         const both = [forDatabase, forTable].sort().map((s) => `"${s}"`).join(', ');
-        await expectRefusal({ backup: placed.backupId, target: into }, 'TablespacesMissing', new RegExp(`tablespaces missing on .*, which ${placed.backupId} puts its database, tables or indexes in: ${both}\\. .*restore with noTablespaces`));
+        await expectRefusal({ backup: placed.backupId, target: into }, 'TablespacesMissing', new RegExp(`tablespaces missing on .*, which ${placed.backupId} puts its database, tables or indexes in: ${both}\\. .*restore with --no-tablespaces \\("noTablespaces"`));
         const result = await runRestore(env, t.config, { backup: placed.backupId, target: into, noTablespaces: true });
         assert.equal(result.rows, 1);
         assert.deepEqual(await placement(into), { database: 'pg_default', relations: want.relations.map((r) => ({ ...r, spcname: null })) });
@@ -389,7 +389,7 @@ for (const kind of STORE_KINDS) {
         assert.equal((await databaseProperties(t.config, into)).comment, null, 'the mark it carried while being restored into is gone');
 
         // A pgkeeper archive by key, beside a "database" it is not a backup of: refused, as by id.
-        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_key_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
+        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_key_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave the database out \(--database, "database"\)/);
         // A pgkeeper archive whose manifest is gone: by id, no backup, but the refusal gives its key;
         // by key, its own name says which database it holds.
         await t.store.delete(`${source}/${plain.backupId}.manifest.json`);
@@ -407,7 +407,7 @@ for (const kind of STORE_KINDS) {
           'BackupNotFound',
           new RegExp(`: pgkeeper restore ${plain.archiveKey.replace(/\./g, '\\.')} --target ${orphanId} --jobs 4 --no-owner --no-privileges --globals latest --store ${shellWord(t.store.url).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --queue ${shellWord(t.config.temporal.taskQueue).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
         );
-        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave "database" out/);
+        await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_orphan_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave the database out \(--database, "database"\)/);
         const orphan = target('pgk_orphan');
         const restored = await runRestore(env, t.config, { backup: plain.archiveKey, target: orphan });
         assert.equal(restored.backup.database, source);
