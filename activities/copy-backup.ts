@@ -103,8 +103,10 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       const manifestText = await from.getText(keys.manifest);
       if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
       await to.put(keys.manifest, manifestText);
-      // A copy found damaged there (damage-record.ts) is whole again: its record goes.
-      await to.delete(keys.damage);
+      // A copy found damaged there (damage-record.ts) is whole again: its record goes. The copy is
+      // complete already; a record left (the store gone a moment after) names the archive version
+      // it was found in, not this one, so it no longer counts.
+      await to.delete(keys.damage).catch(() => undefined);
       copied.push(entry.id);
     }
     return { store: to.url, copied, skipped };
