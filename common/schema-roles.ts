@@ -20,10 +20,12 @@ const ROLE_REFERENCES: [RegExp, RegExp[]][] = [
   // Roles a policy or a user mapping names: needed whatever noOwner and noPrivileges leave out.
   [/^CREATE POLICY\b/, [new RegExp(String.raw`\bTO (${LIST})(?: USING \(| WITH CHECK \(|;$)`)]],
   [/^CREATE USER MAPPING\b/, [new RegExp(String.raw`^CREATE USER MAPPING FOR (${IDENT}) SERVER `)]],
+  // A privilege granted by someone other than the owner is granted as that grantor.
+  [/^SET SESSION AUTHORIZATION\b/, [new RegExp(String.raw`^SET SESSION AUTHORIZATION (${IDENT});$`)]],
 ];
 const NOT_ROLES = new Set(['public', 'current_user', 'session_user', 'current_role']);
 
-/** Roles named by OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a policy's TO and a user mapping's FOR in a schema script's statements (never in their literals or bodies). */
+/** Roles named by OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a policy's TO, a user mapping's FOR and a grantor's SET SESSION AUTHORIZATION in a schema script's statements (never in their literals or bodies). */
 export function rolesReferenced(script: string): string[] {
   const roles = new Set<string>();
   for (const statement of statementSkeletons(script)) {

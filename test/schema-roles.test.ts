@@ -34,6 +34,9 @@ COMMENT ON TABLE public.notes IS 'GRANT ALL ON x TO commented;';
 GRANT SELECT ON TABLE public.notes TO reader, "Report Reader";
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
 REVOKE SELECT ON TABLE public.notes FROM revoked_one;
+SET SESSION AUTHORIZATION "Grantor";
+GRANT SELECT ON TABLE public.notes TO reader;
+RESET SESSION AUTHORIZATION;
 ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT SELECT ON TABLES TO reader;
 ALTER TABLE ONLY public.notes ALTER COLUMN note SET DEFAULT 'OWNER TO nobody;'::text;
 CREATE POLICY p ON public.notes FOR SELECT TO policy_role, PUBLIC USING ((note <> 'TO nobody'::text));
@@ -46,8 +49,8 @@ CREATE USER MAPPING FOR public SERVER srv;
 `;
 
 describe('schema script', () => {
-  it('names the roles of OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a policy and a user mapping, never words of a body, a literal or a comment', () => {
-    assert.deepEqual(rolesReferenced(SCRIPT), ['Checker', 'Odd "Owner"', 'Report Reader', 'app_owner', 'mapped_role', 'policy_role', 'reader', 'revoked_one']);
+  it('names the roles of OWNER TO, GRANT … TO, REVOKE … FROM, FOR ROLE, a grantor, a policy and a user mapping, never words of a body, a literal or a comment', () => {
+    assert.deepEqual(rolesReferenced(SCRIPT), ['Checker', 'Grantor', 'Odd "Owner"', 'Report Reader', 'app_owner', 'mapped_role', 'policy_role', 'reader', 'revoked_one']);
   });
 
   it('names the tablespaces pg_dump selects', () => {
