@@ -1,7 +1,9 @@
 /**
  * applyRetention, on every store: plan with the pure planner, then delete. Only complete backups
  * are candidates, so a streak of failed runs can never push a good backup out; the newest complete
- * backup of each store is always kept; a backup pinned by a running restore or drill is kept.
+ * backup of each store is always kept, and so is the one the calling backup run made (`made`); a
+ * backup pinned by a running restore or drill is kept. Without a run that vouches for the newest
+ * (prune), it is read back against its manifest before anything older is deleted.
  * A backup is deleted manifest first, so a crash mid-delete leaves no half backup that looks whole.
  * The sweep removes what crashed runs left, once it is a day old: unfinished writes (S3 multipart
  * uploads, posix partial files), objects of backups that never got a manifest (once a complete
@@ -12,9 +14,10 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
+import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
 import { FailureType } from '../common/errors.js';
-import { NEWEST_KEPT, planRetention, type RetentionDecision, type RetentionPolicy } from '../common/retention-plan.js';
+import { isDatedInFuture, NEWEST_KEPT, planRetention, type RetentionDecision, type RetentionPolicy } from '../common/retention-plan.js';
 import type { Leftover, RetentionRequest, RetentionResult, ServerChange, StoreRetention, StoreUnreachable } from '../common/types.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { databasesHeld, listCatalog, STALE_PIN_MS, unreachableOrThrow, type CatalogEntry } from './store/backup-catalog.js';
@@ -39,7 +42,8 @@ function deleteOrder(entry: CatalogEntry): string[] {
 function leftoversOf(entries: CatalogEntry[], nowMs: number): Leftover[] {
   // An archive without manifest may still restore (by its key): swept only once a complete backup
   // is newer, so the store's newest data is never lost to a manifest gone missing.
-  const newestCompleteMs = Math.max(-Infinity, ...entries.filter((e) => e.status === 'complete').map((e) => e.createdAtMs));
+  // One dated in the future (a clock that ran ahead) proves nothing newer exists.
+  const newestCompleteMs = Math.max(-Infinity, ...entries.filter((e) => e.status === 'complete' && !isDatedInFuture(e.createdAtMs, nowMs)).map((e) => e.createdAtMs));
   const leftovers: Leftover[] = [];
   for (const entry of entries) {
     const newest = Math.max(...entry.objects.map((o) => o.modifiedMs));
@@ -88,15 +92,25 @@ async function deleteUnlessPinned(store: BackupStore, folder: string, entry: Cat
   return true;
 }
 
+/** The system identifier a database backup's manifest records (a hand-made or old manifest may have no `server`). */
+function systemIdentifierOf(entry: CatalogEntry | undefined): string | undefined {
+  const id = entry?.manifest?.kind === 'database' ? (entry.manifest.server as Partial<BackupManifest['server']> | undefined)?.systemIdentifier : undefined;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /**
- * Whether the two newest complete backups come from different servers. Expected once after an
- * upgrade or a move; at every backup when two servers write one database name into one store,
- * whose backups retention then counts together.
+ * Whether the backup the run made comes from another server than the complete backup before it
+ * (newest first, those dated in the future aside). Expected once after an upgrade or a move; at
+ * every backup when two servers write one database name into one store, whose backups retention
+ * then counts together.
  */
-function serverChange([newest, previous]: CatalogEntry[]): { serverChanged?: ServerChange } {
-  const [now, before] = [newest, previous].map((e) => (e?.manifest?.kind === 'database' ? e.manifest.server.systemIdentifier : undefined));
+function serverChange(complete: CatalogEntry[], made: string | undefined, nowMs: number): { serverChanged?: ServerChange } {
+  const at = complete.findIndex((e) => e.id === made);
+  if (at < 0) return {};
+  const previous = complete.slice(at + 1).find((e) => !isDatedInFuture(e.createdAtMs, nowMs));
+  const [now, before] = [systemIdentifierOf(complete[at]), systemIdentifierOf(previous)];
   if (now === undefined || before === undefined || now === before) return {};
-  return { serverChanged: { id: newest!.id, systemIdentifier: now, previousId: previous!.id, previousSystemIdentifier: before } };
+  return { serverChanged: { id: made!, systemIdentifier: now, previousId: previous!.id, previousSystemIdentifier: before } };
 }
 
 /** The plan for `entries`' complete backups, pinned ones kept. */
@@ -131,13 +145,15 @@ async function newestReadBack(store: BackupStore, folder: string, listed: Catalo
       const read = await recordProvenDamage(store, manifestArchive(folder, entry.id, file), ctx.info.workflowExecution, ctx.cancellationSignal);
       if (read.verdict === 'intact') continue;
       if (read.verdict !== 'damaged') {
-        // Not known whether the newest is whole: nothing is deleted (the activity is retried).
+        // Not known whether the newest is whole: nothing is deleted there (the activity is retried).
         throw ApplicationFailure.retryable(
-          `retention read the newest backup ${entry.id} back from ${store.url} before deleting older ones, and could not judge it (${read.verdict === 'changed' ? 'it was written again meanwhile' : read.error.message}); nothing was deleted`,
-          FailureType.StoreUnavailable,
+          `retention read the newest backup ${entry.id} back from ${store.url} before deleting older ones, and could not judge it (${read.verdict === 'changed' ? 'it was written again meanwhile' : read.error.message}); nothing was deleted there`,
+          FailureType.StoreFailed,
         );
       }
-      entries = entries.map((e) => (e === entry ? { ...e, status: 'damaged' as const, reason: `read back by retention: ${read.reason}` } : e));
+      // A record that could not be written (a store this worker may only read) is said with the reason.
+      const reason = [`read back by retention: ${read.reason}`, ...read.warnings.filter((w) => w.includes('could not be recorded'))].join('; ');
+      entries = entries.map((e) => (e === entry ? { ...e, status: 'damaged' as const, reason } : e));
       break;
     }
     if (entries.find((e) => e.id === entry.id)!.status === 'complete') return entries;
@@ -185,7 +201,7 @@ async function retainOn(store: BackupStore, folder: string, req: RetentionReques
     ...(notShown.length ? { planNotListed: { keep: notShown.filter((d) => d.action === 'keep').length, delete: notShown.filter((d) => d.action === 'delete').length } } : {}),
     damaged: damaged.listed,
     ...(damaged.notListed ? { damagedNotListed: damaged.notListed } : {}),
-    ...serverChange([...complete.values()]),
+    ...serverChange([...complete.values()], made, nowMs),
   };
 }
 

@@ -84,10 +84,11 @@ export function toolFailure(
   const text = stderr.trim();
   const lastLines = stderrTail(text, 5);
   // Connection-time failures only (FATAL): a pg_restore ERROR about a missing role is not a login problem.
-  if (/FATAL: .*(password authentication failed|no password supplied|authentication failed|role ".*" does not exist)/.test(text)) {
+  // [^] rather than `.`: a name may hold U+2028 or U+2029, which `.` does not match.
+  if (/FATAL: [^]*?(password authentication failed|no password supplied|authentication failed|role "[^]*?" does not exist)/.test(text)) {
     return authenticationFailed(config, lastLines);
   }
-  const role = /ERROR: +role "(.*)" does not exist/.exec(text);
+  const role = /ERROR: +role "([^]*?)" does not exist/.exec(text);
   if (role) {
     return fail(
       config,
@@ -96,7 +97,7 @@ export function toolFailure(
       false,
     );
   }
-  const missing = /database "(.*)" does not exist/.exec(text);
+  const missing = /database "([^]*?)" does not exist/.exec(text);
   if (missing) return databaseMissing(config, missing[1]!);
   if (/server version mismatch/.test(text)) {
     return fail(

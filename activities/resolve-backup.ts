@@ -194,7 +194,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
         `a newer archive, ${newer.archive} in ${newer.store.url}, has no manifest (its run did not finish, or the manifest was removed), so "latest" is ${id}; to restore that archive instead: ${restoreCommand(newer.archive!, into)}`,
       );
     }
-    const [ahead] = [...byId].filter(inFuture).map(([aheadId]) => aheadId);
+    const [ahead] = [...byId].filter((b) => inFuture(b) && intact(b[1])).map(([aheadId]) => aheadId);
     if (ahead !== undefined && ahead !== id) {
       warnings.push(`${ahead} is dated in the future (a clock that ran ahead, or a key brought in), so "latest" is ${id}, the newest dated up to now; to restore ${ahead} instead: ${restoreCommand(ahead, into)}`);
     }

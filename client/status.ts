@@ -10,6 +10,7 @@ import type { Config } from '../common/config.js';
 import { InputError } from '../common/errors.js';
 import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName, listedNames } from '../common/names.js';
+import { isDatedInFuture } from '../common/retention-plan.js';
 import { ALL_DATABASES } from '../common/search-attributes.js';
 import type { BackupListing, ListedBackup, StoreUnreachable } from '../common/types.js';
 import { askServerDatabases } from './scheduled-database.js';
@@ -110,7 +111,10 @@ type Listed = Pick<ListedBackup, 'id' | 'createdAt' | 'finishedAt' | 'status' | 
 
 /** What the stores' copies (newest first) and the last run say, against what the schedule promises. */
 function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnType<typeof listRuns>>, schedule: Health['schedule'], nowMs: number): Health {
-  const newestGood = backups.find((b) => b.status === 'complete');
+  // One dated in the future (a clock that ran ahead) would never look stale and hide a gone backup: last resort only.
+  const inFuture = (b: Listed) => isDatedInFuture(Date.parse(b.createdAt), nowMs);
+  const complete = backups.filter((b) => b.status === 'complete');
+  const newestGood = complete.find((b) => !inFuture(b)) ?? complete[0];
   const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
   return {
@@ -124,7 +128,7 @@ function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnT
     schedule,
     stale: schedule?.intervalMs ? ageMs > STALE_AFTER_INTERVALS * schedule.intervalMs : null,
     unreachable: listing.unreachable,
-    gone: listing.unreachable.length === 0 ? goneBackup(runs, backups) : null,
+    gone: listing.unreachable.length === 0 ? goneBackup(runs, backups, inFuture) : null,
   };
 }
 
@@ -151,37 +155,41 @@ export async function databaseStatus(
     kind: 'database',
     database,
     ...health(listing, backups, runs, schedule, nowMs),
-    lastProvenRestore: lastProven(backups, drills),
+    lastProvenRestore: lastProven(backups, drills, listing.unreachable.length === 0),
     lastDrill: runSummary(drills[0]),
   };
 }
 
 /** Backup runs read by status: the last one, and the last completed one among them. */
+/** Backup runs read by status (the last completed one may be behind a few failed), and drill runs likewise. */
 const RUNS_FOR_GONE = 10;
 
-/**
- * The last completed backup run's backup, when the stores hold neither it nor a newer one. Retention
- * always keeps the newest backup, so nothing pgkeeper does removes it.
- */
 /**
  * The newest proof that a backup restores: a proof stored beside a backup held, or the last
  * drill run that completed, whose backup retention may have deleted since (with its proof).
  */
-function lastProven(backups: ListedBackup[], drills: RunRecord[]): DatabaseStatus['lastProvenRestore'] {
+function lastProven(backups: ListedBackup[], drills: RunRecord[], everyStoreAnswered: boolean): DatabaseStatus['lastProvenRestore'] {
   // A backup proven once and found DAMAGED everywhere since restores no more: its proof proves nothing now.
   const proven = backups.filter((b) => b.lastProvenAt !== null && b.status === 'complete').sort((a, b) => (a.lastProvenAt! < b.lastProvenAt! ? 1 : -1))[0];
   const fromProof = proven ? { at: proven.lastProvenAt!, backupId: proven.id } : null;
   const drilled = drills.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
   const held = backups.find((b) => b.id === drilled?.backupId);
-  // The proof beside a backup held is its record; the run speaks for a backup gone, or one whose proof could not be written.
-  if (!drilled || held?.lastProvenAt) return fromProof;
+  // The proof beside a backup held is its record; the run speaks for a backup gone, or one whose
+  // proof could not be written; not for one DAMAGED everywhere since.
+  if (!drilled || held?.lastProvenAt || (held && held.status !== 'complete')) return fromProof;
   const at = (drilled.closeTime ?? drilled.startTime).toISOString();
-  return fromProof && fromProof.at >= at ? fromProof : { at, backupId: drilled.backupId!, ...(held ? {} : { deleted: true as const }) };
+  if (fromProof && fromProof.at >= at) return fromProof;
+  // Not listed: deleted, unless a store that did not answer holds it.
+  return { at, backupId: drilled.backupId!, ...(held || !everyStoreAnswered ? {} : { deleted: true as const }) };
 }
 
-function goneBackup(runs: RunRecord[], backups: Listed[]): Health['gone'] {
+/**
+ * The last completed backup run's backup, when the stores hold neither it nor a newer one. Retention
+ * always keeps the newest backup, so nothing pgkeeper does removes it.
+ */
+function goneBackup(runs: RunRecord[], backups: Listed[], inFuture: (b: Listed) => boolean): Health['gone'] {
   const made = runs.find((r) => r.outcome === 'completed' && r.backupId !== undefined);
-  if (!made || backups.some((b) => b.id === made.backupId || Date.parse(b.createdAt) >= made.startTime.getTime())) return null;
+  if (!made || backups.some((b) => b.id === made.backupId || (!inFuture(b) && Date.parse(b.createdAt) >= made.startTime.getTime()))) return null;
   return { backupId: made.backupId!, at: (made.closeTime ?? made.startTime).toISOString(), workflowId: made.workflowId };
 }
 

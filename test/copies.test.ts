@@ -422,13 +422,16 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     mkdirSync(legacy, { recursive: true });
     writeFileSync(path.join(legacy, `${source}_20261101_020000.dump`), 'PGDMP');
     const typo = `${source.slice(0, -1)}_`;
-    await assert.rejects(new MockActivityEnvironment().run(resolveBackup, t.config, { backup: 'latest', database: typo }), (err: ApplicationFailure) => {
-      assert.equal(err.type, 'BackupNotFound');
-      assert.match(err.message, new RegExp(`^no backup of "${typo}" in ${t.store.url}, \\S+; did you mean "${source}"\\? \\(backups there are of .*"${source}".*\\); if the name is right, run \`pgkeeper backup ${typo}\` first$`));
-      assert.doesNotMatch(err.message, /"legacy"/);
-      return true;
-    });
-    rmSync(legacy, { recursive: true });
+    try {
+      await assert.rejects(new MockActivityEnvironment().run(resolveBackup, t.config, { backup: 'latest', database: typo }), (err: ApplicationFailure) => {
+        assert.equal(err.type, 'BackupNotFound');
+        assert.match(err.message, new RegExp(`^no backup of "${typo}" in ${t.store.url}, \\S+; did you mean "${source}"\\? \\(backups there are of .*"${source}".*\\); if the name is right, run \`pgkeeper backup ${typo}\` first$`));
+        assert.doesNotMatch(err.message, /"legacy"/);
+        return true;
+      });
+    } finally {
+      rmSync(legacy, { recursive: true, force: true });
+    }
   });
 
   it('the primary not answering: "latest" is refused (the copies may lack the newest), naming the newest the copy holds; by its id, that one restores from the copy', async () => {

@@ -1,6 +1,6 @@
 /**
  * Faults: the worker killed with SIGKILL, its whole process group at once (pg tools, zstd and age go
- * with it, as when the machine goes away), in the middle of each step that matters: the dump's
+ * with it, as when the machine goes away), or stopped with SIGTERM (as docker stop does), in the middle of each step that matters: the dump's
  * upload, publishing, the restore into staging, a swap that waits for clients to let go (and a
  * cancel there, with no worker killed). Every
  * activity heartbeats, so a second worker takes the step over once the 30 s heartbeat timeout
@@ -131,7 +131,7 @@ for (const kind of STORE_KINDS) {
       const exited = await first.child;
       assert.deepEqual([exited.signal, exited.exitCode], [undefined, 0], `the worker ended by itself, not by the signal:\n${output}`);
       assert.match(output, /pgkeeper worker stopped/);
-      assert.deepEqual(toolsInGroup(first.child.pid!), [], 'no tool outlives it');
+      await waitFor('no tool to outlive it', () => toolsInGroup(first.child.pid!).length === 0);
       assert.deepEqual(await unfinishedWrites(t, big), [], 'its unfinished write was removed');
 
       const result = await withWorker(env, t.config, () => handle.result());

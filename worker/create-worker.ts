@@ -12,6 +12,7 @@ import { WORKFLOW_BUNDLE } from './workflows-path.js';
  * Temporal retries the interrupted activity on another (or the restarted) worker.
  */
 export const SHUTDOWN_GRACE_TIME = '10s';
+const SHUTDOWN_FORCE_TIME = '25s';
 
 export class BundleMissingError extends Error {
   constructor() {
@@ -37,6 +38,9 @@ export async function createWorker({ config, connection, shutdownGraceTime, work
     workflowBundle: workflowCode !== undefined ? { code: workflowCode } : { codePath: WORKFLOW_BUNDLE },
     activities: createActivities(config),
     shutdownGraceTime: shutdownGraceTime ?? SHUTDOWN_GRACE_TIME,
+    // An activity that does not end once cancelled must not keep a stopping worker up for ever
+    // (docker compose's stop_grace_period here is 30 s).
+    shutdownForceTime: SHUTDOWN_FORCE_TIME,
     // Heartbeats are throttled to 80% of heartbeatTimeout (24 s for our 30 s), and a cancellation
     // reaches an activity only with a heartbeat's reply: cap the throttle so a cancel takes seconds.
     maxHeartbeatThrottleInterval: '3s',

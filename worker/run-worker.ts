@@ -28,7 +28,7 @@ function refuse(...lines: string[]): never {
 }
 
 /**
- * The Runtime turns the first SIGINT or SIGTERM into a graceful shutdown, and removes its own
+ * The Runtime turns the first SIGINT, SIGTERM, SIGQUIT or SIGUSR2 into a graceful shutdown, and removes its own
  * listener as it starts it. execa's clean-up of running tools (signal-exit) would then find no
  * other listener and raise the signal again, killing the worker mid-activity: its tools' partial
  * output (a plaintext scratch file, a staging database) left until the heartbeat timeout and a
@@ -44,7 +44,8 @@ function stayOnSignals(logger: Logger): void {
     logger.warn(`${signal} again: stopping now, without cleaning up after running activities`);
     process.exit(128 + os.constants.signals[signal]);
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+  // The Runtime's shutdown signals (its default shutdownSignals).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] as const) process.on(signal, onSignal);
 }
 
 export async function runWorker(): Promise<void> {

@@ -47,19 +47,25 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
 }
 
 /**
- * The server with its system identifier, when DB_USER may read it. Asked first: a refused
- * function call would abort the transaction the caller may be in (the dump's snapshot).
+ * The server with its system identifier, when it has one to give (PostgreSQL 9.6+) and DB_USER may
+ * read it. `client` is in the dump's snapshot transaction: the read runs under a savepoint, so a
+ * refusal costs only this bit of metadata, never the backup.
  */
 export async function readServerIdentity(client: pg.Client): Promise<ServerInfo> {
   const server = await readServerInfo(client);
-  const { rows } = await client.query<{ allowed: boolean }>(
-    // pg_control_system() is new in PostgreSQL 9.6; pg_dump reads servers from 9.2.
-    `select case when to_regprocedure('pg_catalog.pg_control_system()') is null then false
-                 else has_function_privilege('pg_catalog.pg_control_system()', 'execute') end as allowed`,
-  );
-  if (!rows[0]!.allowed) return server;
-  const { rows: ids } = await client.query<{ id: string }>('select system_identifier::text as id from pg_catalog.pg_control_system()');
-  return { ...server, systemIdentifier: ids[0]!.id };
+  if (server.versionNum < 90_600) return server;
+  await client.query('savepoint pgkeeper_system_identifier');
+  try {
+    const { rows } = await client.query<{ id: string | null }>(
+      `select case when has_function_privilege('pg_catalog.pg_control_system()', 'execute')
+                   then (select system_identifier::text from pg_catalog.pg_control_system()) end as id`,
+    );
+    await client.query('release savepoint pgkeeper_system_identifier');
+    return rows[0]!.id === null ? server : { ...server, systemIdentifier: rows[0]!.id };
+  } catch {
+    await client.query('rollback to savepoint pgkeeper_system_identifier');
+    return server;
+  }
 }
 
 /** The database's size on disk, indexes included. */

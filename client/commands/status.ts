@@ -26,12 +26,13 @@ function state(s: DatabaseStatus | GlobalsStatus): string {
   if (s.damaged.length) return 'DAMAGED';
   if (s.gone) return 'BACKUP GONE';
   if (s.missingIn.length) return 'COPY MISSING';
-  // What the silent store holds is not known: not "ok", nor "never backed up" (stderr says which store and why).
-  if (s.unreachable.length) return 'STORE DOWN';
   if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
   if (s.lastRun?.outcome === 'failed') return 'LAST RUN FAILED';
   if (s.kind === 'database' && s.lastDrill?.outcome === 'failed') return 'LAST DRILL FAILED';
-  return s.stale === null ? '-' : s.stale ? 'STALE' : 'ok';
+  if (s.stale) return 'STALE';
+  // What a silent store holds is not known, so not "ok" (stderr says which store and why).
+  if (s.unreachable.length) return 'STORE DOWN';
+  return s.stale === null ? '-' : 'ok';
 }
 
 /** The databases this queue's backup schedules name (not the drills': a drill restores, it does not back up). */
