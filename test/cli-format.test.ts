@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { printBackupResult } from '../client/commands/backup.js';
+import { state } from '../client/commands/status.js';
+import type { DatabaseStatus } from '../client/status.js';
 import { showable, showLines, table } from '../client/format.js';
 import { cliHint } from '../client/cli-surface.js';
 
@@ -46,6 +48,31 @@ describe('CLI listings', () => {
     });
     printBackupResult({ status: 'skipped', database: 'app\u202Egpj', reason: 'a backup of "app\u202Egpj" is already running' }, out);
     assert.equal(written, 'a backup of "app\\u202egpj" is already running\n');
+  });
+});
+
+describe('status STATE column', () => {
+  const healthy: DatabaseStatus = {
+    kind: 'database',
+    database: 'app',
+    lastRun: { at: '2026-12-07T02:00:00.000Z', outcome: 'completed', workflowId: 'w' },
+    lastSuccessfulBackup: { at: '2026-12-07T02:00:05.000Z', backupId: 'app-20261207T020000Z-0a0b0c0d' },
+    damaged: [],
+    missingIn: [],
+    schedule: { id: 's', nextRun: '2026-12-08T02:00:00.000Z', intervalMs: 86_400_000, paused: false },
+    stale: false,
+    unreachable: [],
+    gone: null,
+    lastProvenRestore: null,
+    lastDrill: null,
+  };
+  it('a store that did not answer shows STORE DOWN, below every problem that is known', () => {
+    const down = { ...healthy, unreachable: [{ store: 's3://b/p', reason: 'timed out' }] };
+    assert.equal(state(healthy), 'ok');
+    assert.equal(state(down), 'STORE DOWN');
+    assert.equal(state({ ...down, stale: true }), 'STALE');
+    assert.equal(state({ ...down, lastSuccessfulBackup: null }), 'NEVER BACKED UP');
+    assert.equal(state({ ...down, damaged: [{ backupId: 'x', reason: 'r' }] }), 'DAMAGED');
   });
 });
 

@@ -493,13 +493,6 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         assert.equal(status.exitCode, 3, status.stderr);
         const [record] = JSON.parse(status.stdout) as { database: string; lastSuccessfulBackup: { backupId: string }; unreachable: { store: string }[] }[];
         assert.deepEqual([record?.database, record?.lastSuccessfulBackup.backupId, record?.unreachable.map((u) => u.store)], [source, backup.backupId, [copy.url]]);
-        const table = await execa(`${ROOT}/bin/pgkeeper`, ['status', source], {
-          reject: false,
-          extendEnv: false,
-          env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue },
-        });
-        assert.equal(table.exitCode, 3, table.stderr);
-        assert.match(table.stdout, new RegExp(`^${source}\\s.*\\sSTORE DOWN$`, 'm'), 'the state column says why it needs attention');
         // A worker whose only store is down fails the listing, naming the store, rather than list nothing.
         await assert.rejects(
           listEveryBackup({ ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [] } }, {}),

@@ -22,7 +22,7 @@ const STATUS_CONCURRENCY = 8;
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-');
 
 /** The worst that is true of a database (or the globals), first: what the STATE column shows. */
-function state(s: DatabaseStatus | GlobalsStatus): string {
+export function state(s: DatabaseStatus | GlobalsStatus): string {
   if (s.damaged.length) return 'DAMAGED';
   if (s.gone) return 'BACKUP GONE';
   if (s.missingIn.length) return 'COPY MISSING';
