@@ -14,7 +14,6 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyKey, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import type { BackupManifest } from '../common/manifest.js';
 import { validateDatabaseName } from '../common/names.js';
 import { FailureType } from '../common/errors.js';
 import { isDatedInFuture, NEWEST_KEPT, planRetention, type RetentionDecision, type RetentionPolicy } from '../common/retention-plan.js';
@@ -92,10 +91,9 @@ async function deleteUnlessPinned(store: BackupStore, folder: string, entry: Cat
   return true;
 }
 
-/** The system identifier a database backup's manifest records (a hand-made or old manifest may have no `server`). */
+/** The system identifier a database backup's manifest records (an old or hand-made manifest may have none). */
 function systemIdentifierOf(entry: CatalogEntry | undefined): string | undefined {
-  const id = entry?.manifest?.kind === 'database' ? (entry.manifest.server as Partial<BackupManifest['server']> | undefined)?.systemIdentifier : undefined;
-  return typeof id === 'string' ? id : undefined;
+  return entry?.manifest?.kind === 'database' ? entry.manifest.server?.systemIdentifier : undefined;
 }
 
 /**

@@ -98,7 +98,8 @@ export interface BackupManifest {
   dumpBytes: number;
   /** "full": every block was read back while it was written; "toc": only the table of contents. */
   verify: 'full' | 'toc';
-  server: ServerInfo;
+  /** null when a manifest (made by hand, or damaged) does not say; readers need not check its fields. */
+  server: ServerInfo | null;
   pgDumpVersion: string;
   startedAt: string;
   finishedAt: string;
@@ -142,6 +143,14 @@ function fileList(raw: Record<string, unknown>): ManifestFile[] {
   return files;
 }
 
+/** The manifest's server, its fields checked: only what is well-formed is kept. */
+function serverInfo(raw: unknown): ServerInfo | null {
+  const server = raw as Partial<ServerInfo> | null | undefined;
+  if (typeof server?.version !== 'string' || !Number.isInteger(server.versionNum)) return null;
+  const id = server.systemIdentifier;
+  return { version: server.version, versionNum: server.versionNum!, ...(typeof id === 'string' && /^\d{1,20}$/.test(id) ? { systemIdentifier: id } : {}) };
+}
+
 /** Parses a manifest's text (version 1 or 2); throws ManifestError saying what is wrong with it. */
 export function parseManifest(text: string, expectedId: string): BackupManifest | GlobalsManifest {
   let raw: Record<string, unknown>;
@@ -180,6 +189,7 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
     files,
     filters,
     plaintext,
+    server: serverInfo(raw.server),
     dumpBytes: Number(raw.dumpBytes ?? files[0]!.sizeBytes),
     tables: Array.isArray(raw.tables) ? (raw.tables as TableEstimate[]) : [],
     toc: (raw.toc as BackupManifest['toc'] | undefined) ?? { entries: 0, tableDataEntries: 0 },

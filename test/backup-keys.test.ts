@@ -60,4 +60,19 @@ describe('backup keys and manifests', () => {
       assert.throws(() => parseManifest(text, v1.id), (err: Error) => err instanceof ManifestError && reason.test(err.message) && !err.message.includes('\n'));
     }
   });
+
+  it("a manifest's server is kept only when well-formed, so readers may trust its fields", () => {
+    const v1 = { manifestVersion: 1, id: 'app-20261101T020000Z-1a2b3c4d', database: 'app', file: 'app-20261101T020000Z-1a2b3c4d.dump', sizeBytes: 10, sha256: 'a'.repeat(64), startedAt: '2026-11-01T02:00:00Z' };
+    const serverOf = (server: unknown) => {
+      const read = parseManifest(JSON.stringify({ ...v1, server }), v1.id);
+      return read.kind === 'database' ? read.server : 'globals';
+    };
+    const good = { version: '15.19', versionNum: 150019, systemIdentifier: '7312345678901234567' };
+    assert.deepEqual(serverOf(good), good);
+    assert.equal(serverOf(undefined), null);
+    assert.equal(serverOf('15.19'), null);
+    assert.equal(serverOf({ version: '15.19' }), null);
+    assert.deepEqual(serverOf({ ...good, systemIdentifier: 7312345678901234567 }), { version: '15.19', versionNum: 150019 });
+    assert.deepEqual(serverOf({ ...good, systemIdentifier: { toString: 1 } }), { version: '15.19', versionNum: 150019 });
+  });
 });

@@ -87,7 +87,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(manifest.dumpBytes, execFileSync('zstd', ['-dc'], { input: archive, maxBuffer: 1 << 30 }).length);
       assert.ok(manifest.dumpBytes > result.sizeBytes, 'pg_dump wrote uncompressed; zstd compressed');
       assert.match(manifest.pgDumpVersion, /^pg_dump \(PostgreSQL\) \d+/);
-      assert.equal(manifest.server.systemIdentifier, systemIdentifier());
+      assert.equal(manifest.server?.systemIdentifier, systemIdentifier());
       assert.ok(manifest.toc.entries > 10, `TOC has ${manifest.toc.entries} entries`);
       assert.equal(manifest.toc.tableDataEntries, 3);
       assert.deepEqual(manifest.tables.map((x) => `${x.schema}.${x.name}=${x.rowEstimate}`), ['audit.events=3000', 'public.customers=2000', 'public.orders=5000']);

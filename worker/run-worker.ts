@@ -13,7 +13,7 @@ import { temporalConnectionOptions, type TemporalConnectionOptions } from '../cl
 import { namespaceMissingMessage } from '../client/namespace-missing.js';
 import { tlsFailureMessage } from '../client/tls-failure-message.js';
 import { createLogger } from './logger.js';
-import { installRuntime } from './runtime.js';
+import { installRuntime, SHUTDOWN_SIGNALS } from './runtime.js';
 import { BundleMissingError, createWorker, SHUTDOWN_GRACE_TIME } from './create-worker.js';
 import { missingSearchAttributes } from './search-attribute-check.js';
 import { lookalikeVariables } from './lookalike-variables.js';
@@ -28,7 +28,7 @@ function refuse(...lines: string[]): never {
 }
 
 /**
- * The Runtime turns the first SIGINT, SIGTERM, SIGQUIT or SIGUSR2 into a graceful shutdown, and removes its own
+ * The Runtime turns the first of SHUTDOWN_SIGNALS into a graceful shutdown, and removes its own
  * listener as it starts it. execa's clean-up of running tools (signal-exit) would then find no
  * other listener and raise the signal again, killing the worker mid-activity: its tools' partial
  * output (a plaintext scratch file, a staging database) left until the heartbeat timeout and a
@@ -44,8 +44,7 @@ function stayOnSignals(logger: Logger): void {
     logger.warn(`${signal} again: stopping now, without cleaning up after running activities`);
     process.exit(128 + os.constants.signals[signal]);
   };
-  // The Runtime's shutdown signals (its default shutdownSignals).
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] as const) process.on(signal, onSignal);
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
 }
 
 export async function runWorker(): Promise<void> {
