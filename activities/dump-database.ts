@@ -15,12 +15,14 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { backupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { filterChain, formatCompression, isEncrypted, pgDumpLevel } from '../common/filters.js';
 import type { DatabaseProperties, ServerInfo, TableEstimate } from '../common/manifest.js';
+import { refuseUnlistableName } from '../common/names.js';
 import type { DumpRequest, DumpResult } from '../common/types.js';
 import { encryptionRecipients } from './encryption.js';
 import { failure, pgClientFailure } from './failures.js';
@@ -30,6 +32,7 @@ import { sealProperties } from './sealed-properties.js';
 import { readDatabaseSize, readServerIdentity, readTableEstimates, withClient } from './postgres/pg-client.js';
 import { conninfoForDatabase, pgToolSpec, pgToolVersion } from './postgres/pg-tools.js';
 import { primaryStore } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
 import { forwardTool, zstdInputBytes } from './stream/filter-tools.js';
 import { Rank, StreamRun } from './stream/stream-run.js';
 import { namedPipes, readingPipe, startLinkedTool } from './stream/linked-tools.js';
@@ -47,6 +50,8 @@ export interface DumpFacts {
   compression: string;
   verify: 'full' | 'toc';
   workflow: DumpRequest['workflow'];
+  /** The run and attempt that wrote them (`<runId>/<attempt>`): one timed out (Temporal unreachable) may fail later, and must leave its retry's facts be. */
+  writer: string;
 }
 
 /**
@@ -108,7 +113,28 @@ export function countToc(list: string): { entries: number; tableDataEntries: num
   return { entries: entries.length, tableDataEntries: entries.filter((line) => / TABLE DATA /.test(line)).length };
 }
 
+/** This attempt, by its run (a reset workflow counts attempts from 1 again) and number. */
+function writerOf(ctx: Context): string {
+  return `${ctx.info.workflowExecution?.runId}/${ctx.info.attempt}`;
+}
+
+/**
+ * Deletes the facts if this attempt wrote them. An attempt Temporal timed out while the worker could
+ * not reach it runs on beside its retry; when it then fails, the facts are its retry's, which the
+ * publish step needs. (Facts of an older pgkeeper, which names no writer, are left to the sweep.)
+ */
+async function deleteOwnFacts(store: BackupStore, key: string, writer: string): Promise<void> {
+  const text = await store.getText(key);
+  if (text === undefined || (JSON.parse(text) as Partial<DumpFacts>).writer !== writer) return;
+  await store.delete(key);
+}
+
 export async function dumpDatabase(config: Config, req: DumpRequest): Promise<DumpResult> {
+  try {
+    refuseUnlistableName(req.database);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.InvalidInput);
+  }
   const ctx = Context.current();
   const store = primaryStore(config);
   const recipients = await encryptionRecipients(config);
@@ -138,6 +164,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
         compression: formatCompression(req.compression),
         verify: req.verify,
         workflow: req.workflow,
+        writer: writerOf(ctx),
       };
       await store.put(keys.facts, JSON.stringify(facts, null, 2));
       const unseen = await unseenByDump(client, config.db.user);
@@ -236,7 +263,7 @@ export async function dumpDatabase(config: Config, req: DumpRequest): Promise<Du
     });
   } catch (err) {
     // Nothing of a failed dump may look like a backup; the facts are useless without the archive.
-    await store.delete(keys.facts).catch(() => undefined);
+    await deleteOwnFacts(store, keys.facts, writerOf(ctx)).catch(() => undefined);
     throw err;
   } finally {
     stopHeartbeat();

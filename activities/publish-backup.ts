@@ -51,6 +51,17 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
       FailureType.CorruptArchive,
     );
   }
+  // A store that lists a key otherwise than it took it (an S3 server putting U+FFFD for what XML
+  // cannot carry, one that normalises Unicode) would hide the backup from every restore, copy and
+  // retention run: refused before the manifest makes it a backup nobody can find.
+  if (!(await store.list(`${req.database}/${req.backupId}.`)).some((o) => o.key === keys.archive)) {
+    // Removed by their exact keys: no listing would ever show them to the sweep.
+    for (const key of [keys.archive, keys.facts]) await store.delete(key);
+    throw ApplicationFailure.nonRetryable(
+      `the listing of ${store.url} does not return ${keys.archive} as it was written (the store changes such keys when it lists them), so pgkeeper could never find this backup: it was not published, and its archive was removed. Rename the database to plain characters, or back it up to another store`,
+      FailureType.StoreFailed,
+    );
+  }
   const verifyMs = Date.now() - verifyStarted;
   const factsText = await store.getText(keys.facts);
   if (factsText === undefined) {

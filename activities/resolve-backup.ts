@@ -44,8 +44,8 @@ export interface ResolveRequest {
   pin?: string;
 }
 
-/** Seed-style names written by the old backup.sh: `<database>_<yyyymmdd>_<hhmmss>.dump`. */
-const SEED_NAME = /^([^]+)_(\d{8})_(\d{6})\.dump$/;
+/** Seed-style names written by the old backup.sh, `<database>_<yyyymmdd>_<hhmmss>.dump`, and such a file compressed or encrypted by hand (.zst, .age). */
+const SEED_NAME = /^([^]+)_(\d{8})_(\d{6})\.dump(?:\.zst)?(?:\.age)?$/;
 
 function fromManifest(store: BackupStore, manifest: BackupManifest): ResolvedBackup {
   const keys = backupKeys(manifest.database, manifest.id, manifest.filters);
@@ -118,6 +118,11 @@ function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): Re
   }
   const copies = seen.filter((s) => s !== good && s.entry.status === 'complete').map((s) => s.store.url);
   return { ...fromManifest(good.store, good.entry.manifest as BackupManifest), ...(copies.length ? { copies } : {}) };
+}
+
+/** Whether every store's copy of a backup is one only a newer pgkeeper reads (so not damaged). */
+function onlyNewer(seen: Sighting[]): boolean {
+  return seen.every((s) => s.entry.newer);
 }
 
 function damagedReason(seen: Sighting[]): string {
@@ -201,6 +206,14 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
     return fromSightings(seen, good, warnings);
   }
   const fallback = [...byId].find(([, s]) => intact(s));
+  if (onlyNewer(seen)) {
+    // Not damage: the person needs to know that upgrading restores the newest data, before any fallback.
+    throw ApplicationFailure.nonRetryable(
+      `the newest backup of "${database}", ${id}, was ${seen[0]!.entry.reason}` +
+        (fallback ? `; or, to restore the newest backup this pgkeeper reads, ${fallback[0]} (older data): \`${restoreCommand(fallback[0], into)}\`` : ''),
+      FailureType.UnknownFilter,
+    );
+  }
   throw ApplicationFailure.nonRetryable(
     `the newest backup of "${database}", ${id}, is DAMAGED (${damagedReason(seen)}); ` +
       (fallback
@@ -216,6 +229,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
   const seen = byId.get(id);
   const good = intact(seen, into.store !== undefined);
   if (good) return fromSightings(seen!, good, warnings);
+  if (seen && onlyNewer(seen)) throw ApplicationFailure.nonRetryable(`backup ${id} was ${seen[0]!.entry.reason}`, FailureType.UnknownFilter);
   if (seen) {
     const there = (await listEveryStore(elsewhere, database, 'report')).found.find(({ entry }) => entry.id === id && entry.status === 'complete');
     throw ApplicationFailure.nonRetryable(
@@ -280,7 +294,7 @@ async function resolveKey(stores: BackupStore[], req: ResolveRequest, into: Into
     }
     const database = named ?? req.database;
     if (database === undefined) {
-      throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>-<yyyymmddThhmmssZ>-<8 hex>.dump… or <database>_<yyyymmdd>_<hhmmss>.dump); give "database" too`);
+      throw new InputError(`cannot tell which database ${name} holds from its name (expected <database>-<yyyymmddThhmmssZ>-<8 hex>.dump… or <database>_<yyyymmdd>_<hhmmss>.dump…); give "database" too`);
     }
     const sidecar = await store.getText(sidecarKey(key));
     let sha256: string | null = null;

@@ -78,7 +78,8 @@ export async function waitForDatabase(config: Config, req: WaitRequest): Promise
         config,
         FailureType.DatabaseUnreachable,
         `PostgreSQL at ${config.db.host}:${config.db.port} did not accept connections to "${req.database}" within ` +
-          `${waited} s (${attempt} attempts); last error: ${lastError.message}. Check that the server is running and DB_HOST/DB_PORT are right`,
+          // A wait cut short by a worker or Temporal outage started again: the run's deadline counts both.
+          `${waited} s (${attempt} attempts${ctx.info.attempt > 1 ? `, in attempt ${ctx.info.attempt} of the wait, which ends at the run's deadline` : ''}); last error: ${lastError.message}. Check that the server is running and DB_HOST/DB_PORT are right`,
       );
     }
     await ctx.sleep(RETRY_EVERY_MS); // rejects when the activity is cancelled

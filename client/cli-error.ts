@@ -1,4 +1,5 @@
 /** Errors the CLI reports as one line and a non-zero exit code, without a stack trace. */
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { FailureType, InputError } from '../common/errors.js';
 import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 import { cliHint, type HintContext } from './cli-surface.js';
@@ -27,8 +28,18 @@ export function checkInput<T>(validate: () => T): T {
   }
 }
 
-/** A run that failed: `what` and its root cause in one line, plus what to type next when that is a flag. */
+/**
+ * A run that failed: `what` ("backup of … failed") and its root cause in one line, plus what to
+ * type next when that is a flag. A run someone cancelled (the UI, `temporal workflow cancel`) did
+ * not fail: it says so, exit code 1 all the same (it did not do its work).
+ */
 export function failedRun(what: string, err: unknown, context?: HintContext): CliError {
+  if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+    // The last "failed" is the verdict: an earlier one may be inside a database's name.
+    const at = Math.max(what.lastIndexOf(' failed'), what.lastIndexOf(' FAILED'));
+    const cancelled = at < 0 ? `${what} (cancelled)` : `${what.slice(0, at)} was cancelled${what.slice(at + ' failed'.length)}`;
+    return new CliError(`${cancelled}: someone cancelled the run (in the Temporal UI, say)`);
+  }
   const type = rootCauseType(err);
   const hint = cliHint(type, context);
   return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);

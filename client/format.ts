@@ -17,10 +17,13 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = ms / 1000;
-  if (s < 120) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  // Each form rounds the time once, then splits it: 599.6 s is 10 min 0 s, not 9 min 60 s.
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 119_950) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** An ISO time as a table shows it: "2026-12-04 02:00:00" (UTC, the column header says so). */
@@ -75,4 +78,12 @@ export function printJson(value: unknown): void {
  */
 export function sayUnreachable(unreachable: { store: string; reason: string }[], leftOut: string): void {
   if (unreachable.length > 0) process.stderr.write(showLines(unreachable.map((u) => `store ${u.store} did not answer (${leftOut}): ${u.reason}`)));
+}
+
+/**
+ * The word for what is wrong with a backup that is not complete: damage, or a manifest only a newer
+ * pgkeeper reads (the files likely sound: upgrade, never delete it as damage).
+ */
+export function damageWord(found: { newer?: true }[]): 'DAMAGED' | 'NEEDS NEWER PGKEEPER' {
+  return found.length > 0 && found.every((f) => f.newer) ? 'NEEDS NEWER PGKEEPER' : 'DAMAGED';
 }

@@ -28,7 +28,7 @@ interface Health {
   lastRun: RunSummary | null;
   lastSuccessfulBackup: { at: string; backupId: string } | null;
   /** Every damaged copy, in any store: a backup lost, or one of its copies (3-2-1 no longer holds). */
-  damaged: { backupId: string; reason: string }[];
+  damaged: { backupId: string; reason: string; newer?: true }[];
   /**
    * Stores that answered and hold no copy of the newest good backup (removed by hand, a store
    * added since): 3-2-1 does not hold for it either. Not said while a run (which copies) is going on.
@@ -115,7 +115,7 @@ function health(listing: BackupListing, backups: Listed[], runs: Awaited<ReturnT
   const inFuture = (b: Listed) => isDatedInFuture(Date.parse(b.createdAt), nowMs);
   const complete = backups.filter((b) => b.status === 'complete');
   const newestGood = complete.find((b) => !inFuture(b)) ?? complete[0];
-  const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}` })));
+  const damaged = backups.flatMap((b) => b.locations.filter((l) => l.status === 'damaged').map((l) => ({ backupId: b.id, reason: `${l.reason} in ${l.store}`, ...(l.newer ? { newer: l.newer } : {}) })));
   const ageMs = newestGood ? nowMs - Date.parse(newestGood.finishedAt ?? newestGood.createdAt) : Infinity;
   return {
     lastRun: runSummary(runs[0]),

@@ -3,7 +3,7 @@ import { InputError } from './errors.js';
 import { parseCompression, type Compression } from './filters.js';
 import { checkFields, jsonSurface, quoteInput, type InputSurface } from './input-fields.js';
 import { validateDatabaseName } from './names.js';
-import type { RetentionPolicy } from './retention-plan.js';
+import { keepsOnlyNewest, type RetentionPolicy } from './retention-plan.js';
 
 export const DEFAULT_WAIT_TIMEOUT_SECONDS = 600;
 
@@ -108,5 +108,9 @@ export function parseRetentionSpec(spec: string, surface: InputSurface = jsonSur
     if (Object.hasOwn(policy, rule[1]!)) throw new InputError(`${surface.field('retention')} gives ${rule[1]} twice; give each rule once`);
     policy[rule[1]!] = Number(rule[2]);
   }
-  return validateRetentionPolicy(policy, surface);
+  const validated = validateRetentionPolicy(policy, surface);
+  if (keepsOnlyNewest(validated)) {
+    throw new InputError(`${surface.field('retention')} ${quoteInput(spec)}: every rule is 0, which would keep only the newest backup and delete the rest; give a rule above 0, e.g. ${example}`);
+  }
+  return validated;
 }

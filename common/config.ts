@@ -16,11 +16,13 @@ export const DEFAULT_TASK_QUEUE = 'pgkeeper';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 const port = (name: string) =>
-  z.coerce
-    .number({ error: `${name} must be a port number from 1 to 65535` })
-    .int({ error: `${name} must be a whole port number from 1 to 65535` })
-    .min(1, { error: `${name} must be a port number from 1 to 65535` })
-    .max(65535, { error: `${name} must be a port number from 1 to 65535` });
+  z
+    .string()
+    .trim()
+    // Digits only, as RETENTION_DAYS: Number() would take 0x1538, 1e3 and 5432.0 for ports.
+    .regex(/^\d+$/, { error: `${name} must be a port number from 1 to 65535` })
+    .transform(Number)
+    .pipe(z.number().min(1, { error: `${name} must be a port number from 1 to 65535` }).max(65535, { error: `${name} must be a port number from 1 to 65535` }));
 
 const nonEmpty = (name: string, example: string) =>
   z.string().trim().min(1, { error: `${name} must not be empty (e.g. ${example})` });
@@ -61,7 +63,8 @@ const envSchema = z.object({
     .default(7),
   TEMPORAL_ADDRESS: z
     .string()
-    .regex(/^[^\s:]+:\d{1,5}$/, { error: 'TEMPORAL_ADDRESS must be host:port (e.g. 127.0.0.1:7233)' })
+    // host:port, or [IPv6 address]:port
+    .regex(/^(?:[^\s:\[\]]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, { error: 'TEMPORAL_ADDRESS must be host:port (e.g. 127.0.0.1:7233, or [::1]:7233)' })
     .refine(portInRange, { error: 'TEMPORAL_ADDRESS: the port must be 1 to 65535 (e.g. 127.0.0.1:7233)' })
     .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: nonEmpty('TEMPORAL_NAMESPACE', 'default').default('default'),
@@ -249,7 +252,7 @@ export function parseConfig(
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TASK_QUEUE,
       // The dev server serves its UI on port 8233 of the same host.
-      uiUrl: (e.TEMPORAL_UI_URL ?? `http://${e.TEMPORAL_ADDRESS.split(':')[0]}:8233`).replace(/\/$/, ''),
+      uiUrl: (e.TEMPORAL_UI_URL ?? `http://${e.TEMPORAL_ADDRESS.replace(/:\d+$/, '')}:8233`).replace(/\/$/, ''),
       // TLS, mTLS and API key variables (file paths and flags only; never a key).
       security: parseTemporalSecurity(env),
     },

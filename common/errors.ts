@@ -36,7 +36,7 @@ export const FailureType = {
   WrongDatabase: 'WrongDatabase',
   /** The backup is encrypted and this worker holds no matching age identity. */
   IdentityMissing: 'IdentityMissing',
-  /** The manifest's filter chain names a filter this pgkeeper does not know. */
+  /** The manifest was written by a newer pgkeeper: a filter or a manifestVersion this one does not know. */
   UnknownFilter: 'UnknownFilter',
   /** The server cannot create a database with the backup's encoding or locale. */
   LocaleUnavailable: 'LocaleUnavailable',
@@ -48,7 +48,7 @@ export const FailureType = {
   StoreUnavailable: 'StoreUnavailable',
   /** Another pgkeeper operation holds the database. */
   DatabaseBusy: 'DatabaseBusy',
-  /** Any other store error (an unexpected S3 error code): retried, its code named in the message. */
+  /** Any other store error (an unexpected S3 error code): retried, its code named in the message, unless thrown final (a store that lists keys changed). */
   StoreFailed: 'StoreFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -83,13 +83,16 @@ export function checkFilterChain(raw: unknown): FilterStep[] {
     if (step?.filter === 'age' && Array.isArray(step.recipients) && step.recipients.every((r) => typeof r === 'string')) {
       return { filter: 'age', recipients: step.recipients as string[] };
     }
-    throw new UnknownFilterError(quoteInput(step?.filter ?? step));
+    // A name this pgkeeper does not know is a newer pgkeeper's; anything else (a known filter written
+    // wrong, a step that names none) is damage.
+    if (typeof step?.filter === 'string' && step.filter !== 'zstd' && step.filter !== 'age') throw new UnknownFilterError(quoteInput(step.filter));
+    throw new Error(`a step of the filter chain is malformed: ${quoteInput(step)}`);
   });
 }
 
 export class UnknownFilterError extends Error {
   override readonly name = 'UnknownFilterError';
   constructor(readonly filter: string) {
-    super(`unknown filter ${filter} in the manifest's chain; this pgkeeper knows "zstd" and "age": upgrade pgkeeper on the worker`);
+    super(`written by a newer pgkeeper (filter ${filter}; this one knows "zstd" and "age"): upgrade pgkeeper on the worker to read it`);
   }
 }

@@ -5,7 +5,7 @@
  * read and converted. Everything here is plain data: it also travels in workflow results.
  */
 import { quoteInput } from './input-fields.js';
-import { checkFilterChain, type FilterStep } from './filters.js';
+import { checkFilterChain, UnknownFilterError, type FilterStep } from './filters.js';
 
 export interface ManifestFile {
   /** The object's name inside the database's folder (`app-…dump.zst`). */
@@ -126,6 +126,10 @@ export interface GlobalsManifest {
 
 export class ManifestError extends Error {
   override readonly name = 'ManifestError';
+  /** `newer`: the manifest is sound but written by a newer pgkeeper (a manifestVersion or filter this one does not know). */
+  constructor(message: string, readonly newer = false) {
+    super(message);
+  }
 }
 
 function need<T>(ok: boolean, value: T, what: string): T {
@@ -161,8 +165,12 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
   }
   need(typeof raw === 'object' && raw !== null, raw, 'not a JSON object');
   // Values echoed shortened: one manifest's megabytes must not become every listing's reason.
-  need(raw.manifestVersion === 1 || raw.manifestVersion === 2 || (raw.manifestVersion === 3 && raw.kind !== 'globals'), raw, `unknown manifestVersion ${quoteInput(raw.manifestVersion)}`);
   need(raw.id === expectedId, raw, `it names backup ${quoteInput(raw.id)}, not ${expectedId}`);
+  const newest = raw.kind === 'globals' ? 2 : 3;
+  if (Number.isInteger(raw.manifestVersion) && (raw.manifestVersion as number) > newest) {
+    throw new ManifestError(`written by a newer pgkeeper (manifestVersion ${raw.manifestVersion as number}; this one reads up to ${newest}): upgrade pgkeeper on the worker to read it`, true);
+  }
+  need(Number.isInteger(raw.manifestVersion) && (raw.manifestVersion as number) >= 1, raw, `unknown manifestVersion ${quoteInput(raw.manifestVersion)}`);
   need(raw.finishedAt === undefined || (typeof raw.finishedAt === 'string' && !Number.isNaN(Date.parse(raw.finishedAt))), raw, 'finishedAt is not a time');
   need(typeof raw.startedAt === 'string' && !Number.isNaN(Date.parse(raw.startedAt)), raw, 'startedAt is missing or not a time');
   const files = fileList(raw);
@@ -170,7 +178,7 @@ export function parseManifest(text: string, expectedId: string): BackupManifest 
   try {
     filters = checkFilterChain(raw.filters);
   } catch (err) {
-    throw new ManifestError((err as Error).message);
+    throw new ManifestError((err as Error).message, err instanceof UnknownFilterError);
   }
   const plaintext = (raw.plaintext as BackupManifest['plaintext'] | undefined) ?? null;
   if (raw.kind === 'globals') {

@@ -50,6 +50,22 @@ export function validateDatabaseName(name: unknown, field = 'database', reserveB
   return name;
 }
 
+/**
+ * Refuses a new backup of a database whose name holds U+FFFE or U+FFFF: Unicode noncharacters that
+ * XML 1.0 cannot carry, so an S3 server lists such a key changed (versitygw as U+FFFD; AWS encodes
+ * it only when asked to, and versitygw ignores the asking) and the backup would be written and
+ * never found. Only new backups: one already in a store (a file store lists it fine) still lists,
+ * restores and is pruned.
+ */
+export function refuseUnlistableName(name: string): void {
+  const found = /[\uFFFE\uFFFF]/.exec(name)?.[0];
+  if (found) {
+    throw new InputError(
+      `database ${quoteInput(name)} holds U+${found.codePointAt(0)!.toString(16).toUpperCase()}, a Unicode noncharacter that S3 listings (XML) return changed, so its backups could not be found again; rename the database (ALTER DATABASE … RENAME TO …) to back it up`,
+    );
+  }
+}
+
 /** Whether `name` is one pgkeeper accepts as a database name (validateDatabaseName, without the message). */
 export function isDatabaseName(name: string): boolean {
   try {

@@ -87,6 +87,11 @@ export function describePolicy(policy: RetentionPolicy): string {
   return parts.length > 0 ? parts.join(' ') : 'keep everything (no rule given)';
 }
 
+/** Whether a policy's rules keep nothing beyond the newest backup (none given, or every one 0). */
+export function keepsOnlyNewest(policy: RetentionPolicy): boolean {
+  return Object.values(policy).every((v) => !v);
+}
+
 /** Whether a backup's time is in the future by more than the clocks may differ. */
 export function isDatedInFuture(createdAtMs: number, nowMs: number): boolean {
   return createdAtMs > nowMs + FUTURE_TOLERANCE_MS;

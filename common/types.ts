@@ -72,8 +72,8 @@ export interface StoreRetention {
   plan: RetentionDecision[];
   /** Decisions `plan` leaves out (all of them backups kept, unless deletions alone pass the bound). */
   planNotListed?: { keep: number; delete: number };
-  /** Damaged backups: never counted nor deleted by retention, left for a person to look at. */
-  damaged: { id: string; createdAt: string; reason: string }[];
+  /** Damaged backups: never counted nor deleted by retention, left for a person to look at (`newer`: a newer pgkeeper's, to keep). */
+  damaged: { id: string; createdAt: string; reason: string; newer?: true }[];
   damagedNotListed?: number;
   /** The newest complete backup is of another PostgreSQL server (system identifier) than the one before it. */
   serverChanged?: ServerChange;
@@ -282,7 +282,8 @@ export interface ListedBackup {
   snapshotAt: string | null;
   /** complete on at least one store; damaged: on none (and damaged on some). */
   status: 'complete' | 'damaged';
-  locations: { store: string; status: 'complete' | 'damaged'; reason?: string }[];
+  /** `newer`: damaged only in that its manifest was written by a newer pgkeeper (the files are likely sound: upgrade, do not delete). */
+  locations: { store: string; status: 'complete' | 'damaged'; reason?: string; newer?: true }[];
   sizeBytes: number | null;
   sha256: string | null;
   compression: string | null;

@@ -22,8 +22,14 @@ if ! command -v go >/dev/null 2>&1; then
   echo "$WHAT not found and Go is not installed: install Go (https://go.dev/dl) and rerun, or set $VARIABLE to a $BINARY $VERSION binary" >&2
   exit 1
 fi
-echo "installing $WHAT $VERSION into $CACHE_DIR (go install, a few minutes the first time)..." >&2
 mkdir -p "$CACHE_DIR"
+# One build at a time: a second caller (another checkout's tests, say) waits for it and uses its binary.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE_DIR/.lock"
+  flock -n 9 || { echo "waiting for another install of $WHAT $VERSION into $CACHE_DIR..." >&2; flock 9; }
+  if [[ -x "$CACHED" ]]; then echo "$CACHED"; exit 0; fi
+fi
+echo "installing $WHAT $VERSION into $CACHE_DIR (go install, a few minutes the first time)..." >&2
 # Build into a temporary dir and move into place, so an interrupted build never leaves a broken binary.
 BUILD_DIR="$(mktemp -d "$CACHE_DIR/build.XXXXXX")"
 trap 'rm -rf "$BUILD_DIR"' EXIT

@@ -7,10 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { dumpDatabase } from '../activities/dump-database.js';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { readTableEstimates, withClient } from '../activities/postgres/pg-client.js';
 import { backupKeys } from '../common/backup-keys.js';
+import { parseCompression } from '../common/filters.js';
 import { parseManifest, type BackupManifest } from '../common/manifest.js';
 import { databaseWorkflowId } from '../common/names.js';
 import type { BackupResult } from '../common/types.js';
@@ -113,6 +115,35 @@ for (const kind of STORE_KINDS) {
       assert.equal(made.third.warnings, undefined);
     });
 
+    it("an attempt that fails late (timed out while Temporal was unreachable, yet still running) leaves its retry's facts, which publishing needs", async () => {
+      const database = uniqueName('pgk_gone');
+      const backupId = `${database}-20261124T020000Z-0f0f0f0f`;
+      const { facts } = backupKeys(database, backupId, []);
+      const retrys = JSON.stringify({ writer: 'run-1/2', startedAt: '2026-11-24T02:00:01Z' });
+      await t.store.put(facts, retrys);
+      const request = { database, backupId, compression: parseCompression('zstd:1'), verify: 'full' as const, workflow: { workflowId: 'w', runId: 'r' } };
+      // The first attempt fails (here: its database is gone) after its retry wrote the facts.
+      const attempt = (runId: string, n: number) => new MockActivityEnvironment({ attempt: n, workflowExecution: { workflowId: 'w', runId } });
+      await assert.rejects(attempt('run-1', 1).run(dumpDatabase, t.config, request));
+      await assert.rejects(attempt('run-0', 2).run(dumpDatabase, t.config, request), 'a reset run numbers its attempts afresh');
+      assert.equal((await readObject(t.store, facts)).toString(), retrys, "the retry's facts are left as they were");
+      // An attempt's own facts go with its failure: nothing of it looks like a backup.
+      await t.store.put(facts, JSON.stringify({ writer: 'run-1/3' }));
+      await assert.rejects(attempt('run-1', 3).run(dumpDatabase, t.config, request));
+      assert.deepEqual(await keysUnder(t.store, `${database}/`), []);
+    });
+
+    it('a database whose name holds U+FFFE is not backed up (an S3 listing cannot return such a key): one clear refusal, nothing written', async () => {
+      const database = 'pgk_nonchar_\uFFFE';
+      const request = { database, backupId: `${database}-20261124T020000Z-0f0f0f0f`, compression: parseCompression('zstd:1'), verify: 'full' as const, workflow: { workflowId: 'w', runId: 'r' } };
+      await assert.rejects(new MockActivityEnvironment().run(dumpDatabase, t.config, request), (err: ApplicationFailure) => {
+        assert.equal(err.type, 'InvalidInput');
+        assert.match(err.message, /^database "pgk_nonchar_.*" holds U\+FFFE, a Unicode noncharacter that S3 listings \(XML\) return changed, so its backups could not be found again; rename the database/);
+        return true;
+      });
+      assert.deepEqual((await keysUnder(t.store, '')).filter((k) => k.startsWith('pgk_nonchar_')), []);
+    });
+
     it('gzip:N (pg_dump\'s own compression) and none write plain .dump archives pg_restore reads directly', async () => {
       await withWorker(env, t.config, async () => {
         for (const compression of ['gzip:6', 'none']) {
@@ -150,6 +181,8 @@ for (const kind of STORE_KINDS) {
           [{ database: source, compresslevel: 9 }, /unknown field "compresslevel" .* did you mean "compressLevel"\?/],
           // A form's empty object: no rule would keep only the newest backup.
           [{ database: source, retention: {} }, /^"retention" has no rule: it would keep only the newest backup and delete the rest; /],
+          // Rules of 0 keep nothing of their own: all of them 0 is no rule either.
+          [{ database: source, retention: { keepLast: 0, maxAgeDays: 0 } }, /^every rule of "retention" is 0 \(\{"keepLast":0,"maxAgeDays":0\}\): it would keep only the newest backup and delete the rest; /],
         ] as const) {
           await assert.rejects(backUp(input), (err: WorkflowFailedError) => {
             // The workflow's own failure message is the reason: what the Temporal UI shows first.

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { printBackupResult } from '../client/commands/backup.js';
 import { state } from '../client/commands/status.js';
 import type { DatabaseStatus } from '../client/status.js';
-import { showable, showLines, table } from '../client/format.js';
+import { formatDuration, showable, showLines, table } from '../client/format.js';
 import { cliHint } from '../client/cli-surface.js';
 
 describe('CLI listings', () => {
@@ -73,6 +73,32 @@ describe('status STATE column', () => {
     assert.equal(state({ ...down, stale: true }), 'STALE');
     assert.equal(state({ ...down, lastSuccessfulBackup: null }), 'NEVER BACKED UP');
     assert.equal(state({ ...down, damaged: [{ backupId: 'x', reason: 'r' }] }), 'DAMAGED');
+  });
+
+  it('a backup only a newer pgkeeper reads is said so, not DAMAGED (it is to be kept, and pgkeeper upgraded); beside real damage, DAMAGED', () => {
+    const newer = { backupId: 'x', reason: 'written by a newer pgkeeper', newer: true as const };
+    assert.equal(state({ ...healthy, damaged: [newer] }), 'NEEDS NEWER PGKEEPER');
+    assert.equal(state({ ...healthy, damaged: [newer, { backupId: 'y', reason: 'archive y is missing' }] }), 'DAMAGED');
+  });
+});
+
+describe('durations', () => {
+  it('are rounded once, before they are split into units', () => {
+    const cases: [number, string][] = [
+      [0.4, '0 ms'],
+      [999.4, '999 ms'],
+      [999.6, '1.0 s'],
+      [1_000, '1.0 s'],
+      [119_940, '119.9 s'],
+      [119_960, '2 min 0 s'],
+      [599_600, '10 min 0 s'],
+      [3_599_400, '59 min 59 s'],
+      [3_599_600, '1 h 0 min'],
+      [5_430_000, '1 h 31 min'],
+      [3_629_500, '1 h 0 min'],
+      [86_400_000, '24 h 0 min'],
+    ];
+    for (const [ms, shown] of cases) assert.equal(formatDuration(ms), shown, `${ms} ms`);
   });
 });
 

@@ -16,7 +16,7 @@ import type { BackupListing } from '../common/types.js';
 import { shellWord } from '../common/shell-word.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { writeFakeBackup, writeFakeGlobals } from './helpers/fake-backups.js';
-import { dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { adminClient, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { requireWorker } from '../client/worker-workflow.js';
 import { waitFor } from './helpers/processes.js';
@@ -194,6 +194,53 @@ describe('pgkeeper CLI', () => {
       assert.match(line, new RegExp(`^pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${damaged.id}, is DAMAGED \\(${reason.source}`));
       assert.ok(line.endsWith(`the newest complete one is ${intact.id} (manifest and sizes check out; its checksum is verified as it restores): restore it with \`pgkeeper restore ${intact.id} --target ${target} --queue ${shellWord(queue)}\``), line);
     });
+  });
+
+  it('a backup written by a newer pgkeeper: said so, not DAMAGED, and restore latest says to upgrade before it offers older data', async () => {
+    const db = uniqueName('pgk_cli_v4');
+    const older = await writeFakeBackup(store, db, 2);
+    const newer = await writeFakeBackup(store, db, 1);
+    await store.put(backupKeys(db, newer.id, []).manifest, JSON.stringify({ ...newer, manifestVersion: 4 }));
+    const reason = 'written by a newer pgkeeper (manifestVersion 4; this one reads up to 3): upgrade pgkeeper on the worker to read it';
+    const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await withWorker(env, config, async () => {
+      const list = await pgkeeper(['backups', db]);
+      assert.equal(list.exitCode, 3, 'it needs someone to act: upgrade');
+      assert.match(list.stdout, new RegExp(`^${newer.id}\\s+${db}\\s+NEEDS NEWER PGKEEPER\\s.*primary \\(NEEDS NEWER PGKEEPER\\)$`, 'm'));
+      assert.match(list.stdout, new RegExp(`^NEEDS NEWER PGKEEPER ${newer.id} in ${literally(store.url)}: ${literally(reason)}$`, 'm'));
+      assert.doesNotMatch(list.stdout, /DAMAGED/);
+      const status = await pgkeeper(['status', db]);
+      assert.match(status.stdout, new RegExp(`^${db}\\s.*NEEDS NEWER PGKEEPER$`, 'm'));
+      const target = uniqueName('pgk_cli_v4_to');
+      const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
+      assert.equal(
+        line,
+        `pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${newer.id}, was ${reason}; or, to restore the newest backup this pgkeeper reads, ${older.id} (older data): \`pgkeeper restore ${older.id} --target ${target} --queue ${shellWord(queue)}\``,
+      );
+      const byId = oneLineError(await pgkeeper(['restore', newer.id, '--target', target, '--wait']));
+      assert.equal(byId, `pgkeeper: restore into "${target}" failed: backup ${newer.id} was ${reason}`);
+    });
+  });
+
+  it('a run cancelled while the CLI waits for it: says it was cancelled, not that it failed', async () => {
+    const db = uniqueName('pgk_cli_cancel');
+    await seedDatabase(config, db);
+    // A lock pg_dump waits for keeps the backup running until it is cancelled.
+    const locker = adminClient(config, db);
+    await locker.connect();
+    try {
+      await locker.query('begin; lock table public.customers in access exclusive mode');
+      await withWorker(env, config, async () => {
+        const waiting = pgkeeper(['backup', db, '--wait']);
+        const handle = env.client.workflow.getHandle(`pgkeeper:${queue}:${db}`);
+        await waitFor('the dump to start', async () => (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.some((a) => a.activityType?.name === 'dumpDatabase'), 60_000);
+        await handle.cancel();
+        assert.equal(oneLineError(await waiting), `pgkeeper: backup of "${db}" was cancelled: someone cancelled the run (in the Temporal UI, say)`);
+      });
+    } finally {
+      await locker.end();
+      await dropDatabase(config, db);
+    }
   });
 
   it('backups lists the globals backups (roles, tablespaces) after the databases, with their ids for --globals; not when one database is asked for', async () => {
@@ -499,6 +546,7 @@ describe('pgkeeper CLI', () => {
       [['--retention', 'keepLast=3=9'], /^pgkeeper: --retention "keepLast=3=9" is not rule=whole number; write e\.g\. keepDaily=7,/],
       [['--retention', 'keepLast=1e2'], /^pgkeeper: --retention "keepLast=1e2" is not rule=whole number; /],
       [['--retention', 'keepLast=3,keepLast=99'], /^pgkeeper: --retention gives keepLast twice; give each rule once$/],
+      [['--retention', 'keepLast=0,keepDaily=0'], /^pgkeeper: --retention "keepLast=0,keepDaily=0": every rule is 0, which would keep only the newest backup and delete the rest; give a rule above 0, /],
     ];
     for (const [flags, expected] of cases) assert.match(oneLineError(await pgkeeper(['schedule', 'create', scheduled, ...flags])), expected, `create ${flags.join(' ')}`);
     assert.equal(

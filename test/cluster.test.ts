@@ -134,6 +134,20 @@ for (const kind of STORE_KINDS) {
       const asBackup = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: intact, target: uniqueName('pgk_gl_as_db') }).then(() => undefined, rootFailure));
       assert.equal(asBackup?.type, 'InvalidInput');
       assert.match(asBackup?.message ?? '', new RegExp(`^${intact} is a globals backup \\(roles and tablespaces\\), not a database backup: a restore applies it with --globals ${intact} `));
+
+      // The newest written by a newer pgkeeper: upgrade, before older roles are applied in its place.
+      const newer = await writeFakeGlobals(t.store, 0);
+      const manifestKey = backupKeys(GLOBALS_FOLDER, newer, []).manifest;
+      await t.store.put(manifestKey, JSON.stringify({ ...JSON.parse((await readObject(t.store, manifestKey)).toString()), manifestVersion: 3 }));
+      try {
+        await assert.rejects(applyGlobals(t.config, { globals: 'latest' }), (err: Error & { type?: string }) => {
+          assert.equal(err.type, 'UnknownFilter');
+          assert.match(err.message, new RegExp(`^the newest globals backup, ${newer}, was written by a newer pgkeeper \\(manifestVersion 3; this one reads up to 2\\): upgrade pgkeeper on the worker to read it \\(in .*\\); or give the older globals-\\S+ \\(--globals globals-\\S+\\), which may lack roles made since$`));
+          return true;
+        });
+      } finally {
+        for (const key of await keysUnder(t.store, `${GLOBALS_FOLDER}/${newer}`)) await t.store.delete(key);
+      }
     });
 
     it('restore onto a server whose role and tablespace were dropped: refused without globals, and with globals only the missing ones are created, the live tablespace left as it is now; two at once both work', async () => {

@@ -32,6 +32,8 @@ describe('configuration', () => {
 
   for (const [name, value, expected] of [
     ['DB_PORT', 'abc', /DB_PORT must be a port number from 1 to 65535 \(got "abc"\)/],
+    ['DB_PORT', '0x1538', /DB_PORT must be a port number from 1 to 65535 \(got "0x1538"\)/],
+    ['DB_PORT', '5432.0', /DB_PORT must be a port number from 1 to 65535 \(got "5432\.0"\)/],
     ['RETENTION_DAYS', '0', /RETENTION_DAYS must be at least 1/],
     ['RETENTION_DAYS', '1e3', /RETENTION_DAYS must be a whole number of days/],
     ['TEMPORAL_ADDRESS', '127.0.0.1:99999', /TEMPORAL_ADDRESS: the port must be 1 to 65535/],
@@ -57,6 +59,14 @@ describe('configuration', () => {
       assert.match(lines[0]!, expected);
     });
   }
+
+  it('TEMPORAL_ADDRESS takes host:port, and a bracketed IPv6 address with its port', () => {
+    for (const address of ['temporal.example.com:7233', '10.0.0.5:7233', '[::1]:7233', '[2001:db8::5]:443']) assert.equal(parseConfig({ TEMPORAL_ADDRESS: address }).temporal.address, address);
+    // The dev server's UI on the same host: its link keeps the brackets.
+    assert.equal(parseConfig({ TEMPORAL_ADDRESS: '[::1]:7233' }).temporal.uiUrl, 'http://[::1]:8233');
+    assert.equal(parseConfig({ TEMPORAL_ADDRESS: 'temporal.example.com:7233' }).temporal.uiUrl, 'http://temporal.example.com:8233');
+    assert.throws(() => parseConfig({ TEMPORAL_ADDRESS: '::1:7233' }), /TEMPORAL_ADDRESS must be host:port \(e\.g\. 127\.0\.0\.1:7233, or \[::1\]:7233\)/);
+  });
 
   it('DB_HOST takes a name, an IPv4 or IPv6 address or a socket directory', () => {
     for (const host of ['db.example.com', '10.0.0.5', '::1', 'fe80::1%eth0', '2001:db8::5432', '/var/run/postgresql', '/run/pg:5432']) assert.equal(parseConfig({ DB_HOST: host }).db.host, host);

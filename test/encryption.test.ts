@@ -231,7 +231,7 @@ describe('encryption with age', () => {
 
     manifest.filters = [{ filter: 'lz4', level: 1 } as never, ...manifest.filters];
     await store.put(manifestKey, JSON.stringify(manifest));
-    await refused(host, { backup: truncated.backupId, target: uniqueName('pgk_enc_lz4') }, 'BackupDamaged', /unknown filter "lz4" .* upgrade pgkeeper on the worker/);
+    await refused(host, { backup: truncated.backupId, target: uniqueName('pgk_enc_lz4') }, 'UnknownFilter', /was written by a newer pgkeeper \(filter "lz4"; this one knows "zstd" and "age"\): upgrade pgkeeper on the worker to read it$/);
   });
 
   it('an identity file removed or garbled after the worker started: one clear failure naming AGE_IDENTITY_FILE, never damage, and the worker lives on', async () => {

@@ -28,7 +28,7 @@ import { adminClient, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { rootFailure } from './helpers/workflows.js';
 
-const PIECES = ['a', 'Z', '_', '-', '.', '..', '/', '\\', '"', "'", ';', ' ', '\n', '\u0000', '$', '=', 'é', '💥', '%', '*', 'dbname=', 'postgres://', '--', '-20261124T020000Z-', '1a2b3c4d'];
+const PIECES = ['a', 'Z', '_', '-', '.', '..', '/', '\\', '"', "'", ';', ' ', '\n', '\u0000', '$', '=', 'é', '💥', '%', '*', 'dbname=', 'postgres://', '\uFFFE', '\uFFFF', '--', '-20261124T020000Z-', '1a2b3c4d'];
 const hostile = fc.string({ unit: fc.constantFrom(...PIECES), maxLength: 40 });
 const hostileOrAny = fc.oneof(hostile, fc.string({ maxLength: 70 }), fc.string({ unit: 'binary', maxLength: 70 }));
 const FILTER_CHAINS = [[], [{ filter: 'zstd' as const, level: 1 }], [{ filter: 'zstd' as const, level: 3 }, { filter: 'age' as const, recipients: ['age1x'] }]];

@@ -387,6 +387,10 @@ for (const kind of STORE_KINDS) {
         );
         assert.deepEqual(await tableFingerprints(t.config, into), await tableFingerprints(t.config, source));
         assert.equal((await databaseProperties(t.config, into)).comment, null, 'the mark it carried while being restored into is gone');
+        // Such a file compressed by hand still says which database it holds.
+        await t.store.put(`legacy/${source}_20261103_020000.dump.zst`, execFileSync('zstd', ['-c'], { input: bytes, maxBuffer: 1 << 26 }));
+        const zstd = await runRestore(env, t.config, { backup: `legacy/${source}_20261103_020000.dump.zst`, target: target('pgk_seed_zst') });
+        assert.equal(zstd.backup.database, source);
 
         // A pgkeeper archive by key, beside a "database" it is not a backup of: refused, as by id.
         await expectRefusal({ backup: plain.archiveKey, database: 'someother', target: target('pgk_key_db') }, 'InvalidInput', /is named for database ".*", not "someother"; leave the database out \(--database, "database"\)/);

@@ -47,6 +47,16 @@ function stayOnSignals(logger: Logger): void {
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
 }
 
+/**
+ * The operating system's words inside the core's transport error, e.g. "Connection refused" from
+ * `tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", [::1]:7233, Os { … message: "Connection refused" })))`:
+ * its last quoted string. Any other message as it is.
+ */
+export function transportReason(message: string): string {
+  if (!message.startsWith('tonic::transport::Error')) return message;
+  return [...message.matchAll(/"([^"]+)"/g)].at(-1)?.[1] ?? message;
+}
+
 export async function runWorker(): Promise<void> {
   // Before anything else: a fresh clone run from its sources has no bundle until it is built.
   if (!existsSync(WORKFLOW_BUNDLE)) refuse(new BundleMissingError().message);
@@ -83,7 +93,7 @@ export async function runWorker(): Promise<void> {
   } catch (err) {
     logger.error(
       (await tlsFailureMessage(err, connectionOptions, config.temporal.security)) ??
-        `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it (npm run up) or set TEMPORAL_ADDRESS`,
+        `cannot reach Temporal at ${config.temporal.address} (${transportReason((err as Error).message)}); start it (npm run up) or set TEMPORAL_ADDRESS`,
     );
     process.exit(1);
   }

@@ -14,12 +14,12 @@ import { TemporalPinoLogger } from './logger.js';
 const DURATION_BUCKETS_SECONDS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400];
 
 /** The signals that start the worker's graceful shutdown (the Runtime's default list, named so run-worker listens to the same). */
-export const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 
 export function installRuntime(logger: Logger, metricsAddress?: string): void {
   Runtime.install({
     logger: new TemporalPinoLogger(logger),
-    shutdownSignals: SHUTDOWN_SIGNALS,
+    shutdownSignals: [...SHUTDOWN_SIGNALS],
     telemetryOptions: {
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
       ...(metricsAddress ? { metrics: { prometheus: { bindAddress: metricsAddress, histogramBucketOverrides: { pgkeeper_duration_seconds: DURATION_BUCKETS_SECONDS } } } } : {}),

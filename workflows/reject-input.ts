@@ -2,7 +2,7 @@ import { ApplicationFailure, patched, upsertSearchAttributes } from '@temporalio
 import { FailureType, InputError } from '../common/errors.js';
 import { hasExtraInputs } from '../common/input-fields.js';
 import { isDatabaseName } from '../common/names.js';
-import type { RetentionPolicy } from '../common/retention-plan.js';
+import { keepsOnlyNewest, type RetentionPolicy } from '../common/retention-plan.js';
 import { PGK_DATABASE, PGK_OPERATION, PGK_OUTCOME, PGK_STARTED_BY, type Operation } from '../common/search-attributes.js';
 import { startedBy } from './audit.js';
 
@@ -65,6 +65,10 @@ export function requireRetentionRule<T extends { [K in F]?: RetentionPolicy }, F
   const policy = normalized[field];
   if (policy && Object.keys(policy).length === 0 && patched('retention-needs-a-rule')) {
     throw new InputError(`"${field}" has no rule: it would keep only the newest backup and delete the rest; give rules, e.g. {"keepDaily": 7, "keepWeekly": 4}, or leave "${field}" out (the worker's RETENTION_DAYS)`);
+  }
+  // Rules of 0 keep nothing of their own: all of them 0 is a policy with no rule.
+  if (policy && Object.keys(policy).length > 0 && keepsOnlyNewest(policy) && patched('retention-zero-rules')) {
+    throw new InputError(`every rule of "${field}" is 0 (${JSON.stringify(policy)}): it would keep only the newest backup and delete the rest; give a rule above 0, e.g. {"keepDaily": 7, "keepWeekly": 4}, or leave "${field}" out (the worker's RETENTION_DAYS)`);
   }
   return normalized;
 }

@@ -44,6 +44,11 @@ export interface CatalogEntry {
   reason?: string;
   /** Damaged only by a damage record (damage-record.ts): a read that names this store checks it again. */
   recorded?: boolean;
+  /**
+   * Counted damaged (nothing restores, copies or prunes it) though likely sound: its manifest was
+   * written by a newer pgkeeper. Said apart, so no one deletes it as damage.
+   */
+  newer?: true;
   manifest?: BackupManifest | GlobalsManifest;
   /** Every object belonging to the backup, pins and proofs included. */
   objects: StoredObject[];
@@ -52,33 +57,35 @@ export interface CatalogEntry {
   drillProofKey?: string;
 }
 
+type Unread = { reason: string; newer?: true };
+
 /** The manifest, why it cannot be read, or undefined when it is gone since the listing. */
-async function readManifest(store: BackupStore, key: string, id: string): Promise<BackupManifest | GlobalsManifest | string | undefined> {
+async function readManifest(store: BackupStore, key: string, id: string): Promise<BackupManifest | GlobalsManifest | Unread | undefined> {
   let text: string | undefined;
   try {
     text = await store.getText(key);
   } catch (err) {
     // The store itself failing is not the backup being damaged: let the caller retry.
     if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
-    return `manifest unreadable: ${(err as Error).message}`;
+    return { reason: `manifest unreadable: ${(err as Error).message}` };
   }
   if (text === undefined) return undefined;
   try {
     return parseManifest(text, id);
   } catch (err) {
-    if (err instanceof ManifestError) return `manifest unreadable: ${err.message}`;
+    if (err instanceof ManifestError) return err.newer ? { reason: err.message, newer: true } : { reason: `manifest unreadable: ${err.message}` };
     throw err;
   }
 }
 
-async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded'>> {
+async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded' | 'newer'>> {
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
   if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
   const manifest = await readManifest(store, manifestObject.key, id);
   // Deleted since the listing (retention deletes the manifest first): what is left is no backup.
   if (manifest === undefined) return { status: 'partial', reason: 'its manifest was deleted while it was listed (retention, say)' };
-  if (typeof manifest === 'string') return { status: 'damaged', reason: manifest };
+  if (!('kind' in manifest)) return { status: 'damaged', reason: manifest.reason, ...(manifest.newer ? { newer: true } : {}) };
   const expectedKind = folder === GLOBALS_FOLDER ? 'globals' : 'database';
   if (manifest.kind !== expectedKind) return { status: 'damaged', reason: `manifest unreadable: it describes a ${manifest.kind} backup, not a ${expectedKind} backup`, manifest };
   if (manifest.kind === 'database' && manifest.database !== folder) {

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { normalizeBackupInput, type BackupInput } from '../../common/backup-input.js';
 import type { Config } from '../../common/config.js';
+import { refuseUnlistableName } from '../../common/names.js';
 import type { BackupPhase, BackupResult, BackupSkipped } from '../../common/types.js';
 import type { backupDatabase } from '../../workflows/backup-database.js';
 import { checkInput, failedRun } from '../cli-error.js';
@@ -60,6 +61,7 @@ export async function backupCommand(connect: () => Promise<Client>, config: Conf
     ...(options.verify !== undefined ? { verify: options.verify as BackupInput['verify'] } : {}),
   };
   checkInput(() => normalizeBackupInput(input, databaseArgumentSurface));
+  checkInput(() => refuseUnlistableName(database));
   const handle = await startBackup(await connect(), config, input);
   const what = `backup of "${database}"`;
   const failed = (err: unknown) => failedRun(`${what} failed`, err);

@@ -11,7 +11,7 @@ import { otherDatabasesNote, validateDatabaseName } from '../../common/names.js'
 import type { BackupListing, ListedBackup } from '../../common/types.js';
 import type { listBackups } from '../../workflows/list-backups.js';
 import { checkInput, CliError, failedRun } from '../cli-error.js';
-import { formatBytes, printJson, sayUnreachable, showable, table, utcTime } from '../format.js';
+import { damageWord, formatBytes, printJson, sayUnreachable, showable, table, utcTime } from '../format.js';
 import { askWorker } from '../worker-workflow.js';
 
 /** Every page of the listing (common/listing-pages.ts), joined. */
@@ -32,7 +32,7 @@ export async function fetchListing(client: Client, config: Config, database?: st
 
 /** Where a backup is: "primary" and the copies, each marked when damaged there. */
 function locations(listing: BackupListing, b: Pick<ListedBackup, 'locations'>): string {
-  return b.locations.map((l) => `${listing.stores.indexOf(l.store) === 0 ? 'primary' : l.store}${l.status === 'damaged' ? ' (DAMAGED)' : ''}`).join(', ');
+  return b.locations.map((l) => `${listing.stores.indexOf(l.store) === 0 ? 'primary' : l.store}${l.status === 'damaged' ? ` (${damageWord([l])})` : ''}`).join(', ');
 }
 
 /**
@@ -70,7 +70,7 @@ export async function backupsCommand(client: Client, config: Config, database: s
       rows.push([
         b.id,
         b.database,
-        b.status === 'complete' ? 'ok' : 'DAMAGED',
+        b.status === 'complete' ? 'ok' : damageWord(b.locations),
         b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes),
         utcTime(b.snapshotAt ?? b.createdAt), // when the data was read: a retried dump read it later than its id says
         b.compression === null ? '-' : `${b.compression}${b.encrypted ? '+age' : ''}`,
@@ -82,12 +82,12 @@ export async function backupsCommand(client: Client, config: Config, database: s
   if (globals.length > 0) {
     const rows = [['GLOBALS ID', 'STATUS', 'SIZE', 'CREATED (UTC)', 'ROLES', 'STORES']];
     for (const g of globals) {
-      rows.push([g.id, g.status === 'complete' ? 'ok' : 'DAMAGED', g.sizeBytes === null ? '-' : `${formatBytes(g.sizeBytes)}${g.encrypted ? ' (age)' : ''}`, utcTime(g.createdAt), g.roles === null ? '-' : String(g.roles), locations(listing, g)]);
+      rows.push([g.id, g.status === 'complete' ? 'ok' : damageWord(g.locations), g.sizeBytes === null ? '-' : `${formatBytes(g.sizeBytes)}${g.encrypted ? ' (age)' : ''}`, utcTime(g.createdAt), g.roles === null ? '-' : String(g.roles), locations(listing, g)]);
     }
     process.stdout.write(`\nroles and tablespaces (from backup --all; restore --globals <id> creates the missing ones first):\n${table(rows)}\n`);
   }
   for (const b of [...listing.backups, ...globals]) {
-    for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(showable(`DAMAGED ${b.id} in ${l.store}: ${l.reason}`) + '\n');
+    for (const l of b.locations.filter((x) => x.status === 'damaged')) process.stdout.write(showable(`${damageWord([l])} ${b.id} in ${l.store}: ${l.reason}`) + '\n');
   }
   process.stdout.write(`stores: ${listing.stores[0]} (primary)${listing.stores.slice(1).map((s) => `, ${s}`).join('')}\n`);
   unreachable();

@@ -8,7 +8,7 @@ import { rootCauseDetails, rootCauseMessage } from '../../common/failure-message
 import type { RetentionResult } from '../../common/types.js';
 import { otherDatabasesNote } from '../../common/names.js';
 import { lastArgument } from '../../common/shell-word.js';
-import { printJson, sayUnreachable, showLines, table, utcTime } from '../format.js';
+import { damageWord, printJson, sayUnreachable, showLines, table, utcTime } from '../format.js';
 import { startOnDatabase } from '../start-workflow.js';
 import { sayIfUntaken } from '../worker-workflow.js';
 import { workflowOutcome } from '../workflow-outcome.js';
@@ -43,7 +43,12 @@ export async function pruneCommand(client: Client, config: Config, database: str
     const lines = [
       ...store.plan.map((d) => ({ id: d.id, createdAt: d.createdAt, action: d.action, why: d.reasons.join('; ') })),
       // A damaged backup is never counted nor deleted by retention: shown in its place, for a person to look at.
-      ...damaged.map((d) => ({ id: d.id, createdAt: d.createdAt, action: 'DAMAGED', why: `${d.reason}; not counted nor deleted by retention: copy its archive back from a store that holds it intact, or delete its files by hand` })),
+      ...damaged.map((d) => ({
+        id: d.id,
+        createdAt: d.createdAt,
+        action: damageWord([d]),
+        why: `${d.reason}; not counted nor deleted by retention: ${d.newer ? 'keep it' : 'copy its archive back from a store that holds it intact, or delete its files by hand'}`,
+      })),
     ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];
     process.stdout.write((lines.length ? table(rows) : `no backups of "${database}"`) + '\n');

@@ -11,7 +11,7 @@ import { isDatabaseName, otherDatabasesNote, validateDatabaseName } from '../../
 import { lastArgument } from '../../common/shell-word.js';
 import { checkInput, CliError } from '../cli-error.js';
 import { backedUpDatabase, scheduleTargetOf } from '../schedules.js';
-import { printJson, sayUnreachable, showable, table } from '../format.js';
+import { damageWord, printJson, sayUnreachable, showable, table } from '../format.js';
 import { allScheduleCoverage, databaseStatus, globalsStatus, scheduleLookup, type DatabaseStatus, type GlobalsStatus } from '../status.js';
 import { listRuns } from '../visibility.js';
 import { fetchListing } from './backups.js';
@@ -23,7 +23,7 @@ const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', '
 
 /** The worst that is true of a database (or the globals), first: what the STATE column shows. */
 export function state(s: DatabaseStatus | GlobalsStatus): string {
-  if (s.damaged.length) return 'DAMAGED';
+  if (s.damaged.length) return damageWord(s.damaged);
   if (s.gone) return 'BACKUP GONE';
   if (s.missingIn.length) return 'COPY MISSING';
   if (s.lastSuccessfulBackup === null) return 'NEVER BACKED UP';
@@ -115,7 +115,7 @@ export async function statusCommand(client: Client, config: Config, database: st
       ]);
     }
     process.stdout.write(table(rows) + '\n');
-    for (const s of all) for (const d of s.damaged) process.stdout.write(showable(`DAMAGED ${d.backupId}: ${d.reason}`) + '\n');
+    for (const s of all) for (const d of s.damaged) process.stdout.write(showable(`${damageWord([d])} ${d.backupId}: ${d.reason}`) + '\n');
     const again = (s: DatabaseStatus | GlobalsStatus) => (s.kind === 'database' ? `pgkeeper backup ${lastArgument(s.database)}` : 'pgkeeper backup --all');
     for (const s of all.filter((s) => s.gone)) {
       const { backupId, at, workflowId } = s.gone!;
