@@ -13,7 +13,7 @@ import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
 import { scriptForMissing } from '../common/globals-script.js';
 import type { GlobalsManifest } from '../common/manifest.js';
-import { failure, toolFailure } from './failures.js';
+import { failure, needsNewerPgkeeper, toolFailure } from './failures.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
 import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
 import { listCatalog } from './store/backup-catalog.js';
@@ -35,26 +35,25 @@ export interface ApplyGlobalsResult {
 /** The globals backup wanted, with every store that holds it complete (in the order restores read them). */
 async function findGlobals(config: Config, wanted: string): Promise<{ stores: BackupStore[]; manifest: GlobalsManifest; warnings: string[] }> {
   let newest: { store: BackupStore; manifest: GlobalsManifest; createdAtMs: number } | undefined;
-  const damaged: { id: string; createdAtMs: number; reason: string; newer?: true }[] = [];
+  const damaged: { id: string; createdAtMs: number; reason: string; store: string; newer: boolean }[] = [];
   const holding = new Map<string, BackupStore[]>();
   for (const store of allStores(config)) {
     for (const entry of await listCatalog(store, GLOBALS_FOLDER)) {
       if (wanted !== 'latest' && entry.id !== wanted) continue;
-      if (entry.status === 'damaged') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: entry.newer ? `${entry.reason} (in ${store.url})` : `${entry.reason} in ${store.url}`, ...(entry.newer ? { newer: entry.newer } : {}) });
+      if (entry.status === 'damaged' || entry.status === 'newer') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: entry.reason ?? 'damaged', store: store.url, newer: entry.status === 'newer' });
       if (entry.status !== 'complete') continue;
       holding.set(entry.id, [...(holding.get(entry.id) ?? []), store]);
       if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
     }
   }
-  const describe = (list: typeof damaged) => list.map((d) => `${d.id}: ${d.reason}`).join('; ');
+  const describe = (list: typeof damaged) => list.map((d) => `${d.id}: ${d.reason} in ${d.store}`).join('; ');
   // One a newer pgkeeper wrote is not damaged: the roles it holds come with an upgrade, before an older backup.
-  const newerFormat = damaged.filter((d) => d.newer && (!newest || d.createdAtMs > newest.createdAtMs) && !holding.has(d.id));
-  if (newerFormat.length > 0) {
-    const [first] = newerFormat.sort((a, b) => b.createdAtMs - a.createdAtMs);
-    throw ApplicationFailure.nonRetryable(
-      `${wanted === 'latest' ? 'the newest globals backup, ' : 'globals backup '}${first!.id}, was ${first!.reason}` +
-        (newest ? `; or give the older ${newest.manifest.id} (--globals ${newest.manifest.id}), which may lack roles made since` : ''),
-      FailureType.UnknownFilter,
+  const [newerFormat] = damaged.filter((d) => d.newer && (!newest || d.createdAtMs > newest.createdAtMs) && !holding.has(d.id)).sort((a, b) => b.createdAtMs - a.createdAtMs);
+  if (newerFormat) {
+    throw needsNewerPgkeeper(
+      `${wanted === 'latest' ? 'the newest globals backup, ' : 'globals backup '}${newerFormat.id},`,
+      newerFormat.reason,
+      newest && `give the older ${newest.manifest.id} (--globals ${newest.manifest.id}), which may lack roles made since`,
     );
   }
   if (!newest) {

@@ -178,7 +178,7 @@ async function retainOn(store: BackupStore, folder: string, req: RetentionReques
   const remaining = entries.filter((e) => !deleting.has(e.id));
   const leftovers = bounded(await sweep(store, folder, leftoversOf(remaining, nowMs), dryRun), MAX_LISTED_OTHERS);
   const damaged = bounded(
-    entries.filter((e) => e.status === 'damaged').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged', ...(e.newer ? { newer: e.newer } : {}) })),
+    entries.filter((e) => e.status === 'damaged' || e.status === 'newer').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged', ...(e.status === 'newer' ? { newer: true as const } : {}) })),
     MAX_LISTED_OTHERS,
   );
   const listedDeleted = bounded(deleted, MAX_LISTED_DECISIONS);

@@ -50,6 +50,14 @@ function authenticationFailed(config: Config, detail: string): ApplicationFailur
   );
 }
 
+/**
+ * A backup only a newer pgkeeper reads (`reason` says which version or filter): not damage, so the
+ * fix comes first (upgrade), then `older`, the other choice, when there is one.
+ */
+export function needsNewerPgkeeper(subject: string, reason: string, older?: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`${subject} was ${reason}${older ? `; or ${older}` : ''}`, FailureType.UnknownFilter);
+}
+
 /** `meant`: a database of the server the name is likely a typo of, with why, when one was found. */
 export function databaseMissing(config: Config, database: string, meant?: string): ApplicationFailure {
   return fail(

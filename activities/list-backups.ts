@@ -47,7 +47,8 @@ function mergeStores<T extends { id: string; status: 'complete' | 'damaged'; loc
     if (entry.status === 'partial') continue;
     const merged = byId.get(entry.id) ?? { listed: blank(entry), proofs: [] };
     const { listed } = merged;
-    listed.locations.push({ store: store.url, status: entry.status === 'complete' ? 'complete' : 'damaged', ...(entry.reason ? { reason: entry.reason } : {}), ...(entry.newer ? { newer: true as const } : {}) });
+    // A newer pgkeeper's backup is listed as damaged and flagged: a client older than this worker still shows it as needing attention.
+    listed.locations.push({ store: store.url, status: entry.status === 'complete' ? 'complete' : 'damaged', ...(entry.reason ? { reason: entry.reason } : {}), ...(entry.status === 'newer' ? { newer: true as const } : {}) });
     if (entry.status === 'complete' && listed.status !== 'complete') Object.assign(listed, { status: 'complete' }, whole(entry.manifest!));
     if (entry.drillProofKey) merged.proofs.push({ store, key: entry.drillProofKey });
     byId.set(entry.id, merged);

@@ -43,7 +43,11 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
     return published;
   }
   const verifyStarted = Date.now();
-  const archive = await store.stat(keys.archive);
+  // Listed, not just asked for by its key: a store that lists a key otherwise than it took it (an S3
+  // server putting U+FFFD for what XML cannot carry, one that normalises Unicode) would hide the
+  // backup from every restore, copy and retention run. Asked for by key only when the listing lacks it.
+  const listed = (await store.list(`${req.database}/${req.backupId}.`)).find((o) => o.key === keys.archive);
+  const archive = listed ?? (await store.stat(keys.archive));
   if (archive?.sizeBytes !== req.dump.archive.sizeBytes) {
     // The dump itself must be redone: retrying this step cannot help.
     throw ApplicationFailure.nonRetryable(
@@ -51,10 +55,8 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
       FailureType.CorruptArchive,
     );
   }
-  // A store that lists a key otherwise than it took it (an S3 server putting U+FFFD for what XML
-  // cannot carry, one that normalises Unicode) would hide the backup from every restore, copy and
-  // retention run: refused before the manifest makes it a backup nobody can find.
-  if (!(await store.list(`${req.database}/${req.backupId}.`)).some((o) => o.key === keys.archive)) {
+  // There, but not under its own name in the listing: refused before the manifest makes it a backup nobody can find.
+  if (!listed) {
     // Removed by their exact keys: no listing would ever show them to the sweep.
     for (const key of [keys.archive, keys.facts]) await store.delete(key);
     throw ApplicationFailure.nonRetryable(

@@ -22,7 +22,7 @@ import { isDatedInFuture } from '../common/retention-plan.js';
 import type { ResolvedBackup, StoreUnreachable } from '../common/types.js';
 import { requireIdentityFor } from './encryption.js';
 import { withoutSettings } from './sealed-properties.js';
-import { rejectingInput } from './failures.js';
+import { needsNewerPgkeeper, rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
 import { databasesHeld, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
@@ -109,11 +109,11 @@ function intact(seen: Sighting[] | undefined, named = false): Sighting | undefin
  * back on; a damaged one passed over is said (3-2-1 no longer holds for it).
  */
 function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): ResolvedBackup {
-  for (const s of seen.filter((s) => s.entry.status === 'damaged')) {
+  for (const s of seen.filter((s) => s.entry.status === 'damaged' || s.entry.status === 'newer')) {
     warnings.push(
       s === good
         ? `${s.entry.id} is recorded as DAMAGED in ${s.store.url} (${s.entry.reason}); read again there, as asked: a verified read clears the record`
-        : `${s.entry.id} is DAMAGED in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`,
+        : `${s.entry.id} ${s.entry.status === 'newer' ? 'was' : 'is DAMAGED'} in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`,
     );
   }
   const copies = seen.filter((s) => s !== good && s.entry.status === 'complete').map((s) => s.store.url);
@@ -122,7 +122,7 @@ function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): Re
 
 /** Whether every store's copy of a backup is one only a newer pgkeeper reads (so not damaged). */
 function onlyNewer(seen: Sighting[]): boolean {
-  return seen.every((s) => s.entry.newer);
+  return seen.every((s) => s.entry.status === 'newer');
 }
 
 function damagedReason(seen: Sighting[]): string {
@@ -208,10 +208,10 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   const fallback = [...byId].find(([, s]) => intact(s));
   if (onlyNewer(seen)) {
     // Not damage: the person needs to know that upgrading restores the newest data, before any fallback.
-    throw ApplicationFailure.nonRetryable(
-      `the newest backup of "${database}", ${id}, was ${seen[0]!.entry.reason}` +
-        (fallback ? `; or, to restore the newest backup this pgkeeper reads, ${fallback[0]} (older data): \`${restoreCommand(fallback[0], into)}\`` : ''),
-      FailureType.UnknownFilter,
+    throw needsNewerPgkeeper(
+      `the newest backup of "${database}", ${id},`,
+      seen[0]!.entry.reason!,
+      fallback && `restore the newest backup this pgkeeper reads, ${fallback[0]} (older data): \`${restoreCommand(fallback[0], into)}\``,
     );
   }
   throw ApplicationFailure.nonRetryable(
@@ -229,7 +229,7 @@ async function resolveId(stores: BackupStore[], id: string, database: string, in
   const seen = byId.get(id);
   const good = intact(seen, into.store !== undefined);
   if (good) return fromSightings(seen!, good, warnings);
-  if (seen && onlyNewer(seen)) throw ApplicationFailure.nonRetryable(`backup ${id} was ${seen[0]!.entry.reason}`, FailureType.UnknownFilter);
+  if (seen && onlyNewer(seen)) throw needsNewerPgkeeper(`backup ${id}`, seen[0]!.entry.reason!);
   if (seen) {
     const there = (await listEveryStore(elsewhere, database, 'report')).found.find(({ entry }) => entry.id === id && entry.status === 'complete');
     throw ApplicationFailure.nonRetryable(

@@ -133,10 +133,11 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
   const readEntry = async (store: BackupStore, entry: CatalogEntry): Promise<ApplicationFailure | undefined> => {
     const base = { id: entry.id, folder: entry.folder, store: store.url };
     if (!readable(entry)) {
-      // Damaged as listed (manifest unreadable, archive missing or of the wrong size): nothing to read.
+      // Damaged as listed (manifest unreadable, archive missing or of the wrong size), or a newer
+      // pgkeeper's (likely sound, but this one cannot tell what its bytes should be): nothing to read.
       const deleted = await deletedMeanwhile(store, entry);
       if (deleted) warn(deleted);
-      else problem({ ...base, verdict: 'damaged', reason: entry.reason ?? 'damaged' });
+      else problem({ ...base, verdict: entry.status === 'newer' ? 'unreadable' : 'damaged', reason: entry.reason ?? 'damaged' });
       return undefined;
     }
     const found: ArchiveProblem[] = [];

@@ -192,9 +192,27 @@ export async function ownScheduleHandle(client: Client, config: Config, target: 
   return handle;
 }
 
-export async function triggerNow(handle: ScheduleHandle): Promise<void> {
+/** How long a trigger is watched for the schedule to take it or skip it (the scheduler takes it within a second or so). */
+const TRIGGER_WATCH_MS = 10_000;
+
+/** What became of a trigger: the run it started, the run still going that made it skip, or not known yet. */
+export type TriggerOutcome = { started: string } | { skippedFor: string } | { pending: true };
+
+export async function triggerNow(handle: ScheduleHandle): Promise<TriggerOutcome> {
+  const before = (await handle.describe()).info;
   // The API's default is ALLOW_ALL; a backup still running must make this one skip instead.
   await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  // The trigger is taken by the scheduler later, and skipped silently: watched, so "triggered" is never said of a run that did not start.
+  const deadline = Date.now() + TRIGGER_WATCH_MS;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const info = (await handle.describe()).info;
+    if (info.numActionsSkippedOverlap > before.numActionsSkippedOverlap) {
+      return { skippedFor: (info.runningActions[0] ?? before.runningActions[0])?.workflow.workflowId ?? 'a run' };
+    }
+    if (info.numActionsTaken > before.numActionsTaken) return { started: info.recentActions.at(-1)?.action.workflow.workflowId ?? 'a run' };
+  }
+  return { pending: true };
 }
 
 export async function backfill(handle: ScheduleHandle, start: Date, end: Date): Promise<void> {

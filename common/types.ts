@@ -320,7 +320,7 @@ export interface ArchiveProblem {
   /** The database's name, or `.globals`. */
   folder: string;
   store: string;
-  /** damaged: not the bytes its manifest recorded (or listed so); unreadable: the store did not hand them over. */
+  /** damaged: not the bytes its manifest recorded (or listed so); unreadable: the store did not hand them over, or only a newer pgkeeper reads its manifest. */
   verdict: 'damaged' | 'unreadable';
   reason: string;
 }

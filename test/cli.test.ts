@@ -215,7 +215,7 @@ describe('pgkeeper CLI', () => {
       const line = oneLineError(await pgkeeper(['restore', 'latest', '--database', db, '--target', target, '--wait']));
       assert.equal(
         line,
-        `pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${newer.id}, was ${reason}; or, to restore the newest backup this pgkeeper reads, ${older.id} (older data): \`pgkeeper restore ${older.id} --target ${target} --queue ${shellWord(queue)}\``,
+        `pgkeeper: restore into "${target}" failed: the newest backup of "${db}", ${newer.id}, was ${reason}; or restore the newest backup this pgkeeper reads, ${older.id} (older data): \`pgkeeper restore ${older.id} --target ${target} --queue ${shellWord(queue)}\``,
       );
       const byId = oneLineError(await pgkeeper(['restore', newer.id, '--target', target, '--wait']));
       assert.equal(byId, `pgkeeper: restore into "${target}" failed: backup ${newer.id} was ${reason}`);

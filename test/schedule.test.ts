@@ -72,10 +72,17 @@ describe('backup schedules', () => {
     const lock = await holdTableLock(config, locked); // the first run's pg_dump waits
     await withWorker(env, config, async () => {
       const handle = await createSchedule(env.client, config, { database: locked }, { every: '24h' });
-      await triggerNow(handle);
+      const first = await triggerNow(handle);
+      assert.ok('started' in first, JSON.stringify(first));
       await waitFor('the first run to start', async () => (await handle.describe()).info.runningActions.length === 1);
-      await triggerNow(handle);
-      await waitFor('the second trigger to be skipped', async () => (await handle.describe()).info.numActionsSkippedOverlap >= 1);
+      // Said as skipped, naming the run that made it skip: never "triggered" for a run that does not start.
+      const second = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', 'trigger', locked], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      assert.equal(
+        second.stdout,
+        `not triggered: ${first.started} of ${handle.scheduleId} is still running, and a schedule runs one at a time (overlap SKIP); trigger again once it ends`,
+        second.stderr,
+      );
+      assert.equal((await handle.describe()).info.numActionsSkippedOverlap, 1);
       assert.equal((await handle.describe()).info.runningActions.length, 1);
 
       await lock.end(); // the first run can now finish
@@ -118,7 +125,8 @@ describe('backup schedules', () => {
         return listed.includes(`pgkeeper-verify:${queue}:${db} `) && new RegExp(`^pgkeeper-verify:${queue} `, 'm').test(listed);
       });
       await withWorker(env, config, async () => {
-        assert.equal((await cli('schedule', 'trigger', db, '--verify-stores')).exitCode, 0);
+        const triggered = await cli('schedule', 'trigger', db, '--verify-stores');
+        assert.match(triggered.stdout, new RegExp(`^triggered pgkeeper-verify:${queue}:${db}: started pgkeeper-scheduled-verify:${queue}:${db}-\\S+$`), triggered.stderr);
         await waitFor('the verify run the trigger started to complete', async () => /^\S+ \S+\s+verify\s+\S+\s+schedule\s+completed/m.test((await cli('history', db)).stdout), 60_000);
         const status = await cli('status', db);
         assert.match(status.stdout, new RegExp(`^${db}\\s.*\\bno schedule\\b`, 'm'), `a verify schedule is not a backup schedule: ${status.stderr}`);

@@ -307,6 +307,20 @@ describe('pgkeeper verify', () => {
     assert.ok(!result.warnings.some((w) => w.includes(right.id)));
   });
 
+  it('a backup only a newer pgkeeper reads is UNREADABLE with the upgrade, not DAMAGED, and no damage is recorded', async () => {
+    const config = testConfig();
+    const store = openStore(config.stores.primary);
+    const db = uniqueName('pgk_verify_v4');
+    const [v4] = [await writeFakeBackup(store, db, 2), await writeFakeBackup(store, db, 1)];
+    await store.put(backupKeys(db, v4.id, []).manifest, JSON.stringify({ ...v4, manifestVersion: 4 }));
+    const result = (await new MockActivityEnvironment().run(verifyArchives, config, { database: db })) as VerifyResult;
+    assert.deepEqual([result.intact, result.damaged, result.unreadable], [1, 0, 1]);
+    assert.deepEqual(result.problems, [
+      { id: v4.id, folder: db, store: store.url, verdict: 'unreadable', reason: 'written by a newer pgkeeper (manifestVersion 4; this one reads up to 3): upgrade pgkeeper on the worker to read it' },
+    ]);
+    assert.equal(await store.stat(damageKey(db, v4.id)), undefined, 'not recorded as damage');
+  });
+
   it('more problems than it lists: every one counted, the first 100 listed, and the summary says both', async () => {
     const config = testConfig();
     const store = openStore(config.stores.primary);

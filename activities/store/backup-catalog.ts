@@ -5,6 +5,9 @@
  *             or has another size, or a restore, drill or copy run read its archive back with
  *             another SHA-256 and it was not written since (damage-record.ts): listed as
  *             DAMAGED, never restored from this store, never counted by retention;
+ *   newer     when its manifest is sound but written by a newer pgkeeper (a manifestVersion or a
+ *             filter this one does not know): like damaged, nothing restores, copies or prunes it,
+ *             but it is likely sound, so it is said apart and no one deletes it as damage;
  *   partial   when there is no manifest (a dump or upload cut short): never listed as a backup,
  *             swept by retention once it is a day old and a complete backup is newer.
  * Backups are ordered by the time in their id, so a damaged one still shows at its place.
@@ -39,16 +42,11 @@ export interface CatalogEntry {
   id: string;
   folder: string;
   createdAtMs: number;
-  status: 'complete' | 'damaged' | 'partial';
-  /** Why it is damaged (or partial). */
+  status: 'complete' | 'damaged' | 'newer' | 'partial';
+  /** Why it is damaged (or newer, or partial). */
   reason?: string;
   /** Damaged only by a damage record (damage-record.ts): a read that names this store checks it again. */
   recorded?: boolean;
-  /**
-   * Counted damaged (nothing restores, copies or prunes it) though likely sound: its manifest was
-   * written by a newer pgkeeper. Said apart, so no one deletes it as damage.
-   */
-  newer?: true;
   manifest?: BackupManifest | GlobalsManifest;
   /** Every object belonging to the backup, pins and proofs included. */
   objects: StoredObject[];
@@ -78,14 +76,14 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
   }
 }
 
-async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded' | 'newer'>> {
+async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded'>> {
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
   if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
   const manifest = await readManifest(store, manifestObject.key, id);
   // Deleted since the listing (retention deletes the manifest first): what is left is no backup.
   if (manifest === undefined) return { status: 'partial', reason: 'its manifest was deleted while it was listed (retention, say)' };
-  if (!('kind' in manifest)) return { status: 'damaged', reason: manifest.reason, ...(manifest.newer ? { newer: true } : {}) };
+  if (!('kind' in manifest)) return { status: manifest.newer ? 'newer' : 'damaged', reason: manifest.reason };
   const expectedKind = folder === GLOBALS_FOLDER ? 'globals' : 'database';
   if (manifest.kind !== expectedKind) return { status: 'damaged', reason: `manifest unreadable: it describes a ${manifest.kind} backup, not a ${expectedKind} backup`, manifest };
   if (manifest.kind === 'database' && manifest.database !== folder) {

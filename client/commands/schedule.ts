@@ -304,7 +304,12 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
   );
   simple('pause', 'stop starting runs (running ones go on)', async (handle) => (await handle.pause('paused with pgkeeper schedule pause'), `paused ${handle.scheduleId}`));
   simple('unpause', 'start runs again', async (handle) => (await handle.unpause('unpaused with pgkeeper schedule unpause'), `unpaused ${handle.scheduleId}`));
-  simple('trigger', 'run now (skipped if a run is still going)', async (handle) => (await lib.triggerNow(handle), `triggered ${handle.scheduleId}`));
+  simple('trigger', 'run now (skipped if a run is still going)', async (handle) => {
+    const outcome = await lib.triggerNow(handle);
+    if ('started' in outcome) return `triggered ${handle.scheduleId}: started ${outcome.started}`;
+    if ('skippedFor' in outcome) return `not triggered: ${outcome.skippedFor} of ${handle.scheduleId} is still running, and a schedule runs one at a time (overlap SKIP); trigger again once it ends`;
+    return `triggered ${handle.scheduleId}; Temporal has not started it yet (\`pgkeeper schedule describe\` shows its recent runs)`;
+  });
   simple('delete', 'delete the schedule (backups stay)', async (handle) => (await handle.delete(), `deleted ${handle.scheduleId}`));
   schedule
     .command('backfill')
