@@ -52,7 +52,8 @@ describe('backup schedules', () => {
       await new Promise((r) => setTimeout(r, 4_500));
       assert.equal(await backupsOf(often), whilePaused, 'a paused schedule starts nothing');
 
-      await triggerNow(handle);
+      const triggered = await triggerNow(handle); // a paused schedule takes a trigger too
+      assert.ok('started' in triggered, JSON.stringify(triggered));
       await waitFor('the triggered run to produce a backup', async () => (await backupsOf(often)) === whilePaused + 1, 30_000);
 
       const cli = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', 'describe', often], {
