@@ -16,7 +16,7 @@ import type { GlobalsManifest } from '../common/manifest.js';
 import { failure, needsNewerPgkeeper, toolFailure } from './failures.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
 import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
-import { listCatalog } from './store/backup-catalog.js';
+import { listEveryStore } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { manifestArchive } from './store/damage-record.js';
@@ -37,15 +37,16 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
   let newest: { store: BackupStore; manifest: GlobalsManifest; createdAtMs: number } | undefined;
   const damaged: { id: string; createdAtMs: number; reason: string; store: string; newer: boolean }[] = [];
   const holding = new Map<string, BackupStore[]>();
-  for (const store of allStores(config)) {
-    for (const entry of await listCatalog(store, GLOBALS_FOLDER)) {
-      if (wanted !== 'latest' && entry.id !== wanted) continue;
-      if (entry.status === 'damaged' || entry.status === 'newer') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: entry.reason ?? 'damaged', store: store.url, newer: entry.status === 'newer' });
-      if (entry.status !== 'complete') continue;
-      holding.set(entry.id, [...(holding.get(entry.id) ?? []), store]);
-      if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
-    }
+  // A store that cannot be read is passed over, as a restore's own backup does (said in the warnings).
+  const { found, unreachable } = await listEveryStore(allStores(config), GLOBALS_FOLDER);
+  for (const { store, entry } of found) {
+    if (wanted !== 'latest' && entry.id !== wanted) continue;
+    if (entry.status === 'damaged' || entry.status === 'newer') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: entry.reason ?? 'damaged', store: store.url, newer: entry.status === 'newer' });
+    if (entry.status !== 'complete') continue;
+    holding.set(entry.id, [...(holding.get(entry.id) ?? []), store]);
+    if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
   }
+  const unread = unreachable.map((u) => `store ${u.store} could not be read, so its globals backups were not considered: ${u.reason}`);
   const describe = (list: typeof damaged) => list.map((d) => `${d.id}: ${d.reason} in ${d.store}`).join('; ');
   // One a newer pgkeeper wrote is not damaged: the roles it holds come with an upgrade, before an older backup.
   const [newerFormat] = damaged.filter((d) => d.newer && (!newest || d.createdAtMs > newest.createdAtMs) && !holding.has(d.id)).sort((a, b) => b.createdAtMs - a.createdAtMs);
@@ -58,15 +59,15 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
   }
   if (!newest) {
     throw ApplicationFailure.nonRetryable(
-      damaged.length
+      (damaged.length
         ? `${wanted === 'latest' ? 'every globals backup is' : `globals backup "${wanted}" is`} DAMAGED (${describe(damaged)}); \`pgkeeper backups\` lists the globals backups, \`pgkeeper backup --all\` makes a new one`
-        : `no globals backup "${wanted}" in ${allStores(config).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`,
+        : `no globals backup "${wanted}" in ${allStores(config).filter((s) => !unreachable.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`) + unread.map((u) => `; ${u}`).join(''),
       FailureType.BackupNotFound,
     );
   }
   // "latest" passing over a damaged newer one says so: those roles may be missing from the older one.
   const newer = damaged.filter((d, i) => d.createdAtMs > newest.createdAtMs && d.id !== newest.manifest.id && damaged.findIndex((o) => o.id === d.id) === i);
-  const warnings = newer.length ? [`globals: the newer ${describe(newer)} is DAMAGED; applied the older ${newest.manifest.id}`] : [];
+  const warnings = [...unread.map((u) => `globals: ${u}`), ...(newer.length ? [`globals: the newer ${describe(newer)} is DAMAGED; applied the older ${newest.manifest.id}`] : [])];
   return { stores: holding.get(newest.manifest.id)!, manifest: newest.manifest, warnings };
 }
 

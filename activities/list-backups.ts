@@ -118,8 +118,8 @@ const FOLDER_MIN_BYTES = 2_000;
 export async function listBackups(config: Config, req: { database?: string; from?: ListingCursor }, pageBytes = LISTING_PAGE_BYTES): Promise<BackupListing> {
   const stores = allStores(config);
   const unreachable = new Map<string, string>();
-  // A store that does not answer is reported and its folders are missing; any other failure (access
-  // denied, no such bucket) fails the listing rather than showing an empty store.
+  // A store that cannot be read (down, access refused, its bucket gone) is reported and its folders
+  // are missing; any other failure fails the listing rather than showing an empty store.
   const noAnswer = (store: BackupStore, err: unknown) => {
     const { reason } = unreachableOrThrow(store, err);
     unreachable.set(store.url, reason);

@@ -79,13 +79,13 @@ interface Sightings {
   byId: Map<string, Sighting[]>;
   /** Objects of backups still being written or cut short: no backups, but named in a refusal. */
   partial: Sighting[];
-  /** Stores that did not answer; each is named in `warnings` too. */
+  /** Stores that could not be read; each is named in `warnings` too. */
   silent: StoreUnreachable[];
 }
 
 async function sightings(stores: BackupStore[], database: string, warnings: string[]): Promise<Sightings> {
   const { found, unreachable } = await listEveryStore(stores, database);
-  for (const u of unreachable) warnings.push(`store ${u.store} did not answer, so its copies were not considered: ${u.reason}`);
+  for (const u of unreachable) warnings.push(`store ${u.store} could not be read, so its copies were not considered: ${u.reason}`);
   const byId = new Map<string, Sighting[]>();
   const partial: Sighting[] = [];
   for (const { store, entry } of found) {
@@ -168,7 +168,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   if (primarySilent) {
     const older = [...byId].find(([, seen]) => intact(seen));
     throw ApplicationFailure.nonRetryable(
-      `the primary store ${primarySilent.store} did not answer (${primarySilent.reason}), so which backup of "${database}" is the latest is not known; ` +
+      `the primary store ${primarySilent.store} could not be read (${primarySilent.reason}), so which backup of "${database}" is the latest is not known; ` +
         (older
           ? `the newest the other stores hold is ${older[0]} in ${intact(older[1])!.store.url}: restore it by its id if it will do (\`${restoreCommand(older[0], into)}\`), or try again once the store answers`
           : 'no other store holds a complete backup of it: try again once the store answers'),

@@ -17,7 +17,7 @@ import { isDatabaseName, otherDatabasesNote } from '../common/names.js';
 import type { ArchiveProblem, StoreUnreachable, VerifyResult } from '../common/types.js';
 import type { VerifyInput } from '../common/verify-input.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { databaseFolders, databasesHeld, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
+import { databaseFolders, databasesHeld, isStoreUnreadable, listCatalog, type CatalogEntry } from './store/backup-catalog.js';
 import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import { unreadable, wrongServerChecksum } from './store/read-first-intact.js';
@@ -26,9 +26,6 @@ import type { BackupStore } from './store/store.js';
 
 /** Problems listed one by one; more are counted (`pgkeeper backups` lists every DAMAGED one). */
 const MAX_LISTED_PROBLEMS = 100;
-
-/** The store itself failing (not one object): its other archives would fail the same way. */
-const STORE_WIDE = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreAccessDenied, FailureType.StoreMissing]);
 
 /**
  * A store's backups to read, or why it cannot be listed (down, its bucket missing, access
@@ -160,7 +157,8 @@ export async function verifyArchives(config: Config, req: VerifyInput): Promise<
       } else if (read.verdict === 'changed') {
         changed = true;
       } else if (read.verdict === 'unknown') {
-        if (read.error instanceof ApplicationFailure && STORE_WIDE.has(read.error.type ?? '')) return read.error;
+        // The store itself failing (not one object): its other archives would fail the same way.
+        if (isStoreUnreadable(read.error)) return read.error;
         found.push({ ...base, verdict: 'unreadable', reason: read.error.message });
       }
     }

@@ -73,11 +73,11 @@ export function printJson(value: unknown): void {
 }
 
 /**
- * Stores that did not answer, a line each on stderr in every output form (`--json` included): why
+ * Stores that could not be read (down, access refused, bucket gone), a line each on stderr in every output form (`--json` included): why
  * the exit code is 3, and what that leaves out (`leftOut`: "its copies are not listed", say).
  */
 export function sayUnreachable(unreachable: { store: string; reason: string }[], leftOut: string): void {
-  if (unreachable.length > 0) process.stderr.write(showLines(unreachable.map((u) => `store ${u.store} did not answer (${leftOut}): ${u.reason}`)));
+  if (unreachable.length > 0) process.stderr.write(showLines(unreachable.map((u) => `store ${u.store} could not be read (${leftOut}): ${u.reason}`)));
 }
 
 /**

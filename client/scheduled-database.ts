@@ -89,7 +89,7 @@ async function askStores(client: Client, config: Config, database: string): Prom
     throw err;
   }
   if (page.backups.length > 0) return true;
-  if (page.unreachable.length > 0) return { unanswered: page.unreachable.map((u) => `store ${u.store} did not answer: ${u.reason}`).join('; ') };
+  if (page.unreachable.length > 0) return { unanswered: page.unreachable.map((u) => `store ${u.store} could not be read: ${u.reason}`).join('; ') };
   return false;
 }
 

@@ -14,8 +14,27 @@ export type StoreSpec =
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** A NUL or a newline in a key or a path is a mistake (an S3 server answers it with a 500): refused, named. */
+function refuseControlCharacters(text: string, variable: string, value: string): string {
+  const control = /[\u0000-\u001f\u007f]/.exec(text);
+  if (control) {
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} holds a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}); remove it`);
+  }
+  return text;
+}
+
+/** A URL's percent-encoded part, decoded; refused when a % is not followed by two hex digits. */
+function decoded(part: string, variable: string, value: string): string {
+  try {
+    return refuseControlCharacters(decodeURIComponent(part), variable, value);
+  } catch (err) {
+    if (!(err instanceof URIError)) throw err;
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} has a % not followed by two hex digits; write %25 for a % sign`);
+  }
+}
+
 export function parseStoreUrl(text: string, variable: string, resolvePath: (p: string) => string): StoreSpec {
-  const value = text.trim();
+  const value = refuseControlCharacters(text.trim(), variable, text.trim());
   if (value.startsWith('s3://')) {
     let url: URL;
     try {
@@ -28,9 +47,11 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     }
     const bucket = url.hostname;
     if (!BUCKET.test(bucket)) throw new ConfigError(`invalid configuration: ${variable}: "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)`);
-    const prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '');
+    const prefix = decoded(url.pathname, variable, value).replace(/^\/+|\/+$/g, '');
     const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
     if (unknown.length > 0) throw new ConfigError(`invalid configuration: ${variable}: unknown option "${unknown[0]}" in the store URL; known: endpoint, region`);
+    const twice = ['endpoint', 'region'].find((k) => url.searchParams.getAll(k).length > 1);
+    if (twice) throw new ConfigError(`invalid configuration: ${variable}: "${twice}" is given more than once in the store URL; give it once`);
     const endpoint = url.searchParams.get('endpoint') ?? undefined;
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: endpoint must be an http(s) URL such as http://127.0.0.1:7070`);
@@ -52,7 +73,7 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
   }
   // file:///path, or file://localhost/path (RFC 8089: the same host).
-  const raw = value.startsWith('file://') ? decodeURIComponent(value.slice('file://'.length).replace(/^localhost(?=\/)/i, '')) : value;
+  const raw = value.startsWith('file://') ? decoded(value.slice('file://'.length).replace(/^localhost(?=\/)/i, ''), variable, value) : refuseControlCharacters(value, variable, value);
   if (value.startsWith('file://') && /[?#]/.test(value)) {
     // A directory whose name holds ? or # is written as a plain path; in a URL they would be a query.
     throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: a file:// store takes no ?query or #fragment (only s3:// stores take ?endpoint= and ?region=); write file:///absolute/path`);
@@ -86,6 +107,10 @@ export function checkStoresApart(stores: StoreSpec[]): void {
         );
       }
       const [outer, inner] = place(a).length <= place(b).length ? [a, b] : [b, a];
+      if (place(inner) === place(outer)) {
+        // Named apart, one place: a symbolic link (startup-checks.ts resolves them before this).
+        throw new ConfigError(`invalid configuration: stores ${outer.url} and ${inner.url} are one directory (BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES): a copy there is no copy; give each store a directory of its own, a copy on another disk`);
+      }
       if (place(inner).startsWith(place(outer))) {
         throw new ConfigError(`invalid configuration: store ${inner.url} lies inside store ${outer.url} (BACKUP_STORE/BACKUP_DIR and BACKUP_COPIES); give each store a place of its own, neither inside the other`);
       }

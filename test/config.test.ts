@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { namedStore } from '../activities/store/open-stores.js';
 import { parseConfig } from '../common/config.js';
 import { lookalikeVariables } from '../worker/lookalike-variables.js';
 
@@ -149,6 +150,24 @@ describe('configuration', () => {
     for (const value of ['/var/backups/pgk', 'file:///var/backups/pgk', 'file://localhost/var/backups/pgk']) {
       assert.equal(parseConfig({ BACKUP_STORE: value }).stores.primary.url, 'file:///var/backups/pgk', value);
     }
+  });
+
+  it('a store URL with a stray %, a control character (written or percent-encoded) or an option given twice is refused, naming it', () => {
+    const refused = (value: string, expected: string) => assert.throws(() => parseConfig({ BACKUP_COPIES: value }), (err: Error) => err.message === `invalid configuration: BACKUP_COPIES: ${expected}`, value);
+    refused('s3://bkt/p%zz', '"s3://bkt/p%zz" has a % not followed by two hex digits; write %25 for a % sign');
+    refused('file:///b/a%zz', '"file:///b/a%zz" has a % not followed by two hex digits; write %25 for a % sign');
+    refused('s3://bkt/pg%00x', '"s3://bkt/pg%00x" holds a control character (U+0000); remove it');
+    refused('s3://bkt/p\tx', '"s3://bkt/p\\tx" holds a control character (U+0009); remove it'); // which URL parsing would drop
+    refused('file:///b/a%0Ab', '"file:///b/a%0Ab" holds a control character (U+000A); remove it');
+    refused('s3://bkt/p?endpoint=http://a:1&endpoint=http://b:2', '"endpoint" is given more than once in the store URL; give it once');
+    assert.equal(parseConfig({ BACKUP_COPIES: 's3://bkt/p+g%20x%25' }).stores.copies[0]!.url, 's3://bkt/p+g x%', 'encoded right, decoded');
+  });
+
+  it('--store names a store as BACKUP_COPIES writes it (percent-encoded, with its endpoint) or as listings show it', () => {
+    const written = 's3://bkt/p+g%20x?endpoint=http://127.0.0.1:1';
+    const config = parseConfig({ BACKUP_DIR: '/b/pg', BACKUP_COPIES: written });
+    for (const name of [written, 's3://bkt/p+g%20x', 's3://bkt/p+g x']) assert.equal(namedStore(config, name).url, 's3://bkt/p+g x', name);
+    assert.throws(() => namedStore(config, 's3://bkt/p+g%20y'), (err: Error) => err.message.startsWith('store "s3://bkt/p+g%20y" is not one of this worker\'s stores'));
   });
 
   it('stores must be apart: the same one twice, or one inside another, is refused by name', () => {

@@ -31,7 +31,8 @@ import { shellWord } from '../common/shell-word.js';
 import type { ClusterResult, ResolvedBackup, StagingRestore } from '../common/types.js';
 import { applyRetention, backupCluster, listBackups, restoreDrill } from '../workflows/index.js';
 import { uniqueName } from './helpers/config.js';
-import { databaseExists, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
+import { writeFakeGlobals } from './helpers/fake-backups.js';
+import { adminClient, databaseExists, dropDatabase, seedDatabase, tableFingerprints } from './helpers/postgres.js';
 import { flipByte, keysUnder, readObject, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { startS3Server, type S3Server } from './helpers/s3-server.js';
@@ -447,7 +448,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         assert.equal(rootFailure(err).type, 'StoreUnavailable');
         assert.match(
           rootFailure(err).message,
-          new RegExp(`^the primary store ${t.store.url} did not answer \\(.*\\), so which backup of "${source}" is the latest is not known; the newest the other stores hold is ${backup.backupId} in ${copy.url.replace(/[/.?]/g, '\\$&')}: restore it by its id if it will do \\(\`pgkeeper restore ${backup.backupId} --target ${into}( --queue \\S+)?\`\\)`),
+          new RegExp(`^the primary store ${t.store.url} could not be read \\(.*\\), so which backup of "${source}" is the latest is not known; the newest the other stores hold is ${backup.backupId} in ${copy.url.replace(/[/.?]/g, '\\$&')}: restore it by its id if it will do \\(\`pgkeeper restore ${backup.backupId} --target ${into}( --queue \\S+)?\`\\)`),
         );
         assert.equal(await databaseExists(t.config, into), false, 'nothing created');
         made.push(into);
@@ -471,7 +472,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
         assert.equal(restored.backup.label, backup.backupId);
         assert.equal(restored.backup.store, t.store.url);
-        assert.match(restored.warnings.join('\n'), new RegExp(`store ${copy.url.replace(/[/.]/g, '\\$&')} did not answer`));
+        assert.match(restored.warnings.join('\n'), new RegExp(`store ${copy.url.replace(/[/.]/g, '\\$&')} could not be read`));
         const listing = await env.client.workflow.execute(listBackups, { args: [{ database: source }], taskQueue: t.config.temporal.taskQueue, workflowId: uniqueName('list') });
         assert.deepEqual(listing.unreachable.map((u) => u.store), [copy.url]);
         assert.ok(listing.backups.some((b) => b.id === backup.backupId && b.status === 'complete'));
@@ -483,7 +484,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         });
         assert.equal(listed.exitCode, 3, listed.stderr);
         assert.match(listed.stdout, new RegExp(`^${backup.backupId}\\s+${source}\\s+ok\\s`, 'm'));
-        assert.match(listed.stderr, new RegExp(`^store ${copy.url.replace(/[/.?]/g, '\\$&')} did not answer \\(its copies are not listed\\): `));
+        assert.match(listed.stderr, new RegExp(`^store ${copy.url.replace(/[/.?]/g, '\\$&')} could not be read \\(its copies are not listed\\): `));
         // status --json says so in each record, not only by its exit code and on stderr.
         const status = await execa(`${ROOT}/bin/pgkeeper`, ['status', source, '--json'], {
           reject: false,
@@ -517,12 +518,51 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         const failed = await prune(false).catch((err: unknown) => err);
         assert.ok(failed instanceof WorkflowFailedError, String(failed));
         assert.equal(rootFailure(failed).type, 'StoreUnavailable');
-        assert.match(rootFailure(failed).message, new RegExp(`\\. Retention did not run on ${copy.url.replace(/[/.?]/g, '\\$&')}; it ran on ${t.store.url.replace(/[/.]/g, '\\$&')} \\(deleted 0\\): run prune again once it answers$`));
+        assert.match(rootFailure(failed).message, new RegExp(`\\. Retention did not run on ${copy.url.replace(/[/.?]/g, '\\$&')}; it ran on ${t.store.url.replace(/[/.]/g, '\\$&')} \\(deleted 0\\): run prune again once it can be read$`));
         // The run under the database's lock, which did the work, is that id's latest.
         const { events } = await env.client.workflow.getHandle(databaseWorkflowId(t.config.temporal.taskQueue, source)).fetchHistory();
         assert.deepEqual((events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [])), [1], 'not retried');
       } finally {
         await s3.restart();
+      }
+    });
+  });
+
+  it('a copy store whose bucket is gone (or whose credentials are refused) is passed over like one that does not answer: restores and globals read the primary; backups and prune name it', async () => {
+    const copy = openStore(t.config.stores.copies[0]!);
+    const bucketDir = path.join(s3.dir, s3.bucket);
+    const cli = (...args: string[]) =>
+      execa(`${ROOT}/bin/pgkeeper`, args, { reject: false, extendEnv: false, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: t.config.temporal.taskQueue } });
+    await withWorker(env, t.config, async () => {
+      const backup = await runBackup(env, t.config, source);
+      const globals = await writeFakeGlobals(t.store, 0); // the primary's alone, and the newest
+      renameSync(bucketDir, `${bucketDir}.gone`);
+      const unread = new RegExp(`store ${copy.url.replace(/[/.?]/g, '\\$&')} could not be read(, so its (globals backups|copies) were not considered)?:? .*bucket "${s3.bucket}" does not exist`);
+      try {
+        const into = uniqueName('pgk_bucket_gone');
+        made.push(into);
+        const restored = await runRestore(env, t.config, { backup: 'latest', database: source, target: into });
+        assert.equal(restored.backup.label, backup.backupId);
+        assert.match(restored.warnings.join('\n'), unread);
+        const applied = (await new MockActivityEnvironment().run(applyGlobals, t.config, { globals: 'latest' })) as ApplyGlobalsResult;
+        assert.equal(applied.id, globals);
+        assert.ok(applied.warnings.some((w) => w.startsWith('globals: ') && unread.test(w)), applied.warnings.join('\n'));
+
+        const listed = await cli('backups', source);
+        assert.equal(listed.exitCode, 3, listed.stderr);
+        assert.match(listed.stdout, new RegExp(`^${backup.backupId}\\s+${source}\\s+ok\\s`, 'm'));
+        assert.match(listed.stderr, /\(its copies are not listed\): /);
+        assert.match(listed.stderr, unread);
+
+        const pruned = await cli('prune', source, '--retention', 'keepLast=1000');
+        assert.notEqual(pruned.exitCode, 0);
+        assert.match(pruned.stderr, new RegExp(`Retention did not run on ${copy.url.replace(/[/.?]/g, '\\$&')}; it ran on ${t.store.url.replace(/[/.]/g, '\\$&')} \\(deleted 0\\): run prune again once it can be read`));
+      } finally {
+        renameSync(`${bucketDir}.gone`, bucketDir);
+        for (const key of await keysUnder(t.store, `.globals/${globals}.`)) await t.store.delete(key);
+        const admin = adminClient(t.config, 'postgres');
+        await admin.connect();
+        await admin.query(`drop role if exists fake_0`).finally(() => admin.end());
       }
     });
   });

@@ -39,13 +39,13 @@ describe('prune from the command line', () => {
       const plan = await execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--dry-run'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
       assert.equal(plan.exitCode, 3, plan.stderr);
       assert.match(plan.stdout, new RegExp(`^${old.id}\\s.*\\sdelete\\s`, 'm'));
-      assert.match(plan.stderr, new RegExp(`^store file://${copyDir} did not answer \\(not planned\\): file://${copyDir} is not there `, 'm'));
+      assert.match(plan.stderr, new RegExp(`^store file://${copyDir} could not be read \\(not planned\\): file://${copyDir} is not there `, 'm'));
       const asJson = await execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--dry-run', '--json'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
       assert.equal(asJson.exitCode, 3, asJson.stderr);
       const result = JSON.parse(asJson.stdout) as RetentionResult;
       assert.deepEqual(result.stores[0]!.plan.find((d) => d.id === old.id)?.action, 'delete');
       assert.deepEqual(result.unreachable?.map((u) => u.store), [`file://${copyDir}`]);
-      assert.match(asJson.stderr, new RegExp(`^store file://${copyDir} did not answer \\(not planned\\): `), 'why it exits 3, on stderr too');
+      assert.match(asJson.stderr, new RegExp(`^store file://${copyDir} could not be read \\(not planned\\): `), 'why it exits 3, on stderr too');
       // A real prune fails, naming the store first; --json still prints what was done on the others.
       const pruned = await execa(`${ROOT}/bin/pgkeeper`, ['prune', db, '--json'], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
       assert.equal(pruned.exitCode, 1, pruned.stderr);

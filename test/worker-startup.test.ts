@@ -16,9 +16,12 @@ import { tempDir } from './helpers/temp-dirs.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts the compiled worker with `env` and a Temporal address nothing answers: it must stop before connecting. */
-async function startWorker(env: Record<string, string>, { cwd = ROOT, defaultStore = false } = {}) {
+async function startWorker(env: Record<string, string>, { cwd = ROOT, defaultStore = false, bindMount = undefined as [string, string] | undefined } = {}) {
   const cluster = testCluster();
-  return execa(process.execPath, [path.join(ROOT, 'dist/worker/main.js')], {
+  const worker = [process.execPath, path.join(ROOT, 'dist/worker/main.js')];
+  // `bindMount`: the worker sees the first directory mounted again at the second, in a mount namespace of its own (nothing outside sees it).
+  const [file, ...args] = bindMount ? ['unshare', '--mount', '--map-root-user', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'sh', ...bindMount, ...worker] : worker;
+  return execa(file!, args, {
     cwd,
     reject: false,
     timeout: 60_000,
@@ -38,8 +41,8 @@ async function startWorker(env: Record<string, string>, { cwd = ROOT, defaultSto
   });
 }
 
-const refusal = async (env: Record<string, string>, message: RegExp) => {
-  const run = await startWorker(env);
+const refusal = async (env: Record<string, string>, message: RegExp, bindMount?: [string, string]) => {
+  const run = await startWorker(env, { bindMount });
   assert.equal(run.exitCode, 2, `${run.stdout}\n${run.stderr}`);
   const lines = run.stderr.trim().split('\n');
   assert.match(lines[0] ?? '', message);
@@ -140,7 +143,24 @@ describe('worker start-up checks', () => {
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'same')}` }, /is named twice .* each copy must go to another store/);
     // A copy that is the primary under another name: one store, however it is spelt.
     symlinkSync(path.join(dir, 'same'), path.join(dir, 'link'));
-    await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: store file:\/\/\S*\/link lies inside store file:\/\/\S*\/same .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
+    await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: stores file:\/\/\S*\/same and file:\/\/\S*\/link are one directory .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
+  });
+
+  it('a copy store that is the primary mounted again (a bind mount), or inside it so, is refused: a copy there is no copy', async () => {
+    const dir = tempDir('bind');
+    for (const sub of ['primary/nested', 'again']) mkdirSync(path.join(dir, sub), { recursive: true });
+    const [primary, again] = [path.join(dir, 'primary'), path.join(dir, 'again')];
+    await refusal(
+      { BACKUP_DIR: primary, BACKUP_COPIES: again },
+      new RegExp(`^pgkeeper worker: invalid configuration: stores file://${again} and file://${primary} are one directory \\(a bind mount, or the same file system mounted twice\\): a copy there is no copy; give each store a directory of its own, a copy on another disk$`),
+      [primary, again],
+    );
+    // The copy in a folder of the primary, reached through the mount.
+    await refusal(
+      { BACKUP_DIR: primary, BACKUP_COPIES: path.join(again, 'nested') },
+      new RegExp(`^pgkeeper worker: invalid configuration: store file://${again}/nested lies inside store file://${primary} \\(${again} is that directory, mounted again\\): give each store a directory of its own, neither inside the other$`),
+      [primary, again],
+    );
   });
 
   it('a store directory not there is not made (it may be an unmounted disk\'s mount point): a primary stops the worker, a copy is said and the worker starts; the default store is made', async () => {

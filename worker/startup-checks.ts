@@ -16,6 +16,7 @@ import { scratchDirectory } from '../activities/restore-archive.js';
 import { allStores } from '../activities/store/open-stores.js';
 import type { BackupStore } from '../activities/store/store.js';
 import { requireTools } from '../activities/stream/tool-check.js';
+import { sharedDirectoryProblems } from './store-directories.js';
 import type { Config } from '../common/config.js';
 import { ConfigError } from '../common/config-error.js';
 import { checkStoresApart, storeHoldingScratch, type StoreSpec } from '../common/store-url.js';
@@ -143,7 +144,8 @@ export async function startupProblems(config: Config, logger: Logger): Promise<s
   for (const store of copies) await checked(store).catch(readOnlyOr(store, note));
   // The stores' directories as they are on disk, read once for both checks that need them.
   const real = await realStores(config);
-  problems.push(...(await linkedStoreProblems(config, real)));
+  const linked = await linkedStoreProblems(config, real);
+  problems.push(...(linked.length > 0 ? linked : await sharedDirectoryProblems(real)));
   const recipients = await encryptionRecipients(config).catch((err: unknown) => (note(err), []));
   const identities = await identityRecipients(config.encryption.identityFile).catch((err: unknown) => (note(err), []));
   for (const warning of await startupWarnings(config, recipients, identities)) logger.warn(warning);

@@ -27,14 +27,14 @@ export async function applyRetention(input: ApplyRetentionInput, ...extra: unkno
       const lock = await runUnderDatabaseLock(req.database, applyRetention, input, audit.handedOff);
       if (lock.kind === 'delegated') return lock.result;
       if (lock.kind === 'busy') return { status: 'skipped', reason: `skipped: ${busyReason(req.database, lock.workflowId)}` };
-      // A store that does not answer is named at once, not retried for minutes under the database's lock.
+      // A store that cannot be read is named at once, not retried for minutes under the database's lock.
       const result = await pruneBackups({ database: req.database, policy: req.policy, dryRun: req.dryRun, unreachable: 'report' });
       const down = result.unreachable ?? [];
       if (down.length > 0 && !req.dryRun) {
         const ran = result.stores.map((s) => `${s.store} (deleted ${s.deleted.length + (s.deletedNotListed ?? 0)})`).join(', ');
         // What was done on the stores that answered travels in the details (`prune --json` prints it).
         throw ApplicationFailure.create({
-          message: `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it answers`,
+          message: `${down.map((d) => d.reason).join('; ')}. Retention did not run on ${down.map((d) => d.store).join(', ')}${ran ? `; it ran on ${ran}` : ''}: run prune again once it can be read`,
           type: FailureType.StoreUnavailable,
           nonRetryable: true,
           details: [result],

@@ -181,14 +181,24 @@ export async function databasesHeld(stores: readonly BackupStore[]): Promise<str
   return [...new Set(held.flat())].sort();
 }
 
-/** The store did not answer: noted, where the caller goes on without it; anything else is thrown. */
+/**
+ * What makes a whole store unreadable: it does not answer, refuses this worker's credentials (a key
+ * revoked since the worker started, which checked them), or its bucket is gone. A copy store in any
+ * of these states must not keep a restore or a listing from the others.
+ */
+const STORE_UNREADABLE = new Set<string>([FailureType.StoreUnavailable, FailureType.StoreAccessDenied, FailureType.StoreMissing]);
+export function isStoreUnreadable(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && STORE_UNREADABLE.has(err.type ?? '');
+}
+
+/** The store could not be read as a whole: noted, where the caller goes on without it; anything else is thrown. */
 export function unreachableOrThrow(store: BackupStore, err: unknown): StoreUnreachable {
-  if (!(err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable)) throw err;
+  if (!isStoreUnreadable(err)) throw err;
   return { store: store.url, reason: err.message };
 }
 
 /**
- * The catalogs of several stores. A store that does not answer (StoreUnavailable) is noted and
+ * The catalogs of several stores. A store that cannot be read (unreachableOrThrow) is noted and
  * skipped, so a copy store being down never stops a restore from the primary; when none answers,
  * the first store's failure is thrown, unless `allDown` is 'report' (a listing says which).
  */

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../common/config.js';
 import { FailureType } from '../../common/errors.js';
 import { quoteInput } from '../../common/input-fields.js';
-import type { StoreSpec } from '../../common/store-url.js';
+import { parseStoreUrl, type StoreSpec } from '../../common/store-url.js';
 import { openPosixStore } from './posix-store.js';
 import { openS3Store } from './s3-store.js';
 import type { BackupStore } from './store.js';
@@ -43,7 +43,15 @@ export function namedStore(config: Config, url: string): BackupStore {
   // As shown by `pgkeeper backups`, as written in BACKUP_COPIES (its ?endpoint= left out of the
   // label), or a directory's path as BACKUP_DIR gives it.
   const label = (url.startsWith('/') ? `file://${url}` : url).replace(/[?#].*$/, '').replace(/\/+$/, '');
-  const store = allStores(config).find((s) => s.url === url || s.url === label);
+  // Read as the configuration reads a store (a prefix percent-encoded, say), when it reads at all.
+  const parsed = (() => {
+    try {
+      return parseStoreUrl(url, '--store', (p) => p).url;
+    } catch {
+      return undefined;
+    }
+  })();
+  const store = allStores(config).find((s) => s.url === url || s.url === label || s.url === parsed);
   if (!store) {
     throw ApplicationFailure.nonRetryable(
       `store ${quoteInput(url)} is not one of this worker's stores (${allStores(config).map((s) => s.url).join(', ')}); see BACKUP_STORE and BACKUP_COPIES (BACKUP_DIR: the primary as a directory's path)`,

@@ -33,7 +33,7 @@ function serverChecksum(err: ApplicationFailure): boolean {
 /** `failed` (an S3 server's checksum failing on `key`), for bytes that match their manifest: what is wrong and how to mend it. */
 export function wrongServerChecksum(failed: string, store: BackupStore, key: string): string {
   return (
-    `${failed.replace(/; the object is damaged in the store, or its checksum is$/, '')}; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes. ` +
+    `${failed.replace(/; the object is damaged in the store, or the checksum stored with it is wrong$/, '')}; yet its bytes, read again, match its manifest: the server holds a wrong checksum for intact bytes. ` +
     `Copy the object onto itself so that the server computes it afresh (aws s3 cp ${store.url}/${key} ${store.url}/${key} --checksum-algorithm CRC32)`
   );
 }
@@ -63,7 +63,7 @@ const CONTENT_FAULT = /doesn't match checksum|corrupt|unknown frame|header mac|f
  * fail the same way again, so said at once, with the way to mend it.
  */
 function intactAfterAll(err: ApplicationFailure, store: BackupStore, key: string, filters: FilterStep[]): ApplicationFailure {
-  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or its checksum is$/, '');
+  const what = err.message.replace(/(?::|\.) (?:the archive is|It is) damaged or was changed; .*$/, '').replace(/; the object is damaged in the store, or the checksum stored with it is wrong$/, '');
   if (serverChecksum(err)) return ApplicationFailure.nonRetryable(`${wrongServerChecksum(what, store, key)}, or restore from another store`, FailureType.StoreFailed);
   // What zstd's frame checksum, age's authentication or the plaintext's SHA-256 finds twice in the
   // same bytes is in them, and they match the manifest: written so, or the manifest changed to match.

@@ -77,7 +77,7 @@ export function s3Failure(settings: S3Settings, action: S3Action, err: unknown):
   if (checksum) {
     const [, stored, computed, header] = checksum;
     return ApplicationFailure.nonRetryable(
-      `${what}: the bytes ${endpoint} returned do not match the checksum stored with the object (${header} ${stored}, the bytes give ${computed}); the object is damaged in the store, or its checksum is`,
+      `${what}: the bytes ${endpoint} returned do not match the checksum stored with the object (${header} ${stored}, the bytes give ${computed}); the object is damaged in the store, or the checksum stored with it is wrong`,
       FailureType.ChecksumMismatch,
     );
   }
