@@ -50,6 +50,12 @@ function authenticationFailed(config: Config, detail: string): ApplicationFailur
   );
 }
 
+/** `${what} was killed by ${signal}`, with its likely cause: the OOM killer sends SIGKILL; a terminal's Ctrl-C reaches the tools as SIGINT. */
+export function killedBy(what: string, signal: string): string {
+  const cause = signal === 'SIGKILL' ? 'out of memory?' : signal === 'SIGINT' ? "a Ctrl-C in the worker's terminal reaches its tools too" : 'sent from outside pgkeeper';
+  return `${what} was killed by ${signal} (${cause})`;
+}
+
 /**
  * A backup only a newer pgkeeper reads (`reason` says which version or filter): not damage, so the
  * fix comes first (upgrade), then `older`, the other choice, when there is one.
@@ -107,6 +113,15 @@ export function toolFailure(
   }
   const missing = /database "([^]*?)" does not exist/.exec(text);
   if (missing) return databaseMissing(config, missing[1]!);
+  // Retrying cannot help: a grant is a person's fix.
+  // Up to the end of its line (a stream tool's stderr comes joined with " | ").
+  const denied = /ERROR: +(permission denied[^\n]*?)(?= \| |\n|$)/.exec(text);
+  if (denied) {
+    const grant = /^pg_dump/.test(tool)
+      ? 'grant it pg_read_all_data (PostgreSQL 14 and later), or run the worker as a superuser'
+      : `run the worker as a superuser, or grant DB_USER what it names${tool === 'pg_restore' ? ' (or restore with --no-owner --no-privileges)' : ''}`;
+    return fail(config, FailureType.PermissionDenied, `DB_USER "${config.db.user}" may not ${purpose} on ${server(config)} (${denied[1]!.trim()}): ${grant}`, false);
+  }
   if (/server version mismatch/.test(text)) {
     return fail(
       config,

@@ -26,7 +26,7 @@ import { propertiesToApply } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
 import { rolesReferenced, scriptEncoding, tablespacesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
-import { failure, toolFailure } from './failures.js';
+import { failure, killedBy, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
@@ -200,7 +200,7 @@ async function pgRestoreInto(config: Config, file: string, req: RestoreArchiveRe
   const result = await child;
   const cancel = Context.current().cancellationSignal;
   if (cancel.aborted) throw cancel.reason;
-  if (result.signal) throw ApplicationFailure.retryable(`pg_restore was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
+  if (result.signal) throw ApplicationFailure.retryable(killedBy('pg_restore', result.signal), FailureType.PgToolKilled);
   if (result.failed) {
     const stderr = stderrTail.join('\n');
     const classified = toolFailure(config, 'pg_restore', `restore into "${req.staging}"`, stderr, result.exitCode, result.code);

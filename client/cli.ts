@@ -81,6 +81,10 @@ export function buildProgram(): Command {
     .version(PGKEEPER_VERSION, '-V, --version', 'the pgkeeper version')
     .hook('preAction', (command, action) => {
       queueOption = action.opts<{ queue?: string }>().queue ?? command.opts<{ queue?: string }>().queue;
+      // An unset shell variable (--queue "$Q"): falling back to TASK_QUEUE or the default would act on another server.
+      if (queueOption !== undefined && queueOption.trim() === '') {
+        throw new CliError('--queue is empty (an unset shell variable?): give the task queue of the worker for the PostgreSQL server meant, or leave --queue out (TASK_QUEUE, else pgkeeper)', 2);
+      }
     })
     // A mistyped command: the suggestion and one line on where to look, not the whole help.
     .showSuggestionAfterError(true)

@@ -48,6 +48,10 @@ export const FailureType = {
   StoreUnavailable: 'StoreUnavailable',
   /** Another pgkeeper operation holds the database. */
   DatabaseBusy: 'DatabaseBusy',
+  /** DB_USER lacks a privilege the tool needs (reading a table, say): a grant is the fix, not a retry. */
+  PermissionDenied: 'PermissionDenied',
+  /** The activity failed while its worker was stopping (the stop signal reached its tools too): retried by the next worker. */
+  WorkerStopping: 'WorkerStopping',
   /** Any other store error (an unexpected S3 error code): retried, its code named in the message, unless thrown final (a store that lists keys changed). */
   StoreFailed: 'StoreFailed',
 } as const;
@@ -56,6 +60,7 @@ export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 /** Failures that the same input will hit again: retrying them only delays the page to on-call. */
 export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidInput,
+  FailureType.PermissionDenied,
   FailureType.AuthenticationFailed,
   FailureType.DatabaseMissing,
   FailureType.PgToolTooOld,

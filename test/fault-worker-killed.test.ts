@@ -235,6 +235,24 @@ describe('fault: worker killed while restoring (file store)', () => {
     assert.deepEqual(await fs.readdir(scratch), [], 'no scratch file left');
   });
 
+  it('Ctrl-C in the worker\'s terminal mid-restore (SIGINT to its whole process group, pg_restore too): retried by the next worker, not failed for good', async () => {
+    const target = `${big}_ctrl_c`;
+    const backup = await withWorker(env, t.config, () => runBackup(env, t.config, big));
+    const first = await spawnWorker(env.address, t.config);
+    let output = '';
+    first.child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const handle = await startRestore(env, t.config, { backup: backup.backupId, target });
+    await waitFor('pg_restore to run into staging', () => toolsInGroup(first.child.pid!).some((l) => l.startsWith('pg_restore ') && l.includes(`${target}_restoring_`)), 120_000);
+    await first.kill('SIGINT'); // as the terminal sends it: to the foreground process group
+    assert.match(output, /pgkeeper worker stopped/, 'the worker stopped gracefully');
+
+    const result = await withWorker(env, t.config, () => handle.result());
+    assert.equal(result.target, target);
+    assert.ok((await attemptsOf(handle, 'restoreIntoStaging')) >= 2, 'the restore into staging was retried');
+    assert.deepEqual(await tableFingerprints(t.config, target), await tableFingerprints(t.config, big));
+    assert.deepEqual(await stagingDatabases(t.config, target), [], 'no staging database left');
+  });
+
   it('SIGKILL mid-restore, then cancelled: the run ends cancelled (not failed by the timeout that follows); no staging database, no scratch file left', async () => {
     const target = `${big}_cancelled`;
     const handle = await restoreKilled(target);

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../../common/config.js';
 import { FailureType } from '../../common/errors.js';
-import { toolFailure } from '../failures.js';
+import { killedBy, toolFailure } from '../failures.js';
 import { readServerInfo, SESSION_OPTIONS, withClient } from './pg-client.js';
 import { toolEnvironment } from '../stream/tool-env.js';
 import type { ToolSpec } from '../stream/tool-process.js';
@@ -99,7 +99,7 @@ export async function runPgToolOutput(config: Config, tool: PgTool, args: string
   const result = await execa(await pgToolPath(config, tool), args, { ...pgToolProcess(config, options.cancelSignal), stdin: 'ignore' });
   if (options.cancelSignal?.aborted) throw options.cancelSignal.reason;
   if (result.signal) {
-    throw ApplicationFailure.retryable(`${tool} was killed by ${result.signal} while trying to ${options.purpose} (out of memory?)`, FailureType.PgToolKilled);
+    throw ApplicationFailure.retryable(killedBy(`${tool}, trying to ${options.purpose},`, result.signal), FailureType.PgToolKilled);
   }
   if (result.failed) {
     throw toolFailure(config, tool, options.purpose, String(result.stderr ?? ''), result.exitCode, result.code);

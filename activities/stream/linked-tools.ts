@@ -6,6 +6,7 @@
  * own exit status, stderr and classification, shares the run's abort signal (SIGTERM, then SIGKILL
  * after 5 s), and a tool killed because something else failed is never taken for the cause.
  */
+import { killedBy } from '../failures.js';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -48,7 +49,7 @@ export function startLinkedTool(run: StreamRun, spec: ToolSpec, stdin: Readable 
         spawnError?.code === 'ENOENT'
           ? toolMissing(spec.name)
           : signal
-            ? ApplicationFailure.retryable(`${spec.name} was killed by ${signal} (out of memory?)`, FailureType.PgToolKilled)
+            ? ApplicationFailure.retryable(killedBy(spec.name, signal), FailureType.PgToolKilled)
             : spec.classify({ exitCode: code ?? undefined, stderr: stderr.trim().split('\n').slice(-5).join(' | ') }),
       );
       reject(run.error());

@@ -4,6 +4,7 @@
  * 5 s later SIGKILL (stopOnAbort). Its output is released downstream only once it has exited successfully, so a
  * tool that fails half-way can never make a truncated stream look complete.
  */
+import { killedBy } from '../failures.js';
 import { closeSync, openSync } from 'node:fs';
 import { Duplex, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
@@ -106,7 +107,7 @@ function exitFailure(spec: ToolSpec, result: Result): ApplicationFailure {
   if (result.code === 'ENOENT' || result.exitCode === 127) return toolMissing(spec.name);
   if (result.signal) {
     // Not sent by us (settleFailure drops ours): the OOM killer, an operator. Worth a retry.
-    return ApplicationFailure.retryable(`${spec.name} was killed by ${result.signal} (out of memory?)`, FailureType.PgToolKilled);
+    return ApplicationFailure.retryable(killedBy(spec.name, result.signal), FailureType.PgToolKilled);
   }
   return spec.classify({ exitCode: result.exitCode, stderr: tail(result.stderr) });
 }

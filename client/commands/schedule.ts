@@ -329,7 +329,7 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       await run(async (client, config) => {
         const handle = await lib.ownScheduleHandle(client, config, t);
         await lib.backfill(handle, from, to);
-        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: the times due in it are taken now, at most one run (overlap SKIP; none if no time is due or a run is going), working on the database as it is now, not as it was then\n`);
+        process.stdout.write(`backfilling ${handle.scheduleId} from ${from.toISOString()} to ${to.toISOString()}: the times due in it are taken now, each skipped while a run is going (overlap SKIP; Temporal takes them in batches, so a long range makes a few runs, not one per time), each working on the database as it is now, not as it was then\n`);
       })();
     });
   return schedule;
