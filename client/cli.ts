@@ -14,6 +14,7 @@ import { cliSurface } from './cli-surface.js';
 import { integer, names } from './option-parsers.js';
 import { namespaceMissingMessage } from './namespace-missing.js';
 import { dropServerNameWarning } from './quiet-warnings.js';
+import { cliLookalikeVariables } from '../worker/lookalike-variables.js';
 import { PGKEEPER_VERSION } from './version.js';
 import type { BackupCommandOptions } from './commands/backup.js';
 import type { ClusterCommandOptions } from './commands/backup-cluster.js';
@@ -42,8 +43,15 @@ const commands = {
 
 let queueOption: string | undefined;
 
+let lookalikesSaid = false;
+
 /** The environment, with `--queue` standing in for TASK_QUEUE. */
 function loadConfig(): Config {
+  if (!lookalikesSaid) {
+    lookalikesSaid = true;
+    // TEMPORAL_ADRESS or task_queue would leave the CLI on the default Temporal or queue: perhaps another server's.
+    for (const warning of cliLookalikeVariables(process.env)) process.stderr.write(`pgkeeper: warning: ${warning}\n`);
+  }
   try {
     return parseConfig({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) }, (p) => path.resolve(p));
   } catch (err) {

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, type Config } from '../common/config.js';
 import { CliError } from './cli-error.js';
 import { temporalConnectionOptions, type TemporalConnectionOptions } from './temporal-connection-options.js';
+import { tcpReason } from './tcp-reason.js';
 import { tlsFailureMessage } from './tls-failure-message.js';
 
 export async function connectClient(config: Config): Promise<Client> {
@@ -18,10 +19,10 @@ export async function connectClient(config: Config): Promise<Client> {
     const connection = await Connection.connect({ ...options, connectTimeout: '5s' });
     return new Client({ connection, namespace: config.temporal.namespace });
   } catch (err) {
-    throw new CliError(
-      (await tlsFailureMessage(err, options, config.temporal.security)) ??
-        `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}); start it with \`npm run up\` or set TEMPORAL_ADDRESS`,
-    );
+    const tlsProblem = await tlsFailureMessage(err, options, config.temporal.security);
+    if (tlsProblem) throw new CliError(tlsProblem);
+    const reason = config.temporal.security.tls ? undefined : await tcpReason(config.temporal.address);
+    throw new CliError(`cannot reach Temporal at ${config.temporal.address} (${reason ?? (err as Error).message}); start it with \`npm run up\` or set TEMPORAL_ADDRESS`);
   }
 }
 

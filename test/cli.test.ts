@@ -113,7 +113,7 @@ describe('pgkeeper CLI', () => {
     // An empty --queue (an unset shell variable) is refused, not taken as TASK_QUEUE's or the default queue (another server's).
     for (const args of [['backups', '--queue', ''], ['worker', '--queue', ' ']]) {
       const empty = await pgkeeper(args, { TASK_QUEUE: queue });
-      assert.deepEqual([empty.exitCode, oneLineError(empty)], [2, 'pgkeeper: --queue is empty (an unset shell variable?): give the task queue of the worker for the PostgreSQL server meant, or leave --queue out (TASK_QUEUE, else pgkeeper)'], args.join(' '));
+      assert.deepEqual([empty.exitCode, oneLineError(empty, 2)], [2, 'pgkeeper: --queue is empty (an unset shell variable?): give the task queue of the worker for the PostgreSQL server meant, or leave --queue out (TASK_QUEUE, else pgkeeper)'], args.join(' '));
     }
     // A worker on the default queue (this test's own Temporal): the line says so.
     await withWorker(env, { ...config, temporal: { ...config.temporal, taskQueue: 'pgkeeper' } }, async () => {

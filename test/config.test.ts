@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { namedStore } from '../activities/store/open-stores.js';
 import { parseConfig } from '../common/config.js';
-import { lookalikeVariables } from '../worker/lookalike-variables.js';
+import { cliLookalikeVariables, lookalikeVariables } from '../worker/lookalike-variables.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -76,6 +76,16 @@ describe('configuration', () => {
   it('ENCRYPT_RECIPIENTS keys are read in either case (bech32), kept as age-keygen prints them', () => {
     const key = 'age13tehs76zl9rthlm9jvt5cv2xtzckqcxuzg4rmutrtwernag7uv3su25e2s';
     assert.deepEqual(parseConfig({ ENCRYPT_RECIPIENTS: `${key.toUpperCase()}, ${key}` }).encryption.recipients, { keys: [key, key] });
+  });
+
+  it('the CLI warns of lookalikes of the variables it reads (Temporal, TASK_QUEUE) while the one meant is unset, and of no others', () => {
+    const env = { TEMPORAL_ADRESS: '10.0.0.5:7233', task_queue: 'db2', TEMPORAL_API_KEY_FLE: '/k', ENCRYPT_RECIPIENT: 'age1…', DB_PASS: 'x' };
+    assert.deepEqual(cliLookalikeVariables(env), [
+      'TEMPORAL_ADRESS is not a pgkeeper setting (ignored); did you mean TEMPORAL_ADDRESS?',
+      'TEMPORAL_API_KEY_FLE is not a pgkeeper setting (ignored); did you mean TEMPORAL_API_KEY_FILE?',
+      'task_queue is not a pgkeeper setting (ignored); did you mean TASK_QUEUE?',
+    ]);
+    assert.deepEqual(cliLookalikeVariables({ ...env, TEMPORAL_ADDRESS: '10.0.0.5:7233', TASK_QUEUE: 'db2', TEMPORAL_API_KEY_FILE: '/k' }), [], 'the one meant is set: a leftover');
   });
 
   it('a variable that looks like a setting but is none is warned about, naming the one meant; other programs\' variables are left alone', () => {

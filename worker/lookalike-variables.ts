@@ -37,32 +37,59 @@ function meantBy(name: string): string | undefined {
   return TAKEN.find((known) => known === `${name}S` || known === name.replace(/Y$/, 'IES'));
 }
 
-/** One warning per lookalike: what it is not, and the variable meant (or where compression is chosen). */
-export function lookalikeVariables(env: Record<string, string | undefined>): string[] {
-  // Set but empty ("$KEY" unset): encryption was meant, and is off. Not refused: a compose file's
-  // `${ENCRYPT_RECIPIENTS:-}` gives the same.
-  const warnings = env.ENCRYPT_RECIPIENTS === '' ? ['ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)'] : [];
+/** A variable set that pgkeeper does not read, and the one it was likely meant as (none: compression's). */
+export interface Lookalike {
+  name: string;
+  meant?: string;
+  warning: string;
+}
+
+/** Every lookalike in `env`: what it is not, and the variable meant (or where compression is chosen). */
+export function lookalikes(env: Record<string, string | undefined>): Lookalike[] {
+  const found: Lookalike[] = [];
+  const meaning = (name: string, meant: string) => found.push({ name, meant, warning: `${name} is not a pgkeeper setting (ignored); did you mean ${meant}?` });
   for (const name of Object.keys(env).sort()) {
     if (KNOWN.includes(name) || env[name] === undefined || SERVICE_LINK.test(name)) continue;
     const libpq = LIBPQ[name];
     if (libpq !== undefined) {
       // Empty is unset, as configuration reads it (DB_PASSWORD= in an env file).
-      if (!env[libpq]) warnings.push(`${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?`);
+      if (!env[libpq]) found.push({ name, meant: libpq, warning: `${name} is not read by pgkeeper (ignored; its tools are given ${libpq}); did you mean ${libpq}?` });
       continue;
     }
     const ruled = meantBy(name);
     if (ruled) {
-      warnings.push(`${name} is not a pgkeeper setting (ignored); did you mean ${ruled}?`);
+      meaning(name, ruled);
       continue;
     }
     if (/^(?:[A-Z]+_)?COMPRESS/.test(name) && (name.startsWith('COMPRESS') || FIRST_WORDS.has(firstWord(name)))) {
-      warnings.push(`${name} is not a pgkeeper setting (ignored): compression is chosen per run, with --compression (backup, schedule create) or the workflow input's "compression"`);
+      found.push({ name, warning: `${name} is not a pgkeeper setting (ignored): compression is chosen per run, with --compression (backup, schedule create) or the workflow input's "compression"` });
       continue;
     }
     if (!FIRST_WORDS.has(firstWord(name))) continue;
     // A known name cut short (ENCRYPT_RECIPIENT, AGE_IDENTITY, DB_PASS), or one two typos away at most.
     const meant = (name.includes('_') ? TAKEN.find((known) => known.startsWith(name)) : undefined) ?? nearest(name, TAKEN, 2);
-    if (meant) warnings.push(`${name} is not a pgkeeper setting (ignored); did you mean ${meant}?`);
+    if (meant) meaning(name, meant);
   }
-  return warnings;
+  return found;
+}
+
+/** The worker's warnings at start: every lookalike, and encryption set but empty. */
+export function lookalikeVariables(env: Record<string, string | undefined>): string[] {
+  // Set but empty ("$KEY" unset): encryption was meant, and is off. Not refused: a compose file's
+  // `${ENCRYPT_RECIPIENTS:-}` gives the same.
+  const empty = env.ENCRYPT_RECIPIENTS === '' ? ['ENCRYPT_RECIPIENTS is set but empty: backups are stored unencrypted (give the keys, or unset it to say that is meant)'] : [];
+  return [...empty, ...lookalikes(env).map((l) => l.warning)];
+}
+
+/** What the CLI reads of the environment: where Temporal is, and which worker (TASK_QUEUE). */
+const CLI_VARIABLES = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TASK_QUEUE', ...TEMPORAL_SECURITY_VARIABLES.taken];
+
+/**
+ * The CLI's warnings: lookalikes of the variables it reads, while the one meant is unset (the CLI
+ * then talks to the default Temporal or queue, perhaps another server's, without a word).
+ */
+export function cliLookalikeVariables(env: Record<string, string | undefined>): string[] {
+  return lookalikes(env)
+    .filter((l) => l.meant !== undefined && CLI_VARIABLES.includes(l.meant) && !env[l.meant])
+    .map((l) => l.warning);
 }
