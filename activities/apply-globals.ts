@@ -47,6 +47,16 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
     if (!newest || entry.createdAtMs > newest.createdAtMs) newest = { store, manifest: entry.manifest as GlobalsManifest, createdAtMs: entry.createdAtMs };
   }
   const unread = unreachable.map((u) => `store ${u.store} could not be read, so its globals backups were not considered: ${u.reason}`);
+  // As for a database's "latest" (resolve-backup.ts): the copies may lack the newest, and roles made since would be missing.
+  const [primary] = allStores(config);
+  const primaryUnread = wanted === 'latest' && unreachable.length < allStores(config).length && unreachable.find((u) => u.store === primary!.url);
+  if (primaryUnread) {
+    throw ApplicationFailure.nonRetryable(
+      `the primary store ${primaryUnread.store} could not be read (${primaryUnread.reason}), so which globals backup is the latest is not known; ` +
+        (newest ? `the newest the other stores hold is ${newest.manifest.id}: give it (--globals ${newest.manifest.id}) if it will do, or try again once the store can be read` : 'no other store holds a complete globals backup: try again once the store can be read'),
+      FailureType.StoreUnavailable,
+    );
+  }
   const describe = (list: typeof damaged) => list.map((d) => `${d.id}: ${d.reason} in ${d.store}`).join('; ');
   // One a newer pgkeeper wrote is not damaged: the roles it holds come with an upgrade, before an older backup.
   const [newerFormat] = damaged.filter((d) => d.newer && (!newest || d.createdAtMs > newest.createdAtMs) && !holding.has(d.id)).sort((a, b) => b.createdAtMs - a.createdAtMs);

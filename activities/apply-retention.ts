@@ -158,11 +158,11 @@ async function newestReadBack(store: BackupStore, folder: string, listed: Catalo
   }
 }
 
-async function retainOn(store: BackupStore, folder: string, req: RetentionRequest & { policy: RetentionPolicy }, nowMs: number): Promise<StoreRetention> {
+/** `listed`: the store's catalog of `folder`, read by the caller (a store that cannot be read is its to report). */
+async function retainOn(store: BackupStore, folder: string, listed: CatalogEntry[], req: RetentionRequest & { policy: RetentionPolicy }, nowMs: number): Promise<StoreRetention> {
   const { policy, made } = req;
   const dryRun = req.dryRun === true;
   const plannedFor = (e: CatalogEntry[]) => planFor(e, policy, nowMs, made);
-  const listed = await listCatalog(store, folder, nowMs);
   const entries = dryRun || made !== undefined ? listed : await newestReadBack(store, folder, listed, plannedFor);
   const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
   const plan = plannedFor(entries);
@@ -223,12 +223,16 @@ export async function applyRetention(config: Config, req: RetentionRequest): Pro
     const stores: StoreRetention[] = [];
     const unreachable: StoreUnreachable[] = [];
     for (const store of allStores(config)) {
+      let listed: CatalogEntry[];
       try {
-        stores.push(await retainOn(store, folder, { ...req, policy }, nowMs));
+        listed = await listCatalog(store, folder, nowMs);
       } catch (err) {
         if (req.unreachable !== 'report') throw err;
         unreachable.push(unreachableOrThrow(store, err));
+        continue;
       }
+      // A store that lists but refuses a delete (read-only to this worker) fails here, as itself: trying again later cannot help.
+      stores.push(await retainOn(store, folder, listed, { ...req, policy }, nowMs));
     }
     // No store holds a backup of it: the names they hold, for a "did you mean" (a typo is likelier).
     const none = !req.globals && stores.every((s) => s.plan.length === 0 && s.damaged.length === 0);

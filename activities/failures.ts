@@ -50,10 +50,21 @@ function authenticationFailed(config: Config, detail: string): ApplicationFailur
   );
 }
 
-/** `${what} was killed by ${signal}`, with its likely cause: the OOM killer sends SIGKILL; a terminal's Ctrl-C reaches the tools as SIGINT. */
+/** A signal's likely cause, for a tool it killed. */
+const SIGNAL_CAUSES: Record<string, string> = {
+  SIGKILL: 'out of memory?', // the OOM killer's
+  SIGINT: "a Ctrl-C in the worker's terminal reaches its tools too",
+  SIGPIPE: 'what it wrote to went away',
+  SIGSEGV: 'it crashed',
+  SIGBUS: 'it crashed',
+  SIGABRT: 'it crashed',
+  SIGILL: 'it crashed',
+  SIGFPE: 'it crashed',
+};
+
+/** `${what} was killed by ${signal}`, with its likely cause. */
 export function killedBy(what: string, signal: string): string {
-  const cause = signal === 'SIGKILL' ? 'out of memory?' : signal === 'SIGINT' ? "a Ctrl-C in the worker's terminal reaches its tools too" : 'sent from outside pgkeeper';
-  return `${what} was killed by ${signal} (${cause})`;
+  return `${what} was killed by ${signal} (${SIGNAL_CAUSES[signal] ?? 'sent from outside pgkeeper'})`;
 }
 
 /**
@@ -110,6 +121,11 @@ export function toolFailure(
       `role "${role[1]}" does not exist on ${server(config)}; create it (or restore a globals backup first), or restore with --no-owner --no-privileges ("noOwner", "noPrivileges")`,
       false,
     );
+  }
+  // A pg tool's own words for a SIGINT or SIGTERM sent to it: a terminal's Ctrl-C reaches the worker's
+  // tools too (the whole foreground process group), so a worker stopped on purpose must not fail the run.
+  if (/terminated by user/.test(text)) {
+    return fail(config, FailureType.PgToolKilled, `${tool} was stopped by a signal sent to it (a Ctrl-C in the worker's terminal reaches its tools too) while trying to ${purpose}; retried`, true);
   }
   const missing = /database "([^]*?)" does not exist/.exec(text);
   if (missing) return databaseMissing(config, missing[1]!);

@@ -113,7 +113,9 @@ function fromSightings(seen: Sighting[], good: Sighting, warnings: string[]): Re
     warnings.push(
       s === good
         ? `${s.entry.id} is recorded as DAMAGED in ${s.store.url} (${s.entry.reason}); read again there, as asked: a verified read clears the record`
-        : `${s.entry.id} ${s.entry.status === 'newer' ? 'was' : 'is DAMAGED'} in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`,
+        : s.entry.status === 'newer'
+          ? `${s.entry.id} in ${s.store.url} was ${s.entry.reason}; it is read from ${good.store.url}`
+          : `${s.entry.id} is DAMAGED in ${s.store.url} (${s.entry.reason}); it is read from ${good.store.url}`,
     );
   }
   const copies = seen.filter((s) => s !== good && s.entry.status === 'complete').map((s) => s.store.url);

@@ -50,7 +50,7 @@ function loadConfig(): Config {
   if (!lookalikesSaid) {
     lookalikesSaid = true;
     // TEMPORAL_ADRESS or task_queue would leave the CLI on the default Temporal or queue: perhaps another server's.
-    for (const warning of cliLookalikeVariables(process.env)) process.stderr.write(`pgkeeper: warning: ${warning}\n`);
+    for (const warning of cliLookalikeVariables({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) })) process.stderr.write(`pgkeeper: warning: ${warning}\n`);
   }
   try {
     return parseConfig({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) }, (p) => path.resolve(p));

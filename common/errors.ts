@@ -50,8 +50,6 @@ export const FailureType = {
   DatabaseBusy: 'DatabaseBusy',
   /** DB_USER lacks a privilege the tool needs (reading a table, say): a grant is the fix, not a retry. */
   PermissionDenied: 'PermissionDenied',
-  /** The activity failed while its worker was stopping (the stop signal reached its tools too): retried by the next worker. */
-  WorkerStopping: 'WorkerStopping',
   /** Any other store error (an unexpected S3 error code): retried, its code named in the message, unless thrown final (a store that lists keys changed). */
   StoreFailed: 'StoreFailed',
 } as const;

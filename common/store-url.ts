@@ -50,6 +50,7 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     const prefix = decoded(url.pathname, variable, value).replace(/^\/+|\/+$/g, '');
     const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
     if (unknown.length > 0) throw new ConfigError(`invalid configuration: ${variable}: unknown option "${unknown[0]}" in the store URL; known: endpoint, region`);
+    decoded(url.search, variable, value); // a stray % or a control character in ?endpoint= or ?region= too
     const twice = ['endpoint', 'region'].find((k) => url.searchParams.getAll(k).length > 1);
     if (twice) throw new ConfigError(`invalid configuration: ${variable}: "${twice}" is given more than once in the store URL; give it once`);
     const endpoint = url.searchParams.get('endpoint') ?? undefined;

@@ -528,7 +528,7 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
-  it('a copy store whose bucket is gone (or whose credentials are refused) is passed over like one that does not answer: restores and globals read the primary; backups and prune name it', async () => {
+  it('a copy store whose bucket is gone (a store that cannot be read, as one refusing the credentials) is passed over like one that does not answer: restores and globals read the primary; backups and prune name it', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const bucketDir = path.join(s3.dir, s3.bucket);
     const cli = (...args: string[]) =>
@@ -547,6 +547,13 @@ describe('verified copies (a local primary, an S3 copy)', () => {
         const applied = (await new MockActivityEnvironment().run(applyGlobals, t.config, { globals: 'latest' })) as ApplyGlobalsResult;
         assert.equal(applied.id, globals);
         assert.ok(applied.warnings.some((w) => w.startsWith('globals: ') && unread.test(w)), applied.warnings.join('\n'));
+        // The primary that cannot be read: "latest" is not known (the copies may lack the newest), as for a database.
+        const primaryGone = { ...t.config, stores: { primary: t.config.stores.copies[0]!, copies: [t.config.stores.primary] } };
+        await assert.rejects(new MockActivityEnvironment().run(applyGlobals, primaryGone, { globals: 'latest' }), (err: ApplicationFailure) => {
+          assert.equal(err.type, 'StoreUnavailable');
+          assert.match(err.message, new RegExp(`^the primary store ${copy.url.replace(/[/.?]/g, '\\$&')} could not be read \\(.*\\), so which globals backup is the latest is not known; the newest the other stores hold is ${globals}: give it \\(--globals ${globals}\\) if it will do`));
+          return true;
+        });
 
         const listed = await cli('backups', source);
         assert.equal(listed.exitCode, 3, listed.stderr);

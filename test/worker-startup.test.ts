@@ -146,21 +146,21 @@ describe('worker start-up checks', () => {
     await refusal({ BACKUP_DIR: path.join(dir, 'same'), BACKUP_COPIES: `file://${path.join(dir, 'link')}` }, /^pgkeeper worker: invalid configuration: stores file:\/\/\S*\/same and file:\/\/\S*\/link are one directory .*; symbolic links resolved: (.*, )?file:\/\/\S*\/link is \S*\/same$/);
   });
 
-  it('a copy store that is the primary mounted again (a bind mount), or inside it so, is refused: a copy there is no copy', async () => {
+  it('a copy store that is the primary mounted again (a bind mount), or inside it so, or a folder of it mounted elsewhere, is refused: a copy there is no copy', async () => {
     const dir = tempDir('bind');
     for (const sub of ['primary/nested', 'again']) mkdirSync(path.join(dir, sub), { recursive: true });
     const [primary, again] = [path.join(dir, 'primary'), path.join(dir, 'again')];
+    const inside = (copy: string) =>
+      new RegExp(`^pgkeeper worker: invalid configuration: store file://${copy} lies inside store file://${primary} \\(the same directory on disk, reached through a bind mount or a second mount\\): give each store a directory of its own, neither inside the other$`);
     await refusal(
       { BACKUP_DIR: primary, BACKUP_COPIES: again },
-      new RegExp(`^pgkeeper worker: invalid configuration: stores file://${again} and file://${primary} are one directory \\(a bind mount, or the same file system mounted twice\\): a copy there is no copy; give each store a directory of its own, a copy on another disk$`),
+      new RegExp(`^pgkeeper worker: invalid configuration: stores file://${primary} and file://${again} are one directory \\(a bind mount, or the same file system mounted twice\\): a copy there is no copy; give each store a directory of its own, a copy on another disk$`),
       [primary, again],
     );
     // The copy in a folder of the primary, reached through the mount.
-    await refusal(
-      { BACKUP_DIR: primary, BACKUP_COPIES: path.join(again, 'nested') },
-      new RegExp(`^pgkeeper worker: invalid configuration: store file://${again}/nested lies inside store file://${primary} \\(${again} is that directory, mounted again\\): give each store a directory of its own, neither inside the other$`),
-      [primary, again],
-    );
+    await refusal({ BACKUP_DIR: primary, BACKUP_COPIES: path.join(again, 'nested') }, inside(`${again}/nested`), [primary, again]);
+    // A folder of the primary mounted as the copy (Docker: -v /srv/b:/backups -v /srv/b/offsite:/copy).
+    await refusal({ BACKUP_DIR: primary, BACKUP_COPIES: again }, inside(again), [path.join(primary, 'nested'), again]);
   });
 
   it('a store directory not there is not made (it may be an unmounted disk\'s mount point): a primary stops the worker, a copy is said and the worker starts; the default store is made', async () => {

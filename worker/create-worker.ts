@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../common/config.js';
-import { retryWhenStopping } from './stopping-interceptor.js';
 import { workerIdentity } from './worker-identity.js';
 import { WORKFLOW_BUNDLE } from './workflows-path.js';
 
@@ -31,8 +30,7 @@ export interface CreateWorkerOptions {
 
 export async function createWorker({ config, connection, shutdownGraceTime, workflowCode }: CreateWorkerOptions): Promise<Worker> {
   if (workflowCode === undefined && !existsSync(WORKFLOW_BUNDLE)) throw new BundleMissingError();
-  // Asked only when an activity fails, by when the worker exists.
-  const worker: Worker = await Worker.create({
+  return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -50,7 +48,5 @@ export async function createWorker({ config, connection, shutdownGraceTime, work
     // ran) fails, saying so, rather than retry its workflow task forever: a hung run would hold its
     // database's workflow id, and every later backup of that database would be skipped as busy.
     workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
-    interceptors: { activity: [retryWhenStopping(() => worker.getState())] },
   });
-  return worker;
 }

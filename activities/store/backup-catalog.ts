@@ -63,8 +63,8 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
   try {
     text = await store.getText(key);
   } catch (err) {
-    // The store itself failing is not the backup being damaged: let the caller retry.
-    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
+    // The store itself failing (down, credentials refused) is not the backup being damaged: the caller says so.
+    if (isStoreUnreadable(err)) throw err;
     return { reason: `manifest unreadable: ${(err as Error).message}` };
   }
   if (text === undefined) return undefined;
