@@ -63,8 +63,9 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
   try {
     text = await store.getText(key);
   } catch (err) {
-    // The store itself failing (down, credentials refused) is not the backup being damaged: the caller says so.
-    if (isStoreUnreadable(err)) throw err;
+    // The store not answering is not the backup being damaged: let the caller retry. A manifest refused
+    // (a file's permissions) is this backup's problem, said as such: not a whole store hidden for one file.
+    if (err instanceof ApplicationFailure && err.type === FailureType.StoreUnavailable) throw err;
     return { reason: `manifest unreadable: ${(err as Error).message}` };
   }
   if (text === undefined) return undefined;
