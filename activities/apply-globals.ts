@@ -16,7 +16,7 @@ import type { GlobalsManifest } from '../common/manifest.js';
 import { failure, needsNewerPgkeeper, toolFailure } from './failures.js';
 import { MAINTENANCE_DATABASE, withAdmin } from './postgres/database-admin.js';
 import { pgToolPath, pgToolProcess } from './postgres/pg-tools.js';
-import { listEveryStore } from './store/backup-catalog.js';
+import { listEveryStore, primaryUnread } from './store/backup-catalog.js';
 import { allStores } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { manifestArchive } from './store/damage-record.js';
@@ -38,7 +38,8 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
   const damaged: { id: string; createdAtMs: number; reason: string; store: string; newer: boolean }[] = [];
   const holding = new Map<string, BackupStore[]>();
   // A store that cannot be read is passed over, as a restore's own backup does (said in the warnings).
-  const { found, unreachable } = await listEveryStore(allStores(config), GLOBALS_FOLDER);
+  const stores = allStores(config);
+  const { found, unreachable } = await listEveryStore(stores, GLOBALS_FOLDER);
   for (const { store, entry } of found) {
     if (wanted !== 'latest' && entry.id !== wanted) continue;
     if (entry.status === 'damaged' || entry.status === 'newer') damaged.push({ id: entry.id, createdAtMs: entry.createdAtMs, reason: entry.reason ?? 'damaged', store: store.url, newer: entry.status === 'newer' });
@@ -48,11 +49,10 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
   }
   const unread = unreachable.map((u) => `store ${u.store} could not be read, so its globals backups were not considered: ${u.reason}`);
   // As for a database's "latest" (resolve-backup.ts): the copies may lack the newest, and roles made since would be missing.
-  const [primary] = allStores(config);
-  const primaryUnread = wanted === 'latest' && unreachable.length < allStores(config).length && unreachable.find((u) => u.store === primary!.url);
-  if (primaryUnread) {
+  const primaryGone = wanted === 'latest' ? primaryUnread(stores, unreachable) : undefined;
+  if (primaryGone) {
     throw ApplicationFailure.nonRetryable(
-      `the primary store ${primaryUnread.store} could not be read (${primaryUnread.reason}), so which globals backup is the latest is not known; ` +
+      `the primary store ${primaryGone.store} could not be read (${primaryGone.reason}), so which globals backup is the latest is not known; ` +
         (newest ? `the newest the other stores hold is ${newest.manifest.id}: give it (--globals ${newest.manifest.id}) if it will do, or try again once the store can be read` : 'no other store holds a complete globals backup: try again once the store can be read'),
       FailureType.StoreUnavailable,
     );
@@ -71,7 +71,7 @@ async function findGlobals(config: Config, wanted: string): Promise<{ stores: Ba
     throw ApplicationFailure.nonRetryable(
       (damaged.length
         ? `${wanted === 'latest' ? 'every globals backup is' : `globals backup "${wanted}" is`} DAMAGED (${describe(damaged)}); \`pgkeeper backups\` lists the globals backups, \`pgkeeper backup --all\` makes a new one`
-        : `no globals backup "${wanted}" in ${allStores(config).filter((s) => !unreachable.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`) + unread.map((u) => `; ${u}`).join(''),
+        : `no globals backup "${wanted}" in ${stores.filter((s) => !unreachable.some((u) => u.store === s.url)).map((s) => s.url).join(', ')}; run \`pgkeeper backup --all\` to make one`) + unread.map((u) => `; ${u}`).join(''),
       FailureType.BackupNotFound,
     );
   }

@@ -24,7 +24,7 @@ import { requireIdentityFor } from './encryption.js';
 import { withoutSettings } from './sealed-properties.js';
 import { needsNewerPgkeeper, rejectingInput } from './failures.js';
 import { sidecarHash } from './publish-backup.js';
-import { databasesHeld, listEveryStore, newestFirst, pinRecord, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
+import { databasesHeld, listEveryStore, newestFirst, pinRecord, primaryUnread, unpinnedWarning, type CatalogEntry } from './store/backup-catalog.js';
 import { allStores, namedStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { checkKey } from './store/store-key.js';
@@ -166,7 +166,7 @@ async function resolveLatest(stores: BackupStore[], database: string, into: Into
   // newer. The primary down does: the copies may lack the newest (a copy run that failed), and
   // "latest" taken from them could put an older backup in place of a live database. The person
   // picks, knowing that. (stores[0] is the primary unless --store named one store.)
-  const primarySilent = stores.length > 1 && silent.find((u) => u.store === stores[0]!.url);
+  const primarySilent = primaryUnread(stores, silent);
   if (primarySilent) {
     const older = [...byId].find(([, seen]) => intact(seen));
     throw ApplicationFailure.nonRetryable(

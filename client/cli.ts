@@ -47,13 +47,14 @@ let lookalikesSaid = false;
 
 /** The environment, with `--queue` standing in for TASK_QUEUE. */
 function loadConfig(): Config {
+  const env = { ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) };
   if (!lookalikesSaid) {
     lookalikesSaid = true;
     // TEMPORAL_ADRESS or task_queue would leave the CLI on the default Temporal or queue: perhaps another server's.
-    for (const warning of cliLookalikeVariables({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) })) process.stderr.write(`pgkeeper: warning: ${warning}\n`);
+    for (const warning of cliLookalikeVariables(env)) process.stderr.write(`pgkeeper: warning: ${warning}\n`);
   }
   try {
-    return parseConfig({ ...process.env, ...(queueOption ? { TASK_QUEUE: queueOption } : {}) }, (p) => path.resolve(p));
+    return parseConfig(env, (p) => path.resolve(p));
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, 2);
     throw err;

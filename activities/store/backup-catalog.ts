@@ -199,6 +199,14 @@ export function unreachableOrThrow(store: BackupStore, err: unknown): StoreUnrea
 }
 
 /**
+ * The primary (`stores[0]`) when it could not be read and another store could: the copies may lack
+ * the newest backup (a copy run that failed), so which one is the latest is not known.
+ */
+export function primaryUnread(stores: readonly BackupStore[], unreachable: readonly StoreUnreachable[]): StoreUnreachable | undefined {
+  return stores.length > 1 ? unreachable.find((u) => u.store === stores[0]!.url) : undefined;
+}
+
+/**
  * The catalogs of several stores. A store that cannot be read (unreachableOrThrow) is noted and
  * skipped, so a copy store being down never stops a restore from the primary; when none answers,
  * the first store's failure is thrown, unless `allDown` is 'report' (a listing says which).

@@ -6,7 +6,6 @@
  * own exit status, stderr and classification, shares the run's abort signal (SIGTERM, then SIGKILL
  * after 5 s), and a tool killed because something else failed is never taken for the cause.
  */
-import { killedBy } from '../failures.js';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +13,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { killedBy } from '../failures.js';
 import { FailureType } from '../../common/errors.js';
 import { LEFT_BEHIND_MS, sweepStale } from '../sweep-stale.js';
 import type { StreamRun } from './stream-run.js';

@@ -4,11 +4,11 @@
  * 5 s later SIGKILL (stopOnAbort). Its output is released downstream only once it has exited successfully, so a
  * tool that fails half-way can never make a truncated stream look complete.
  */
-import { killedBy } from '../failures.js';
 import { closeSync, openSync } from 'node:fs';
 import { Duplex, Transform, type Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa, type Result } from 'execa';
+import { killedBy } from '../failures.js';
 import { FailureType } from '../../common/errors.js';
 import { Rank, type StreamRun } from './stream-run.js';
 import { toolEnvironment } from './tool-env.js';
