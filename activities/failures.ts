@@ -50,6 +50,38 @@ function authenticationFailed(config: Config, detail: string): ApplicationFailur
   );
 }
 
+/**
+ * The server refused DB_USER a connection or a statement (SQLSTATE 42501, or a pg tool's FATAL/ERROR
+ * "permission denied"): a grant is a person's fix, so never retried. `refusal` is the server's words.
+ */
+function permissionDenied(config: Config, doing: string, refusal: string, grant: string): ApplicationFailure {
+  return fail(config, FailureType.PermissionDenied, `DB_USER "${config.db.user}" may not ${doing} on ${server(config)} (${refusal}): ${grant}`, false);
+}
+
+/** The grant that answers a refusal the server words alike for every client (connect, create a database). */
+function grantFor(config: Config, refusal: string): string | undefined {
+  const database = /^permission denied for database "?([^]*?)"?$/.exec(refusal);
+  if (database) return `grant it CONNECT (GRANT CONNECT ON DATABASE ${quoteName(database[1]!)} TO ${quoteName(config.db.user)}), or run the worker as a superuser`;
+  if (/^permission denied to create database/.test(refusal)) return `let it create databases (ALTER ROLE ${quoteName(config.db.user)} CREATEDB), or run the worker as a superuser`;
+  return undefined;
+}
+
+/** A name as SQL quotes it, for a statement the person copies. */
+function quoteName(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A server that turns this worker away before any password is asked (pg_hba.conf), which no retry changes. */
+function hostRejected(config: Config, detail: string): ApplicationFailure {
+  return fail(
+    config,
+    FailureType.AuthenticationFailed,
+    `the server at ${server(config)} turns away DB_USER "${config.db.user}" from this worker's address (${detail}); ` +
+      'allow it in pg_hba.conf on the server (then reload the server), or check DB_HOST and DB_USER',
+    false,
+  );
+}
+
 /** A signal's likely cause, for a tool it killed. */
 const SIGNAL_CAUSES: Record<string, string> = {
   SIGKILL: 'out of memory?', // the OOM killer's
@@ -110,6 +142,8 @@ export function toolFailure(
   const lastLines = stderrTail(text, 5);
   // Connection-time failures only (FATAL): a pg_restore ERROR about a missing role is not a login problem.
   // [^] rather than `.`: a name may hold U+2028 or U+2029, which `.` does not match.
+  const turnedAway = /FATAL: +((?:no pg_hba\.conf entry|pg_hba\.conf rejects connection)[^\n]*?)(?= \| |\n|$)/.exec(text);
+  if (turnedAway) return hostRejected(config, turnedAway[1]!.trim());
   if (/FATAL: [^]*?(password authentication failed|no password supplied|authentication failed|role "[^]*?" does not exist)/.test(text)) {
     return authenticationFailed(config, lastLines);
   }
@@ -131,12 +165,16 @@ export function toolFailure(
   if (missing) return databaseMissing(config, missing[1]!);
   // Retrying cannot help: a grant is a person's fix.
   // Up to the end of its line (a stream tool's stderr comes joined with " | ").
-  const denied = /ERROR: +(permission denied[^\n]*?)(?= \| |\n|$)/.exec(text);
+  // FATAL too: a database DB_USER may not connect to is refused at login, before any statement.
+  const denied = /(?:ERROR|FATAL): +(permission denied[^\n]*?)(?= \| |\n|$)/.exec(text);
   if (denied) {
-    const grant = /^pg_dump/.test(tool)
-      ? 'grant it pg_read_all_data (PostgreSQL 14 and later), or run the worker as a superuser'
-      : `run the worker as a superuser, or grant DB_USER what it names${tool === 'pg_restore' ? ' (or restore with --no-owner --no-privileges)' : ''}`;
-    return fail(config, FailureType.PermissionDenied, `DB_USER "${config.db.user}" may not ${purpose} on ${server(config)} (${denied[1]!.trim()}): ${grant}`, false);
+    const refusal = denied[1]!.trim();
+    const grant =
+      grantFor(config, refusal) ??
+      (/^pg_dump/.test(tool)
+        ? 'grant it pg_read_all_data (PostgreSQL 14 and later), or run the worker as a superuser'
+        : `run the worker as a superuser, or grant DB_USER what it names${tool === 'pg_restore' ? ' (or restore with --no-owner --no-privileges)' : ''}`);
+    return permissionDenied(config, purpose, refusal, grant);
   }
   if (/server version mismatch/.test(text)) {
     return fail(
@@ -159,7 +197,13 @@ export function toolFailure(
 export function pgClientFailure(config: Config, database: string, err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const e = err as { code?: string; message?: string };
+  if (e.code === '28000' && /pg_hba\.conf/.test(e.message ?? '')) return hostRejected(config, e.message!);
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
+  if (e.code === '42501') {
+    const refusal = e.message ?? 'permission denied';
+    const doing = /for database/.test(refusal) ? `connect to database "${database}"` : /to create database/.test(refusal) ? 'create databases' : `work in database "${database}"`;
+    return permissionDenied(config, doing, refusal, grantFor(config, refusal) ?? 'run the worker as a superuser, or grant DB_USER what it names');
+  }
   // node-postgres itself, when the server asks for a password and none is configured (no SQLSTATE).
   if (/client password must be a string/.test(e.message ?? '')) return authenticationFailed(config, 'the server asks for a password and none is configured');
   if (e.code === '3D000') return databaseMissing(config, database);

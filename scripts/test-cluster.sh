@@ -8,7 +8,8 @@
 #
 # Connections: TCP on 127.0.0.1 only, and a unix socket inside <dir>; every one of them needs a
 # password (scram-sha-256). Roles: a superuser (DB_USER/DB_PASSWORD, also PGUSER/PGPASSWORD) and a
-# plain login role (PGKEEPER_TEST_ROLE/PGKEEPER_TEST_ROLE_PASSWORD), both with random passwords.
+# plain login role (PGKEEPER_TEST_ROLE/PGKEEPER_TEST_ROLE_PASSWORD), both with random passwords; and
+# a user name pg_hba.conf rejects (PGKEEPER_TEST_TURNED_AWAY).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,6 +77,9 @@ if ! as_owner "$BIN/initdb" -D "$DATA" -U "$SUPERUSER" --pwfile="$PWFILE" -A scr
   exit 1
 fi
 rm -f "$PWFILE"
+# A user pg_hba.conf turns away before any password is asked (the first line that matches wins).
+TURNED_AWAY=pgk_test_turned_away
+as_owner sed -i "1i host all $TURNED_AWAY all reject" "$DATA/pg_hba.conf"
 
 # Settings for a throwaway cluster: durability off (a crash test still exercises crash recovery,
 # fsync only makes it survive the machine's own crash), logs in one file the tests can show.
@@ -113,7 +117,7 @@ PGPASSWORD="$SUPERUSER_PASSWORD" "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -
   for pair in \
     "DB_HOST=127.0.0.1" "DB_PORT=$PORT" "DB_USER=$SUPERUSER" "DB_PASSWORD=$SUPERUSER_PASSWORD" \
     "PGHOST=127.0.0.1" "PGPORT=$PORT" "PGUSER=$SUPERUSER" "PGPASSWORD=$SUPERUSER_PASSWORD" "PGDATABASE=postgres" \
-    "PGKEEPER_TEST_ROLE=$ROLE" "PGKEEPER_TEST_ROLE_PASSWORD=$ROLE_PASSWORD" \
+    "PGKEEPER_TEST_ROLE=$ROLE" "PGKEEPER_TEST_ROLE_PASSWORD=$ROLE_PASSWORD" "PGKEEPER_TEST_TURNED_AWAY=$TURNED_AWAY" \
     "PGKEEPER_TEST_PGDATA=$DATA" "PGKEEPER_TEST_PG_LOG=$LOG" "PGKEEPER_TEST_PG_BIN=$BIN" "PGKEEPER_TEST_PG_RUN_AS=$RUN_AS"; do
     printf 'export %s=%q\n' "${pair%%=*}" "${pair#*=}"
   done

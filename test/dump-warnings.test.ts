@@ -9,14 +9,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { pgDumpWarnings } from '../activities/dump-database.js';
 import { testCluster } from './helpers/cluster.js';
-import { testConfig, uniqueName } from './helpers/config.js';
-import { createDatabase, dropDatabase, sql } from './helpers/postgres.js';
+import { backupDir, testConfig, uniqueName } from './helpers/config.js';
+import { createDatabase, dropDatabase, listDatabases, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
-import { rootFailure, runBackup } from './helpers/workflows.js';
+import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 
-describe('pg_dump warnings', () => {
+describe('a DB_USER that is not a superuser', () => {
   let env: TestWorkflowEnvironment;
   const admin = testConfig();
   const database = uniqueName('pgk_dumpwarn');
@@ -69,6 +69,40 @@ describe('pg_dump warnings', () => {
     } finally {
       await sql(admin, 'postgres', `grant pg_read_all_data to ${role.user}`);
     }
+  });
+
+  it('a DB_USER that may not connect to the database: the backup fails at once, naming the GRANT that fixes it', async () => {
+    const config = testConfig({ DB_USER: role.user, DB_PASSWORD: role.password });
+    await sql(admin, 'postgres', `revoke connect on database ${database} from public`);
+    try {
+      const workflowId = databaseWorkflowId(config.temporal.taskQueue, database);
+      const err = await withWorker(env, config, () =>
+        env.client.workflow.execute(backupDatabase, { args: [{ database }], taskQueue: config.temporal.taskQueue, workflowId }).catch((e: unknown) => e),
+      );
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      const cause = rootFailure(err); // waiting for the server would end in DatabaseUnreachable instead
+      assert.equal(cause.type, 'PermissionDenied', cause.message);
+      assert.equal(
+        cause.message,
+        `DB_USER "${role.user}" may not connect to database "${database}" on 127.0.0.1:${config.db.port} (permission denied for database "${database}"): ` +
+          `grant it CONNECT (GRANT CONNECT ON DATABASE "${database}" TO "${role.user}"), or run the worker as a superuser`,
+      );
+    } finally {
+      await sql(admin, 'postgres', `grant connect on database ${database} to public`);
+    }
+  });
+
+  it('a DB_USER that may not create databases: the restore fails at once, naming the ALTER ROLE that fixes it, and creates nothing', async () => {
+    const made = await withWorker(env, admin, () => runBackup(env, admin, database));
+    const config = testConfig({ DB_USER: role.user, DB_PASSWORD: role.password, BACKUP_DIR: backupDir(admin) });
+    const target = uniqueName('pgk_nocreatedb');
+    const before = await listDatabases(admin);
+    const err = await withWorker(env, config, () => runRestore(env, config, { backup: made.backupId, target }).catch((e: unknown) => e));
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const cause = rootFailure(err);
+    assert.equal(cause.type, 'PermissionDenied', cause.message);
+    assert.match(cause.message, new RegExp(`^DB_USER "${role.user}" may not create databases on 127\\.0\\.0\\.1:${config.db.port} \\(permission denied to create database\\): let it create databases \\(ALTER ROLE "${role.user}" CREATEDB\\), or run the worker as a superuser$`));
+    assert.deepEqual(await listDatabases(admin), before, 'nothing created, nothing left');
   });
 
   it('reads the warning lines of pg_dump, not its other words', () => {

@@ -87,6 +87,27 @@ describe('waitForDatabase', () => {
     assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
   });
 
+  it('fails at once, without retries, when pg_hba.conf turns the worker away, naming pg_hba.conf rather than the password', async () => {
+    const config = testConfig({ DB_USER: testCluster().turnedAway, DB_PASSWORD: 'whatever-it-is' });
+    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    const cause = rootFailure(err);
+    assert.equal(cause.type, 'AuthenticationFailed', cause.message);
+    assert.match(
+      cause.message,
+      new RegExp(`^the server at 127\\.0\\.0\\.1:${config.db.port} turns away DB_USER "${config.db.user}" from this worker's address \\(pg_hba\\.conf rejects connection for host "127\\.0\\.0\\.1", user "${config.db.user}", database "postgres"[^)]*\\); allow it in pg_hba\\.conf on the server \\(then reload the server\\), or check DB_HOST and DB_USER$`),
+    );
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
+    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
+    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+  });
+
   it('fails at once, without retries, when no password is configured and the server demands one, naming DB_PASSWORD', async () => {
     // A worker process of its own with exactly these variables: the test's own PGPASSWORD must not help it.
     const { role } = testCluster();

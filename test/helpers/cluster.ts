@@ -14,6 +14,8 @@ export interface TestCluster {
   password: string;
   /** A login role without superuser rights, also password-authenticated. */
   role: { user: string; password: string };
+  /** A user name the cluster's pg_hba.conf rejects, whatever its password. */
+  turnedAway: string;
   dataDir: string;
   logFile: string;
   binDir: string;
@@ -40,6 +42,7 @@ export function testCluster(): TestCluster {
     user: need('DB_USER'),
     password: need('DB_PASSWORD'),
     role: { user: need('PGKEEPER_TEST_ROLE'), password: need('PGKEEPER_TEST_ROLE_PASSWORD') },
+    turnedAway: need('PGKEEPER_TEST_TURNED_AWAY'),
     dataDir: need('PGKEEPER_TEST_PGDATA'),
     logFile: need('PGKEEPER_TEST_PG_LOG'),
     binDir: need('PGKEEPER_TEST_PG_BIN'),
