@@ -69,6 +69,26 @@ describe('backup schedules', () => {
     });
   });
 
+  it('pause and unpause keep the note the schedule was made with, unless --note gives another', async () => {
+    const database = uniqueName('pgk_noted');
+    const handle = await createSchedule(env.client, config, { database }, { cron: '0 3 * * *', note: 'nightly, for finance' });
+    const cli = async (...args: string[]) => {
+      const r = await execa(`${ROOT}/bin/pgkeeper`, ['schedule', ...args], { reject: false, env: { TEMPORAL_ADDRESS: env.address, TASK_QUEUE: config.temporal.taskQueue } });
+      assert.equal(r.exitCode, 0, r.stderr);
+      return r.stdout;
+    };
+    try {
+      await cli('pause', database);
+      assert.match(await cli('describe', database), /^schedule {3}\S+ \(paused: nightly, for finance\)$/m);
+      await cli('unpause', database);
+      assert.match(await cli('describe', database), /^schedule {3}\S+ \(active: nightly, for finance\)$/m);
+      await cli('pause', database, '--note', 'until the migration ends');
+      assert.match(await cli('describe', database), /^schedule {3}\S+ \(paused: until the migration ends\)$/m);
+    } finally {
+      await handle.delete();
+    }
+  });
+
   it('a trigger while the previous run is still going is skipped (overlap SKIP)', async () => {
     const lock = await holdTableLock(config, locked); // the first run's pg_dump waits
     await withWorker(env, config, async () => {

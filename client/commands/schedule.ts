@@ -302,8 +302,12 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       })();
     },
   );
-  simple('pause', 'stop starting runs (running ones go on)', async (handle) => (await handle.pause('paused with pgkeeper schedule pause'), `paused ${handle.scheduleId}`));
-  simple('unpause', 'start runs again', async (handle) => (await handle.unpause('unpaused with pgkeeper schedule unpause'), `unpaused ${handle.scheduleId}`));
+  // Temporal's pause and unpause replace the schedule's note (what it is for, set by create --note):
+  // it stays as it was unless --note gives a new one (why it is paused, say).
+  const keptNote = async (handle: ScheduleHandle, options: Record<string, string>) => options.note ?? (await handle.describe()).state.note ?? '';
+  const noteHelp = "the schedule's note shown in the UI from now on (why it is paused, say); without it the note stays";
+  simple('pause', 'stop starting runs (running ones go on)', async (handle, options) => (await handle.pause(await keptNote(handle, options)), `paused ${handle.scheduleId}`)).option('--note <text>', noteHelp);
+  simple('unpause', 'start runs again', async (handle, options) => (await handle.unpause(await keptNote(handle, options)), `unpaused ${handle.scheduleId}`)).option('--note <text>', noteHelp);
   simple('trigger', 'run now (skipped if a run is still going)', async (handle) => {
     const outcome = await lib.triggerNow(handle);
     if ('started' in outcome) return `triggered ${handle.scheduleId}: started ${outcome.started}`;
