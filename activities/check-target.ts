@@ -5,22 +5,24 @@
  */
 import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
-import { failure } from './failures.js';
+import { failure, refusal } from './failures.js';
 import { meantFor, sameLetters, serverDatabases } from './postgres/database-names.js';
 
 export async function checkTarget(config: Config, req: { target: string; mode: 'create' | 'replace' }): Promise<void> {
   const names = await serverDatabases(config);
   const exists = names.includes(req.target);
   if (req.mode === 'create' && exists) {
-    throw failure(config, FailureType.TargetExists, `database "${req.target}" already exists and the restore would create it; restore into another target, or replace it (with confirmation)`);
+    const problem = `database "${req.target}" already exists and the restore would create it`;
+    throw refusal(config, FailureType.TargetExists, `${problem}; restore into another target, or replace it (with confirmation)`, problem);
   }
   if (req.mode === 'replace' && !exists) {
     const meant = meantFor(req.target, names);
-    throw failure(
+    const problem = `database "${req.target}" does not exist on ${config.db.host}:${config.db.port}, so there is nothing to replace and nothing was changed${meant !== undefined ? `. Did you mean "${meant}"${sameLetters(req.target, meant)}?` : ''}`;
+    throw refusal(
       config,
       FailureType.DatabaseMissing,
-      `database "${req.target}" does not exist on ${config.db.host}:${config.db.port}, so there is nothing to replace and nothing was changed. ` +
-        `${meant !== undefined ? `Did you mean "${meant}"${sameLetters(req.target, meant)}? ` : ''}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
+      `${problem}${meant !== undefined ? ' ' : '. '}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
+      problem,
     );
   }
 }

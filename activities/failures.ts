@@ -36,6 +36,15 @@ export function failure(config: Config, type: FailureType, message: string): App
   return fail(config, type, message, false);
 }
 
+/**
+ * A refusal whose fix is a change of the run's input: `message` says it in flags and JSON fields
+ * alike (the UI shows it); `problem`, the message without that fix, travels in the details, so the
+ * CLI says the fix once, in its own flags (client/cli-surface.ts cliHint).
+ */
+export function refusal(config: Config, type: FailureType, message: string, problem: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: redact(config, message), type, nonRetryable: true, details: [{ problem: redact(config, problem) }] });
+}
+
 function server(config: Config): string {
   return `${config.db.host}:${config.db.port}`;
 }
@@ -149,12 +158,8 @@ export function toolFailure(
   }
   const role = /ERROR: +role "([^]*?)" does not exist/.exec(text);
   if (role) {
-    return fail(
-      config,
-      FailureType.RolesMissing,
-      `role "${role[1]}" does not exist on ${server(config)}; create it (or restore a globals backup first), or restore with --no-owner --no-privileges ("noOwner", "noPrivileges")`,
-      false,
-    );
+    const problem = `role "${role[1]}" does not exist on ${server(config)}`;
+    return refusal(config, FailureType.RolesMissing, `${problem}; create it (or restore a globals backup first), or restore with --no-owner --no-privileges ("noOwner", "noPrivileges")`, problem);
   }
   // A pg tool's own words for a SIGINT or SIGTERM sent to it: a terminal's Ctrl-C reaches the worker's
   // tools too (the whole foreground process group), so a worker stopped on purpose must not fail the run.

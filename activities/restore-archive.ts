@@ -26,7 +26,7 @@ import { propertiesToApply } from './sealed-properties.js';
 import { FailureType } from '../common/errors.js';
 import { rolesReferenced, scriptEncoding, tablespacesReferenced } from '../common/schema-roles.js';
 import type { ResolvedBackup, StagingRestore } from '../common/types.js';
-import { failure, killedBy, toolFailure } from './failures.js';
+import { failure, killedBy, refusal, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
@@ -140,7 +140,8 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
   // As JSON strings: a name may hold a quote or a line break.
   const quoted = (names: string[]) => names.map((n) => JSON.stringify(n)).join(', ');
   const missing = roles.filter((r) => !present.has(r));
-  const rolesMessage = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}. Create them (or restore a globals backup first), or restore with --no-owner ("noOwner": objects owned by DB_USER) and --no-privileges ("noPrivileges": no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
+  const rolesMissing = `roles missing on ${config.db.host}:${config.db.port}: ${quoted(missing)}`;
+  const rolesMessage = `${rolesMissing}. Create them (or restore a globals backup first), or restore with --no-owner ("noOwner": objects owned by DB_USER) and --no-privileges ("noPrivileges": no GRANTs), which leaves out all but the roles a policy or a user mapping names`;
   const missingSpaces = tablespaces.filter((t) => !spaces.present.has(t));
   const closedSpaces = tablespaces.filter((t) => spaces.present.has(t) && !spaces.creatable.has(t));
   if (missingSpaces.length > 0 || closedSpaces.length > 0) {
@@ -151,7 +152,7 @@ async function checkServerHas(config: Config, file: string, req: RestoreArchiveR
     ];
     throw failure(config, FailureType.TablespacesMissing, `${problems.join('; ')}; or restore with --no-tablespaces ("noTablespaces": every table in the default tablespace)${missing.length ? `. Also ${rolesMessage}` : ''}${globalsSaid(req)}`);
   }
-  if (missing.length > 0) throw failure(config, FailureType.RolesMissing, `${rolesMessage}${globalsSaid(req)}`);
+  if (missing.length > 0) throw refusal(config, FailureType.RolesMissing, `${rolesMessage}${globalsSaid(req)}`, `${rolesMissing}${globalsSaid(req)}`);
   return scriptEncoding(script);
 }
 

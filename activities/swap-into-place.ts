@@ -12,7 +12,7 @@ import type { Config } from '../common/config.js';
 import { FailureType } from '../common/errors.js';
 import { keptName } from '../common/restore-input.js';
 import { quoteIdent, quoteLiteral } from '../common/sql.js';
-import { failure } from './failures.js';
+import { failure, refusal } from './failures.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { assertStagingName, databaseComment, databaseOid, withAdmin } from './postgres/database-admin.js';
 import { ownComment } from './postgres/staging-mark.js';
@@ -135,11 +135,8 @@ export async function swapIntoPlace(config: Config, req: SwapRequest): Promise<{
         throw failure(config, FailureType.RestoreFailed, `staging database "${req.staging}" disappeared before the swap; nothing was swapped. Run the restore again`);
       }
       if (target !== null && req.mode === 'create') {
-        throw failure(
-          config,
-          FailureType.TargetExists,
-          `database "${req.target}" appeared during the restore; it was left untouched. Restore into another target, or replace it (with confirmation)`,
-        );
+        const problem = `database "${req.target}" appeared during the restore; it was left untouched`;
+        throw refusal(config, FailureType.TargetExists, `${problem}. Restore into another target, or replace it (with confirmation)`, problem);
       }
       // The staging mark gives way to the database's own comment, held under it, in the renames' transaction:
       // until they commit, a restore stopped by any means leaves a marked database the sweep drops.

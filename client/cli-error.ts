@@ -1,7 +1,7 @@
 /** Errors the CLI reports as one line and a non-zero exit code, without a stack trace. */
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { FailureType, InputError } from '../common/errors.js';
-import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
+import { rootCauseDetails, rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 import { cliHint, type HintContext } from './cli-surface.js';
 
 export { rootCauseMessage };
@@ -42,5 +42,12 @@ export function failedRun(what: string, err: unknown, context?: HintContext): Cl
   }
   const type = rootCauseType(err);
   const hint = cliHint(type, context);
-  return new CliError(`${what}: ${rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
+  // The problem without the worker's own words for its fix (activities/failures.ts refusal), when the hint says it.
+  const problem = hint ? problemOf(err) : undefined;
+  return new CliError(`${what}: ${problem ?? rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
+}
+
+function problemOf(err: unknown): string | undefined {
+  const detail = rootCauseDetails(err)?.[0] as { problem?: unknown } | undefined;
+  return typeof detail?.problem === 'string' ? detail.problem : undefined;
 }

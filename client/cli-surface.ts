@@ -40,17 +40,24 @@ export const cliSurface: InputSurface = {
 /** Commands that take the database as their argument (`pgkeeper drill app`), not as `--database`. */
 export const databaseArgumentSurface: InputSurface = { ...cliSurface, field: (name) => (name === 'database' ? 'database' : cliSurface.field(name)) };
 
-/** The restore a hint is for: its target, and the globals backup it applied, if any (a drill has neither). */
+/** The restore a hint is for: its target, whether it replaces, and the globals backup it applied, if any (a drill has none). */
 export interface HintContext {
   target?: string;
+  replace?: boolean;
   globals?: string;
 }
 
-/** What to do next, in flags, for failures whose fix is a CLI option (the worker's message names the JSON fields). */
+/**
+ * What to do next, in flags, for failures whose fix is a CLI option. The worker's message says the
+ * fix for the UI too (JSON fields); where the failure also carries the problem alone, the CLI
+ * prints that with this hint instead (client/cli-error.ts failedRun), so the fix is said once.
+ */
 export function cliHint(type: string | undefined, context?: HintContext): string | undefined {
   switch (type) {
     case 'TargetExists':
-      return context?.target ? `to replace it: --replace --confirm ${context.target}` : undefined;
+      return context?.target ? `restore into another --target, or replace it: --replace --confirm ${context.target}` : undefined;
+    case 'DatabaseMissing': // a replace of a database that is not there
+      return context?.replace ? 'to restore into a new database of that name, leave out --replace' : undefined;
     case 'RolesMissing':
       if (!context?.target) return 'create the roles on this server (a restore with --globals latest makes them from the newest globals backup)';
       return context.globals !== undefined

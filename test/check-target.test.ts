@@ -52,6 +52,8 @@ describe('checkTarget', () => {
         err.message,
         `database "${target}" does not exist on ${server}, so there is nothing to replace and nothing was changed. ${meant}To restore into a new database of that name, leave out --replace (in the UI, "mode": "create")`,
       );
+      // The problem alone, for the CLI to follow with its own flags.
+      assert.deepEqual(err.details, [{ problem: `database "${target}" does not exist on ${server}, so there is nothing to replace and nothing was changed${meant ? `. ${meant.trim()}` : ''}` }]);
     }
     assert.deepEqual((await listDatabases(config)).filter((n) => n.normalize('NFC').toLowerCase().startsWith(live.slice(0, 10))), [live], 'nothing was created');
   });

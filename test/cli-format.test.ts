@@ -113,7 +113,9 @@ describe('hints after a failed run', () => {
     assert.equal(cliHint('TablespacesMissing', { target: 'app' }), 'create the tablespaces, or add --globals latest (where their directories exist), or --no-tablespaces');
     assert.match(cliHint('TablespacesMissing', { target: 'app', globals: 'latest' }) ?? '', /^the globals backup applied did not make them \(not in it, or their directories missing on this server\); create the tablespaces, or add --no-tablespaces$/);
     assert.match(cliHint('TablespacesMissing') ?? '', /^create the tablespaces on this server/, 'a drill has no --no-tablespaces');
-    assert.equal(cliHint('TargetExists', { target: 'app' }), 'to replace it: --replace --confirm app');
+    assert.equal(cliHint('TargetExists', { target: 'app' }), 'restore into another --target, or replace it: --replace --confirm app');
+    assert.equal(cliHint('DatabaseMissing', { target: 'app', replace: true }), 'to restore into a new database of that name, leave out --replace');
+    assert.equal(cliHint('DatabaseMissing', { target: 'app' }), undefined, 'a restore that creates: no --replace to leave out');
     assert.equal(cliHint('TargetExists'), undefined);
   });
 });

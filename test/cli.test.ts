@@ -429,8 +429,12 @@ describe('pgkeeper CLI', () => {
       // Refused by the worker: the target exists; what to type next is said in flags.
       const old = await writeFakeBackup(store, database, 30);
       const exists = oneLineError(await pgkeeper(['restore', old.id, '--target', database, '--wait']));
-      assert.match(exists, new RegExp(`^pgkeeper: restore into "${database}" failed: .*\\(to replace it: --replace --confirm ${database}\\)$`));
-      for (const line of [missing, exists]) assert.doesNotMatch(line, /"(mode|confirm|target|database)":/, 'no JSON field names');
+      // The fix said once, in flags: the worker's words for it (for the UI) are left out.
+      assert.equal(exists, `pgkeeper: restore into "${database}" failed: database "${database}" already exists and the restore would create it (restore into another --target, or replace it: --replace --confirm ${database})`);
+      const absent = uniqueName('pgk_cli_absent');
+      const nothing = oneLineError(await pgkeeper(['restore', old.id, '--target', absent, '--replace', '--confirm', absent, '--wait']));
+      assert.match(nothing, new RegExp(`^pgkeeper: restore into "${absent}" failed: database "${absent}" does not exist on \\S+, so there is nothing to replace and nothing was changed \\(to restore into a new database of that name, leave out --replace\\)$`));
+      for (const line of [missing, exists, nothing]) assert.doesNotMatch(line, /"(mode|confirm|target|database)":/, 'no JSON field names');
 
       // A bad option value is commander's usage error: the flag named, and the line on where to look.
       const badLevel = await pgkeeper(['backup', database, '--compress-level', '11']);
@@ -451,7 +455,7 @@ describe('pgkeeper CLI', () => {
       const old = await writeFakeBackup(store, database, 31);
       const exists = await pgkeeper(['restore', old.id, '--target', database]);
       assert.equal(exists.stdout, '');
-      assert.match(oneLineError(exists), new RegExp(`^pgkeeper: restore into "${database}" failed: .*\\(to replace it: --replace --confirm ${database}\\)$`));
+      assert.match(oneLineError(exists), new RegExp(`^pgkeeper: restore into "${database}" failed: .*\\(restore into another --target, or replace it: --replace --confirm ${database}\\)$`));
 
       const drill = await pgkeeper(['drill', uniqueName('pgk_cli_none')]);
       assert.equal(drill.stdout, '');

@@ -50,6 +50,9 @@ for (const kind of STORE_KINDS) {
       assert.match(err.cause!.message, message);
       const root = rootFailure(err);
       assert.match(root.type ?? '', typeof type === 'string' ? new RegExp(`^${type}$`) : type, root.message);
+      // A refusal the CLI words in flags carries the problem apart: the message up to the worker's fix.
+      const problem = (err.cause as { details?: { problem?: string }[] }).details?.[0]?.problem;
+      if (['RolesMissing', 'TargetExists'].includes(root.type ?? '')) assert.ok(problem && err.cause!.message.startsWith(problem) && problem.length < err.cause!.message.length, `problem ${problem} of ${err.cause!.message}`);
       assert.deepEqual(await listDatabases(t.config), before, 'no database was created, renamed or dropped');
       assert.deepEqual(await fs.readdir(scratch), [], 'nothing left in SCRATCH_DIR');
     };

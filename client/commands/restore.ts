@@ -70,7 +70,7 @@ export async function restoreCommand(connect: () => Promise<Client>, config: Con
   checkInput(() => normalizeRestoreInput(input, cliSurface));
   const handle = await startOnDatabase<typeof restoreDatabase>(await connect(), config, 'restoreDatabase', input, input.target);
   const what = `restore of ${backup} into "${input.target}"`;
-  const failed = (err: unknown) => failedRun(`restore into "${input.target}" failed`, err, { target: input.target, globals: input.globals });
+  const failed = (err: unknown) => failedRun(`restore into "${input.target}" failed`, err, { target: input.target, globals: input.globals, replace: input.mode === 'replace' });
   if (!options.wait) return announceOnceChecked(config, what, handle, REFUSING_PHASES, failed);
   announceStart(config, what, handle);
   try {
