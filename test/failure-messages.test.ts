@@ -50,5 +50,15 @@ describe('failures said plainly', () => {
     const workflowFailed = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('Workflow failed'));
     assert.ok(workflowFailed, 'the worker logged the failed workflow');
     assert.match(String(workflowFailed.msg), reason);
+    // A failure pgkeeper classified says all in its message: the place it was classified is noise.
+    for (const line of [activityFailed, workflowFailed]) assert.equal((line.error as { stack?: string }).stack, undefined, JSON.stringify(line.error));
+  });
+
+  it('an error pgkeeper did not classify (a bug, a library) keeps its stack in the log: there it is the clue', () => {
+    lines.length = 0;
+    const logger = new TemporalPinoLogger(createLogger('debug', sink));
+    logger.warn('Activity failed', { error: new TypeError("Cannot read properties of undefined (reading 'size')") });
+    const [line] = lines;
+    assert.match(String((line?.error as { stack?: string }).stack), /^TypeError: Cannot read properties of undefined[^]*\n {4}at /);
   });
 });

@@ -6,6 +6,7 @@
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../common/config.js';
+import { FailureType } from '../common/errors.js';
 import { rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 
 /** Defense in depth: even if a password field is ever logged by mistake, pino replaces it. */
@@ -49,11 +50,28 @@ function looksLikeError(value: unknown): value is { message: string; stack?: str
   return value instanceof Error || (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string');
 }
 
+/**
+ * Failures pgkeeper raises on purpose, each with its cause and fix in its message: their stack is
+ * where they were classified, which no reader needs (and a terminal shows as a wall of lines).
+ */
+const CLASSIFIED = new Set<string>([...Object.values(FailureType), 'ClusterBackupFailed', 'CopyFailed']);
+
+/**
+ * The SDK's line for a run that failed. Only an ApplicationFailure fails a run (any other error
+ * fails its task, which is retried), and pgkeeper's runs throw theirs on purpose, repeating a
+ * failed activity's (logged with its own stack when it has one that helps): the run's stack is
+ * always noise. The SDK hands it over from its workflow thread without the failure's type.
+ */
+const RUN_FAILED = /^Workflow failed/;
+
 /** An error as a log field: pino prints only `err` keys itself, so `error` objects would come out as {}. */
-function describeError(error: { message: string; stack?: string }) {
+function describeError(error: { message: string; stack?: string }, withStack: boolean) {
   const chain: string[] = [];
   for (let e: unknown = error; looksLikeError(e); e = (e as { cause?: unknown }).cause) chain.push(e.message);
-  return { message: rootCauseMessage(error), type: rootCauseType(error), chain, stack: error.stack };
+  const type = rootCauseType(error);
+  // Anything else (a TypeError, a library's error) keeps its stack: there it is the clue.
+  const stack = withStack && !(type !== undefined && CLASSIFIED.has(type));
+  return { message: rootCauseMessage(error), type, chain, ...(stack ? { stack: error.stack } : {}) };
 }
 
 /** The Temporal Logger interface, backed by pino. A failure's root cause goes into the message itself: the first thing a reader sees. */
@@ -65,7 +83,7 @@ export class TemporalPinoLogger implements TemporalLogger {
     let text = message;
     for (const [key, value] of Object.entries(fields)) {
       if (!looksLikeError(value)) continue;
-      const described = describeError(value);
+      const described = describeError(value, !RUN_FAILED.test(message));
       fields[key] = described;
       text = `${message}: ${described.message}`;
     }
