@@ -72,12 +72,13 @@ Environment (the CLI needs only Temporal; the worker owns PostgreSQL and the sto
 Worker: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, BACKUP_DIR or BACKUP_STORE, BACKUP_COPIES,
   RETENTION_DAYS, ENCRYPT_RECIPIENTS, AGE_IDENTITY_FILE, SCRATCH_DIR (README: Configuration).`;
 
-const RESTORE_HELP = `
+/** The queue a person starting the run from the UI must type: this shell's TASK_QUEUE, as the CLI would use. */
+const restoreHelp = () => `
 Examples:
   pgkeeper restore latest --database app --target app_restored --wait
   pgkeeper restore app-20261124T020000Z-1a2b3c4d --target app --replace --confirm app --jobs 4 --wait
 
-From the Temporal UI: Start Workflow, task queue "pgkeeper" (TASK_QUEUE), workflow type
+From the Temporal UI: Start Workflow, task queue ${process.env.TASK_QUEUE?.trim() ? `"${process.env.TASK_QUEUE.trim()}" (TASK_QUEUE)` : '"pgkeeper" (or the worker\'s TASK_QUEUE)'}, workflow type
 "restoreDatabase", any workflow id (e.g. restore-app-1; the run hands the work to the
 per-database id pgkeeper:<queue>:<target>), and one JSON object as input:
   {"backup": "latest", "database": "app", "target": "app_restored"}
@@ -139,7 +140,7 @@ export function buildProgram(): Command {
     .option('--globals <id>', 'first create missing roles and tablespaces from a globals backup ("latest" or its id)')
     .option('--store <url>', 'read the backup from this store (default: the first that has it intact)')
     .option('-w, --wait', 'wait for the restore, showing progress, and print the result')
-    .addHelpText('after', RESTORE_HELP)
+    .addHelpText('after', restoreHelp)
     .action(async (backup: string, options: RestoreCommandOptions, command: Command) => {
       if (options.target === undefined) command.error("error: required option '-t, --target <database>' not specified");
       const config = loadConfig();

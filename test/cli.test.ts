@@ -607,6 +607,13 @@ describe('pgkeeper CLI', () => {
     }
   });
 
+  it("restore --help names the task queue to type in the UI: this shell's TASK_QUEUE, else the default", async () => {
+    const own = await pgkeeper(['restore', '--help']);
+    assert.match(own.stdout, new RegExp(`^From the Temporal UI: Start Workflow, task queue "${queue}" \\(TASK_QUEUE\\), workflow type$`, 'm'));
+    const unset = await pgkeeper(['restore', '--help'], { TASK_QUEUE: '' });
+    assert.match(unset.stdout, /^From the Temporal UI: Start Workflow, task queue "pgkeeper" \(or the worker's TASK_QUEUE\), workflow type$/m);
+  });
+
   it('a mistyped command or option: the suggestion and one usage line, not the whole help', async () => {
     const command = await pgkeeper(['bakup', database]);
     assert.equal(command.exitCode, 1);
