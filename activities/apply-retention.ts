@@ -8,7 +8,9 @@
  * The sweep removes what crashed runs left, once it is a day old: unfinished writes (S3 multipart
  * uploads, posix partial files), objects of backups that never got a manifest (once a complete
  * backup is newer), stale pins.
- * Damaged backups are left for a person to look at (they stay listed as DAMAGED).
+ * A damaged backup is never counted: one the policy would keep were it intact is left for a person
+ * to repair (listed DAMAGED); one it would let go anyway is deleted like any other, since the
+ * intact copies a repair would take from go by the same policy in their stores.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -126,6 +128,21 @@ function planFor(entries: CatalogEntry[], policy: RetentionPolicy, nowMs: number
 }
 
 /**
+ * Damaged backups of `entries` the policy lets go even as if they were intact, with why. Each is
+ * planned among the complete ones alone, so that it takes no place a whole backup needs (the plan
+ * of those is made without it).
+ */
+function damagedPastPolicy(entries: CatalogEntry[], policy: RetentionPolicy, nowMs: number, made: string | undefined): RetentionDecision[] {
+  const past: RetentionDecision[] = [];
+  for (const damaged of entries.filter((e) => e.status === 'damaged' && e.activePins.length === 0)) {
+    const candidates = entries.filter((e) => e.status === 'complete' || e === damaged).map((e) => ({ id: e.id, createdAtMs: e.createdAtMs }));
+    const decision = planRetention(candidates, policy, nowMs, made).find((d) => d.id === damaged.id)!;
+    if (decision.action === 'delete') past.push({ ...decision, reasons: [`DAMAGED (${damaged.reason ?? 'damaged'}), and past the policy as if intact: ${decision.reasons.join('; ')}`] });
+  }
+  return past;
+}
+
+/**
  * Before a retention run that no backup run vouches for (prune) deletes anything, the backup it
  * keeps as the newest is read back against its manifest: a complete listing proves only the
  * sizes, and deleting the older backups behind a newest one that rotted would lose the last good
@@ -164,12 +181,12 @@ async function retainOn(store: BackupStore, folder: string, listed: CatalogEntry
   const dryRun = req.dryRun === true;
   const plannedFor = (e: CatalogEntry[]) => planFor(e, policy, nowMs, made);
   const entries = dryRun || made !== undefined ? listed : await newestReadBack(store, folder, listed, plannedFor);
-  const complete = new Map(entries.filter((e) => e.status === 'complete').map((e) => [e.id, e]));
-  const plan = plannedFor(entries);
+  const byId = new Map(entries.map((e, at) => [e.id, { entry: e, at }]));
+  const plan = [...plannedFor(entries), ...damagedPastPolicy(entries, policy, nowMs, made)].sort((a, b) => byId.get(a.id)!.at - byId.get(b.id)!.at); // newest first, as listed
   const deleted: string[] = [];
   if (!dryRun) {
     for (const decision of plan.filter((d) => d.action === 'delete')) {
-      if (await deleteUnlessPinned(store, folder, complete.get(decision.id)!)) deleted.push(decision.id);
+      if (await deleteUnlessPinned(store, folder, byId.get(decision.id)!.entry)) deleted.push(decision.id);
       else Object.assign(decision, { action: 'keep', reasons: [PINNED] });
     }
   }
@@ -178,7 +195,7 @@ async function retainOn(store: BackupStore, folder: string, listed: CatalogEntry
   const remaining = entries.filter((e) => !deleting.has(e.id));
   const leftovers = bounded(await sweep(store, folder, leftoversOf(remaining, nowMs), dryRun), MAX_LISTED_OTHERS);
   const damaged = bounded(
-    entries.filter((e) => e.status === 'damaged' || e.status === 'newer').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged', ...(e.status === 'newer' ? { newer: true as const } : {}) })),
+    remaining.filter((e) => e.status === 'damaged' || e.status === 'newer').map((e) => ({ id: e.id, createdAt: new Date(e.createdAtMs).toISOString(), reason: e.reason ?? 'damaged', ...(e.status === 'newer' ? { newer: true as const } : {}) })),
     MAX_LISTED_OTHERS,
   );
   const listedDeleted = bounded(deleted, MAX_LISTED_DECISIONS);
@@ -199,7 +216,7 @@ async function retainOn(store: BackupStore, folder: string, listed: CatalogEntry
     ...(notShown.length ? { planNotListed: { keep: notShown.filter((d) => d.action === 'keep').length, delete: notShown.filter((d) => d.action === 'delete').length } } : {}),
     damaged: damaged.listed,
     ...(damaged.notListed ? { damagedNotListed: damaged.notListed } : {}),
-    ...serverChange([...complete.values()], made, nowMs),
+    ...serverChange(entries.filter((e) => e.status === 'complete'), made, nowMs),
   };
 }
 

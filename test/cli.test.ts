@@ -184,10 +184,10 @@ describe('pgkeeper CLI', () => {
       assert.match(status.stdout, new RegExp(`^${db}\\s.*${intact.id}\\s.*DAMAGED$`, 'm'));
       assert.match(status.stdout, new RegExp(`^DAMAGED ${damaged.id}: ${reason.source}`, 'm'));
 
-      // Retention neither counts nor deletes it, and says so in its place.
+      // Retention does not count it, nor delete it while the policy would keep it, and says so in its place.
       const plan = await pgkeeper(['prune', db, '--dry-run']);
       assert.equal(plan.exitCode, 0, plan.stderr);
-      assert.match(plan.stdout, new RegExp(`^${damaged.id}\\s+\\S+ \\S+\\s+DAMAGED\\s+${reason.source}.*; not counted nor deleted by retention`, 'm'));
+      assert.match(plan.stdout, new RegExp(`^${damaged.id}\\s+\\S+ \\S+\\s+DAMAGED\\s+${reason.source}.*; not counted, and kept while the policy would keep it intact: copy its archive back`, 'm'));
       assert.match(plan.stdout, new RegExp(`^${intact.id}\\s+\\S+ \\S+\\s+keep\\s`, 'm'));
       assert.ok(plan.stdout.indexOf(damaged.id) < plan.stdout.indexOf(intact.id), 'newest first');
       const pruned = await pgkeeper(['prune', db]);

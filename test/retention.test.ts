@@ -132,6 +132,33 @@ for (const kind of STORE_KINDS) {
       assert.ok((await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, newest.id, []).manifest), 'left for a human');
     });
 
+    it('a damaged backup the policy lets go even as if intact is deleted, saying why; one it would keep stays DAMAGED', async () => {
+      const db = uniqueName('dmg_old');
+      const fresh = await writeFakeBackup(t.store, db, 1);
+      const [recent, old] = [await writeFakeBackup(t.store, db, 3), await writeFakeBackup(t.store, db, 30)];
+      for (const b of [recent, old]) await t.store.delete(backupKeys(db, b.id, []).archive);
+      const missing = (id: string) => `archive ${backupKeys(db, id, []).archive.slice(db.length + 1)} is missing`;
+
+      const planned = (await retain(t.config, { database: db, dryRun: true })).stores[0]!;
+      assert.deepEqual(planned.deleted, [], 'a dry run deletes nothing');
+      assert.deepEqual(
+        planned.plan.map((d) => [d.id, d.action, d.reasons]),
+        [
+          [fresh.id, 'keep', ['newest backup is always kept', 'younger than 7 days']],
+          [old.id, 'delete', [`DAMAGED (${missing(old.id)}), and past the policy as if intact: matches no rule of: maxAgeDays=7`]],
+        ],
+        JSON.stringify(planned.plan),
+      );
+      assert.deepEqual(planned.damaged.map((d) => [d.id, d.reason]), [[recent.id, missing(recent.id)]], 'the one within the policy is left for a person');
+
+      const done = (await retain(t.config, { database: db })).stores[0]!;
+      assert.deepEqual(done.deleted, [old.id]);
+      assert.equal(done.kept, 1, 'a damaged backup is never counted as kept');
+      const left = await keysUnder(t.store, `${db}/`);
+      assert.ok(!left.some((k) => k.includes(old.id)), `nothing of ${old.id} left: ${left.join(', ')}`);
+      assert.ok(left.includes(backupKeys(db, recent.id, []).manifest), 'the damaged one within the policy stays');
+    });
+
     it('a pin written after retention listed the store keeps the backup: one seen before its manifest goes, and one written just after (the manifest is put back)', async () => {
       const db = uniqueName('late_pin');
       await writeFakeBackup(t.store, db, 1);
