@@ -46,6 +46,15 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
       throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL`);
     }
     const bucket = url.hostname;
+    if (url.port) {
+      // s3://minio.local:9000/backups: a server written where the bucket goes (as MinIO's own URLs have it).
+      const [meant = 'bucket', ...rest] = decoded(url.pathname, variable, value).split('/').filter(Boolean);
+      throw new ConfigError(
+        `invalid configuration: ${variable}: ${JSON.stringify(value)} gives a port (:${url.port}), but in s3://bucket/prefix the part after s3:// is the bucket; ` +
+          `the S3 server goes in ?endpoint=, e.g. s3://${meant}${rest.length ? `/${rest.join('/')}` : ''}?endpoint=http://${bucket}:${url.port}`,
+      );
+    }
+    if (url.hash) throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: a store URL takes no #fragment; write s3://bucket/prefix`);
     if (!BUCKET.test(bucket)) throw new ConfigError(`invalid configuration: ${variable}: "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)`);
     const prefix = decoded(url.pathname, variable, value).replace(/^\/+|\/+$/g, '');
     const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
@@ -57,6 +66,12 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: endpoint must be an http(s) URL such as http://127.0.0.1:7070`);
     }
+    // The endpoint's own ?query or #fragment would be the SDK's to drop or misread: a server is scheme, host, port (and a path).
+    if (endpoint !== undefined && /[?#]/.test(endpoint)) {
+      throw new ConfigError(`invalid configuration: ${variable}: endpoint ${JSON.stringify(endpoint)} takes no ?query or #fragment; write the server as http(s)://host:port`);
+    }
+    const empty = ['endpoint', 'region'].find((k) => url.searchParams.get(k) === '');
+    if (empty) throw new ConfigError(`invalid configuration: ${variable}: ?${empty}= is empty; give a value or leave it out`);
     if (endpoint !== undefined && /^https?:\/\/[^/]*@/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint`);
     }

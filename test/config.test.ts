@@ -173,6 +173,18 @@ describe('configuration', () => {
     assert.equal(parseConfig({ BACKUP_COPIES: 's3://bkt/p+g%20x%25' }).stores.copies[0]!.url, 's3://bkt/p+g x%', 'encoded right, decoded');
   });
 
+  it('an S3 store URL with a part it would drop is refused: a port (the server belongs in ?endpoint=), a #fragment, an empty option, an endpoint with its own query', () => {
+    const refused = (value: string, expected: string) => assert.throws(() => parseConfig({ BACKUP_COPIES: value }), (err: Error) => err.message === `invalid configuration: BACKUP_COPIES: ${expected}`, value);
+    refused(
+      's3://minio.local:9000/backups/pg',
+      '"s3://minio.local:9000/backups/pg" gives a port (:9000), but in s3://bucket/prefix the part after s3:// is the bucket; the S3 server goes in ?endpoint=, e.g. s3://backups/pg?endpoint=http://minio.local:9000',
+    );
+    refused('s3://bkt/pg#frag', '"s3://bkt/pg#frag": a store URL takes no #fragment; write s3://bucket/prefix');
+    refused('s3://bkt/pg?region=', '?region= is empty; give a value or leave it out');
+    refused('s3://bkt/pg?endpoint=http://127.0.0.1:9000?x', 'endpoint "http://127.0.0.1:9000?x" takes no ?query or #fragment; write the server as http(s)://host:port');
+    assert.equal(parseConfig({ BACKUP_COPIES: 's3://bkt/pg?endpoint=http://127.0.0.1:9000/&region=eu-west-1' }).stores.copies[0]!.url, 's3://bkt/pg', 'a whole one is taken');
+  });
+
   it('--store names a store as BACKUP_COPIES writes it (percent-encoded, with its endpoint) or as listings show it', () => {
     const written = 's3://bkt/p+g%20x?endpoint=http://127.0.0.1:1';
     const config = parseConfig({ BACKUP_DIR: '/b/pg', BACKUP_COPIES: written });
