@@ -4,7 +4,8 @@
  * first: so a copy that failed last night is made by tonight's run. Each archive is streamed
  * across, read back from the copy and hashed, and compared with the manifest before the copy's
  * sidecar and manifest are written: a copy is complete only once it is proven. A primary archive
- * found damaged on the way is recorded so (damage-record.ts) and left out, not copied.
+ * found damaged on the way is recorded so (damage-record.ts) and left out, not copied; one the
+ * primary holds recorded damaged is copied from another copy store that holds it intact.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -15,9 +16,9 @@ import { FailureType } from '../common/errors.js';
 import { validateDatabaseName } from '../common/names.js';
 import { heartbeatEvery } from './heartbeat.js';
 import { sidecarText } from './publish-backup.js';
-import { listCatalog } from './store/backup-catalog.js';
+import { listCatalog, type CatalogEntry } from './store/backup-catalog.js';
 import { manifestArchive, recordProvenDamage } from './store/damage-record.js';
-import { namedStore, primaryStore } from './store/open-stores.js';
+import { copyStores, namedStore, primaryStore } from './store/open-stores.js';
 import type { BackupStore } from './store/store.js';
 import { measureTap } from './stream/taps.js';
 
@@ -42,72 +43,103 @@ async function hashOf(store: BackupStore, key: string, signal: AbortSignal, onBy
   return tap.result();
 }
 
+/** Copies one backup from `from` to `to`: copied, or why not (its source archive found damaged, and recorded so there). */
+async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry: CatalogEntry, onBytes: (n: number) => void): Promise<{ skipped?: string }> {
+  const ctx = Context.current();
+  const manifest = entry.manifest!;
+  const keys = backupKeys(folder, entry.id, manifest.filters);
+  const file = manifest.files[0]!;
+  // The source's bytes are hashed as they go: a copy that reads back wrong because its source
+  // rotted is the source's damage, not the copy's, and must not fail every later run.
+  const read = measureTap(true);
+  const reading = pipeline(await from.get(keys.archive, { signal: ctx.cancellationSignal }), read, { signal: ctx.cancellationSignal });
+  const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes }).catch((err: unknown) => {
+    read.destroy(); // so the read of the source ends too, whatever the store did with its body
+    throw err;
+  });
+  const [readOutcome, putOutcome] = await Promise.allSettled([reading, putting]);
+  const sourceFailed = readOutcome.status === 'rejected' ? (readOutcome.reason as unknown) : undefined;
+  const rotted = sourceFailed
+    ? sourceFailed instanceof ApplicationFailure && sourceFailed.type === FailureType.ChecksumMismatch // an S3 store's own checksum
+    : read.result().sha256 !== file.sha256 || read.result().sizeBytes !== file.sizeBytes;
+  if (rotted) {
+    await to.delete(keys.archive);
+    const expected = manifestArchive(folder, entry.id, file);
+    const found = await recordProvenDamage(from, expected, ctx.info.workflowExecution, ctx.cancellationSignal);
+    if (found.verdict === 'damaged') {
+      return { skipped: `its archive in ${from.url} is DAMAGED (${found.reason}), so it was not copied${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` };
+    }
+    throw ApplicationFailure.retryable(
+      `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
+      FailureType.StoreFailed,
+    );
+  }
+  // The source's own failure (classified) is the cause; a store that gave up reading it follows from it.
+  if (sourceFailed instanceof ApplicationFailure) throw sourceFailed;
+  if (putOutcome.status === 'rejected') throw putOutcome.reason;
+  if (sourceFailed) throw sourceFailed;
+  const proven = await hashOf(to, keys.archive, ctx.cancellationSignal, onBytes);
+  if (proven.sha256 !== file.sha256 || proven.sizeBytes !== file.sizeBytes) {
+    await to.delete(keys.archive);
+    // Retried (not ChecksumMismatch, which is final): a copy garbled on its way may read right next time.
+    throw ApplicationFailure.retryable(
+      `the copy of ${entry.id} in ${to.url} reads back as ${proven.sizeBytes} bytes, sha256 ${proven.sha256.slice(0, 12)}…; its manifest says ${file.sizeBytes} bytes, ${file.sha256.slice(0, 12)}…; the copy was removed`,
+      FailureType.StoreFailed,
+    );
+  }
+  await to.put(keys.sidecar, sidecarText(file.sha256, file.name));
+  const manifestText = await from.getText(keys.manifest);
+  if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
+  await to.put(keys.manifest, manifestText);
+  // A copy found damaged there (damage-record.ts) is whole again: its record goes. The copy is
+  // complete already; a record left (the store gone a moment after) names the archive version
+  // it was found in, not this one, so it no longer counts.
+  await to.delete(keys.damage).catch(() => undefined);
+  return {};
+}
+
+/**
+ * Backups the primary holds damaged and `to` lacks, each with another copy store that holds it
+ * intact: taken from there, so a rotten primary archive does not also cost a copy store added
+ * since its copy. A store that cannot be listed is passed over (its own copy run says so).
+ */
+async function intactElsewhere(config: Config, to: BackupStore, folder: string, wanted: CatalogEntry[]): Promise<{ from: BackupStore; entry: CatalogEntry }[]> {
+  const found: { from: BackupStore; entry: CatalogEntry }[] = [];
+  let left = wanted.map((e) => e.id);
+  for (const store of copyStores(config).filter((s) => s.url !== to.url)) {
+    if (left.length === 0) break;
+    const complete = new Map((await listCatalog(store, folder).catch(() => [])).filter((e) => e.status === 'complete').map((e) => [e.id, e]));
+    for (const id of left.filter((i) => complete.has(i))) found.push({ from: store, entry: complete.get(id)! });
+    left = left.filter((i) => !complete.has(i));
+  }
+  return found;
+}
+
 export async function copyBackup(config: Config, req: CopyRequest): Promise<CopyResult> {
   if (req.folder !== GLOBALS_FOLDER) validateDatabaseName(req.folder);
-  const ctx = Context.current();
-  const from = primaryStore(config);
+  const primary = primaryStore(config);
   const to = namedStore(config, req.store);
   let bytes = 0;
   let current = '';
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: `copying ${current} to ${to.url}`, bytes }));
   try {
     const present = new Set((await listCatalog(to, req.folder)).filter((e) => e.status === 'complete').map((e) => e.id));
-    const missing = (await listCatalog(from, req.folder)).filter((e) => e.status === 'complete' && !present.has(e.id));
+    const listed = (await listCatalog(primary, req.folder)).filter((e) => !present.has(e.id));
+    const damaged = listed.filter((e) => e.status === 'damaged');
+    const sources = [
+      ...listed.filter((e) => e.status === 'complete').map((entry) => ({ from: primary, entry })),
+      ...(damaged.length ? await intactElsewhere(config, to, req.folder, damaged) : []),
+    ].sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs); // newest first
     const copied: string[] = [];
     const skipped: CopyResult['skipped'] = [];
-    for (const entry of missing) {
+    for (const { from, entry } of sources) {
       current = entry.id;
-      const manifest = entry.manifest!;
-      const keys = backupKeys(req.folder, entry.id, manifest.filters);
-      const file = manifest.files[0]!;
-      // The primary's bytes are hashed as they go: a copy that reads back wrong because its source
-      // rotted is the primary's damage, not the copy's, and must not fail every later run.
-      const read = measureTap(true);
-      const reading = pipeline(await from.get(keys.archive, { signal: ctx.cancellationSignal }), read, { signal: ctx.cancellationSignal });
-      const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes }).catch((err: unknown) => {
-        read.destroy(); // so the read of the primary ends too, whatever the store did with its body
-        throw err;
-      });
-      const [readOutcome, putOutcome] = await Promise.allSettled([reading, putting]);
-      const sourceFailed = readOutcome.status === 'rejected' ? (readOutcome.reason as unknown) : undefined;
-      const rotted = sourceFailed
-        ? sourceFailed instanceof ApplicationFailure && sourceFailed.type === FailureType.ChecksumMismatch // an S3 store's own checksum
-        : read.result().sha256 !== file.sha256 || read.result().sizeBytes !== file.sizeBytes;
-      if (rotted) {
-        await to.delete(keys.archive);
-        const expected = manifestArchive(req.folder, entry.id, file);
-        const found = await recordProvenDamage(from, expected, ctx.info.workflowExecution, ctx.cancellationSignal);
-        if (found.verdict === 'damaged') {
-          skipped.push({ id: entry.id, reason: `its archive in ${from.url} is DAMAGED (${found.reason}), so it was not copied${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` });
-          continue;
-        }
-        throw ApplicationFailure.retryable(
-          `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
-          FailureType.StoreFailed,
-        );
-      }
-      // The source's own failure (classified) is the cause; a store that gave up reading it follows from it.
-      if (sourceFailed instanceof ApplicationFailure) throw sourceFailed;
-      if (putOutcome.status === 'rejected') throw putOutcome.reason;
-      if (sourceFailed) throw sourceFailed;
-      const proven = await hashOf(to, keys.archive, ctx.cancellationSignal, (n) => (bytes += n));
-      if (proven.sha256 !== file.sha256 || proven.sizeBytes !== file.sizeBytes) {
-        await to.delete(keys.archive);
-        // Retried (not ChecksumMismatch, which is final): a copy garbled on its way may read right next time.
-        throw ApplicationFailure.retryable(
-          `the copy of ${entry.id} in ${to.url} reads back as ${proven.sizeBytes} bytes, sha256 ${proven.sha256.slice(0, 12)}…; its manifest says ${file.sizeBytes} bytes, ${file.sha256.slice(0, 12)}…; the copy was removed`,
-          FailureType.StoreFailed,
-        );
-      }
-      await to.put(keys.sidecar, sidecarText(file.sha256, file.name));
-      const manifestText = await from.getText(keys.manifest);
-      if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
-      await to.put(keys.manifest, manifestText);
-      // A copy found damaged there (damage-record.ts) is whole again: its record goes. The copy is
-      // complete already; a record left (the store gone a moment after) names the archive version
-      // it was found in, not this one, so it no longer counts.
-      await to.delete(keys.damage).catch(() => undefined);
-      copied.push(entry.id);
+      let outcome = await copyOne(from, to, req.folder, entry, (n) => (bytes += n));
+      // Found damaged in the primary just now: another copy store may hold it intact.
+      const [elsewhere] = outcome.skipped && from === primary ? await intactElsewhere(config, to, req.folder, [entry]) : [];
+      if (elsewhere) outcome = await copyOne(elsewhere.from, to, req.folder, elsewhere.entry, (n) => (bytes += n));
+      if (outcome.skipped) skipped.push({ id: entry.id, reason: outcome.skipped });
+      else copied.push(entry.id);
     }
     return { store: to.url, copied, skipped };
   } finally {

@@ -306,6 +306,23 @@ describe('verified copies (a local primary, an S3 copy)', () => {
     });
   });
 
+  it('a copy store added since a backup rotted in the primary gets it from the copy that holds it intact: the damage found by the copy itself, or recorded before', async () => {
+    const spec = (dir: string) => ({ kind: 'file' as const, url: pathToFileURL(dir).href, path: dir, variable: 'BACKUP_COPIES' });
+    const withCopy = (dir: string) => ({ ...t.config, stores: { primary: t.config.stores.primary, copies: [t.config.stores.copies[0]!, spec(dir)] } });
+    const older = await withWorker(env, t.config, () => runBackup(env, t.config, source)); // in the primary and the S3 copy
+    await flipByte(t.store, older.archiveKey);
+    for (const recordedBefore of [false, true]) {
+      const added = path.join(tempDir('added-copy'), 'backups');
+      mkdirSync(added);
+      const config = withCopy(added);
+      const next = await withWorker(env, config, () => runBackup(env, config, source));
+      assert.deepEqual(next.stores.map((s) => [s.status, s.skipped]), [['stored', undefined], ['copied', undefined], ['copied', undefined]], 'nothing left out');
+      assert.ok(await openStore(spec(added)).stat(`${source}/${older.backupId}.manifest.json`), `${older.backupId} copied to the store added${recordedBefore ? ', its damage recorded before' : ''}`);
+      assert.equal(await openStore(spec(added)).stat(`${source}/${older.backupId}.damaged.json`), undefined, 'a whole copy there');
+      assert.ok(await t.store.stat(`${source}/${older.backupId}.damaged.json`), 'the damage recorded in the primary');
+    }
+  });
+
   it('an S3 server holding a wrong checksum for intact bytes: nothing is recorded, and the refusal says how to have it computed afresh', async () => {
     const copy = openStore(t.config.stores.copies[0]!);
     const backup = await withWorker(env, t.config, () => runBackup(env, t.config, source));
