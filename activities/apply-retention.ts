@@ -9,8 +9,9 @@
  * uploads, posix partial files), objects of backups that never got a manifest (once a complete
  * backup is newer), stale pins.
  * A damaged backup is never counted: one the policy would keep were it intact is left for a person
- * to repair (listed DAMAGED); one it would let go anyway is deleted like any other, since the
- * intact copies a repair would take from go by the same policy in their stores.
+ * to repair (listed DAMAGED); one damaged in its archive that the policy would let go anyway is
+ * deleted like any other, since the intact copies a repair would take from go by the same policy in
+ * their stores. A manifest misfiled, of another kind or unreadable stays for a person.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -128,13 +129,14 @@ function planFor(entries: CatalogEntry[], policy: RetentionPolicy, nowMs: number
 }
 
 /**
- * Damaged backups of `entries` the policy lets go even as if they were intact, with why. Each is
- * planned among the complete ones alone, so that it takes no place a whole backup needs (the plan
- * of those is made without it).
+ * Backups of `entries` damaged in their archive that the policy lets go even as if they were
+ * intact, with why. Each is planned among the complete ones alone, so that it takes no place a
+ * whole backup needs (the plan of those is made without it). A manifest misfiled, of another kind
+ * or unreadable is no backup of this folder to plan: it stays for a person.
  */
 function damagedPastPolicy(entries: CatalogEntry[], policy: RetentionPolicy, nowMs: number, made: string | undefined): RetentionDecision[] {
   const past: RetentionDecision[] = [];
-  for (const damaged of entries.filter((e) => e.status === 'damaged' && e.activePins.length === 0)) {
+  for (const damaged of entries.filter((e) => e.status === 'damaged' && e.archiveDamaged && e.activePins.length === 0)) {
     const candidates = entries.filter((e) => e.status === 'complete' || e === damaged).map((e) => ({ id: e.id, createdAtMs: e.createdAtMs }));
     const decision = planRetention(candidates, policy, nowMs, made).find((d) => d.id === damaged.id)!;
     if (decision.action === 'delete') past.push({ ...decision, reasons: [`DAMAGED (${damaged.reason ?? 'damaged'}), and past the policy as if intact: ${decision.reasons.join('; ')}`] });

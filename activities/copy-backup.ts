@@ -4,8 +4,9 @@
  * first: so a copy that failed last night is made by tonight's run. Each archive is streamed
  * across, read back from the copy and hashed, and compared with the manifest before the copy's
  * sidecar and manifest are written: a copy is complete only once it is proven. A primary archive
- * found damaged on the way is recorded so (damage-record.ts) and left out, not copied; one the
- * primary holds recorded damaged is copied from another copy store that holds it intact.
+ * found damaged on the way is recorded so (damage-record.ts), and the backup is taken from another
+ * copy store that holds it intact, as one the primary holds recorded damaged is; with none, it is
+ * left out (said once, when found), not copied.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -67,7 +68,7 @@ async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry
     const expected = manifestArchive(folder, entry.id, file);
     const found = await recordProvenDamage(from, expected, ctx.info.workflowExecution, ctx.cancellationSignal);
     if (found.verdict === 'damaged') {
-      return { skipped: `its archive in ${from.url} is DAMAGED (${found.reason}), so it was not copied${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` };
+      return { skipped: `its archive in ${from.url} is DAMAGED (${found.reason})${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` };
     }
     throw ApplicationFailure.retryable(
       `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
@@ -99,24 +100,25 @@ async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry
 }
 
 /**
- * Backups the primary holds damaged and `to` lacks, each with another copy store that holds it
- * intact: taken from there, so a rotten primary archive does not also cost a copy store added
- * since its copy. A store that cannot be listed is passed over (its own copy run says so).
+ * The other copy stores' intact backups, each store listed once per copy run and only when asked:
+ * where a backup the primary holds damaged is taken from, so a rotten primary archive does not also
+ * cost a copy store added since its copy. A store that cannot be listed is passed over (its own
+ * copy run says so).
  */
-async function intactElsewhere(config: Config, to: BackupStore, folder: string, wanted: CatalogEntry[]): Promise<{ from: BackupStore; entry: CatalogEntry }[]> {
-  const found: { from: BackupStore; entry: CatalogEntry }[] = [];
-  let left = wanted.map((e) => e.id);
-  for (const store of copyStores(config).filter((s) => s.url !== to.url)) {
-    if (left.length === 0) break;
-    const complete = new Map((await listCatalog(store, folder).catch(() => [])).filter((e) => e.status === 'complete').map((e) => [e.id, e]));
-    for (const id of left.filter((i) => complete.has(i))) found.push({ from: store, entry: complete.get(id)! });
-    left = left.filter((i) => !complete.has(i));
-  }
-  return found;
+function intactElsewhere(config: Config, to: BackupStore, folder: string): (id: string) => Promise<{ from: BackupStore; entry: CatalogEntry }[]> {
+  const others = copyStores(config).filter((s) => s.url !== to.url);
+  let listed: Promise<Map<string, CatalogEntry>[]> | undefined;
+  const listAll = () =>
+    Promise.all(others.map(async (store) => new Map((await listCatalog(store, folder).catch(() => [])).filter((e) => e.status === 'complete').map((e) => [e.id, e]))));
+  return async (id) => {
+    listed ??= listAll();
+    return (await listed).flatMap((complete, at) => (complete.has(id) ? [{ from: others[at]!, entry: complete.get(id)! }] : []));
+  };
 }
 
 export async function copyBackup(config: Config, req: CopyRequest): Promise<CopyResult> {
   if (req.folder !== GLOBALS_FOLDER) validateDatabaseName(req.folder);
+  const ctx = Context.current();
   const primary = primaryStore(config);
   const to = namedStore(config, req.store);
   let bytes = 0;
@@ -124,22 +126,40 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
   const stopHeartbeat = heartbeatEvery(1_000, () => ({ phase: `copying ${current} to ${to.url}`, bytes }));
   try {
     const present = new Set((await listCatalog(to, req.folder)).filter((e) => e.status === 'complete').map((e) => e.id));
-    const listed = (await listCatalog(primary, req.folder)).filter((e) => !present.has(e.id));
-    const damaged = listed.filter((e) => e.status === 'damaged');
-    const sources = [
-      ...listed.filter((e) => e.status === 'complete').map((entry) => ({ from: primary, entry })),
-      ...(damaged.length ? await intactElsewhere(config, to, req.folder, damaged) : []),
-    ].sort((a, b) => b.entry.createdAtMs - a.entry.createdAtMs); // newest first
+    // Newest first; those the primary holds damaged (recorded) too, to be taken from elsewhere.
+    const wanted = (await listCatalog(primary, req.folder)).filter((e) => !present.has(e.id) && (e.status === 'complete' || e.status === 'damaged'));
+    const elsewhere = intactElsewhere(config, to, req.folder);
     const copied: string[] = [];
     const skipped: CopyResult['skipped'] = [];
-    for (const { from, entry } of sources) {
+    for (const entry of wanted) {
       current = entry.id;
-      let outcome = await copyOne(from, to, req.folder, entry, (n) => (bytes += n));
-      // Found damaged in the primary just now: another copy store may hold it intact.
-      const [elsewhere] = outcome.skipped && from === primary ? await intactElsewhere(config, to, req.folder, [entry]) : [];
-      if (elsewhere) outcome = await copyOne(elsewhere.from, to, req.folder, elsewhere.entry, (n) => (bytes += n));
-      if (outcome.skipped) skipped.push({ id: entry.id, reason: outcome.skipped });
-      else copied.push(entry.id);
+      const notTaken: string[] = entry.status === 'damaged' ? [`its archive in ${primary.url} is DAMAGED (${entry.reason ?? 'damaged'})`] : [];
+      if (entry.status === 'complete') {
+        // The primary's own failure to hand it over fails the run (retried), as before; its damage is said.
+        const outcome = await copyOne(primary, to, req.folder, entry, (n) => (bytes += n));
+        if (!outcome.skipped) {
+          copied.push(entry.id);
+          continue;
+        }
+        notTaken.push(outcome.skipped);
+      }
+      let taken = false;
+      for (const source of await elsewhere(entry.id)) {
+        try {
+          const outcome = await copyOne(source.from, to, req.folder, source.entry, (n) => (bytes += n));
+          if (!outcome.skipped) {
+            taken = true;
+            break;
+          }
+          notTaken.push(outcome.skipped);
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw err;
+          // Another store that lists the backup but cannot hand it over: that one backup stays out, not every later copy run.
+          notTaken.push(`${source.from.url} could not hand it over (${err instanceof Error ? err.message : String(err)})`);
+        }
+      }
+      if (taken) copied.push(entry.id);
+      else if (entry.status === 'complete' || notTaken.length > 1) skipped.push({ id: entry.id, reason: `${notTaken.join('; ')}; so it was not copied` });
     }
     return { store: to.url, copied, skipped };
   } finally {

@@ -67,11 +67,20 @@ function permissionDenied(config: Config, doing: string, refusal: string, grant:
   return fail(config, FailureType.PermissionDenied, `DB_USER "${config.db.user}" may not ${doing} on ${server(config)} (${refusal}): ${grant}`, false);
 }
 
-/** The grant that answers a refusal the server words alike for every client (connect, create a database). */
-function grantFor(config: Config, refusal: string): string | undefined {
-  const database = /^permission denied for database "?([^]*?)"?$/.exec(refusal);
-  if (database) return `grant it CONNECT (GRANT CONNECT ON DATABASE ${quoteName(database[1]!)} TO ${quoteName(config.db.user)}), or run the worker as a superuser`;
-  if (/^permission denied to create database/.test(refusal)) return `let it create databases (ALTER ROLE ${quoteName(config.db.user)} CREATEDB), or run the worker as a superuser`;
+/**
+ * What was refused and the grant that answers it, for the refusals the server words alike for
+ * every client and no wait lifts: a connection (its quoted form; the unquoted one is a CREATE or
+ * TEMP privilege) and creating a database.
+ */
+function grantFor(config: Config, refusal: string): { doing: string; grant: string } | undefined {
+  const database = /^permission denied for database "([^]*)"$/.exec(refusal);
+  if (database) {
+    return {
+      doing: `connect to database "${database[1]}"`,
+      grant: `grant it CONNECT (GRANT CONNECT ON DATABASE ${quoteName(database[1]!)} TO ${quoteName(config.db.user)}), or run the worker as a superuser`,
+    };
+  }
+  if (/^permission denied to create database/.test(refusal)) return { doing: 'create databases', grant: `let it create databases (ALTER ROLE ${quoteName(config.db.user)} CREATEDB), or run the worker as a superuser` };
   return undefined;
 }
 
@@ -174,11 +183,11 @@ export function toolFailure(
   const denied = /(?:ERROR|FATAL): +(permission denied[^\n]*?)(?= \| |\n|$)/.exec(text);
   if (denied) {
     const refusal = denied[1]!.trim();
-    const grant =
-      grantFor(config, refusal) ??
-      (/^pg_dump/.test(tool)
-        ? 'grant it pg_read_all_data (PostgreSQL 14 and later), or run the worker as a superuser'
-        : `run the worker as a superuser, or grant DB_USER what it names${tool === 'pg_restore' ? ' (or restore with --no-owner --no-privileges)' : ''}`);
+    const known = grantFor(config, refusal);
+    if (known) return permissionDenied(config, known.doing, refusal, known.grant);
+    const grant = /^pg_dump/.test(tool)
+      ? 'grant it pg_read_all_data (PostgreSQL 14 and later), or run the worker as a superuser'
+      : `run the worker as a superuser, or grant DB_USER what it names${tool === 'pg_restore' ? ' (or restore with --no-owner --no-privileges)' : ''}`;
     return permissionDenied(config, purpose, refusal, grant);
   }
   if (/server version mismatch/.test(text)) {
@@ -204,11 +213,10 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
   const e = err as { code?: string; message?: string };
   if (e.code === '28000' && /pg_hba\.conf/.test(e.message ?? '')) return hostRejected(config, e.message!);
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
-  if (e.code === '42501') {
-    const refusal = e.message ?? 'permission denied';
-    const doing = /for database/.test(refusal) ? `connect to database "${database}"` : /to create database/.test(refusal) ? 'create databases' : `work in database "${database}"`;
-    return permissionDenied(config, doing, refusal, grantFor(config, refusal) ?? 'run the worker as a superuser, or grant DB_USER what it names');
-  }
+  // Only the refusals no wait lifts: another 42501 (a session the swap may not end, say) is retried
+  // as any statement's failure, so a patient swap stays patient.
+  const known = e.code === '42501' ? grantFor(config, e.message ?? '') : undefined;
+  if (known) return permissionDenied(config, known.doing, e.message!, known.grant);
   // node-postgres itself, when the server asks for a password and none is configured (no SQLSTATE).
   if (/client password must be a string/.test(e.message ?? '')) return authenticationFailed(config, 'the server asks for a password and none is configured');
   if (e.code === '3D000') return databaseMissing(config, database);

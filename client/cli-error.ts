@@ -41,10 +41,11 @@ export function failedRun(what: string, err: unknown, context?: HintContext): Cl
     return new CliError(`${cancelled}: someone cancelled the run (in the Temporal UI, say)`);
   }
   const type = rootCauseType(err);
-  const hint = cliHint(type, context);
-  // The problem without the worker's own words for its fix (activities/failures.ts refusal), when the hint says it.
-  const problem = hint ? problemOf(err) : undefined;
-  return new CliError(`${what}: ${problem ?? rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
+  // The problem without the worker's own words for its fix (activities/failures.ts refusal), when there is one.
+  const problem = problemOf(err);
+  // A database missing is the replace's own refusal only when it comes as one (not a staging database gone, say).
+  const hint = cliHint(type, { ...context, replace: context?.replace === true && problem !== undefined });
+  return new CliError(`${what}: ${(hint && problem) || rootCauseMessage(err)}${hint ? ` (${hint})` : ''}`, 1, type === FailureType.StoreUnavailable);
 }
 
 function problemOf(err: unknown): string | undefined {

@@ -72,7 +72,7 @@ Environment (the CLI needs only Temporal; the worker owns PostgreSQL and the sto
 Worker: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, BACKUP_DIR or BACKUP_STORE, BACKUP_COPIES,
   RETENTION_DAYS, ENCRYPT_RECIPIENTS, AGE_IDENTITY_FILE, SCRATCH_DIR (README: Configuration).`;
 
-/** The queue a person starting the run from the UI must type: this shell's TASK_QUEUE, as the CLI would use. */
+/** The queue a person starting the run from the UI must type: this shell's TASK_QUEUE (help is printed before --queue is read). */
 const restoreHelp = () => `
 Examples:
   pgkeeper restore latest --database app --target app_restored --wait

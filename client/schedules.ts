@@ -103,7 +103,7 @@ export async function createSchedule(client: Client, config: Config, target: Sch
     action: scheduleAction(config, target, settings),
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
     memo: { pgkeeper: 'all' in target ? { all: true } : 'verify' in target ? { verify: true, ...(target.database === undefined ? {} : { database: target.database }) } : { database: target.database } },
-    state: { note: settings.note ?? `pgkeeper ${describeTarget(target)}` },
+    state: { note: settings.note || `pgkeeper ${describeTarget(target)}` }, // never empty: Temporal's pause ignores an empty note
   });
 }
 
@@ -142,7 +142,8 @@ export async function updateSchedule(handle: ScheduleHandle, config: Config, tar
           verify: settings.verify ?? (previousInput.verify as ScheduleSettings['verify']),
         }))
       : previous.action;
-    return { ...previous, spec, action } as typeof previous;
+    const state = settings.note ? { ...previous.state, note: settings.note } : previous.state;
+    return { ...previous, spec, action, state } as typeof previous;
   });
 }
 

@@ -45,6 +45,10 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     if (url.username || url.password) {
       throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL`);
     }
+    // Before any message that shows the URL: it would show the secret.
+    if (url.searchParams.getAll('endpoint').some((e) => /^https?:\/\/[^/]*@/.test(e))) {
+      throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint`);
+    }
     const bucket = url.hostname;
     if (url.port) {
       // s3://minio.local:9000/backups: a server written where the bucket goes (as MinIO's own URLs have it).
@@ -62,6 +66,8 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     decoded(url.search, variable, value); // a stray % or a control character in ?endpoint= or ?region= too
     const twice = ['endpoint', 'region'].find((k) => url.searchParams.getAll(k).length > 1);
     if (twice) throw new ConfigError(`invalid configuration: ${variable}: "${twice}" is given more than once in the store URL; give it once`);
+    const empty = ['endpoint', 'region'].find((k) => url.searchParams.get(k) === '');
+    if (empty) throw new ConfigError(`invalid configuration: ${variable}: ?${empty}= is empty; give a value or leave it out`);
     const endpoint = url.searchParams.get('endpoint') ?? undefined;
     if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: endpoint must be an http(s) URL such as http://127.0.0.1:7070`);
@@ -69,11 +75,6 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     // The endpoint's own ?query or #fragment would be the SDK's to drop or misread: a server is scheme, host, port (and a path).
     if (endpoint !== undefined && /[?#]/.test(endpoint)) {
       throw new ConfigError(`invalid configuration: ${variable}: endpoint ${JSON.stringify(endpoint)} takes no ?query or #fragment; write the server as http(s)://host:port`);
-    }
-    const empty = ['endpoint', 'region'].find((k) => url.searchParams.get(k) === '');
-    if (empty) throw new ConfigError(`invalid configuration: ${variable}: ?${empty}= is empty; give a value or leave it out`);
-    if (endpoint !== undefined && /^https?:\/\/[^/]*@/.test(endpoint)) {
-      throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint`);
     }
     return { kind: 's3', url: `s3://${bucket}${prefix ? `/${prefix}` : ''}`, bucket, prefix, endpoint, region: url.searchParams.get('region') ?? undefined };
   }

@@ -72,7 +72,7 @@ export interface StoreRetention {
   plan: RetentionDecision[];
   /** Decisions `plan` leaves out (all of them backups kept, unless deletions alone pass the bound). */
   planNotListed?: { keep: number; delete: number };
-  /** Damaged backups: never counted nor deleted by retention, left for a person to look at (`newer`: a newer pgkeeper's, to keep). */
+  /** Damaged backups retention leaves for a person (never counted; see apply-retention.ts), with why (`newer`: a newer pgkeeper's, to keep). */
   damaged: { id: string; createdAt: string; reason: string; newer?: true }[];
   damagedNotListed?: number;
   /** The newest complete backup is of another PostgreSQL server (system identifier) than the one before it. */

@@ -187,7 +187,7 @@ describe('pgkeeper CLI', () => {
       // Retention does not count it, nor delete it while the policy would keep it, and says so in its place.
       const plan = await pgkeeper(['prune', db, '--dry-run']);
       assert.equal(plan.exitCode, 0, plan.stderr);
-      assert.match(plan.stdout, new RegExp(`^${damaged.id}\\s+\\S+ \\S+\\s+DAMAGED\\s+${reason.source}.*; not counted, and kept while the policy would keep it intact: copy its archive back`, 'm'));
+      assert.match(plan.stdout, new RegExp(`^${damaged.id}\\s+\\S+ \\S+\\s+DAMAGED\\s+${reason.source}.*; not counted, and left for a person: copy its archive back`, 'm'));
       assert.match(plan.stdout, new RegExp(`^${intact.id}\\s+\\S+ \\S+\\s+keep\\s`, 'm'));
       assert.ok(plan.stdout.indexOf(damaged.id) < plan.stdout.indexOf(intact.id), 'newest first');
       const pruned = await pgkeeper(['prune', db]);

@@ -221,11 +221,14 @@ describe('configuration', () => {
     assert.equal(parseConfig({ ENCRYPT_RECIPIENTS: '' }).encryption.recipients, undefined);
   });
 
-  it('credentials in an S3 endpoint are refused, never echoed', () => {
-    assert.throws(
-      () => parseConfig({ BACKUP_STORE: 's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000' }),
-      (err: Error) => /^invalid configuration: BACKUP_STORE: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint$/.test(err.message) && !err.message.includes('hunter2'),
-    );
+  it('credentials in an S3 endpoint are refused, never echoed, whatever else is wrong with the URL', () => {
+    for (const value of ['s3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000', 's3://bkt:9000/pg?endpoint=http://user:hunter2@10.0.0.1:9000#x', 's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000?x']) {
+      assert.throws(
+        () => parseConfig({ BACKUP_STORE: value }),
+        (err: Error) => /^invalid configuration: BACKUP_STORE: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint$/.test(err.message) && !err.message.includes('hunter2'),
+        value,
+      );
+    }
   });
 
   it('never echoes DB_PASSWORD in a configuration error', () => {

@@ -132,11 +132,14 @@ for (const kind of STORE_KINDS) {
       assert.ok((await keysUnder(t.store, `${db}/`)).includes(backupKeys(db, newest.id, []).manifest), 'left for a human');
     });
 
-    it('a damaged backup the policy lets go even as if intact is deleted, saying why; one it would keep stays DAMAGED', async () => {
+    it('a backup damaged in its archive that the policy lets go even as if intact is deleted, saying why; one it would keep, or whose manifest is what is wrong, stays DAMAGED', async () => {
       const db = uniqueName('dmg_old');
       const fresh = await writeFakeBackup(t.store, db, 1);
       const [recent, old] = [await writeFakeBackup(t.store, db, 3), await writeFakeBackup(t.store, db, 30)];
       for (const b of [recent, old]) await t.store.delete(backupKeys(db, b.id, []).archive);
+      // Unreadable, it may be another backup's only record: not this folder's to plan.
+      const garbled = await writeFakeBackup(t.store, db, 40);
+      await t.store.put(backupKeys(db, garbled.id, []).manifest, '{"manifestVersion": 2, "id": garbage');
       const missing = (id: string) => `archive ${backupKeys(db, id, []).archive.slice(db.length + 1)} is missing`;
 
       const planned = (await retain(t.config, { database: db, dryRun: true })).stores[0]!;
@@ -149,14 +152,15 @@ for (const kind of STORE_KINDS) {
         ],
         JSON.stringify(planned.plan),
       );
-      assert.deepEqual(planned.damaged.map((d) => [d.id, d.reason]), [[recent.id, missing(recent.id)]], 'the one within the policy is left for a person');
+      assert.deepEqual(planned.damaged.map((d) => d.id), [recent.id, garbled.id], 'left for a person');
+      assert.equal(planned.damaged[0]!.reason, missing(recent.id));
 
       const done = (await retain(t.config, { database: db })).stores[0]!;
       assert.deepEqual(done.deleted, [old.id]);
       assert.equal(done.kept, 1, 'a damaged backup is never counted as kept');
       const left = await keysUnder(t.store, `${db}/`);
       assert.ok(!left.some((k) => k.includes(old.id)), `nothing of ${old.id} left: ${left.join(', ')}`);
-      assert.ok(left.includes(backupKeys(db, recent.id, []).manifest), 'the damaged one within the policy stays');
+      for (const kept of [recent, garbled]) assert.ok(left.includes(backupKeys(db, kept.id, []).manifest), `${kept.id} stays`);
     });
 
     it('a pin written after retention listed the store keeps the backup: one seen before its manifest goes, and one written just after (the manifest is put back)', async () => {

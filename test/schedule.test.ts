@@ -69,7 +69,7 @@ describe('backup schedules', () => {
     });
   });
 
-  it('pause and unpause keep the note the schedule was made with, unless --note gives another', async () => {
+  it('pause and unpause keep the note the schedule was made with (Temporal would replace it)', async () => {
     const database = uniqueName('pgk_noted');
     const handle = await createSchedule(env.client, config, { database }, { cron: '0 3 * * *', note: 'nightly, for finance' });
     const cli = async (...args: string[]) => {
@@ -82,8 +82,9 @@ describe('backup schedules', () => {
       assert.match(await cli('describe', database), /^schedule {3}\S+ \(paused: nightly, for finance\)$/m);
       await cli('unpause', database);
       assert.match(await cli('describe', database), /^schedule {3}\S+ \(active: nightly, for finance\)$/m);
-      await cli('pause', database, '--note', 'until the migration ends');
-      assert.match(await cli('describe', database), /^schedule {3}\S+ \(paused: until the migration ends\)$/m);
+      await cli('update', database, '--note', 'paused until the migration ends');
+      await cli('pause', database);
+      assert.match(await cli('describe', database), /^schedule {3}\S+ \(paused: paused until the migration ends\)$/m, 'update --note sets it');
     } finally {
       await handle.delete();
     }

@@ -52,26 +52,28 @@ function looksLikeError(value: unknown): value is { message: string; stack?: str
 
 /**
  * Failures pgkeeper raises on purpose, each with its cause and fix in its message: their stack is
- * where they were classified, which no reader needs (and a terminal shows as a wall of lines).
+ * where they were classified, which no reader needs (and a terminal shows as a wall of lines). The
+ * catch-alls (a statement, a tool or a store failing in words pgkeeper does not know) keep theirs:
+ * there it says which step met them.
  */
-const CLASSIFIED = new Set<string>([...Object.values(FailureType), 'ClusterBackupFailed', 'CopyFailed']);
+const CATCH_ALL: string[] = [FailureType.DatabaseError, FailureType.PgToolFailed, FailureType.StoreFailed];
+const CLASSIFIED = new Set<string>([...Object.values(FailureType), 'ClusterBackupFailed', 'CopyFailed'].filter((t) => !CATCH_ALL.includes(t)));
 
 /**
- * The SDK's line for a run that failed. Only an ApplicationFailure fails a run (any other error
- * fails its task, which is retried), and pgkeeper's runs throw theirs on purpose, repeating a
- * failed activity's (logged with its own stack when it has one that helps): the run's stack is
- * always noise. The SDK hands it over from its workflow thread without the failure's type.
+ * A run's failure, as the SDK logs it ("Workflow failed") from its workflow thread, which drops
+ * the failure's type: one that pgkeeper's workflow code threw on purpose (an ApplicationFailure,
+ * repeating a failed activity's, logged with its own stack) has a stack of workflow plumbing only.
+ * Any other error (a bug: a TypeError) keeps its stack.
  */
-const RUN_FAILED = /^Workflow failed/;
+const thrownOnPurpose = (message: string, stack: string | undefined) => /^Workflow failed/.test(message) && /^ApplicationFailure: /.test(stack ?? '');
 
 /** An error as a log field: pino prints only `err` keys itself, so `error` objects would come out as {}. */
-function describeError(error: { message: string; stack?: string }, withStack: boolean) {
+function describeError(error: { message: string; stack?: string }, logMessage: string) {
   const chain: string[] = [];
   for (let e: unknown = error; looksLikeError(e); e = (e as { cause?: unknown }).cause) chain.push(e.message);
   const type = rootCauseType(error);
-  // Anything else (a TypeError, a library's error) keeps its stack: there it is the clue.
-  const stack = withStack && !(type !== undefined && CLASSIFIED.has(type));
-  return { message: rootCauseMessage(error), type, chain, ...(stack ? { stack: error.stack } : {}) };
+  const noise = (type !== undefined && CLASSIFIED.has(type)) || thrownOnPurpose(logMessage, error.stack);
+  return { message: rootCauseMessage(error), type, chain, ...(noise ? {} : { stack: error.stack }) };
 }
 
 /** The Temporal Logger interface, backed by pino. A failure's root cause goes into the message itself: the first thing a reader sees. */
@@ -83,7 +85,7 @@ export class TemporalPinoLogger implements TemporalLogger {
     let text = message;
     for (const [key, value] of Object.entries(fields)) {
       if (!looksLikeError(value)) continue;
-      const described = describeError(value, !RUN_FAILED.test(message));
+      const described = describeError(value, message);
       fields[key] = described;
       text = `${message}: ${described.message}`;
     }

@@ -47,6 +47,12 @@ export interface CatalogEntry {
   reason?: string;
   /** Damaged only by a damage record (damage-record.ts): a read that names this store checks it again. */
   recorded?: boolean;
+  /**
+   * Damaged in its archive's bytes (missing, of the wrong size, read back wrong) under a whole
+   * manifest of this folder's own backup: not a manifest misfiled, of another kind or unreadable,
+   * which may be some other backup's only record.
+   */
+  archiveDamaged?: true;
   manifest?: BackupManifest | GlobalsManifest;
   /** Every object belonging to the backup, pins and proofs included. */
   objects: StoredObject[];
@@ -77,7 +83,7 @@ async function readManifest(store: BackupStore, key: string, id: string): Promis
   }
 }
 
-async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded'>> {
+async function judge(store: BackupStore, folder: string, id: string, objects: StoredObject[]): Promise<Pick<CatalogEntry, 'status' | 'reason' | 'manifest' | 'recorded' | 'archiveDamaged'>> {
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const manifestObject = objects.find((o) => classifyKey(o.key)?.part === 'manifest');
   if (!manifestObject) return { status: 'partial', reason: 'no manifest (a dump or upload that did not finish)' };
@@ -92,12 +98,12 @@ async function judge(store: BackupStore, folder: string, id: string, objects: St
   }
   for (const file of manifest.files) {
     const stored = byKey.get(`${folder}/${file.name}`);
-    if (!stored) return { status: 'damaged', reason: `archive ${file.name} is missing`, manifest };
+    if (!stored) return { status: 'damaged', reason: `archive ${file.name} is missing`, manifest, archiveDamaged: true };
     if (stored.sizeBytes !== file.sizeBytes) {
-      return { status: 'damaged', reason: `archive ${file.name} is ${stored.sizeBytes} bytes, its manifest says ${file.sizeBytes}`, manifest };
+      return { status: 'damaged', reason: `archive ${file.name} is ${stored.sizeBytes} bytes, its manifest says ${file.sizeBytes}`, manifest, archiveDamaged: true };
     }
     const found = await damageReason(store, objects, stored);
-    if (found) return { status: 'damaged', reason: found, manifest, recorded: true };
+    if (found) return { status: 'damaged', reason: found, manifest, recorded: true, archiveDamaged: true };
   }
   return { status: 'complete', manifest };
 }

@@ -42,12 +42,12 @@ export async function pruneCommand(client: Client, config: Config, database: str
     const damaged = store.damaged ?? []; // a worker older than this CLI reports none
     const lines = [
       ...store.plan.map((d) => ({ id: d.id, createdAt: d.createdAt, action: d.action, why: d.reasons.join('; ') })),
-      // A damaged backup the policy would keep were it intact: never counted, shown in its place, for a person to repair.
+      // A damaged backup retention leaves (the policy would keep it, or its manifest is what is wrong): never counted, shown in its place, for a person.
       ...damaged.map((d) => ({
         id: d.id,
         createdAt: d.createdAt,
         action: damageWord([d]),
-        why: `${d.reason}; ${d.newer ? 'not counted nor deleted by retention: keep it' : 'not counted, and kept while the policy would keep it intact: copy its archive back from a store that holds it intact, or delete its files by hand'}`,
+        why: `${d.reason}; ${d.newer ? 'not counted nor deleted by retention: keep it' : 'not counted, and left for a person: copy its archive back from a store that holds it intact, or delete its files by hand'}`,
       })),
     ].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const rows = [['BACKUP', 'CREATED (UTC)', 'ACTION', 'WHY'], ...lines.map((l) => [l.id, utcTime(l.createdAt), l.action, l.why])];

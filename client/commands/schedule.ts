@@ -123,8 +123,14 @@ function settings(options: SettingOptions, t: ScheduleTarget): ScheduleSettings 
     compression: options.compression === undefined ? undefined : (parseCompression(options.compression, cliSurface), options.compression),
     compressLevel: options.compressLevel,
     verify: options.verify === undefined ? undefined : validateVerify(options.verify, cliSurface),
-    note: options.note,
+    note: options.note === undefined ? undefined : noteGiven(options.note),
   }));
+}
+
+/** A note the UI shows: an empty one would be no note (Temporal's pause ignores one). */
+function noteGiven(note: string): string {
+  if (note.trim() === '') throw new InputError('--note is empty; give the text the Temporal UI should show for the schedule, or leave --note out');
+  return note;
 }
 
 /**
@@ -283,7 +289,10 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       ...d.info.recentActions.slice(-5).map((a) => `recent     ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`),
     ].join('\n');
   });
-  withSettingOptions(schedule.command('update').description('change timing, retention or compression').argument('[database]').option('--all').option('--drill').option('--verify-stores'), ctx.integer).action(
+  withSettingOptions(
+    schedule.command('update').description('change timing, retention, compression or note').argument('[database]').option('--all').option('--drill').option('--verify-stores').option('--note <text>', 'shown in the UI'),
+    ctx.integer,
+  ).action(
     async (database: string | undefined, options: SettingOptions & TargetOptions) => {
       const t = target(database, options);
       const s = settings(options, t);
@@ -302,12 +311,11 @@ export function scheduleCommand(ctx: ScheduleCommandContext): Command {
       })();
     },
   );
-  // Temporal's pause and unpause replace the schedule's note (what it is for, set by create --note):
-  // it stays as it was unless --note gives a new one (why it is paused, say).
-  const keptNote = async (handle: ScheduleHandle, options: Record<string, string>) => options.note ?? (await handle.describe()).state.note ?? '';
-  const noteHelp = "the schedule's note shown in the UI from now on (why it is paused, say); without it the note stays";
-  simple('pause', 'stop starting runs (running ones go on)', async (handle, options) => (await handle.pause(await keptNote(handle, options)), `paused ${handle.scheduleId}`)).option('--note <text>', noteHelp);
-  simple('unpause', 'start runs again', async (handle, options) => (await handle.unpause(await keptNote(handle, options)), `unpaused ${handle.scheduleId}`)).option('--note <text>', noteHelp);
+  // Temporal's pause and unpause replace the schedule's note (what it is for: create or update
+  // --note) with their own, and do nothing given an empty one: the note is given back as it was.
+  const keptNote = async (handle: ScheduleHandle, fallback: string) => (await handle.describe()).state.note || fallback;
+  simple('pause', 'stop starting runs (running ones go on)', async (handle) => (await handle.pause(await keptNote(handle, 'paused with pgkeeper schedule pause')), `paused ${handle.scheduleId}`));
+  simple('unpause', 'start runs again', async (handle) => (await handle.unpause(await keptNote(handle, 'unpaused with pgkeeper schedule unpause')), `unpaused ${handle.scheduleId}`));
   simple('trigger', 'run now (skipped if a run is still going)', async (handle) => {
     const outcome = await lib.triggerNow(handle);
     if ('started' in outcome) return `triggered ${handle.scheduleId}: started ${outcome.started}`;
