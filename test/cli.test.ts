@@ -537,6 +537,7 @@ describe('pgkeeper CLI', () => {
     const cases: [string[], RegExp][] = [
       [['--cron', '0 25 * * *'], /^pgkeeper: --cron "0 25 \* \* \*": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
       [['--cron', 'bogus'], /^pgkeeper: --cron "bogus" has 1 field; give the five of cron: /],
+      [['--cron', '*/0 * * * *'], /^pgkeeper: --cron "\*\/0 \* \* \* \*": .*; give a cron expression such as "0 2 \* \* \*" \(minute hour day-of-month month day-of-week\)$/],
       [['--every', '6x'], /^pgkeeper: --every "6x": .*'6x'.*; give a duration such as 30m, 6h or 1d$/],
       [['--every', '1s'], /^pgkeeper: --every 1s is shorter than a minute: each run would start before the last one ended; give 1m or more \(e\.g\. 6h\), or times with --cron$/],
       [['--timezone', 'Mars/Phobos'], /^pgkeeper: --timezone "Mars\/Phobos": .*; give an IANA time zone/],

@@ -139,7 +139,8 @@ function noteGiven(note: string): string {
  * naming the flag. Anything else passes through unchanged.
  */
 const REFUSED_SETTINGS: { words: RegExp; flags: (keyof SettingOptions)[]; form: string }[] = [
-  { words: /cron|fields|not in range/i, flags: ['cron'], form: 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)' },
+  // The server's cron parser names the field it refuses ("Minute has invalid Step").
+  { words: /cron|fields|not in range|\b(second|minute|hour|day|month|year|step)s?\b/i, flags: ['cron'], form: 'a cron expression such as "0 2 * * *" (minute hour day-of-month month day-of-week)' },
   { words: /conflicting timezone/i, flags: ['cron', 'timezone'], form: 'the time zone with --timezone, not as CRON_TZ= in --cron' },
   { words: /time ?zone|location/i, flags: ['timezone'], form: 'an IANA time zone such as Europe/Amsterdam or UTC' },
   { words: /duration|interval/i, flags: ['every', 'jitter'], form: 'a duration such as 30m, 6h or 1d' },
@@ -148,7 +149,7 @@ const REFUSED_SETTINGS: { words: RegExp; flags: (keyof SettingOptions)[]; form: 
 function settingRefused(err: unknown, options: SettingOptions): unknown {
   if (err instanceof InputError) return new CliError(err.message); // pgkeeper's own words already name the flags
   const message = err instanceof Error ? err.message : String(err);
-  const refused = REFUSED_SETTINGS.find((r) => r.words.test(message));
+  const refused = REFUSED_SETTINGS.find((r) => r.words.test(message) && r.flags.some((flag) => options[flag] !== undefined));
   const flags = (refused?.flags ?? []).filter((flag) => options[flag] !== undefined).map((flag) => `--${flag} "${String(options[flag])}"`);
   if (!refused || flags.length === 0) return err;
   return new CliError(`${flags.join(' or ')}: ${message.replace(/^TypeError: /, '')}; give ${refused.form}`);
