@@ -4,15 +4,17 @@
  * "full", every data block were already read back by pg_restore while it was written). Then, in
  * this order: the `.sha256` sidecar, the manifest, which is what makes a backup complete, and the
  * dump's facts object goes. So no manifest ever names a missing archive. Safe to retry at any point.
+ * A sidecar or manifest no retry can write (a full disk) takes the archive with it.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { backupKeys } from '../common/backup-keys.js';
+import { backupKeys, type BackupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import { FailureType } from '../common/errors.js';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../common/errors.js';
 import { parseManifest, type BackupManifest } from '../common/manifest.js';
 import type { PublishRequest } from '../common/types.js';
 import type { DumpFacts } from './dump-database.js';
 import { copyStores, primaryStore } from './store/open-stores.js';
+import type { BackupStore } from './store/store.js';
 
 export function sidecarText(sha256: string, name: string): string {
   return `${sha256}  ${name}\n`;
@@ -70,6 +72,20 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
     throw ApplicationFailure.nonRetryable(`the dump's facts ${keys.facts} are gone from ${store.url}; the next backup will try again`, FailureType.BackupNotFound);
   }
   const facts = JSON.parse(factsText) as DumpFacts;
+  try {
+    await writeSidecarAndManifest(store, keys, req, facts, verifyMs);
+  } catch (err) {
+    // A write no retry can make (a full disk): the archive would be no backup, only taking the space
+    // the next one needs until the sweep a day later. No manifest was written (each put is whole or none).
+    if (!(err instanceof ApplicationFailure && (err.nonRetryable || NON_RETRYABLE_FAILURES.includes(err.type as FailureType)))) throw err;
+    for (const key of [keys.sidecar, keys.archive, keys.facts]) await store.delete(key).catch(() => undefined);
+    throw ApplicationFailure.create({ message: `${err.message}. Nothing of ${req.backupId} was kept: its archive was removed`, type: err.type ?? undefined, nonRetryable: true });
+  }
+  await store.delete(keys.facts);
+  return published;
+}
+
+async function writeSidecarAndManifest(store: BackupStore, keys: BackupKeys, req: PublishRequest, facts: DumpFacts, verifyMs: number): Promise<void> {
   await store.put(keys.sidecar, sidecarText(req.dump.archive.sha256, req.dump.archive.name));
   const manifest: BackupManifest = {
     manifestVersion: facts.databaseProperties.sealed ? 3 : 2,
@@ -94,6 +110,4 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
     workflow: facts.workflow,
   };
   await store.put(keys.manifest, JSON.stringify(manifest, null, 2) + '\n');
-  await store.delete(keys.facts);
-  return published;
 }
