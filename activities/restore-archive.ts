@@ -9,8 +9,9 @@
  *      before anything is created;
  *   4. create the staging database with the source's encoding and locale, `pg_restore -j N` into
  *      it (heartbeating items done), then give it the source's owner, privileges, settings and comment.
- * The scratch file is removed whatever happens, cancellation included; one left by a killed worker
- * is swept by a later restore. The target is never touched here.
+ * The scratch file, and a staging database this attempt made but did not finish, are removed
+ * whatever happens, cancellation and a worker stopping included; what a killed worker left is
+ * swept by a later restore. The target is never touched here.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -29,7 +30,7 @@ import type { ResolvedBackup, StagingRestore } from '../common/types.js';
 import { failure, killedBy, refusal, toolFailure } from './failures.js';
 import { makeDirectories } from './make-directories.js';
 import { heartbeatEvery } from './heartbeat.js';
-import { applyDatabaseProperties, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
+import { applyDatabaseProperties, dropOwnStaging, dropStaging, existingRoles, existingTablespaces, recreateStaging, sweepStaleStaging, withAdmin } from './postgres/database-admin.js';
 import { conninfoForDatabase, pgToolPath, pgToolProcess, runPgTool } from './postgres/pg-tools.js';
 import { listEveryStore, pinRecord, unpinnedWarning } from './store/backup-catalog.js';
 import { expectedArchive } from './store/damage-record.js';
@@ -277,6 +278,7 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
   );
   // pg_restore -j reopens the file in each job: keep it fresh so no other run's sweep takes it for a leftover.
   const touch = setInterval(() => void fs.utimes(scratch, new Date(), new Date()).catch(() => undefined), 60_000);
+  let made: number | undefined; // the oid of the staging database this attempt made, until it is restored
   try {
     await sweepStale(dir, SCRATCH_PREFIX, LEFT_BEHIND_MS);
     await checkFreeSpace(config, dir, backup);
@@ -316,11 +318,16 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     }
     const madeBy = ctx.info.workflowExecution?.workflowId ?? ctx.info.activityId;
     const { oid: stagingOid, warnings: created } = await recreateStaging(config, req.staging, properties, { noTablespaces: req.noTablespaces === true, madeBy, archiveEncoding });
+    made = stagingOid;
     warnings.push(...created);
     await pgRestoreInto(config, scratch, req, () => (items += 1));
     if (properties) warnings.push(...(await applyDatabaseProperties(config, req.staging, properties, { noOwner: req.noOwner, noPrivileges: req.noPrivileges })));
+    made = undefined; // restored: the run's to swap in (or drop)
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
+    // A half-restored staging database goes at once, whatever stopped it (a failure, a cancel, the
+    // worker stopping): it may hold hundreds of GB on the server while no worker runs the retry.
+    if (made !== undefined) await dropOwnStaging(config, req.staging, made).catch(() => undefined);
     clearInterval(touch);
     stopHeartbeat();
     await fs.rm(scratch, { force: true });

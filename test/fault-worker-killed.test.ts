@@ -245,6 +245,9 @@ describe('fault: worker killed while restoring (file store)', () => {
     await waitFor('pg_restore to run into staging', () => toolsInGroup(first.child.pid!).some((l) => l.startsWith('pg_restore ') && l.includes(`${target}_restoring_`)), 120_000);
     await first.kill('SIGINT'); // as the terminal sends it: to the foreground process group
     assert.match(output, /pgkeeper worker stopped/, 'the worker stopped gracefully');
+    // While no worker runs: the half-restored copy does not hold the server's disk until one does.
+    assert.deepEqual(await stagingDatabases(t.config, target), [], 'the staging database dropped as the worker stopped');
+    assert.deepEqual(await fs.readdir(scratch), [], 'and the scratch file removed');
 
     const result = await withWorker(env, t.config, () => handle.result());
     assert.equal(result.target, target);

@@ -63,6 +63,17 @@ export async function dropStaging(config: Config, staging: string): Promise<void
 }
 
 /**
+ * Drops the staging database `oid` made, if it is still that one: an attempt Temporal gave up on
+ * while it ran on must not drop the database its retry made under the same name.
+ */
+export async function dropOwnStaging(config: Config, staging: string, oid: number): Promise<void> {
+  assertStagingName(config, staging);
+  await withAdmin(config, async (client) => {
+    if ((await databaseOid(client, staging)) === oid) await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
+  });
+}
+
+/**
  * Drops the staging databases (and only those: the staging name pattern, and pgkeeper's mark) made
  * over `olderThanMs` ago, older than any restore or drill runs: what a run terminated from outside
  * left, since a terminate skips every clean-up. Their age is the one their mark gives (in whatever
