@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { applyGlobals } from '../activities/apply-globals.js';
+import { completeBackups } from '../activities/store/backup-catalog.js';
 import type { BackupStore } from '../activities/store/store.js';
 import { backupKeys, GLOBALS_FOLDER } from '../common/backup-keys.js';
 import { scriptForMissing } from '../common/globals-script.js';
@@ -20,7 +21,7 @@ import { tablespaceDirectory } from './helpers/cluster.js';
 import { uniqueName } from './helpers/config.js';
 import { writeFakeGlobals } from './helpers/fake-backups.js';
 import { createDatabase, dropDatabase, listDatabases, quoteIdent, seedDatabase, sql } from './helpers/postgres.js';
-import { keysUnder, readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
+import { flipByte, keysUnder, readObject, STORE_KINDS, storeUnderTest, type StoreUnderTest } from './helpers/stores.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { rootFailure, runRestore } from './helpers/workflows.js';
@@ -186,6 +187,19 @@ for (const kind of STORE_KINDS) {
         const [row] = await sql<{ owner: string; n: string }>(t.config, target, `select tableowner as owner, (select count(*) from owned) as n from pg_tables where tablename = 'owned'`);
         assert.deepEqual(row, { owner: role, n: '2' }, target);
       }
+    });
+
+    it('a restore that fails after its globals made a role (its archive damaged): the failure names the role left on the server', async () => {
+      const targets = [`${prefix}_b_one`, `${prefix}_b_two`];
+      for (const target of targets) await dropDatabase(t.config, target); // what the role owns, so it can go
+      await sql(t.config, 'postgres', `drop role ${role}`);
+      const [newest] = await completeBackups(t.store, `${prefix}_b`);
+      await flipByte(t.store, backupKeys(`${prefix}_b`, newest!.id, newest!.manifest.filters).archive);
+      const err = await withWorker(env, t.config, () => runRestore(env, t.config, { backup: newest!.id, target: `${prefix}_b_three`, globals: 'latest' }).catch((e: unknown) => e));
+      assert.ok(err instanceof WorkflowFailedError, String(err));
+      assert.match(err.cause!.message, new RegExp(`\\. Globals backup globals-\\S+ made roles "${role}"( and tablespaces [^;]*)? for this restore first; they stay on the server \\(drop them if they are not wanted\\)$`));
+      assert.match(rootFailure(err).type ?? '', /^(ChecksumMismatch|CorruptArchive)$/, 'the cause keeps its type');
+      assert.equal((await sql(t.config, 'postgres', `select 1 from pg_roles where rolname = '${role}'`)).length, 1, 'the role is there, as said');
     });
   });
 }

@@ -5,10 +5,11 @@
  * before it drops the staging database and leaves the target as it was. In replace mode the
  * previous database is kept under `<target>_pre_restore_<timestamp>`.
  */
-import { ApplicationFailure, defineQuery, patched, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, isCancellation, patched, proxyActivities, setHandler, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { keptName, normalizeRestoreInput, restoreOptionsOf, stagingName, type NormalizedRestoreInput, type RestoreInput } from '../common/restore-input.js';
 import { FailureType } from '../common/errors.js';
+import { rootCauseDetails, rootCauseMessage, rootCauseType } from '../common/failure-message.js';
 import { jsonSurface } from '../common/input-fields.js';
 import type { ResolvedBackup, RestorePhase, RestoreProgress, RestoreResult } from '../common/types.js';
 import { longRunning, patient, quick } from './activity-options.js';
@@ -41,6 +42,20 @@ export async function restoreDatabase(input: RestoreInput, ...extra: unknown[]):
     },
     (r) => ({ outcome: 'completed', backupId: r.backup.label }),
   );
+}
+
+/**
+ * A restore that failed after its globals backup made roles or tablespaces: they stay on the server
+ * (made for a restore that did not happen), so the failure says which, after its own cause.
+ */
+function withGlobalsLeft(err: unknown, globals: NonNullable<RestoreResult['globals']>): unknown {
+  const named = (what: string, names: string[] = []) => (names.length ? [`${what} ${names.map((n) => JSON.stringify(n)).join(', ')}`] : []);
+  const made = [...named('roles', globals.created), ...named('tablespaces', globals.tablespaces)];
+  if (made.length === 0) return err;
+  const left = `. Globals backup ${globals.id} made ${made.join(' and ')} for this restore first; they stay on the server (drop them if they are not wanted)`;
+  // The problem alone a refusal carries (activities/failures.ts refusal) says it too: the CLI shows that one.
+  const details = (rootCauseDetails(err) ?? []).map((d) => (typeof (d as { problem?: unknown })?.problem === 'string' ? { ...(d as object), problem: `${(d as { problem: string }).problem}${left}` } : d));
+  return ApplicationFailure.create({ message: `${rootCauseMessage(err)}${left}`, type: rootCauseType(err) ?? 'RestoreFailed', nonRetryable: true, details });
 }
 
 async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {
@@ -105,6 +120,8 @@ async function restoreResolved(req: NormalizedRestoreInput, staging: string, clo
       warnings: [...warnings, ...restored.warnings, ...validation.warnings],
       durationsMs: { fetch: restored.fetchMs, restore: restored.restoreMs, validate: validateMs, total: Date.now() - startedMs },
     };
+  } catch (err) {
+    throw globals && !isCancellation(err) ? withGlobalsLeft(err, globals) : err;
   } finally {
     if (!swapped) {
       clock.enter('cleaning up');
