@@ -44,17 +44,35 @@ async function hashOf(store: BackupStore, key: string, signal: AbortSignal, onBy
   return tap.result();
 }
 
-/** Copies one backup from `from` to `to`: copied, or why not (its source archive found damaged, and recorded so there). */
-async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry: CatalogEntry, onBytes: (n: number) => void): Promise<{ skipped?: string }> {
+/** A fallback source (another copy store) that failed to hand a backup over: that backup stays out, the copy run goes on. */
+class SourceFault extends Error {
+  constructor(from: BackupStore, cause: unknown) {
+    super(`${from.url} could not hand it over (${cause instanceof Error ? cause.message : String(cause)})`);
+  }
+}
+
+/**
+ * Copies one backup from `from` to `to`: copied, or why not (its source archive found damaged, and
+ * recorded so there). From a `fallback` source, the source's own failures are SourceFaults; the
+ * copy store's failures fail the run either way.
+ */
+async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry: CatalogEntry, onBytes: (n: number) => void, fallback = false): Promise<{ skipped?: string }> {
   const ctx = Context.current();
   const manifest = entry.manifest!;
   const keys = backupKeys(folder, entry.id, manifest.filters);
   const file = manifest.files[0]!;
+  const sourceFault = (err: unknown) => (fallback && !ctx.cancellationSignal.aborted ? new SourceFault(from, err) : err);
+  const fromSource = <T>(work: Promise<T>) => work.catch((err: unknown) => Promise.reject(sourceFault(err)));
   // The source's bytes are hashed as they go: a copy that reads back wrong because its source
   // rotted is the source's damage, not the copy's, and must not fail every later run.
   const read = measureTap(true);
-  const reading = pipeline(await from.get(keys.archive, { signal: ctx.cancellationSignal }), read, { signal: ctx.cancellationSignal });
+  let firstFailed: 'source' | 'copy' | undefined;
+  const reading = pipeline(await fromSource(from.get(keys.archive, { signal: ctx.cancellationSignal })), read, { signal: ctx.cancellationSignal }).catch((err: unknown) => {
+    firstFailed ??= 'source';
+    throw err;
+  });
   const putting = to.put(keys.archive, read, { signal: ctx.cancellationSignal, expectedBytes: file.sizeBytes }).catch((err: unknown) => {
+    firstFailed ??= 'copy';
     read.destroy(); // so the read of the source ends too, whatever the store did with its body
     throw err;
   });
@@ -70,11 +88,14 @@ async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry
     if (found.verdict === 'damaged') {
       return { skipped: `its archive in ${from.url} is DAMAGED (${found.reason})${found.warnings.length ? `; ${found.warnings.join('; ')}` : ''}` };
     }
-    throw ApplicationFailure.retryable(
-      `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
-      FailureType.StoreFailed,
+    throw sourceFault(
+      ApplicationFailure.retryable(
+        `${entry.id} read from ${from.url} did not match its manifest, and read again it ${found.verdict === 'intact' ? 'did' : found.verdict === 'changed' ? 'had been written again meanwhile' : `could not be checked (${found.warnings.join('; ')})`}: the copy is retried`,
+        FailureType.StoreFailed,
+      ),
     );
   }
+  if (sourceFailed && firstFailed === 'source' && fallback) throw sourceFault(sourceFailed);
   // The source's own failure (classified) is the cause; a store that gave up reading it follows from it.
   if (sourceFailed instanceof ApplicationFailure) throw sourceFailed;
   if (putOutcome.status === 'rejected') throw putOutcome.reason;
@@ -89,8 +110,8 @@ async function copyOne(from: BackupStore, to: BackupStore, folder: string, entry
     );
   }
   await to.put(keys.sidecar, sidecarText(file.sha256, file.name));
-  const manifestText = await from.getText(keys.manifest);
-  if (manifestText === undefined) throw ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound);
+  const manifestText = await fromSource(from.getText(keys.manifest));
+  if (manifestText === undefined) throw sourceFault(ApplicationFailure.nonRetryable(`${entry.id} disappeared from ${from.url} while it was copied`, FailureType.BackupNotFound));
   await to.put(keys.manifest, manifestText);
   // A copy found damaged there (damage-record.ts) is whole again: its record goes. The copy is
   // complete already; a record left (the store gone a moment after) names the archive version
@@ -118,7 +139,6 @@ function intactElsewhere(config: Config, to: BackupStore, folder: string): (id: 
 
 export async function copyBackup(config: Config, req: CopyRequest): Promise<CopyResult> {
   if (req.folder !== GLOBALS_FOLDER) validateDatabaseName(req.folder);
-  const ctx = Context.current();
   const primary = primaryStore(config);
   const to = namedStore(config, req.store);
   let bytes = 0;
@@ -133,7 +153,7 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
     const skipped: CopyResult['skipped'] = [];
     for (const entry of wanted) {
       current = entry.id;
-      const notTaken: string[] = entry.status === 'damaged' ? [`its archive in ${primary.url} is DAMAGED (${entry.reason ?? 'damaged'})`] : [];
+      const notTaken: string[] = entry.status === 'damaged' ? [`it is DAMAGED in ${primary.url} (${entry.reason ?? 'damaged'})`] : [];
       if (entry.status === 'complete') {
         // The primary's own failure to hand it over fails the run (retried), as before; its damage is said.
         const outcome = await copyOne(primary, to, req.folder, entry, (n) => (bytes += n));
@@ -146,16 +166,16 @@ export async function copyBackup(config: Config, req: CopyRequest): Promise<Copy
       let taken = false;
       for (const source of await elsewhere(entry.id)) {
         try {
-          const outcome = await copyOne(source.from, to, req.folder, source.entry, (n) => (bytes += n));
+          const outcome = await copyOne(source.from, to, req.folder, source.entry, (n) => (bytes += n), true);
           if (!outcome.skipped) {
             taken = true;
             break;
           }
           notTaken.push(outcome.skipped);
         } catch (err) {
-          if (ctx.cancellationSignal.aborted) throw err;
           // Another store that lists the backup but cannot hand it over: that one backup stays out, not every later copy run.
-          notTaken.push(`${source.from.url} could not hand it over (${err instanceof Error ? err.message : String(err)})`);
+          if (!(err instanceof SourceFault)) throw err;
+          notTaken.push(err.message);
         }
       }
       if (taken) copied.push(entry.id);

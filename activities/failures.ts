@@ -213,10 +213,14 @@ export function pgClientFailure(config: Config, database: string, err: unknown):
   const e = err as { code?: string; message?: string };
   if (e.code === '28000' && /pg_hba\.conf/.test(e.message ?? '')) return hostRejected(config, e.message!);
   if (e.code === '28P01' || e.code === '28000') return authenticationFailed(config, e.message ?? e.code);
-  // Only the refusals no wait lifts: another 42501 (a session the swap may not end, say) is retried
-  // as any statement's failure, so a patient swap stays patient.
-  const known = e.code === '42501' ? grantFor(config, e.message ?? '') : undefined;
-  if (known) return permissionDenied(config, known.doing, e.message!, known.grant);
+  // A grant is a person's fix: final, but for a session the swap may not end (another role's, a
+  // superuser's: "must be a superuser to terminate superuser process", or in 16 "permission denied
+  // to terminate process"), which may end on its own while a patient swap waits.
+  if (e.code === '42501' && !/terminat/.test(e.message ?? '')) {
+    const refusal = e.message ?? 'permission denied';
+    const known = grantFor(config, refusal);
+    return permissionDenied(config, known?.doing ?? `work in database "${database}"`, refusal, known?.grant ?? 'run the worker as a superuser, or grant DB_USER what it names');
+  }
   // node-postgres itself, when the server asks for a password and none is configured (no SQLSTATE).
   if (/client password must be a string/.test(e.message ?? '')) return authenticationFailed(config, 'the server asks for a password and none is configured');
   if (e.code === '3D000') return databaseMissing(config, database);

@@ -4,12 +4,12 @@
  * "full", every data block were already read back by pg_restore while it was written). Then, in
  * this order: the `.sha256` sidecar, the manifest, which is what makes a backup complete, and the
  * dump's facts object goes. So no manifest ever names a missing archive. Safe to retry at any point.
- * A sidecar or manifest no retry can write (a full disk) takes the archive with it.
+ * A sidecar or manifest a full disk refuses takes the archive with it.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { backupKeys, type BackupKeys } from '../common/backup-keys.js';
 import type { Config } from '../common/config.js';
-import { FailureType, NON_RETRYABLE_FAILURES } from '../common/errors.js';
+import { FailureType } from '../common/errors.js';
 import { parseManifest, type BackupManifest } from '../common/manifest.js';
 import type { PublishRequest } from '../common/types.js';
 import type { DumpFacts } from './dump-database.js';
@@ -75,11 +75,17 @@ export async function publishBackup(config: Config, req: PublishRequest): Promis
   try {
     await writeSidecarAndManifest(store, keys, req, facts, verifyMs);
   } catch (err) {
-    // A write no retry can make (a full disk): the archive would be no backup, only taking the space
-    // the next one needs until the sweep a day later. No manifest was written (each put is whole or none).
-    if (!(err instanceof ApplicationFailure && (err.nonRetryable || NON_RETRYABLE_FAILURES.includes(err.type as FailureType)))) throw err;
-    for (const key of [keys.sidecar, keys.archive, keys.facts]) await store.delete(key).catch(() => undefined);
-    throw ApplicationFailure.create({ message: `${err.message}. Nothing of ${req.backupId} was kept: its archive was removed`, type: err.type ?? undefined, nonRetryable: true });
+    // A full disk: the archive would be no backup, only taking the space the next one needs until
+    // the sweep a day later. Unless the manifest is there after all (a directory's sync failing
+    // after the rename, or another attempt that published): then it is a backup, and stays.
+    if (!(err instanceof ApplicationFailure && err.type === FailureType.DiskFull)) throw err;
+    if (isManifest(await store.getText(keys.manifest).catch(() => undefined), req.backupId)) throw err;
+    for (const key of [keys.sidecar, keys.facts]) await store.delete(key).catch(() => undefined);
+    const removed = await store.delete(keys.archive).then(
+      () => 'its archive was removed',
+      (e: unknown) => `its archive could not be removed (${e instanceof Error ? e.message : String(e)}); the sweep removes it once it is a day old`,
+    );
+    throw ApplicationFailure.create({ message: `${err.message}. ${req.backupId} was not published: ${removed}`, type: err.type, nonRetryable: true });
   }
   await store.delete(keys.facts);
   return published;

@@ -325,11 +325,11 @@ export async function restoreIntoStaging(config: Config, req: RestoreArchiveRequ
     made = undefined; // restored: the run's to swap in (or drop)
     return { stagingOid, store: store.url, fetchMs, restoreMs: Date.now() - restoreStarted, warnings };
   } finally {
+    clearInterval(touch);
+    stopHeartbeat();
+    await fs.rm(scratch, { force: true }); // first: the database in the clear, while a stopping worker's time runs out
     // A half-restored staging database goes at once, whatever stopped it (a failure, a cancel, the
     // worker stopping): it may hold hundreds of GB on the server while no worker runs the retry.
     if (made !== undefined) await dropOwnStaging(config, req.staging, made).catch(() => undefined);
-    clearInterval(touch);
-    stopHeartbeat();
-    await fs.rm(scratch, { force: true });
   }
 }

@@ -18,9 +18,14 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 function refuseControlCharacters(text: string, variable: string, value: string): string {
   const control = /[\u0000-\u001f\u007f]/.exec(text);
   if (control) {
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} holds a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}); remove it`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))} holds a control character (U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}); remove it`);
   }
   return text;
+}
+
+/** A store URL as a message shows it: whatever stands before an @ after a // hidden, for it may be a password. */
+function shown(value: string): string {
+  return value.replace(/\/\/[^@]*@/g, '//…@');
 }
 
 /** A URL's percent-encoded part, decoded; refused when a % is not followed by two hex digits. */
@@ -29,7 +34,7 @@ function decoded(part: string, variable: string, value: string): string {
     return refuseControlCharacters(decodeURIComponent(part), variable, value);
   } catch (err) {
     if (!(err instanceof URIError)) throw err;
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} has a % not followed by two hex digits; write %25 for a % sign`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))} has a % not followed by two hex digits; write %25 for a % sign`);
   }
 }
 
@@ -40,13 +45,13 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
     try {
       url = new URL(value);
     } catch {
-      throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a URL; write s3://bucket/prefix`);
+      throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))} is not a URL; write s3://bucket/prefix`);
     }
     if (url.username || url.password) {
       throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the store URL`);
     }
     // Before any message that shows the URL: it would show the secret.
-    if (url.searchParams.getAll('endpoint').some((e) => /^https?:\/\/[^/]*@/.test(e))) {
+    if (url.searchParams.getAll('endpoint').some((e) => e.includes('@'))) {
       throw new ConfigError(`invalid configuration: ${variable}: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint`);
     }
     const bucket = url.hostname;
@@ -54,11 +59,11 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
       // s3://minio.local:9000/backups: a server written where the bucket goes (as MinIO's own URLs have it).
       const [meant = 'bucket', ...rest] = decoded(url.pathname, variable, value).split('/').filter(Boolean);
       throw new ConfigError(
-        `invalid configuration: ${variable}: ${JSON.stringify(value)} gives a port (:${url.port}), but in s3://bucket/prefix the part after s3:// is the bucket; ` +
+        `invalid configuration: ${variable}: ${JSON.stringify(shown(value))} gives a port (:${url.port}), but in s3://bucket/prefix the part after s3:// is the bucket; ` +
           `the S3 server goes in ?endpoint=, e.g. s3://${meant}${rest.length ? `/${rest.join('/')}` : ''}?endpoint=http://${bucket}:${url.port}`,
       );
     }
-    if (url.hash) throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: a store URL takes no #fragment; write s3://bucket/prefix`);
+    if (url.hash) throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))}: a store URL takes no #fragment; write s3://bucket/prefix`);
     if (!BUCKET.test(bucket)) throw new ConfigError(`invalid configuration: ${variable}: "${bucket}" is not a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)`);
     const prefix = decoded(url.pathname, variable, value).replace(/^\/+|\/+$/g, '');
     const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
@@ -81,10 +86,10 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   // s3:/bucket, s3:bucket, file:/dir: a URL with its slashes missing, which as a path would be a
   // directory of that name here, the "off-site" store on the local disk.
   if (/^[a-z][a-z0-9+.-]+:(?!\/\/)/i.test(value)) {
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is neither a store URL nor a path; write s3://bucket/prefix, file:///absolute/path or a plain path`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))} is neither a store URL nor a path; write s3://bucket/prefix, file:///absolute/path or a plain path`);
   }
   if (value.startsWith('~')) {
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: ~ is not expanded here; write the full path (${value.replace(/^~(?=\/|$)/, '/home/<user>')})`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))}: ~ is not expanded here; write the full path (${value.replace(/^~(?=\/|$)/, '/home/<user>')})`);
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !value.startsWith('file://')) {
     throw new ConfigError(`invalid configuration: ${variable}: unsupported store ${JSON.stringify(value.split('://')[0] + '://')}; use file:///path or s3://bucket/prefix`);
@@ -93,11 +98,11 @@ export function parseStoreUrl(text: string, variable: string, resolvePath: (p: s
   const raw = value.startsWith('file://') ? decoded(value.slice('file://'.length).replace(/^localhost(?=\/)/i, ''), variable, value) : refuseControlCharacters(value, variable, value);
   if (value.startsWith('file://') && /[?#]/.test(value)) {
     // A directory whose name holds ? or # is written as a plain path; in a URL they would be a query.
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)}: a file:// store takes no ?query or #fragment (only s3:// stores take ?endpoint= and ?region=); write file:///absolute/path`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))}: a file:// store takes no ?query or #fragment (only s3:// stores take ?endpoint= and ?region=); write file:///absolute/path`);
   }
   if (value.startsWith('file://') && !raw.startsWith('/')) {
     // file://backups/x names a host "backups": not a directory here. A relative path is written without file://.
-    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(value)} is not a file URL of a directory; write file:///absolute/path (three slashes), or a plain path`);
+    throw new ConfigError(`invalid configuration: ${variable}: ${JSON.stringify(shown(value))} is not a file URL of a directory; write file:///absolute/path (three slashes), or a plain path`);
   }
   if (raw === '') throw new ConfigError(`invalid configuration: ${variable}: the store's directory is empty; write file:///var/backups/pgkeeper or a path`);
   const path = resolvePath(raw).replace(/\/+$/, '') || '/';

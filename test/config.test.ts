@@ -222,12 +222,21 @@ describe('configuration', () => {
   });
 
   it('credentials in an S3 endpoint are refused, never echoed, whatever else is wrong with the URL', () => {
-    for (const value of ['s3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000', 's3://bkt:9000/pg?endpoint=http://user:hunter2@10.0.0.1:9000#x', 's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000?x']) {
+    for (const value of [
+      's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000',
+      's3://bkt:9000/pg?endpoint=http://user:hunter2@10.0.0.1:9000#x',
+      's3://bkt/pg?endpoint=http://user:hunter2@10.0.0.1:9000?x',
+      's3://bkt/pg?endpoint=http://user:hun/ter2@10.0.0.1:9000', // a / in the password
+    ]) {
       assert.throws(
         () => parseConfig({ BACKUP_STORE: value }),
         (err: Error) => /^invalid configuration: BACKUP_STORE: put S3 credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, not in the endpoint$/.test(err.message) && !err.message.includes('hunter2'),
         value,
       );
+    }
+    // Refused for something else first (not a URL, a control character): the secret is not shown either.
+    for (const value of ['s3://b|kt/pg?endpoint=http://user:hunter2@10.0.0.1:9000', 's3://bkt/p\tx?endpoint=http://user:hunter2@10.0.0.1:9000']) {
+      assert.throws(() => parseConfig({ BACKUP_STORE: value }), (err: Error) => err.message.startsWith('invalid configuration: BACKUP_STORE: ') && !err.message.includes('hunter2'), value);
     }
   });
 

@@ -87,7 +87,7 @@ describe('fault: disk full', () => {
           assert.deepEqual((await fs.readdir(folder)).sort(), kept, `nothing left of the failed backup (${failure.message})`);
           if (/\.(sha256|manifest\.json) in /.test(failure.message)) {
             whilePublishing.push(failure.message);
-            assert.match(failure.message, /\. Nothing of \S+ was kept: its archive was removed$/);
+            assert.match(failure.message, /\. \S+ was not published: its archive was removed$/);
           }
         }
       } finally {

@@ -67,13 +67,19 @@ const CLASSIFIED = new Set<string>([...Object.values(FailureType), 'ClusterBacku
  */
 const thrownOnPurpose = (message: string, stack: string | undefined) => /^Workflow failed/.test(message) && /^ApplicationFailure: /.test(stack ?? '');
 
+/** Temporal's failure classes, which wrap an error: their stack is where they were made, not the error's. */
+const WRAPPER = /^(ApplicationFailure|ActivityFailure|ChildWorkflowFailure|TemporalFailure)\b/;
+
 /** An error as a log field: pino prints only `err` keys itself, so `error` objects would come out as {}. */
 function describeError(error: { message: string; stack?: string }, logMessage: string) {
-  const chain: string[] = [];
-  for (let e: unknown = error; looksLikeError(e); e = (e as { cause?: unknown }).cause) chain.push(e.message);
+  const chain: { message: string; stack?: string }[] = [];
+  for (let e: unknown = error; looksLikeError(e); e = (e as { cause?: unknown }).cause) chain.push(e);
   const type = rootCauseType(error);
+  // A bug wrapped on its way (a workflow's TypeError in the run's failure): its own stack is the clue.
+  const bug = chain.slice(1).find((e) => e.stack !== undefined && !WRAPPER.test(e.stack));
   const noise = (type !== undefined && CLASSIFIED.has(type)) || thrownOnPurpose(logMessage, error.stack);
-  return { message: rootCauseMessage(error), type, chain, ...(noise ? {} : { stack: error.stack }) };
+  const stack = bug?.stack ?? (noise ? undefined : error.stack);
+  return { message: rootCauseMessage(error), type, chain: chain.map((e) => e.message), ...(stack ? { stack } : {}) };
 }
 
 /** The Temporal Logger interface, backed by pino. A failure's root cause goes into the message itself: the first thing a reader sees. */

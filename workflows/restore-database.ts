@@ -55,7 +55,7 @@ function withGlobalsLeft(err: unknown, globals: NonNullable<RestoreResult['globa
   const left = `. Globals backup ${globals.id} made ${made.join(' and ')} for this restore first; they stay on the server (drop them if they are not wanted)`;
   // The problem alone a refusal carries (activities/failures.ts refusal) says it too: the CLI shows that one.
   const details = (rootCauseDetails(err) ?? []).map((d) => (typeof (d as { problem?: unknown })?.problem === 'string' ? { ...(d as object), problem: `${(d as { problem: string }).problem}${left}` } : d));
-  return ApplicationFailure.create({ message: `${rootCauseMessage(err)}${left}`, type: rootCauseType(err) ?? 'RestoreFailed', nonRetryable: true, details });
+  return ApplicationFailure.create({ message: `${rootCauseMessage(err)}${left}`, type: rootCauseType(err) ?? 'Failed', nonRetryable: true, details }); // 'Failed': as withRootCause names an untyped one
 }
 
 async function restore(req: NormalizedRestoreInput): Promise<RestoreResult> {

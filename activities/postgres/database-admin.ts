@@ -63,12 +63,22 @@ export async function dropStaging(config: Config, staging: string): Promise<void
 }
 
 /**
+ * Holds a staging name for the rest of the client's session: DROP DATABASE finds a database by its
+ * name, so a look at the oid and the drop that follows, or a drop and the create that follows, must
+ * not interleave with another attempt's under the same name.
+ */
+async function holdStagingName(client: pg.Client, staging: string): Promise<void> {
+  await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [`pgkeeper staging ${staging}`]);
+}
+
+/**
  * Drops the staging database `oid` made, if it is still that one: an attempt Temporal gave up on
  * while it ran on must not drop the database its retry made under the same name.
  */
 export async function dropOwnStaging(config: Config, staging: string, oid: number): Promise<void> {
   assertStagingName(config, staging);
   await withAdmin(config, async (client) => {
+    await holdStagingName(client, staging);
     if ((await databaseOid(client, staging)) === oid) await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
   });
 }
@@ -117,6 +127,7 @@ export async function recreateStaging(config: Config, staging: string, propertie
       `select current_setting('server_version_num') as num, (select pg_encoding_to_char(encoding) from pg_database where datname = 'template0') as encoding`,
     );
     const versionNum = Number(rows[0]!.num);
+    await holdStagingName(client, staging); // until the new one is made (the session's end lets it go)
     await client.query(`drop database if exists ${quoteIdent(staging)} with (force)`);
     let createOptions = 'template template0';
     const warnings: string[] = [];
