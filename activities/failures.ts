@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../common/config.js';
 import { FailureType, InputError } from '../common/errors.js';
+import { quoteIdent } from '../common/sql.js';
 
 /** The last lines of a tool's stderr, on one line, for a failure message. */
 export function stderrTail(stderr: string, lines = 3): string {
@@ -77,16 +78,11 @@ function grantFor(config: Config, refusal: string): { doing: string; grant: stri
   if (database) {
     return {
       doing: `connect to database "${database[1]}"`,
-      grant: `grant it CONNECT (GRANT CONNECT ON DATABASE ${quoteName(database[1]!)} TO ${quoteName(config.db.user)}), or run the worker as a superuser`,
+      grant: `grant it CONNECT (GRANT CONNECT ON DATABASE ${quoteIdent(database[1]!)} TO ${quoteIdent(config.db.user)}), or run the worker as a superuser`,
     };
   }
-  if (/^permission denied to create database/.test(refusal)) return { doing: 'create databases', grant: `let it create databases (ALTER ROLE ${quoteName(config.db.user)} CREATEDB), or run the worker as a superuser` };
+  if (/^permission denied to create database/.test(refusal)) return { doing: 'create databases', grant: `let it create databases (ALTER ROLE ${quoteIdent(config.db.user)} CREATEDB), or run the worker as a superuser` };
   return undefined;
-}
-
-/** A name as SQL quotes it, for a statement the person copies. */
-function quoteName(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** A server that turns this worker away before any password is asked (pg_hba.conf), which no retry changes. */
