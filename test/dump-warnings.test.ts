@@ -12,7 +12,7 @@ import { testCluster } from './helpers/cluster.js';
 import { backupDir, testConfig, uniqueName } from './helpers/config.js';
 import { createDatabase, dropDatabase, listDatabases, sql } from './helpers/postgres.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
-import { rootFailure, runBackup, runRestore } from './helpers/workflows.js';
+import { rootFailure, runBackup, runRestore, startedAttempts } from './helpers/workflows.js';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 
@@ -62,10 +62,7 @@ describe('a DB_USER that is not a superuser', () => {
       const cause = rootFailure(err);
       assert.equal(cause.type, 'PermissionDenied', cause.message);
       assert.match(cause.message, new RegExp(`^DB_USER "${role.user}" may not dump database "${database}" on 127\\.0\\.0\\.1:${config.db.port} \\(permission denied for table private_notes\\): grant it pg_read_all_data \\(PostgreSQL 14 and later\\), or run the worker as a superuser$`));
-      const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events!;
-      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'dumpDatabase');
-      const started = events.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-      assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+      assert.deepEqual(await startedAttempts(env.client.workflow.getHandle(workflowId), 'dumpDatabase'), [1], 'one attempt, not retried');
     } finally {
       await sql(admin, 'postgres', `grant pg_read_all_data to ${role.user}`);
     }

@@ -29,7 +29,7 @@ import { startDevServer, withWorker } from './helpers/temporal.js';
 import { tempDir } from './helpers/temp-dirs.js';
 import { toolNames, toolPidsBelow, toolsInGroup } from './helpers/tool-processes.js';
 import { killSpawnedWorkers, spawnWorker, type WorkerProcess } from './helpers/worker-process.js';
-import { runBackup, startRestore } from './helpers/workflows.js';
+import { runBackup, startRestore, startedAttempts } from './helpers/workflows.js';
 
 /** "Well under two minutes" (issue 9): a dead worker is noticed in 30 s, the retry waits 5 s more. */
 const TAKEOVER_LIMIT_MS = 90_000;
@@ -63,10 +63,7 @@ async function killWorker(worker: WorkerProcess): Promise<number> {
 
 /** How many times an activity of that type was started in the run (attempts included). */
 async function attemptsOf(handle: WorkflowHandle, activity: string): Promise<number> {
-  const events = (await handle.fetchHistory()).events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
-  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
-  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+  return (await startedAttempts(handle, activity))[0] ?? 0;
 }
 
 for (const kind of STORE_KINDS) {

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
+import type { Config } from '../common/config.js';
 import { backupDatabase } from '../workflows/index.js';
 import { databaseWorkflowId } from '../common/names.js';
 import { testCluster } from './helpers/cluster.js';
 import { testConfig, uniqueName, workerEnvironment } from './helpers/config.js';
 import { startWorkerWithEnv } from './helpers/worker-with-env.js';
 import { freePort } from './helpers/ports.js';
-import { rootFailure } from './helpers/workflows.js';
+import { rootFailure, startedAttempts } from './helpers/workflows.js';
 import { startDevServer, withWorker } from './helpers/temporal.js';
 
 describe('waitForDatabase', () => {
@@ -19,6 +20,18 @@ describe('waitForDatabase', () => {
   after(async () => {
     await env?.teardown();
   });
+
+  /** A backup of "postgres" by a worker with `config`, which must fail: its run's id and root cause. */
+  async function failedBackupOfPostgres(config: Config) {
+    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
+    const err = await withWorker(env, config, () =>
+      env.client.workflow
+        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
+        .catch((e: unknown) => e),
+    );
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    return { workflowId, cause: rootFailure(err) };
+  }
 
   it('gives up after its deadline when nothing listens, with a message naming the server', async () => {
     const port = await freePort(); // nothing listens there
@@ -69,43 +82,23 @@ describe('waitForDatabase', () => {
     const { role } = testCluster();
     const wrong = `not-${role.password}`;
     const config = testConfig({ DB_USER: role.user, DB_PASSWORD: wrong });
-    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
-    const err = await withWorker(env, config, () =>
-      env.client.workflow
-        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
-        .catch((e: unknown) => e),
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    const cause = rootFailure(err);
+    const { workflowId, cause } = await failedBackupOfPostgres(config);
     assert.equal(cause.type, 'AuthenticationFailed');
     assert.match(cause.message, new RegExp(`authentication failed for user "${role.user}" on 127\\.0\\.0\\.1:${config.db.port}`));
     assert.ok(!cause.message.includes(wrong), 'the password is not in the message');
 
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
-    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
-    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+    assert.deepEqual(await startedAttempts(env.client.workflow.getHandle(workflowId), 'waitForDatabase'), [1], 'one attempt, not retried');
   });
 
   it('fails at once, without retries, when pg_hba.conf turns the worker away, naming pg_hba.conf rather than the password', async () => {
     const config = testConfig({ DB_USER: testCluster().turnedAway, DB_PASSWORD: 'whatever-it-is' });
-    const workflowId = databaseWorkflowId(config.temporal.taskQueue, 'postgres');
-    const err = await withWorker(env, config, () =>
-      env.client.workflow
-        .execute(backupDatabase, { args: [{ database: 'postgres' }], taskQueue: config.temporal.taskQueue, workflowId })
-        .catch((e: unknown) => e),
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    const cause = rootFailure(err);
+    const { workflowId, cause } = await failedBackupOfPostgres(config);
     assert.equal(cause.type, 'AuthenticationFailed', cause.message);
     assert.match(
       cause.message,
       new RegExp(`^the server at 127\\.0\\.0\\.1:${config.db.port} turns away DB_USER "${config.db.user}" from this worker's address \\(pg_hba\\.conf rejects connection for host "127\\.0\\.0\\.1", user "${config.db.user}", database "postgres"[^)]*\\); allow it in pg_hba\\.conf on the server \\(then reload the server\\), or check DB_HOST and DB_USER$`),
     );
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
-    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
-    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+    assert.deepEqual(await startedAttempts(env.client.workflow.getHandle(workflowId), 'waitForDatabase'), [1], 'one attempt, not retried');
   });
 
   it('fails at once, without retries, when no password is configured and the server demands one, naming DB_PASSWORD', async () => {
@@ -127,9 +120,6 @@ describe('waitForDatabase', () => {
     } finally {
       await worker.stop();
     }
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForDatabase');
-    const started = history.events!.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled[0]!.eventId));
-    assert.deepEqual(started.map((e) => e.activityTaskStartedEventAttributes!.attempt), [1], 'one attempt, not retried');
+    assert.deepEqual(await startedAttempts(env.client.workflow.getHandle(workflowId), 'waitForDatabase'), [1], 'one attempt, not retried');
   });
 });

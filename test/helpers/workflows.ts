@@ -1,4 +1,5 @@
 /** Running pgkeeper workflows in tests, the way the CLI does (fixed per-database workflow id). */
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Config } from '../../common/config.js';
 import { databaseWorkflowId } from '../../common/names.js';
@@ -34,4 +35,14 @@ export function rootFailure(err: unknown): Error & { type?: string } {
   let current = err as Error & { type?: string; cause?: unknown };
   while (current.cause) current = current.cause as typeof current;
   return current;
+}
+
+/**
+ * The attempts the run's first activity of type `activity` was started with, as its history
+ * records them (Temporal writes one started event, with the last attempt): [1] when it was never retried.
+ */
+export async function startedAttempts(handle: WorkflowHandle, activity: string): Promise<number[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+  return events.filter((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId)).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 0);
 }
